@@ -1,0 +1,243 @@
+"""The codebook data model: what every column of a survey wave means.
+
+A :class:`Codebook` is read from a Frictionless Data Package / Table Schema (v2) JSON file
+(see :func:`crisis_survey.codebook.load_codebook`). It is immutable; everything else in the
+library (loading, validation, linkage, the choice of test) reads from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .._errors import CodebookError
+
+Measurement = Literal["ordinal", "binary", "nominal", "numeric", "text"]
+Role = Literal[
+    "identifier",  # respondent identifier within a wave (never output)
+    "link_key",  # key that links a respondent across waves (never output)
+    "wave",  # wave number
+    "group",  # respondent group (service user, carer)
+    "area",  # local area
+    "date",  # fieldwork date
+    "demographic",  # age band, gender, ethnicity, ...
+    "item",  # a survey question
+    "other",
+]
+MissingKind = Literal["dont_know", "not_applicable", "prefer_not_to_say", "not_answered"]
+
+MEASUREMENTS: tuple[str, ...] = ("ordinal", "binary", "nominal", "numeric", "text")
+ROLES: tuple[str, ...] = (
+    "identifier", "link_key", "wave", "group", "area", "date", "demographic", "item", "other",
+)
+MISSING_KINDS: tuple[str, ...] = ("dont_know", "not_applicable", "prefer_not_to_say", "not_answered")
+
+__all__ = [
+    "Codebook",
+    "Field",
+    "Level",
+    "Measurement",
+    "MissingCode",
+    "MissingKind",
+    "Role",
+    "WaveInfo",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One substantive response level: the stored ``code`` and its ``label``."""
+
+    code: int | str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class MissingCode:
+    """A code that is an answer but not a level ("don't know", "not applicable", ...).
+
+    Such codes are never treated as a level: loading turns them into a missing value in the
+    item column and records the ``kind`` in the wave's ``missing_reasons`` table.
+    """
+
+    code: int | str
+    label: str
+    kind: MissingKind
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One column of the survey.
+
+    ``type`` is the Table Schema type of the stored value (``integer``, ``number``,
+    ``string``, ``date``). ``levels`` are the substantive response levels, in order for
+    ordinal items (lowest first). ``waves`` lists the waves that asked the question.
+    ``select_group`` names the multi-select question a binary column belongs to (e.g. the
+    ``services_used`` question has one 0/1 column per service).
+    """
+
+    name: str
+    role: Role
+    type: str = "string"
+    title: str = ""
+    description: str = ""
+    question: str = ""
+    measurement: Measurement | None = None
+    levels: tuple[Level, ...] = ()
+    missing: tuple[MissingCode, ...] = ()
+    required: bool = False
+    unique: bool = False
+    waves: tuple[int, ...] = (1, 2)
+    select_group: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def label(self) -> str:
+        """Short human label: the title if there is one, else the name."""
+        return self.title or self.name
+
+    @property
+    def is_categorical(self) -> bool:
+        return bool(self.levels)
+
+    @property
+    def ordered(self) -> bool:
+        return self.measurement == "ordinal"
+
+    @property
+    def codes(self) -> tuple[int | str, ...]:
+        return tuple(lv.code for lv in self.levels)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(lv.label for lv in self.levels)
+
+    def score(self, label: str) -> int | str:
+        """The code stored for a level label (the score used by trend tests)."""
+        for lv in self.levels:
+            if lv.label == label:
+                return lv.code
+        raise KeyError(label)
+
+
+@dataclass(frozen=True, slots=True)
+class WaveInfo:
+    """A wave of the study: its number, label and (optional) fieldwork window."""
+
+    number: int
+    label: str = ""
+    fieldwork_start: dt.date | None = None
+    fieldwork_end: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Codebook:
+    """A versioned, machine-readable description of a two-wave survey.
+
+    Build one with :func:`crisis_survey.codebook.load_codebook`; the library's own study is
+    :func:`crisis_survey.codebook.default_codebook`.
+    """
+
+    name: str
+    version: str
+    title: str
+    fields: tuple[Field, ...]
+    waves: tuple[WaveInfo, ...] = (WaveInfo(1), WaveInfo(2))
+    groups_label: str = "respondent group"
+    synthetic: bool = False
+    source: str = ""
+    _index: dict[str, Field] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, Field] = {}
+        problems = []
+        for f in self.fields:
+            if f.name in index:
+                problems.append(
+                    {"file": self.source or None, "column": f.name, "value": f.name,
+                     "problem": "field name appears twice", "expected": "unique field names"}
+                )
+            index[f.name] = f
+        for role in ("identifier", "link_key", "wave", "group"):
+            n = sum(1 for f in self.fields if f.role == role)
+            if n != 1:
+                problems.append(
+                    {"file": self.source or None, "column": None, "value": n,
+                     "problem": f"{n} fields have role {role!r}",
+                     "expected": f"exactly one field with role {role!r}"}
+                )
+        if problems:
+            raise CodebookError(problems)
+        object.__setattr__(self, "_index", index)
+
+    # -- look-ups ------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __getitem__(self, name: str) -> Field:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not a field of codebook {self.name!r}") from None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def _role(self, role: Role) -> Field:
+        return next(f for f in self.fields if f.role == role)
+
+    @property
+    def identifier(self) -> Field:
+        """The within-wave respondent identifier field."""
+        return self._role("identifier")
+
+    @property
+    def link_key(self) -> Field:
+        """The field that links respondents across waves."""
+        return self._role("link_key")
+
+    @property
+    def wave_field(self) -> Field:
+        return self._role("wave")
+
+    @property
+    def group(self) -> Field:
+        """The respondent-group field (service user / carer)."""
+        return self._role("group")
+
+    @property
+    def area(self) -> Field | None:
+        return next((f for f in self.fields if f.role == "area"), None)
+
+    def items(
+        self,
+        *,
+        wave: int | None = None,
+        measurement: Measurement | tuple[Measurement, ...] | None = None,
+    ) -> tuple[Field, ...]:
+        """The survey items, optionally only those asked in ``wave`` or of a measurement level."""
+        wanted: tuple[str, ...] | None
+        wanted = (measurement,) if isinstance(measurement, str) else measurement
+        return tuple(
+            f
+            for f in self.fields
+            if f.role == "item"
+            and (wave is None or wave in f.waves)
+            and (wanted is None or f.measurement in wanted)
+        )
+
+    def demographics(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.role == "demographic")
+
+    def wave_info(self, number: int) -> WaveInfo:
+        for w in self.waves:
+            if w.number == number:
+                return w
+        raise KeyError(f"wave {number} is not declared in codebook {self.name!r}")
