@@ -1,0 +1,61 @@
+"""Statistical tests for two-wave survey data.
+
+Every test takes array-likes (lists, numpy arrays, pandas Series; ``None``/NaN is a missing
+answer) and returns a frozen :class:`TestResult`. Paired tests take ``x`` (wave 1) and ``y``
+(wave 2) aligned by respondent and drop incomplete pairs; unpaired tests drop missing values
+from each sample. Rank and contingency tests are computed from counts, in one pass per item.
+
+Submodules are imported lazily, so ``import crisis_survey.stats`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._contingency import (
+        chi_square,
+        fisher_exact,
+        linear_trend,
+        marginal_homogeneity,
+        mcnemar,
+    )
+    from ._multiplicity import adjust_pvalues
+    from ._overlap import partially_overlapping_t, partially_overlapping_z
+    from ._parametric import paired_t, welch_t
+    from ._proportions import proportion_ci
+    from ._rank import mann_whitney, wilcoxon_signed_rank
+    from ._results import TestResult
+
+_WHERE: dict[str, str] = {
+    "TestResult": "._results",
+    "wilcoxon_signed_rank": "._rank",
+    "mann_whitney": "._rank",
+    "mcnemar": "._contingency",
+    "marginal_homogeneity": "._contingency",
+    "chi_square": "._contingency",
+    "fisher_exact": "._contingency",
+    "linear_trend": "._contingency",
+    "paired_t": "._parametric",
+    "welch_t": "._parametric",
+    "partially_overlapping_t": "._overlap",
+    "partially_overlapping_z": "._overlap",
+    "proportion_ci": "._proportions",
+    "adjust_pvalues": "._multiplicity",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crisis_survey.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
