@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "PROBLEM_COLUMNS",
     "CodebookError",
     "CrisisSurveyError",
     "DataValidationError",
     "LinkageError",
-    "PROBLEM_COLUMNS",
 ]
 
 #: Columns of every problems table, in this order.
@@ -36,17 +36,26 @@ def _problems_frame(problems: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.
     return frame.loc[:, list(PROBLEM_COLUMNS)].reset_index(drop=True)
 
 
+def _given(value: Any) -> bool:
+    if value is None:
+        return False
+    try:
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return True
+
+
 def _summarise(frame: pd.DataFrame, headline: str, limit: int = 20) -> str:
     lines = [f"{headline}: {len(frame)} problem{'s' if len(frame) != 1 else ''} found."]
-    for rec in frame.head(limit).itertuples(index=False):
-        where = [str(rec.file)] if rec.file is not None else []
-        if rec.row is not None and not pd.isna(rec.row):
-            where.append(f"row {int(rec.row)}")
-        if rec.column is not None:
-            where.append(f"column {rec.column!r}")
-        value = "" if rec.value is None else f" value {rec.value!r}:"
-        expected = "" if rec.expected is None else f" (expected {rec.expected})"
-        lines.append(f"  - {', '.join(where)}:{value} {rec.problem}{expected}")
+    for rec in frame.head(limit).to_dict("records"):
+        where = [str(rec["file"])] if _given(rec["file"]) else []
+        if _given(rec["row"]):
+            where.append(f"row {int(rec['row'])}")
+        if _given(rec["column"]):
+            where.append(f"column {rec['column']!r}")
+        value = f" value {rec['value']!r}:" if _given(rec["value"]) else ""
+        expected = f" (expected {rec['expected']})" if _given(rec["expected"]) else ""
+        lines.append(f"  - {', '.join(where)}:{value} {rec['problem']}{expected}")
     if len(frame) > limit:
         lines.append(f"  ... and {len(frame) - limit} more; see the error's .problems table.")
     return "\n".join(lines)

@@ -32,7 +32,9 @@ MEASUREMENTS: tuple[str, ...] = ("ordinal", "binary", "nominal", "numeric", "tex
 ROLES: tuple[str, ...] = (
     "identifier", "link_key", "wave", "group", "area", "date", "demographic", "item", "other",
 )
-MISSING_KINDS: tuple[str, ...] = ("dont_know", "not_applicable", "prefer_not_to_say", "not_answered")
+MISSING_KINDS: tuple[str, ...] = (
+    "dont_know", "not_applicable", "prefer_not_to_say", "not_answered",
+)
 
 __all__ = [
     "Codebook",
@@ -153,7 +155,7 @@ class Codebook:
 
     def __post_init__(self) -> None:
         index: dict[str, Field] = {}
-        problems = []
+        problems: list[dict[str, object]] = []
         for f in self.fields:
             if f.name in index:
                 problems.append(

@@ -45,7 +45,22 @@ _WHERE: dict[str, str] = {
     "adjust_pvalues": "._multiplicity",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "TestResult",
+    "adjust_pvalues",
+    "chi_square",
+    "fisher_exact",
+    "linear_trend",
+    "mann_whitney",
+    "marginal_homogeneity",
+    "mcnemar",
+    "paired_t",
+    "partially_overlapping_t",
+    "partially_overlapping_z",
+    "proportion_ci",
+    "welch_t",
+    "wilcoxon_signed_rank",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -21,16 +21,14 @@ def as_float(x: Any, name: str = "x") -> FloatArray:
     Ordered categoricals become their category positions (0, 1, ...), which is what rank
     tests need.
     """
-    if isinstance(x, pd.Series | pd.Index):
-        if isinstance(x.dtype, pd.CategoricalDtype):
-            codes = np.asarray(x.cat.codes if isinstance(x, pd.Series) else x.codes, dtype=float)
-            codes[codes < 0] = np.nan
-            return codes
-        return np.asarray(pd.to_numeric(x, errors="raise").astype("float64"), dtype=np.float64)
+    if isinstance(x, pd.Series | pd.Index) and isinstance(x.dtype, pd.CategoricalDtype):
+        x = pd.Categorical(x)
     if isinstance(x, pd.Categorical):
         codes = np.asarray(x.codes, dtype=float)
         codes[codes < 0] = np.nan
         return codes
+    if isinstance(x, pd.Series | pd.Index):
+        x = x.to_numpy(dtype=object)
     arr = np.asarray(x, dtype=object if not isinstance(x, np.ndarray) else None)
     if arr.ndim != 1:
         arr = arr.reshape(-1) if arr.ndim == 0 else arr

@@ -1,0 +1,53 @@
+"""crisis_survey: statistics for two-wave (panel) surveys, done properly and reproducibly.
+
+The analysis runs codebook -> load (validate) -> link -> compare -> present. The public names
+are re-exported here and imported lazily, so ``import crisis_survey`` is fast.
+
+Examples
+--------
+>>> import crisis_survey as cs
+>>> cs.default_codebook().name
+'crisis_care_survey'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._errors import CodebookError, CrisisSurveyError, DataValidationError, LinkageError
+
+if TYPE_CHECKING:
+    from .codebook import Codebook, default_codebook, load_codebook
+
+__version__ = "0.1.0"
+
+_WHERE: dict[str, str] = {
+    "Codebook": ".codebook",
+    "default_codebook": ".codebook",
+    "load_codebook": ".codebook",
+}
+
+__all__ = [
+    "Codebook",
+    "CodebookError",
+    "CrisisSurveyError",
+    "DataValidationError",
+    "LinkageError",
+    "__version__",
+    "default_codebook",
+    "load_codebook",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crisis_survey' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

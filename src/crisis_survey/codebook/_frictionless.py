@@ -1,0 +1,244 @@
+"""Reading a codebook from a Frictionless Table Schema (v2) JSON file (private).
+
+Standard Table Schema properties carry what they can (``name``, ``type``, ``title``,
+``description``, ``constraints``, ``categories``, ``categoriesOrdered``, ``missingValues``);
+what the standard has no word for is in ``x-`` properties, which Table Schema allows:
+
+- field ``x-role``: identifier, link_key, wave, group, area, date, demographic, item, other
+- field ``x-measurement``: ordinal, binary, nominal, numeric, text
+- field ``x-question``: the question as asked; ``x-waves``: the waves that asked it
+- field ``x-selectGroup``: the multi-select question a 0/1 column belongs to
+- each object in a field's ``missingValues`` has ``value``, ``label`` and ``x-kind``
+  (dont_know, not_applicable, prefer_not_to_say)
+- schema ``version``, ``x-waves`` (number, label, fieldworkStart, fieldworkEnd),
+  ``x-synthetic``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from .._errors import CodebookError
+from .._resources import data_dir
+from ._model import (
+    MEASUREMENTS,
+    MISSING_KINDS,
+    ROLES,
+    Codebook,
+    Field,
+    Level,
+    Measurement,
+    MissingCode,
+    MissingKind,
+    Role,
+    WaveInfo,
+)
+
+DEFAULT_CODEBOOK = "crisis_care_survey.schema.json"
+_TYPES = ("string", "integer", "number", "date", "boolean")
+
+
+class _Problems:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, column: str | None, value: Any, problem: str, expected: str) -> None:
+        self.rows.append(
+            {"file": self.source, "row": None, "column": column, "value": value,
+             "problem": problem, "expected": expected}
+        )
+
+
+def _code(raw: Any, ftype: str) -> int | str:
+    if ftype == "integer":
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        if isinstance(raw, int):
+            return raw
+        return int(str(raw).strip())
+    return str(raw)
+
+
+def _date(raw: Any) -> dt.date | None:
+    return None if raw in (None, "") else dt.date.fromisoformat(str(raw))
+
+
+def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[int]) -> Field | None:
+    name = spec.get("name")
+    if not isinstance(name, str) or not name:
+        probs.add(None, name, "a field has no name", "a non-empty 'name' string")
+        return None
+    ftype = str(spec.get("type", "string"))
+    if ftype not in _TYPES:
+        probs.add(name, ftype, "unknown type", f"one of {', '.join(_TYPES)}")
+    role = spec.get("x-role", "other")
+    if role not in ROLES:
+        probs.add(name, role, "unknown x-role", f"one of {', '.join(ROLES)}")
+        role = "other"
+    measurement = spec.get("x-measurement")
+    if measurement is not None and measurement not in MEASUREMENTS:
+        probs.add(name, measurement, "unknown x-measurement", f"one of {', '.join(MEASUREMENTS)}")
+        measurement = None
+    if role == "item" and measurement is None:
+        probs.add(name, None, "item has no x-measurement", "x-measurement for every item")
+
+    levels: list[Level] = []
+    for cat in spec.get("categories", []) or []:
+        raw = cat.get("value") if isinstance(cat, Mapping) else cat
+        label = cat.get("label", str(raw)) if isinstance(cat, Mapping) else str(cat)
+        try:
+            levels.append(Level(_code(raw, ftype), str(label)))
+        except ValueError:
+            probs.add(name, raw, "category value does not fit the field's type", ftype)
+    if measurement in ("ordinal", "binary", "nominal") and not levels and role == "item":
+        probs.add(name, None, f"{measurement} item has no categories", "a 'categories' list")
+    if measurement == "binary" and levels and len(levels) != 2:
+        probs.add(name, len(levels), "binary item must have two categories", "2 categories")
+    if measurement == "ordinal" and levels and spec.get("categoriesOrdered") is not True:
+        probs.add(name, spec.get("categoriesOrdered"), "ordinal item's categories are not "
+                  "declared ordered", "categoriesOrdered: true")
+    codes = [lv.code for lv in levels]
+    if len(set(codes)) != len(codes):
+        probs.add(name, codes, "category codes repeat", "distinct codes")
+
+    missing: list[MissingCode] = []
+    for mv in spec.get("missingValues", []) or []:
+        if not isinstance(mv, Mapping):
+            probs.add(name, mv, "missing value without label and kind",
+                      "an object with value, label and x-kind")
+            continue
+        kind = mv.get("x-kind", "dont_know")
+        if kind not in MISSING_KINDS:
+            probs.add(name, kind, "unknown missing-value x-kind", ", ".join(MISSING_KINDS))
+            continue
+        try:
+            code = _code(mv.get("value"), ftype)
+        except ValueError:
+            probs.add(name, mv.get("value"), "missing value does not fit the field's type", ftype)
+            continue
+        if code in codes:
+            probs.add(name, code, "a missing-value code is also a response level",
+                      "missing codes kept apart from levels")
+        missing.append(MissingCode(code, str(mv.get("label", code)), cast(MissingKind, kind)))
+
+    waves = tuple(int(w) for w in spec.get("x-waves", sorted(wave_numbers)))
+    for w in waves:
+        if w not in wave_numbers:
+            probs.add(name, w, "x-waves names an undeclared wave", f"one of {sorted(wave_numbers)}")
+    constraints = spec.get("constraints", {}) or {}
+    return Field(
+        name=name,
+        role=cast(Role, role),
+        type=ftype,
+        title=str(spec.get("title", "")),
+        description=str(spec.get("description", "")),
+        question=str(spec.get("x-question", "")),
+        measurement=cast("Measurement | None", measurement),
+        levels=tuple(levels),
+        missing=tuple(missing),
+        required=bool(constraints.get("required", False)),
+        unique=bool(constraints.get("unique", False)),
+        waves=waves,
+        select_group=spec.get("x-selectGroup"),
+        minimum=constraints.get("minimum"),
+        maximum=constraints.get("maximum"),
+    )
+
+
+def codebook_from_dict(spec: Mapping[str, Any], source: str = "<dict>") -> Codebook:
+    """Build a :class:`Codebook` from a parsed Table Schema; report every problem at once."""
+    probs = _Problems(source)
+    waves: list[WaveInfo] = []
+    for w in spec.get("x-waves", [{"number": 1}, {"number": 2}]):
+        try:
+            waves.append(
+                WaveInfo(int(w["number"]), str(w.get("label", "")),
+                         _date(w.get("fieldworkStart")), _date(w.get("fieldworkEnd")))
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            probs.add(None, w, f"malformed x-waves entry ({exc})",
+                      "{number, label, fieldworkStart: YYYY-MM-DD, fieldworkEnd: YYYY-MM-DD}")
+    numbers = {w.number for w in waves}
+    raw_fields = spec.get("fields")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        probs.add(None, None, "the schema has no fields", "a non-empty 'fields' list")
+        raw_fields = []
+    fields = [f for f in (_parse_field(s, probs, numbers) for s in raw_fields) if f is not None]
+    if probs.rows:
+        raise CodebookError(probs.rows)
+    return Codebook(
+        name=str(spec.get("name", Path(source).stem)),
+        version=str(spec.get("version", "0")),
+        title=str(spec.get("title", "")),
+        fields=tuple(fields),
+        waves=tuple(waves),
+        synthetic=bool(spec.get("x-synthetic", False)),
+        source=source,
+    )
+
+
+def load_codebook(path: str | Path | None = None) -> Codebook:
+    """Read a codebook from a Frictionless Table Schema JSON file.
+
+    Parameters
+    ----------
+    path
+        The ``.schema.json`` file. ``None`` reads the codebook of the crisis-care survey that
+        ships with the library (the same as :func:`default_codebook`).
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    CodebookError
+        Listing every problem found in the file (unknown roles or measurement levels, items
+        without categories, missing-value codes that clash with levels, ...).
+
+    Examples
+    --------
+    >>> cb = load_codebook()
+    >>> cb.name, cb.version
+    ('crisis_care_survey', '1.0.0')
+    >>> [lv.label for lv in cb["overall_rating"].levels]
+    ['Very poor', 'Poor', 'Fair', 'Good', 'Excellent']
+    """
+    p = Path(path) if path is not None else data_dir() / "schema" / DEFAULT_CODEBOOK
+    try:
+        spec = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CodebookError(
+            [{"file": str(p), "problem": "codebook file not found",
+              "expected": "a Table Schema JSON file"}]
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise CodebookError(
+            [{"file": str(p), "row": exc.lineno, "value": exc.msg,
+              "problem": "not valid JSON", "expected": "a Table Schema JSON file"}]
+        ) from None
+    if not isinstance(spec, Mapping):
+        raise CodebookError(
+            [{"file": str(p), "problem": "top level is not a JSON object",
+              "expected": "a Table Schema object"}]
+        )
+    return codebook_from_dict(spec, source=p.name)
+
+
+def default_codebook() -> Codebook:
+    """The codebook of the Crisis Care Concordat survey that ships with the library.
+
+    Examples
+    --------
+    >>> cb = default_codebook()
+    >>> cb.group.labels
+    ('Service user', 'Carer')
+    >>> len(cb.items(wave=2)) > len(cb.items(wave=1))
+    True
+    """
+    return load_codebook(None)
