@@ -1,0 +1,174 @@
+"""The analysis plan: every option of a run, from a TOML file, so another evaluator re-runs
+exactly the same analysis (private module; ``AnalysisPlan`` and ``load_plan`` are public).
+
+A plan file looks like this (every key optional; the defaults are shown)::
+
+    [analysis]
+    items = []                 # empty: every comparable item of the codebook
+    by = ["group"]             # grouping columns; results are separate per value
+    designs = ["paired", "independent", "overlapping"]
+    adjust = "holm"            # holm, hochberg, bh, by, bonferroni, none
+    family = "group"           # the p-value adjustment family
+    alpha = 0.05
+    confidence = 0.95
+    min_n = 5
+
+    [analysis.tests]           # override the test chosen from an item's measurement level
+    overall_rating = "wilcoxon_signed_rank"
+
+    [disclosure]
+    threshold = 10             # counts below this are suppressed in published outputs
+
+    [linkage]
+    secret_env = ""            # environment variable holding the HMAC key, if any
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import CrisisSurveyError
+
+__all__ = ["AnalysisPlan", "PlanError", "load_plan"]
+
+_DESIGNS = ("paired", "independent", "overlapping")
+_ADJUST = ("holm", "hochberg", "bh", "by", "bonferroni", "none")
+
+
+class PlanError(CrisisSurveyError):
+    """The analysis plan file is malformed; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """Every option of an analysis run. Written into the report's manifest.
+
+    Examples
+    --------
+    >>> plan = AnalysisPlan()
+    >>> plan.adjust, plan.threshold
+    ('holm', 10)
+    >>> AnalysisPlan.from_mapping({"analysis": {"alpha": 0.01}}).alpha
+    0.01
+    """
+
+    items: tuple[str, ...] = ()
+    by: tuple[str, ...] = ("group",)
+    designs: tuple[str, ...] = _DESIGNS
+    tests: Mapping[str, str] = field(default_factory=dict)
+    adjust: str = "holm"
+    family: str = "group"
+    alpha: float = 0.05
+    confidence: float = 0.95
+    min_n: int = 5
+    threshold: int = 10
+    secret_env: str = ""
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (lists, dicts), as written to the manifest."""
+        out = asdict(self)
+        out["tests"] = dict(sorted(self.tests.items()))
+        for key in ("items", "by", "designs"):
+            out[key] = list(out[key])
+        return out
+
+    @classmethod
+    def from_mapping(cls, spec: Mapping[str, Any], source: str = "") -> AnalysisPlan:
+        """Build a plan from parsed TOML; raise :class:`PlanError` listing every problem."""
+        problems: list[str] = []
+        known = {"analysis", "disclosure", "linkage"}
+        problems += [f"unknown section [{k}] (expected one of {sorted(known)})"
+                     for k in spec if k not in known]
+        a = dict(spec.get("analysis", {}))
+        d = dict(spec.get("disclosure", {}))
+        k = dict(spec.get("linkage", {}))
+        allowed = {"items", "by", "designs", "tests", "adjust", "family", "alpha",
+                   "confidence", "min_n"}
+        problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
+        problems += [f"[disclosure] has unknown key {x!r}" for x in d if x != "threshold"]
+        problems += [f"[linkage] has unknown key {x!r}" for x in k if x != "secret_env"]
+
+        def strings(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            value = a.get(key, list(default))
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problems.append(f"[analysis] {key} must be a list of strings, got {value!r}")
+                return default
+            return tuple(value)
+
+        designs = strings("designs", _DESIGNS)
+        problems += [f"[analysis] designs has {x!r} (expected one of {list(_DESIGNS)})"
+                     for x in designs if x not in _DESIGNS]
+        adjust = str(a.get("adjust", "holm"))
+        if adjust not in _ADJUST:
+            problems.append(f"[analysis] adjust is {adjust!r} (expected one of {list(_ADJUST)})")
+        alpha = a.get("alpha", 0.05)
+        if not isinstance(alpha, int | float) or not 0 < alpha < 1:
+            problems.append(f"[analysis] alpha must be a number between 0 and 1, got {alpha!r}")
+            alpha = 0.05
+        confidence = a.get("confidence", 0.95)
+        if not isinstance(confidence, int | float) or not 0 < confidence < 1:
+            problems.append(
+                f"[analysis] confidence must be a number between 0 and 1, got {confidence!r}"
+            )
+            confidence = 0.95
+        min_n = a.get("min_n", 5)
+        if not isinstance(min_n, int) or min_n < 1:
+            problems.append(f"[analysis] min_n must be a positive whole number, got {min_n!r}")
+            min_n = 5
+        threshold = d.get("threshold", 10)
+        if not isinstance(threshold, int) or threshold < 1:
+            problems.append(
+                f"[disclosure] threshold must be a positive whole number, got {threshold!r}"
+            )
+            threshold = 10
+        tests = a.get("tests", {})
+        if not isinstance(tests, Mapping) or not all(
+            isinstance(v, str) for v in tests.values()
+        ):
+            problems.append("[analysis.tests] must map item names to test names")
+            tests = {}
+        if problems:
+            where = f" in {source}" if source else ""
+            raise PlanError(
+                f"The analysis plan{where} is not valid ({len(problems)} problem"
+                f"{'s' if len(problems) != 1 else ''}):\n" + "\n".join(f"  - {p}" for p in problems)
+            )
+        return cls(
+            items=strings("items", ()),
+            by=strings("by", ("group",)),
+            designs=designs,
+            tests=dict(tests),
+            adjust=adjust,
+            family=str(a.get("family", "group")),
+            alpha=float(alpha),
+            confidence=float(confidence),
+            min_n=int(min_n),
+            threshold=int(threshold),
+            secret_env=str(k.get("secret_env", "")),
+            source=source,
+        )
+
+
+def load_plan(path: str | Path) -> AnalysisPlan:
+    """Read an analysis plan from a TOML file.
+
+    Raises
+    ------
+    PlanError
+        If the file cannot be read or parsed, or names unknown sections, keys or values.
+    """
+    p = Path(path)
+    try:
+        spec = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"The analysis plan {p} was not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"The analysis plan {p} is not valid TOML: {exc}") from None
+    return AnalysisPlan.from_mapping(spec, source=p.name)

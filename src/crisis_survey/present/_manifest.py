@@ -1,0 +1,92 @@
+"""The report's manifest: what went in, with which software and options (private).
+
+The manifest's content depends only on the inputs and options: file names (not their
+directories), SHA-256 digests, package versions and the analysis plan. It holds no
+timestamps, host names or user names, so two runs of the same command on the same inputs
+write the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PACKAGES", "build_manifest", "file_sha256", "write_manifest"]
+
+#: Distributions whose versions every manifest records.
+PACKAGES: tuple[str, ...] = (
+    "crisis_survey", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "matplotlib",
+    "great_tables", "python-docx", "openpyxl", "pyarrow", "pyreadstat",
+)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def build_manifest(
+    *,
+    inputs: Mapping[str, str | Path],
+    options: Mapping[str, Any],
+    codebook: Mapping[str, Any],
+    outputs: Iterable[str | Path] = (),
+    synthetic: bool = False,
+) -> dict[str, Any]:
+    """Assemble the manifest as plain data.
+
+    Parameters
+    ----------
+    inputs
+        Role -> path of every input file (``{"wave1": ..., "wave2": ..., "codebook": ...}``).
+    options
+        Every option of the run (the analysis plan's ``to_dict()`` and command-line flags).
+    codebook
+        The codebook's name, version and source.
+    outputs
+        Files the run wrote (their SHA-256 is recorded; the manifest itself is excluded).
+    synthetic
+        Whether the inputs are the library's synthetic sample study.
+    """
+    return {
+        "manifest_version": 1,
+        "synthetic_data": synthetic,
+        "inputs": {
+            role: {"file": Path(p).name, "sha256": file_sha256(p), "bytes": Path(p).stat().st_size}
+            for role, p in sorted(inputs.items())
+        },
+        "codebook": dict(codebook),
+        "options": dict(options),
+        "software": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "packages": {name: _version(name) for name in PACKAGES},
+        },
+        "outputs": {
+            Path(p).name: file_sha256(p) for p in sorted(outputs, key=lambda q: Path(q).name)
+        },
+    }
+
+
+def write_manifest(path: str | Path, manifest: Mapping[str, Any]) -> Path:
+    """Write the manifest as sorted, indented JSON with a final newline."""
+    p = Path(path)
+    p.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",
+                 encoding="utf-8")
+    return p
