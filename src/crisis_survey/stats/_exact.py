@@ -1,0 +1,262 @@
+"""Exact conditional (permutation) null distributions of rank statistics (private).
+
+Both distributions are computed from counts per distinct value, never from individual
+observations, and on *doubled* scores so that midranks are integers: a tie group that
+occupies ordinary ranks ``start + 1, ..., start + c`` has midrank ``start + (c + 1) / 2`` and
+doubled score ``2 * start + c + 1``.
+
+Signed-rank statistic
+    Given the absolute differences (and, for Pratt's method, the zeros) the signs of the
+    non-zero differences are independent fair coins under the null hypothesis. With ``m_j``
+    non-zero differences sharing the doubled score ``s_j``, the number ``K_j`` of them that are
+    positive is Binomial(m_j, 1/2), and ``2V = sum_j s_j K_j``. Its generating function is
+    ``prod_j 2^{-m_j} sum_k C(m_j, k) t^{k s_j}``: one polynomial convolution per distinct
+    value. This is the distribution coin's ``wilcoxsign_test(distribution = "exact")``
+    computes (Streitberg-Roehmel shift algorithm), conditional on the observed ties and zeros.
+
+Rank-sum statistic
+    Given the pooled sample, the ``n`` members of the smaller sample are a random subset of
+    size ``n`` of the ``N`` pooled observations. Per distinct value ``j`` (count ``c_j``,
+    doubled midrank ``s_j``) the number ``A_j`` of subset members taking that value is
+    multivariate hypergeometric, and the doubled rank sum is ``sum_j s_j A_j``. A dynamic
+    programme over distinct values keeps ``P[m, t]`` = P(partial doubled sum = t | m members
+    among the values seen so far), and moves to the next value with hypergeometric weights
+    ``C(C_prev, m - a) C(c_j, a) / C(C_prev + c_j, m)``; every step is a handful of numpy
+    slice operations over the whole ``(m, t)`` table. This is the distribution coin's
+    ``wilcox_test(distribution = "exact")`` computes.
+
+Costs and limits
+    The signed-rank table has ``n_nonzero (n_nonzero + 1) + 1`` cells at most and costs about
+    ``n_nonzero`` vectorised passes over it, so O(n^3) elementary operations; the rank-sum
+    table has ``(n_small + 1) x (doubled maximum rank sum + 1)`` cells and costs about
+    ``N`` passes, O(n_small^2 N^2) operations. Requests whose estimated operation count exceeds
+    :data:`MAX_EXACT_OPERATIONS` or whose table exceeds :data:`MAX_EXACT_CELLS` raise
+    :class:`~crisis_survey.CrisisSurveyError`. In practice the limits are about 2,000
+    non-zero differences for the signed-rank test (about 1,800 without ties) and about 190
+    observations in each of two equal samples for the rank-sum test (more in the larger
+    sample when the other is small: 40 against 1,000 is fine). The normal
+    approximation is accurate long before that.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import gammaln
+from scipy.stats import binom
+
+from .._errors import CrisisSurveyError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+__all__ = [
+    "MAX_EXACT_CELLS",
+    "MAX_EXACT_OPERATIONS",
+    "exact_p_value",
+    "rank_sum_pmf",
+    "rank_sum_work",
+    "signed_rank_pmf",
+    "signed_rank_work",
+]
+
+#: Largest number of table cells (float64) an exact distribution may allocate (about 240 MB).
+MAX_EXACT_CELLS: int = 30_000_000
+#: Largest estimated number of elementary multiply-adds an exact distribution may take
+#: (a few seconds on one core).
+MAX_EXACT_OPERATIONS: float = 4e9
+
+
+def doubled_midranks(counts: IntArray, offset: int = 0) -> IntArray:
+    """Doubled midranks ``2 * start + c + 1`` of consecutive tie groups of sizes ``counts``.
+
+    ``offset`` is the number of observations ranked below the first group (the zeros under
+    Pratt's method).
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    start = np.cumsum(counts) - counts + offset
+    return np.asarray(2 * start + counts + 1, dtype=np.int64)
+
+
+# -- signed-rank statistic ---------------------------------------------------------------
+
+
+def signed_rank_work(scores2: IntArray, mult: IntArray) -> tuple[int, float]:
+    """Return (table cells, estimated multiply-adds) of :func:`signed_rank_pmf`."""
+    keep = np.asarray(mult) > 0
+    s = np.asarray(scores2, dtype=np.float64)[keep]
+    m = np.asarray(mult, dtype=np.float64)[keep]
+    sizes = np.cumsum(s * m) + 1.0  # support length after each factor
+    return int(sizes[-1]) if sizes.size else 1, float(np.sum((m + 1.0) * sizes))
+
+
+def signed_rank_pmf(scores2: IntArray, mult: IntArray) -> FloatArray:
+    """Null distribution of the doubled signed-rank statistic ``2V``.
+
+    Parameters
+    ----------
+    scores2
+        Doubled (integer) scores of the distinct absolute differences.
+    mult
+        How many non-zero differences share each score.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``pmf[t] = P(2V = t)`` for ``t = 0, ..., sum(scores2 * mult)``.
+    """
+    scores2 = np.asarray(scores2, dtype=np.int64)
+    mult = np.asarray(mult, dtype=np.int64)
+    cells, work = signed_rank_work(scores2, mult)
+    _check_budget(cells, work, "signed-rank", f"{int(mult.sum())} non-zero differences")
+    pmf = np.zeros(cells, dtype=np.float64)
+    pmf[0] = 1.0
+    top = 0  # highest reachable doubled sum so far
+    for s_np, m_np in zip(scores2, mult, strict=True):
+        s, m = int(s_np), int(m_np)
+        if m == 0:
+            continue
+        weights = binom.pmf(np.arange(m + 1), m, 0.5)
+        old = pmf[: top + 1].copy()
+        pmf[: top + 1] = 0.0
+        for k in range(m + 1):
+            pmf[k * s : k * s + top + 1] += weights[k] * old
+        top += m * s
+    return pmf
+
+
+# -- rank-sum statistic ------------------------------------------------------------------
+
+
+def _rank_sum_plan(
+    counts: IntArray, n_take: int
+) -> tuple[IntArray, int, list[tuple[int, int, int]]]:
+    """Doubled scores, table width, and per value the (lo, hi, step count) of the DP."""
+    counts = np.asarray(counts, dtype=np.int64)
+    scores2 = doubled_midranks(counts)
+    total = int(counts.sum())
+    # the largest doubled rank sum of n_take observations: the top n_take doubled scores
+    remaining, top_sum = n_take, 0
+    for c, s in zip(counts[::-1], scores2[::-1], strict=True):
+        take = min(int(c), remaining)
+        top_sum += take * int(s)
+        remaining -= take
+        if remaining == 0:
+            break
+    seen = 0
+    plan: list[tuple[int, int, int]] = []
+    for c in counts:
+        seen += int(c)
+        lo = max(0, n_take - (total - seen))
+        hi = min(n_take, seen)
+        plan.append((lo, hi, min(int(c), n_take)))
+    return scores2, top_sum + 1, plan
+
+
+def rank_sum_work(counts: IntArray, n_take: int) -> tuple[int, float]:
+    """Return (largest table cells, estimated multiply-adds) of :func:`rank_sum_pmf`."""
+    _, width, plan = _rank_sum_plan(counts, n_take)
+    cells = max((hi - lo + 1) * width for lo, hi, _ in plan) if plan else 1
+    work = float(sum((steps + 1) * (hi - lo + 1) * width for lo, hi, steps in plan))
+    return cells, work
+
+
+def _log_choose(n: FloatArray | float, k: FloatArray) -> FloatArray:
+    out: FloatArray = gammaln(np.asarray(n, dtype=np.float64) + 1.0) - gammaln(k + 1.0) - gammaln(
+        np.asarray(n, dtype=np.float64) - k + 1.0
+    )
+    return out
+
+
+def rank_sum_pmf(counts: IntArray, n_take: int) -> FloatArray:
+    """Null distribution of the doubled rank sum of ``n_take`` of the pooled observations.
+
+    Parameters
+    ----------
+    counts
+        Pooled count of each distinct value, in increasing order of the value.
+    n_take
+        Size of the sample whose rank sum is wanted (the others form the other sample).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``pmf[t] = P(2 T = t)`` for ``t = 0, ..., 2 * max T``, where ``T`` is the sum of the
+        midranks of a uniformly random subset of size ``n_take``.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    counts = counts[counts > 0]
+    total = int(counts.sum())
+    if not 0 <= n_take <= total:
+        raise CrisisSurveyError(f"cannot take {n_take} of {total} observations")
+    cells, work = rank_sum_work(counts, n_take)
+    _check_budget(cells, work, "rank-sum", f"samples of {n_take} and {total - n_take}")
+    scores2, width, plan = _rank_sum_plan(counts, n_take)
+
+    # table[m - lo, t]: P(partial doubled sum = t | m chosen among the values seen so far)
+    table = np.zeros((1, width), dtype=np.float64)
+    table[0, 0] = 1.0
+    lo_prev, hi_prev, seen = 0, 0, 0
+    for c_np, s_np, (lo, hi, steps) in zip(counts, scores2, plan, strict=True):
+        c, s = int(c_np), int(s_np)
+        new = np.zeros((hi - lo + 1, width), dtype=np.float64)
+        targets = np.arange(lo, hi + 1, dtype=np.float64)
+        for a in range(steps + 1):
+            # target rows m with m - a inside the previous band
+            m_lo, m_hi = max(lo, lo_prev + a), min(hi, hi_prev + a)
+            shift = a * s
+            if m_lo > m_hi or shift >= width:
+                continue
+            m = targets[m_lo - lo : m_hi - lo + 1]
+            log_w = _log_choose(seen, m - a) + _log_choose(c, np.full_like(m, a)) - _log_choose(
+                seen + c, m
+            )
+            w = np.exp(log_w)[:, None]
+            src = table[m_lo - a - lo_prev : m_hi - a - lo_prev + 1, : width - shift]
+            new[m_lo - lo : m_hi - lo + 1, shift:] += w * src
+        table, lo_prev, hi_prev = new, lo, hi
+        seen += c
+    final: FloatArray = table[n_take - lo_prev]
+    return final
+
+
+# -- p-values ----------------------------------------------------------------------------
+
+
+def exact_p_value(pmf: FloatArray, observed: int, twice_center: int, alternative: str) -> float:
+    """P-value of an observed value of a lattice statistic with probability function ``pmf``.
+
+    Parameters
+    ----------
+    pmf
+        ``pmf[t]`` is the null probability of the (doubled) statistic taking the value ``t``.
+    observed
+        The observed (doubled) statistic, an index into ``pmf``.
+    twice_center
+        Twice the null expectation of the (doubled) statistic, an integer.
+    alternative
+        ``"less"``: ``P(T <= t)``; ``"greater"``: ``P(T >= t)``; ``"two-sided"``: the
+        probability of a value at least as far from the expectation as the observed one,
+        ``P(|T - E T| >= |t - E T|)`` (coin's two-sided p-value; 1 when ``t = E T``).
+    """
+    if alternative == "less":
+        p = float(np.sum(pmf[: observed + 1]))
+    elif alternative == "greater":
+        p = float(np.sum(pmf[observed:]))
+    else:
+        obs_dev = abs(2 * observed - twice_center)
+        if obs_dev == 0:
+            return 1.0
+        dev = np.abs(2 * np.arange(pmf.size, dtype=np.int64) - twice_center)
+        p = float(np.sum(pmf[dev >= obs_dev]))
+    return min(max(p, 0.0), 1.0)
+
+
+def _check_budget(cells: int, work: float, what: str, size: str) -> None:
+    if cells > MAX_EXACT_CELLS or work > MAX_EXACT_OPERATIONS:
+        raise CrisisSurveyError(
+            f"the exact {what} distribution for {size} is too large to compute "
+            f"({cells:,} table cells, about {work:.2g} operations; limits "
+            f"{MAX_EXACT_CELLS:,} cells and {MAX_EXACT_OPERATIONS:.2g} operations). "
+            "Use method='asymptotic' (the normal approximation is accurate at this size)."
+        )
