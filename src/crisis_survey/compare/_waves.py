@@ -1,0 +1,520 @@
+"""Comparing the two waves item by item, design by design (private; see ``compare_waves``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import CrisisSurveyError
+from ..codebook import Field
+from ..stats._multiplicity import ADJUST_METHODS, adjust_pvalues
+from ..stats._results import TestResult
+from . import _kernels as kn
+from ._study import ItemCounts, Layout, StudyLike, count_item, make_layout
+from ._summaries import summarise, summary_measure
+
+__all__ = ["COLUMNS", "DEFAULT_TESTS", "FAMILIES", "WaveComparison", "compare_waves"]
+
+#: Columns of ``WaveComparison.table``, in order (the contract in docs/design.md).
+COLUMNS: tuple[str, ...] = (
+    "by", "group", "item", "label", "measurement", "design", "test", "n_wave1", "n_wave2",
+    "n_pairs", "summary_wave1", "summary_wave2", "estimate_wave1", "estimate_wave2",
+    "summary_measure", "statistic_name", "statistic", "df", "p_value", "p_adjusted",
+    "adjust_method", "effect_measure", "effect_size", "ci_low", "ci_high", "n_excluded_codes",
+    "note",
+)
+
+DESIGNS: tuple[str, ...] = ("paired", "independent", "overlapping")
+
+#: The test run for each measurement level and design unless ``tests=`` says otherwise.
+DEFAULT_TESTS: dict[str, dict[str, str | None]] = {
+    "ordinal": {"paired": "wilcoxon_signed_rank", "independent": "mann_whitney",
+                "overlapping": "partially_overlapping_t"},
+    "binary": {"paired": "mcnemar", "independent": "chi_square_or_fisher",
+               "overlapping": "partially_overlapping_z"},
+    "nominal": {"paired": "marginal_homogeneity", "independent": "chi_square_or_fisher",
+                "overlapping": None},
+    "numeric": {"paired": "paired_t", "independent": "welch_t",
+                "overlapping": "partially_overlapping_t"},
+}
+
+#: Named p-value adjustment families: the table columns whose values define one family.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "group": ("by", "group", "design"),
+    "item": ("by", "item", "design"),
+    "design": ("by", "design"),
+    "all": ("by",),
+}
+
+
+@dataclass(frozen=True)
+class WaveComparison:
+    """The comparison of two survey waves: one row per item x by-value x design.
+
+    Attributes
+    ----------
+    table
+        Tidy DataFrame with the columns of :data:`COLUMNS` (see ``docs/design.md``).
+    options
+        Every option of the run and the inputs' identities (codebook name and version, wave
+        files and SHA-256 digests), so the report's manifest can record how to re-run it.
+    """
+
+    table: pd.DataFrame
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of :attr:`table`."""
+        return self.table.copy()
+
+    def _display(self) -> pd.DataFrame:
+        t = self.table
+        alpha = float(self.options.get("alpha", 0.05))
+
+        def fmt(v: float, digits: int = 3) -> str:
+            return "" if v is None or (isinstance(v, float) and math.isnan(v)) else (
+                f"{v:.{digits}g}"
+            )
+
+        return pd.DataFrame({
+            "item": t["item"], "group": t["group"], "design": t["design"], "test": t["test"],
+            "n1": t["n_wave1"], "n2": t["n_wave2"], "pairs": t["n_pairs"],
+            "estimate 1": t["estimate_wave1"].map(lambda v: fmt(v, 3)),
+            "estimate 2": t["estimate_wave2"].map(lambda v: fmt(v, 3)),
+            "p": t["p_value"].map(fmt),
+            "p adj.": [
+                fmt(p) + ("*" if isinstance(p, float) and p < alpha else "")
+                for p in t["p_adjusted"]
+            ],
+            "effect": t["effect_size"].map(fmt),
+            "note": t["note"].fillna(""),
+        })
+
+    def __str__(self) -> str:
+        head = (
+            f"Comparison of waves 1 and 2: {len(self.table)} rows; p adjusted by "
+            f"{self.options.get('adjust')} within family {self.options.get('family')!r}; "
+            f"* p adj. < {self.options.get('alpha')}"
+        )
+        return head + "\n" + self._display().to_string(index=False)
+
+    def __repr__(self) -> str:
+        return f"<WaveComparison: {len(self.table)} rows>"
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p>{escape(str(self).splitlines()[0])}</p>"
+            + self._display().to_html(index=False, na_rep="")
+        )
+
+
+# -- choosing tests --------------------------------------------------------------------------
+def _resolve_tests(
+    fields: Sequence[Field], tests: Mapping[str, Any] | None
+) -> dict[str, dict[str, str | None]]:
+    """Test per item and design: measurement defaults, then measurement, then item overrides."""
+    tests = dict(tests or {})
+    names = {f.name for f in fields}
+    unknown = [k for k in tests if k not in names and k not in DEFAULT_TESTS]
+    if unknown:
+        raise CrisisSurveyError(
+            f"tests= names {unknown}, which are neither compared items nor measurement levels; "
+            f"expected item names ({', '.join(sorted(names))}) or one of "
+            f"{', '.join(DEFAULT_TESTS)}"
+        )
+
+    def as_designs(key: str, value: Any) -> dict[str, str]:
+        if isinstance(value, str):
+            if value not in kn.DESIGN_OF:
+                raise CrisisSurveyError(
+                    f"tests[{key!r}] = {value!r} is not a known test; expected one of "
+                    f"{', '.join(kn.KERNELS)}"
+                )
+            return {kn.DESIGN_OF[value]: value}
+        if isinstance(value, Mapping):
+            out: dict[str, str] = {}
+            for design, name in value.items():
+                if design not in DESIGNS or name not in kn.DESIGN_OF:
+                    raise CrisisSurveyError(
+                        f"tests[{key!r}] maps {design!r} to {name!r}; expected a design "
+                        f"({', '.join(DESIGNS)}) mapped to a test name"
+                    )
+                if kn.DESIGN_OF[name] != design:
+                    raise CrisisSurveyError(
+                        f"tests[{key!r}]: {name!r} is a test for the {kn.DESIGN_OF[name]} "
+                        f"design, not the {design} design"
+                    )
+                out[str(design)] = str(name)
+            return out
+        raise CrisisSurveyError(
+            f"tests[{key!r}] must be a test name or a mapping design -> test name; got {value!r}"
+        )
+
+    chosen: dict[str, dict[str, str | None]] = {}
+    for f in fields:
+        m = str(f.measurement)
+        per = dict(DEFAULT_TESTS[m])
+        if m in tests:
+            per.update(as_designs(m, tests[m]))
+        if f.name in tests:
+            per.update(as_designs(f.name, tests[f.name]))
+        for design, name in per.items():
+            if name is not None and m not in kn.MEASUREMENTS_OF[name]:
+                raise CrisisSurveyError(
+                    f"{name!r} cannot analyse {f.name!r}, a {m} item; it takes "
+                    f"{', '.join(kn.MEASUREMENTS_OF[name])} items"
+                )
+            if name is not None and m == "binary" and len(f.levels) != 2:
+                raise CrisisSurveyError(f"binary item {f.name!r} must have exactly 2 levels")
+            per[design] = name
+        chosen[f.name] = per
+    return chosen
+
+
+def _select_items(study: StudyLike, items: Sequence[str] | None) -> list[Field]:
+    cb = study.codebook
+    present = set(study.wave1.data.columns) & set(study.wave2.data.columns)
+    if items is None:
+        return [
+            f for f in cb.items()
+            if f.measurement not in (None, "text") and 1 in f.waves and 2 in f.waves
+            and f.name in present
+        ]
+    if isinstance(items, str):
+        items = [items]
+    problems: list[str] = []
+    out: list[Field] = []
+    for name in items:
+        if name not in cb:
+            problems.append(f"{name!r} is not in the codebook")
+            continue
+        f = cb[name]
+        if f.role != "item":
+            problems.append(f"{name!r} is a {f.role} field, not a survey item")
+        elif f.measurement in (None, "text"):
+            problems.append(f"{name!r} is free text and is never compared")
+        elif not (1 in f.waves and 2 in f.waves):
+            problems.append(
+                f"{name!r} was asked only in wave(s) {list(f.waves)}; only items asked in both "
+                "waves are compared"
+            )
+        elif name not in present:
+            problems.append(f"{name!r} is missing from the data of a wave")
+        else:
+            out.append(f)
+    if problems:
+        raise CrisisSurveyError(
+            "items= cannot be compared:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    return out
+
+
+def _scores(f: Field) -> np.ndarray[Any, np.dtype[np.float64]]:
+    codes = f.codes
+    if codes and all(isinstance(c, int | float) and not isinstance(c, bool) for c in codes):
+        return np.asarray(codes, dtype=np.float64)
+    return np.arange(1, len(codes) + 1, dtype=np.float64)
+
+
+# -- one item ---------------------------------------------------------------------------------
+def _design_cell(
+    design: str, c: int, counts: ItemCounts, categorical: bool, scores: Any
+) -> tuple[kn.Cell, tuple[Any, Any], tuple[int, int, int | None], int]:
+    """The kernel input, the two waves' summary data, (n1, n2, n_pairs), excluded codes."""
+    empty = np.zeros(0)
+    if design == "independent":
+        w1, w2 = counts.indep[0][c], counts.indep[1][c]
+        cell = kn.Cell(categorical, empty, w1, w2, scores)
+        n1, n2 = (int(w.sum()) if categorical else int(w[0]) for w in (w1, w2))
+        return cell, (w1, w2), (n1, n2, None), int(counts.excluded_indep[c])
+    table = counts.table[c]
+    diff = counts.diff[c] if counts.diff is not None else None
+    if categorical:
+        s1, s2 = table.sum(axis=1), table.sum(axis=0)
+        n_pairs = int(table.sum())
+    else:
+        n_pairs = int(table[0])
+        s1 = np.array([table[0], table[1], table[3]])
+        s2 = np.array([table[0], table[2], table[4]])
+    if design == "paired":
+        cell = kn.Cell(categorical, table, s1, s2, scores, diff)
+        return cell, (s1, s2), (n_pairs, n_pairs, n_pairs), int(counts.excluded_paired[c])
+    a1, a2 = counts.alone[0][c], counts.alone[1][c]
+    cell = kn.Cell(categorical, table, a1, a2, scores, diff)
+    if categorical:
+        u1, u2 = a1 + s1, a2 + s2
+        n1, n2 = int(u1.sum()), int(u2.sum())
+    else:
+        m1 = kn.combine(kn.as_moments(a1), kn.as_moments(s1))
+        m2 = kn.combine(kn.as_moments(a2), kn.as_moments(s2))
+        u1, u2 = np.array(m1), np.array(m2)
+        n1, n2 = int(m1[0]), int(m2[0])
+    return cell, (u1, u2), (n1, n2, n_pairs), int(counts.excluded_overlap[c])
+
+
+def _too_few(design: str, n1: int, n2: int, n_pairs: int | None, min_n: int) -> str | None:
+    if design == "paired" and (n_pairs or 0) < min_n:
+        return f"too few complete pairs to test ({n_pairs} < min_n = {min_n})"
+    if design != "paired" and min(n1, n2) < min_n:
+        return f"too few answers to test (wave 1: {n1}, wave 2: {n2}; min_n = {min_n})"
+    return None
+
+
+def _item_rows(
+    layout: Layout, f: Field, chosen: Mapping[str, str | None], designs: Sequence[str],
+    min_n: int, by_name: str,
+) -> list[dict[str, Any]]:
+    counts = count_item(layout, f)
+    categorical = bool(f.levels)
+    scores = _scores(f)
+    measure = summary_measure(f)
+    rows: list[dict[str, Any]] = []
+    for design in designs:
+        test = chosen.get(design)
+        for c, cell_label in enumerate(layout.cells):
+            cell, (d1, d2), (n1, n2, n_pairs), excluded = _design_cell(
+                design, c, counts, categorical, scores
+            )
+            sum1, est1 = summarise(f, d1)
+            sum2, est2 = summarise(f, d2)
+            row: dict[str, Any] = {
+                "by": by_name, "group": cell_label, "item": f.name, "label": f.label,
+                "measurement": f.measurement, "design": design, "test": test,
+                "n_wave1": n1, "n_wave2": n2, "n_pairs": n_pairs,
+                "summary_wave1": sum1, "summary_wave2": sum2,
+                "estimate_wave1": est1, "estimate_wave2": est2, "summary_measure": measure,
+                "n_excluded_codes": excluded, "note": None,
+            }
+            note: str | None
+            result: TestResult | None = None
+            if test is None:
+                note = f"no {design} test for {f.measurement} items with more than two levels"
+            else:
+                note = _too_few(design, n1, n2, n_pairs, min_n)
+                if note is None:
+                    run_as = test
+                    if test == "chi_square_or_fisher":
+                        small = kn.min_expected(cell) < 5.0
+                        run_as = "fisher_exact" if small else "chi_square"
+                    row["test"] = run_as
+                    try:
+                        result = kn.run(run_as, cell)
+                    except CrisisSurveyError as exc:
+                        note = f"not tested: {exc}"
+            if result is not None:
+                if math.isnan(result.p_value):
+                    why = result.method.partition("(not defined: ")[2].rstrip(")")
+                    note = f"test not defined: {why or 'no variation'}"
+                row.update(
+                    statistic_name=result.statistic_name, statistic=result.statistic,
+                    df=result.df, p_value=result.p_value, effect_measure=result.effect_measure,
+                    effect_size=result.effect_size, ci_low=result.ci_low, ci_high=result.ci_high,
+                )
+            row["note"] = note
+            rows.append(row)
+    return rows
+
+
+def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str) -> None:
+    cols = FAMILIES[family] if isinstance(family, str) else tuple(family)
+    if adjust == "none":
+        table["p_adjusted"] = table["p_value"]
+        table["adjust_method"] = "none"
+        return
+    table["adjust_method"] = adjust
+    if table.empty:
+        return
+    keys = table.loc[:, list(cols)].astype(str).agg("\x1f".join, axis=1) if cols else pd.Series(
+        "", index=table.index
+    )
+    out = np.full(len(table), np.nan)
+    p = table["p_value"].to_numpy(dtype=float)
+    for _, idx in table.groupby(keys.to_numpy(), sort=False).indices.items():
+        out[idx] = adjust_pvalues(p[idx], method=adjust)
+    table["p_adjusted"] = out
+
+
+def compare_waves(
+    study: StudyLike,
+    *,
+    items: Sequence[str] | None = None,
+    by: str | Sequence[str] = "group",
+    designs: Sequence[str] = DESIGNS,
+    tests: Mapping[str, Any] | None = None,
+    family: str | Sequence[str] = "group",
+    adjust: str = "holm",
+    alpha: float = 0.05,
+    min_n: int = 5,
+) -> WaveComparison:
+    r"""Compare every survey item between waves 1 and 2, per by-value and design.
+
+    Parameters
+    ----------
+    study : LinkedStudy
+        The linked study (``link_waves(wave1, wave2)``).
+    items : list of str, optional
+        Items to compare. Default: every item asked in both waves that is not free text.
+        Naming a free-text item, a one-wave item or a non-item field is an error.
+    by : str or tuple of str
+        Grouping column(s); results are separate per value. ``"group"`` (default) separates
+        service users and carers; ``("group", "area")`` gives one row per group and area;
+        ``"area"`` alone pools the groups within each area.
+    designs : sequence of {"paired", "independent", "overlapping"}
+        Which analyses to run (all three by default): *paired* uses the linked respondents who
+        answered the item in both waves; *independent* uses every respondent of each wave as
+        two independent samples (ignoring that linked people appear in both); *overlapping*
+        uses the complete pairs as pairs and every other answer as unpaired.
+    tests : mapping, optional
+        Overrides of the test chosen from the measurement level: keys are item names or
+        measurement levels (``"ordinal"``...), values a test name (it replaces the test of the
+        design it belongs to, e.g. ``{"overall_rating": "paired_t"}``) or a mapping
+        ``{design: test name}``. Item keys win over measurement keys. Test names are those of
+        :mod:`crisis_survey.stats` plus ``"chi_square_or_fisher"`` (the default for binary
+        and nominal items: Pearson's chi-square unless an expected count is below 5, then
+        Fisher's exact test).
+    family : {"group", "item", "design", "all"} or sequence of column names
+        Which rows form one family for the p-value adjustment. ``"group"`` (default): all
+        items tested within one by-value and design; ``"item"``: one item across the
+        by-values within a design (e.g. the 150 areas); ``"design"``: all items and by-values
+        of a design; ``"all"``: the whole table. A sequence names table columns whose values
+        define the families.
+    adjust : {"holm", "hochberg", "bh", "by", "bonferroni", "none"}
+        p-value adjustment within each family (:func:`~crisis_survey.stats.adjust_pvalues`).
+    alpha : float
+        Significance level used to flag adjusted p-values in the printed table (recorded in
+        ``options``; it does not change any number).
+    min_n : int
+        Fewest complete pairs (paired design) or answers per wave (other designs) for a test
+        to be run; thinner cells get a row with a ``note`` and no test.
+
+    Returns
+    -------
+    WaveComparison
+        ``.table`` (one row per item x by-value x design; columns in :data:`COLUMNS`) and
+        ``.options``.
+
+    Raises
+    ------
+    CrisisSurveyError
+        Unknown or uncomparable items, unknown by-columns, designs, tests, families or
+        adjustment methods, or a test that cannot analyse an item's measurement level.
+
+    Notes
+    -----
+    Default tests (from the item's ``measurement`` in the codebook):
+
+    ========  =====================  ======================  ===========================
+    level     paired                 independent             overlapping
+    ========  =====================  ======================  ===========================
+    ordinal   Wilcoxon signed-rank   Mann-Whitney            partially overlapping t
+                                                             on the level codes
+    binary    McNemar                chi-square (Fisher if   partially overlapping z
+                                     an expected count < 5)
+    nominal   Stuart-Maxwell         chi-square (Fisher if   none (row with a note)
+                                     an expected count < 5)
+    numeric   paired t               Welch t                 partially overlapping t
+    ========  =====================  ======================  ===========================
+
+    Every test is computed from counts gathered in one pass per item for all by-values at
+    once: ``np.bincount(by * k + level)`` per wave, ``np.bincount(by * k * k + x * k + y)``
+    for the pairs (the signed-rank test reads the counts of each difference ``x - y`` off the
+    diagonals of each ``k x k`` table). Differences and effects are wave 1 minus wave 2, as in
+    :mod:`crisis_survey.stats`. Every test uses the stats functions' defaults (two-sided, 95%
+    intervals). "Don't know", "not applicable" and "prefer not to say" answers are excluded
+    and counted in ``n_excluded_codes`` (answers in the rows the design draws on).
+    See ``docs/methods/comparing-waves.md``.
+
+    Equivalent R, for one cell (e.g. service users, an ordinal item)::
+
+        wilcox.test(x, y, paired = TRUE)          # paired
+        wilcox.test(x1, y2)                       # independent
+        Partiallyoverlapping::Partover.test(x_only, y_only, x_paired, y_paired)
+        p.adjust(p, method = "holm")              # within each family
+
+    References
+    ----------
+    Derrick, B., Russ, B., Toher, D. & White, P. (2017). Test statistics for the comparison
+    of means for two samples that include both paired and independent observations.
+    *J. Modern Applied Statistical Methods* 16(1), 137-157.
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+    *Scandinavian Journal of Statistics* 6, 65-70.
+
+    Examples
+    --------
+    >>> import sys; sys.path.insert(0, "tests")
+    >>> from _compare_data import make_study
+    >>> from crisis_survey.compare import compare_waves
+    >>> res = compare_waves(make_study(1), items=["overall_rating", "exp_followup"])
+    >>> res.table.groupby("design")["test"].unique().to_dict()["paired"].tolist()
+    ['wilcoxon_signed_rank', 'mcnemar']
+    >>> len(res.table)  # 2 items x 2 groups x 3 designs
+    12
+    """
+    by_cols = (by,) if isinstance(by, str) else tuple(by)
+    if not by_cols:
+        raise CrisisSurveyError("by= needs at least one column name (e.g. 'group')")
+    designs = tuple(designs)
+    bad = [d for d in designs if d not in DESIGNS]
+    if bad or not designs:
+        raise CrisisSurveyError(
+            f"designs= has {bad or 'nothing'}; expected some of {', '.join(DESIGNS)}"
+        )
+    if adjust != "none" and adjust not in ADJUST_METHODS:
+        raise CrisisSurveyError(
+            f"adjust={adjust!r}; expected one of {', '.join((*ADJUST_METHODS, 'none'))}"
+        )
+    if isinstance(family, str):
+        if family not in FAMILIES:
+            raise CrisisSurveyError(
+                f"family={family!r}; expected one of {', '.join(FAMILIES)} or a list of "
+                "table columns"
+            )
+    elif not all(c in COLUMNS for c in family):
+        raise CrisisSurveyError(
+            f"family={list(family)} names columns that are not in the table; expected some of "
+            f"{', '.join(COLUMNS)}"
+        )
+    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+        raise CrisisSurveyError(f"alpha must be between 0 and 1; got {alpha!r}")
+    if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1:
+        raise CrisisSurveyError(f"min_n must be a positive whole number; got {min_n!r}")
+
+    fields = _select_items(study, items)
+    chosen = _resolve_tests(fields, tests)
+    layout = make_layout(study, by_cols)
+    by_name = " / ".join(by_cols)
+    rows: list[dict[str, Any]] = []
+    for f in fields:
+        rows.extend(_item_rows(layout, f, chosen[f.name], designs, min_n, by_name))
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    for col in ("n_wave1", "n_wave2", "n_pairs", "n_excluded_codes"):
+        table[col] = table[col].astype("Int64")
+    for col in ("estimate_wave1", "estimate_wave2", "statistic", "df", "p_value",
+                "effect_size", "ci_low", "ci_high"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+    _adjust(table, family, adjust)
+    table = table.loc[:, list(COLUMNS)]
+    options: dict[str, Any] = {
+        "items": [f.name for f in fields],
+        "by": list(by_cols),
+        "designs": list(designs),
+        "tests": {k: dict(v) for k, v in chosen.items()},
+        "tests_requested": dict(tests or {}),
+        "family": family if isinstance(family, str) else list(family),
+        "adjust": adjust,
+        "alpha": float(alpha),
+        "min_n": int(min_n),
+        "confidence": 0.95,
+        "codebook": {"name": study.codebook.name, "version": study.codebook.version},
+        "waves": [
+            {"wave": w.wave, "file": w.source, "sha256": w.sha256}
+            for w in (study.wave1, study.wave2)
+        ],
+    }
+    return WaveComparison(table=table, options=options)
