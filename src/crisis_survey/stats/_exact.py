@@ -162,8 +162,10 @@ def rank_sum_work(counts: IntArray, n_take: int) -> tuple[int, float]:
 
 
 def _log_choose(n: FloatArray | float, k: FloatArray) -> FloatArray:
-    out: FloatArray = gammaln(np.asarray(n, dtype=np.float64) + 1.0) - gammaln(k + 1.0) - gammaln(
-        np.asarray(n, dtype=np.float64) - k + 1.0
+    out: FloatArray = (
+        gammaln(np.asarray(n, dtype=np.float64) + 1.0)
+        - gammaln(k + 1.0)
+        - gammaln(np.asarray(n, dtype=np.float64) - k + 1.0)
     )
     return out
 
@@ -208,8 +210,10 @@ def rank_sum_pmf(counts: IntArray, n_take: int) -> FloatArray:
             if m_lo > m_hi or shift >= width:
                 continue
             m = targets[m_lo - lo : m_hi - lo + 1]
-            log_w = _log_choose(seen, m - a) + _log_choose(c, np.full_like(m, a)) - _log_choose(
-                seen + c, m
+            log_w = (
+                _log_choose(seen, m - a)
+                + _log_choose(c, np.full_like(m, a))
+                - _log_choose(seen + c, m)
             )
             w = np.exp(log_w)[:, None]
             src = table[m_lo - a - lo_prev : m_hi - a - lo_prev + 1, : width - shift]

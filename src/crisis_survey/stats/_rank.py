@@ -130,9 +130,7 @@ def _continuity(deviation: float, alternative: str, correction: bool) -> float:
     return 0.5 * float(np.sign(deviation))
 
 
-def _fisher_ci(
-    r: float, se: float, confidence: float, alternative: str
-) -> tuple[float, float]:
+def _fisher_ci(r: float, se: float, confidence: float, alternative: str) -> tuple[float, float]:
     """CI of a rank-biserial correlation as effectsize computes it (Fisher z, normal)."""
     level = confidence if alternative == "two-sided" else 2.0 * confidence - 1.0
     if not math.isfinite(r):
@@ -614,8 +612,7 @@ def mann_whitney(
     a, b = unpaired(x, y)
     if a.size == 0 or b.size == 0:
         raise CrisisSurveyError(
-            "both samples need at least one non-missing value; "
-            f"got {a.size} in x and {b.size} in y"
+            f"both samples need at least one non-missing value; got {a.size} in x and {b.size} in y"
         )
     _check_finite(a, "x")
     _check_finite(b, "y")
