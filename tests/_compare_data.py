@@ -22,14 +22,21 @@ AREAS = ("E01", "E02", "E03")
 
 
 def codebook_with_numeric() -> Codebook:
-    """The default codebook plus a numeric item asked in both waves (``wellbeing``, 7-35)."""
+    """The default codebook plus a numeric item (``wellbeing``, 7-35) and a nominal item with
+    four levels (``first_contact``), both asked in both waves."""
     cb = default_codebook()
     extra = Field(
         name="wellbeing", role="item", type="number", title="Wellbeing score",
         measurement="numeric", minimum=7, maximum=35,
         missing=(MissingCode(99, "Prefer not to say", "prefer_not_to_say"),),
     )
-    return replace(cb, fields=(*cb.fields, extra), _index={})
+    nominal = Field(
+        name="first_contact", role="item", type="integer", title="First contact in a crisis",
+        measurement="nominal",
+        levels=(Level(1, "GP"), Level(2, "A&E"), Level(3, "Police"), Level(4, "Helpline")),
+        missing=(MissingCode(8, "Don't know", "dont_know"),),
+    )
+    return replace(cb, fields=(*cb.fields, extra, nominal), _index={})
 
 
 @dataclass(frozen=True)
