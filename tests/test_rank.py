@@ -392,21 +392,24 @@ def test_mann_whitney_ranges(
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(60, 120), st.integers(0, 2**32 - 1), alternatives)
+@given(st.integers(80, 150), st.integers(0, 2**32 - 1), alternatives)
 def test_exact_and_asymptotic_agree_at_moderate_n(n: int, seed: int, alternative: Any) -> None:
-    # 11-point items (0-10): with this many distinct values the normal approximation with
-    # continuity correction is within 0.02 of the exact conditional p-value at n >= 60.
+    # 11-point items (0-10). Paired differences of at most 3 points leave only three distinct
+    # |d| values, so the exact distribution is a coarse lattice and the continuity-corrected
+    # normal approximation differs from it by up to about one atom (at most 0.022 in 1,500
+    # simulated data sets at n = 80-150); two independent samples have 11 levels and agree
+    # within 0.0015. The bounds below leave a margin over those worst cases.
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 11, n).astype(float)
     y = np.clip(x + rng.integers(-3, 4, n), 0, 10)
     e = wilcoxon_signed_rank(x, y, method="exact", alternative=alternative)
     a = wilcoxon_signed_rank(x, y, method="asymptotic", alternative=alternative)
-    assert abs(e.p_value - a.p_value) < 0.02
+    assert abs(e.p_value - a.p_value) < 0.03
     u = rng.integers(0, 11, n).astype(float)
     v = rng.integers(0, 11, n // 2 + 10).astype(float)
     e = mann_whitney(u, v, method="exact", alternative=alternative)
     a = mann_whitney(u, v, method="asymptotic", alternative=alternative)
-    assert abs(e.p_value - a.p_value) < 0.02
+    assert abs(e.p_value - a.p_value) < 0.005
 
 
 @settings(max_examples=40, deadline=None)
