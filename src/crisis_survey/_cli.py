@@ -1,0 +1,572 @@
+"""The ``crisis-survey`` command line: validate, link, demo, generate.
+
+Every subcommand is a thin layer over the library. Errors the library raises on purpose
+(:class:`~crisis_survey.CrisisSurveyError`) are printed as their message on stderr with exit
+code 2, never as a traceback. ``validate`` exits 0 when the file is valid and 1 when it has
+problems. Files written by ``link`` and ``demo`` hold counts only, with small counts
+withheld (disclosure control); never an identifier, link key or comment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import pandas as pd
+
+from ._errors import CrisisSurveyError, DataValidationError, _summarise
+
+if TYPE_CHECKING:
+    from .codebook import Codebook
+    from .link import LinkedStudy
+    from .load import SurveyWave
+
+__all__ = ["OutputSet", "build_parser", "main", "write_outputs"]
+
+PROG = "crisis-survey"
+#: Exit codes.
+OK, PROBLEMS, ERROR = 0, 1, 2
+#: Counts from 1 to THRESHOLD - 1 are withheld from every file written.
+THRESHOLD = 10
+#: What a withheld count shows (the GSS symbol for "confidential").
+SUPPRESSED = "[c]"
+#: What a percentage derived from a withheld or small count shows.
+DERIVED = "–"
+SYNTHETIC_BANNER = "SYNTHETIC DATA - simulated respondents, not evidence about crisis care"
+
+
+# -- shared helpers -------------------------------------------------------------------------
+@contextmanager
+def _warnings_to(stream: TextIO) -> Iterator[None]:
+    """Show the library's warnings as one plain line each (no source line, no traceback)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        print(f"warning: {w.message}", file=stream)
+
+
+def _codebook(path: str | None) -> Codebook:
+    from .codebook import default_codebook, load_codebook
+
+    return load_codebook(path) if path else default_codebook()
+
+
+def _secret(var: str | None) -> str | None:
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if not value:
+        raise CrisisSurveyError(
+            f"--secret-env {var}: the environment variable {var} is not set or empty; "
+            "set it to the linkage secret (the secret is never read from the command line)"
+        )
+    return value
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- disclosure control of the written tables -----------------------------------------------
+@dataclass(frozen=True)
+class _Protected:
+    """A count table with an ``All`` row and column, and which cells are withheld."""
+
+    counts: pd.DataFrame
+    mask: pd.DataFrame
+
+    def display(self) -> pd.DataFrame:
+        shown = self.counts.map(lambda v: f"{int(v):,}")
+        return shown.mask(self.mask, SUPPRESSED)
+
+
+def _protect(table: pd.DataFrame, force: pd.DataFrame | None = None) -> _Protected:
+    """Primary and secondary suppression of a count table; totals (``All``) are added.
+
+    Primary: every count from 1 to ``THRESHOLD - 1``. Secondary, repeated until nothing
+    changes: in each line (a row or column with its total), when exactly one cell is withheld,
+    or the withheld cells of a line with a published total add up to less than the threshold,
+    the smallest published non-zero part of that line is withheld too (the total if no part
+    is left). Zeros are shown. ``force`` marks cells to withhold whatever their value.
+    """
+    cells = table.astype("int64")
+    full = cells.copy()
+    full["All"] = cells.sum(axis=1)
+    full.loc["All"] = full.sum(axis=0)
+    values = full.to_numpy()
+    hidden = (values >= 1) & (values < THRESHOLD)
+    if force is not None:
+        hidden |= force.reindex(index=full.index, columns=full.columns,
+                                fill_value=False).to_numpy(dtype=bool)
+    n_rows, n_cols = values.shape
+    lines = [[(i, j) for j in range(n_cols)] for i in range(n_rows)]
+    lines += [[(i, j) for i in range(n_rows)] for j in range(n_cols)]
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:  # the last cell of a line is its total
+            withheld = [c for c in line if hidden[c]]
+            if not withheld:
+                continue
+            total_shown = not hidden[line[-1]]
+            hidden_sum = sum(int(values[c]) for c in withheld if c != line[-1])
+            if len(withheld) == 1 or (total_shown and hidden_sum < THRESHOLD
+                                      and len(withheld) < len(line)):
+                parts = [c for c in line[:-1] if not hidden[c] and values[c] > 0]
+                pick = min(parts, key=lambda c: values[c]) if parts else line[-1]
+                if not hidden[pick]:
+                    hidden[pick] = True
+                    changed = True
+    mask = pd.DataFrame(hidden, index=full.index, columns=full.columns)
+    return _Protected(counts=full, mask=mask)
+
+
+def publishable_linkage_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """The linkage counts as display strings, small counts withheld as ``[c]``.
+
+    Parameters
+    ----------
+    counts
+        ``LinkageReport.counts`` (rows: the report's categories; columns ``All`` and one per
+        respondent group).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows and columns, strings: whole numbers, or ``[c]`` where withheld.
+
+    Notes
+    -----
+    For each wave the categories add up to the respondents (linked + only + duplicate
+    keys + group conflicts + missing key), and the groups add up to ``All``: each wave is a
+    table with totals, protected by primary and secondary suppression (counts 1-9
+    withheld, then any count that would let a reader work one out). The ``linked`` row is
+    shared by both waves, so a cell withheld in one wave's table is withheld in the other's
+    too. Rows outside these equations (excluded at loading, area differs) get primary
+    suppression.
+    """
+    groups = [c for c in counts.columns if c != "All"]
+    parts: dict[int, list[str]] = {
+        w: ["linked", f"wave-{w} only", f"duplicate keys wave {w}",
+            f"group conflicts wave {w}", f"missing key wave {w}"]
+        for w in (1, 2)
+    }
+    total_row = {1: "wave-1 respondents", 2: "wave-2 respondents"}
+    force: dict[int, pd.DataFrame | None] = {1: None, 2: None}
+    results: dict[int, Any] = {}
+    for _ in range(10):  # until the shared "linked" row agrees between the waves
+        for w in (1, 2):
+            cells = counts.loc[parts[w], groups].astype("int64")
+            results[w] = _protect(cells, force[w])
+        linked = results[1].mask.loc["linked"] | results[2].mask.loc["linked"]
+        if (results[1].mask.loc["linked"] == linked).all() and \
+                (results[2].mask.loc["linked"] == linked).all():
+            break
+        for w in (1, 2):
+            m = results[w].mask.copy()
+            m.loc["linked"] = linked
+            force[w] = m
+    shown = pd.DataFrame("", index=counts.index, columns=counts.columns, dtype=object)
+    for w in (1, 2):
+        disp = results[w].display()
+        for row in parts[w]:
+            shown.loc[row, [*groups, "All"]] = disp.loc[row, [*groups, "All"]].to_numpy()
+        shown.loc[total_row[w], [*groups, "All"]] = disp.loc["All", [*groups, "All"]].to_numpy()
+    for row in counts.index:
+        if any(row in p for p in parts.values()) or row in total_row.values():
+            continue
+        for col in counts.columns:
+            value = counts.loc[row, col]
+            if pd.isna(value):
+                shown.loc[row, col] = ""
+            else:
+                v = int(value)
+                shown.loc[row, col] = SUPPRESSED if 0 < v < THRESHOLD else f"{v:,}"
+    shown.index.name = counts.index.name or "category"
+    return shown
+
+
+def publishable_accounting(waves: Sequence[SurveyWave]) -> pd.DataFrame:
+    """Rows read, kept and excluded per wave, with small counts withheld as ``[c]``.
+
+    ``rows_read = rows_kept + rows_excluded`` in every wave and in the ``All`` row, so the
+    table is protected as a table with totals.
+    """
+    cells = pd.DataFrame(
+        {"rows_kept": [w.rows_kept for w in waves],
+         "rows_excluded": [w.rows_excluded for w in waves]},
+        index=pd.Index([f"wave {w.wave}" for w in waves], name="wave"),
+    )
+    disp = _protect(cells).display()
+    out = pd.DataFrame({
+        "file": [w.source for w in waves] + [""],
+        "rows_read": disp["All"].to_numpy(),
+        "rows_kept": disp["rows_kept"].to_numpy(),
+        "rows_excluded": disp["rows_excluded"].to_numpy(),
+    }, index=pd.Index([*cells.index, "All"], name="wave"))
+    return out
+
+
+# -- the outputs of an analysis run ---------------------------------------------------------
+@dataclass
+class OutputSet:
+    """What :func:`write_outputs` wrote: the files and the lines of the summary."""
+
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+
+
+def _sensitive_values(study: LinkedStudy) -> set[str]:
+    cb = study.codebook
+    names = [cb.identifier.name, cb.link_key.name,
+             *[f.name for f in cb.items() if f.measurement == "text"]]
+    values: set[str] = set()
+    for wave in (study.wave1, study.wave2):
+        for name in names:
+            if name in wave.data.columns:
+                values |= {str(v).strip() for v in wave.data[name].dropna().unique()}
+    values.discard("")
+    return values
+
+
+def write_outputs(
+    study: LinkedStudy,
+    out: Path,
+    *,
+    synthetic: bool,
+    inputs: Sequence[Path] = (),
+) -> OutputSet:
+    """Write what an analysis run publishes so far (``demo`` and ``link`` call this).
+
+    Files: ``accounting.csv`` (rows read, kept, excluded per wave), ``linkage_counts.csv``
+    (the linkage report's counts), ``attrition.csv`` (returners vs non-returners,
+    :func:`~crisis_survey.link.attrition_table`) and ``README.md`` (a
+    summary saying what each file holds, the disclosure rule, the input files' SHA-256, and,
+    for the sample study, that the data are SYNTHETIC).
+
+    Every count from 1 to 9 is withheld (shown ``[c]``), with the counts that would reveal
+    it; no file holds a respondent identifier, link key or free-text answer (checked before
+    writing).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    result = OutputSet(folder=out)
+    sensitive = _sensitive_values(study)
+    tables: dict[str, pd.DataFrame] = {
+        "accounting.csv": publishable_accounting([study.wave1, study.wave2]),
+        "linkage_counts.csv": publishable_linkage_counts(study.report.counts),
+    }
+    tables["attrition.csv"] = _attrition(study)
+    for name, table in tables.items():
+        _assert_no_identifiers(name, table, sensitive)
+        path = out / name
+        table.to_csv(path, lineterminator="\n", index=name != "attrition.csv")
+        result.files.append(path)
+
+    counts = study.report.counts
+    lines = []
+    if synthetic:
+        lines += [f"# {SYNTHETIC_BANNER}", "",
+                  "**THIS IS SYNTHETIC DATA.** The sample study shipped with crisis_survey "
+                  "was simulated (see data/sample/README.md); no real person answered it. "
+                  "Use it to learn the library and to check a pipeline, never as evidence.",
+                  ""]
+    else:
+        lines += ["# crisis_survey: linkage outputs", ""]
+    lines += ["## Inputs", ""]
+    for p in inputs:
+        lines.append(f"- `{p.name}` (SHA-256 {_sha256(p)})")
+    lines += ["", "## Files", "",
+              "- `accounting.csv`: rows read, kept and excluded (quarantined) per wave.",
+              "- `linkage_counts.csv`: how the respondents of each wave were linked, by "
+              "respondent group (linked, one wave only, duplicate keys, group conflicts, "
+              "missing key)."]
+    lines.append("- `attrition.csv`: wave-1 respondents who answered again in wave 2 compared "
+                 "with those who did not, by group, on wave-1 answers and demographics (n, "
+                 "median or % in the top levels, test, effect size). Per-level percentages "
+                 "are left out, and percentages that would reveal a count below "
+                 f"{THRESHOLD} are withheld.")
+    lines += ["", "## Disclosure control", "",
+              f"Counts from 1 to {THRESHOLD - 1} are suppressed (withheld) in every file, "
+              f"shown as `{SUPPRESSED}`, and so are counts from which a withheld count could "
+              "be worked out (secondary suppression); zeros are shown. Percentages that "
+              f"would reveal a count below {THRESHOLD} are shown as `{DERIVED}`. The "
+              "analyst's Python objects keep the exact numbers.",
+              "No file holds a respondent identifier, link key or free-text comment.", "",
+              "## Headline", "",
+              f"- linked respondents: {_shown(counts, 'linked')}",
+              f"- wave 1 respondents: {_shown(counts, 'wave-1 respondents')}",
+              f"- wave 2 respondents: {_shown(counts, 'wave-2 respondents')}"]
+    readme = out / "README.md"
+    readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result.files.append(readme)
+    result.summary = lines
+    return result
+
+
+def _assert_no_identifiers(name: str, table: pd.DataFrame, sensitive: set[str]) -> None:
+    """Refuse to write a table holding a respondent id, link key or comment."""
+    cells = {str(v).strip() for v in table.astype(object).to_numpy().ravel().tolist()}
+    cells |= {str(v) for v in table.index} | {str(v) for v in table.columns}
+    if cells & sensitive:
+        raise CrisisSurveyError(
+            f"{name} would contain a respondent identifier, link key or comment; nothing "
+            "was written for it (please report this as a bug)"
+        )
+
+
+def _shown(counts: pd.DataFrame, row: str) -> str:
+    value = int(counts["All"].astype("int64").loc[row])
+    return SUPPRESSED if 0 < value < THRESHOLD else f"{value:,}"
+
+
+def _attrition(study: LinkedStudy) -> pd.DataFrame:
+    from .link import attrition_table
+
+    return _protect_attrition(attrition_table(study))
+
+
+#: Attrition columns written to disk. The per-level summaries (``summary_returned``, ...)
+#: are left out: they show the percentage of every level, from which a count below 10 can
+#: be worked out, and the table has no level counts to protect them with.
+_ATTRITION_COLUMNS = (
+    "group", "variable", "label", "role", "measurement", "n_returned", "n_not_returned",
+    "median_returned", "median_not_returned", "pct_returned", "pct_not_returned",
+    "test", "statistic_name", "statistic", "df", "p_value", "effect_measure", "effect_size",
+    "std_diff", "std_diff_measure", "note",
+)
+
+
+def _protect_attrition(table: pd.DataFrame) -> pd.DataFrame:
+    """The attrition table as published: small counts withheld (``[c]``), percentages
+    withheld (``–``) where they would reveal a count below 10.
+
+    For each variable the ``n_returned``/``n_not_returned`` counts of the groups form a table
+    whose ``All`` row is the total: it is protected like any count table (primary and
+    secondary suppression). A percentage ``p`` of ``n`` is withheld when ``n`` is withheld or
+    when ``round(p n / 100)`` or ``n`` minus it is between 1 and 9.
+    """
+    keep = [c for c in _ATTRITION_COLUMNS if c in table.columns]
+    out = table.loc[:, keep].astype(object).copy()
+    for _, rows in table.groupby("variable", sort=False):
+        parts = rows[rows["group"] != "All"]
+        if parts.empty:
+            continue
+        cells = parts.set_index("group")[["n_returned", "n_not_returned"]].astype("int64")
+        shown = _protect(cells).display()
+        for col in ("n_returned", "n_not_returned"):
+            by_group = dict(zip(shown.index.astype(str), shown[col], strict=True))
+            out.loc[rows.index, col] = [by_group[str(g)] for g in rows["group"]]
+    for n_col, pct_col in (("n_returned", "pct_returned"), ("n_not_returned", "pct_not_returned")):
+        if pct_col not in out.columns:
+            continue
+        n = pd.to_numeric(table[n_col], errors="coerce")
+        pct = pd.to_numeric(table[pct_col], errors="coerce")
+        k = (pct * n / 100.0).round()
+        small = ((k >= 1) & (k < THRESHOLD)) | ((n - k >= 1) & (n - k < THRESHOLD))
+        hide = pct.notna() & (small | (out[n_col] == SUPPRESSED))
+        out.loc[hide, pct_col] = DERIVED
+    return out
+
+
+# -- subcommands ----------------------------------------------------------------------------
+def _load(path: str, cb: Codebook, wave: int, mapping: str | None, quarantine: bool,
+          err: TextIO) -> SurveyWave:
+    from .load import load_wave
+
+    if not Path(path).is_file():
+        raise CrisisSurveyError(f"{path}: no such file (expected the wave-{wave} survey file)")
+
+    with _warnings_to(err):
+        return load_wave(Path(path), cb, wave=wave, mapping=mapping,
+                         on_error="quarantine" if quarantine else "raise")
+
+
+def _accounting_line(w: SurveyWave) -> str:
+    return (f"Wave {w.wave}, {w.source}: {w.rows_read} rows read, {w.rows_kept} kept, "
+            f"{w.rows_excluded} excluded.")
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    cb = _codebook(args.codebook)
+    try:
+        # Quarantine mode always, so the accounting can be shown; without --quarantine any
+        # problem makes the file invalid.
+        wave = _load(args.file, cb, args.wave, args.mapping, True, err)
+    except DataValidationError as exc:
+        print(_summarise(exc.problems, f"{Path(args.file).name} cannot be loaded",
+                         limit=len(exc.problems)), file=out)
+        return PROBLEMS
+    print(_accounting_line(wave), file=out)
+    problems = wave.problems
+    if problems.empty:
+        print("No problems: every row matches the codebook.", file=out)
+        return OK
+    headline = f"{wave.rows_excluded} row(s) would be excluded"
+    print(_summarise(problems, headline, limit=len(problems)), file=out)
+    if args.quarantine:
+        print(f"With --quarantine these rows are left out; {wave.rows_kept} rows can be used.",
+              file=out)
+        return OK
+    return PROBLEMS
+
+
+def _cmd_link(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .link import link_waves
+
+    cb = _codebook(args.codebook)
+    secret = _secret(args.secret_env)
+    w1 = _load(args.wave1, cb, 1, None, args.quarantine, err)
+    w2 = _load(args.wave2, cb, 2, None, args.quarantine, err)
+    study = link_waves(w1, w2, secret=secret)
+    written = write_outputs(study, Path(args.out), synthetic=cb.synthetic,
+                            inputs=[Path(args.wave1), Path(args.wave2)])
+    for w in (w1, w2):
+        print(_accounting_line(w), file=out)
+    print(f"Wrote {', '.join(p.name for p in written.files)} to {written.folder}", file=out)
+    return OK
+
+
+def run_sample_study(out: Path, *, stream: TextIO, err: TextIO) -> OutputSet:
+    """Load, validate and link the shipped synthetic study and write the outputs.
+
+    ``demo`` calls this; it is the one place that turns the sample study into outputs, so
+    the report step extends :func:`write_outputs` and both commands follow.
+    """
+    from .codebook import default_codebook
+    from .link import link_waves
+    from .synthetic import sample_study_paths
+
+    cb = default_codebook()
+    p1, p2 = sample_study_paths("csv")
+    print(SYNTHETIC_BANNER, file=stream)
+    w1 = _load(str(p1), cb, 1, None, False, err)
+    w2 = _load(str(p2), cb, 2, None, False, err)
+    for w in (w1, w2):
+        print(_accounting_line(w), file=stream)
+    study = link_waves(w1, w2)
+    return write_outputs(study, out, synthetic=True, inputs=[p1, p2])
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    written = run_sample_study(Path(args.out), stream=out, err=err)
+    print(f"Wrote {', '.join(p.name for p in written.files)} to {written.folder}", file=out)
+    print("Open README.md there for the summary (SYNTHETIC DATA).", file=out)
+    return OK
+
+
+_SIZE_ARGS = ("n_service_users", "n_carers", "return_rate", "n_new_wave2", "n_areas",
+              "effect_service_users", "effect_carers", "seed")
+
+
+def _cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .synthetic import generate_study, write_study
+
+    cb = _codebook(args.codebook)
+    kwargs = {name: getattr(args, name) for name in _SIZE_ARGS}
+    study = generate_study(codebook=cb, **kwargs)
+    paths = write_study(study, Path(args.out), formats=args.formats, codebook=cb)
+    print(str(study), file=out)
+    print(f"Wrote {', '.join(p.name for p in paths)} to {args.out}", file=out)
+    return OK
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``crisis-survey`` (subcommands validate, link, demo, generate)."""
+    from .synthetic import FORMATS, generate_study
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Two-wave survey statistics for the Crisis Care Concordat survey: "
+                    "validate survey files, link the waves, run the synthetic demo.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a survey file against the codebook",
+                       description="Check one survey file against the codebook; print the "
+                                   "row accounting and every problem. Exit 0 if valid, 1 if "
+                                   "not.")
+    p.add_argument("file", metavar="FILE", help="survey file (.csv, .xlsx, .sav, .parquet)")
+    p.add_argument("--wave", type=int, required=True, help="wave number (1 or 2)")
+    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
+    p.add_argument("--mapping", metavar="FILE",
+                   help="column mapping, JSON or CSV (file column -> codebook field)")
+    p.add_argument("--quarantine", action="store_true",
+                   help="rows with problems would be excluded rather than rejecting the "
+                        "file: exit 0 unless the file itself is unusable")
+    p.set_defaults(handler=_cmd_validate)
+
+    p = sub.add_parser("link", help="link two waves; write linkage counts and attrition",
+                       description="Link wave 1 and wave 2 on the link key and write the "
+                                   "row accounting, linkage counts and attrition table as "
+                                   "CSV (counts only; small counts withheld; no identifiers "
+                                   "or keys).")
+    p.add_argument("--wave1", required=True, metavar="FILE")
+    p.add_argument("--wave2", required=True, metavar="FILE")
+    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
+    p.add_argument("--secret-env", metavar="VAR",
+                   help="name of the environment variable holding the secret used to "
+                        "pseudonymise link keys (never pass the secret itself)")
+    p.add_argument("--quarantine", action="store_true",
+                   help="leave out rows with problems instead of stopping")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(handler=_cmd_link)
+
+    p = sub.add_parser("demo", help="run the shipped SYNTHETIC sample study end to end",
+                       description="Load, validate and link the synthetic sample study "
+                                   "shipped with the library and write the outputs.")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(handler=_cmd_demo)
+
+    defaults = {k: v.default for k, v in inspect.signature(generate_study).parameters.items()}
+    p = sub.add_parser("generate", help="simulate a SYNTHETIC two-wave study",
+                       description="Simulate a synthetic two-wave study "
+                                   "(crisis_survey.synthetic.generate_study) and write it.")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
+    p.add_argument("--formats", nargs="+", choices=FORMATS, default=["csv"],
+                   help="file formats to write (default: csv)")
+    for name in _SIZE_ARGS:
+        kind = type(defaults[name])
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
+                       default=defaults[name], help=f"default {defaults[name]}")
+    p.set_defaults(handler=_cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``crisis-survey`` with ``argv`` (default: the process arguments); return the exit code.
+
+    Examples
+    --------
+    >>> main(["validate", "--help"])  # doctest: +ELLIPSIS
+    usage: crisis-survey validate ...
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else ERROR
+    out, err = sys.stdout, sys.stderr
+    try:
+        handler: Callable[[argparse.Namespace, TextIO, TextIO], int] = args.handler
+        return handler(args, out, err)
+    except CrisisSurveyError as exc:
+        print(f"{PROG} {args.command}: {exc}", file=err)
+        return ERROR
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"{PROG} {args.command}: {exc.strerror or exc}{where}", file=err)
+        return ERROR

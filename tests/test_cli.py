@@ -1,0 +1,244 @@
+"""The crisis-survey command line (src/crisis_survey/_cli.py), run in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crisis_survey._cli import main, publishable_linkage_counts
+from crisis_survey.synthetic import generate_study, sample_study_paths, write_study
+
+W1, W2 = sample_study_paths("csv")
+
+
+def _normalised(key: str) -> str:
+    return "".join(ch for ch in key.casefold() if ch not in " -_./")
+
+
+def _secrets() -> set[str]:
+    """Every respondent id, link key (as typed and normalised) and comment of the inputs."""
+    values: set[str] = set()
+    for p in (W1, W2):
+        frame = pd.read_csv(p, dtype=str)
+        values |= set(frame["respondent_id"].dropna())
+        keys = frame["link_key"].dropna()
+        values |= {k.strip() for k in keys} | {_normalised(k) for k in keys}
+        values |= set(frame["comments"].dropna())
+    return values
+
+
+def _assert_no_secrets(folder: Path) -> None:
+    secrets = _secrets()
+    assert len(secrets) > 1000
+    for path in folder.iterdir():
+        text = path.read_text(encoding="utf-8")
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{path.name} contains {leaked[:3]}"
+
+
+# -- validate -------------------------------------------------------------------------------
+def test_validate_a_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--wave", "1", str(W1)]) == 0
+    out = capsys.readouterr().out
+    assert "658 rows read, 658 kept, 0 excluded" in out
+    assert "No problems" in out
+
+
+def _bad_copy(tmp_path: Path) -> Path:
+    frame = pd.read_csv(W1, dtype=str, keep_default_na=False)
+    frame.loc[4, "overall_rating"] = "6"  # spreadsheet row 6
+    frame.loc[9, "completed_date"] = "2013-01-05"  # row 11, outside the fieldwork window
+    bad = tmp_path / "wave1_bad.csv"
+    frame.to_csv(bad, index=False)
+    return bad
+
+
+def test_validate_reports_every_problem_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--wave", "1", str(_bad_copy(tmp_path))]) == 1
+    out = capsys.readouterr().out
+    assert "2 row(s) would be excluded" in out
+    assert "row 6, column 'overall_rating'" in out and "'6'" in out
+    assert "row 11, column 'completed_date'" in out
+    assert "658 rows read, 656 kept, 2 excluded" in out
+
+
+def test_validate_quarantine_accepts_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--wave", "1", "--quarantine", str(_bad_copy(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "656 rows can be used" in out
+
+
+def test_validate_wrong_wave_file_is_a_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    # The wave-2 file has answers to wave-2-only questions: not a valid wave-1 file.
+    assert main(["validate", "--wave", "1", str(W2)]) == 1
+    out = capsys.readouterr().out
+    assert "aware_concordat" in out
+
+
+def test_missing_file_is_an_error_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--wave", "1", str(tmp_path / "nope.csv")]) == 2
+    captured = capsys.readouterr()
+    assert "nope.csv" in captured.err and "Traceback" not in captured.err
+
+
+def test_bad_codebook_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cb = tmp_path / "cb.json"
+    cb.write_text("{not json")
+    assert main(["validate", "--wave", "1", "--codebook", str(cb), str(W1)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid JSON" in err and "Traceback" not in err
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(W1)]) == 2  # --wave is required
+    assert "--wave" in capsys.readouterr().err
+
+
+# -- demo -----------------------------------------------------------------------------------
+def test_demo_writes_counts_only_and_says_synthetic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo-report"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert "SYNTHETIC" in capsys.readouterr().out
+    names = {p.name for p in out.iterdir()}
+    assert {"accounting.csv", "linkage_counts.csv", "README.md"} <= names
+    readme = (out / "README.md").read_text()
+    assert "SYNTHETIC DATA" in readme
+    assert "suppressed" in readme and "[c]" in readme
+    _assert_no_secrets(out)
+
+
+def test_demo_counts_are_the_linkage_report_with_small_counts_withheld(tmp_path: Path) -> None:
+    from crisis_survey.synthetic import load_sample_study
+
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    written = pd.read_csv(tmp_path / "linkage_counts.csv", index_col=0, dtype=str,
+                          keep_default_na=False)
+    exact = load_sample_study().report.counts
+    assert list(written.index) == list(exact.index)
+    for row in exact.index:
+        for col in exact.columns:
+            value, shown = exact.loc[row, col], written.loc[row, col]
+            if pd.isna(value):
+                assert shown == ""
+            elif 1 <= int(value) <= 9:
+                assert shown == "[c]", (row, col)  # primary suppression
+            elif shown != "[c]":  # secondary suppression may withhold larger counts
+                assert int(shown.replace(",", "")) == int(value)
+    accounting = pd.read_csv(tmp_path / "accounting.csv", index_col=0, dtype=str)
+    assert accounting.loc["wave 1", "rows_read"] == "658"
+
+
+# -- link -----------------------------------------------------------------------------------
+def test_link_with_secret_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CRISIS_LINK_SECRET", "correct horse battery staple")
+    code = main(["link", "--wave1", str(W1), "--wave2", str(W2),
+                 "--secret-env", "CRISIS_LINK_SECRET", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "linkage_counts.csv" in capsys.readouterr().out
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"accounting.csv", "linkage_counts.csv", "README.md"} <= files
+    _assert_no_secrets(tmp_path / "out")
+    for p in (tmp_path / "out").iterdir():
+        assert "correct horse" not in p.read_text()
+
+
+def test_link_missing_secret_variable_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NO_SUCH_SECRET_VAR", raising=False)
+    code = main(["link", "--wave1", str(W1), "--wave2", str(W2),
+                 "--secret-env", "NO_SUCH_SECRET_VAR", "--out", str(tmp_path)])
+    assert code == 2
+    assert "NO_SUCH_SECRET_VAR" in capsys.readouterr().err
+
+
+def test_link_bad_data_is_an_error_with_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["link", "--wave1", str(_bad_copy(tmp_path)), "--wave2", str(W2),
+                 "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "overall_rating" in err and "Traceback" not in err
+
+
+# -- generate -------------------------------------------------------------------------------
+def test_generate_writes_the_study_it_says(tmp_path: Path) -> None:
+    code = main(["generate", "--out", str(tmp_path), "--seed", "4", "--n-service-users", "30",
+                 "--n-carers", "20", "--n-new-wave2", "5", "--formats", "csv", "parquet"])
+    assert code == 0
+    expected = generate_study(n_service_users=30, n_carers=20, n_new_wave2=5, seed=4)
+    reference = tmp_path / "reference"
+    write_study(expected, reference, formats=["csv"])
+    assert (tmp_path / "synthetic_wave1.csv").read_bytes() == \
+        (reference / "synthetic_wave1.csv").read_bytes()
+    assert (tmp_path / "synthetic_wave2.parquet").is_file()
+    assert "SYNTHETIC" in (tmp_path / "README.md").read_text()
+
+
+def test_generate_bad_size_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--out", str(tmp_path), "--n-carers", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "n_carers" in err and "Traceback" not in err
+
+
+# -- disclosure of the counts table ---------------------------------------------------------
+def test_linkage_counts_suppression_hides_small_cells_and_what_reveals_them() -> None:
+    groups = ["Service user", "Carer"]
+    rows = {
+        "wave-1 respondents": [120, 60], "wave-2 respondents": [80, 40],
+        "linked": [50, 30], "wave-1 only": [62, 25], "wave-2 only": [27, 8],
+        "duplicate keys wave 1": [4, 0], "duplicate keys wave 2": [1, 0],
+        "group conflicts wave 1": [0, 2], "group conflicts wave 2": [2, 0],
+        "missing key wave 1": [4, 3], "missing key wave 2": [0, 2],
+    }
+    counts = pd.DataFrame(rows, index=groups).T
+    counts.insert(0, "All", counts.sum(axis=1))
+    shown = publishable_linkage_counts(counts)
+    assert shown.loc["duplicate keys wave 1", "Service user"] == "[c]"
+    assert shown.loc["wave-2 only", "Carer"] == "[c]"
+    assert shown.loc["duplicate keys wave 1", "Carer"] == "0"  # zeros are shown
+    # No withheld cell can be recovered from its wave's column: each column of a wave has
+    # either no withheld part or at least two.
+    for w in (1, 2):
+        parts = ["linked", f"wave-{w} only", f"duplicate keys wave {w}",
+                 f"group conflicts wave {w}", f"missing key wave {w}"]
+        for col in ["All", *groups]:
+            hidden = (shown.loc[parts, col] == "[c]").sum()
+            total_hidden = shown.loc[f"wave-{w} respondents", col] == "[c]"
+            assert hidden != 1 or total_hidden
+
+
+def test_attrition_table_small_counts_and_revealing_percentages_are_withheld() -> None:
+    from crisis_survey._cli import _protect_attrition
+
+    table = pd.DataFrame({
+        "group": ["All", "Service user", "Carer"], "variable": ["exp_followup"] * 3,
+        "n_returned": [45, 40, 5], "n_not_returned": [100, 60, 40],
+        "pct_returned": [50.0, 50.0, 40.0], "pct_not_returned": [95.0, 95.0, 50.0],
+        "summary_returned": ["No 50%; Yes 50%"] * 3, "p_value": [0.5, 0.4, 0.9],
+    })
+    out = _protect_attrition(table)
+    assert "summary_returned" not in out.columns  # per-level percentages never written
+    assert out.loc[2, "n_returned"] == "[c]"  # 5 carers returned
+    # ... and a second cell of that column, else 45 - 40 gives it away.
+    assert out.loc[1, "n_returned"] == "[c]"
+    assert out.loc[2, "pct_returned"] == "–"
+    # 95% of 100 not returned leaves 5 who said "No": the percentage would reveal 5.
+    assert out.loc[0, "pct_not_returned"] == "–"
+    # The carers' row total (45) would give the 5 away too: their 40 is withheld, with its %.
+    assert out.loc[2, "n_not_returned"] == "[c]" and out.loc[2, "pct_not_returned"] == "–"
+    assert out.loc[0, "pct_returned"] == 50.0 and out.loc[0, "n_returned"] == "45"
+    assert out.loc[0, "p_value"] == 0.5
