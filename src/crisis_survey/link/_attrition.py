@@ -31,6 +31,11 @@ ATTRITION_COLUMNS: tuple[str, ...] = (
 )
 
 _TESTED = ("ordinal", "binary", "nominal")
+_SMD_NAMES = {
+    "ordinal": "standardized difference of mean level scores",
+    "binary": "standardized difference of proportions",
+    "nominal": "multivariate standardized difference (Yang-Dalton)",
+}
 
 
 def standardized_difference(
@@ -297,8 +302,7 @@ def attrition_table(
                 "std_diff": standardized_difference(
                     ret_codes, not_codes, len(fld.levels),
                     fld.measurement),  # type: ignore[arg-type]
-                "std_diff_measure": ("Mahalanobis (Yang-Dalton)"
-                                     if fld.measurement == "nominal" else "Cohen's d (pooled)"),
+                "std_diff_measure": _SMD_NAMES[fld.measurement or ""],
                 "note": None,
             }
             if ret_codes.size == 0 or not_codes.size == 0:
