@@ -76,9 +76,7 @@ def test_unknown_method_raises() -> None:
         adjust_pvalues([0.1], method="fdr-magic")
 
 
-pvals = st.lists(
-    st.one_of(st.floats(0, 1), st.none()), min_size=1, max_size=40
-)
+pvals = st.lists(st.one_of(st.floats(0, 1), st.none()), min_size=1, max_size=40)
 
 
 @settings(max_examples=150, deadline=None)

@@ -27,8 +27,12 @@ def test_fixture_names_its_script() -> None:
     assert (Path(__file__).parent.parent / FIXTURE["script"]).exists()
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['successes']}/{c['n']}@{c['confidence']}")
-@pytest.mark.parametrize(("method", "key"), [("wilson", "wilson"), ("clopper-pearson", "clopper_pearson")])
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: f"{c['successes']}/{c['n']}@{c['confidence']}"
+)
+@pytest.mark.parametrize(
+    ("method", "key"), [("wilson", "wilson"), ("clopper-pearson", "clopper_pearson")]
+)
 def test_matches_r(case: dict[str, Any], method: str, key: str) -> None:
     # expected: R prop.test(correct=FALSE)$conf.int / binom.test()$conf.int (proportions.R)
     got = proportion_ci(
@@ -76,7 +80,7 @@ def test_whole_floats_are_accepted() -> None:
 def test_interval_contains_estimate_and_is_symmetric_under_relabelling(
     n: int, frac: float, conf: float, method: str
 ) -> None:
-    x = int(round(frac * n))
+    x = round(frac * n)
     lo, hi = proportion_ci(x, n, method=method, confidence=conf)
     assert 0.0 <= lo <= x / n <= hi <= 1.0
     # counting failures instead of successes mirrors the interval

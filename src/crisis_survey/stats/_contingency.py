@@ -1,0 +1,1062 @@
+"""Contingency-table tests for categorical survey items.
+
+Every public function builds its table with a single :func:`numpy.bincount` over the joint
+codes and then works on the counts only; the private ``_*_from_table`` / ``_*_from_counts``
+helpers take the counts directly so that a vectorised comparison engine can call them with
+precomputed tables.
+
+Tables are oriented as R's ``table(x, y)`` (paired: rows = wave-1 answer, columns = wave-2
+answer) or ``table(wave, answer)`` (unpaired: row 1 = wave 1, row 2 = wave 2); levels are
+sorted (numbers increasing; categorical inputs in category order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize, special, stats
+
+from .._errors import CrisisSurveyError
+from ._arrays import FloatArray, as_float
+from ._proportions import _clopper_pearson, _wilson, check_confidence
+from ._results import TestResult
+
+__all__ = ["chi_square", "fisher_exact", "linear_trend", "marginal_homogeneity", "mcnemar"]
+
+IntArray = npt.NDArray[np.int64]
+
+#: R's ``fisher.test`` / ``binom.test`` relative tolerance for "as or less probable".
+_REL_ERR = 1e-7
+#: Largest number of partial tables the 2 x k Fisher enumeration may hold at once.
+_FISHER_MAX_STATES = 20_000_000
+#: Rank tolerance of the generalised inverse, as coin/libcoin (sqrt of machine epsilon).
+_RANK_TOL = math.sqrt(np.finfo(float).eps)
+
+
+# ---------------------------------------------------------------------------------------
+# coding the answers
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Coded:
+    """Answers of two samples as integer codes over one shared, sorted list of levels."""
+
+    x: IntArray  # codes of x, -1 where missing
+    y: IntArray  # codes of y, -1 where missing
+    labels: list[Any]  # the level labels, in order
+    values: FloatArray | None  # numeric value of each level (None for text labels)
+
+    @property
+    def k(self) -> int:
+        return len(self.labels)
+
+
+def _is_categorical(v: Any) -> bool:
+    return isinstance(v, pd.Categorical) or (
+        isinstance(v, pd.Series | pd.Index) and isinstance(v.dtype, pd.CategoricalDtype)
+    )
+
+
+def _categories(v: Any) -> pd.Index:
+    if isinstance(v, pd.Categorical):
+        return v.categories
+    if isinstance(v, pd.Series):
+        return v.cat.categories
+    return pd.CategoricalIndex(v).categories
+
+
+def _to_plain(v: Any, name: str) -> npt.NDArray[Any]:
+    if _is_categorical(v):
+        v = np.asarray(pd.Series(v).astype(object))
+    arr = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise CrisisSurveyError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _code(x: Any, y: Any) -> _Coded:
+    """Code ``x`` and ``y`` over their joint levels (missing -> -1)."""
+    if _is_categorical(x) and _is_categorical(y):
+        cx, cy = _categories(x), _categories(y)
+        if not cx.equals(cy):
+            raise CrisisSurveyError(
+                "x and y are categoricals with different categories "
+                f"({list(cx)} vs {list(cy)}); give both the same categories (the codebook's "
+                "levels) so that the answers can be compared"
+            )
+        fx, fy = as_float(x, "x"), as_float(y, "y")
+        labels = list(cx)
+        values = np.arange(len(labels), dtype=float)
+        return _Coded(_nan_to_code(fx), _nan_to_code(fy), labels, values)
+    ax, ay = _to_plain(x, "x"), _to_plain(y, "y")
+    try:
+        fx, fy = as_float(ax, "x"), as_float(ay, "y")
+    except CrisisSurveyError:
+        return _code_labels(ax, ay)
+    both = np.concatenate([fx, fy])
+    present = both[~np.isnan(both)]
+    if np.any(np.isinf(present)):
+        raise CrisisSurveyError("answers must be finite numbers or missing; got an infinite value")
+    uniq, inverse = np.unique(present, return_inverse=True)
+    codes = np.full(both.shape, -1, dtype=np.int64)
+    codes[~np.isnan(both)] = inverse
+    return _Coded(codes[: fx.size], codes[fx.size :], list(uniq.tolist()), uniq.astype(float))
+
+
+def _nan_to_code(f: FloatArray) -> IntArray:
+    codes = np.full(f.shape, -1, dtype=np.int64)
+    ok = ~np.isnan(f)
+    codes[ok] = f[ok].astype(np.int64)
+    return codes
+
+
+def _code_labels(ax: npt.NDArray[Any], ay: npt.NDArray[Any]) -> _Coded:
+    both = pd.Series(np.concatenate([ax, ay]), dtype=object)
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    labels = list(uniques)
+    try:
+        order = sorted(range(len(labels)), key=lambda i: labels[i])
+    except TypeError as exc:
+        raise CrisisSurveyError(
+            "x and y mix kinds of values (e.g. numbers and text) that cannot be put in one "
+            f"order: {labels[:5]}"
+        ) from exc
+    remap = np.empty(len(labels), dtype=np.int64)
+    remap[order] = np.arange(len(labels))
+    codes = np.asarray(codes, dtype=np.int64)
+    codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+    return _Coded(codes[: ax.size], codes[ax.size :], [labels[i] for i in order], None)
+
+
+def _paired_table(x: Any, y: Any) -> tuple[IntArray, _Coded]:
+    """k x k table of (wave-1 answer, wave-2 answer) over complete pairs; one bincount."""
+    coded = _code(x, y)
+    if coded.x.size != coded.y.size:
+        raise CrisisSurveyError(
+            f"paired samples must have the same length: x has {coded.x.size}, y has {coded.y.size}"
+        )
+    keep = (coded.x >= 0) & (coded.y >= 0)
+    if not np.any(keep):
+        raise CrisisSurveyError(
+            "no complete pairs: every respondent is missing an answer in wave 1 or wave 2"
+        )
+    k = max(coded.k, 1)
+    flat = np.bincount(coded.x[keep] * k + coded.y[keep], minlength=k * k)
+    return flat.reshape(k, k).astype(np.int64), coded
+
+
+def _unpaired_table(x: Any, y: Any) -> tuple[IntArray, _Coded]:
+    """2 x k table of (wave, answer) after dropping missing answers; one bincount."""
+    coded = _code(x, y)
+    cx, cy = coded.x[coded.x >= 0], coded.y[coded.y >= 0]
+    if cx.size == 0 or cy.size == 0:
+        which = "x (wave 1)" if cx.size == 0 else "y (wave 2)"
+        raise CrisisSurveyError(f"{which} has no non-missing answers; both samples are needed")
+    k = coded.k
+    wave = np.concatenate([np.zeros(cx.size, dtype=np.int64), np.ones(cy.size, dtype=np.int64)])
+    flat = np.bincount(wave * k + np.concatenate([cx, cy]), minlength=2 * k)
+    return flat.reshape(2, k).astype(np.int64), coded
+
+
+def _as_count_table(table: Any) -> IntArray:
+    arr = np.asarray(table)
+    if arr.ndim != 2:
+        raise CrisisSurveyError(f"a contingency table must be two-dimensional; got {arr.shape}")
+    if arr.size and (np.any(arr < 0) or np.any(arr != np.round(arr))):
+        raise CrisisSurveyError("a contingency table must hold non-negative whole counts")
+    return np.asarray(np.round(arr), dtype=np.int64)
+
+
+def _undefined(method: str, why: str, n: int, statistic_name: str, **details: float) -> TestResult:
+    return TestResult(
+        method=f"{method} (not defined: {why})",
+        statistic=math.nan,
+        p_value=math.nan,
+        n=n,
+        df=None,
+        statistic_name=statistic_name,
+        details=dict(details),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# McNemar
+# ---------------------------------------------------------------------------------------
+def _binom_two_sided_half(x: int, n: int) -> float:
+    """R ``binom.test(x, n, p = 0.5)$p.value`` (symmetric null: twice the smaller tail)."""
+    lo = min(x, n - x)
+    return min(1.0, 2.0 * float(stats.binom.cdf(lo, n, 0.5)))
+
+
+def _binom_midp_half(x: int, n: int) -> float:
+    lo = min(x, n - x)
+    tail = float(stats.binom.cdf(lo - 1, n, 0.5)) + 0.5 * float(stats.binom.pmf(lo, n, 0.5))
+    return min(1.0, 2.0 * tail)
+
+
+def _newcombe_paired(
+    n00: int, n01: int, n10: int, n11: int, level: float
+) -> tuple[float, float, float]:
+    """Paired difference p2 - p1 with Newcombe's (1998) method-10 interval.
+
+    p1 = P(wave 1 = high level) = (n10 + n11)/n, p2 = (n01 + n11)/n.
+    """
+    n = n00 + n01 + n10 + n11
+    x1, x2 = n10 + n11, n01 + n11
+    p1, p2 = x1 / n, x2 / n
+    l1, u1 = _wilson(x1, n, level)
+    l2, u2 = _wilson(x2, n, level)
+    margins = float(x1) * float(n - x1) * float(x2) * float(n - x2)
+    phi = 0.0
+    if margins > 0:
+        cross = float(n11) * float(n00) - float(n10) * float(n01)
+        if cross > n / 2.0:
+            adjusted = cross - n / 2.0
+        elif cross < 0:
+            adjusted = cross
+        else:
+            adjusted = 0.0
+        phi = adjusted / math.sqrt(margins)
+    diff = p2 - p1
+    low = diff - math.sqrt(
+        max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2)
+    )
+    high = diff + math.sqrt(
+        max(0.0, (u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2)
+    )
+    return diff, max(-1.0, low), min(1.0, high)
+
+
+_MCNEMAR_METHODS = ("asymptotic", "exact", "midp")
+
+
+def _mcnemar_from_counts(
+    n00: int,
+    n01: int,
+    n10: int,
+    n11: int,
+    *,
+    method: str = "asymptotic",
+    correction: bool = True,
+    confidence: float = 0.95,
+) -> TestResult:
+    """McNemar test from the paired 2 x 2 table ``[[n00, n01], [n10, n11]]``.
+
+    Rows are the wave-1 answer (low, high level), columns the wave-2 answer, so the
+    discordant counts are ``b = n01`` (low -> high) and ``c = n10`` (high -> low).
+    """
+    if method not in _MCNEMAR_METHODS:
+        raise CrisisSurveyError(
+            f"method must be one of {', '.join(_MCNEMAR_METHODS)}; got {method!r}"
+        )
+    level = check_confidence(confidence)
+    counts = [int(v) for v in (n00, n01, n10, n11)]
+    if min(counts) < 0:
+        raise CrisisSurveyError(f"counts must be non-negative; got {counts}")
+    n00, n01, n10, n11 = counts
+    n = n00 + n01 + n10 + n11
+    if n == 0:
+        raise CrisisSurveyError("the paired table is empty: no complete pairs")
+    b, c = n01, n10
+    m = b + c
+    diff, rd_low, rd_high = _newcombe_paired(n00, n01, n10, n11, level)
+    details: dict[str, float] = {
+        "b": float(b),
+        "c": float(c),
+        "n_discordant": float(m),
+        "p1": (n10 + n11) / n,
+        "p2": (n01 + n11) / n,
+        "risk_difference": diff,
+        "risk_difference_ci_low": rd_low,
+        "risk_difference_ci_high": rd_high,
+    }
+    name = {
+        "asymptotic": "McNemar's chi-squared test"
+        + (" with continuity correction" if correction and b != c else ""),
+        "exact": "Exact McNemar test (binomial test on discordant pairs)",
+        "midp": "Mid-p McNemar test",
+    }[method]
+    stat_name = "X-squared" if method == "asymptotic" else "b"
+    if m == 0:
+        return _undefined(name, "no discordant pairs", n, stat_name, **details)
+    if method == "asymptotic":
+        # R mcnemar.test: the correction is applied only when b != c
+        num = (abs(b - c) - 1.0) ** 2 if (correction and b != c) else float(b - c) ** 2
+        statistic = num / m
+        p = float(stats.chi2.sf(statistic, 1))
+        df: float | None = 1.0
+        details["z"] = math.copysign(math.sqrt(statistic), b - c) if b != c else 0.0
+    else:
+        statistic = float(b)
+        p = _binom_two_sided_half(b, m) if method == "exact" else _binom_midp_half(b, m)
+        df = None
+    # odds ratio b/c with the exact conditional interval: Clopper-Pearson on b/(b+c)
+    lo_p, hi_p = _clopper_pearson(b, m, level)
+    or_est = math.inf if c == 0 else b / c
+    or_low = lo_p / (1.0 - lo_p)
+    or_high = math.inf if hi_p >= 1.0 else hi_p / (1.0 - hi_p)
+    return TestResult(
+        method=name,
+        statistic=statistic,
+        p_value=p,
+        n=n,
+        df=df,
+        statistic_name=stat_name,
+        effect_size=or_est,
+        effect_measure="odds ratio b/c (discordant pairs)",
+        ci_low=or_low,
+        ci_high=or_high,
+        confidence=level,
+        details=details,
+    )
+
+
+def mcnemar(
+    x: Any,
+    y: Any,
+    *,
+    method: Literal["asymptotic", "exact", "midp"] = "asymptotic",
+    correction: bool = True,
+    confidence: float = 0.95,
+) -> TestResult:
+    """McNemar test of change in a binary item between two waves (paired respondents).
+
+    Parameters
+    ----------
+    x, y : array-like
+        Wave-1 and wave-2 answers of the same respondents, aligned. Two distinct values at
+        most (0/1, two labels, or a two-category categorical); the higher value (1, the
+        second category, or the later label in sort order) is the "positive" answer.
+        Pairs with a missing answer are dropped.
+    method : {"asymptotic", "exact", "midp"}
+        ``"asymptotic"``: chi-squared on 1 df (R's ``mcnemar.test``); ``"exact"``: two-sided
+        binomial test of ``b`` out of ``b + c`` discordant pairs at 1/2 (R's
+        ``binom.test``); ``"midp"``: its mid-p version (Fagerland et al. 2013).
+    correction : bool
+        Continuity correction for ``method="asymptotic"`` (R's ``correct=``). As in R it is
+        not applied when ``b == c``.
+    confidence : float
+        Level of the intervals for the odds ratio and the risk difference.
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` is X-squared (asymptotic) or ``b`` (exact, mid-p); ``effect_size`` is
+        the discordant-pair odds ratio ``b / c`` with its exact conditional interval.
+        ``details`` holds ``b``, ``c``, ``n_discordant``, ``p1``, ``p2`` (proportions with the
+        positive answer in waves 1 and 2), ``risk_difference`` (``p2 - p1``) with
+        ``risk_difference_ci_low``/``_high`` (Newcombe's method 10), and ``z`` (asymptotic:
+        signed square root of X-squared). With no discordant pairs the test is not defined:
+        statistic and p-value are NaN (R's ``mcnemar.test`` gives NaN too).
+
+    Notes
+    -----
+    With ``b`` = pairs low -> high and ``c`` = pairs high -> low,
+
+    .. math:: X^2 = \\frac{(|b - c| - 1)^2}{b + c}\\ \\text{(corrected)}, \\qquad
+              X^2 = \\frac{(b - c)^2}{b + c}\\ \\text{(uncorrected)},
+
+    referred to chi-squared with 1 df. Exact: :math:`p = \\min(1, 2 P(B \\le \\min(b, c)))`,
+    :math:`B \\sim \\text{Bin}(b + c, 1/2)`; mid-p subtracts :math:`P(B = \\min(b, c))` from the
+    doubled tail. The odds ratio :math:`b/c` is the conditional MLE given :math:`b + c`; its
+    interval transforms the Clopper-Pearson interval :math:`(\\pi_L, \\pi_U)` for
+    :math:`b/(b+c)` by :math:`\\pi/(1-\\pi)`. The risk difference interval is Newcombe's (1998)
+    method 10: Wilson intervals for :math:`p_1, p_2` combined with the correlation
+    :math:`\\hat\\phi` (numerator corrected by :math:`n/2`).
+
+    Equivalent R calls: ``mcnemar.test(table(x, y), correct = TRUE)``;
+    ``binom.test(b, b + c)`` (exact; its ``conf.int`` gives the odds-ratio interval).
+
+    References
+    ----------
+    McNemar, Q. (1947). Note on the sampling error of the difference between correlated
+    proportions or percentages. Psychometrika 12, 153-157.
+    Agresti, A. (2007). An Introduction to Categorical Data Analysis, 2nd ed., section 8.1.
+    Fagerland, M. W., Lydersen, S. & Laake, P. (2013). The McNemar test for binary
+    matched-pairs data: mid-p and asymptotic are better than exact conditional. BMC Medical
+    Research Methodology 13, 91.
+    Newcombe, R. G. (1998). Improved confidence intervals for the difference between
+    binomial proportions based on paired data. Statistics in Medicine 17, 2635-2650.
+
+    Examples
+    --------
+    Agresti's presidential-approval panel (1 = approve): 794 approve twice, 150 approve then
+    disapprove, 86 disapprove then approve, 570 disapprove twice.
+
+    >>> import numpy as np
+    >>> from crisis_survey.stats import mcnemar
+    >>> x = np.repeat([1, 1, 0, 0], [794, 150, 86, 570])
+    >>> y = np.repeat([1, 0, 1, 0], [794, 150, 86, 570])
+    >>> res = mcnemar(x, y, correction=False)
+    >>> round(res.statistic, 2), f"{res.p_value:.1e}"
+    (17.36, '3.1e-05')
+    >>> round(res.details["risk_difference"], 2)
+    -0.04
+    >>> f"{mcnemar(x, y, method='exact').p_value:.1e}"
+    '3.7e-05'
+    """
+    table, coded = _paired_table(x, y)
+    observed = np.flatnonzero(table.sum(axis=0) + table.sum(axis=1))
+    if observed.size > 2:
+        shown = [coded.labels[i] for i in observed[:6]]
+        raise CrisisSurveyError(
+            f"McNemar's test needs a binary item (two distinct answers); found {observed.size} "
+            f"distinct answers among complete pairs: {shown}. Use marginal_homogeneity for "
+            "items with more than two levels."
+        )
+    if observed.size == 2:
+        sub = table[np.ix_(observed, observed)]
+    else:
+        # one answer only: it is the positive one if it is 1 or the last category
+        idx = int(observed[0])
+        positive = (coded.values is not None and coded.values[idx] == 1.0) or (
+            coded.k == 2 and idx == 1
+        )
+        sub = np.zeros((2, 2), dtype=np.int64)
+        sub[(1, 1) if positive else (0, 0)] = int(table[idx, idx])
+    return _mcnemar_from_counts(
+        int(sub[0, 0]),
+        int(sub[0, 1]),
+        int(sub[1, 0]),
+        int(sub[1, 1]),
+        method=method,
+        correction=correction,
+        confidence=confidence,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# marginal homogeneity (Stuart-Maxwell, Bhapkar)
+# ---------------------------------------------------------------------------------------
+_MH_METHODS = ("stuart-maxwell", "bhapkar")
+
+
+def _marginal_homogeneity_from_table(table: Any, *, method: str = "stuart-maxwell") -> TestResult:
+    """Stuart-Maxwell or Bhapkar test from a square paired table (rows = wave 1)."""
+    if method not in _MH_METHODS:
+        raise CrisisSurveyError(f"method must be one of {', '.join(_MH_METHODS)}; got {method!r}")
+    tab = _as_count_table(table)
+    if tab.shape[0] != tab.shape[1]:
+        raise CrisisSurveyError(f"a paired table must be square; got shape {tab.shape}")
+    n = int(tab.sum())
+    if n == 0:
+        raise CrisisSurveyError("the paired table is empty: no complete pairs")
+    used = np.flatnonzero(tab.sum(axis=0) + tab.sum(axis=1))
+    t = tab[np.ix_(used, used)].astype(float)
+    rows, cols = t.sum(axis=1), t.sum(axis=0)
+    d = rows - cols
+    cov = -(t + t.T)
+    np.fill_diagonal(cov, rows + cols - 2.0 * np.diag(t))
+    # Moore-Penrose inverse via the eigen-decomposition, rank as coin/libcoin's MPinv
+    w, vecs = np.linalg.eigh(cov)
+    keep = w > _RANK_TOL * max(float(w.max()), 0.0) if w.size else np.zeros(0, dtype=bool)
+    rank = int(keep.sum())
+    name = (
+        "Stuart-Maxwell marginal homogeneity test"
+        if method == "stuart-maxwell"
+        else ("Bhapkar marginal homogeneity test")
+    )
+    details: dict[str, float] = {"n_levels": float(used.size), "n_changed": float(n - np.trace(t))}
+    if rank == 0:
+        return _undefined(name, "no respondent changed answer", n, "X-squared", **details)
+    proj = vecs[:, keep].T @ d
+    sm = float(np.sum(proj**2 / w[keep]))
+    details["stuart_maxwell"] = sm
+    if method == "stuart-maxwell":
+        statistic = sm
+    else:
+        # SM <= n always; SM = n (up to rounding) when every pair made the same change
+        statistic = math.inf if sm >= n * (1.0 - 1e-10) else sm / (1.0 - sm / n)
+    p = float(stats.chi2.sf(statistic, rank))
+    return TestResult(
+        method=name,
+        statistic=statistic,
+        p_value=p,
+        n=n,
+        df=float(rank),
+        statistic_name="X-squared",
+        details=details,
+    )
+
+
+def marginal_homogeneity(
+    x: Any, y: Any, *, method: Literal["stuart-maxwell", "bhapkar"] = "stuart-maxwell"
+) -> TestResult:
+    """Test whether the distribution of answers changed between waves (paired, k levels).
+
+    Parameters
+    ----------
+    x, y : array-like
+        Wave-1 and wave-2 answers of the same respondents, aligned (numbers, labels or
+        categoricals with the same categories). Pairs with a missing answer are dropped.
+    method : {"stuart-maxwell", "bhapkar"}
+        Stuart-Maxwell (the generalised McNemar test; coin's ``mh_test``) or Bhapkar's
+        Wald version, which uses the unrestricted covariance and is larger.
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` (X-squared), ``df`` (the rank of the covariance, normally k - 1), and
+        ``details`` with ``n_levels`` (levels used), ``n_changed`` (off-diagonal pairs) and
+        ``stuart_maxwell``. If no respondent changed answer the test is not defined (NaN).
+
+    Notes
+    -----
+    From the k x k table :math:`n_{ij}` (rows wave 1), :math:`d_i = n_{i+} - n_{+i}` and
+
+    .. math:: V_{ii} = n_{i+} + n_{+i} - 2 n_{ii}, \\qquad V_{ij} = -(n_{ij} + n_{ji}),
+
+    :math:`SM = d^\\top V^- d` with :math:`V^-` the Moore-Penrose inverse, referred to
+    chi-squared on :math:`\\operatorname{rank}(V)` df (rank tolerance
+    :math:`\\sqrt{\\epsilon}` times the largest eigenvalue, as coin). When :math:`V` has rank
+    :math:`k-1` this equals the textbook form that drops one category and inverts the rest.
+    Levels given by nobody in either wave are dropped first (they carry no information;
+    dropping them does not change the statistic). A level only ever chosen in both waves
+    (all on the diagonal) makes :math:`V` singular; the generalised inverse then tests the
+    remaining levels with one df fewer, exactly as coin does.
+
+    Bhapkar: :math:`W = SM / (1 - SM/n)` (Agresti 2002, section 10.3), infinite when
+    :math:`SM = n` (every respondent made the same change).
+
+    Equivalent R call: ``coin::mh_test(table(x, y))`` (asymptotic; ``statistic(.)`` is
+    :math:`SM`).
+
+    References
+    ----------
+    Stuart, A. (1955). A test for homogeneity of the marginal distributions in a two-way
+    classification. Biometrika 42, 412-416.
+    Maxwell, A. E. (1970). Comparing the classification of subjects by two independent
+    judges. British Journal of Psychiatry 116, 651-655.
+    Bhapkar, V. P. (1966). A note on the equivalence of two test criteria for hypotheses in
+    categorical data. JASA 61, 228-235.
+    Agresti, A. (2002). Categorical Data Analysis, 2nd ed., section 10.3.
+
+    Examples
+    --------
+    Satisfaction (1 = poor, 2 = fair, 3 = good) of six service users at both waves:
+
+    >>> from crisis_survey.stats import marginal_homogeneity
+    >>> res = marginal_homogeneity([1, 1, 2, 2, 3, 1], [2, 3, 2, 3, 3, 2])  # coin: 3.6, df 2
+    >>> res.df, round(res.statistic, 4)
+    (2.0, 3.6)
+    """
+    table, _ = _paired_table(x, y)
+    return _marginal_homogeneity_from_table(table, method=method)
+
+
+# ---------------------------------------------------------------------------------------
+# Pearson chi-square with Cramer's V
+# ---------------------------------------------------------------------------------------
+def _ncp_lower(chisq: float, df: float, level: float) -> float:
+    """Noncentrality ``lambda`` with ``P(X^2_df(lambda) <= chisq) = level`` (0 if none)."""
+    if chisq <= float(stats.chi2.ppf(level, df)):
+        return 0.0
+
+    def f(ncp: float) -> float:
+        return float(stats.ncx2.cdf(chisq, df, ncp)) - level
+
+    hi = max(chisq, 1.0)
+    while f(hi) > 0:
+        hi *= 2.0
+    return float(optimize.brentq(f, 0.0, hi, xtol=1e-12 * max(1.0, chisq), rtol=1e-14, maxiter=500))
+
+
+def _cramers_v(
+    chisq: float, n: int, nrow: int, ncol: int, level: float, adjust: bool
+) -> tuple[float, float, float]:
+    """Cramer's V and its one-sided lower confidence bound, as effectsize::cramers_v."""
+    df = (nrow - 1) * (ncol - 1)
+    phi = math.sqrt(chisq / n)
+    phi_low = math.sqrt(_ncp_lower(chisq, df, level) / n)
+    if adjust:
+        e = df / (n - 1)
+        phi = math.sqrt(max(0.0, phi * phi - e))
+        phi_low = math.sqrt(max(0.0, phi_low * phi_low - e))
+        k = nrow - (nrow - 1) ** 2 / (n - 1)
+        l_ = ncol - (ncol - 1) ** 2 / (n - 1)
+    else:
+        k, l_ = float(nrow), float(ncol)
+    div = math.sqrt(min(k, l_) - 1.0)
+    return phi / div, phi_low / div, 1.0
+
+
+def _chi_square_from_table(
+    table: Any, *, adjust: bool = True, confidence: float = 0.95
+) -> TestResult:
+    """Pearson chi-square test (no continuity correction) of an r x c table."""
+    level = check_confidence(confidence)
+    tab = _as_count_table(table)
+    n = int(tab.sum())
+    name = "Pearson's chi-squared test"
+    if n == 0:
+        raise CrisisSurveyError("the contingency table is empty")
+    t = tab[np.ix_(tab.sum(axis=1) > 0, tab.sum(axis=0) > 0)].astype(float)
+    r, c = t.shape
+    if r < 2 or c < 2:
+        return _undefined(name, "fewer than two rows or columns with answers", n, "X-squared")
+    expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / n
+    chisq = float(np.sum((t - expected) ** 2 / expected))
+    df = (r - 1) * (c - 1)
+    p = float(stats.chi2.sf(chisq, df))
+    v, v_low, v_high = (
+        _cramers_v(chisq, n, r, c, level, adjust) if n > 1 else (math.nan, math.nan, math.nan)
+    )
+    return TestResult(
+        method=name,
+        statistic=chisq,
+        p_value=p,
+        n=n,
+        df=float(df),
+        statistic_name="X-squared",
+        effect_size=v,
+        effect_measure="Cramer's V (bias-corrected)" if adjust else "Cramer's V",
+        ci_low=v_low,
+        ci_high=v_high,
+        confidence=level,
+        details={"min_expected": float(expected.min()), "n_rows": float(r), "n_cols": float(c)},
+    )
+
+
+def chi_square(x: Any, y: Any, *, adjust: bool = True, confidence: float = 0.95) -> TestResult:
+    """Pearson chi-square test that the answer distribution is the same in both waves.
+
+    Parameters
+    ----------
+    x, y : array-like
+        Wave-1 answers and wave-2 answers (independent samples, any lengths). Missing
+        answers are dropped.
+    adjust : bool
+        Report the bias-corrected Cramér's V (Bergsma 2013), effectsize's default. With
+        ``False`` the classical V.
+    confidence : float
+        Level of the one-sided lower confidence bound for V (the upper bound is 1).
+
+    Returns
+    -------
+    TestResult
+        X-squared, ``df = k - 1``, p-value; ``effect_size`` Cramér's V with ``ci_low`` its
+        lower confidence bound and ``ci_high = 1``; ``details`` holds ``min_expected`` (the
+        smallest expected count, to judge the chi-squared approximation).
+
+    Notes
+    -----
+    :math:`X^2 = \\sum_{ij} (O_{ij} - E_{ij})^2 / E_{ij}` over the 2 x k table of wave by
+    answer, :math:`E_{ij} = O_{i+} O_{+j} / N`, on :math:`(r-1)(c-1)` df, without continuity
+    correction. Answers given in neither wave are dropped (they would give zero expected
+    counts; R's ``chisq.test`` returns NaN for them).
+
+    Cramér's V, as ``effectsize::cramers_v`` with its defaults (``adjust = TRUE``,
+    ``alternative = "greater"``): :math:`\\tilde\\phi^2 = \\max(0, X^2/N - df/(N-1))`,
+    :math:`\\tilde k = r - (r-1)^2/(N-1)`, :math:`\\tilde l = c - (c-1)^2/(N-1)`,
+    :math:`V = \\tilde\\phi / \\sqrt{\\min(\\tilde k, \\tilde l) - 1}`. The lower bound inverts
+    the noncentral chi-squared: :math:`\\lambda_L` solves
+    :math:`P(\\chi^2_{df}(\\lambda_L) \\le X^2) = c` (0 if :math:`X^2 \\le \\chi^2_{df, c}`), and
+    is converted like :math:`X^2` (with :math:`\\lambda_L` in place of :math:`X^2`). We solve
+    for :math:`\\lambda_L` to full precision; effectsize uses ``optim`` and agrees to about
+    1e-5.
+
+    Equivalent R calls: ``chisq.test(table(wave, answer), correct = FALSE)`` and
+    ``effectsize::cramers_v(table(wave, answer))``.
+
+    References
+    ----------
+    Agresti, A. (2002). Categorical Data Analysis, 2nd ed., section 3.2.
+    Bergsma, W. (2013). A bias-correction for Cramér's V and Tschuprow's T. Journal of the
+    Korean Statistical Society 42, 323-328.
+    Steiger, J. H. (2004). Beyond the F test: effect size confidence intervals and tests of
+    close fit. Psychological Methods 9, 164-182.
+
+    Examples
+    --------
+    >>> from crisis_survey.stats import chi_square
+    >>> wave1 = [1] * 20 + [2] * 30 + [3] * 50
+    >>> wave2 = [1] * 35 + [2] * 30 + [3] * 35
+    >>> res = chi_square(wave1, wave2)
+    >>> round(res.statistic, 4), res.df, round(res.p_value, 4)
+    (6.738, 2.0, 0.0344)
+    """
+    table, _ = _unpaired_table(x, y)
+    return _chi_square_from_table(table, adjust=adjust, confidence=confidence)
+
+
+# ---------------------------------------------------------------------------------------
+# Fisher's exact test for 2 x k tables
+# ---------------------------------------------------------------------------------------
+def _lchoose(n: Any, k: Any) -> Any:
+    return special.gammaln(n + 1.0) - special.gammaln(k + 1.0) - special.gammaln(n - k + 1.0)
+
+
+def _max_rest(cols: Sequence[int], upto: int) -> FloatArray:
+    """``out[t]`` = max over allocations of ``t`` among ``cols`` of sum log C(c_j, a_j).
+
+    Each term is concave in ``a_j``, so the best allocation takes the ``t`` largest marginal
+    gains ``log((c_j - a)/(a + 1))`` over all columns (a merge of decreasing sequences).
+    """
+    gains = np.concatenate(
+        [np.log((c - np.arange(c)) / (np.arange(c) + 1.0)) for c in cols] or [np.zeros(0)]
+    )
+    gains = np.sort(gains)[::-1][:upto]
+    out = np.zeros(upto + 1)
+    out[1 : gains.size + 1] = np.cumsum(gains)
+    return out
+
+
+def _fisher_2xk_pvalue(table: IntArray, rel_err: float) -> float:
+    """Two-sided Fisher p-value of a 2 x k table (all columns non-empty).
+
+    Sums the probabilities of all tables with the observed margins that are at most
+    ``(1 + rel_err)`` times as probable as the observed one. The first-row counts of the
+    first k - 2 columns are enumerated with pruning (a partial table whose most probable
+    completion is already below the threshold contributes all its completions, by
+    Vandermonde's identity); the last two columns are summed in closed form as two tails of
+    a hypergeometric distribution, because the log-probability is concave in the split.
+    """
+    k = table.shape[1]
+    col = table.sum(axis=0)
+    order = np.argsort(col, kind="stable")  # small columns are enumerated, big ones summed
+    col = col[order]
+    first = table[0, order]
+    r1 = int(table[0].sum())
+    n = int(col.sum())
+    lc_cols = [_lchoose(float(c), np.arange(c + 1, dtype=float)) for c in col]
+    log_total = float(_lchoose(float(n), float(r1)))
+    obs = 0.0
+    for j in range(k - 2):
+        obs += float(lc_cols[j][first[j]])
+    obs = obs + (float(lc_cols[k - 2][first[k - 2]]) + float(lc_cols[k - 1][first[k - 1]]))
+    threshold = obs + math.log1p(rel_err)
+    guard = 1e-9 * (1.0 + abs(threshold))
+    suffix = np.concatenate([np.cumsum(col[::-1])[::-1], [0]])
+
+    s = np.zeros(1, dtype=np.int64)  # first-row total so far
+    w = np.zeros(1)  # log weight so far
+    p = 0.0
+    for j in range(k - 2):
+        rest = int(suffix[j + 1])
+        lo = np.maximum(0, r1 - s - rest)
+        hi = np.minimum(int(col[j]), r1 - s)
+        sizes = hi - lo + 1
+        total = int(sizes.sum())
+        if total > _FISHER_MAX_STATES:
+            raise CrisisSurveyError(
+                f"the 2 x {k} table (n = {n}) is too large for exact enumeration; use "
+                "chi_square (the chi-squared approximation is accurate at this size)"
+            )
+        starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        a = np.repeat(lo, sizes) + (np.arange(total) - starts)
+        s = np.repeat(s, sizes) + a
+        w = np.repeat(w, sizes) + lc_cols[j][a]
+        remaining = r1 - s
+        best = _max_rest([int(c) for c in col[j + 1 :]], min(r1, rest))[remaining]
+        full = w + best <= threshold - guard
+        if np.any(full):
+            p += float(np.sum(np.exp(w[full] + _lchoose(float(rest), remaining[full]) - log_total)))
+        live = ~full & (w <= threshold + guard)  # every completion has log weight >= 0
+        s, w = s[live], w[live]
+        if s.size == 0:
+            return min(1.0, p)
+    # last two columns: h(a) = lC(c1, a) + lC(c2, t - a) is concave in a
+    c1, c2 = int(col[k - 2]), int(col[k - 1])
+    t = r1 - s
+    lo = np.maximum(0, t - c2)
+    hi = np.minimum(c1, t)
+    mode = np.clip(((t + 1) * (c1 + 1)) // (c1 + c2 + 2), lo, hi)
+    limit = threshold - w
+
+    def h(a: IntArray) -> FloatArray:
+        return np.asarray(
+            _lchoose(float(c1), a.astype(float)) + _lchoose(float(c2), (t - a).astype(float))
+        )
+
+    # left: largest a in [lo, mode] with h(a) <= limit (h is non-decreasing there);
+    # invariant: a_left is lo - 1 or satisfies, bad_left is mode + 1 or fails
+    a_left, bad_left = lo - 1, mode + 1
+    while np.any(bad_left - a_left > 1):
+        active = bad_left - a_left > 1
+        mid = np.where(active, (a_left + bad_left) // 2, lo)
+        ok = h(mid) <= limit
+        a_left = np.where(active & ok, mid, a_left)
+        bad_left = np.where(active & ~ok, mid, bad_left)
+    # right: smallest a in [mode + 1, hi] with h(a) <= limit (h is non-increasing there);
+    # invariant: a_right is hi + 1 or satisfies, bad_right is mode or fails
+    a_right, bad_right = hi + 1, mode.copy()
+    while np.any(a_right - bad_right > 1):
+        active = a_right - bad_right > 1
+        mid = np.where(active, (a_right + bad_right) // 2, hi)
+        ok = h(mid) <= limit
+        a_right = np.where(active & ok, mid, a_right)
+        bad_right = np.where(active & ~ok, mid, bad_right)
+    m_tot = c1 + c2
+    scale = np.exp(w + _lchoose(float(m_tot), t.astype(float)) - log_total)
+    left_mass = np.where(a_left >= lo, stats.hypergeom.cdf(a_left, m_tot, c1, t), 0.0)
+    right_mass = np.where(a_right <= hi, stats.hypergeom.sf(a_right - 1, m_tot, c1, t), 0.0)
+    p += float(np.sum(scale * (left_mass + right_mass)))
+    return min(1.0, p)
+
+
+def _solve_log_ncp(f: Any, target: float) -> float:
+    """Root in ``theta`` (log odds ratio) of the increasing function ``f(theta) = target``."""
+    lo, hi = -1.0, 1.0
+    while f(lo) > target:
+        lo *= 2.0
+    while f(hi) < target:
+        hi *= 2.0
+    return float(
+        optimize.brentq(lambda th: f(th) - target, lo, hi, xtol=1e-13, rtol=1e-15, maxiter=500)
+    )
+
+
+def _conditional_odds_ratio(table: IntArray, level: float) -> tuple[float, float, float]:
+    """Conditional MLE of the odds ratio of a 2 x 2 table and its exact two-sided interval.
+
+    Solves R ``fisher.test``'s equations (noncentral hypergeometric mean = observed count;
+    tail probabilities = alpha/2) on the log-odds-ratio scale, to full precision.
+    """
+    m, nn = int(table[:, 0].sum()), int(table[:, 1].sum())
+    k = int(table[0].sum())
+    x = int(table[0, 0])
+    lo, hi = max(0, k - nn), min(k, m)
+    support = np.arange(lo, hi + 1, dtype=float)
+    logdc = _lchoose(float(m), support) + _lchoose(float(nn), k - support)
+
+    def dens(theta: float) -> FloatArray:
+        d = logdc + theta * support
+        e = np.exp(d - d.max())
+        return np.asarray(e / e.sum())
+
+    def mean(theta: float) -> float:
+        return float(support @ dens(theta))
+
+    def upper_tail(theta: float) -> float:  # P(X >= x), increasing in theta
+        return float(dens(theta)[x - lo :].sum())
+
+    def lower_tail_neg(theta: float) -> float:  # -P(X <= x), increasing in theta
+        return -float(dens(theta)[: x - lo + 1].sum())
+
+    alpha = (1.0 - level) / 2.0
+    if x == lo:
+        est = 0.0
+    elif x == hi:
+        est = math.inf
+    else:
+        est = math.exp(_solve_log_ncp(mean, float(x)))
+    ci_low = 0.0 if x == lo else math.exp(_solve_log_ncp(upper_tail, alpha))
+    ci_high = math.inf if x == hi else math.exp(_solve_log_ncp(lower_tail_neg, -alpha))
+    return est, ci_low, ci_high
+
+
+def _fisher_from_table(table: Any, *, confidence: float = 0.95) -> TestResult:
+    """Fisher's exact test (two-sided) of a 2 x k table; odds ratio for 2 x 2."""
+    level = check_confidence(confidence)
+    tab = _as_count_table(table)
+    if tab.shape[0] != 2:
+        raise CrisisSurveyError(f"fisher_exact needs a 2 x k table; got shape {tab.shape}")
+    n = int(tab.sum())
+    if n == 0:
+        raise CrisisSurveyError("the contingency table is empty")
+    t = tab[:, tab.sum(axis=0) > 0]
+    name = "Fisher's exact test"
+    if t.shape[1] < 2 or np.any(t.sum(axis=1) == 0):
+        return _undefined(name, "fewer than two rows or columns with answers", n, "statistic")
+    if t.shape[1] == 2:
+        p = _fisher_2xk_pvalue(t, _REL_ERR)
+        est, ci_low, ci_high = _conditional_odds_ratio(t, level)
+        return TestResult(
+            method=name,
+            statistic=est,
+            p_value=p,
+            n=n,
+            df=None,
+            statistic_name="odds ratio",
+            effect_size=est,
+            effect_measure="odds ratio (conditional MLE)",
+            ci_low=ci_low,
+            ci_high=ci_high,
+            confidence=level,
+        )
+    # R's FEXACT compares log-probabilities with an absolute tolerance of 1e-7 too
+    p = _fisher_2xk_pvalue(t, _REL_ERR)
+    return TestResult(
+        method=name,
+        statistic=float(
+            np.exp(
+                np.sum(_lchoose(t.sum(axis=0).astype(float), t[0].astype(float)))
+                - _lchoose(float(n), float(t[0].sum()))
+            )
+        ),
+        p_value=p,
+        n=n,
+        df=None,
+        statistic_name="P(table)",
+        details={"n_cols": float(t.shape[1])},
+    )
+
+
+def fisher_exact(x: Any, y: Any, *, confidence: float = 0.95) -> TestResult:
+    """Fisher's exact test that the answer distribution is the same in both waves.
+
+    Parameters
+    ----------
+    x, y : array-like
+        Wave-1 answers and wave-2 answers (independent samples). Missing answers dropped.
+    confidence : float
+        Level of the odds-ratio interval (2 x 2 tables only).
+
+    Returns
+    -------
+    TestResult
+        Two-sided exact p-value. For two answer levels, ``statistic`` and ``effect_size``
+        are the conditional maximum-likelihood odds ratio (odds of the higher level in wave 2
+        relative to wave 1) with its exact conditional interval, as R reports. For more
+        levels ``statistic`` is the probability of the observed table (``P(table)``), as
+        scipy reports, and there is no effect size (use :func:`chi_square`'s Cramér's V).
+
+    Notes
+    -----
+    Conditional on the margins of the 2 x k table of wave by answer, the first row
+    :math:`(a_1, \\dots, a_k)` has probability
+    :math:`P(a) = \\prod_j \\binom{c_j}{a_j} / \\binom{N}{r_1}`. The p-value sums
+    :math:`P` over all tables with :math:`P \\le P(\\text{observed})(1 + 10^{-7})`, R's
+    relative tolerance for ties. It is exact (no Monte Carlo; scipy's ``fisher_exact`` is
+    not exact beyond 2 x 2). Tables beyond about 2e7 partial tables raise an error
+    suggesting :func:`chi_square` (R's network algorithm also runs out of workspace there).
+
+    R's ``fisher.test`` finds the odds ratio and its interval with ``uniroot`` at its default
+    tolerance (about 1e-4), so R prints them to only about four digits; we solve the same
+    equations to full precision (on the log scale, with Brent's method).
+
+    Equivalent R call: ``fisher.test(table(wave, answer))``.
+
+    References
+    ----------
+    Fisher, R. A. (1935). The logic of inductive inference. JRSS 98, 39-82.
+    Mehta, C. R. & Patel, N. R. (1983). A network algorithm for performing Fisher's exact
+    test in r x c contingency tables. JASA 78, 427-434.
+    Agresti, A. (2002). Categorical Data Analysis, 2nd ed., section 3.5.
+
+    Examples
+    --------
+    >>> from crisis_survey.stats import fisher_exact
+    >>> res = fisher_exact([1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 0])
+    >>> round(res.p_value, 4), round(res.effect_size, 4)
+    (0.2424, 0.1648)
+    """
+    table, _ = _unpaired_table(x, y)
+    return _fisher_from_table(table, confidence=confidence)
+
+
+# ---------------------------------------------------------------------------------------
+# linear-by-linear association
+# ---------------------------------------------------------------------------------------
+def _linear_trend_from_table(
+    table: Any, col_scores: Any, row_scores: Any = (1.0, 2.0)
+) -> TestResult:
+    """Linear-by-linear association test, ``M^2 = (N - 1) r^2``, from an r x c table."""
+    tab = _as_count_table(table).astype(float)
+    u = np.asarray(row_scores, dtype=float)
+    v = np.asarray(col_scores, dtype=float)
+    if u.shape != (tab.shape[0],) or v.shape != (tab.shape[1],):
+        raise CrisisSurveyError(
+            f"scores must give one number per row and per column: table {tab.shape}, "
+            f"{u.size} row scores, {v.size} column scores"
+        )
+    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
+        raise CrisisSurveyError("scores must be finite numbers")
+    n = float(tab.sum())
+    name = "Linear-by-linear association test"
+    if n < 2:
+        return _undefined(name, "fewer than two observations", int(n), "M-squared")
+    pr, pc = tab.sum(axis=1) / n, tab.sum(axis=0) / n
+    mu, mv = float(pr @ u), float(pc @ v)
+    du, dv = u - mu, v - mv
+    cov = float(du @ (tab / n) @ dv)
+    var_u, var_v = float(pr @ du**2), float(pc @ dv**2)
+    if var_u <= 0 or var_v <= 0:
+        return _undefined(
+            name, "all answers (or all waves) have the same score", int(n), "M-squared"
+        )
+    r = cov / math.sqrt(var_u * var_v)
+    r = max(-1.0, min(1.0, r))
+    m2 = (n - 1.0) * r * r
+    return TestResult(
+        method=name,
+        statistic=m2,
+        p_value=float(stats.chi2.sf(m2, 1)),
+        n=int(n),
+        df=1.0,
+        statistic_name="M-squared",
+        effect_size=r,
+        effect_measure="Pearson r (wave vs answer score)",
+        details={"z": math.copysign(math.sqrt(m2), r), "r": r},
+    )
+
+
+def linear_trend(x: Any, y: Any, *, scores: Sequence[float] | None = None) -> TestResult:
+    """Linear-by-linear association test of a shift in an ordinal answer between waves.
+
+    Parameters
+    ----------
+    x, y : array-like
+        Wave-1 answers and wave-2 answers (independent samples). Numbers, or ordered
+        categoricals with the same categories. Missing answers dropped.
+    scores : sequence of float, optional
+        One score per level. Levels are the categories (categorical input, including
+        categories nobody chose) or the sorted distinct values found in either sample
+        (numeric input). Default: the numeric answer values, or the category positions
+        1, 2, ... for categoricals (coin's default for ordered factors). Text answers need
+        ``scores``.
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` :math:`M^2`, ``df = 1``, p-value; ``effect_size`` the Pearson
+        correlation between wave (scores 1, 2) and answer score; ``details["z"]`` is coin's
+        signed standardised statistic :math:`Z` (:math:`Z^2 = M^2`; positive when wave-2
+        answers score higher).
+
+    Notes
+    -----
+    :math:`M^2 = (N - 1) r^2`, with :math:`r` the correlation of the row scores (wave 1, 2)
+    and the column scores over the :math:`N` answers, referred to chi-squared on 1 df.
+    coin's ``lbl_test`` standardises the linear statistic by its permutation variance,
+    which carries the factor :math:`N/(N-1)`; its :math:`Z^2` equals :math:`(N-1) r^2`
+    exactly (checked against coin to 1e-10), so there is no difference of convention.
+
+    Equivalent R call: ``coin::lbl_test(ordered(answer) ~ ordered(wave),
+    scores = list(answer = s))`` (``Z`` = ``statistic(.)``).
+
+    References
+    ----------
+    Agresti, A. (2002). Categorical Data Analysis, 2nd ed., section 3.4.1.
+    Agresti, A. (2007). An Introduction to Categorical Data Analysis, 2nd ed., section 2.5.
+
+    Examples
+    --------
+    >>> from crisis_survey.stats import linear_trend
+    >>> res = linear_trend([1, 2, 2, 3, 1, 2], [2, 3, 3, 3, 2, 4])
+    >>> round(res.statistic, 4), round(res.details["z"], 4)
+    (3.8077, 1.9513)
+    """
+    table, coded = _unpaired_table(x, y)
+    if scores is None:
+        if coded.values is None:
+            raise CrisisSurveyError(
+                "linear_trend needs numeric answers or ordered categories; for text answers "
+                f"give scores= (one number per level, levels {coded.labels[:10]})"
+            )
+        col_scores = coded.values
+    else:
+        col_scores = np.asarray(list(scores), dtype=float)
+        if col_scores.shape != (coded.k,):
+            raise CrisisSurveyError(
+                f"scores must give one number per level: {coded.k} levels "
+                f"({coded.labels[:10]}), {col_scores.size} scores"
+            )
+    return _linear_trend_from_table(table, col_scores)
