@@ -19,6 +19,7 @@ from ._errors import CodebookError, CrisisSurveyError, DataValidationError, Link
 
 if TYPE_CHECKING:
     from .codebook import Codebook, default_codebook, load_codebook
+    from .synthetic import generate_study, load_sample_study, sample_study_paths
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,9 @@ _WHERE: dict[str, str] = {
     "Codebook": ".codebook",
     "default_codebook": ".codebook",
     "load_codebook": ".codebook",
+    "generate_study": ".synthetic",
+    "sample_study_paths": ".synthetic",
+    "load_sample_study": ".synthetic",
 }
 
 __all__ = [
@@ -36,7 +40,10 @@ __all__ = [
     "LinkageError",
     "__version__",
     "default_codebook",
+    "generate_study",
     "load_codebook",
+    "load_sample_study",
+    "sample_study_paths",
 ]
 
 
