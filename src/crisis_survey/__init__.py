@@ -19,6 +19,7 @@ from ._errors import CodebookError, CrisisSurveyError, DataValidationError, Link
 
 if TYPE_CHECKING:
     from .codebook import Codebook, default_codebook, load_codebook
+    from .load import SurveyWave, load_wave
     from .synthetic import generate_study, load_sample_study, sample_study_paths
 
 __version__ = "0.1.0"
@@ -30,6 +31,8 @@ _WHERE: dict[str, str] = {
     "generate_study": ".synthetic",
     "sample_study_paths": ".synthetic",
     "load_sample_study": ".synthetic",
+    "SurveyWave": ".load",
+    "load_wave": ".load",
 }
 
 __all__ = [
@@ -38,11 +41,13 @@ __all__ = [
     "CrisisSurveyError",
     "DataValidationError",
     "LinkageError",
+    "SurveyWave",
     "__version__",
     "default_codebook",
     "generate_study",
     "load_codebook",
     "load_sample_study",
+    "load_wave",
     "sample_study_paths",
 ]
 

@@ -69,6 +69,9 @@ def _date(raw: Any) -> dt.date | None:
 
 
 def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[int]) -> Field | None:
+    if not isinstance(spec, Mapping):
+        probs.add(None, spec, "a field is not a JSON object", "an object with 'name' and 'type'")
+        return None
     name = spec.get("name")
     if not isinstance(name, str) or not name:
         probs.add(None, name, "a field has no name", "a non-empty 'name' string")
@@ -116,21 +119,42 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         if kind not in MISSING_KINDS:
             probs.add(name, kind, "unknown missing-value x-kind", ", ".join(MISSING_KINDS))
             continue
-        try:
-            code = _code(mv.get("value"), ftype)
-        except ValueError:
-            probs.add(name, mv.get("value"), "missing value does not fit the field's type", ftype)
+        raw_mv = mv.get("value")
+        if raw_mv is None or isinstance(raw_mv, (bool, Mapping, list)):
+            probs.add(name, raw_mv, "missing value has no usable 'value'",
+                      "a code such as \"8\" or a text such as \"NA\"")
             continue
+        try:
+            code = _code(raw_mv, ftype)
+        except ValueError:
+            # Table Schema missing values are physical strings: "NA" on an integer field is
+            # allowed and matched as text.
+            code = str(raw_mv).strip()
         if code in codes:
             probs.add(name, code, "a missing-value code is also a response level",
                       "missing codes kept apart from levels")
         missing.append(MissingCode(code, str(mv.get("label", code)), cast(MissingKind, kind)))
 
-    waves = tuple(int(w) for w in spec.get("x-waves", sorted(wave_numbers)))
+    raw_waves = spec.get("x-waves", sorted(wave_numbers))
+    if not isinstance(raw_waves, list) or not all(
+        isinstance(w, int) and not isinstance(w, bool) for w in raw_waves
+    ):
+        probs.add(name, raw_waves, "x-waves is not a list of wave numbers", "e.g. [1, 2]")
+        raw_waves = sorted(wave_numbers)
+    waves = tuple(int(w) for w in raw_waves)
     for w in waves:
         if w not in wave_numbers:
             probs.add(name, w, "x-waves names an undeclared wave", f"one of {sorted(wave_numbers)}")
     constraints = spec.get("constraints", {}) or {}
+    if not isinstance(constraints, Mapping):
+        probs.add(name, constraints, "constraints is not a JSON object",
+                  'e.g. {"required": true, "minimum": 0}')
+        constraints = {}
+    for bound in ("minimum", "maximum"):
+        value = constraints.get(bound)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            probs.add(name, value, f"constraint {bound} is not a number", "a number")
+            constraints = {k: v for k, v in constraints.items() if k != bound}
     return Field(
         name=name,
         role=cast(Role, role),
@@ -147,6 +171,7 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         select_group=spec.get("x-selectGroup"),
         minimum=constraints.get("minimum"),
         maximum=constraints.get("maximum"),
+        format=str(spec.get("format", "default")),
     )
 
 

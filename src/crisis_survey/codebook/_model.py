@@ -77,7 +77,9 @@ class Field:
     ``string``, ``date``). ``levels`` are the substantive response levels, in order for
     ordinal items (lowest first). ``waves`` lists the waves that asked the question.
     ``select_group`` names the multi-select question a binary column belongs to (e.g. the
-    ``services_used`` question has one 0/1 column per service).
+    ``services_used`` question has one 0/1 column per service). ``format`` is the Table
+    Schema format of a date field: ``"default"`` (ISO 8601), ``"any"`` or a ``strftime``
+    pattern such as ``"%d/%m/%Y"``.
     """
 
     name: str
@@ -95,6 +97,7 @@ class Field:
     select_group: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    format: str = "default"
 
     @property
     def label(self) -> str:

@@ -7,6 +7,7 @@ from html import escape
 
 import pandas as pd
 
+from .._errors import PROBLEM_COLUMNS
 from ..codebook import Codebook
 
 __all__ = ["SurveyWave"]
@@ -32,14 +33,23 @@ class SurveyWave:
         ordered Categoricals of their level labels; binary and nominal items unordered
         Categoricals; "don't know" and other missing codes are missing values here.
     missing_reasons
-        Same index and item columns as ``data``: why an answer is missing
+        Same index as ``data``; one column per item and demographic: why an answer is missing
         (``"dont_know"``, ``"not_applicable"``, ``"prefer_not_to_say"``, ``"not_answered"``),
         or ``<NA>`` where a real level was given.
     exclusions
-        Rows excluded (quarantined) with their reasons: columns ``row``, ``reason`` and the
-        problems found in them.
+        Rows excluded (quarantined), one row each: columns ``row``, ``reason`` (one
+        ``column: problem`` per problem, joined by "; ") and the problem details ``file``,
+        ``column``, ``value``, ``problem``, ``expected`` (joined by "; " in the same order).
     rows_read
-        Data rows in the file.
+        Data rows in the file (rows with no value in any codebook column are not counted).
+    problems
+        Every cell-level problem found in the excluded rows, one row per problem (columns
+        ``file, row, column, value, problem, expected``), as a
+        :class:`~crisis_survey.DataValidationError` would have listed them.
+
+    Notes
+    -----
+    ``rows_read == rows_kept + rows_excluded`` is checked when the object is built.
     """
 
     wave: int
@@ -52,10 +62,18 @@ class SurveyWave:
         default_factory=lambda: pd.DataFrame(columns=["row", "reason"])
     )
     rows_read: int = -1
+    problems: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    )
 
     def __post_init__(self) -> None:
         if self.rows_read < 0:
             object.__setattr__(self, "rows_read", len(self.data) + len(self.exclusions))
+        if self.rows_read != len(self.data) + len(self.exclusions):
+            raise ValueError(
+                f"SurveyWave accounting broken: {self.rows_read} rows read but "
+                f"{len(self.data)} kept + {len(self.exclusions)} excluded"
+            )
 
     @property
     def rows_kept(self) -> int:

@@ -1,0 +1,180 @@
+"""Matching a file's column names to codebook fields (private).
+
+A survey platform's export rarely uses the codebook's names (``Q3_1`` rather than
+``overall_rating``). A *column mapping* says which file column holds which field; it is a
+dict or a JSON/CSV file. Matching is on names with surrounding spaces removed and case
+ignored. A column maps to a field by the mapping if the mapping names it, otherwise by having
+the field's name. A column mapped to ``None`` (JSON ``null``, an empty cell in a CSV mapping)
+is read but ignored; any other column that is not in the codebook is an error, so that a
+renamed or misspelt column is never dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import CodebookError
+from ..codebook import Codebook
+from ._readers import file_problem
+
+__all__ = ["ColumnPlan", "MappingLike", "plan_columns", "read_mapping"]
+
+MappingLike = Mapping[str, str | None] | str | Path
+
+
+def _key(name: object) -> str:
+    return str(name).strip().casefold()
+
+
+def _mapping_problem(source: str, column: Any, value: Any, problem: str, expected: str
+                     ) -> dict[str, Any]:
+    return {"file": source, "row": None, "column": column, "value": value,
+            "problem": problem, "expected": expected}
+
+
+def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
+    source = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CodebookError([_mapping_problem(str(path), None, None,
+                                              "column mapping file not found",
+                                              "a JSON or CSV mapping file")]) from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise CodebookError([_mapping_problem(source, None, None,
+                                              f"column mapping file cannot be read ({exc})",
+                                              "a UTF-8 JSON or CSV file")]) from None
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CodebookError([_mapping_problem(source, None, exc.msg,
+                                                  "column mapping is not valid JSON",
+                                                  '{"file column": "codebook field"}')]
+                                ) from None
+        if not isinstance(spec, dict):
+            raise CodebookError([_mapping_problem(source, None, type(spec).__name__,
+                                                  "column mapping is not a JSON object",
+                                                  '{"file column": "codebook field"}')])
+        return spec, source
+    if suffix == ".csv":
+        rows = list(csv.reader(io.StringIO(text)))
+        header = [_key(h) for h in rows[0]] if rows else []
+        if header[:2] != ["column", "field"]:
+            raise CodebookError([_mapping_problem(
+                source, None, ",".join(rows[0]) if rows else "",
+                "column mapping CSV lacks its header",
+                "a first row 'column,field', then one row per file column")])
+        spec = {}
+        for row in rows[1:]:
+            if not row or not any(c.strip() for c in row):
+                continue
+            target = row[1].strip() if len(row) > 1 else ""
+            spec[row[0]] = target or None
+        return spec, source
+    raise CodebookError([_mapping_problem(source, None, suffix,
+                                          "unknown column mapping file type",
+                                          "a .json or .csv mapping file")])
+
+
+def read_mapping(mapping: MappingLike | None, codebook: Codebook) -> dict[str, str | None]:
+    """Normalised mapping ``file column key -> field name or None``; CodebookError if bad."""
+    if mapping is None:
+        return {}
+    if isinstance(mapping, (str, Path)):
+        spec, source = _read_mapping_file(Path(mapping))
+    elif isinstance(mapping, Mapping):
+        spec, source = dict(mapping), "<mapping>"
+    else:
+        raise CodebookError([_mapping_problem("<mapping>", None, type(mapping).__name__,
+                                              "column mapping of an unknown kind",
+                                              "a dict, or the path of a JSON or CSV file")])
+    names = {_key(n): n for n in codebook.names}
+    out: dict[str, str | None] = {}
+    problems = []
+    for column, target in spec.items():
+        if not isinstance(column, str) or not column.strip():
+            problems.append(_mapping_problem(source, column, target,
+                                             "mapping key is not a column name",
+                                             "file column names as text"))
+            continue
+        if target is None:
+            out[_key(column)] = None
+        elif isinstance(target, str) and _key(target) in names:
+            out[_key(column)] = names[_key(target)]
+        else:
+            problems.append(_mapping_problem(
+                source, column, target, "column is mapped to a name that is not in the codebook",
+                f"a field of codebook {codebook.name!r}, or null to ignore the column"))
+    if problems:
+        raise CodebookError(problems)
+    return out
+
+
+@dataclass
+class ColumnPlan:
+    """Which file column holds each field, and what is wrong with the columns."""
+
+    column_of: dict[str, int] = field(default_factory=dict)  # field name -> column position
+    ignored: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)  # optional fields of this wave not in file
+    not_asked: list[str] = field(default_factory=list)  # fields not asked in this wave, present
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_columns(
+    columns: list[str], mapping: dict[str, str | None], codebook: Codebook, wave: int,
+    source: str,
+) -> ColumnPlan:
+    """Match file columns to fields; file-level problems go to ``plan.problems``."""
+    plan = ColumnPlan()
+    names = {_key(n): n for n in codebook.names}
+    extra: list[str] = []
+    for position, column in enumerate(columns):
+        key = _key(column)
+        if key in mapping:
+            target = mapping[key]
+            if target is None:
+                plan.ignored.append(column)
+                continue
+        elif key in names:
+            target = names[key]
+        else:
+            extra.append(column)
+            continue
+        if target in plan.column_of:
+            plan.problems.append(file_problem(
+                source, f"two columns hold the same field {target!r} (also column "
+                f"{columns[plan.column_of[target]]!r})",
+                "one column per codebook field; map the other to null in the column mapping to "
+                "ignore it", column=column))
+            continue
+        plan.column_of[target] = position
+    for column in extra:
+        plan.problems.append(file_problem(
+            source, "column not in the codebook",
+            f"a field of codebook {codebook.name!r}, or a column mapping entry for it (map it "
+            "to null to ignore it)", column=column))
+    for f in codebook.fields:
+        present = f.name in plan.column_of
+        if wave not in f.waves:
+            if present:
+                plan.not_asked.append(f.name)
+            continue
+        if present:
+            continue
+        if f.required and f.role != "wave":
+            plan.problems.append(file_problem(
+                source, "required column missing",
+                f"a column {f.name!r} ({f.label}), or a column mapping entry naming the file's "
+                "column for it", column=f.name))
+        else:
+            plan.absent.append(f.name)
+    return plan
