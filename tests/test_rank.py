@@ -350,8 +350,7 @@ def test_signed_rank_ranges(
     assert 0.0 <= res.p_value <= 1.0
     if res.details["n_nonzero"] > 0:
         assert res.effect_size is not None and res.ci_low is not None and res.ci_high is not None
-        assert -1.0 <= res.ci_low <= res.effect_size + 1e-12
-        assert res.effect_size <= res.ci_high + 1e-12 and res.ci_high <= 1.0
+        assert -1.0 <= res.ci_low <= res.effect_size <= res.ci_high <= 1.0
     else:
         assert res.p_value == 1.0 and math.isnan(res.effect_size or 0.0)
 
@@ -391,7 +390,7 @@ def test_mann_whitney_ranges(
     assert 0.0 <= res.statistic <= x.size * y.size
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(st.integers(80, 150), st.integers(0, 2**32 - 1), alternatives)
 def test_exact_and_asymptotic_agree_at_moderate_n(n: int, seed: int, alternative: Any) -> None:
     # 11-point items (0-10). Paired differences of at most 3 points leave only three distinct
@@ -478,6 +477,16 @@ def test_ordered_categoricals_rank_by_level_order() -> None:
     )
     assert wilcoxon_signed_rank(w1, w2) == wilcoxon_signed_rank([1, 3, 2, None, 4], [2, 2, 3, 1, 4])
     assert mann_whitney(w1, w2) == mann_whitney([1, 3, 2, 4], [2, 2, 3, 1, 4])
+
+
+def test_large_whole_numbers_take_the_unique_path() -> None:
+    # differences of 1e12 with a small spread must not allocate a 1e12-long bincount
+    x = np.array([1e12, 1e12 + 3, 1e12 + 1, 5.0, 7.0])
+    y = np.array([0.0, 0.0, 0.0, 5.0, 9.0])
+    res = wilcoxon_signed_rank(x, y)
+    # ranks of |d| = (1e12, 1e12+3, 1e12+1, 2) -> (2, 4, 3, 1); positive: 2 + 4 + 3
+    assert res.statistic == 9 and res.details["n_zero"] == 1
+    assert mann_whitney(x, y) == mann_whitney([4, 6, 5, 1, 2], [0, 0, 0, 1, 3])
 
 
 def test_auto_rule() -> None:

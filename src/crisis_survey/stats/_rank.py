@@ -78,9 +78,9 @@ def _as_int_codes(values: FloatArray) -> IntArray | None:
 def _difference_counts(d: FloatArray) -> tuple[IntArray, IntArray, int]:
     """Counts of positive and negative differences per distinct ``|d|`` (ascending), zeros."""
     codes = _as_int_codes(d)
-    if codes is not None:
+    top = int(np.max(np.abs(d))) if codes is not None else 0
+    if codes is not None and top <= _BINCOUNT_RANGE:
         lo = int(d.min())
-        top = max(abs(lo), abs(int(d.max())))
         tally = np.bincount(codes + (lo + top), minlength=2 * top + 1).astype(np.int64)
         pos, neg, n_zero = tally[top + 1 :], tally[:top][::-1], int(tally[top])
     else:
@@ -140,7 +140,8 @@ def _fisher_ci(r: float, se: float, confidence: float, alternative: str) -> tupl
     else:
         q = float(ndtri(1.0 - (1.0 - level) / 2.0))
         rf = math.atanh(r)
-        low, high = math.tanh(rf - q * se), math.tanh(rf + q * se)
+        # min/max: at level 0 (one-sided, confidence 0.5) tanh(atanh(r)) may miss r by an ulp
+        low, high = min(math.tanh(rf - q * se), r), max(math.tanh(rf + q * se), r)
     if alternative == "less":
         low = -1.0
     elif alternative == "greater":
