@@ -1,0 +1,672 @@
+"""Statistical disclosure control for published counts (private module).
+
+Published tables and figures must not let a reader identify a respondent. The rules here
+follow common UK official-statistics practice (ONS, NHS Digital): small counts are withheld
+(*primary suppression*), further cells are withheld where a published total would let a
+reader work a withheld count out by subtraction (*secondary suppression*), and values
+derived from withheld counts (percentages, intervals) are withheld too. See
+``docs/disclosure-control.md`` for the rules, the choices made and their reasons.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._errors import CrisisSurveyError
+
+if TYPE_CHECKING:
+    from ..codebook import Codebook
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DERIVED_MARKER",
+    "SUPPRESSED_MARKER",
+    "DisclosureError",
+    "Suppression",
+    "assert_no_identifiers",
+    "audit_suppression",
+    "suppress",
+]
+
+#: Counts from 1 to ``DEFAULT_THRESHOLD - 1`` are withheld by default.
+DEFAULT_THRESHOLD = 10
+#: What a withheld count shows (the GSS symbol for "confidential"), primary or secondary alike.
+SUPPRESSED_MARKER = "[c]"
+#: What a value derived from a withheld count (a percentage, an interval) shows.
+DERIVED_MARKER = "–"
+
+Status = Literal["published", "primary", "secondary"]
+Margins = bool | Literal["row", "column"]
+Prefer = Literal["parts", "totals"]
+_PUBLISHED, _PRIMARY, _SECONDARY = 0, 1, 2
+_STATUS_NAMES: tuple[Status, Status, Status] = ("published", "primary", "secondary")
+
+
+class DisclosureError(CrisisSurveyError):
+    """An output would disclose something it must not (a small count, an identifier)."""
+
+
+# -- the protection engine: cells, and lines "parts sum to a total" ----------------------
+@dataclass(frozen=True, slots=True)
+class _Line:
+    total: int
+    parts: tuple[int, ...]
+
+
+def _table_lines(n_rows: int, n_cols: int, margins: Margins) -> list[_Line]:
+    """Lines of a table of ``n_rows x n_cols`` cells followed by its totals.
+
+    ``margins=True``: an (R+1) x (C+1) table whose last row and column hold the totals.
+    ``"row"``: only a total row is appended (column sums); ``"column"``: only a total column
+    (row sums); ``False``: no totals, no lines.
+    """
+    if margins is False:
+        return []
+    has_row = margins is True or margins == "row"
+    has_col = margins is True or margins == "column"
+    rows = n_rows + (1 if has_row else 0)
+    width = n_cols + (1 if has_col else 0)
+    lines: list[_Line] = []
+    if has_col:
+        lines += [
+            _Line(total=i * width + n_cols, parts=tuple(i * width + j for j in range(n_cols)))
+            for i in range(rows)
+        ]
+    if has_row:
+        lines += [
+            _Line(total=n_rows * width + j, parts=tuple(i * width + j for i in range(n_rows)))
+            for j in range(width)
+        ]
+    return lines
+
+
+def _lower_bound(suppress_zeros: bool) -> float:
+    # zeros are published unless suppress_zeros; a reader then knows every withheld cell >= 1
+    return 0.0 if suppress_zeros else 1.0
+
+
+def _system(
+    values: np.ndarray, hidden: np.ndarray, lines: Sequence[_Line]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The equations a reader has about the withheld cells: ``A @ hidden_values = b``."""
+    col = {int(c): k for k, c in enumerate(hidden)}
+    rows: list[np.ndarray] = []
+    rhs: list[float] = []
+    for line in lines:
+        coef = np.zeros(hidden.size)
+        known = 0.0
+        for c, sign in [(p, 1.0) for p in line.parts] + [(line.total, -1.0)]:
+            if c in col:
+                coef[col[c]] += sign
+            else:
+                known -= sign * float(values[c])
+        if np.any(coef != 0):
+            rows.append(coef)
+            rhs.append(known)
+    if not rows:
+        return np.zeros((0, hidden.size)), np.zeros(0)
+    return np.vstack(rows), np.asarray(rhs)
+
+
+def _bounds(
+    a_eq: np.ndarray, b_eq: np.ndarray, k: int, lower: float
+) -> tuple[float, float]:
+    """Smallest and largest value of withheld cell ``k`` consistent with ``a_eq x = b_eq``
+    and ``x >= lower`` (linear programming, HiGHS)."""
+    from scipy.optimize import linprog
+
+    n = a_eq.shape[1]
+    if a_eq.shape[0] == 0:
+        return lower, math.inf
+    objective = np.zeros(n)
+    objective[k] = 1.0
+    bounds = [(lower, None)] * n
+    low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    lo = float(low.fun) if low.status == 0 and low.fun is not None else lower
+    hi = -float(high.fun) if high.status == 0 and high.fun is not None else math.inf
+    return lo, hi
+
+
+def _pinned(lo: float, hi: float) -> bool:
+    """Whether the bounds leave a single whole number."""
+    return math.isfinite(hi) and math.ceil(lo - 1e-7) >= math.floor(hi + 1e-7)
+
+
+def _exact_cells(
+    values: np.ndarray, status: np.ndarray, lines: Sequence[_Line], suppress_zeros: bool
+) -> list[int]:
+    """Primary cells whose value a reader can work out exactly from the published ones.
+
+    A cell is fixed by the equations alone when the null space of the reader's system has
+    no component along it. Otherwise it can move both ways unless some withheld cell sits
+    on its lower bound (a reader knows withheld cells are at least 1 when zeros are
+    shown); only then is linear programming needed to find its bounds.
+    """
+    hidden = np.flatnonzero(status != _PUBLISHED)
+    if hidden.size == 0:
+        return []
+    lower = _lower_bound(suppress_zeros)
+    a_eq, b_eq = _system(values.astype(float), hidden, lines)
+    if a_eq.shape[0] == 0:
+        free = np.ones(hidden.size, dtype=bool)
+    else:
+        _, sing, vt = np.linalg.svd(a_eq)
+        rank = int(np.sum(sing > 1e-9 * max(1.0, float(sing.max(initial=0.0)))))
+        null = vt[rank:].T
+        free = np.linalg.norm(null, axis=1) > 1e-9 if null.size else np.zeros(hidden.size,
+                                                                               dtype=bool)
+    at_bound = bool(np.any(values[hidden] <= lower))
+    exact: list[int] = []
+    for k, c in enumerate(hidden):
+        if status[c] != _PRIMARY:
+            continue
+        if not free[k] or (at_bound and _pinned(*_bounds(a_eq, b_eq, k, lower))):
+            exact.append(int(c))
+    return exact
+
+
+def _pick(values: np.ndarray, status: np.ndarray, line: _Line, prefer: Prefer) -> int | None:
+    """The next cell to withhold in a line: the smallest published non-zero part, or the
+    total (``prefer="totals"`` tries the total first); ties go to the first cell."""
+    parts = [p for p in line.parts if status[p] == _PUBLISHED and values[p] > 0]
+    total_ok = status[line.total] == _PUBLISHED and values[line.total] > 0
+    if prefer == "totals" and total_ok:
+        return line.total
+    if parts:
+        return min(parts, key=lambda p: (values[p], p))
+    return line.total if total_ok else None
+
+
+def _protect(
+    values: np.ndarray,
+    lines: Sequence[_Line],
+    *,
+    threshold: int,
+    suppress_zeros: bool,
+    force: np.ndarray,
+    prefer: Prefer,
+) -> np.ndarray:
+    status = np.zeros(values.size, dtype=np.int8)
+    primary = (values >= 1) & (values < threshold)
+    if suppress_zeros:
+        primary |= values == 0
+    status[primary] = _PRIMARY
+    status[(~primary) & force] = _SECONDARY
+    while True:
+        changed = False
+        for line in lines:
+            cells = [*line.parts, line.total]
+            hidden = [c for c in cells if status[c] != _PUBLISHED]
+            if not hidden:
+                continue
+            hidden_parts = [p for p in line.parts if status[p] != _PUBLISHED]
+            sum_hidden = float(values[hidden_parts].sum()) if hidden_parts else 0.0
+            # one withheld cell in a line is recovered by subtraction; withheld parts that
+            # add up to less than the threshold disclose a small count (their union)
+            need = len(hidden) == 1 or (
+                status[line.total] == _PUBLISHED and 0 < sum_hidden < threshold
+            )
+            if need:
+                pick = _pick(values, status, line, prefer)
+                if pick is not None:
+                    status[pick] = _SECONDARY
+                    changed = True
+        if changed:
+            continue
+        exact = _exact_cells(values, status, lines, suppress_zeros)
+        if not exact:
+            return status
+        target = exact[0]
+        candidates = [
+            c
+            for line in lines
+            if target in line.parts or target == line.total
+            for c in [_pick(values, status, line, prefer)]
+            if c is not None
+        ]
+        if not candidates:  # every line through it is withheld: widen anywhere
+            candidates = [int(c) for c in np.flatnonzero((status == _PUBLISHED) & (values > 0))]
+        if not candidates:
+            return status
+        status[min(candidates, key=lambda c: (values[c], c))] = _SECONDARY
+
+
+# -- the public result --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Suppression:
+    """A count table after disclosure control.
+
+    Attributes
+    ----------
+    counts
+        The true counts (integers), with a total row and column when ``margins`` is true.
+        For the analyst only: publish :meth:`published` or :meth:`display`, never this.
+    status
+        Same shape as ``counts``: ``"published"``, ``"primary"`` (a count from 1 to
+        ``threshold - 1``, or a zero when ``suppress_zeros``) or ``"secondary"`` (withheld
+        so that a primary cell cannot be worked out from the totals).
+    threshold, suppress_zeros, margins
+        The options used.
+    margin_label
+        The label of the total row and column.
+    """
+
+    counts: pd.DataFrame
+    status: pd.DataFrame
+    threshold: int
+    suppress_zeros: bool
+    margins: Margins
+    margin_label: str = "Total"
+
+    @property
+    def mask(self) -> pd.DataFrame:
+        """Boolean frame: ``True`` where the count is withheld."""
+        return self.status != "published"
+
+    @property
+    def n_primary(self) -> int:
+        return int((self.status == "primary").to_numpy().sum())
+
+    @property
+    def n_secondary(self) -> int:
+        return int((self.status == "secondary").to_numpy().sum())
+
+    @property
+    def any_suppressed(self) -> bool:
+        return bool(self.mask.to_numpy().any())
+
+    def published(self) -> pd.DataFrame:
+        """The counts a reader may see: nullable integers, ``<NA>`` where withheld."""
+        return self.counts.astype("Int64").mask(self.mask)
+
+    def display(self, marker: str = SUPPRESSED_MARKER) -> pd.DataFrame:
+        """The counts as display strings, ``marker`` where withheld (thousands separated)."""
+        shown = self.counts.map(lambda v: f"{int(v):,}")
+        return shown.mask(self.mask, marker)
+
+    def percentages(self, axis: Literal["columns", "rows"] = "columns") -> pd.DataFrame:
+        """Percentages of the column (or row) totals, ``NaN`` where withheld.
+
+        A percentage is withheld when its count is withheld, when its denominator is
+        withheld, or when its denominator is below the threshold.
+        """
+        label = self.margin_label
+        needed = "row" if axis == "columns" else "column"
+        if not (self.margins is True or self.margins == needed):
+            raise DisclosureError(
+                f"percentages along {axis} need the total {needed}: call "
+                f"suppress(..., margins=True) or margins={needed!r}"
+            )
+        if axis == "columns":
+            denom = self.counts.loc[label, :]
+            denom_hidden = self.mask.loc[label, :]
+            pct = self.counts.div(denom.where(denom.to_numpy() > 0), axis=1) * 100.0
+            bad = self.mask | pd.DataFrame(
+                np.broadcast_to((denom_hidden | (denom < self.threshold)).to_numpy(),
+                                self.counts.shape),
+                index=self.counts.index, columns=self.counts.columns,
+            )
+        elif axis == "rows":
+            denom = self.counts.loc[:, label]
+            denom_hidden = self.mask.loc[:, label]
+            pct = self.counts.div(denom.where(denom.to_numpy() > 0), axis=0) * 100.0
+            bad = self.mask | pd.DataFrame(
+                np.broadcast_to(
+                    (denom_hidden | (denom < self.threshold)).to_numpy()[:, None],
+                    self.counts.shape,
+                ),
+                index=self.counts.index, columns=self.counts.columns,
+            )
+        else:
+            raise DisclosureError(f"axis must be 'columns' or 'rows'; got {axis!r}")
+        return pct.astype(float).mask(bad)
+
+    def footnote(self, marker: str = SUPPRESSED_MARKER, derived: str = DERIVED_MARKER) -> str:
+        """The note a published table carries (empty when nothing was withheld)."""
+        return suppression_note(self.threshold, marker=marker, derived=derived,
+                                zeros=self.suppress_zeros) if self.any_suppressed else ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long format: ``row, column, count, status`` (the analyst's record of what was
+        withheld and why)."""
+        rows, cols = self.counts.shape
+        return pd.DataFrame({
+            "row": np.repeat(self.counts.index.to_numpy(dtype=object), cols),
+            "column": np.tile(self.counts.columns.to_numpy(dtype=object), rows),
+            "count": self.counts.to_numpy().ravel(),
+            "status": self.status.to_numpy().ravel(),
+        })
+
+    def __str__(self) -> str:
+        return (
+            f"Suppression(threshold={self.threshold}): {self.n_primary} primary, "
+            f"{self.n_secondary} secondary cell(s) withheld of {self.counts.size}\n"
+            + self.display().to_string()
+        )
+
+
+def suppression_note(
+    threshold: int = DEFAULT_THRESHOLD,
+    *,
+    marker: str = SUPPRESSED_MARKER,
+    derived: str = DERIVED_MARKER,
+    zeros: bool = False,
+) -> str:
+    """The footnote of a table with withheld values.
+
+    Examples
+    --------
+    >>> suppression_note(10)
+    "Counts below 10, and counts from which they could be worked out, are withheld \
+(shown as '[c]'); values derived from them are shown as '–'."
+    """
+    what = f"Counts below {threshold}" if not zeros else f"Counts below {threshold} (and zeros)"
+    return (
+        f"{what}, and counts from which they could be worked out, are withheld "
+        f"(shown as '{marker}'); values derived from them are shown as '{derived}'."
+    )
+
+
+def _as_counts(table: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise DisclosureError(
+            f"suppress() needs a pandas DataFrame of counts; got {type(table).__name__}"
+        )
+    if table.empty:
+        raise DisclosureError("suppress() got an empty table; expected at least one count")
+    try:
+        values = table.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DisclosureError(
+            "suppress() needs whole-number counts in every cell; found non-numeric values"
+        ) from exc
+    if not np.all(np.isfinite(values)) or np.any(values < 0) or np.any(values != np.round(values)):
+        raise DisclosureError(
+            "suppress() needs non-negative whole-number counts in every cell; found "
+            "missing, negative or fractional values"
+        )
+    return pd.DataFrame(values.astype(np.int64), index=table.index, columns=table.columns)
+
+
+def suppress(
+    table: pd.DataFrame | Suppression,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    margins: Margins = True,
+    suppress_zeros: bool = False,
+    force: pd.DataFrame | None = None,
+    prefer: Prefer = "parts",
+    margin_label: str = "Total",
+) -> Suppression:
+    """Withhold small counts, and the counts that would reveal them, from a count table.
+
+    Parameters
+    ----------
+    table
+        Cell counts (rows x columns, non-negative whole numbers, without totals), or a
+        :class:`Suppression` to re-check (its cells stay withheld: suppression is
+        idempotent).
+    threshold
+        Counts from 1 to ``threshold - 1`` are withheld (primary suppression).
+    margins
+        Append a total row and column and protect them: published totals are the usual way a
+        withheld cell is recovered, and a total shown anywhere (an ``n`` in a header) counts.
+        ``"row"`` appends only a total row (the column sums), ``"column"`` only a total
+        column (the row sums). With ``margins=False`` only primary suppression is applied.
+    suppress_zeros
+        Treat zeros as small counts too. By default zeros are shown (see Notes).
+    force
+        Boolean frame shaped like the output (with totals when ``margins``): cells to
+        withhold whatever their value, e.g. to keep suppression consistent across tables.
+    prefer
+        Which cell secondary suppression withholds first in a line: ``"parts"`` (the
+        smallest published non-zero part; the total only when no part is left) or
+        ``"totals"`` (the line's total first, e.g. to keep group sizes and withhold a
+        less useful grand total).
+    margin_label
+        Label of the total row and column.
+
+    Returns
+    -------
+    Suppression
+        The counts, each cell's status and the options; ``display()`` gives what to print.
+
+    Notes
+    -----
+    Primary suppression withholds every count ``c`` with ``1 <= c < threshold``. Secondary
+    suppression then repeats, until nothing changes:
+
+    1. In every line (a row or column with its total), if exactly one cell is withheld, or
+       the withheld parts of a line with a published total add up to less than
+       ``threshold`` (which would disclose their sum), withhold the smallest published
+       non-zero part of that line (the total if no part is left).
+    2. Audit: for every withheld cell, find by linear programming the smallest and largest
+       value consistent with all published cells, all row and column equations and
+       non-negativity (cells >= 1 when zeros are published, as a reader then knows a
+       withheld cell is not zero). If these bounds leave one whole number, the cell is
+       disclosed: withhold the smallest published non-zero cell in a line through it.
+
+    Zeros are shown by default: a zero reveals no individual, and hiding them while showing
+    that a cell was withheld tells a reader the cell is at least 1 anyway. Choose
+    ``suppress_zeros=True`` when a zero would disclose an attribute of a whole group (e.g.
+    "no carer in area X was satisfied").
+
+    References
+    ----------
+    Office for National Statistics (2021). *Policy on protecting confidentiality in tables
+    of birth and death statistics*. NHS Digital (2014). *Disclosure control method for the
+    Hospital Episode Statistics*. Hundepool, A. et al. (2012). *Statistical Disclosure
+    Control*, ch. 4 (Wiley).
+
+    The R equivalent is ``sdcTable::protectTable(..., method = "SIMPLEHEURISTIC")`` with a
+    frequency rule ``maxN = threshold - 1``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"Service user": [3, 40, 25], "Carer": [12, 30, 18]},
+    ...                       index=["Poor", "Fair", "Good"])
+    >>> s = suppress(counts)
+    >>> s.display()
+          Service user Carer Total
+    Poor           [c]   [c]    15
+    Fair            40    30    70
+    Good           [c]   [c]    43
+    Total           68    60   128
+    >>> s.n_primary, s.n_secondary
+    (1, 3)
+
+    The 3 is withheld (primary). The Poor row total would reveal it, so the Carer 12 goes
+    too; the Service user and Carer column totals would then reveal both, so the smallest
+    further cells of those columns (25 and 18) go as well.
+    """
+    if isinstance(table, Suppression):
+        base = table.counts
+        label = table.margin_label
+        if table.margins is True or table.margins == "row":
+            base = base.drop(index=label)
+        if table.margins is True or table.margins == "column":
+            base = base.drop(columns=label)
+        prior = table.mask if force is None else (table.mask | force)
+        return suppress(base, threshold=threshold, margins=table.margins,
+                        suppress_zeros=suppress_zeros, force=prior, prefer=prefer,
+                        margin_label=label)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or threshold < 1:
+        raise DisclosureError(f"threshold must be a whole number >= 1; got {threshold!r}")
+    if margins not in (True, False, "row", "column"):
+        raise DisclosureError(f"margins must be True, False, 'row' or 'column'; got {margins!r}")
+    if prefer not in ("parts", "totals"):
+        raise DisclosureError(f"prefer must be 'parts' or 'totals'; got {prefer!r}")
+    counts = _as_counts(table)
+    if margins is not False and (margin_label in counts.index or margin_label in counts.columns):
+        raise DisclosureError(
+            f"the table already has a row or column {margin_label!r}; pass the cells "
+            "without totals (they are added and protected here)"
+        )
+    counts = counts.copy()
+    if margins is True or margins == "column":
+        counts[margin_label] = counts.sum(axis=1)
+    if margins is True or margins == "row":
+        counts.loc[margin_label] = counts.sum(axis=0)
+    lines = _table_lines(len(table.index), len(table.columns), margins)
+    forced = np.zeros(counts.size, dtype=bool)
+    if force is not None:
+        aligned = force.reindex(index=counts.index, columns=counts.columns, fill_value=False)
+        forced = aligned.fillna(False).to_numpy(dtype=bool).ravel()
+    values = counts.to_numpy(dtype=np.int64).ravel()
+    codes = _protect(values, lines, threshold=int(threshold), suppress_zeros=suppress_zeros,
+                     force=forced, prefer=prefer)
+    names = np.asarray(_STATUS_NAMES, dtype=object)[codes].reshape(counts.shape)
+    status = pd.DataFrame(names, index=counts.index, columns=counts.columns)
+    return Suppression(counts=counts, status=status, threshold=int(threshold),
+                       suppress_zeros=suppress_zeros, margins=margins, margin_label=margin_label)
+
+
+def audit_suppression(result: Suppression) -> pd.DataFrame:
+    """Check a :class:`Suppression` as a reader would attack it.
+
+    Returns one row per withheld cell: ``row, column, status, lower, upper, pinned,
+    disclosed``, where ``lower``/``upper`` are the smallest and largest values consistent
+    with the published cells and the row and column equations (cells >= 1 when zeros are
+    shown), ``pinned`` says whether they leave one whole number, and ``disclosed`` whether a
+    small count is thereby revealed (a pinned primary cell). Secondary cells are counts of
+    at least ``threshold``: their being pinned discloses nothing small. Published counts in
+    ``1 .. threshold - 1`` (never produced by :func:`suppress`) are reported with
+    ``status="published"`` and ``disclosed=True``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = suppress(pd.DataFrame({"a": [3, 40], "b": [12, 30]}))
+    >>> bool(audit_suppression(s)["disclosed"].any())
+    False
+    """
+    counts = result.counts
+    values = counts.to_numpy(dtype=float).ravel()
+    hidden_mask = result.mask.to_numpy().ravel()
+    n_rows, n_cols = counts.shape
+    has_row = result.margins is True or result.margins == "row"
+    has_col = result.margins is True or result.margins == "column"
+    lines = _table_lines(n_rows - int(has_row), n_cols - int(has_col), result.margins)
+    hidden = np.flatnonzero(hidden_mask)
+    a_eq, b_eq = _system(values, hidden, lines)
+    lower = _lower_bound(result.suppress_zeros)
+    records: list[dict[str, Any]] = []
+    for k, c in enumerate(hidden):
+        lo, hi = _bounds(a_eq, b_eq, k, lower)
+        i, j = divmod(int(c), n_cols)
+        records.append({
+            "row": counts.index[i], "column": counts.columns[j],
+            "status": result.status.iat[i, j], "lower": lo, "upper": hi,
+            "pinned": _pinned(lo, hi),
+            "disclosed": _pinned(lo, hi) and result.status.iat[i, j] == "primary",
+        })
+    small = (values >= 1) & (values < result.threshold) & ~hidden_mask
+    for c in np.flatnonzero(small):
+        i, j = divmod(int(c), n_cols)
+        records.append({"row": counts.index[i], "column": counts.columns[j],
+                        "status": "published", "lower": values[c], "upper": values[c],
+                        "pinned": True, "disclosed": True})
+    return pd.DataFrame(records, columns=["row", "column", "status", "lower", "upper",
+                                          "pinned", "disclosed"])
+
+
+# -- identifiers must never reach an output ------------------------------------------------
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_SENSITIVE_ROLES = ("identifier", "link_key")
+
+
+def _sensitive_fields(codebook: Codebook) -> set[str]:
+    return {
+        f.name for f in codebook.fields
+        if f.role in _SENSITIVE_ROLES or f.measurement == "text"
+    }
+
+
+def _labels(index: pd.Index) -> Iterable[str]:
+    if isinstance(index, pd.MultiIndex):
+        for level in index.levels:
+            yield from (str(v) for v in level)
+        yield from (str(n) for n in index.names if n is not None)
+    else:
+        yield from (str(v) for v in index)
+        if index.name is not None:
+            yield str(index.name)
+
+
+def assert_no_identifiers(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    sensitive_values: Iterable[object] = (),
+) -> None:
+    """Raise :class:`DisclosureError` if an identifier could reach a published output.
+
+    Parameters
+    ----------
+    frame
+        A table about to be published (display strings or values).
+    codebook
+        The study's codebook; its ``identifier`` and ``link_key`` fields and its free-text
+        items (``measurement="text"``) must never be published.
+    sensitive_values
+        Values that must not appear in any cell, index or column label (respondent
+        identifiers, link keys, free-text answers of the study; pass
+        ``wave.data[["respondent_id", "link_key", "comments"]].stack()``).
+
+    Notes
+    -----
+    The check fails when (1) a column, index level or index name is an identifier, link-key
+    or free-text field, (2) a cell or label equals one of ``sensitive_values``, or (3) a
+    cell or label looks like a pseudonymised link key (a 64-character hexadecimal
+    HMAC-SHA256 digest).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crisis_survey.codebook import default_codebook
+    >>> assert_no_identifiers(pd.DataFrame({"n": [12]}), default_codebook())
+    >>> assert_no_identifiers(pd.DataFrame({"link_key": ["ab12"]}), default_codebook())
+    Traceback (most recent call last):
+    ...
+    crisis_survey.present._disclosure.DisclosureError: ...'link_key' is an identifier...
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DisclosureError(
+            f"assert_no_identifiers() needs a DataFrame; got {type(frame).__name__}"
+        )
+    banned = _sensitive_fields(codebook)
+    problems: list[str] = []
+    for label in set(_labels(frame.columns)) | set(_labels(frame.index)):
+        if label in banned:
+            problems.append(
+                f"{label!r} is an identifier, link-key or free-text field and must not be "
+                "published"
+            )
+    secrets = {str(v).strip() for v in sensitive_values if v is not None and str(v).strip()}
+    secrets.discard("nan")
+    cells = frame.astype(object).to_numpy().ravel().tolist()
+    seen: set[str] = set()
+    for value in [*cells, *_labels(frame.columns), *_labels(frame.index)]:
+        if not isinstance(value, str) or value in seen:
+            continue
+        seen.add(value)
+        text = value.strip()
+        if text in secrets:
+            problems.append(f"the value {text!r} is a respondent identifier, link key or "
+                            "free-text answer")
+        elif _DIGEST.match(text.casefold()):
+            problems.append(f"the value {text[:12]}... looks like a pseudonymised link key")
+    if problems:
+        raise DisclosureError(
+            "The output would disclose identifying information:\n  - "
+            + "\n  - ".join(sorted(set(problems)))
+        )

@@ -1,0 +1,173 @@
+"""Number formatting for published tables, in one place (private module).
+
+APA 7th edition style by default: p-values to three decimals without a leading zero and
+``< .001`` below that; statistics that cannot exceed 1 in absolute value (correlations,
+rank-biserial r, proportions, differences in proportions, Cramér's V) without a leading
+zero; other statistics to two decimals; a minus sign (U+2212) for negative numbers;
+thousands separated by commas in counts.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+__all__ = [
+    "MINUS",
+    "MISSING",
+    "bounded_measure",
+    "format_count",
+    "format_estimate_ci",
+    "format_number",
+    "format_p",
+    "format_percent",
+]
+
+#: What a value that does not exist (no test was run) shows.
+MISSING: Final = "—"
+#: The minus sign used in published numbers (typographic, not the hyphen).
+MINUS: Final = "\u2212"
+
+_BOUNDED_WORDS: Final = (
+    "correlation", "rank-biserial", "rank biserial", "biserial", "cramér", "cramer",
+    "phi", "tau", "kendall", "spearman", "proportion", "cliff", "gamma",
+)
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def bounded_measure(measure: str | None) -> bool:
+    """Whether an effect measure cannot exceed 1 in absolute value (APA: no leading zero).
+
+    Examples
+    --------
+    >>> bounded_measure("matched-pairs rank-biserial r"), bounded_measure("Cohen's d_z")
+    (True, False)
+    """
+    if not measure:
+        return False
+    text = measure.casefold()
+    return text in {"r", "v", "w"} or any(word in text for word in _BOUNDED_WORDS)
+
+
+def format_number(
+    value: float | None, digits: int = 2, *, leading_zero: bool = True
+) -> str:
+    """A number rounded to ``digits`` decimals, with a typographic minus.
+
+    Parameters
+    ----------
+    value
+        The number (``None``/NaN shows as an em dash).
+    digits
+        Decimals shown.
+    leading_zero
+        ``False`` for statistics that cannot exceed 1 in absolute value (APA 7, 6.36).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_number(-0.4567), format_number(0.4567, leading_zero=False)
+    ('−0.46', '.46')
+    >>> format_number(float("nan"))
+    '—'
+    """
+    if _missing(value):
+        return MISSING
+    assert value is not None
+    text = f"{value:.{digits}f}"
+    if text.lstrip("-").strip("0.") == "":  # rounds to zero: no negative zero
+        text = text.lstrip("-")
+    negative = text.startswith("-")
+    body = text.lstrip("-")
+    if not leading_zero and body.startswith("0."):
+        body = body[1:]
+    return (MINUS if negative else "") + body
+
+
+def format_p(p: float | None, *, digits: int = 3) -> str:
+    """A p-value in APA style: ``< .001``, ``.012``, ``.500``, ``> .999``.
+
+    Parameters
+    ----------
+    p
+        The p-value (``None``/NaN shows as an em dash).
+    digits
+        Decimals (APA 7: two or three; three by default).
+
+    Returns
+    -------
+    str
+
+    Notes
+    -----
+    p is shown exactly to ``digits`` decimals without a leading zero (APA 7, section 6.36).
+    Values below ``10**-digits`` show as ``< .001``; values that would round to 1 show as
+    ``> .999`` (a p-value is never reported as 1).
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.0004, 0.001, 0.0123, 0.05, 0.9996)]
+    ['< .001', '.001', '.012', '.050', '> .999']
+    """
+    if _missing(p):
+        return MISSING
+    assert p is not None
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"a p-value lies between 0 and 1; got {p!r}")
+    smallest = 10.0 ** (-digits)
+    if p < smallest:
+        return "< " + f"{smallest:.{digits}f}"[1:]
+    text = f"{p:.{digits}f}"
+    if float(text) >= 1.0:
+        return "> ." + "9" * digits
+    return text[1:]
+
+
+def format_count(n: int | float | None) -> str:
+    """A count with thousands separators (``1,234``)."""
+    if _missing(n if n is None else float(n)):
+        return MISSING
+    assert n is not None
+    return f"{int(n):,}"
+
+
+def format_percent(pct: float | None, digits: int = 1) -> str:
+    """A percentage (0-100) to ``digits`` decimals, without the % sign.
+
+    Examples
+    --------
+    >>> format_percent(12.345), format_percent(100.0)
+    ('12.3', '100.0')
+    """
+    return format_number(pct, digits)
+
+
+def format_estimate_ci(
+    estimate: float | None,
+    low: float | None,
+    high: float | None,
+    digits: int = 2,
+    *,
+    leading_zero: bool = True,
+) -> str:
+    """An estimate with its confidence interval in APA style: ``0.35 [0.12, 0.58]``.
+
+    Examples
+    --------
+    >>> format_estimate_ci(-0.2, -0.41, 0.013)
+    '−0.20 [−0.41, 0.01]'
+    >>> format_estimate_ci(0.31, 0.1, None, leading_zero=False)
+    '.31'
+    """
+    head = format_number(estimate, digits, leading_zero=leading_zero)
+    if head == MISSING or _missing(low) or _missing(high):
+        return head
+    lo = format_number(low, digits, leading_zero=leading_zero)
+    hi = format_number(high, digits, leading_zero=leading_zero)
+    return f"{head} [{lo}, {hi}]"
