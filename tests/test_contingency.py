@@ -524,5 +524,6 @@ def test_million_observations_are_fast() -> None:
     chi_square(x, y)
     linear_trend(x, y)
     mcnemar((x > 3).astype(float), (y > 3).astype(float))
+    chi_square(pd.Series(x).astype("Int64"), pd.Series(y))  # nullable pandas input
     elapsed = time.perf_counter() - start
-    assert elapsed < 5.0, elapsed
+    assert elapsed < 4.0, elapsed  # about 0.6 s on the 2-core CI machine

@@ -73,6 +73,9 @@ def _categories(v: Any) -> pd.Index:
 def _to_plain(v: Any, name: str) -> npt.NDArray[Any]:
     if _is_categorical(v):
         v = np.asarray(pd.Series(v).astype(object))
+    elif isinstance(v, pd.Series | pd.Index):
+        numeric = pd.api.types.is_numeric_dtype(v.dtype)
+        v = v.to_numpy(dtype=float, na_value=np.nan) if numeric else v.to_numpy(dtype=object)
     arr = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
     if arr.ndim == 0:
         arr = arr.reshape(1)
@@ -97,17 +100,25 @@ def _code(x: Any, y: Any) -> _Coded:
         return _Coded(_nan_to_code(fx), _nan_to_code(fy), labels, values)
     ax, ay = _to_plain(x, "x"), _to_plain(y, "y")
     try:
-        fx, fy = as_float(ax, "x"), as_float(ay, "y")
+        fx, fy = _fast_float(ax, "x"), _fast_float(ay, "y")
     except CrisisSurveyError:
         return _code_labels(ax, ay)
     both = np.concatenate([fx, fy])
     present = both[~np.isnan(both)]
     if np.any(np.isinf(present)):
         raise CrisisSurveyError("answers must be finite numbers or missing; got an infinite value")
-    uniq, inverse = np.unique(present, return_inverse=True)
+    uniq = np.unique(present)
+    inverse = np.searchsorted(uniq, present)
     codes = np.full(both.shape, -1, dtype=np.int64)
     codes[~np.isnan(both)] = inverse
     return _Coded(codes[: fx.size], codes[fx.size :], list(uniq.tolist()), uniq.astype(float))
+
+
+def _fast_float(arr: npt.NDArray[Any], name: str) -> FloatArray:
+    """``as_float`` with a shortcut for arrays that are already numeric (no object detour)."""
+    if arr.dtype.kind in "biuf":
+        return np.asarray(arr, dtype=np.float64)
+    return as_float(arr, name)
 
 
 def _nan_to_code(f: FloatArray) -> IntArray:
