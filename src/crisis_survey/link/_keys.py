@@ -40,7 +40,9 @@ _UNICODE_SEPARATORS = re.compile(
 def _normalise_one(value: str) -> str:
     """Normalise one key with Python's Unicode functions (the reference implementation)."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
-    return _UNICODE_SEPARATORS.sub("", folded)
+    # removing a separator can bring a base letter next to a combining mark ("A\u00b4" ->
+    # "a \u0301" -> "a\u0301"), so compose once more: normalising twice changes nothing
+    return unicodedata.normalize("NFKC", _UNICODE_SEPARATORS.sub("", folded))
 
 
 def _to_arrow(keys: Any, what: str) -> pa.LargeStringArray:
@@ -133,8 +135,9 @@ def normalise_keys(keys: Sequence[str | None] | pd.Series) -> pd.Series:
     A key is normalised by Unicode NFKC normalisation, case folding (``str.casefold``, so
     "STRASSE" and "straße" agree) and NFKC again, then removing every separator: white space
     anywhere (which also strips it from both ends), hyphens and Unicode dashes, underscores,
-    full stops, forward and back slashes, soft hyphens and zero-width characters. Two keys
-    link when their normalised forms are equal. There is no equivalent R function;
+    full stops, forward and back slashes, soft hyphens and zero-width characters; and a last
+    NFKC (so that normalising twice changes nothing). Two keys link when their normalised
+    forms are equal. There is no equivalent R function;
     ``gsub("[[:space:]_./\\\\-]", "", tolower(x))`` agrees on ASCII keys.
 
     References

@@ -303,8 +303,8 @@ def link_waves(
     labels = _group_labels(wave1, wave2)
     group1, group2 = _group_codes(wave1, labels), _group_codes(wave2, labels)
     gcode1, gcode2 = np.asarray(group1.codes), np.asarray(group2.codes)
-    conflict1 = matched1 & (gcode1 != gcode2[np.maximum(partner1, 0)])
-    conflict2 = matched2 & (gcode2 != gcode1[np.maximum(partner2, 0)])
+    conflict1 = matched1 & (gcode1 != _take(gcode2.astype(np.int64), partner1, -1))
+    conflict2 = matched2 & (gcode2 != _take(gcode1.astype(np.int64), partner2, -1))
     status1 = _status(valid1, own1, other1, conflict1)
     status2 = _status(valid2, own2, other2, conflict2)
 
