@@ -502,7 +502,7 @@ RAW_KEYS = ["Alice.Smith@Example.org", "bob-jones-1970", " CAROL_W ", "dave@x.or
 
 
 def _secret_study() -> tuple[LinkedStudy, list[str]]:
-    w1 = _wave(1, RAW_KEYS[:6] + [None], [SU, SU, CARER, SU, SU, CARER, SU])
+    w1 = _wave(1, [*RAW_KEYS[:6], None], [SU, SU, CARER, SU, SU, CARER, SU])
     w2 = _wave(2, ["alice smith@example.org", "BOB JONES 1970", "carol-w", "erin.k",
                    "Frank99", "grace-h"], [SU, SU, SU, CARER, SU, SU])
     problems = pd.DataFrame({"file": ["wave1.csv"] * 2, "row": [9, 10],
