@@ -71,7 +71,9 @@ def _exclusions(problems: pd.DataFrame) -> pd.DataFrame:
     if problems.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _EXCLUSION_COLUMNS}).astype(
             {"row": "int64"})
-    p = problems.astype({"value": str, "expected": str})
+    p = problems.copy()
+    for col in ("file", "column", "value", "problem", "expected"):
+        p[col] = p[col].astype(object).where(p[col].notna(), "").astype(str)
     p["reason"] = p["column"].astype(str) + ": " + p["problem"].astype(str)
     joined = p.groupby("row", sort=True).agg({
         "reason": "; ".join, "file": "first", "column": "; ".join, "value": "; ".join,

@@ -175,6 +175,6 @@ def plan_columns(
                 source, "required column missing",
                 f"a column {f.name!r} ({f.label}), or a column mapping entry naming the file's "
                 "column for it", column=f.name))
-        else:
+        elif f.role != "wave":  # the wave column may be left out: wave= says it
             plan.absent.append(f.name)
     return plan

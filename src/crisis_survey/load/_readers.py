@@ -150,7 +150,7 @@ def _read_excel(raw: bytes, source: str, sheet: str | int | None) -> RawTable:
                         value=sheet)
         chosen = str(sheet)
     try:
-        grid = book.parse(sheet_name=chosen, header=None, dtype=object)
+        grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
     except Exception as exc:  # a damaged sheet part
         raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
                     "an Excel .xlsx workbook") from None

@@ -507,7 +507,8 @@ def value_label_conflicts(
             meant = (f.levels[by_code].label if isinstance(by_code, int) else
                      next(m.label for m in f.missing if m.kind == by_code))
             out.append({
-                "file": source, "row": None, "column": column, "value": f"{code} = {label}",
+                "file": source, "row": None, "column": column,
+                "value": f"{_token(code) or code} = {label}",
                 "problem": "the file's value label contradicts the codebook",
                 "expected": f"code {_token(code)} labelled {meant!r} as in the codebook",
             })
