@@ -594,6 +594,10 @@ def _cramers_v(
         l_ = ncol - (ncol - 1) ** 2 / (n - 1)
     else:
         k, l_ = float(nrow), float(ncol)
+    if min(k, l_) <= 1.0:
+        # The bias-corrected V is undefined for tiny n (e.g. 2 x 2 with n = 2);
+        # effectsize::cramers_v returns NaN with CI (NaN, 1) there too.
+        return math.nan, math.nan, 1.0
     div = math.sqrt(min(k, l_) - 1.0)
     return phi / div, phi_low / div, 1.0
 
