@@ -316,3 +316,63 @@ def test_welch_permuting_order_changes_nothing(data: Any, rnd: Any) -> None:
     a, b = welch_t(x, y), welch_t(xs, ys)
     assert b.statistic == pytest.approx(a.statistic, rel=1e-9)
     assert b.ci_low == pytest.approx(a.ci_low, rel=1e-7)
+
+
+def test_noncentral_t_limits_survive_scipy_nan_tail() -> None:
+    # x = (1, 2), y = (5, 5): Welch t = -7 on 1 df.  Bracketing the upper limit passes
+    # ncp = 8, where scipy's nct.cdf returns NaN.  Expected (R 4.2.2):
+    #   effectsize::cohens_d(c(1,2), c(5,5), pooled_sd = FALSE) -> -7 [-15.8491147, 0.4293921]
+    #   (optim); uniroot on pt(-7, 1, ncp) = 0.975 / 0.025 -> -15.84911068050433,
+    #   0.429393025235547 (h = 1 here, so these are the limits of d).
+    res = welch_t([1, 2], [5, 5], effect="d")
+    assert res.effect_size == pytest.approx(-7.0, rel=1e-12)
+    assert res.ci_low == pytest.approx(-15.84911068050433, rel=1e-9)
+    assert res.ci_high == pytest.approx(0.429393025235547, rel=1e-9)
+    assert res.ci_low == pytest.approx(-15.849114714225600, rel=RTOL_OPTIM)
+    # Hedges' J(1) = 0, so g and its limits are 0 (effectsize::hedges_g gives 0 [0, 0]).
+    assert welch_t([1, 2], [5, 5]).effect_size == 0.0
+
+
+# -- the noncentral t cdf behind the effect-size intervals -------------------------------------
+@pytest.mark.parametrize("method", ["dispatch", "quadrature"])
+def test_noncentral_t_cdf_matches_r(method: str) -> None:
+    # Expected: pt(t, df, ncp) on the grid in parametric.R (rows where R reports full precision
+    # and 1e-8 < cdf < 1 - 1e-8).  "quadrature" forces the numerical integration used for
+    # large |t| or |ncp|, so both code paths are checked against R.
+    from crisis_survey.stats._parametric import _nct_cdf_quad, nct_cdf
+
+    f = nct_cdf if method == "dispatch" else _nct_cdf_quad
+    grid = FIXTURE["nct_cdf"]
+    assert len(grid) > 250
+    for row in grid:
+        got = f(row["t"], row["df"], row["ncp"])
+        tail = min(row["cdf"], 1.0 - row["cdf"])
+        # relative to the nearer tail, plus 1e-11 for R's 15 printed digits near 0 and 1
+        assert abs(got - row["cdf"]) <= 1e-6 * tail + 1e-11, row
+
+
+def test_effect_interval_for_huge_t_scales_and_matches_normal_theory() -> None:
+    # Far beyond scipy's (and R's) reliable noncentral-t range.  Two checks with known answers:
+    # (1) shrinking the spread of the differences by 1e3 multiplies t and d_z by 1e3, and the
+    # ncp limits are t * sqrt(chi2 quantile / df) + O(1) when |t| is huge, so the limits
+    # scale by 1e3 too, up to O(1/t) (t = 22360 and 2.2e7 here);
+    x = [1.0, 2, 3, 4, 5, 6]
+    base = paired_t(x, [v - 10 + 1e-3 * (-1) ** i for i, v in enumerate(x)])
+    small = paired_t(x, [v - 10 + 1e-6 * (-1) ** i for i, v in enumerate(x)])
+    ratio = small.effect_size / base.effect_size
+    assert ratio == pytest.approx(1e3, rel=1e-6)
+    assert small.ci_low / base.ci_low == pytest.approx(ratio, rel=1e-3)
+    assert small.ci_high / base.ci_high == pytest.approx(ratio, rel=1e-3)
+    # and the ratio limit / estimate is sqrt(chi2_{df}(q) / df) to O(1/t):
+    assert small.ci_low / small.effect_size == pytest.approx(
+        math.sqrt(sps.chi2.ppf(0.025, 5) / 5), rel=1e-5
+    )
+    assert base.ci_low < base.effect_size < base.ci_high
+    # (2) with n = 300 pairs the interval is close to the large-sample normal interval
+    # d +- 1.96 sqrt(1/n + d^2 / (2 (n - 1))) (Hedges & Olkin 1985, ch. 5).
+    xs = np.arange(300.0)
+    res = paired_t(xs, xs + 50 + 0.01 * (np.arange(300) % 3))
+    d = res.effect_size
+    half = 1.959964 * math.sqrt(1 / 300 + d * d / (2 * 299))
+    assert res.ci_low == pytest.approx(d - half, rel=2e-3)
+    assert res.ci_high == pytest.approx(d + half, rel=2e-3)

@@ -8,11 +8,12 @@ computes in vectorised passes; no per-respondent Python loop is involved.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-from scipy import optimize, special
+from scipy import integrate, optimize, special
 from scipy import stats as sps
 
 from .._errors import CrisisSurveyError
@@ -82,27 +83,90 @@ def moments(a: FloatArray) -> tuple[int, float, float]:
 
 def _solve_decreasing(f: Callable[[float], float], start: float) -> float:
     """Root of a decreasing function ``f``, bracketing outward from ``start``."""
-    step = 1.0
-    lo, hi = start, start
+    lo = hi = start
     f_lo = f_hi = f(start)
-    while f_lo < 0.0:
+    step = 1.0
+    for _ in range(200):
+        if f_lo >= 0.0:
+            break
         lo -= step
         step *= 2.0
         f_lo = f(lo)
-        if step > 1e6:
-            raise CrisisSurveyError("could not bracket the noncentrality parameter")
     step = 1.0
-    while f_hi > 0.0:
+    for _ in range(200):
+        if f_hi <= 0.0:
+            break
         hi += step
         step *= 2.0
         f_hi = f(hi)
-        if step > 1e6:
-            raise CrisisSurveyError("could not bracket the noncentrality parameter")
+    if not (f_lo >= 0.0 >= f_hi):
+        raise CrisisSurveyError(
+            "could not bracket the noncentrality parameter for the effect-size interval"
+        )
     if f_lo == 0.0:
         return lo
     if f_hi == 0.0:
         return hi
     return float(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=4 * _EPS, maxiter=500))
+
+
+# scipy's noncentral t (Boost) is accurate for moderate arguments but returns NaN or fails to
+# converge for large |t| or |ncp| (e.g. cdf(-7, df=1, ncp=8) is NaN, and so is most of the
+# range around t = -1e5).  Beyond these bounds the cdf is integrated numerically instead.
+_NCT_DIRECT_T = 30.0
+_NCT_DIRECT_NCP = 40.0
+
+
+def _nct_cdf_quad(t: float, df: float, ncp: float) -> float:
+    """``P(T <= t)`` for T noncentral t(df, ncp), by one-dimensional quadrature.
+
+    For ``t > 0``: ``T <= t`` iff ``Z + ncp <= t sqrt(V/df)``, Z standard normal, V chi-square
+    on df, so with ``u = Z + ncp``:
+    ``P = Phi(-ncp) + int_0^inf phi(u - ncp) P(V >= df (u/t)^2) du``.  The integrand is smooth
+    on the scale of the normal density whatever t is.  ``t < 0`` uses
+    ``P(T(ncp) <= t) = 1 - P(T(-ncp) <= -t)``.
+    """
+    if t < 0.0:
+        return 1.0 - _nct_cdf_quad(-t, df, -ncp)
+    base = float(special.ndtr(-ncp))
+    if t == 0.0:
+        return base
+    lo, hi = max(0.0, ncp - 40.0), ncp + 40.0
+    if hi <= 0.0:
+        return base
+
+    def integrand(u: float) -> float:
+        return float(
+            math.exp(-0.5 * (u - ncp) ** 2)
+            / math.sqrt(2.0 * math.pi)
+            * special.chdtrc(df, df * (u / t) ** 2)
+        )
+
+    # Break points where the integrand changes fast: the normal peak at ncp and the step of the
+    # chi-square tail at u = t, whose width is about t / sqrt(2 df).
+    width = t / math.sqrt(2.0 * df)
+    marks = [ncp - 5.0, ncp, ncp + 5.0, t]
+    marks += [t + k * width for k in (-12.0, -6.0, -3.0, -1.5, 1.5, 3.0, 6.0, 12.0)]
+    points = sorted({p for p in marks if lo < p < hi})
+    with warnings.catch_warnings():
+        # quad may report that round-off limits it near 1e-15; that is far below what the
+        # root finder needs (probabilities near alpha/2 and 1 - alpha/2).
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        value, _ = integrate.quad(
+            integrand, lo, hi, points=points or None, limit=200, epsabs=1e-15, epsrel=1e-13
+        )
+    return min(1.0, max(0.0, base + value))
+
+
+def nct_cdf(t: float, df: float, ncp: float) -> float:
+    """Noncentral t cdf: scipy where it is reliable, numerical integration elsewhere."""
+    if abs(t) <= _NCT_DIRECT_T and abs(ncp) <= _NCT_DIRECT_NCP:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cdf = float(special.nctdtr(df, ncp, t))
+        if math.isfinite(cdf):
+            return cdf
+    return _nct_cdf_quad(t, df, ncp)
 
 
 def ncp_limits(t: float, df: float, level: float) -> tuple[float, float]:
@@ -115,7 +179,7 @@ def ncp_limits(t: float, df: float, level: float) -> tuple[float, float]:
     alpha = 1.0 - level
 
     def cdf_minus(p: float) -> Callable[[float], float]:
-        return lambda ncp: float(sps.nct.cdf(t, df, ncp)) - p
+        return lambda ncp: nct_cdf(t, df, ncp) - p
 
     return (
         _solve_decreasing(cdf_minus(1.0 - alpha / 2.0), t),
@@ -127,6 +191,11 @@ def hedges_j(df: float) -> float:
     """Exact small-sample correction ``J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2))``."""
     half = df / 2.0
     return math.exp(special.gammaln(half) - 0.5 * math.log(half) - special.gammaln(half - 0.5))
+
+
+def _scale_bound(bound: float, j: float) -> float:
+    """Multiply a CI bound by Hedges' J; an infinite (one-sided) bound stays infinite."""
+    return bound if math.isinf(bound) else bound * j
 
 
 def _smd_ci(
@@ -274,7 +343,7 @@ def paired_t(
     measure = "Cohen's d_z"
     if effect == "g_z":
         j = hedges_j(df)
-        es, lo, hi = es * j, lo * j, hi * j
+        es, lo, hi = es * j, _scale_bound(lo, j), _scale_bound(hi, j)
         details["hedges_j"] = j
         measure = "Hedges' g_z"
     return TestResult(
@@ -436,7 +505,7 @@ def welch_t(
     measure = f"Cohen's d ({label})"
     if effect == "g":
         j = hedges_j(es_df)
-        es, lo, hi = es * j, lo * j, hi * j
+        es, lo, hi = es * j, _scale_bound(lo, j), _scale_bound(hi, j)
         details["hedges_j"] = j
         measure = f"Hedges' g ({label})"
     return TestResult(
