@@ -296,8 +296,8 @@ def _duplicates(f: Field, text: pd.Series, column: str, raw: pd.Series, probs: P
     for value, row in zip(values.tolist(), rows.tolist(), strict=True):
         where.setdefault(value, []).append(row)
     expected = [
-        f"each {f.name} once in the wave (also on row"
-        f"{'s' if len(where[v]) > 2 else ''} {', '.join(str(r) for r in where[v] if r != row)})"
+        f"each {f.name} once in the wave; the same value is on row"
+        f"{'s' if len(where[v]) > 2 else ''} {', '.join(str(r) for r in where[v] if r != row)}"
         for v, row in zip(values.tolist(), rows.tolist(), strict=True)
     ]
     problem = PROBLEM_KINDS["duplicate"] if f.role == "identifier" else \
@@ -387,8 +387,13 @@ def _date(f: Field, raw: pd.Series, column: str, probs: Problems, info: WaveInfo
             parsed = parsed.astype(stamps.dtype)
             parsed[is_stamp] = stamps
         bad = ~blank & parsed.isna().to_numpy()
-    shown = "YYYY-MM-DD" if fmt == "ISO8601" else f.format
-    probs.flag(column, bad, raw, PROBLEM_KINDS["bad_date"], f"a date written {shown}")
+    if fmt == "ISO8601":
+        shown = "a date written YYYY-MM-DD, e.g. 2014-10-31"
+    elif fmt == "mixed":
+        shown = "a date, day before month, e.g. 31/10/2014 or 2014-10-31"
+    else:
+        shown = f"a date written {f.format}, e.g. {dt.date(2014, 10, 31).strftime(f.format)}"
+    probs.flag(column, bad, raw, PROBLEM_KINDS["bad_date"], shown)
     values = pd.Series(parsed, index=raw.index).dt.normalize().astype("datetime64[ns]")
     got = values.notna().to_numpy()
     if info.fieldwork_start is not None or info.fieldwork_end is not None:
