@@ -19,6 +19,7 @@ from ._errors import CodebookError, CrisisSurveyError, DataValidationError, Link
 
 if TYPE_CHECKING:
     from .codebook import Codebook, default_codebook, load_codebook
+    from .link import LinkageReport, LinkedStudy, attrition_table, link_waves, pseudonymise
     from .load import SurveyWave, load_wave
     from .synthetic import generate_study, load_sample_study, sample_study_paths
 
@@ -33,6 +34,11 @@ _WHERE: dict[str, str] = {
     "load_sample_study": ".synthetic",
     "SurveyWave": ".load",
     "load_wave": ".load",
+    "LinkedStudy": ".link",
+    "LinkageReport": ".link",
+    "link_waves": ".link",
+    "attrition_table": ".link",
+    "pseudonymise": ".link",
 }
 
 __all__ = [
@@ -41,13 +47,18 @@ __all__ = [
     "CrisisSurveyError",
     "DataValidationError",
     "LinkageError",
+    "LinkageReport",
+    "LinkedStudy",
     "SurveyWave",
     "__version__",
+    "attrition_table",
     "default_codebook",
     "generate_study",
+    "link_waves",
     "load_codebook",
     "load_sample_study",
     "load_wave",
+    "pseudonymise",
     "sample_study_paths",
 ]
 
