@@ -225,7 +225,7 @@ def pseudonymise(
     Python's :mod:`hmac`. Equal keys give equal pseudonyms under one secret, so linkage on
     pseudonyms gives exactly the links of linkage on keys; without the secret the keys
     cannot be recovered or checked by guessing. Each distinct key is hashed once (the one
-    per-key Python call in the linkage path, about 1.5 microseconds per key).
+    per-key Python call in the linkage path, 1.5-3 microseconds per key).
     Equivalent R: ``digest::hmac(secret, key, algo = "sha256")``.
 
     References
