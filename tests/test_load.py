@@ -523,3 +523,19 @@ def test_a_million_row_parquet_wave_loads_in_under_3_seconds(tmp_path: Path) -> 
         best = min(best, time.perf_counter() - t0)
     assert w.rows_read == n
     assert best < 3.0, f"{best:.2f} s"
+
+
+@pytest.mark.parametrize("wave", [1, 2])
+def test_the_shipped_sample_reads_the_same_from_every_format(wave: int) -> None:
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    paths = sorted(sample.glob(f"synthetic_wave{wave}.*"))
+    paths = [p for p in paths if p.suffix != ".md"]
+    if not paths:
+        pytest.skip("data/sample not generated")
+    assert {p.suffix for p in paths} == {".csv", ".parquet", ".sav", ".xlsx"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        waves = [load_wave(p, wave=wave) for p in paths]
+    for w in waves[1:]:
+        same_wave(waves[0], w)
+    assert waves[0].rows_excluded == 0

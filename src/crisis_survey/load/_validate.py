@@ -139,8 +139,7 @@ def _factor(raw: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """Codes (``-1`` for NA) and the distinct values of a column."""
     if isinstance(raw.dtype, pd.CategoricalDtype):  # already factorised (Parquet dictionary)
         return raw.cat.codes.to_numpy(), list(raw.cat.categories)
-    if ptypes.is_integer_dtype(raw.dtype) and not isinstance(raw.dtype, pd.ArrowDtype) \
-            and raw.dtype.kind in "iu" and len(raw):
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu" and len(raw):
         # Small integer codes index themselves: no hashing needed.
         vals = raw.to_numpy()
         lo, hi = int(vals.min()), int(vals.max())
