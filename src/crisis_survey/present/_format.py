@@ -53,7 +53,7 @@ def bounded_measure(measure: str | None) -> bool:
 
 
 def format_number(
-    value: float | None, digits: int = 2, *, leading_zero: bool = True
+    value: float | None, digits: int = 2, *, leading_zero: bool = True, grouping: bool = True
 ) -> str:
     """A number rounded to ``digits`` decimals, with a typographic minus.
 
@@ -65,6 +65,8 @@ def format_number(
         Decimals shown.
     leading_zero
         ``False`` for statistics that cannot exceed 1 in absolute value (APA 7, 6.36).
+    grouping
+        Separate thousands with commas (APA 7, 6.38).
 
     Returns
     -------
@@ -74,13 +76,13 @@ def format_number(
     --------
     >>> format_number(-0.4567), format_number(0.4567, leading_zero=False)
     ('−0.46', '.46')
-    >>> format_number(float("nan"))
-    '—'
+    >>> format_number(float("nan")), format_number(12345.678, 1)
+    ('—', '12,345.7')
     """
     if _missing(value):
         return MISSING
     assert value is not None
-    text = f"{value:.{digits}f}"
+    text = f"{value:,.{digits}f}" if grouping else f"{value:.{digits}f}"
     if text.lstrip("-").strip("0.") == "":  # rounds to zero: no negative zero
         text = text.lstrip("-")
     negative = text.startswith("-")

@@ -1,0 +1,130 @@
+"""Publication tables and figures, with disclosure control.
+
+Every table is built as data first (:class:`PublicationTable`: a frame of display strings
+with a documented schema, a title, column spanners and notes) and rendered second by
+separate renderers (HTML, LaTeX, Markdown, Word, Excel). Figures are matplotlib figures
+drawn from the same data. Statistics are never computed here: they come from the compare,
+link and stats steps. Counts below the disclosure threshold never reach an output.
+
+Submodules are imported lazily, so ``import crisis_survey.present`` is cheap (matplotlib,
+great_tables, python-docx and openpyxl are imported only when used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._disclosure import (
+        DisclosureError,
+        Suppression,
+        assert_no_identifiers,
+        audit_suppression,
+        suppress,
+        suppression_note,
+    )
+    from ._figdata import change_counts, likert_counts
+    from ._figures import (
+        change_chart,
+        flow_diagram,
+        forest_plot,
+        likert_chart,
+        save_figure,
+    )
+    from ._format import format_estimate_ci, format_number, format_p
+    from ._render import (
+        html_document,
+        save_table,
+        to_docx,
+        to_html,
+        to_latex,
+        to_markdown,
+        to_xlsx,
+    )
+    from ._tables import (
+        PublicationTable,
+        Spanner,
+        comparison_table,
+        linkage_table,
+        sample_table,
+        wave2_items_table,
+    )
+
+_WHERE: dict[str, str] = {
+    "DisclosureError": "._disclosure",
+    "Suppression": "._disclosure",
+    "assert_no_identifiers": "._disclosure",
+    "audit_suppression": "._disclosure",
+    "suppress": "._disclosure",
+    "suppression_note": "._disclosure",
+    "format_p": "._format",
+    "format_number": "._format",
+    "format_estimate_ci": "._format",
+    "PublicationTable": "._tables",
+    "Spanner": "._tables",
+    "sample_table": "._tables",
+    "linkage_table": "._tables",
+    "comparison_table": "._tables",
+    "wave2_items_table": "._tables",
+    "likert_counts": "._figdata",
+    "change_counts": "._figdata",
+    "to_html": "._render",
+    "to_latex": "._render",
+    "to_markdown": "._render",
+    "to_docx": "._render",
+    "to_xlsx": "._render",
+    "save_table": "._render",
+    "html_document": "._render",
+    "likert_chart": "._figures",
+    "change_chart": "._figures",
+    "forest_plot": "._figures",
+    "flow_diagram": "._figures",
+    "save_figure": "._figures",
+}
+
+__all__ = [
+    "DisclosureError",
+    "PublicationTable",
+    "Spanner",
+    "Suppression",
+    "assert_no_identifiers",
+    "audit_suppression",
+    "change_chart",
+    "change_counts",
+    "comparison_table",
+    "flow_diagram",
+    "forest_plot",
+    "format_estimate_ci",
+    "format_number",
+    "format_p",
+    "html_document",
+    "likert_chart",
+    "likert_counts",
+    "linkage_table",
+    "sample_table",
+    "save_figure",
+    "save_table",
+    "suppress",
+    "suppression_note",
+    "to_docx",
+    "to_html",
+    "to_latex",
+    "to_markdown",
+    "to_xlsx",
+    "wave2_items_table",
+]
+
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crisis_survey.present' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

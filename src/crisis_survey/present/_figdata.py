@@ -1,0 +1,165 @@
+"""Tidy data behind the figures (private module).
+
+Figures draw these frames and nothing else. The counting here is description (answers per
+level, pairs moving up or down), done with one ``np.bincount`` per item; no test statistic
+is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import CrisisSurveyError
+from ._disclosure import DEFAULT_THRESHOLD
+from ._tables import _codes, study_waves
+
+__all__ = ["change_counts", "likert_counts"]
+
+
+def _ordinal_items(codebook: Any, items: Sequence[str] | None, waves: Sequence[int]) -> list[Any]:
+    if items is None:
+        return [f for f in codebook.items(measurement="ordinal")
+                if all(w in f.waves for w in waves)]
+    fields = [codebook[name] for name in items]
+    bad = [f.name for f in fields if f.measurement != "ordinal"]
+    if bad:
+        raise CrisisSurveyError(f"items {bad} are not ordinal; a Likert chart needs ordered levels")
+    return fields
+
+
+def likert_counts(
+    source: Any,
+    items: Sequence[str] | None = None,
+    *,
+    by: str = "group",
+    threshold: int = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Answers per level of ordinal items, by wave and group (the data of a Likert chart).
+
+    Parameters
+    ----------
+    source
+        A LinkedStudy or SurveyWaves.
+    items
+        Ordinal items (default: every ordinal item asked in all the waves given).
+    by
+        Grouping column (default the respondent group).
+    threshold
+        Bars built from fewer respondents are flagged ``drawn=False``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per item, wave, group and level: ``item, label, wave, group, level,
+        level_index, n_levels, count, n, percent, drawn``. ``percent`` is of the respondents
+        who gave a level (missing codes excluded); ``count`` is for drawing only and is
+        never printed on a figure.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> d = likert_counts(load_sample_study(), ["exp_listened"])
+    >>> [float(v) for v in d.groupby(["wave", "group"])["percent"].sum().round(6).unique()]
+    [100.0]
+    """
+    waves = study_waves(source)
+    cb = waves[0].codebook
+    fields = _ordinal_items(cb, items, [w.wave for w in waves])
+    by_field = cb[by] if by in cb.names else None
+    records: list[dict[str, Any]] = []
+    for wave in waves:
+        data = wave.data
+        if by not in data.columns:
+            raise CrisisSurveyError(f"the wave-{wave.wave} data have no column {by!r}")
+        groups = list(by_field.labels) if by_field is not None and by_field.labels else sorted(
+            str(v) for v in data[by].dropna().unique())
+        g = _codes(data[by], groups)
+        for f in fields:
+            if f.name not in data.columns:
+                continue
+            k = len(f.labels)
+            lv = _codes(data[f.name], f.labels)
+            ok = (lv >= 0) & (g >= 0)
+            table = np.bincount(g[ok] * k + lv[ok], minlength=len(groups) * k).reshape(
+                len(groups), k)
+            for gi, group in enumerate(groups):
+                n = int(table[gi].sum())
+                for li, level in enumerate(f.labels):
+                    c = int(table[gi, li])
+                    records.append({
+                        "item": f.name, "label": f.label, "wave": wave.wave, "group": group,
+                        "level": level, "level_index": li, "n_levels": k, "count": c, "n": n,
+                        "percent": 100.0 * c / n if n else np.nan, "drawn": n >= threshold,
+                    })
+    return pd.DataFrame(records, columns=["item", "label", "wave", "group", "level",
+                                          "level_index", "n_levels", "count", "n", "percent",
+                                          "drawn"])
+
+
+def change_counts(
+    study: Any,
+    items: Sequence[str] | None = None,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """For linked respondents: how many moved up, stayed or moved down on each item.
+
+    Parameters
+    ----------
+    study
+        A :class:`~crisis_survey.link.LinkedStudy`.
+    items
+        Ordinal or binary items (default: every ordinal item asked in both waves).
+    threshold
+        Bars built from fewer pairs are flagged ``drawn=False``; a segment whose count is
+        below the threshold is flagged ``label=False`` (its percentage is not printed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per item, group and direction (``"down"``, ``"same"``, ``"up"``):
+        ``item, label, group, direction, count, n, percent, drawn, label_ok``. ``n`` counts
+        pairs who gave a level in both waves; up means a higher level in wave 2.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> d = change_counts(load_sample_study(), ["exp_listened"])
+    >>> d[["group", "direction"]].head(3).values.tolist()
+    [['Service user', 'down'], ['Service user', 'same'], ['Service user', 'up']]
+    """
+    pairs = getattr(study, "pairs", None)
+    if not isinstance(pairs, pd.DataFrame):
+        raise CrisisSurveyError("change_counts() needs a LinkedStudy (with .pairs)")
+    cb = study.codebook
+    if items is None:
+        fields = [f for f in cb.items(measurement="ordinal") if f.waves == (1, 2)]
+    else:
+        fields = [cb[name] for name in items]
+    groups = list(cb.group.labels)
+    g = _codes(pairs[("", "group")], groups)
+    records: list[dict[str, Any]] = []
+    for f in fields:
+        if not f.levels or f.measurement not in ("ordinal", "binary"):
+            raise CrisisSurveyError(f"item {f.name!r} has no ordered levels to move along")
+        x = _codes(pairs[(1, f.name)], f.labels)
+        y = _codes(pairs[(2, f.name)], f.labels)
+        ok = (x >= 0) & (y >= 0) & (g >= 0)
+        direction = np.sign(y[ok] - x[ok]) + 1  # 0 down, 1 same, 2 up
+        table = np.bincount(g[ok] * 3 + direction, minlength=3 * len(groups)).reshape(-1, 3)
+        for gi, group in enumerate(groups):
+            n = int(table[gi].sum())
+            for di, name in enumerate(("down", "same", "up")):
+                c = int(table[gi, di])
+                records.append({
+                    "item": f.name, "label": f.label, "group": group, "direction": name,
+                    "count": c, "n": n, "percent": 100.0 * c / n if n else np.nan,
+                    "drawn": n >= threshold,
+                    "label_ok": c >= threshold and (n - c) >= threshold,
+                })
+    return pd.DataFrame(records, columns=["item", "label", "group", "direction", "count", "n",
+                                          "percent", "drawn", "label_ok"])

@@ -1,0 +1,567 @@
+"""Publication figures (private module; matplotlib is imported inside the functions).
+
+Every function returns the matplotlib ``Figure`` and draws only published numbers: counts
+below the disclosure threshold are never printed, and bars built from fewer respondents than
+the threshold are not drawn (the figure says so in a note). Labels come from the codebook's
+question titles and level labels.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import CrisisSurveyError
+from ._disclosure import DEFAULT_THRESHOLD, SUPPRESSED_MARKER
+from ._figdata import change_counts, likert_counts
+from ._style import (
+    DOUBLE_COLUMN,
+    GROUP_COLOURS,
+    GROUP_MARKERS,
+    NEUTRAL,
+    RC,
+    SINGLE_COLUMN,
+    diverging_colours,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "DOUBLE_COLUMN",
+    "FIGURE_FORMATS",
+    "SINGLE_COLUMN",
+    "change_chart",
+    "flow_diagram",
+    "forest_plot",
+    "likert_chart",
+    "save_figure",
+]
+
+FIGURE_FORMATS: tuple[str, ...] = ("svg", "pdf", "png")
+
+
+def _rc() -> Any:
+    import matplotlib as mpl
+
+    return mpl.rc_context(dict(RC))  # type: ignore[arg-type]
+
+
+def _new_axes(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
+
+
+def _wave_label(codebook: Any, wave: int) -> str:
+    try:
+        label = str(codebook.wave_info(wave).label)
+    except KeyError:
+        label = ""
+    return label or f"Wave {wave}"
+
+
+def _note(fig: Figure, text: str) -> None:
+    fig.text(0.01, 0.0, text, fontsize=6.5, ha="left", va="top", wrap=True)
+
+
+# -- (a) diverging stacked bars ---------------------------------------------------------------
+def likert_chart(
+    source: Any,
+    items: Sequence[str] | None = None,
+    *,
+    by: str = "group",
+    threshold: int = DEFAULT_THRESHOLD,
+    width: float = DOUBLE_COLUMN,
+    ax: Axes | None = None,
+) -> Figure:
+    """Diverging stacked bar chart of ordinal items, by wave and group.
+
+    Bars are centred on the neutral level (half of it either side of zero; for an even
+    number of levels, on the boundary between the two middle levels). Lower levels extend
+    left, higher levels right; one bar per item, group and wave. Percentages are of the
+    respondents who gave a level.
+
+    Parameters
+    ----------
+    source
+        A LinkedStudy or SurveyWaves.
+    items
+        Ordinal items sharing one response scale (default: the items using the most common
+        scale among the ordinal items, e.g. the agree/disagree statements).
+    by
+        Grouping column (default the respondent group).
+    threshold
+        Bars built from fewer respondents are not drawn.
+    width
+        Figure width in inches (3.5 single column, 7 double column).
+    ax
+        Draw into this Axes (the legend goes into its figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> fig = likert_chart(load_sample_study(), ["exp_listened", "exp_dignity"])
+    >>> len(fig.axes[0].patches) > 0
+    True
+    """
+    waves = study_waves_of(source)
+    cb = waves[0].codebook
+    if items is None:
+        ordinal = [f for f in cb.items(measurement="ordinal")
+                   if all(w.wave in f.waves for w in waves)]
+        common = pd.Series([f.labels for f in ordinal]).value_counts().index[0]
+        items = [f.name for f in ordinal if f.labels == common]
+    data = likert_counts(source, items, by=by, threshold=threshold)
+    if data.empty:
+        raise CrisisSurveyError("no answers to draw")
+    scales = {tuple(cb[i].labels) for i in items}
+    if len(scales) > 1:
+        raise CrisisSurveyError(
+            "likert_chart() draws items that share one response scale; got "
+            f"{len(scales)} different scales (draw them in separate charts)"
+        )
+    levels = list(next(iter(scales)))
+    k = len(levels)
+    colours = diverging_colours(k)
+    item_order = list(dict.fromkeys(data["item"]))
+    group_order = list(dict.fromkeys(data["group"]))
+    wave_order = sorted(data["wave"].unique())
+    n_bars = len(item_order) * len(group_order) * len(wave_order)
+    height = 0.9 + 0.16 * n_bars + 0.12 * len(item_order) * len(group_order)
+    with _rc():
+        fig, ax = _new_axes(ax, width, height)
+        y = 0.0
+        ticks, ticklabels, majors, majorlabels = [], [], [], []
+        hidden: list[str] = []
+        for item in item_order:
+            block_start = y
+            for group in group_order:
+                for wave in wave_order:
+                    rows = data[(data["item"] == item) & (data["group"] == group)
+                                & (data["wave"] == wave)].sort_values("level_index")
+                    ticks.append(y)
+                    ticklabels.append(f"{group}, {_wave_label(cb, int(wave))}")
+                    if rows.empty or not bool(rows["drawn"].iloc[0]):
+                        hidden.append(f"{cb[item].label}: {group}, {_wave_label(cb, int(wave))}")
+                        ax.text(0, y, f"n < {threshold}: not shown", ha="center",
+                                va="center", fontsize=6, color="0.35")
+                        y += 1
+                        continue
+                    pct = rows["percent"].to_numpy(dtype=float)
+                    # centre on the middle level (odd k) or the middle boundary (even k)
+                    left = -(pct[: k // 2].sum() + (pct[k // 2] / 2 if k % 2 else 0.0))
+                    for li in range(k):
+                        ax.barh(y, pct[li], left=left, height=0.78, color=colours[li],
+                                edgecolor="white", linewidth=0.3)
+                        left += pct[li]
+                    y += 1
+                y += 0.35
+            majors.append((block_start + y - 1.35) / 2)
+            majorlabels.append(cb[item].label)
+            y += 0.5
+        ax.axvline(0, color="0.2", linewidth=0.6)
+        ax.set_yticks(ticks, ticklabels, minor=True)
+        ax.set_yticks(majors, majorlabels)
+        ax.tick_params(axis="y", which="minor", length=0, labelsize=6.5)
+        ax.tick_params(axis="y", which="major", length=0, pad=92, labelsize=7.5)
+        for lab in ax.get_yticklabels():
+            lab.set_fontweight("bold")
+        ax.invert_yaxis()
+        ax.set_xlim(-100, 100)
+        ax.set_xticks(np.arange(-100, 101, 25))
+        ax.set_xticklabels([f"{abs(v)}%" for v in range(-100, 101, 25)])
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel("Respondents answering (%)")
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=c, edgecolor="0.6" if c == NEUTRAL else c, linewidth=0.3)
+                   for c in colours]
+        fig.legend(handles, levels, loc="lower center", ncol=min(k, 5),
+                   bbox_to_anchor=(0.5, 1.0), handlelength=1.2, columnspacing=1.0)
+        if hidden:
+            _note(fig, f"Bars based on fewer than {threshold} respondents are not shown.")
+        fig.tight_layout()
+    return fig
+
+
+def study_waves_of(source: Any) -> tuple[Any, ...]:
+    from ._tables import study_waves
+
+    return study_waves(source)
+
+
+# -- (b) paired change ------------------------------------------------------------------------
+_CHANGE_COLOURS = {"down": "#d6604d", "same": NEUTRAL, "up": "#4393c3"}
+_CHANGE_LABELS = {"down": "Lower in wave 2", "same": "Same", "up": "Higher in wave 2"}
+
+
+def change_chart(
+    study: Any,
+    items: Sequence[str] | None = None,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    width: float = DOUBLE_COLUMN,
+    ax: Axes | None = None,
+) -> Figure:
+    """Paired change for linked respondents: moved down / stayed / moved up, per item.
+
+    One 100% stacked horizontal bar per item and group, centred on the middle of "same" so
+    that the balance of up against down reads off the zero line. Percentages are printed
+    only in segments of at least ``threshold`` pairs (and whose complement is at least
+    ``threshold``); bars from fewer than ``threshold`` pairs are not drawn.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> fig = change_chart(load_sample_study(), ["exp_listened"])
+    >>> fig.axes[0].get_xlabel()
+    'Linked respondents (%)'
+    """
+    data = change_counts(study, items, threshold=threshold)
+    item_order = list(dict.fromkeys(data["item"]))
+    group_order = list(dict.fromkeys(data["group"]))
+    cb = study.codebook
+    n_bars = len(item_order) * len(group_order)
+    height = 0.9 + 0.2 * n_bars + 0.1 * len(item_order)
+    with _rc():
+        fig, ax = _new_axes(ax, width, height)
+        y = 0.0
+        ticks, labels, majors, majorlabels = [], [], [], []
+        hidden = False
+        for item in item_order:
+            start = y
+            for group in group_order:
+                rows = data[(data["item"] == item) & (data["group"] == group)].set_index(
+                    "direction")
+                ticks.append(y)
+                labels.append(group)
+                if not bool(rows["drawn"].iloc[0]):
+                    hidden = True
+                    ax.text(0, y, f"n < {threshold}: not shown", ha="center", va="center",
+                            fontsize=6, color="0.35")
+                    y += 1
+                    continue
+                left = -(rows.loc["down", "percent"] + rows.loc["same", "percent"] / 2)
+                for d in ("down", "same", "up"):
+                    w = float(rows.loc[d, "percent"])
+                    ax.barh(y, w, left=left, height=0.75, color=_CHANGE_COLOURS[d],
+                            edgecolor="white", linewidth=0.3)
+                    if bool(rows.loc[d, "label_ok"]) and w >= 9:
+                        ax.text(left + w / 2, y, f"{w:.0f}%", ha="center", va="center",
+                                fontsize=6, color="white" if d != "same" else "0.1")
+                    left += w
+                y += 1
+            majors.append((start + y - 1) / 2)
+            majorlabels.append(cb[item].label)
+            y += 0.6
+        ax.axvline(0, color="0.2", linewidth=0.6)
+        ax.set_yticks(ticks, labels, minor=True)
+        ax.set_yticks(majors, majorlabels)
+        ax.tick_params(axis="y", which="minor", length=0, labelsize=6.5)
+        ax.tick_params(axis="y", which="major", length=0, pad=58, labelsize=7.5)
+        for lab in ax.get_yticklabels():
+            lab.set_fontweight("bold")
+        ax.invert_yaxis()
+        ax.set_xlim(-100, 100)
+        ax.set_xticks(np.arange(-100, 101, 25))
+        ax.set_xticklabels([f"{abs(v)}%" for v in range(-100, 101, 25)])
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel("Linked respondents (%)")
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=_CHANGE_COLOURS[d]) for d in ("down", "same", "up")]
+        fig.legend(handles, [_CHANGE_LABELS[d] for d in ("down", "same", "up")],
+                   loc="lower center", ncol=3, bbox_to_anchor=(0.5, 1.0))
+        notes = [f"Percentages are printed for segments of at least {threshold} respondents."]
+        if hidden:
+            notes.append(f"Bars based on fewer than {threshold} pairs are not shown.")
+        _note(fig, " ".join(notes))
+        fig.tight_layout()
+    return fig
+
+
+# -- (c) forest plot ----------------------------------------------------------------------------
+def forest_plot(
+    comparison: Any,
+    *,
+    design: str = "paired",
+    items: Sequence[str] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    width: float = DOUBLE_COLUMN,
+) -> Figure:
+    """Effect sizes with confidence intervals across items and groups (forest plot).
+
+    One panel per effect measure (rank-biserial r for ordinal items, odds ratios for binary
+    items, ...), items down the side, groups as colour and marker. Odds ratios are drawn on
+    a log scale with the null line at 1; other measures with the null line at 0. Rows the
+    comparison table withholds for disclosure are not drawn.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> from crisis_survey.compare import compare_waves
+    >>> fig = forest_plot(compare_waves(load_sample_study()))
+    >>> len(fig.axes)
+    2
+    """
+    from ._tables import _comparison_frame, comparison_table
+
+    table = _comparison_frame(comparison)
+    sel = table[table["design"] == design]
+    if items is not None:
+        sel = sel[sel["item"].isin(list(items))]
+    if sel.empty:
+        raise CrisisSurveyError(f"no rows of design {design!r} in the comparison")
+    published = comparison_table(sel, designs=[design], threshold=threshold).values
+    published = published.rename(columns={"effect_size": "es"})
+    merged = sel.reset_index(drop=True).join(
+        published[["es", "ci_low", "ci_high"]].rename(
+            columns={"ci_low": "lo", "ci_high": "hi"}))
+    merged = merged[merged["effect_measure"].notna()]
+    measures = list(dict.fromkeys(merged["effect_measure"]))
+    groups = list(dict.fromkeys(merged["group"]))
+    per = {m: list(dict.fromkeys(merged.loc[merged["effect_measure"] == m, "item"]))
+           for m in measures}
+    heights = [max(len(v), 1) for v in per.values()]
+    with _rc():
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+
+        fig = Figure(figsize=(width, 0.8 + 0.28 * sum(heights)))
+        axes = fig.subplots(len(measures), 1, gridspec_kw={"height_ratios": heights},
+                            squeeze=False)[:, 0]
+        withheld = False
+        for ax, m in zip(axes, measures, strict=True):
+            rows = merged[merged["effect_measure"] == m]
+            odds = "odds ratio" in str(m).casefold()
+            item_list = per[m]
+            offset = np.linspace(-0.18, 0.18, len(groups)) if len(groups) > 1 else [0.0]
+            for gi, g in enumerate(groups):
+                gr = rows[rows["group"] == g].set_index("item")
+                for ii, it in enumerate(item_list):
+                    if it not in gr.index:
+                        continue
+                    es, lo, hi = (float(gr.loc[it, c]) for c in ("es", "lo", "hi"))
+                    if np.isnan(es):
+                        withheld |= not np.isnan(float(gr.loc[it, "effect_size"]))
+                        continue
+                    yy = ii + offset[gi]
+                    if not (np.isnan(lo) or np.isnan(hi)):
+                        ax.plot([lo, hi], [yy, yy], color=GROUP_COLOURS[gi], linewidth=1.0)
+                    ax.plot(es, yy, marker=GROUP_MARKERS[gi], color=GROUP_COLOURS[gi],
+                            markersize=4, linestyle="none")
+            ax.axvline(1.0 if odds else 0.0, color="0.4", linewidth=0.6, linestyle="--")
+            if odds:
+                ax.set_xscale("log")
+                from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+                ax.xaxis.set_major_locator(FixedLocator([0.125, 0.25, 0.5, 1, 2, 4, 8, 16]))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                ax.xaxis.set_minor_locator(NullLocator())
+            labels = rows.drop_duplicates("item").set_index("item")["label"]
+            ax.set_yticks(range(len(item_list)), [str(labels[i]) for i in item_list])
+            ax.set_ylim(len(item_list) - 0.5, -0.5)
+            ax.tick_params(axis="y", length=0)
+            ax.spines["left"].set_visible(False)
+            ax.set_xlabel(_measure_axis_label(str(m)))
+        handles = [Line2D([], [], color=GROUP_COLOURS[i], marker=GROUP_MARKERS[i],
+                          markersize=4, linewidth=1.0) for i in range(len(groups))]
+        fig.legend(handles, [str(g) for g in groups], loc="lower center",
+                   ncol=len(groups), bbox_to_anchor=(0.5, 1.0))
+        note = f"Points: effect size; lines: 95% CI. Design: {design}."
+        if withheld:
+            note += f" Estimates withheld for disclosure control (n < {threshold}) are not shown."
+        _note(fig, note)
+        fig.tight_layout()
+    return fig
+
+
+def _measure_axis_label(measure: str) -> str:
+    text = measure[0].upper() + measure[1:]
+    if "rank-biserial" in measure:
+        text += " (negative: higher in wave 2)" if measure.startswith("matched") else ""
+    return text
+
+
+# -- (d) participant flow ---------------------------------------------------------------------
+def flow_diagram(
+    study: Any,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    width: float = DOUBLE_COLUMN,
+) -> Figure:
+    """CONSORT-style participant flow: read, excluded, kept, linked, analysed, per wave.
+
+    The numbers are those published in :func:`~crisis_survey.present.linkage_table` (same
+    disclosure control): rows read are shown only when the exclusions are published, so a
+    withheld number of exclusions cannot be recovered by subtraction.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> fig = flow_diagram(load_sample_study())
+    >>> any("Linked" in t.get_text() for t in fig.axes[0].texts)
+    True
+    """
+    from ._tables import linkage_table
+
+    table = linkage_table(study, threshold=threshold)
+    vals = table.values
+    cb = study.codebook
+    groups = [g for g in vals["group"].unique() if g != "All"]
+
+    def count(wave: int, category: str, group: str = "All") -> str:
+        hit = vals[(vals["wave"] == wave) & (vals["category"] == category)
+                   & (vals["group"] == group)]
+        if hit.empty:
+            return "—"
+        v = hit["count"].iloc[0]
+        return SUPPRESSED_MARKER if pd.isna(v) else f"{int(v):,}"
+
+    def by_group(wave: int, category: str) -> str:
+        return "\n".join(f"{g}: {count(wave, category, g)}" for g in groups)
+
+    with _rc():
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(width, width * 0.72))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        ax.axis("off")
+        box = {"boxstyle": "square,pad=0.5", "facecolor": "white", "edgecolor": "0.2",
+               "linewidth": 0.7}
+        side = {**box, "facecolor": "#f2f2f2"}
+
+        def put(x: float, y: float, text: str, style: dict[str, Any] = box) -> None:
+            ax.text(x, y, text, ha="center", va="center", fontsize=7, bbox=style,
+                    linespacing=1.3)
+
+        def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops={"arrowstyle": "-|>", "color": "0.2", "linewidth": 0.7,
+                                    "shrinkA": 0, "shrinkB": 0})
+
+        cat_excl = "Excluded at loading (invalid rows)"
+        cat_kept = "Respondents (rows kept)"
+        cat_linked = "Linked (in both waves)"
+        for w, x in ((1, 22), (2, 78)):
+            excl = count(w, cat_excl)
+            wave = study.wave1 if w == 1 else study.wave2
+            read = f"{wave.rows_read:,}" if excl != SUPPRESSED_MARKER else SUPPRESSED_MARKER
+            put(x, 92, f"{_wave_label(cb, w)} survey\nrows read: {read}")
+            arrow(x, 87.5, x, 77.5)
+            put(x + (11 if w == 1 else -11), 82.5, f"Excluded at loading: {excl}", side)
+            put(x, 72, f"Respondents: {count(w, cat_kept)}\n{by_group(w, cat_kept)}")
+            arrow(x, 64.5, x, 53)
+            other = [
+                ("key in this wave only", "Not linked: key found in this wave only"),
+                ("shared key", "Not linked: key shared by several rows"),
+                ("group differs", "Not linked: respondent group differs between waves"),
+                ("no link key", "Not linked: no link key"),
+            ]
+            put(x, 45, "Not linked\n" + "\n".join(f"{a}: {count(w, c)}" for a, c in other),
+                side)
+            arrow(x, 37, x, 23)
+            put(x, 15, f"Analysed, independent design\n(all wave-{w} respondents)\n"
+                f"{by_group(w, cat_kept)}")
+        put(50, 52, f"Linked across waves\n{count(1, cat_linked)}\n"
+            f"{by_group(1, cat_linked)}")
+        arrow(30, 67, 43, 57)
+        arrow(70, 67, 57, 57)
+        arrow(50, 45.5, 50, 23)
+        put(50, 15, f"Analysed, paired design\n{by_group(1, cat_linked)}")
+        ax.text(1, 1, f"Counts below {threshold}, and counts that would reveal them, are "
+                f"withheld ({SUPPRESSED_MARKER}).", fontsize=6.5, ha="left", va="bottom")
+    return fig
+
+
+# -- saving ---------------------------------------------------------------------------------
+def _strip_png(data: bytes) -> bytes:
+    """Drop ancillary text/time chunks from a PNG (keeps IHDR, PLTE, pHYs, IDAT, IEND...)."""
+    import struct
+
+    sig, pos, out = data[:8], 8, [data[:8]]
+    if sig != b"\x89PNG\r\n\x1a\n":
+        return data
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        end = pos + 12 + length
+        if kind not in (b"tEXt", b"iTXt", b"zTXt", b"tIME"):
+            out.append(data[pos:end])
+        pos = end
+    return b"".join(out)
+
+
+def save_figure(
+    fig: Figure,
+    path_stem: str | Path,
+    formats: Sequence[str] = FIGURE_FORMATS,
+    dpi: int = 300,
+) -> list[Path]:
+    """Save ``fig`` as ``path_stem.<fmt>`` for each format, byte-identical on every run.
+
+    PDF and SVG are written without creation dates or creator strings, with a fixed SVG
+    hash salt (element ids); PNG without text or time chunks.
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    path_stem
+        Path without extension.
+    formats
+        Any of ``"svg"``, ``"pdf"``, ``"png"``.
+    dpi
+        Resolution of the PNG.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    import matplotlib as mpl
+
+    unknown = [f for f in formats if f not in FIGURE_FORMATS]
+    if unknown:
+        raise CrisisSurveyError(f"unknown figure formats {unknown}; choose from {FIGURE_FORMATS}")
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    metadata: dict[str, dict[str, Any]] = {
+        "svg": {"Date": None, "Creator": None},
+        "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
+        "png": {"Software": None},
+    }
+    settings: dict[Any, Any] = {**RC, "svg.hashsalt": "crisis_survey"}
+    with mpl.rc_context(settings):
+        for fmt in formats:
+            path = stem.with_name(stem.name + "." + fmt)
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata[fmt], facecolor="white")
+            data = buf.getvalue()
+            if fmt == "png":
+                data = _strip_png(data)
+            if fmt == "svg":
+                data = re.sub(rb"<dc:date>.*?</dc:date>", b"", data)
+            path.write_bytes(data)
+            written.append(path)
+    return written
+
+

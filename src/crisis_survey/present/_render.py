@@ -1,0 +1,479 @@
+"""Renderers: a :class:`PublicationTable` to HTML, LaTeX, Markdown, Word and Excel (private).
+
+Renderers lay out display strings; they never compute or reformat a number. Every output is
+deterministic: the same table gives byte-identical files (no random ids, no timestamps: Word
+and Excel files are zip archives whose entries get a fixed date, and their document
+properties a fixed creation date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._errors import CrisisSurveyError
+
+if TYPE_CHECKING:
+    from ._tables import PublicationTable
+
+__all__ = [
+    "FIXED_DATE",
+    "TABLE_FORMATS",
+    "html_document",
+    "latex_escape",
+    "save_table",
+    "to_docx",
+    "to_html",
+    "to_latex",
+    "to_markdown",
+    "to_xlsx",
+]
+
+#: Date written into Word/Excel document properties and zip entries (for reproducibility).
+FIXED_DATE = dt.datetime(2000, 1, 1, 0, 0, 0)
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+TABLE_FORMATS: tuple[str, ...] = ("html", "tex", "md", "docx", "xlsx")
+
+
+def _header_rows(table: PublicationTable) -> list[list[tuple[str, int]]]:
+    """Header rows as (text, colspan) over the stub + body columns.
+
+    One row of spanners (when any), then the column labels.
+    """
+    body = table.body_columns
+    rows: list[list[tuple[str, int]]] = []
+    if table.spanners:
+        top: list[tuple[str, int]] = [("", 1)]
+        i = 0
+        while i < len(body):
+            sp = table.spanner_of(body[i])
+            j = i
+            while j + 1 < len(body) and sp is not None and table.spanner_of(body[j + 1]) == sp:
+                j += 1
+            top.append((sp or "", j - i + 1))
+            i = j + 1
+        rows.append(top)
+    rows.append([(table.label(table.stub) if table.stub in table.column_labels else "", 1)]
+                + [(table.label(c), 1) for c in body])
+    return rows
+
+
+def _body(table: PublicationTable) -> Iterable[tuple[str | None, list[str]]]:
+    """Yield (row-group label when a new group starts, else None; [stub, cells...])."""
+    current: object = object()
+    for rec in table.data.to_dict("records"):
+        group = str(rec[table.row_group]) if table.row_group else None
+        start = group if (group is not None and group != current and group != "") else None
+        if table.row_group:
+            current = group
+        yield start, [str(rec[table.stub]), *(str(rec[c]) for c in table.body_columns)]
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(table: PublicationTable) -> str:
+    """GitHub-flavoured Markdown: bold number, italic title, a pipe table, notes.
+
+    Spanners are folded into the column labels (``Wave 1 (2014): Carer``), since Markdown
+    tables have one header row; row groups become bold rows.
+    """
+    lines: list[str] = []
+    if table.heading:
+        lines.append(f"**{table.heading}**")
+        lines.append("")
+    lines.append(f"*{_md_escape(table.title)}*")
+    lines.append("")
+    head = [_md_escape(table.label(table.stub)) if table.stub in table.column_labels else ""]
+    for c in table.body_columns:
+        sp = table.spanner_of(c)
+        label = table.label(c)
+        head.append(_md_escape(f"{sp}: {label}" if sp else label))
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join([":---"] + ["---:"] * len(table.body_columns)) + "|")
+    width = len(head)
+    for group, cells in _body(table):
+        if group is not None:
+            lines.append("| " + " | ".join([f"**{_md_escape(group)}**"] + [""] * (width - 1))
+                         + " |")
+        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+    if table.notes:
+        lines.append("")
+        lines.append("*Note.* " + " ".join(_md_escape(n) for n in table.notes))
+    return "\n".join(lines) + "\n"
+
+
+# -- HTML (great_tables) ----------------------------------------------------------------------
+def to_html(table: PublicationTable) -> str:
+    """A self-contained HTML fragment made with great_tables (inline CSS, system fonts only).
+
+    The table id is the table's name, so the output is the same on every run.
+    """
+    from great_tables import GT, loc, style
+
+    df = table.data.copy()
+    labels: dict[str, Any] = {c: table.label(c) for c in table.body_columns}
+    gt = GT(df, rowname_col=table.stub, groupname_col=table.row_group,
+            id=f"cs_{table.name}")
+    title = f"**{html.escape(table.heading)}**" if table.heading else ""
+    from great_tables import md
+
+    if title:
+        gt = gt.tab_header(title=md(title), subtitle=md(f"*{html.escape(table.title)}*"))
+    else:
+        gt = gt.tab_header(title=md(f"*{html.escape(table.title)}*"))
+    for sp in table.spanners:
+        gt = gt.tab_spanner(label=sp.label, columns=list(sp.columns), id=_css_id(sp.label))
+    gt = gt.cols_label(**labels) if labels else gt
+    gt = gt.cols_align(align="right", columns=table.body_columns)
+    for i, note in enumerate(table.notes):
+        gt = gt.tab_source_note(md(("*Note.* " if i == 0 else "") + html.escape(note)))
+    gt = gt.tab_options(
+        table_font_names=["Arial", "Helvetica", "sans-serif"],
+        table_font_size="13px",
+        heading_align="left",
+        heading_title_font_size="14px",
+        heading_subtitle_font_size="14px",
+        column_labels_font_weight="bold",
+        row_group_font_weight="bold",
+        table_border_top_color="#000000",
+        table_border_bottom_color="#000000",
+        column_labels_border_bottom_color="#000000",
+        column_labels_border_top_color="#000000",
+        source_notes_font_size="12px",
+        data_row_padding="3px",
+    )
+    gt = gt.tab_style(style=style.text(whitespace="nowrap"), locations=loc.body())
+    out: str = gt.as_raw_html()
+    if re.search(r"https?://", out):
+        raise CrisisSurveyError("the HTML table refers to an external resource")
+    return out
+
+
+def _css_id(label: str) -> str:
+    return "sp_" + re.sub(r"[^0-9A-Za-z]+", "_", label).strip("_")
+
+
+def html_document(tables: Sequence[PublicationTable], title: str = "Tables") -> str:
+    """A complete, self-contained HTML page holding ``tables``."""
+    body = "\n<br/>\n".join(to_html(t) for t in tables)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
+        f"<title>{html.escape(title)}</title>\n</head>\n<body style=\"background:#fff\">\n"
+        f"{body}\n</body>\n</html>\n"
+    )
+
+
+# -- LaTeX ------------------------------------------------------------------------------------
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+_LATEX_UNICODE = {
+    "\u2212": "$-$", "–": "--", "—": "---", "χ": r"$\chi$", "²": r"\textsuperscript{2}",
+    "Δ": r"$\Delta$", "≤": r"$\leq$", "≥": r"$\geq$", "é": r"\'e", "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters and map the few non-ASCII symbols used.
+
+    Examples
+    --------
+    >>> latex_escape("50% of n_1 < .001 & χ²")
+    '50\\\\% of n\\\\_1 \\\\textless{} .001 \\\\& $\\\\chi$\\\\textsuperscript{2}'
+    """
+    out = []
+    for ch in text:
+        if ch in _LATEX_SPECIAL:
+            out.append(_LATEX_SPECIAL[ch])
+        elif ch in _LATEX_UNICODE:
+            out.append(_LATEX_UNICODE[ch])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def to_latex(table: PublicationTable) -> str:
+    """A LaTeX ``table`` environment with booktabs rules (needs ``\\usepackage{booktabs}``).
+
+    Spanners become ``\\multicolumn`` headers with ``\\cmidrule``; row groups become
+    italic rows; notes follow the tabular in a ``\\parbox``-free ``minipage``-less block.
+    """
+    body = table.body_columns
+    ncol = 1 + len(body)
+    lines = ["\\begin{table}[htbp]", "\\centering", "\\small"]
+    caption = latex_escape(table.title)
+    if table.heading:
+        lines.append(f"\\caption*{{\\textbf{{{latex_escape(table.heading)}}}\\\\"
+                     f"\\textit{{{caption}}}}}")
+    else:
+        lines.append(f"\\caption*{{\\textit{{{caption}}}}}")
+    lines.append(f"\\label{{tab:{table.name}}}")
+    lines.append("\\begin{tabular}{l" + "r" * len(body) + "}")
+    lines.append("\\toprule")
+    for k, hrow in enumerate(_header_rows(table)):
+        cells = []
+        rules = []
+        pos = 1
+        for text, span in hrow:
+            t = latex_escape(text)
+            if span > 1 or (k == 0 and table.spanners and text):
+                cells.append(f"\\multicolumn{{{span}}}{{c}}{{{t}}}")
+                if text:
+                    rules.append(f"\\cmidrule(lr){{{pos}-{pos + span - 1}}}")
+            else:
+                cells.append(t)
+            pos += span
+        lines.append(" & ".join(cells) + " \\\\")
+        if rules:
+            lines.append(" ".join(rules))
+    lines.append("\\midrule")
+    for group, cells in _body(table):
+        if group is not None:
+            lines.append(f"\\multicolumn{{{ncol}}}{{l}}{{\\textit{{{latex_escape(group)}}}}} \\\\")
+        lines.append(" & ".join(latex_escape(c) for c in cells) + " \\\\")
+    lines.append("\\bottomrule")
+    lines.append("\\end{tabular}")
+    if table.notes:
+        notes = " ".join(latex_escape(n) for n in table.notes)
+        lines.append("\\par\\smallskip")
+        lines.append(f"{{\\footnotesize\\raggedright\\textit{{Note.}} {notes}\\par}}")
+    lines.append("\\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+# -- deterministic zip (docx, xlsx) -----------------------------------------------------------
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite a zip archive with every entry dated 1980-01-01 and in a fixed order."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        names = src.namelist()
+        first = [n for n in names if n == "[Content_Types].xml"]
+        for name in first + sorted(n for n in names if n not in first):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            dst.writestr(info, src.read(name))
+    return out.getvalue()
+
+
+# -- Word -------------------------------------------------------------------------------------
+def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
+    """A Word document (bytes) with each table as a real Word table, APA layout.
+
+    The number is bold, the title italic, the header row(s) bold with rules above and below
+    and repeated on each page; notes follow in a smaller font. Document properties carry a
+    fixed date, so the same tables give the same bytes.
+    """
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    items = [tables] if not isinstance(tables, Sequence) else list(tables)
+    doc = Document()
+    props = doc.core_properties
+    props.created = FIXED_DATE
+    props.modified = FIXED_DATE
+    props.last_printed = FIXED_DATE
+    props.author = "crisis_survey"
+    props.last_modified_by = "crisis_survey"
+    props.revision = 1
+    normal = doc.styles["Normal"]
+    normal.font.name = "Arial"
+    normal.font.size = Pt(10)
+
+    def border(cell: Any, edge: str, size: int = 8) -> None:
+        tc_pr = cell._tc.get_or_add_tcPr()
+        borders = tc_pr.find(qn("w:tcBorders"))
+        if borders is None:
+            borders = OxmlElement("w:tcBorders")
+            tc_pr.append(borders)
+        el = OxmlElement(f"w:{edge}")
+        el.set(qn("w:val"), "single")
+        el.set(qn("w:sz"), str(size))
+        el.set(qn("w:color"), "000000")
+        borders.append(el)
+
+    for n, table in enumerate(items):
+        if n:
+            doc.add_paragraph()
+        if table.heading:
+            p = doc.add_paragraph()
+            p.add_run(table.heading).bold = True
+        p = doc.add_paragraph()
+        p.add_run(table.title).italic = True
+        header = _header_rows(table)
+        body_rows = list(_body(table))
+        n_rows = len(header) + sum(1 + (g is not None) for g, _ in body_rows)
+        ncol = 1 + len(table.body_columns)
+        wt = doc.add_table(rows=n_rows, cols=ncol)
+        wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+        r = 0
+        for k, hrow in enumerate(header):
+            row = wt.rows[r]
+            tr_pr = row._tr.get_or_add_trPr()
+            rep = OxmlElement("w:tblHeader")
+            rep.set(qn("w:val"), "true")
+            tr_pr.append(rep)
+            c = 0
+            for text, span in hrow:
+                cell = row.cells[c]
+                if span > 1:
+                    cell = cell.merge(row.cells[c + span - 1])
+                cell.text = text
+                for para in cell.paragraphs:
+                    para.alignment = (WD_ALIGN_PARAGRAPH.CENTER if (k < len(header) - 1 or c)
+                                      else WD_ALIGN_PARAGRAPH.LEFT)
+                    for run in para.runs:
+                        run.bold = True
+                if k == 0:
+                    border(cell, "top", 12)
+                if k == len(header) - 1:
+                    border(cell, "bottom")
+                elif text:
+                    border(cell, "bottom", 4)
+                c += span
+            r += 1
+        for group, cells in body_rows:
+            if group is not None:
+                row = wt.rows[r]
+                merged = row.cells[0].merge(row.cells[ncol - 1])
+                merged.text = group
+                for run in merged.paragraphs[0].runs:
+                    run.italic = True
+                r += 1
+            row = wt.rows[r]
+            for c, text in enumerate(cells):
+                row.cells[c].text = text
+                if c:
+                    row.cells[c].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            r += 1
+        for cell in wt.rows[n_rows - 1].cells:
+            border(cell, "bottom", 12)
+        for i, note in enumerate(table.notes):
+            p = doc.add_paragraph()
+            if i == 0:
+                p.add_run("Note. ").italic = True
+            run = p.add_run(note)
+            run.font.size = Pt(9)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return _normalise_zip(buf.getvalue())
+
+
+# -- Excel ------------------------------------------------------------------------------------
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "table"
+    out, k = base, 1
+    while out in used:
+        k += 1
+        out = f"{base[:28]}_{k}"
+    used.add(out)
+    return out
+
+
+def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
+    """An Excel workbook (bytes): one sheet per table with its title, header and notes.
+
+    Cells hold the display strings (the published values, exactly as in the other formats).
+    Workbook properties carry a fixed date, so the same tables give the same bytes.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    items = [tables] if not isinstance(tables, Sequence) else list(tables)
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.properties.created = FIXED_DATE
+    wb.properties.modified = FIXED_DATE
+    wb.properties.creator = "crisis_survey"
+    thin = Side(style="thin", color="000000")
+    used: set[str] = set()
+    for table in items:
+        ws = wb.create_sheet(_sheet_name(table.name, used))
+        r = 1
+        if table.heading:
+            ws.cell(r, 1, table.heading).font = Font(bold=True)
+            r += 1
+        ws.cell(r, 1, table.title).font = Font(italic=True)
+        r += 2
+        for hrow in _header_rows(table):
+            c = 1
+            for text, span in hrow:
+                cell = ws.cell(r, c, text or None)
+                cell.font = Font(bold=True)
+                cell.alignment = Alignment(horizontal="center" if c > 1 else "left",
+                                           wrap_text=True)
+                cell.border = Border(bottom=thin)
+                if span > 1:
+                    ws.merge_cells(start_row=r, start_column=c, end_row=r,
+                                   end_column=c + span - 1)
+                c += span
+            r += 1
+        for group, cells in _body(table):
+            if group is not None:
+                ws.cell(r, 1, group).font = Font(italic=True)
+                r += 1
+            for c, text in enumerate(cells, start=1):
+                cell = ws.cell(r, c, text)
+                if c > 1:
+                    cell.alignment = Alignment(horizontal="right")
+            r += 1
+        r += 1
+        for i, note in enumerate(table.notes):
+            ws.cell(r, 1, ("Note. " if i == 0 else "") + note)
+            r += 1
+        ws.column_dimensions["A"].width = max(
+            [len(str(v)) for v in table.data[table.stub]] + [12]) + 2
+        for k in range(len(table.body_columns)):
+            letter = ws.cell(1, k + 2).column_letter
+            ws.column_dimensions[letter].width = 18
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _normalise_zip(buf.getvalue())
+
+
+# -- saving ---------------------------------------------------------------------------------
+def save_table(
+    table: PublicationTable,
+    path_stem: str | Path,
+    formats: Sequence[str] = TABLE_FORMATS,
+) -> list[Path]:
+    """Write ``table`` as ``path_stem.<ext>`` for each format; return the paths written.
+
+    Formats: ``html`` (self-contained page), ``tex``, ``md``, ``docx``, ``xlsx``.
+    """
+    stem = Path(path_stem)
+    unknown = [f for f in formats if f not in TABLE_FORMATS]
+    if unknown:
+        raise CrisisSurveyError(f"unknown table formats {unknown}; choose from {TABLE_FORMATS}")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for fmt in formats:
+        path = stem.with_name(stem.name + "." + fmt)
+        if fmt == "html":
+            path.write_text(html_document([table], table.title), encoding="utf-8")
+        elif fmt == "tex":
+            path.write_text(to_latex(table), encoding="utf-8")
+        elif fmt == "md":
+            path.write_text(to_markdown(table), encoding="utf-8")
+        elif fmt == "docx":
+            path.write_bytes(to_docx(table))
+        else:
+            path.write_bytes(to_xlsx(table))
+        written.append(path)
+    return written

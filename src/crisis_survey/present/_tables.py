@@ -1,0 +1,974 @@
+"""Publication tables as data (private module).
+
+Each builder returns a :class:`PublicationTable`: a frame of display strings with a stable,
+documented schema (see ``docs/tables-and-figures.md``), a title, column spanners and notes,
+plus ``values``, the published numbers behind the strings in tidy form. Renderers
+(``_render.py``) only lay these out; nothing here is computed by a renderer, and no test
+statistic is computed here: they come from :func:`crisis_survey.compare.compare_waves`,
+the linkage report and :func:`crisis_survey.stats.proportion_ci`.
+
+Every count passes through :func:`~crisis_survey.present._disclosure.suppress` before it is
+formatted, so no count from 1 to ``threshold - 1`` reaches a table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._errors import CrisisSurveyError
+from ._disclosure import (
+    DEFAULT_THRESHOLD,
+    DERIVED_MARKER,
+    SUPPRESSED_MARKER,
+    Suppression,
+    suppress,
+    suppression_note,
+)
+from ._format import (
+    MISSING,
+    bounded_measure,
+    format_count,
+    format_estimate_ci,
+    format_number,
+    format_p,
+    format_percent,
+)
+
+if TYPE_CHECKING:
+    from ..codebook import Codebook, Field
+    from ..load import SurveyWave
+
+__all__ = [
+    "NOT_STATED",
+    "PublicationTable",
+    "Spanner",
+    "comparison_table",
+    "linkage_table",
+    "sample_table",
+    "study_waves",
+    "wave2_items_table",
+]
+
+#: Row label for respondents with no answer (blank, "prefer not to say") to a demographic.
+NOT_STATED = "Not stated"
+
+
+@dataclass(frozen=True, slots=True)
+class Spanner:
+    """A header spanning several columns (e.g. a wave over its groups)."""
+
+    label: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class PublicationTable:
+    """A table ready to render: display strings, title, header structure and notes.
+
+    Attributes
+    ----------
+    name
+        Short identifier (file stem, Excel sheet name): letters, digits, underscores.
+    title
+        The table's title (APA: italic title line under the bold table number).
+    data
+        Display strings only. One column per displayed column; ``stub`` holds the row
+        labels and ``row_group`` (if any) the label of the group of rows each row belongs to.
+    stub
+        Name of the column of row labels.
+    row_group
+        Name of the column of row-group labels, or ``None``.
+    column_labels
+        Header text of each column (defaults to the column name).
+    spanners
+        Headers spanning several columns, left to right.
+    notes
+        Notes printed under the table (APA: general note first, then specific notes).
+    values
+        The published numbers behind the display strings in tidy form (``NaN``/``<NA>``
+        where a value is withheld); the schema depends on the builder.
+    number
+        Table number ("Table 1"), or ``None``.
+    """
+
+    name: str
+    title: str
+    data: pd.DataFrame
+    stub: str
+    row_group: str | None = None
+    column_labels: Mapping[str, str] = field(default_factory=dict)
+    spanners: tuple[Spanner, ...] = ()
+    notes: tuple[str, ...] = ()
+    values: pd.DataFrame = field(default_factory=pd.DataFrame)
+    number: int | None = None
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", self.name):
+            raise CrisisSurveyError(
+                f"table name {self.name!r} must use letters, digits and underscores only"
+            )
+        missing = [c for c in (self.stub, self.row_group) if c and c not in self.data.columns]
+        if missing:
+            raise CrisisSurveyError(f"columns {missing} are not in the table's data")
+        for sp in self.spanners:
+            bad = [c for c in sp.columns if c not in self.body_columns]
+            if bad:
+                raise CrisisSurveyError(f"spanner {sp.label!r} names unknown columns {bad}")
+
+    @property
+    def body_columns(self) -> list[str]:
+        """The displayed columns after the stub, in order."""
+        return [c for c in self.data.columns if c not in (self.stub, self.row_group)]
+
+    def label(self, column: str) -> str:
+        """Header text of ``column``."""
+        return self.column_labels.get(column, column)
+
+    @property
+    def heading(self) -> str:
+        """``"Table 1"`` (or empty when unnumbered)."""
+        return f"Table {self.number}" if self.number is not None else ""
+
+    def numbered(self, number: int) -> PublicationTable:
+        """A copy with the table number set."""
+        return dataclasses.replace(self, number=number)
+
+    def spanner_of(self, column: str) -> str | None:
+        for sp in self.spanners:
+            if column in sp.columns:
+                return sp.label
+        return None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The display frame (a copy)."""
+        return self.data.copy()
+
+    def __str__(self) -> str:
+        from ._render import to_markdown
+
+        return to_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from ._render import to_html
+
+        return to_html(self)
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def study_waves(source: Any) -> tuple[SurveyWave, ...]:
+    """The waves of a LinkedStudy, of a sequence of SurveyWaves, or of one SurveyWave."""
+    from ..load import SurveyWave
+
+    if isinstance(source, SurveyWave):
+        return (source,)
+    if hasattr(source, "wave1") and hasattr(source, "wave2"):
+        return (source.wave1, source.wave2)
+    if isinstance(source, Sequence) and source and all(
+        isinstance(w, SurveyWave) for w in source
+    ):
+        return tuple(source)
+    raise CrisisSurveyError(
+        f"expected a LinkedStudy, a SurveyWave or a list of SurveyWaves; got "
+        f"{type(source).__name__}"
+    )
+
+
+def _wave_title(codebook: Codebook, wave: int) -> str:
+    try:
+        label = codebook.wave_info(wave).label
+    except KeyError:
+        label = ""
+    return f"Wave {wave} ({label})" if label else f"Wave {wave}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", text.casefold()).strip("_") or "x"
+
+
+def _codes(series: pd.Series, labels: Sequence[str]) -> np.ndarray:
+    """Position of each value among ``labels``; -1 where missing or not a label."""
+    cat = pd.Categorical(series.astype(object), categories=list(labels))
+    return np.asarray(cat.codes, dtype=np.int64)
+
+
+def _crosstab(rows: np.ndarray, n_rows: int, cols: np.ndarray, n_cols: int) -> np.ndarray:
+    """Counts of (row, col) code pairs in one bincount; rows/cols of -1 are dropped."""
+    ok = (rows >= 0) & (cols >= 0)
+    flat = rows[ok] * n_cols + cols[ok]
+    return np.bincount(flat, minlength=n_rows * n_cols).reshape(n_rows, n_cols)
+
+
+def _consistent(blocks: Sequence[pd.DataFrame], *, threshold: int) -> list[Suppression]:
+    """Suppress several blocks that share their totals row so the shared cells agree.
+
+    Blocks of one wave share the column totals (the number of respondents per group): a
+    total withheld in one block is withheld in all, and all are re-protected, until every
+    block withholds the same totals.
+    """
+    shared: pd.Series | None = None
+    while True:
+        results = []
+        for b in blocks:
+            force = None
+            if shared is not None:
+                force = pd.DataFrame(False, index=[*b.index, "Total"],
+                                     columns=[*b.columns, "Total"])
+                force.loc["Total"] = shared.to_numpy()
+            results.append(suppress(b, threshold=threshold, force=force))
+        union = _row_of(results[0].mask, "Total").copy()
+        for r in results[1:]:
+            union |= _row_of(r.mask, "Total")
+        if all(_row_of(r.mask, "Total").equals(union) for r in results):
+            return results
+        shared = union
+
+
+def _row_of(frame: pd.DataFrame, label: Any) -> pd.Series:
+    """One row of a frame as a Series (typed)."""
+    out = frame.loc[label]
+    if not isinstance(out, pd.Series):
+        raise CrisisSurveyError(f"row {label!r} is not unique")
+    return out
+
+
+def _at(frame: pd.DataFrame, row: Any, col: Any) -> Any:
+    return frame.at[row, col]
+
+
+def _count_pct(count: str, pct: float, hidden: bool) -> str:
+    if hidden:
+        return count
+    return f"{count} ({DERIVED_MARKER if np.isnan(pct) else format_percent(pct)})"
+
+
+# -- (a) Table 1: the sample ------------------------------------------------------------------
+def sample_table(
+    source: Any,
+    *,
+    demographics: Sequence[str] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> PublicationTable:
+    """Describe the sample by wave and respondent group ("Table 1").
+
+    Parameters
+    ----------
+    source
+        A :class:`~crisis_survey.link.LinkedStudy`, or one or more
+        :class:`~crisis_survey.load.SurveyWave`.
+    demographics
+        Demographic fields to describe (default: every ``demographic`` field of the codebook
+        present in the data: age band, gender, ethnic group).
+    threshold
+        Disclosure threshold: counts from 1 to ``threshold - 1`` are withheld.
+
+    Returns
+    -------
+    PublicationTable
+        ``data`` columns: ``variable`` (row group), ``level`` (stub), then one column per
+        wave and group, ``w{wave}_{group}`` and ``w{wave}_all``, holding ``"n (%)"``.
+        ``values`` columns: ``wave, group, variable, level, count, percent`` (published
+        numbers; ``<NA>``/``NaN`` where withheld).
+
+    Notes
+    -----
+    Percentages are of the column's respondents and include "Not stated" (no answer or
+    "prefer not to say"), so each block sums to the column's n. Each demographic block of a
+    wave is protected with its row and column totals; the column totals (the numbers of
+    respondents) are shared by the blocks and withheld in all if withheld in one. The number
+    of local areas counts areas with at least one respondent (not a count of people).
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> t = sample_table(load_sample_study())
+    >>> t.data.loc[0, ["level", "w1_all"]].tolist()
+    ['Respondents', '658']
+    """
+    waves = study_waves(source)
+    cb = waves[0].codebook
+    groups = list(cb.group.labels)
+    fields = [cb[name] for name in demographics] if demographics is not None else [
+        f for f in cb.demographics()
+    ]
+    fields = [f for f in fields if all(f.name in w.data.columns for w in waves)]
+    cols: list[str] = []
+    labels: dict[str, str] = {}
+    spanners: list[Spanner] = []
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    order: list[tuple[str, str]] = [("Sample", "Respondents")]
+    for f in fields:
+        order += [(f.label, lv) for lv in (*f.labels, NOT_STATED)]
+    order.append(("Local areas", "Areas with at least one respondent"))
+    records: list[dict[str, Any]] = []
+    any_hidden = False
+    for wave in waves:
+        data = wave.data
+        gcode = _codes(data[cb.group.name], groups)
+        blocks = []
+        for f in fields:
+            lv = _codes(data[f.name], f.labels)
+            lv = np.where(lv < 0, len(f.labels), lv)
+            block = _crosstab(lv, len(f.labels) + 1, gcode, len(groups))
+            blocks.append(pd.DataFrame(block, index=[*f.labels, NOT_STATED], columns=groups))
+        if not blocks:
+            blocks = [pd.DataFrame(
+                np.bincount(gcode[gcode >= 0], minlength=len(groups))[None, :],
+                index=["All"], columns=groups)]
+        results = _consistent(blocks, threshold=threshold)
+        ids = {g: f"w{wave.wave}_{_slug(g)}" for g in groups}
+        ids["Total"] = f"w{wave.wave}_all"
+        totals = _row_of(results[0].display(), "Total")
+        for key, col in ids.items():
+            cols.append(col)
+            name = "All" if key == "Total" else key
+            labels[col] = f"{name} (n = {totals[key]})"
+        spanners.append(Spanner(_wave_title(cb, wave.wave), tuple(ids.values())))
+        for key, col in ids.items():
+            rows.setdefault(("Sample", "Respondents"), {})[col] = str(totals[key])
+        for f, res in zip(fields, results, strict=False):
+            shown = res.display()
+            pct = res.percentages("columns")
+            published = res.published()
+            any_hidden |= res.any_suppressed
+            for level in shown.index.drop("Total"):
+                for key, col in ids.items():
+                    hidden = bool(res.mask.loc[level, key])
+                    rows.setdefault((f.label, level), {})[col] = _count_pct(
+                        str(_at(shown, level, key)), float(pct.loc[level, key]), hidden)
+                    records.append({
+                        "wave": wave.wave, "group": "All" if key == "Total" else key,
+                        "variable": f.name, "level": level,
+                        "count": published.loc[level, key],
+                        "percent": float(pct.loc[level, key]),
+                    })
+        if cb.area is not None and cb.area.name in data.columns:
+            area = data[cb.area.name].astype(object)
+            for key, col in ids.items():
+                sel = area if key == "Total" else area[gcode == groups.index(key)]
+                rows.setdefault(("Local areas", "Areas with at least one respondent"),
+                                {})[col] = format_count(
+                    int(sel.dropna().nunique()))
+    body = pd.DataFrame(
+        [{"variable": g, "level": lv, **rows.get((g, lv), {})} for g, lv in order
+         if (g, lv) in rows],
+        columns=["variable", "level", *cols],
+    ).fillna(MISSING)
+    notes = [
+        "Values are n (%) of the respondents in each column. Not stated: no answer or "
+        "'prefer not to say'.",
+    ]
+    if any_hidden:
+        notes.append(suppression_note(threshold))
+    values = pd.DataFrame(records, columns=["wave", "group", "variable", "level", "count",
+                                            "percent"])
+    return PublicationTable(
+        name="sample", title="Respondents by survey wave and respondent group",
+        data=body, stub="level", row_group="variable", column_labels=labels,
+        spanners=tuple(spanners), notes=tuple(notes), values=values,
+    )
+
+
+# -- (b) linkage and attrition ----------------------------------------------------------------
+_LINK_ROWS: dict[str, str] = {
+    "linked": "Linked (in both waves)",
+    "only": "Not linked: key found in this wave only",
+    "duplicate": "Not linked: key shared by several rows",
+    "conflict": "Not linked: respondent group differs between waves",
+    "missing": "Not linked: no link key",
+}
+
+
+def _report_counts(source: Any) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source
+    report = getattr(source, "report", source)
+    counts = getattr(report, "counts", None)
+    if not isinstance(counts, pd.DataFrame):
+        raise CrisisSurveyError(
+            f"expected a LinkedStudy, a LinkageReport or its counts table; got "
+            f"{type(source).__name__}"
+        )
+    return counts
+
+
+def linkage_table(
+    source: Any,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    wave_labels: Mapping[int, str] | None = None,
+) -> PublicationTable:
+    """How the respondents of each wave were linked, by respondent group.
+
+    Parameters
+    ----------
+    source
+        A :class:`~crisis_survey.link.LinkedStudy`, its ``report``, or ``report.counts``.
+    threshold
+        Disclosure threshold.
+    wave_labels
+        Row-group labels per wave (default ``"Wave 1"``, ``"Wave 2"``, or with the fieldwork
+        year when a study is given).
+
+    Returns
+    -------
+    PublicationTable
+        ``data`` columns: ``wave`` (row group), ``category`` (stub), ``all`` and one column
+        per group (slug of its label), holding counts. ``values`` columns: ``wave,
+        category, group, count`` (``<NA>`` where withheld or not applicable).
+
+    Notes
+    -----
+    For each wave, the categories linked, wave-only, duplicate key, group conflict and
+    missing key partition the wave's respondents (``LinkageReport.counts``); each wave's
+    block is protected with its totals (respondents per group, and All), and the linked row,
+    shared by the two blocks, is withheld in both if withheld in one. Rows excluded at
+    loading have no group; they are subject to primary suppression only, and the number of
+    rows read (respondents + excluded) is not shown, so they cannot be recovered.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> t = linkage_table(load_sample_study())
+    >>> t.data.loc[1, ["category", "all"]].tolist()
+    ['Linked (in both waves)', '231']
+    """
+    counts = _report_counts(source)
+    groups = [c for c in counts.columns if c != "All"]
+    names = {1: "Wave 1", 2: "Wave 2"}
+    cb = getattr(source, "codebook", None)
+    if cb is not None:
+        names = {w: _wave_title(cb, w) for w in (1, 2)}
+    if wave_labels:
+        names.update(wave_labels)
+
+    def row(name: str) -> pd.Series:
+        if name not in counts.index:
+            raise CrisisSurveyError(
+                f"the linkage counts have no row {name!r}; expected LinkageReport.counts"
+            )
+        return _row_of(counts, name)
+
+    keys = {w: {"linked": "linked", "only": f"wave-{w} only",
+                "duplicate": f"duplicate keys wave {w}",
+                "conflict": f"group conflicts wave {w}", "missing": f"missing key wave {w}"}
+            for w in (1, 2)}
+    blocks = {}
+    for w in (1, 2):
+        block = pd.DataFrame([row(keys[w][k])[groups].astype(float) for k in _LINK_ROWS],
+                             index=list(_LINK_ROWS)).fillna(0).astype(np.int64)
+        total = row(f"wave-{w} respondents")
+        if not (block.sum(axis=0).to_numpy() == total[groups].to_numpy(dtype=float)).all() or \
+                int(block.to_numpy().sum()) != int(total["All"]):
+            raise CrisisSurveyError(
+                f"wave {w}: linked + only + duplicate + conflict + missing does not add up to "
+                "the wave's respondents in the linkage counts"
+            )
+        blocks[w] = block
+    force: dict[int, pd.DataFrame | None] = {1: None, 2: None}
+    while True:
+        res = {w: suppress(blocks[w], threshold=threshold, force=force[w]) for w in (1, 2)}
+        linked = _row_of(res[1].mask, "linked") | _row_of(res[2].mask, "linked")
+        if all(_row_of(res[w].mask, "linked").equals(linked) for w in (1, 2)):
+            break
+        for w in (1, 2):
+            f = res[w].mask.copy()
+            f.loc["linked"] = linked
+            force[w] = f
+    ids = {g: _slug(g) for g in groups}
+    out_rows: list[dict[str, str]] = []
+    records: list[dict[str, Any]] = []
+    any_hidden = False
+    for w in (1, 2):
+        shown = res[w].display()
+        published = res[w].published()
+        any_hidden |= res[w].any_suppressed
+        for key, label in [("Total", "Respondents (rows kept)"), *_LINK_ROWS.items()]:
+            r = {"wave": names[w], "category": label,
+                 "all": str(_at(shown, key, "Total")),
+                 **{ids[g]: str(_at(shown, key, g)) for g in groups}}
+            out_rows.append(r)
+            for g in ["Total", *groups]:
+                records.append({"wave": w, "category": label,
+                                "group": "All" if g == "Total" else g,
+                                "count": published.loc[key, g]})
+        excl = row(f"excluded at loading wave {w}")["All"]
+        ex = suppress(pd.DataFrame({"All": [0 if pd.isna(excl) else int(excl)]}),
+                      threshold=threshold, margins=False)
+        any_hidden |= ex.any_suppressed
+        out_rows.append({"wave": names[w], "category": "Excluded at loading (invalid rows)",
+                         "all": str(ex.display().iat[0, 0]), **{ids[g]: MISSING for g in groups}})
+        records.append({"wave": w, "category": "Excluded at loading (invalid rows)",
+                        "group": "All", "count": ex.published().iat[0, 0]})
+    if "area differs (linked)" in counts.index:
+        area = row("area differs (linked)")[groups].fillna(0).astype(np.int64)
+        ar = suppress(pd.DataFrame([area.to_numpy()], columns=groups, index=["area"]),
+                      threshold=threshold, margins="column")
+        any_hidden |= ar.any_suppressed
+        shown = ar.display()
+        out_rows.append({"wave": "Linked pairs", "category": "Local area differs between waves",
+                         "all": str(_at(shown, "area", "Total")),
+                         **{ids[g]: str(_at(shown, "area", g)) for g in groups}})
+    data = pd.DataFrame(out_rows, columns=["wave", "category", "all", *ids.values()])
+    labels = {"all": "All", **{ids[g]: g for g in groups}}
+    notes = ["Numbers of respondents (rows kept after validation). Rows sharing a link key "
+             "within a wave, and keys whose respondent group differs between waves, are "
+             "never linked."]
+    if any_hidden:
+        notes.append(suppression_note(threshold))
+    values = pd.DataFrame(records, columns=["wave", "category", "group", "count"])
+    return PublicationTable(
+        name="linkage", title="Linkage of respondents across the two survey waves",
+        data=data, stub="category", row_group="wave", column_labels=labels,
+        notes=tuple(notes), values=values,
+    )
+
+
+# -- (c) the wave comparison ----------------------------------------------------------------
+#: Short names of the tests in ``compare_waves``'s ``test`` column, and their definitions.
+TEST_NAMES: dict[str, tuple[str, str]] = {
+    "wilcoxon_signed_rank": ("Wilcoxon", "Wilcoxon signed-rank test (V)"),
+    "mann_whitney": ("Mann–Whitney", "Mann–Whitney U test (W)"),
+    "partially_overlapping_t": ("PO t", "partially overlapping samples t-test "
+                                "(Derrick et al., 2017)"),
+    "partially_overlapping_z": ("PO z", "partially overlapping samples z-test for two "
+                                "proportions (Derrick et al., 2015)"),
+    "mcnemar": ("McNemar", "McNemar test"),
+    "chi_square": ("χ² test", "Pearson chi-square test"),
+    "marginal_homogeneity": ("Stuart–Maxwell", "Stuart–Maxwell test of marginal homogeneity"),
+    "fisher_exact": ("Fisher", "Fisher's exact test"),
+    "linear_trend": ("Trend", "linear-by-linear association test"),
+    "paired_t": ("Paired t", "paired t-test"),
+    "welch_t": ("Welch t", "Welch t-test"),
+}
+
+#: Abbreviations of effect measures (defined in the table's notes).
+EFFECT_ABBREVIATIONS: dict[str, str] = {
+    "matched-pairs rank-biserial r": "r_rb",
+    "rank-biserial r": "r_rb",
+    "mean difference": "MD",
+    "odds ratio b/c (discordant pairs)": "OR",
+    "Cramer's V (bias-corrected)": "V",
+    "difference in proportions": "Δp",
+}
+
+_STATISTIC_SYMBOLS: dict[str, str] = {"X-squared": "χ²", "chi-squared": "χ²"}
+
+_DESIGN_LABELS: dict[str, str] = {
+    "paired": "Paired (linked respondents)",
+    "independent": "Independent (all respondents)",
+    "overlapping": "Partially overlapping",
+}
+
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "n", "wave1", "wave2", "test", "statistic", "p", "p_adj", "effect",
+)
+
+
+def _comparison_frame(comparison: Any) -> pd.DataFrame:
+    table = getattr(comparison, "table", comparison)
+    if not isinstance(table, pd.DataFrame):
+        raise CrisisSurveyError(
+            f"expected a WaveComparison or its table; got {type(comparison).__name__}"
+        )
+    needed = {"group", "item", "label", "design", "test", "n_wave1", "n_wave2", "n_pairs",
+              "estimate_wave1", "estimate_wave2", "summary_measure", "statistic_name",
+              "statistic", "df", "p_value", "p_adjusted", "adjust_method", "effect_measure",
+              "effect_size", "ci_low", "ci_high"}
+    missing = sorted(needed - set(table.columns))
+    if missing:
+        raise CrisisSurveyError(
+            f"the comparison table lacks columns {missing}; expected compare_waves(...).table"
+        )
+    return table
+
+
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out
+
+
+def _small(n: float, threshold: int) -> bool:
+    return not np.isnan(n) and 1 <= n < threshold
+
+
+def _pct_reveals_small(pct: float, n: float, threshold: int) -> bool:
+    """Whether a percentage of ``n`` lets a reader work out a count (or its complement)
+    from 1 to ``threshold - 1``."""
+    if np.isnan(pct) or np.isnan(n) or n <= 0:
+        return False
+    count = round(pct * n / 100.0)
+    return _small(count, threshold) or _small(n - count, threshold)
+
+
+def _statistic_text(name: str, value: float, df: float) -> str:
+    if np.isnan(value):
+        return MISSING
+    sym = _STATISTIC_SYMBOLS.get(name, name)
+    if not np.isnan(df):
+        dft = format_number(df, 0 if float(df).is_integer() else 1)
+        sym = f"{sym}({dft})"
+    return f"{sym} = {format_number(value, 2)}"
+
+
+def comparison_table(
+    comparison: Any,
+    *,
+    designs: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+    items: Sequence[str] | None = None,
+    layout: Literal["long", "wide"] = "long",
+    threshold: int = DEFAULT_THRESHOLD,
+    confidence: float = 0.95,
+) -> PublicationTable:
+    """The wave comparison per group, from :func:`~crisis_survey.compare.compare_waves`.
+
+    Parameters
+    ----------
+    comparison
+        A :class:`~crisis_survey.compare.WaveComparison` or its ``table``.
+    designs
+        Designs to show (default: all in the table, in the order paired, independent,
+        overlapping).
+    groups, items
+        Restrict to these by-values / items (default: all).
+    layout
+        ``"long"``: one row per item and design (a ``design`` column); ``"wide"``: one row
+        per item, the designs side by side under spanners.
+    threshold
+        Disclosure threshold (see Notes).
+    confidence
+        Level of the effect-size intervals (for the header only; the intervals come from
+        the comparison).
+
+    Returns
+    -------
+    PublicationTable
+        ``data`` columns: ``group`` (row group), ``item`` (stub), [``design``], then per
+        design ``n, wave1, wave2, test, statistic, p, p_adj, effect`` (prefixed
+        ``{design}_`` in the wide layout). ``values`` is the comparison's rows shown, with
+        the numbers as published (``NaN`` where withheld).
+
+    Notes
+    -----
+    Wave columns show ``estimate_wave1/2`` (``summary_measure``: percentage in the top two
+    levels of ordinal items, percentage answering the second level of binary items) to one
+    decimal; statistics and effect sizes to two decimals (no leading zero for measures
+    bounded by 1), p-values in APA style. Disclosure: an ``n`` from 1 to ``threshold - 1``
+    is withheld, as is a percentage from which a count (or its complement) in that range
+    could be worked out; in such a row the statistic, p-values and effect size are withheld
+    as well, since with the n they can reveal the counts.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> from crisis_survey.compare import compare_waves
+    >>> cmp = compare_waves(load_sample_study())
+    >>> t = comparison_table(cmp, designs=["paired"])
+    >>> t.data.loc[0, ["item", "n", "test", "p"]].tolist()
+    ['Overall quality of crisis care', '135', 'Wilcoxon', '.013']
+    """
+    table = _comparison_frame(comparison)
+    if layout not in ("long", "wide"):
+        raise CrisisSurveyError(f"layout must be 'long' or 'wide'; got {layout!r}")
+    present = [d for d in ("paired", "independent", "overlapping") if d in set(table["design"])]
+    present += [d for d in pd.unique(table["design"]) if d not in present]
+    chosen = list(designs) if designs is not None else present
+    unknown = [d for d in chosen if d not in present]
+    if unknown:
+        raise CrisisSurveyError(f"designs {unknown} are not in the comparison; found {present}")
+    sel = table[table["design"].isin(chosen)]
+    if groups is not None:
+        sel = sel[sel["group"].isin(list(groups))]
+    if items is not None:
+        sel = sel[sel["item"].isin(list(items))]
+    if sel.empty:
+        raise CrisisSurveyError("no rows of the comparison match the designs, groups and items")
+    item_order = list(pd.unique(sel["item"]))
+    group_order = list(pd.unique(sel["group"]))
+    cells: dict[tuple[Any, str, str], dict[str, str]] = {}
+    published: list[dict[str, Any]] = []
+    withheld = False
+    tests: dict[str, str] = {}
+    measures: dict[str, str] = {}
+    adjust = sorted({str(m) for m in sel["adjust_method"].dropna()})
+    for rec in sel.to_dict("records"):
+        design = str(rec["design"])
+        n1, n2, npairs = (_num(rec[k]) for k in ("n_wave1", "n_wave2", "n_pairs"))
+        e1, e2 = _num(rec["estimate_wave1"]), _num(rec["estimate_wave2"])
+        pct = "%" in str(rec["summary_measure"])
+        hide_n = any(_small(v, threshold) for v in (n1, n2, npairs))
+        hide_1 = hide_n or (pct and _pct_reveals_small(e1, n1, threshold))
+        hide_2 = hide_n or (pct and _pct_reveals_small(e2, n2, threshold))
+        hide_all = hide_n or hide_1 or hide_2
+        withheld |= hide_all
+        if design == "paired" and not np.isnan(npairs):
+            n_text = SUPPRESSED_MARKER if hide_n else format_count(npairs)
+        else:
+            n_text = " / ".join(SUPPRESSED_MARKER if _small(v, threshold) else format_count(v)
+                                for v in (n1, n2))
+        test = str(rec["test"]) if rec["test"] is not None and not pd.isna(rec["test"]) else ""
+        short, long_name = TEST_NAMES.get(test, (test, test.replace("_", " ")))
+        measure = str(rec["effect_measure"]) if isinstance(rec["effect_measure"], str) else ""
+        abbr = EFFECT_ABBREVIATIONS.get(measure, measure)
+        es, lo, hi = (_num(rec[k]) for k in ("effect_size", "ci_low", "ci_high"))
+        p, padj = _num(rec["p_value"]), _num(rec["p_adjusted"])
+        stat, df = _num(rec["statistic"]), _num(rec["df"])
+        if hide_all:
+            es = lo = hi = p = padj = stat = float("nan")
+        if test and not np.isnan(stat):
+            tests[short] = long_name
+        if measure and not np.isnan(es):
+            measures[abbr] = measure
+        digits_pct = 1
+        w1 = DERIVED_MARKER if hide_1 else (
+            format_number(e1, digits_pct) if pct else format_number(e1, 2))
+        w2 = DERIVED_MARKER if hide_2 else (
+            format_number(e2, digits_pct) if pct else format_number(e2, 2))
+        effect = format_estimate_ci(es, lo, hi, 2, leading_zero=not bounded_measure(measure))
+        if effect != MISSING and abbr:
+            effect = f"{abbr} = {effect}"
+        row = {
+            "n": n_text, "wave1": w1, "wave2": w2,
+            "test": short if test else MISSING,
+            "statistic": DERIVED_MARKER if hide_all else _statistic_text(
+                str(rec["statistic_name"]), stat, df),
+            "p": DERIVED_MARKER if hide_all else format_p(None if np.isnan(p) else p),
+            "p_adj": DERIVED_MARKER if hide_all else format_p(None if np.isnan(padj) else padj),
+            "effect": DERIVED_MARKER if hide_all else effect,
+        }
+        cells[(rec["group"], str(rec["item"]), design)] = row
+        published.append({
+            "group": rec["group"], "item": rec["item"], "design": design,
+            "n_wave1": np.nan if _small(n1, threshold) else n1,
+            "n_wave2": np.nan if _small(n2, threshold) else n2,
+            "n_pairs": np.nan if hide_n else npairs,
+            "estimate_wave1": np.nan if hide_1 else e1,
+            "estimate_wave2": np.nan if hide_2 else e2,
+            "statistic": stat, "p_value": p, "p_adjusted": padj,
+            "effect_size": es, "ci_low": lo, "ci_high": hi,
+        })
+    item_label = dict(zip(sel["item"], sel["label"], strict=False))
+    rows: list[dict[str, str]] = []
+    spanners: list[Spanner] = []
+    labels = {"n": "n", "wave1": "Wave 1 (%)", "wave2": "Wave 2 (%)", "test": "Test",
+              "statistic": "Statistic", "p": "p", "p_adj": "p_adj",
+              "effect": f"Effect size [{round(confidence * 100)}% CI]"}
+    if layout == "long":
+        labels["design"] = "Design"
+        for g in group_order:
+            for it in item_order:
+                for d in chosen:
+                    r = cells.get((g, it, d))
+                    if r is not None:
+                        rows.append({"group": str(g), "item": str(item_label[it]),
+                                     "design": _DESIGN_LABELS.get(d, d), **r})
+        columns = ["group", "item", "design", *COMPARISON_COLUMNS]
+        if len(chosen) == 1:
+            columns.remove("design")
+        col_labels = labels
+    else:
+        col_labels = {}
+        for d in chosen:
+            ids = tuple(f"{d}_{c}" for c in COMPARISON_COLUMNS)
+            spanners.append(Spanner(_DESIGN_LABELS.get(d, d), ids))
+            col_labels.update({f"{d}_{c}": labels[c] for c in COMPARISON_COLUMNS})
+        for g in group_order:
+            for it in item_order:
+                r2: dict[str, str] = {"group": str(g), "item": str(item_label[it])}
+                for d in chosen:
+                    r = cells.get((g, it, d), dict.fromkeys(COMPARISON_COLUMNS, MISSING))
+                    r2.update({f"{d}_{c}": v for c, v in r.items()})
+                rows.append(r2)
+        columns = ["group", "item", *[f"{d}_{c}" for d in chosen for c in COMPARISON_COLUMNS]]
+    data = pd.DataFrame(rows, columns=columns)
+    measures_txt = "; ".join(sorted({str(m) for m in sel["summary_measure"].dropna()}))
+    notes = [
+        f"Wave columns: {measures_txt}. n: linked respondents answering in both waves "
+        "(paired design) or respondents answering in wave 1 / wave 2.",
+    ]
+    if tests:
+        notes.append("Tests: " + "; ".join(f"{k}, {v}" for k, v in sorted(tests.items())) + ".")
+    if measures:
+        notes.append("Effect sizes: " + "; ".join(
+            f"{k} = {v}" for k, v in sorted(measures.items())) + ".")
+    if adjust:
+        notes.append(
+            f"p_adj: p-values adjusted for multiple testing ({', '.join(adjust)} method) "
+            "within each family of tests."
+        )
+    if (data == MISSING).to_numpy().any():
+        notes.append(f"{MISSING}: no test (too few answers).")
+    if withheld:
+        notes.append(suppression_note(threshold) + " In such rows the test results are "
+                     f"withheld too ({DERIVED_MARKER}).")
+    return PublicationTable(
+        name="comparison_" + "_".join(chosen), title="Change between the survey waves, "
+        "by respondent group", data=data, stub="item", row_group="group",
+        column_labels=col_labels, spanners=tuple(spanners), notes=tuple(notes),
+        values=pd.DataFrame(published),
+    )
+
+
+# -- (d) wave-2-only items ------------------------------------------------------------------
+def _wave2(source: Any) -> SurveyWave:
+    for w in study_waves(source):
+        if w.wave == 2:
+            return w
+    raise CrisisSurveyError("wave2_items_table() needs the wave-2 data; none was given")
+
+
+def wave2_items_table(
+    source: Any,
+    *,
+    items: Sequence[str] | None = None,
+    by: Literal["group", "area"] = "group",
+    threshold: int = DEFAULT_THRESHOLD,
+    min_area_n: int | None = None,
+    confidence: float = 0.95,
+) -> PublicationTable:
+    """Percentages with Wilson confidence intervals for the items asked in wave 2 only.
+
+    Parameters
+    ----------
+    source
+        A :class:`~crisis_survey.link.LinkedStudy` or the wave-2
+        :class:`~crisis_survey.load.SurveyWave`.
+    items
+        Items to show (default: every item asked only in wave 2 with levels, e.g.
+        ``aware_concordat`` and ``local_change``).
+    by
+        ``"group"`` (columns per respondent group) or ``"area"`` (columns per local area).
+    threshold
+        Disclosure threshold.
+    min_area_n
+        With ``by="area"``, areas with fewer respondents than this are pooled into one
+        column "Other areas" (default: ``threshold``).
+    confidence
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    PublicationTable
+        ``data`` columns: ``item`` (row group), ``level`` (stub), ``all`` and one column per
+        by-value, holding ``"% [CI]"`` (the first row of each item: n answering).
+        ``values`` columns: ``item, level, column, count, n, percent, ci_low, ci_high``.
+
+    Notes
+    -----
+    The denominator is the respondents who gave one of the item's levels ("don't know" and
+    blanks excluded). The interval is Wilson's score interval from
+    :func:`crisis_survey.stats.proportion_ci`, R ``prop.test(x, n, correct = FALSE)``. Counts
+    are protected with their totals before any percentage is formed; a percentage is withheld
+    when its count is withheld or its denominator is below the threshold.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> t = wave2_items_table(load_sample_study())
+    >>> t.data.loc[0, ["level", "all"]].tolist()
+    ['Respondents answering, n', '384']
+    """
+    from ..stats import proportion_ci
+
+    wave = _wave2(source)
+    cb = wave.codebook
+    fields: list[Field]
+    if items is None:
+        fields = [f for f in cb.items(wave=2) if f.waves == (2,) and f.levels]
+    else:
+        fields = [cb[name] for name in items]
+    fields = [f for f in fields if f.name in wave.data.columns]
+    if not fields:
+        raise CrisisSurveyError("none of the wave-2-only items is in the wave-2 data")
+    if by == "group":
+        by_field = cb.group
+        values_by = list(by_field.labels)
+        by_data = wave.data[by_field.name].astype(object)
+    elif by == "area":
+        if cb.area is None or cb.area.name not in wave.data.columns:
+            raise CrisisSurveyError("by='area' needs an area column in the wave-2 data")
+        by_data = wave.data[cb.area.name].astype(object)
+        sizes = by_data.value_counts()
+        cut = threshold if min_area_n is None else min_area_n
+        big = sorted(str(a) for a in sizes[sizes >= cut].index)
+        n_small = int((sizes < cut).sum())
+        values_by = big
+        # small areas and respondents without an area are pooled, so that the columns add
+        # up to the same total as the table by group (no differencing between tables)
+        if n_small or by_data.isna().any():
+            label = f"Other areas ({n_small})" if n_small else "Area not stated"
+            if n_small and by_data.isna().any():
+                label = f"Other areas ({n_small}) or not stated"
+            by_data = by_data.where(by_data.isin(big), label)
+            values_by = [*big, label]
+    else:
+        raise CrisisSurveyError(f"by must be 'group' or 'area'; got {by!r}")
+    bcode = _codes(by_data, values_by)
+    ids = {v: _slug(v) for v in values_by}
+    rows: list[dict[str, str]] = []
+    records: list[dict[str, Any]] = []
+    any_hidden = False
+    for f in fields:
+        lv = _codes(wave.data[f.name], f.labels)
+        block = pd.DataFrame(_crosstab(lv, len(f.labels), bcode, len(values_by)),
+                             index=list(f.labels), columns=values_by)
+        res = suppress(block, threshold=threshold)
+        any_hidden |= res.any_suppressed
+        shown = res.display()
+        n_row = {"item": f.label, "level": "Respondents answering, n",
+                 "all": str(_at(shown, "Total", "Total")),
+                 **{ids[v]: str(_at(shown, "Total", v)) for v in values_by}}
+        rows.append(n_row)
+        for level in f.labels:
+            r = {"item": f.label, "level": level}
+            for v in ["Total", *values_by]:
+                col = "all" if v == "Total" else ids[v]
+                count = int(_at(res.counts, level, v))
+                n = int(_at(res.counts, "Total", v))
+                n_hidden = bool(_at(res.mask, "Total", v))
+                hidden = bool(_at(res.mask, level, v)) or n_hidden or n < threshold
+                if hidden or n == 0:
+                    r[col] = DERIVED_MARKER
+                    pct = lo = hi = float("nan")
+                else:
+                    lo, hi = proportion_ci(count, n, method="wilson", confidence=confidence)
+                    pct = 100.0 * count / n
+                    lo, hi = 100.0 * lo, 100.0 * hi
+                    r[col] = format_estimate_ci(pct, lo, hi, 1)
+                records.append({"item": f.name, "level": level,
+                                "column": "All" if v == "Total" else v,
+                                "count": pd.NA if hidden else count,
+                                "n": pd.NA if n_hidden else n,
+                                "percent": pct, "ci_low": lo, "ci_high": hi})
+            rows.append(r)
+    data = pd.DataFrame(rows, columns=["item", "level", "all", *ids.values()])
+    labels = {"all": "All", **{ids[v]: v for v in values_by}}
+    level_pct = round(confidence * 100)
+    notes = [
+        f"Values are % [{level_pct}% CI] of the wave-2 respondents answering the question "
+        "(\"don't know\" and blanks excluded); intervals are Wilson score intervals.",
+    ]
+    if by == "area" and any(v.startswith("Other areas") for v in values_by):
+        notes.append(f"Other areas: local areas with fewer than "
+                     f"{threshold if min_area_n is None else min_area_n} wave-2 respondents, "
+                     "pooled with respondents whose area is not stated.")
+    if any_hidden:
+        notes.append(suppression_note(threshold))
+    values = pd.DataFrame(records, columns=["item", "level", "column", "count", "n",
+                                            "percent", "ci_low", "ci_high"])
+    title = "Questions asked in wave 2 only, by " + (
+        "respondent group" if by == "group" else "local area")
+    return PublicationTable(
+        name=f"wave2_items_by_{by}", title=title, data=data, stub="level", row_group="item",
+        column_labels=labels, notes=tuple(notes), values=values,
+    )
