@@ -95,6 +95,8 @@ def test_normalise_rejects_non_text() -> None:
         normalise_keys(pd.Series(["a", 12], dtype=object))
     with pytest.raises(LinkageError, match="sequence"):
         normalise_keys("abc")  # type: ignore[arg-type]
+    with pytest.raises(LinkageError, match="UTF-8"):
+        normalise_keys(["ok", "a\udc80"])  # a lone surrogate
 
 
 _ASCII = st.text(alphabet=st.sampled_from(list("aAbBzZ09 -_./\\\t\n\x0b\x0c\x1c\x1f+@")),

@@ -45,6 +45,14 @@ def _normalise_one(value: str) -> str:
     return unicodedata.normalize("NFKC", _UNICODE_SEPARATORS.sub("", folded))
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _to_arrow(keys: Any, what: str) -> pa.LargeStringArray:
     """The keys as one Arrow large-string array (zero-copy for pandas ``str`` columns)."""
     if isinstance(keys, pd.Series | pd.Index) and str(keys.dtype) in ("str", "string"):
@@ -72,10 +80,16 @@ def _to_arrow(keys: Any, what: str) -> pa.LargeStringArray:
         )
     try:
         return pa.array(arr, type=pa.large_string(), from_pandas=True)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        bad = next(v for v in arr if v is not None and not isinstance(v, str) and not pd.isna(v))
+    except (pa.ArrowTypeError, pa.ArrowInvalid, UnicodeEncodeError):
+        bad = next((v for v in arr if v is not None and not isinstance(v, str)
+                    and not pd.isna(v)), None)
+        if bad is None:  # all text, but some cannot be UTF-8 encoded (lone surrogates)
+            bad = next(v for v in arr if isinstance(v, str) and not _encodable(v))
+            problem = f"{what} holds text that cannot be encoded as UTF-8"
+        else:
+            problem = f"{what} holds a value that is not text"
         raise LinkageError(
-            [{"value": repr(bad), "problem": f"{what} holds a value that is not text",
+            [{"value": repr(bad), "problem": problem,
               "expected": "strings (or missing values) as link keys"}]
         ) from None
 
