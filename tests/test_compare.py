@@ -63,6 +63,8 @@ def _reference(study: FakeStudy, row: pd.Series, by: tuple[str, ...]) -> S.TestR
         fn = getattr(S, test)
         if test in ("paired_t",):
             return fn(_scored(study, item, x_p), _scored(study, item, y_p))
+        if test == "mcnemar":  # compare_waves runs McNemar without continuity correction
+            return fn(x_p, y_p, correction=False)
         return fn(x_p, y_p)
     if design == "independent":
         m1 = _cell_mask(study.wave1.data, by, label)
