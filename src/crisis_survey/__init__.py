@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 from ._errors import CodebookError, CrisisSurveyError, DataValidationError, LinkageError
 
 if TYPE_CHECKING:
+    from . import compare, present, stats
+    from ._plan import AnalysisPlan, PlanError, load_plan
     from .codebook import Codebook, default_codebook, load_codebook
+    from .compare import ModelResult, WaveComparison, change_by_group_model, compare_waves
     from .link import LinkageReport, LinkedStudy, attrition_table, link_waves, pseudonymise
     from .load import SurveyWave, load_wave
     from .synthetic import generate_study, load_sample_study, sample_study_paths
@@ -39,9 +42,18 @@ _WHERE: dict[str, str] = {
     "link_waves": ".link",
     "attrition_table": ".link",
     "pseudonymise": ".link",
+    "compare_waves": ".compare",
+    "WaveComparison": ".compare",
+    "change_by_group_model": ".compare",
+    "ModelResult": ".compare",
+    "AnalysisPlan": "._plan",
+    "PlanError": "._plan",
+    "load_plan": "._plan",
 }
+_SUBMODULES = ("stats", "compare", "present")
 
 __all__ = [
+    "AnalysisPlan",
     "Codebook",
     "CodebookError",
     "CrisisSurveyError",
@@ -49,21 +61,34 @@ __all__ = [
     "LinkageError",
     "LinkageReport",
     "LinkedStudy",
+    "ModelResult",
+    "PlanError",
     "SurveyWave",
+    "WaveComparison",
     "__version__",
     "attrition_table",
+    "change_by_group_model",
+    "compare",
+    "compare_waves",
     "default_codebook",
     "generate_study",
     "link_waves",
     "load_codebook",
+    "load_plan",
     "load_sample_study",
     "load_wave",
+    "present",
     "pseudonymise",
     "sample_study_paths",
+    "stats",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        sub = importlib.import_module(f".{name}", __name__)
+        globals()[name] = sub
+        return sub
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'crisis_survey' has no attribute {name!r}")
