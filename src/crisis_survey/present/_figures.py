@@ -328,10 +328,9 @@ def forest_plot(
     if sel.empty:
         raise CrisisSurveyError(f"no rows of design {design!r} in the comparison")
     published = comparison_table(sel, designs=[design], threshold=threshold).values
-    published = published.rename(columns={"effect_size": "es"})
-    merged = sel.reset_index(drop=True).join(
-        published[["es", "ci_low", "ci_high"]].rename(
-            columns={"ci_low": "lo", "ci_high": "hi"}))
+    shown = published[["group", "item", "effect_size", "ci_low", "ci_high"]].rename(
+        columns={"effect_size": "es", "ci_low": "lo", "ci_high": "hi"})
+    merged = sel.merge(shown, on=["group", "item"], how="left", validate="one_to_one")
     merged = merged[merged["effect_measure"].notna()]
     measures = list(dict.fromkeys(merged["effect_measure"]))
     groups = list(dict.fromkeys(merged["group"]))

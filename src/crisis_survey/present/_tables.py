@@ -656,7 +656,8 @@ def comparison_table(
         ``data`` columns: ``group`` (row group), ``item`` (stub), [``design``], then per
         design ``n, wave1, wave2, test, statistic, p, p_adj, effect`` (prefixed
         ``{design}_`` in the wide layout). ``values`` is the comparison's rows shown, with
-        the numbers as published (``NaN`` where withheld).
+        the numbers as published (``NaN`` where withheld), in the order of the rows of
+        ``data`` (long layout).
 
     Notes
     -----
@@ -815,8 +816,17 @@ def comparison_table(
         name="comparison_" + "_".join(chosen), title="Change between the survey waves, "
         "by respondent group", data=data, stub="item", row_group="group",
         column_labels=col_labels, spanners=tuple(spanners), notes=tuple(notes),
-        values=pd.DataFrame(published),
+        values=_display_order(pd.DataFrame(published), group_order, item_order, chosen),
     )
+
+
+def _display_order(frame: pd.DataFrame, groups: list[Any], items: list[Any],
+                   designs: list[str]) -> pd.DataFrame:
+    """Rows in the order the table shows them (group, item, design)."""
+    key = (frame["group"].map({g: i for i, g in enumerate(groups)}) * len(items)
+           + frame["item"].map({t: i for i, t in enumerate(items)})) * len(designs) \
+        + frame["design"].map({d: i for i, d in enumerate(designs)})
+    return frame.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 # -- (d) wave-2-only items ------------------------------------------------------------------

@@ -1,0 +1,353 @@
+"""Publication tables: contents equal their inputs, APA formats, disclosure in every output,
+byte-identical renders.
+
+Inputs are hand-built (tests/_present_data.py) so each expected display string is worked out
+here from the stated rounding rule; the integration tests use the shipped synthetic study.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _present_data import comparison_frame, linkage_counts, make_wave
+from crisis_survey import CrisisSurveyError
+from crisis_survey.present import (
+    PublicationTable,
+    assert_no_identifiers,
+    comparison_table,
+    format_estimate_ci,
+    format_number,
+    format_p,
+    linkage_table,
+    sample_table,
+    to_docx,
+    to_html,
+    to_latex,
+    to_markdown,
+    to_xlsx,
+    wave2_items_table,
+)
+from crisis_survey.present._format import bounded_measure
+from crisis_survey.present._render import latex_escape, save_table
+
+
+# -- APA formats ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        (0.0, "< .001"), (0.00049, "< .001"), (0.000999, "< .001"), (0.001, ".001"),
+        (0.0123, ".012"), (0.0125, ".013"), (0.05, ".050"), (0.5, ".500"),
+        (0.9994, ".999"), (0.9996, "> .999"), (1.0, "> .999"), (float("nan"), "—"),
+        (None, "—"),
+    ],
+)
+def test_format_p_apa(p: float | None, expected: str) -> None:
+    # APA 7 section 6.36: exact p to three decimals, no leading zero, "< .001" below
+    assert format_p(p) == expected
+
+
+def test_format_p_two_digits_and_bad_values() -> None:
+    assert format_p(0.0049, digits=2) == "< .01"
+    assert format_p(0.046, digits=2) == ".05"
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        format_p(1.2)
+
+
+def test_format_numbers() -> None:
+    assert format_number(-0.286431, leading_zero=False) == "\u2212.29"
+    assert format_number(0.004, 2) == "0.00"
+    assert format_number(-0.004, 2) == "0.00"  # no negative zero
+    assert format_number(1493.5) == "1,493.50"
+    assert format_estimate_ci(0.4567, 0.0512, 0.8621) == "0.46 [0.05, 0.86]"
+    assert bounded_measure("Cramer's V (bias-corrected)")
+    assert bounded_measure("difference in proportions")
+    assert not bounded_measure("odds ratio b/c (discordant pairs)")
+    assert not bounded_measure("mean difference")
+
+
+# -- the comparison table -----------------------------------------------------------------------
+def _row(table: PublicationTable, group: str, item: str, design: str | None = None) -> pd.Series:
+    d = table.data
+    sel = (d["group"] == group) & (d["item"] == item)
+    if design is not None:
+        sel &= d["design"] == design
+    assert sel.sum() == 1
+    return d[sel].iloc[0]
+
+
+def test_comparison_values_follow_the_input_with_stated_rounding() -> None:
+    t = comparison_table(comparison_frame())
+    r = _row(t, "Service user", "Listened to", "Paired (linked respondents)")
+    # input: n_pairs 135, estimates 48.148148 / 61.481481 (1 decimal), V 1493.5 (2 decimals),
+    # p .0123 -> .012, p_adj .0004 -> < .001, r_rb -.286431 [-.486354, -.058009] (2 decimals,
+    # no leading zero: bounded by 1)
+    assert r[["n", "wave1", "wave2", "test", "statistic", "p", "p_adj"]].tolist() == [
+        "135", "48.1", "61.5", "Wilcoxon", "V = 1,493.50", ".012", "< .001"]
+    assert r["effect"] == "r_rb = \u2212.29 [\u2212.49, \u2212.06]"
+    r = _row(t, "Service user", "Listened to", "Partially overlapping")
+    # df 18.5 shown to one decimal; a mean difference keeps its leading zero
+    assert r[["n", "statistic", "p", "p_adj", "effect"]].tolist() == [
+        "434 / 258", "t(18.5) = 2.42", ".026", "> .999", "MD = 0.46 [0.05, 0.86]"]
+
+
+def test_comparison_disclosure() -> None:
+    t = comparison_table(comparison_frame())
+    small = _row(t, "Carer", "Listened to")
+    assert small["n"] == "[c]"  # 7 pairs
+    assert (small[["wave1", "wave2", "statistic", "p", "p_adj", "effect"]] == "–").all()
+    # 3.0% of 100 is 3 people: the percentage and the test results are withheld
+    binary = _row(t, "Carer", "Knew whom to contact")
+    assert binary["wave1"] == "–"
+    assert binary["wave2"] == "40.0"
+    assert binary["effect"] == "–"
+    assert any("withheld" in n for n in t.notes)
+    v = t.values.set_index(["group", "item", "design"])
+    assert np.isnan(v.loc[("Carer", "exp_knew_contact", "paired"), "estimate_wave1"])
+    assert np.isnan(v.loc[("Carer", "exp_listened", "paired"), "p_value"])
+
+
+def test_comparison_notes_name_tests_measures_and_adjustment() -> None:
+    t = comparison_table(comparison_frame())
+    notes = " ".join(t.notes)
+    assert "Wilcoxon signed-rank test" in notes
+    assert "partially overlapping samples t-test" in notes
+    assert "holm" in notes
+    assert "r_rb = matched-pairs rank-biserial r" in notes
+
+
+def test_comparison_wide_layout_and_selection() -> None:
+    t = comparison_table(comparison_frame(), layout="wide", groups=["Service user"])
+    assert [s.label for s in t.spanners] == ["Paired (linked respondents)",
+                                             "Partially overlapping"]
+    assert t.data.loc[0, "paired_p"] == ".012"
+    assert t.data.loc[0, "overlapping_p"] == ".026"
+    one = comparison_table(comparison_frame(), designs=["paired"])
+    assert "design" not in one.data.columns
+    with pytest.raises(CrisisSurveyError, match="not in the comparison"):
+        comparison_table(comparison_frame(), designs=["independent"])
+    with pytest.raises(CrisisSurveyError, match="lacks columns"):
+        comparison_table(pd.DataFrame({"item": ["x"]}))
+
+
+# -- sample, linkage, wave-2 items -----------------------------------------------------------
+def _counts_in(cell: str) -> list[int]:
+    """Counts shown in a display cell: "n (pct)" or "n" (percentages and CIs excluded)."""
+    head = cell.split(" (")[0].split(" [")[0].replace(",", "")
+    return [int(head)] if re.fullmatch(r"\d+", head) else []
+
+
+def test_sample_table_counts_and_disclosure() -> None:
+    w1, w2 = make_wave(1, 120, 60), make_wave(2, 90, 40)
+    t = sample_table([w1, w2])
+    assert t.label("w1_service_user") == "Service user (n = 120)"
+    v = t.values
+    # every published count equals a crosstab of the data
+    for wave in (w1, w2):
+        for f in ("age_band", "gender", "ethnicity"):
+            for group in ("Service user", "Carer"):
+                sub = wave.data[wave.data["group"] == group][f]
+                got = v[(v["wave"] == wave.wave) & (v["variable"] == f) & (v["group"] == group)]
+                for rec in got.itertuples():
+                    if pd.isna(rec.count):
+                        continue
+                    expected = int(sub.isna().sum()) if rec.level == "Not stated" else int(
+                        (sub == rec.level).sum())
+                    assert rec.count == expected
+                    assert rec.percent == pytest.approx(100 * expected / len(sub))
+    people = t.data[t.data["variable"] != "Local areas"]  # that row counts areas, not people
+    for col in t.body_columns:
+        for cell in people[col]:
+            assert not any(1 <= c < 10 for c in _counts_in(str(cell))), (col, cell)
+    assert (people[t.body_columns] == "[c]").to_numpy().any()  # the check above bites
+
+
+def test_linkage_table_hand_counts() -> None:
+    t = linkage_table(linkage_counts())
+    d = t.data.set_index(["wave", "category"])
+    assert d.loc[("Wave 1", "Linked (in both waves)"), "all"] == "150"
+    # 3 duplicate keys (all service users) are withheld, and so is what would reveal them
+    assert d.loc[("Wave 1", "Not linked: key shared by several rows"), "all"] == "[c]"
+    row = d.loc[("Wave 1", "Not linked: key found in this wave only")]
+    assert row["service_user"] == "[c]"
+    assert d.loc[("Wave 1", "Excluded at loading (invalid rows)"), "all"] == "[c]"  # 4
+    assert d.loc[("Wave 2", "Excluded at loading (invalid rows)"), "all"] == "12"
+    # the linked row is shared by both waves and identical in both
+    assert (d.loc[("Wave 1", "Linked (in both waves)")] ==
+            d.loc[("Wave 2", "Linked (in both waves)")]).all()
+
+
+def test_linkage_table_refuses_inconsistent_counts() -> None:
+    counts = linkage_counts()
+    counts.loc["linked", "Carer"] = 51
+    with pytest.raises(CrisisSurveyError, match="does not add up"):
+        linkage_table(counts)
+
+
+def test_wave2_items_wilson_intervals() -> None:
+    w2 = make_wave(2, 90, 40)
+    t = wave2_items_table(w2)
+    v = t.values
+    for rec in v.dropna(subset=["count", "n"]).itertuples():
+        from crisis_survey.stats import proportion_ci
+
+        lo, hi = proportion_ci(int(rec.count), int(rec.n))
+        assert rec.ci_low == pytest.approx(100 * lo)
+        assert rec.ci_high == pytest.approx(100 * hi)
+        assert rec.percent == pytest.approx(100 * rec.count / rec.n)
+
+
+def test_wave2_items_display_matches_r_prop_test() -> None:
+    # 30 of 100: R prop.test(30, 100, correct = FALSE)$conf.int = 0.2189488529 0.3958485463
+    levels = ["Yes"] * 30 + ["No"] * 50 + ["Not sure"] * 20
+    w2 = make_wave(2, 100, 0)
+    w2.data["aware_concordat"] = pd.Categorical(levels, categories=["Yes", "No", "Not sure"])
+    t = wave2_items_table(w2, items=["aware_concordat"])
+    row = t.data.set_index("level").loc["Yes"]
+    assert row["all"] == "30.0 [21.9, 39.6]"
+
+
+def test_wave2_by_area_pools_small_areas() -> None:
+    w2 = make_wave(2, 90, 40)
+    t = wave2_items_table(w2, by="area", min_area_n=40)
+    assert any(c.startswith("other_areas") for c in t.body_columns) or len(t.body_columns) >= 2
+    # the All column equals the All column of the table by group: no differencing
+    by_group = wave2_items_table(w2)
+    assert (t.data["all"] == by_group.data["all"]).all()
+
+
+# -- renderers ----------------------------------------------------------------------------------
+def _tables() -> list[PublicationTable]:
+    w1, w2 = make_wave(1, 120, 60), make_wave(2, 90, 40)
+    return [
+        sample_table([w1, w2]).numbered(1),
+        linkage_table(linkage_counts()).numbered(2),
+        comparison_table(comparison_frame()).numbered(3),
+        comparison_table(comparison_frame(), layout="wide").numbered(4),
+        wave2_items_table(w2).numbered(5),
+    ]
+
+
+def _docx_text(data: bytes) -> list[list[str]]:
+    from docx import Document
+
+    doc = Document(io.BytesIO(data))
+    return [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+
+
+@pytest.mark.parametrize("table", _tables(), ids=lambda t: t.name)
+def test_every_renderer_shows_the_display_strings(table: PublicationTable) -> None:
+    cells = [str(v) for v in table.data[table.body_columns].to_numpy().ravel()]
+    md = to_markdown(table)
+    html = to_html(table)
+    tex = to_latex(table)
+    docx_cells = {c for row in _docx_text(to_docx(table)) for c in row}
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(to_xlsx(table))).active
+    xlsx_cells = {str(c.value) for row in ws.iter_rows() for c in row if c.value is not None}
+    for cell in cells:
+        assert cell in md
+        assert cell in docx_cells
+        assert cell in xlsx_cells
+        assert latex_escape(cell) in tex
+        assert cell.replace("<", "&lt;").replace(">", "&gt;") in html or cell in html
+    assert "http://" not in html and "https://" not in html
+    assert table.title in md and table.heading in md
+
+
+@pytest.mark.parametrize("table", _tables(), ids=lambda t: t.name)
+def test_renders_are_byte_identical(table: PublicationTable, tmp_path: object) -> None:
+    assert to_html(table) == to_html(table)
+    assert to_latex(table) == to_latex(table)
+    assert to_markdown(table) == to_markdown(table)
+    assert to_docx(table) == to_docx(table)
+    assert to_xlsx(table) == to_xlsx(table)
+    for name in zipfile.ZipFile(io.BytesIO(to_docx(table))).infolist():
+        assert name.date_time == (1980, 1, 1, 0, 0, 0)
+
+
+def test_save_table_writes_identical_files(tmp_path: pytest.TempPathFactory) -> None:
+    from pathlib import Path
+
+    table = _tables()[2]
+    root = Path(str(tmp_path))
+    first = save_table(table, root / "a" / "t")
+    second = save_table(table, root / "b" / "t")
+    assert [p.suffix for p in first] == [".html", ".tex", ".md", ".docx", ".xlsx"]
+    for p, q in zip(first, second, strict=True):
+        assert p.read_bytes() == q.read_bytes()
+    with pytest.raises(CrisisSurveyError, match="unknown table formats"):
+        save_table(table, root / "t", formats=["pdf"])
+
+
+def test_latex_escaping_and_booktabs() -> None:
+    assert latex_escape("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
+    tex = to_latex(_tables()[2])
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "$\\chi$" not in tex or "\\textsuperscript{2}" in tex
+
+
+def test_bad_table_name() -> None:
+    with pytest.raises(CrisisSurveyError, match="letters, digits"):
+        PublicationTable(name="bad name", title="t", data=pd.DataFrame({"s": ["a"]}), stub="s")
+
+
+# -- integration with the real pipeline -------------------------------------------------------
+@pytest.fixture(scope="module")
+def study():  # type: ignore[no-untyped-def]
+    from crisis_survey.synthetic import load_sample_study
+
+    return load_sample_study()
+
+
+def test_sample_study_tables_publish_no_small_count(study) -> None:  # type: ignore[no-untyped-def]
+    from crisis_survey.compare import compare_waves
+
+    tables = [sample_table(study), linkage_table(study), wave2_items_table(study),
+              wave2_items_table(study, by="area"),
+              comparison_table(compare_waves(study), layout="wide")]
+    secrets = pd.concat([
+        w.data[c].astype(str) for w in (study.wave1, study.wave2)
+        for c in ("respondent_id", "link_key", "comments") if c in w.data.columns
+    ]).dropna().unique()
+    for t in tables:
+        assert_no_identifiers(t.data, study.codebook, sensitive_values=secrets)
+        people = t.data[t.data[t.row_group] != "Local areas"] if t.row_group else t.data
+        for col in t.body_columns:
+            for cell in people[col]:
+                for part in str(cell).split(" / "):
+                    assert not any(1 <= c < 10 for c in _counts_in(part)), (t.name, col, cell)
+
+
+def test_linkage_table_matches_report(study) -> None:  # type: ignore[no-untyped-def]
+    t = linkage_table(study)
+    counts = study.report.counts
+    v = t.values.dropna(subset=["count"])
+    linked = v[(v["category"] == "Linked (in both waves)") & (v["group"] == "All")]
+    assert (linked["count"] == counts.loc["linked", "All"]).all()
+    kept = v[(v["category"] == "Respondents (rows kept)") & (v["wave"] == 1)]
+    assert kept.set_index("group")["count"]["All"] == counts.loc["wave-1 respondents", "All"]
+
+
+def test_comparison_table_matches_compare_waves(study) -> None:  # type: ignore[no-untyped-def]
+    from crisis_survey.compare import compare_waves
+
+    cmp = compare_waves(study)
+    t = comparison_table(cmp, designs=["paired"])
+    src = cmp.table[cmp.table["design"] == "paired"].set_index(["group", "item"])
+    shown = t.values
+    src = src.loc[list(zip(shown["group"], shown["item"], strict=True))].reset_index()
+    ok = shown["p_value"].notna()
+    assert ok.sum() > 10
+    for i in np.flatnonzero(ok.to_numpy()):
+        row = t.data.iloc[i]
+        assert row["p"] == format_p(float(src.loc[i, "p_value"]))
+        assert row["p_adj"] == format_p(float(src.loc[i, "p_adjusted"]))
+        assert row["n"] == f"{int(src.loc[i, 'n_pairs']):,}"
+        assert row["wave1"] == format_number(float(src.loc[i, "estimate_wave1"]), 1)
