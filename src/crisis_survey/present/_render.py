@@ -269,18 +269,102 @@ def _normalise_zip(data: bytes) -> bytes:
 
 
 # -- Word -------------------------------------------------------------------------------------
-def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
-    """A Word document (bytes) with each table as a real Word table, APA layout.
+def _docx_border(cell: Any, edge: str, size: int = 8) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tc_pr = cell._tc.get_or_add_tcPr()
+    borders = tc_pr.find(qn("w:tcBorders"))
+    if borders is None:
+        borders = OxmlElement("w:tcBorders")
+        tc_pr.append(borders)
+    el = OxmlElement(f"w:{edge}")
+    el.set(qn("w:val"), "single")
+    el.set(qn("w:sz"), str(size))
+    el.set(qn("w:color"), "000000")
+    borders.append(el)
+
+
+def add_docx_table(doc: Any, table: PublicationTable) -> None:
+    """Append ``table`` to a python-docx ``Document`` as a real Word table, APA layout.
 
     The number is bold, the title italic, the header row(s) bold with rules above and below
-    and repeated on each page; notes follow in a smaller font. Document properties carry a
-    fixed date, so the same tables give the same bytes.
+    and repeated on each page; notes follow in a smaller font.
     """
-    from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    border = _docx_border
+    if table.heading:
+        p = doc.add_paragraph()
+        p.add_run(table.heading).bold = True
+    p = doc.add_paragraph()
+    p.add_run(table.title).italic = True
+    header = _header_rows(table)
+    body_rows = list(_body(table))
+    n_rows = len(header) + sum(1 + (g is not None) for g, _ in body_rows)
+    ncol = 1 + len(table.body_columns)
+    wt = doc.add_table(rows=n_rows, cols=ncol)
+    wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+    r = 0
+    for k, hrow in enumerate(header):
+        row = wt.rows[r]
+        tr_pr = row._tr.get_or_add_trPr()
+        rep = OxmlElement("w:tblHeader")
+        rep.set(qn("w:val"), "true")
+        tr_pr.append(rep)
+        c = 0
+        for text, span in hrow:
+            cell = row.cells[c]
+            if span > 1:
+                cell = cell.merge(row.cells[c + span - 1])
+            cell.text = text
+            for para in cell.paragraphs:
+                para.alignment = (WD_ALIGN_PARAGRAPH.CENTER if (k < len(header) - 1 or c)
+                                  else WD_ALIGN_PARAGRAPH.LEFT)
+                for run in para.runs:
+                    run.bold = True
+            if k == 0:
+                border(cell, "top", 12)
+            if k == len(header) - 1:
+                border(cell, "bottom")
+            elif text:
+                border(cell, "bottom", 4)
+            c += span
+        r += 1
+    for group, cells in body_rows:
+        if group is not None:
+            row = wt.rows[r]
+            merged = row.cells[0].merge(row.cells[ncol - 1])
+            merged.text = group
+            for run in merged.paragraphs[0].runs:
+                run.italic = True
+            r += 1
+        row = wt.rows[r]
+        for c, text in enumerate(cells):
+            row.cells[c].text = text
+            if c:
+                row.cells[c].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        r += 1
+    for cell in wt.rows[n_rows - 1].cells:
+        border(cell, "bottom", 12)
+    for i, note in enumerate(table.notes):
+        p = doc.add_paragraph()
+        if i == 0:
+            p.add_run("Note. ").italic = True
+        run = p.add_run(note)
+        run.font.size = Pt(9)
+
+
+def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
+    """A Word document (bytes) with each table as a real Word table, APA layout.
+
+    Document properties carry a fixed date, so the same tables give the same bytes.
+    """
+    from docx import Document
     from docx.shared import Pt
 
     items = [tables] if not isinstance(tables, Sequence) else list(tables)
@@ -295,81 +379,10 @@ def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
     normal.font.size = Pt(10)
-
-    def border(cell: Any, edge: str, size: int = 8) -> None:
-        tc_pr = cell._tc.get_or_add_tcPr()
-        borders = tc_pr.find(qn("w:tcBorders"))
-        if borders is None:
-            borders = OxmlElement("w:tcBorders")
-            tc_pr.append(borders)
-        el = OxmlElement(f"w:{edge}")
-        el.set(qn("w:val"), "single")
-        el.set(qn("w:sz"), str(size))
-        el.set(qn("w:color"), "000000")
-        borders.append(el)
-
     for n, table in enumerate(items):
         if n:
             doc.add_paragraph()
-        if table.heading:
-            p = doc.add_paragraph()
-            p.add_run(table.heading).bold = True
-        p = doc.add_paragraph()
-        p.add_run(table.title).italic = True
-        header = _header_rows(table)
-        body_rows = list(_body(table))
-        n_rows = len(header) + sum(1 + (g is not None) for g, _ in body_rows)
-        ncol = 1 + len(table.body_columns)
-        wt = doc.add_table(rows=n_rows, cols=ncol)
-        wt.alignment = WD_TABLE_ALIGNMENT.CENTER
-        r = 0
-        for k, hrow in enumerate(header):
-            row = wt.rows[r]
-            tr_pr = row._tr.get_or_add_trPr()
-            rep = OxmlElement("w:tblHeader")
-            rep.set(qn("w:val"), "true")
-            tr_pr.append(rep)
-            c = 0
-            for text, span in hrow:
-                cell = row.cells[c]
-                if span > 1:
-                    cell = cell.merge(row.cells[c + span - 1])
-                cell.text = text
-                for para in cell.paragraphs:
-                    para.alignment = (WD_ALIGN_PARAGRAPH.CENTER if (k < len(header) - 1 or c)
-                                      else WD_ALIGN_PARAGRAPH.LEFT)
-                    for run in para.runs:
-                        run.bold = True
-                if k == 0:
-                    border(cell, "top", 12)
-                if k == len(header) - 1:
-                    border(cell, "bottom")
-                elif text:
-                    border(cell, "bottom", 4)
-                c += span
-            r += 1
-        for group, cells in body_rows:
-            if group is not None:
-                row = wt.rows[r]
-                merged = row.cells[0].merge(row.cells[ncol - 1])
-                merged.text = group
-                for run in merged.paragraphs[0].runs:
-                    run.italic = True
-                r += 1
-            row = wt.rows[r]
-            for c, text in enumerate(cells):
-                row.cells[c].text = text
-                if c:
-                    row.cells[c].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            r += 1
-        for cell in wt.rows[n_rows - 1].cells:
-            border(cell, "bottom", 12)
-        for i, note in enumerate(table.notes):
-            p = doc.add_paragraph()
-            if i == 0:
-                p.add_run("Note. ").italic = True
-            run = p.add_run(note)
-            run.font.size = Pt(9)
+        add_docx_table(doc, table)
     buf = io.BytesIO()
     doc.save(buf)
     return _normalise_zip(buf.getvalue())
