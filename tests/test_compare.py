@@ -21,6 +21,7 @@ from _compare_data import AREAS, FakeStudy, make_study, shuffle_rows, swap_waves
 from crisis_survey import CrisisSurveyError
 from crisis_survey import stats as S
 from crisis_survey.compare import COLUMNS, compare_waves
+from crisis_survey.compare._waves import WAVE1_MINUS_WAVE2
 
 REL = 1e-9
 ITEMS = ["overall_rating", "exp_knew_contact", "first_contact", "wellbeing", "svc_gp"]
@@ -96,9 +97,13 @@ def _check_rows(study: FakeStudy, table: pd.DataFrame, by: tuple[str, ...]) -> i
         if not isinstance(row["test"], str) or isinstance(row["note"], str):
             continue
         ref = _reference(study, row, by)
+        effect, low, high = ref.effect_size, ref.ci_low, ref.ci_high
+        if (ref.effect_measure or "").startswith(WAVE1_MINUS_WAVE2):
+            # the table orients signed effects as wave 2 relative to wave 1
+            effect, low, high = (None if v is None else -v for v in (effect, high, low))
         for col, ref_value in (
             ("statistic", ref.statistic), ("p_value", ref.p_value), ("df", ref.df),
-            ("effect_size", ref.effect_size), ("ci_low", ref.ci_low), ("ci_high", ref.ci_high),
+            ("effect_size", effect), ("ci_low", low), ("ci_high", high),
         ):
             got = row[col]
             assert _close(None if pd.isna(got) else float(got), ref_value), (
@@ -371,3 +376,25 @@ def test_shuffling_rows_changes_nothing(seed: int, shuffle: int) -> None:
     b = compare_waves(shuffle_rows(s, shuffle), items=ITEMS, by=("group", "area"),
                       min_n=2).table
     pd.testing.assert_frame_equal(a, b, rtol=1e-9, atol=1e-13)
+
+
+def test_signed_effects_point_to_wave2_in_every_design() -> None:
+    # The synthetic generator shifts service users' answers up in wave 2 (effect 0.8 SD
+    # here) and leaves carers alone: every signed effect of an ordinal item must then be
+    # positive for service users, whatever the design, because the table reads effects as
+    # wave 2 relative to wave 1 (a sign error in any design would make one negative).
+    import tempfile
+    from pathlib import Path
+
+    from crisis_survey.link import link_waves
+    from crisis_survey.load import load_wave
+    from crisis_survey.synthetic import generate_study, write_study
+
+    study = generate_study(n_service_users=600, n_carers=300, effect_service_users=0.8, seed=7)
+    with tempfile.TemporaryDirectory() as tmp:
+        p1, p2 = write_study(study, Path(tmp), readme=False)[:2]
+        linked = link_waves(load_wave(p1, wave=1), load_wave(p2, wave=2))
+    t = compare_waves(linked).table
+    su = t[(t["group"] == "Service user") & (t["measurement"] == "ordinal")]
+    assert set(su["design"]) == {"paired", "independent", "overlapping"}
+    assert (su["effect_size"] > 0).all(), su[["item", "design", "effect_size"]]

@@ -311,14 +311,34 @@ def _item_rows(
                 if math.isnan(result.p_value):
                     why = result.method.partition("(not defined: ")[2].rstrip(")")
                     note = f"test not defined: {why or 'no variation'}"
+                effect, low, high = _towards_wave2(result)
                 row.update(
                     statistic_name=result.statistic_name, statistic=result.statistic,
                     df=result.df, p_value=result.p_value, effect_measure=result.effect_measure,
-                    effect_size=result.effect_size, ci_low=result.ci_low, ci_high=result.ci_high,
+                    effect_size=effect, ci_low=low, ci_high=high,
                 )
             row["note"] = note
             rows.append(row)
     return rows
+
+
+#: Effect measures that the stats functions report as wave 1 relative to wave 2 (x - y, or
+#: "x tends to be larger"). The comparison table negates them so that every signed effect
+#: reads the same way: positive = higher answers (more "yes") in wave 2. Odds ratios of
+#: discordant pairs (b/c with b = moves up), conditional-MLE odds ratios of the wave x answer
+#: table and the linear-trend r are already oriented that way; Cramer's V has no sign.
+WAVE1_MINUS_WAVE2: tuple[str, ...] = (
+    "matched-pairs rank-biserial r", "rank-biserial r", "mean difference",
+    "difference in proportions", "Cohen's d", "Hedges' g",
+)
+
+
+def _towards_wave2(result: TestResult) -> tuple[float | None, float | None, float | None]:
+    """Effect size and CI oriented as wave 2 relative to wave 1 (see WAVE1_MINUS_WAVE2)."""
+    e, lo, hi = result.effect_size, result.ci_low, result.ci_high
+    if not (result.effect_measure or "").startswith(WAVE1_MINUS_WAVE2):
+        return e, lo, hi
+    return (None if e is None else -e, None if hi is None else -hi, None if lo is None else -lo)
 
 
 def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str) -> None:
