@@ -253,8 +253,19 @@ def to_latex(table: PublicationTable) -> str:
 
 
 # -- deterministic zip (docx, xlsx) -----------------------------------------------------------
+_FIXED_W3CDTF = FIXED_DATE.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+
+
+def _fix_core(xml: bytes) -> bytes:
+    """Set the created/modified dates of ``docProps/core.xml`` to :data:`FIXED_DATE`
+    (openpyxl stamps the time of saving into ``modified``)."""
+    return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                  rb"\g<1>" + _FIXED_W3CDTF + rb"\g<2>", xml)
+
+
 def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite a zip archive with every entry dated 1980-01-01 and in a fixed order."""
+    """Rewrite a zip archive with every entry dated 1980-01-01, in a fixed order, and the
+    document's creation and modification dates fixed."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
@@ -264,7 +275,10 @@ def _normalise_zip(data: bytes) -> bytes:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
-            dst.writestr(info, src.read(name))
+            content = src.read(name)
+            if name == "docProps/core.xml":
+                content = _fix_core(content)
+            dst.writestr(info, content)
     return out.getvalue()
 
 
