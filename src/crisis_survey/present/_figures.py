@@ -142,14 +142,16 @@ def likert_chart(
     group_order = list(dict.fromkeys(data["group"]))
     wave_order = sorted(data["wave"].unique())
     n_bars = len(item_order) * len(group_order) * len(wave_order)
-    height = 0.9 + 0.16 * n_bars + 0.12 * len(item_order) * len(group_order)
+    height = 1.0 + 0.16 * n_bars + 0.2 * len(item_order) * len(group_order)
     with _rc():
         fig, ax = _new_axes(ax, width, height)
         y = 0.0
-        ticks, ticklabels, majors, majorlabels = [], [], [], []
+        ticks: list[float] = []
+        ticklabels: list[str] = []
         hidden: list[str] = []
         for item in item_order:
-            block_start = y
+            _heading(ax, y, cb[item].label)
+            y += 1.0
             for group in group_order:
                 for wave in wave_order:
                     rows = data[(data["item"] == item) & (data["group"] == group)
@@ -170,33 +172,40 @@ def likert_chart(
                                 edgecolor="white", linewidth=0.3)
                         left += pct[li]
                     y += 1
-                y += 0.35
-            majors.append((block_start + y - 1.35) / 2)
-            majorlabels.append(cb[item].label)
-            y += 0.5
-        ax.axvline(0, color="0.2", linewidth=0.6)
-        ax.set_yticks(ticks, ticklabels, minor=True)
-        ax.set_yticks(majors, majorlabels)
-        ax.tick_params(axis="y", which="minor", length=0, labelsize=6.5)
-        ax.tick_params(axis="y", which="major", length=0, pad=92, labelsize=7.5)
-        for lab in ax.get_yticklabels():
-            lab.set_fontweight("bold")
-        ax.invert_yaxis()
-        ax.set_xlim(-100, 100)
-        ax.set_xticks(np.arange(-100, 101, 25))
-        ax.set_xticklabels([f"{abs(v)}%" for v in range(-100, 101, 25)])
-        ax.spines["left"].set_visible(False)
+                y += 0.3
+            y += 0.3
+        _percent_axes(ax, ticks, ticklabels, y, width)
         ax.set_xlabel("Respondents answering (%)")
         from matplotlib.patches import Patch
 
         handles = [Patch(facecolor=c, edgecolor="0.6" if c == NEUTRAL else c, linewidth=0.3)
                    for c in colours]
-        fig.legend(handles, levels, loc="lower center", ncol=min(k, 5),
+        fig.legend(handles, levels, loc="lower center",
+                   ncol=min(k, 5) if width >= 5 else min(k, 3),
                    bbox_to_anchor=(0.5, 1.0), handlelength=1.2, columnspacing=1.0)
         if hidden:
             _note(fig, f"Bars based on fewer than {threshold} respondents are not shown.")
         fig.tight_layout()
     return fig
+
+
+def _heading(ax: Axes, y: float, text: str) -> None:
+    """An item's question title above its block of bars, at the left edge of the plot."""
+    ax.text(-100, y, text, ha="left", va="center", fontsize=7.5, fontweight="bold")
+
+
+def _percent_axes(ax: Axes, ticks: list[float], labels: list[str], bottom: float,
+                  width: float) -> None:
+    """Axes of a diverging bar chart: -100..100 % shown as absolute values."""
+    ax.axvline(0, color="0.2", linewidth=0.6)
+    ax.set_yticks(ticks, labels)
+    ax.tick_params(axis="y", length=0, labelsize=6.5)
+    ax.set_ylim(bottom - 0.2, -0.7)
+    ax.set_xlim(-100, 100)
+    step = 25 if width >= 5 else 50
+    ax.set_xticks(np.arange(-100, 101, step))
+    ax.set_xticklabels([f"{abs(v)}%" for v in range(-100, 101, step)])
+    ax.spines["left"].set_visible(False)
 
 
 def study_waves_of(source: Any) -> tuple[Any, ...]:
@@ -237,14 +246,16 @@ def change_chart(
     group_order = list(dict.fromkeys(data["group"]))
     cb = study.codebook
     n_bars = len(item_order) * len(group_order)
-    height = 0.9 + 0.2 * n_bars + 0.1 * len(item_order)
+    height = 1.0 + 0.18 * n_bars + 0.2 * len(item_order)
     with _rc():
         fig, ax = _new_axes(ax, width, height)
         y = 0.0
-        ticks, labels, majors, majorlabels = [], [], [], []
+        ticks: list[float] = []
+        labels: list[str] = []
         hidden = False
         for item in item_order:
-            start = y
+            _heading(ax, y, cb[item].label)
+            y += 1.0
             for group in group_order:
                 rows = data[(data["item"] == item) & (data["group"] == group)].set_index(
                     "direction")
@@ -266,21 +277,8 @@ def change_chart(
                                 fontsize=6, color="white" if d != "same" else "0.1")
                     left += w
                 y += 1
-            majors.append((start + y - 1) / 2)
-            majorlabels.append(cb[item].label)
-            y += 0.6
-        ax.axvline(0, color="0.2", linewidth=0.6)
-        ax.set_yticks(ticks, labels, minor=True)
-        ax.set_yticks(majors, majorlabels)
-        ax.tick_params(axis="y", which="minor", length=0, labelsize=6.5)
-        ax.tick_params(axis="y", which="major", length=0, pad=58, labelsize=7.5)
-        for lab in ax.get_yticklabels():
-            lab.set_fontweight("bold")
-        ax.invert_yaxis()
-        ax.set_xlim(-100, 100)
-        ax.set_xticks(np.arange(-100, 101, 25))
-        ax.set_xticklabels([f"{abs(v)}%" for v in range(-100, 101, 25)])
-        ax.spines["left"].set_visible(False)
+            y += 0.3
+        _percent_axes(ax, ticks, labels, y, width)
         ax.set_xlabel("Linked respondents (%)")
         from matplotlib.patches import Patch
 
@@ -391,10 +389,14 @@ def forest_plot(
 
 
 def _measure_axis_label(measure: str) -> str:
+    """Axis label; compare_waves reads every signed effect as wave 2 relative to wave 1."""
     text = measure[0].upper() + measure[1:]
-    if "rank-biserial" in measure:
-        text += " (negative: higher in wave 2)" if measure.startswith("matched") else ""
-    return text
+    low = measure.casefold()
+    if "odds ratio" in low:
+        return text + " (> 1: higher in wave 2)"
+    if "cramer" in low or "cramér" in low:
+        return text
+    return text + " (> 0: higher in wave 2)"
 
 
 # -- (d) participant flow ---------------------------------------------------------------------
