@@ -1,4 +1,4 @@
-"""The ``crisis-survey`` command line: validate, link, demo, generate.
+"""The ``crisis-survey`` command line: validate, link, report, demo, generate.
 
 Every subcommand is a thin layer over the library. Errors the library raises on purpose
 (:class:`~crisis_survey.CrisisSurveyError`) are printed as their message on stderr with exit
@@ -455,13 +455,62 @@ def run_sample_study(out: Path, *, stream: TextIO, err: TextIO) -> OutputSet:
     for w in (w1, w2):
         print(_accounting_line(w), file=stream)
     study = link_waves(w1, w2)
-    return write_outputs(study, out, synthetic=True, inputs=[p1, p2])
+    written = write_outputs(study, out, synthetic=True, inputs=[p1, p2])
+    from ._resources import data_dir
+    from .codebook._frictionless import DEFAULT_CODEBOOK
+
+    inputs = {"wave1": p1, "wave2": p2, "codebook": data_dir() / "schema" / DEFAULT_CODEBOOK}
+    report = _write_report(study, out, plan=None, inputs=inputs, synthetic=True, err=err)
+    written.files.extend(report.files)
+    return written
+
+
+def _write_report(study: LinkedStudy, out: Path, *, plan: Any, inputs: dict[str, Path],
+                  synthetic: bool, err: TextIO) -> Any:
+    from .present import write_report
+
+    def progress(step: int, total: int, message: str) -> None:
+        print(f"[{step}/{total}] {message}", file=err, flush=True)
+
+    return write_report(study, out, plan=plan, inputs=inputs, synthetic=synthetic,
+                        progress=progress)
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._plan import AnalysisPlan, load_plan
+    from ._resources import data_dir
+    from .codebook._frictionless import DEFAULT_CODEBOOK
+    from .link import link_waves
+
+    plan = load_plan(args.plan) if args.plan else AnalysisPlan()
+    cb = _codebook(args.codebook)
+    secret = _secret(args.secret_env or plan.secret_env or None)
+    w1 = _load(args.wave1, cb, 1, args.mapping, args.quarantine, err)
+    w2 = _load(args.wave2, cb, 2, args.mapping, args.quarantine, err)
+    study = link_waves(w1, w2, secret=secret)
+    folder = Path(args.out)
+    inputs: dict[str, Path] = {"wave1": Path(args.wave1), "wave2": Path(args.wave2),
+                               "codebook": Path(args.codebook) if args.codebook
+                               else data_dir() / "schema" / DEFAULT_CODEBOOK}
+    if args.plan:
+        inputs["plan"] = Path(args.plan)
+    if args.mapping:
+        inputs["mapping"] = Path(args.mapping)
+    if cb.synthetic:
+        print(SYNTHETIC_BANNER, file=out)
+    for w in (w1, w2):
+        print(_accounting_line(w), file=out)
+    write_outputs(study, folder, synthetic=cb.synthetic, inputs=[inputs["wave1"], inputs["wave2"]])
+    report = _write_report(study, folder, plan=plan, inputs=inputs, synthetic=cb.synthetic,
+                           err=err)
+    print(str(report), file=out)
+    return OK
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     written = run_sample_study(Path(args.out), stream=out, err=err)
-    print(f"Wrote {', '.join(p.name for p in written.files)} to {written.folder}", file=out)
-    print("Open README.md there for the summary (SYNTHETIC DATA).", file=out)
+    print(f"Wrote {len(written.files)} files to {written.folder}", file=out)
+    print("Open report.html there for the report (SYNTHETIC DATA).", file=out)
     return OK
 
 
@@ -523,9 +572,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(handler=_cmd_link)
 
+    p = sub.add_parser("report", help="the whole analysis: tables, figures, HTML and Word "
+                                      "reports, manifest",
+                       description="Load and validate both waves, link them, compare the "
+                                   "waves per respondent group and write every table and "
+                                   "figure, report.html (self-contained), report.docx and "
+                                   "manifest.json. Small counts are withheld; no identifier, "
+                                   "link key or free text is written.")
+    p.add_argument("--wave1", required=True, metavar="FILE")
+    p.add_argument("--wave2", required=True, metavar="FILE")
+    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
+    p.add_argument("--mapping", metavar="FILE",
+                   help="column mapping, JSON or CSV (file column -> codebook field)")
+    p.add_argument("--plan", metavar="FILE",
+                   help="analysis plan (TOML): items, grouping, designs, tests, families, "
+                        "alpha, disclosure threshold")
+    p.add_argument("--secret-env", metavar="VAR",
+                   help="name of the environment variable holding the secret used to "
+                        "pseudonymise link keys (never pass the secret itself)")
+    p.add_argument("--quarantine", action="store_true",
+                   help="leave out rows with problems (listed in the outputs) instead of "
+                        "stopping")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(handler=_cmd_report)
+
     p = sub.add_parser("demo", help="run the shipped SYNTHETIC sample study end to end",
                        description="Load, validate and link the synthetic sample study "
-                                   "shipped with the library and write the outputs.")
+                                   "shipped with the library and write the full report.")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(handler=_cmd_demo)
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         to_markdown,
         to_xlsx,
     )
+    from ._report import ReportFiles, write_report
     from ._tables import (
         PublicationTable,
         Spanner,
@@ -81,11 +82,14 @@ _WHERE: dict[str, str] = {
     "forest_plot": "._figures",
     "flow_diagram": "._figures",
     "save_figure": "._figures",
+    "ReportFiles": "._report",
+    "write_report": "._report",
 }
 
 __all__ = [
     "DisclosureError",
     "PublicationTable",
+    "ReportFiles",
     "Spanner",
     "Suppression",
     "assert_no_identifiers",
@@ -113,6 +117,7 @@ __all__ = [
     "to_markdown",
     "to_xlsx",
     "wave2_items_table",
+    "write_report",
 ]
 
 
