@@ -73,8 +73,8 @@ class ReportFiles:
 
 
 # -- the model table ---------------------------------------------------------------------------
-def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: float = 0.95
-                ) -> PublicationTable:
+def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: float = 0.95,
+                labels: Mapping[str, str] | None = None) -> PublicationTable:
     """Did change between the waves differ between groups? One row per ordinal item.
 
     Built from :class:`~crisis_survey.compare.ModelResult` objects (estimates on the log
@@ -86,7 +86,7 @@ def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: flo
     for m in models:
         we = m.wave_effects.set_index("term")
         it = m.interaction
-        row = {"item": m.label if hasattr(m, "label") else m.item}
+        row = {"item": (labels or {}).get(m.item, m.item)}
         for g in groups:
             if g in we.index:
                 r = we.loc[g]
@@ -100,7 +100,8 @@ def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: flo
                        "ci_low": float(it["ci_low"]), "ci_high": float(it["ci_high"]),
                        "p_value": float(it["p_value"])})
     data = pd.DataFrame(rows, columns=["item", *groups, "difference", "p"])
-    contrast = " minus ".join(reversed(list(groups))) if len(groups) == 2 else "interaction"
+    contrast = (f"change in {models[0].other_group} minus change in {models[0].reference_group}"
+                if models else "interaction")
     notes = (
         "Cumulative-logit generalised estimating equations (statsmodels OrdinalGEE) on every "
         "answer of both waves, respondents as clusters (linked respondents contribute two "
@@ -340,7 +341,9 @@ def write_report(
         for d in plan.designs
     ]
     tabs += comparison_tabs
-    mtab = model_table(models, groups, confidence=plan.confidence) if models else None
+    labels = {f.name: f.label for f in cb.items()}
+    mtab = (model_table(models, groups, confidence=plan.confidence, labels=labels)
+            if models else None)
     if mtab is not None:
         tabs.append(mtab)
     wave2_only = [f.name for f in cb.items() if f.waves == (2,) and f.measurement != "text"]
