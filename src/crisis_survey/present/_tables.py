@@ -812,9 +812,14 @@ def comparison_table(
     if withheld:
         notes.append(suppression_note(threshold) + " In such rows the test results are "
                      f"withheld too ({DERIVED_MARKER}).")
+    design_titles = {"paired": "linked respondents (paired tests)",
+                     "independent": "all respondents of each wave (independent samples)",
+                     "overlapping": "all respondents at once (partially overlapping samples)"}
+    title = "Change between the survey waves, by respondent group"
+    if len(chosen) == 1:
+        title += ": " + design_titles.get(chosen[0], chosen[0])
     return PublicationTable(
-        name="comparison_" + "_".join(chosen), title="Change between the survey waves, "
-        "by respondent group", data=data, stub="item", row_group="group",
+        name="comparison_" + "_".join(chosen), title=title, data=data, stub="item", row_group="group",
         column_labels=col_labels, spanners=tuple(spanners), notes=tuple(notes),
         values=_display_order(pd.DataFrame(published), group_order, item_order, chosen),
     )
