@@ -819,7 +819,8 @@ def comparison_table(
     if len(chosen) == 1:
         title += ": " + design_titles.get(chosen[0], chosen[0])
     return PublicationTable(
-        name="comparison_" + "_".join(chosen), title=title, data=data, stub="item", row_group="group",
+        name="comparison_" + "_".join(chosen), title=title, data=data, stub="item",
+        row_group="group",
         column_labels=col_labels, spanners=tuple(spanners), notes=tuple(notes),
         values=_display_order(pd.DataFrame(published), group_order, item_order, chosen),
     )
