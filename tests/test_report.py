@@ -44,7 +44,8 @@ def test_rerun_is_byte_identical(report_dir: Path, study, tmp_path: Path) -> Non
     different = [name for name in first if first[name] != second[name]]
     assert not different, different
     assert {"report.html", "report.docx", "manifest.json"} <= first.keys()
-    assert sum(n.startswith("figures/") for n in first) == 15  # 5 figures x svg/pdf/png
+    # flow, 3 Likert charts (one per response scale), paired change, 2 forest plots
+    assert sum(n.startswith("figures/") for n in first) == 7 * 3  # svg, pdf, png each
     assert sum(n.startswith("tables/") for n in first) == 8 * 5  # 8 tables x 5 formats
 
 
@@ -56,7 +57,7 @@ def test_html_is_self_contained_and_says_synthetic(report_dir: Path) -> None:
     assert not re.search(r"<link[^>]+stylesheet", html, re.I)
     assert "@import" not in html
     assert html.count(SYNTHETIC_BANNER) >= 2  # top banner (sticky, repeats when printed) + end
-    assert html.count("<svg") == 5  # every figure inline
+    assert html.count("<svg") == 7  # every figure inline
     assert "withheld" in html  # the disclosure note
 
 
@@ -69,7 +70,7 @@ def test_word_report_says_synthetic_on_every_page(report_dir: Path) -> None:
         media = [n for n in z.namelist() if n.startswith("word/media/")]
     assert "SYNTHETIC DATA" in text  # the page header repeats on every page
     assert body.count("<w:tbl>") == 8
-    assert len(media) == 5
+    assert len(media) == 7
 
 
 def test_manifest_hashes_inputs_and_outputs(report_dir: Path) -> None:

@@ -369,11 +369,25 @@ def write_report(
     figure_specs: list[tuple[str, Callable[[], Any], str]] = [
         ("flow", lambda: F.flow_diagram(study, threshold=thr),
          "Participant flow: respondents read, excluded, linked and analysed in each wave."),
-        ("likert", lambda: F.likert_chart(study, threshold=thr),
-         "Answers to the rating items by wave and group, centred on the neutral level."),
         ("paired_change", lambda: F.change_chart(study, threshold=thr),
          "Linked respondents whose answer moved down, stayed the same or moved up."),
     ]
+    # one diverging bar chart per response scale shared by items asked in both waves
+    scales: dict[tuple[str, ...], list[str]] = {}
+    for f in cb.items(measurement="ordinal"):
+        if 1 in f.waves and 2 in f.waves and (not plan.items or f.name in plan.items):
+            scales.setdefault(f.labels, []).append(f.name)
+
+    def likert(items: list[str]) -> Callable[[], Any]:
+        return lambda: F.likert_chart(study, items, threshold=thr)
+
+    for k, (scale, names) in enumerate(sorted(scales.items(), key=lambda kv: -len(kv[1]))):
+        figure_specs.append((
+            "likert" if k == 0 else f"likert_{k + 1}", likert(names),
+            f"Answers by wave and group ({scale[0]} to {scale[-1]}), centred on the "
+            "middle of the scale.",
+        ))
+
     def forest(design: str) -> Callable[[], Any]:
         return lambda: F.forest_plot(comparison, design=design, threshold=thr)
 
@@ -420,7 +434,7 @@ def write_report(
             ("p", findings + " (" + "; ".join(per_group) + ")."),
             *[("table", t) for t in tabs[2:2 + len(comparison_tabs)]],
             *[("figure", figs[n]) for n in figs if n.startswith("forest_")],
-            ("figure", figs["likert"]),
+            *[("figure", figs[n]) for n in figs if n.startswith("likert")],
             ("figure", figs["paired_change"]),
         ]),
     ]
