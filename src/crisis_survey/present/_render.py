@@ -299,11 +299,12 @@ def _docx_border(cell: Any, edge: str, size: int = 8) -> None:
     borders.append(el)
 
 
-def add_docx_table(doc: Any, table: PublicationTable) -> None:
+def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None = None) -> None:
     """Append ``table`` to a python-docx ``Document`` as a real Word table, APA layout.
 
     The number is bold, the title italic, the header row(s) bold with rules above and below
-    and repeated on each page; notes follow in a smaller font.
+    and repeated on each page; notes follow in a smaller font. ``font_size`` (points) sets
+    the size of the table's cells (default: the document's normal size).
     """
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -365,6 +366,22 @@ def add_docx_table(doc: Any, table: PublicationTable) -> None:
         r += 1
     for cell in wt.rows[n_rows - 1].cells:
         border(cell, "bottom", 12)
+    # the row-label (stub) column gets 30% of the text width, the others share the rest
+    sec = doc.sections[-1]
+    text_width = sec.page_width - sec.left_margin - sec.right_margin
+    widths = [int(text_width * 0.3)] + [int(text_width * 0.7 / (ncol - 1))] * (ncol - 1)
+    wt.autofit = False
+    for wcol, width in zip(wt.columns, widths, strict=False):
+        wcol.width = width  # the grid (LibreOffice reads this)
+    for wrow in wt.rows:
+        for wcell, width in zip(wrow.cells, widths, strict=False):
+            wcell.width = width
+    if font_size is not None:
+        for wrow in wt.rows:
+            for wcell in wrow.cells:
+                for para in wcell.paragraphs:
+                    for run in para.runs:
+                        run.font.size = Pt(font_size)
     for i, note in enumerate(table.notes):
         p = doc.add_paragraph()
         if i == 0:

@@ -187,6 +187,7 @@ def _docx_report(
     sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]],
 ) -> bytes:
     from docx import Document
+    from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.shared import Inches, Pt
 
     from ._render import FIXED_DATE, _normalise_zip, add_docx_table
@@ -227,8 +228,13 @@ def _docx_report(
                 r.font.name = "Courier New"
                 r.font.size = Pt(8)
             elif kind == "table":
-                add_docx_table(doc, content)
+                wide = len(content.body_columns) > 6
+                if wide:  # wide tables get a landscape page of their own, smaller type
+                    _orient(doc, WD_SECTION, WD_ORIENT, landscape=True)
+                add_docx_table(doc, content, font_size=8 if wide else None)
                 doc.add_paragraph()
+                if wide:
+                    _orient(doc, WD_SECTION, WD_ORIENT, landscape=False)
             elif kind == "figure":
                 svg, caption = content
                 png = svg.with_suffix(".png")
@@ -238,6 +244,15 @@ def _docx_report(
     buf = io.BytesIO()
     doc.save(buf)
     return _normalise_zip(buf.getvalue())
+
+
+def _orient(doc: Any, wd_section: Any, wd_orient: Any, *, landscape: bool) -> None:
+    """Start a new page section in landscape or portrait (headers carry over)."""
+    section = doc.add_section(wd_section.NEW_PAGE)
+    width, height = section.page_width, section.page_height
+    if landscape != (width > height):
+        section.page_width, section.page_height = height, width
+    section.orientation = wd_orient.LANDSCAPE if landscape else wd_orient.PORTRAIT
 
 
 # -- the report ------------------------------------------------------------------------------
