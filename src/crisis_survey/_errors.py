@@ -8,9 +8,10 @@ problem: file, row, column, value, expected) and a message that summarises it in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a problems table is built, so that
+    import pandas as pd  # ``import crisis_survey`` does not pay for it (see docs/performance.md)
 
 __all__ = [
     "PROBLEM_COLUMNS",
@@ -29,6 +30,8 @@ class CrisisSurveyError(Exception):
 
 
 def _problems_frame(problems: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = problems.copy() if isinstance(problems, pd.DataFrame) else pd.DataFrame(list(problems))
     for col in PROBLEM_COLUMNS:
         if col not in frame.columns:
@@ -37,6 +40,8 @@ def _problems_frame(problems: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.
 
 
 def _given(value: Any) -> bool:
+    import pandas as pd
+
     if value is None:
         return False
     try:
