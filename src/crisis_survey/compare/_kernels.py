@@ -3,13 +3,13 @@
 A kernel takes a :class:`Cell` (the counts or moments :func:`._study.count_item` produced for
 one by-cell) and returns the :class:`~crisis_survey.stats.TestResult` the public stats function
 returns for that cell's raw answers. Rank and contingency tests call the stats modules' own
-count-based helpers (``_signed_rank_from_counts``, ``_mann_whitney_from_counts``,
+count- and moment-based helpers (``_signed_rank_from_counts``, ``_mann_whitney_from_counts``,
 ``_mcnemar_from_counts``, ``_marginal_homogeneity_from_table``, ``_chi_square_from_table``,
-``_fisher_from_table``, ``_linear_trend_from_table``). The t- and z-tests have no such helpers
-in :mod:`crisis_survey.stats` yet, so :func:`_paired_t`, :func:`_welch_t`, :func:`_po_t` and
-:func:`_po_z` below compose the published formulas from moments, using the stats modules' own
-pieces (p-value, interval, effect-size interval); ``tests/test_compare.py`` checks every kernel
-against the public function on each cell's raw data.
+``_fisher_from_table``, ``_linear_trend_from_table``, ``_paired_t_from_moments``,
+``_welch_t_from_moments``, ``_partially_overlapping_t_from_moments``,
+``_partially_overlapping_z_from_counts``), which the public functions call too, so every
+formula has one implementation; ``tests/test_compare.py`` checks every kernel against the public
+function on each cell's raw data.
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ import numpy.typing as npt
 
 from .._errors import CrisisSurveyError
 from ..stats import _contingency as ct
+from ..stats import _overlap as ov
+from ..stats import _parametric as pm
 from ..stats import _rank as rk
-from ..stats._parametric import _smd_ci, hedges_j, interval, p_value
 from ..stats._results import TestResult
 
 FloatArray = npt.NDArray[np.float64]
-
-_EPS = float(np.finfo(np.float64).eps)
 
 __all__ = ["DESIGN_OF", "KERNELS", "MEASUREMENTS_OF", "Cell", "run"]
 
@@ -181,13 +180,9 @@ def _linear_trend(cell: Cell) -> TestResult:
     return ct._linear_trend_from_table(_two_by_k(cell), cell.scores)
 
 
-# -- t and z tests from moments -------------------------------------------------------------
-def _check_constant(se: float, centre: float, what: str) -> None:
-    if not se > 10.0 * _EPS * abs(centre):
-        raise CrisisSurveyError(
-            f"{what} are essentially constant, so the t statistic is undefined "
-            "(expected some variation in the data)"
-        )
+# -- t and z tests from moments: the stats modules' own moment/count-based implementations --
+def _var(ssd: float, n: float) -> float:
+    return ssd / (n - 1) if n > 1 else math.nan
 
 
 def _paired_t(cell: Cell) -> TestResult:
@@ -197,54 +192,14 @@ def _paired_t(cell: Cell) -> TestResult:
         _, mean_d, ssd_d = (float(v) for v in cell.diff)
     else:
         mean_d, ssd_d = mx - my, max(sx + sy - 2.0 * cross, 0.0)
-    if n < 2:
-        raise CrisisSurveyError(f"the paired t-test needs at least 2 complete pairs; got {n:.0f}")
-    sd_d = math.sqrt(ssd_d / (n - 1))
-    se = sd_d / math.sqrt(n)
-    _check_constant(se, mean_d, "the paired differences x - y")
-    df = n - 1.0
-    t = mean_d / se
-    lo_m, hi_m = interval(mean_d, se, "two-sided", 0.95, df)
-    lo, hi = _smd_ci(t, df, 1.0 / n, "two-sided", 0.95)
-    return TestResult(
-        method="Paired t-test", statistic=t, p_value=p_value(t, "two-sided", df), n=int(n),
-        df=df, statistic_name="t", effect_size=mean_d / sd_d, effect_measure="Cohen's d_z",
-        ci_low=lo, ci_high=hi, estimate=mean_d,
-        details={"mean_diff_ci_low": lo_m, "mean_diff_ci_high": hi_m, "se": se,
-                 "sd_diff": sd_d, "mean_x": mx, "mean_y": my, "n_pairs": n},
-    )
+    return pm._paired_t_from_moments(int(n), mean_d, _var(ssd_d, n), mx, my)
 
 
 def _welch_t(cell: Cell) -> TestResult:
     """As :func:`crisis_survey.stats.welch_t` with its defaults (Hedges' g, average-variance SD)."""
     nx, mx, sx = _sample(cell, 1)
     ny, my, sy = _sample(cell, 2)
-    for name, n_ in (("x", nx), ("y", ny)):
-        if n_ < 2:
-            raise CrisisSurveyError(
-                f"Welch's t-test needs at least 2 non-missing values in {name}; got {n_:.0f}"
-            )
-    vx, vy = sx / (nx - 1), sy / (ny - 1)
-    ex, ey = vx / nx, vy / ny
-    se = math.sqrt(ex + ey)
-    diff = mx - my
-    _check_constant(se, max(abs(mx), abs(my)), "the data")
-    df = (ex + ey) ** 2 / (ex**2 / (nx - 1) + ey**2 / (ny - 1))
-    t = diff / se
-    lo_m, hi_m = interval(diff, se, "two-sided", 0.95, df)
-    sd = math.sqrt((vx + vy) / 2.0)
-    hn = 2.0 * (ny * vx + nx * vy) / (nx * ny * (vx + vy))
-    lo, hi = _smd_ci(t, df, hn, "two-sided", 0.95)
-    j = hedges_j(df)
-    return TestResult(
-        method="Welch two-sample t-test", statistic=t, p_value=p_value(t, "two-sided", df),
-        n=int(nx + ny), df=df, statistic_name="t", effect_size=diff / sd * j,
-        effect_measure="Hedges' g (average-variance SD)", ci_low=lo * j, ci_high=hi * j,
-        estimate=diff,
-        details={"mean_diff_ci_low": lo_m, "mean_diff_ci_high": hi_m, "se": se, "mean_x": mx,
-                 "mean_y": my, "sd_x": math.sqrt(vx), "sd_y": math.sqrt(vy), "n_x": nx,
-                 "n_y": ny},
-    )
+    return pm._welch_t_from_moments(nx, mx, _var(sx, nx), ny, my, _var(sy, ny))
 
 
 def _po_t(cell: Cell) -> TestResult:
@@ -253,39 +208,13 @@ def _po_t(cell: Cell) -> TestResult:
     ax, ay = _sample(cell, 1), _sample(cell, 2)
     n1, m1, s1 = combine(ax, px)
     n2, m2, s2 = combine(ay, py)
-    for wave, n_ in ((1, n1), (2, n2)):
-        if n_ < 2:
-            raise CrisisSurveyError(
-                f"the partially overlapping t-test needs at least 2 values in wave {wave} "
-                f"(paired and unpaired together); got {n_:.0f}"
-            )
-    na, nb, nc = ax[0], ay[0], px[0]
+    nc = px[0]
     r = 0.0
     if nc >= 2 and px[2] > 0 and py[2] > 0:
         r = cross / math.sqrt(px[2] * py[2])
-    v1, v2 = s1 / (n1 - 1), s2 / (n2 - 1)
-    estimate = m1 - m2
-    e1, e2 = v1 / n1, v2 / n2
-    cov = 2.0 * r * nc * math.sqrt(v1 * v2) / (n1 * n2)
-    se = math.sqrt(max(0.0, e1 + e2 - cov))
-    gamma = (e1 + e2) ** 2 / (e1**2 / (n1 - 1) + e2**2 / (n2 - 1)) if e1 + e2 > 0 else 0.0
-    df = (nc - 1) + (gamma - nc + 1) / (na + nb + 2 * nc) * (na + nb)
-    if not se > 10.0 * _EPS * max(abs(m1), abs(m2)):
-        raise CrisisSurveyError(
-            "the data are essentially constant (the standard error of the difference in "
-            "means is 0), so the t statistic is undefined; expected some variation"
-        )
-    if not df > 0:
-        raise CrisisSurveyError(f"the degrees of freedom are not positive ({df}); too few data")
-    t = estimate / se
-    lo, hi = interval(estimate, se, "two-sided", 0.95, df)
-    return TestResult(
-        method="Partially overlapping samples t-test (T_new2, Welch-type)", statistic=t,
-        p_value=p_value(t, "two-sided", df), n=int(n1 + n2), df=df, statistic_name="t",
-        effect_size=estimate, effect_measure="mean difference", ci_low=lo, ci_high=hi,
-        estimate=estimate,
-        details={"se": se, "r": r, "mean_x": m1, "mean_y": m2, "sd_x": math.sqrt(v1),
-                 "sd_y": math.sqrt(v2), "n_pairs": nc, "n_x_only": na, "n_y_only": nb},
+    return ov._partially_overlapping_t_from_moments(
+        (n1, m1, _var(s1, n1)), (n2, m2, _var(s2, n2)), ax[0], ay[0], nc, r,
+        details={"n_pairs": nc, "n_x_only": ax[0], "n_y_only": ay[0]},
     )
 
 
@@ -295,39 +224,9 @@ def _po_z(cell: Cell) -> TestResult:
     if t.shape != (2, 2):
         raise CrisisSurveyError("the z-test for proportions needs a binary item")
     n00, n01, n10, n11 = (int(v) for v in t.ravel())
-    na, nb, nc = float(cell.w1.sum()), float(cell.w2.sum()), float(t.sum())
-    e, g = float(cell.w1[1]), float(cell.w2[1])
-    n1, n2 = na + nc, nb + nc
-    for wave, n_ in ((1, n1), (2, n2)):
-        if n_ == 0:
-            raise CrisisSurveyError(
-                f"the partially overlapping z-test needs at least one value in wave {wave}"
-            )
-    if nc >= 2 and 0 not in (n11 + n10, n01 + n00, n11 + n01, n10 + n00):
-        r = (n11 * n00 - n10 * n01) / math.sqrt(
-            float(n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00)
-        )
-    else:
-        r = 0.0
-    p1 = (n11 + n10 + e) / n1
-    p2 = (n11 + n01 + g) / n2
-    pbar = (n1 * p1 + n2 * p2) / (n1 + n2)
-    w = pbar * (1.0 - pbar)
-    se = math.sqrt(max(0.0, w / n1 + w / n2 - 2.0 * r * w * nc / (n1 * n2)))
-    estimate = p1 - p2
-    if not se > 0.0:
-        raise CrisisSurveyError(
-            "every observation has the same value (all 0 or all 1, or only perfectly "
-            "concordant pairs), so the z statistic is 0/0; expected some variation"
-        )
-    z = estimate / se
-    lo, hi = interval(estimate, se, "two-sided", 0.95)
-    return TestResult(
-        method="Partially overlapping samples z-test for two proportions", statistic=z,
-        p_value=p_value(z, "two-sided"), n=int(n1 + n2), df=None, statistic_name="z",
-        effect_size=estimate, effect_measure="difference in proportions", ci_low=lo,
-        ci_high=hi, estimate=estimate,
-        details={"p_x": p1, "p_y": p2, "p_pooled": pbar, "r": r, "se": se, "n_pairs": nc},
+    w1, w2 = np.rint(cell.w1).astype(np.int64), np.rint(cell.w2).astype(np.int64)
+    return ov._partially_overlapping_z_from_counts(
+        (n00, n01, n10, n11), (int(w1.sum()), int(w1[1])), (int(w2.sum()), int(w2[1])),
     )
 
 

@@ -10,6 +10,7 @@ tests use all of them at once (Derrick and colleagues' tests, R package
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -236,14 +237,54 @@ def partially_overlapping_t(
     s2 = np.concatenate([parts.x2, parts.x4])
     n1, m1, v1 = moments(s1)
     n2, m2, v2 = moments(s2)
+    return _partially_overlapping_t_from_moments(
+        (n1, m1, v1), (n2, m2, v2), parts.x1.size, parts.x2.size, parts.x3.size,
+        _paired_r(parts.x3, parts.x4), var_equal=var_equal, alternative=alternative,
+        confidence=confidence, details=parts.counts(),
+    )
+
+
+def _partially_overlapping_t_from_moments(
+    wave1: tuple[float, float, float],
+    wave2: tuple[float, float, float],
+    na: float,
+    nb: float,
+    nc: float,
+    r: float,
+    *,
+    var_equal: bool = False,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+    details: Mapping[str, float] | None = None,
+) -> TestResult:
+    """Partially overlapping t-test from moments (the one implementation).
+
+    Parameters
+    ----------
+    wave1, wave2
+        ``(n, mean, sample variance)`` of *all* values of each wave (paired and unpaired).
+    na, nb, nc
+        Unpaired counts of wave 1 and wave 2 and the number of complete pairs.
+    r
+        Pearson correlation of the pairs (0 when fewer than 2 pairs or a side is constant).
+    var_equal, alternative, confidence
+        As in :func:`partially_overlapping_t`; not re-validated here.
+    details
+        Extra entries for the result's ``details`` (sample sizes).
+
+    Returns
+    -------
+    TestResult
+        What :func:`partially_overlapping_t` returns for data with these moments.
+    """
+    n1, m1, v1 = wave1
+    n2, m2, v2 = wave2
     for wave, n_ in ((1, n1), (2, n2)):
         if n_ < 2:
             raise CrisisSurveyError(
                 f"the partially overlapping t-test needs at least 2 values in wave {wave} "
-                f"(paired and unpaired together); got {n_}"
+                f"(paired and unpaired together); got {n_:.0f}"
             )
-    na, nb, nc = parts.x1.size, parts.x2.size, parts.x3.size
-    r = _paired_r(parts.x3, parts.x4)
     estimate = m1 - m2
     if var_equal:
         sp = math.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
@@ -264,7 +305,7 @@ def partially_overlapping_t(
         raise CrisisSurveyError(f"the degrees of freedom are not positive ({df}); too few data")
     t = estimate / se
     lo, hi = interval(estimate, se, alternative, confidence, df)
-    details = {
+    out = {
         "mean_diff_ci_low": lo,
         "mean_diff_ci_high": hi,
         "se": se,
@@ -273,14 +314,14 @@ def partially_overlapping_t(
         "mean_y": m2,
         "sd_x": math.sqrt(v1),
         "sd_y": math.sqrt(v2),
-        **parts.counts(),
+        **(details or {}),
     }
     name = "T_new1, equal variances" if var_equal else "T_new2, Welch-type"
     return TestResult(
         method=f"Partially overlapping samples t-test ({name})",
         statistic=t,
         p_value=p_value(t, alternative, df),
-        n=n1 + n2,
+        n=int(n1 + n2),
         df=df,
         statistic_name="t",
         alternative=alternative,
@@ -290,7 +331,7 @@ def partially_overlapping_t(
         ci_high=hi,
         confidence=float(confidence),
         estimate=estimate,
-        details=details,
+        details=out,
     )
 
 
@@ -391,19 +432,53 @@ def partially_overlapping_z(
     check_alternative(alternative)
     check_confidence(confidence)
     parts = _Parts(x_only, y_only, x_paired, y_paired, incomplete_pairs, binary=True)
-    na, nb, nc = parts.x1.size, parts.x2.size, parts.x3.size
+    # Paired table from one bincount of the codes 2 * x + y: 0 = (0,0), 1 = (0,1), 2 = (1,0),
+    # 3 = (1,1).
+    table = np.bincount((2 * parts.x3 + parts.x4).astype(np.intp), minlength=4)
+    n00, n01, n10, n11 = (int(v) for v in table)
+    return _partially_overlapping_z_from_counts(
+        (n00, n01, n10, n11), (parts.x1.size, int(parts.x1.sum())),
+        (parts.x2.size, int(parts.x2.sum())), alternative=alternative, confidence=confidence,
+        details=parts.counts(),
+    )
+
+
+def _partially_overlapping_z_from_counts(
+    paired: tuple[int, int, int, int],
+    only_x: tuple[int, int],
+    only_y: tuple[int, int],
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+    details: Mapping[str, float] | None = None,
+) -> TestResult:
+    """Partially overlapping z-test from counts (the one implementation).
+
+    Parameters
+    ----------
+    paired
+        The paired table ``(n00, n01, n10, n11)`` (wave-1 value, wave-2 value).
+    only_x, only_y
+        ``(n, successes)`` of the unpaired answers of wave 1 and of wave 2.
+    alternative, confidence
+        As in :func:`partially_overlapping_z`; not re-validated here.
+    details
+        Extra entries for the result's ``details`` (sample sizes).
+
+    Returns
+    -------
+    TestResult
+        What :func:`partially_overlapping_z` returns for data with these counts.
+    """
+    n00, n01, n10, n11 = paired
+    (na, e), (nb, g) = only_x, only_y
+    nc = n00 + n01 + n10 + n11
     n1, n2 = na + nc, nb + nc
     for wave, n_ in ((1, n1), (2, n2)):
         if n_ == 0:
             raise CrisisSurveyError(
                 f"the partially overlapping z-test needs at least one value in wave {wave}"
             )
-    # Paired table from one bincount of the codes 2 * x + y: 0 = (0,0), 1 = (0,1), 2 = (1,0),
-    # 3 = (1,1).
-    table = np.bincount((2 * parts.x3 + parts.x4).astype(np.intp), minlength=4)
-    n00, n01, n10, n11 = (int(v) for v in table)
-    e = int(parts.x1.sum())
-    g = int(parts.x2.sum())
     if nc >= 2 and 0 not in (n11 + n10, n01 + n00, n11 + n01, n10 + n00):
         r = (n11 * n00 - n10 * n01) / math.sqrt(
             float(n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00)
@@ -423,7 +498,7 @@ def partially_overlapping_z(
         )
     z = estimate / se
     lo, hi = interval(estimate, se, alternative, confidence)
-    details = {
+    out = {
         "p_x": p1,
         "p_y": p2,
         "p_pooled": pbar,
@@ -435,13 +510,13 @@ def partially_overlapping_z(
         "n_00": float(n00),
         "n_x_only_1": float(e),
         "n_y_only_1": float(g),
-        **parts.counts(),
+        **(details or {}),
     }
     return TestResult(
         method="Partially overlapping samples z-test for two proportions",
         statistic=z,
         p_value=p_value(z, alternative),
-        n=n1 + n2,
+        n=int(n1 + n2),
         df=None,
         statistic_name="z",
         alternative=alternative,
@@ -451,5 +526,5 @@ def partially_overlapping_z(
         ci_high=hi,
         confidence=float(confidence),
         estimate=estimate,
-        details=details,
+        details=out,
     )

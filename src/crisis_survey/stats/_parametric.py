@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -322,6 +322,47 @@ def paired_t(
             f"the paired t-test needs at least 2 complete pairs; got {n} "
             f"(of {a.size} pairs, {a.size - n} had a missing value)"
         )
+    return _paired_t_from_moments(
+        n, mean_d, var_d, float(np.mean(a[keep])), float(np.mean(b[keep])),
+        alternative=alternative, confidence=confidence, effect=effect,
+        details={"n_dropped": float(a.size - n)},
+    )
+
+
+def _paired_t_from_moments(
+    n: int,
+    mean_d: float,
+    var_d: float,
+    mean_x: float,
+    mean_y: float,
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+    effect: PairedEffect = "d_z",
+    details: Mapping[str, float] | None = None,
+) -> TestResult:
+    """Paired t-test from the moments of the complete pairs (the one implementation).
+
+    Parameters
+    ----------
+    n
+        Number of complete pairs.
+    mean_d, var_d
+        Mean and sample variance (``ddof=1``) of the differences ``x - y``.
+    mean_x, mean_y
+        Means of the two sides (reported in ``details``).
+    alternative, confidence, effect
+        As in :func:`paired_t`; not re-validated here.
+    details
+        Extra entries for the result's ``details``.
+
+    Returns
+    -------
+    TestResult
+        What :func:`paired_t` returns for data with these moments.
+    """
+    if n < 2:
+        raise CrisisSurveyError(f"the paired t-test needs at least 2 complete pairs; got {n}")
     sd_d = math.sqrt(var_d)
     se = sd_d / math.sqrt(n)
     _check_constant(se, mean_d, "the paired differences x - y")
@@ -330,27 +371,27 @@ def paired_t(
     ci_mean = interval(mean_d, se, alternative, confidence, df)
     es = mean_d / sd_d
     lo, hi = _smd_ci(t, df, 1.0 / n, alternative, confidence)
-    details: dict[str, float] = {
+    out: dict[str, float] = {
         "mean_diff_ci_low": ci_mean[0],
         "mean_diff_ci_high": ci_mean[1],
         "se": se,
         "sd_diff": sd_d,
-        "mean_x": float(np.mean(a[keep])),
-        "mean_y": float(np.mean(b[keep])),
+        "mean_x": mean_x,
+        "mean_y": mean_y,
         "n_pairs": float(n),
-        "n_dropped": float(a.size - n),
+        **(details or {}),
     }
     measure = "Cohen's d_z"
     if effect == "g_z":
         j = hedges_j(df)
         es, lo, hi = es * j, _scale_bound(lo, j), _scale_bound(hi, j)
-        details["hedges_j"] = j
+        out["hedges_j"] = j
         measure = "Hedges' g_z"
     return TestResult(
         method="Paired t-test",
         statistic=t,
         p_value=p_value(t, alternative, df),
-        n=n,
+        n=int(n),
         df=df,
         statistic_name="t",
         alternative=alternative,
@@ -360,7 +401,7 @@ def paired_t(
         ci_high=hi,
         confidence=float(confidence),
         estimate=mean_d,
-        details=details,
+        details=out,
     )
 
 
@@ -468,6 +509,49 @@ def welch_t(
                 f"Welch's t-test needs at least 2 non-missing values in {name}; got {n_} "
                 f"(of {total})"
             )
+    return _welch_t_from_moments(
+        nx, mx, vx, ny, my, vy, alternative=alternative, confidence=confidence,
+        effect=effect, pooled_sd=pooled_sd,
+        details={"n_dropped_x": float(a_all.size - nx), "n_dropped_y": float(b_all.size - ny)},
+    )
+
+
+def _welch_t_from_moments(
+    nx: int | float,
+    mx: float,
+    vx: float,
+    ny: int | float,
+    my: float,
+    vy: float,
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+    effect: IndependentEffect = "g",
+    pooled_sd: bool = False,
+    details: Mapping[str, float] | None = None,
+) -> TestResult:
+    """Welch's t-test from each sample's count, mean and sample variance (the one
+    implementation).
+
+    Parameters
+    ----------
+    nx, mx, vx, ny, my, vy
+        Count, mean and sample variance (``ddof=1``) of ``x`` and of ``y``.
+    alternative, confidence, effect, pooled_sd
+        As in :func:`welch_t`; not re-validated here.
+    details
+        Extra entries for the result's ``details``.
+
+    Returns
+    -------
+    TestResult
+        What :func:`welch_t` returns for data with these moments.
+    """
+    for name, n_ in (("x", nx), ("y", ny)):
+        if n_ < 2:
+            raise CrisisSurveyError(
+                f"Welch's t-test needs at least 2 non-missing values in {name}; got {n_:.0f}"
+            )
     ex, ey = vx / nx, vy / ny
     se = math.sqrt(ex + ey)
     diff = mx - my
@@ -488,7 +572,7 @@ def welch_t(
         es_t = t
     es = diff / sd
     lo, hi = _smd_ci(es_t, es_df, hn, alternative, confidence)
-    details: dict[str, float] = {
+    out: dict[str, float] = {
         "mean_diff_ci_low": ci_mean[0],
         "mean_diff_ci_high": ci_mean[1],
         "se": se,
@@ -498,21 +582,20 @@ def welch_t(
         "sd_y": math.sqrt(vy),
         "n_x": float(nx),
         "n_y": float(ny),
-        "n_dropped_x": float(a_all.size - nx),
-        "n_dropped_y": float(b_all.size - ny),
+        **(details or {}),
     }
     label = "pooled SD" if pooled_sd else "average-variance SD"
     measure = f"Cohen's d ({label})"
     if effect == "g":
         j = hedges_j(es_df)
         es, lo, hi = es * j, _scale_bound(lo, j), _scale_bound(hi, j)
-        details["hedges_j"] = j
+        out["hedges_j"] = j
         measure = f"Hedges' g ({label})"
     return TestResult(
         method="Welch two-sample t-test",
         statistic=t,
         p_value=p_value(t, alternative, df),
-        n=nx + ny,
+        n=int(nx + ny),
         df=df,
         statistic_name="t",
         alternative=alternative,
@@ -522,5 +605,5 @@ def welch_t(
         ci_high=hi,
         confidence=float(confidence),
         estimate=diff,
-        details=details,
+        details=out,
     )
