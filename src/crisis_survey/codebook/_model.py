@@ -8,8 +8,10 @@ library (loading, validation, linkage, the choice of test) reads from it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import escape
 from typing import Literal
 
 from .._errors import CodebookError
@@ -50,7 +52,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Level:
-    """One substantive response level: the stored ``code`` and its ``label``."""
+    """One substantive response level: the stored ``code`` and its ``label``.
+
+    Examples
+    --------
+    >>> from crisis_survey import default_codebook
+    >>> default_codebook()["overall_rating"].levels[0]
+    Level(code=1, label='Very poor')
+    """
 
     code: int | str
     label: str
@@ -62,6 +71,12 @@ class MissingCode:
 
     Such codes are never treated as a level: loading turns them into a missing value in the
     item column and records the ``kind`` in the wave's ``missing_reasons`` table.
+
+    Examples
+    --------
+    >>> from crisis_survey import default_codebook
+    >>> [m.kind for m in default_codebook()["exp_dignity"].missing]
+    ['dont_know']
     """
 
     code: int | str
@@ -80,6 +95,15 @@ class Field:
     ``services_used`` question has one 0/1 column per service). ``format`` is the Table
     Schema format of a date field: ``"default"`` (ISO 8601), ``"any"`` or a ``strftime``
     pattern such as ``"%d/%m/%Y"``.
+
+    Examples
+    --------
+    >>> from crisis_survey import default_codebook
+    >>> f = default_codebook()["overall_rating"]
+    >>> f.role, f.measurement, f.waves
+    ('item', 'ordinal', (1, 2))
+    >>> f.labels
+    ('Very poor', 'Poor', 'Fair', 'Good', 'Excellent')
     """
 
     name: str
@@ -130,7 +154,15 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class WaveInfo:
-    """A wave of the study: its number, label and (optional) fieldwork window."""
+    """A wave of the study: its number, label and (optional) fieldwork window.
+
+    Examples
+    --------
+    >>> from crisis_survey import default_codebook
+    >>> w = default_codebook().wave_info(1)
+    >>> w.number, w.fieldwork_start
+    (1, datetime.date(2014, 10, 1))
+    """
 
     number: int
     label: str = ""
@@ -143,7 +175,35 @@ class Codebook:
     """A versioned, machine-readable description of a two-wave survey.
 
     Build one with :func:`crisis_survey.codebook.load_codebook`; the library's own study is
-    :func:`crisis_survey.codebook.default_codebook`.
+    :func:`crisis_survey.codebook.default_codebook`. Fields are looked up by name
+    (``codebook["overall_rating"]``); iterating gives every :class:`Field` in file order.
+    ``print(codebook)`` summarises it; in Jupyter it shows as a table of its fields.
+
+    Attributes
+    ----------
+    name, version, title
+        The codebook's identity, recorded in every report's manifest.
+    fields
+        Every column of the survey, in file order.
+    waves
+        The two waves, with labels and fieldwork windows.
+    groups_label
+        What the respondent groups are called in tables ("respondent group").
+    synthetic
+        True for the simulated sample study's codebook: outputs are labelled synthetic.
+    source
+        The file the codebook was read from.
+
+    Examples
+    --------
+    >>> from crisis_survey import default_codebook
+    >>> cb = default_codebook()
+    >>> cb.identifier.name, cb.link_key.name
+    ('respondent_id', 'link_key')
+    >>> [f.name for f in cb.items(measurement="ordinal")][:3]
+    ['overall_rating', 'exp_help_when_needed', 'exp_help_speed']
+    >>> print(cb)  # doctest: +ELLIPSIS
+    Codebook crisis_care_survey 1.0.0: Mental Health Crisis Care Concordat evaluation: ...
     """
 
     name: str
@@ -240,6 +300,44 @@ class Codebook:
 
     def demographics(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.role == "demographic")
+
+    # -- display ---------------------------------------------------------------------------
+    def _summary_lines(self) -> list[str]:
+        roles = Counter(f.role for f in self.fields)
+        measures = Counter(f.measurement for f in self.items() if f.measurement)
+        waves = ", ".join(f"{w.number} ({w.label})" if w.label else str(w.number)
+                          for w in self.waves)
+        return [
+            f"Codebook {self.name} {self.version}: {self.title}"
+            + (" (SYNTHETIC sample study)" if self.synthetic else ""),
+            f"waves: {waves}",
+            f"{len(self.fields)} fields: "
+            + ", ".join(f"{roles[r]} {r}" for r in ROLES if roles[r]),
+            "items by measurement: "
+            + ", ".join(f"{measures[m]} {m}" for m in MEASUREMENTS if measures[m]),
+        ]
+
+    def __str__(self) -> str:
+        return "\n".join(self._summary_lines())
+
+    def __repr__(self) -> str:
+        return f"<Codebook {self.name} {self.version}: {len(self.fields)} fields>"
+
+    def _repr_html_(self) -> str:
+        head = self._summary_lines()
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in (
+                f.name, f.role, f.measurement or "", ", ".join(map(str, f.waves)),
+                " / ".join(f.labels), f.title,
+            )) + "</tr>"
+            for f in self.fields
+        )
+        return (
+            f"<p><b>{escape(head[0])}</b><br>" + "<br>".join(escape(x) for x in head[1:])
+            + "</p><table><thead><tr><th>name</th><th>role</th><th>measurement</th>"
+            "<th>waves</th><th>levels</th><th>title</th></tr></thead><tbody>"
+            + rows + "</tbody></table>"
+        )
 
     def wave_info(self, number: int) -> WaveInfo:
         for w in self.waves:

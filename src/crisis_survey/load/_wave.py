@@ -50,6 +50,19 @@ class SurveyWave:
     Notes
     -----
     ``rows_read == rows_kept + rows_excluded`` is checked when the object is built.
+    ``print(wave)``, ``repr(wave)`` and the Jupyter display show the row accounting only,
+    never the data (which hold identifiers and link keys).
+
+    Examples
+    --------
+    >>> from crisis_survey import load_wave, sample_study_paths
+    >>> wave1 = load_wave(sample_study_paths()[0], wave=1)
+    >>> print(wave1)
+    SurveyWave 1 from synthetic_wave1.csv: 658 rows read, 658 kept, 0 excluded
+    >>> wave1.data["overall_rating"].cat.categories.tolist()
+    ['Very poor', 'Poor', 'Fair', 'Good', 'Excellent']
+    >>> wave1.rows_read == wave1.rows_kept + wave1.rows_excluded
+    True
     """
 
     wave: int
@@ -98,6 +111,9 @@ class SurveyWave:
             f"SurveyWave {self.wave} from {self.source}: {self.rows_read} rows read, "
             f"{self.rows_kept} kept, {self.rows_excluded} excluded"
         )
+
+    def __repr__(self) -> str:
+        return f"<{self}>"
 
     def _repr_html_(self) -> str:
         return f"<p>{escape(str(self))}</p>" + self.accounting().to_html(index=False)
