@@ -111,42 +111,51 @@ def _level_counts(a: FloatArray, b: FloatArray) -> tuple[IntArray, IntArray]:
 # -- shared pieces -----------------------------------------------------------------------
 
 
-def _normal_p(z: float, alternative: str) -> float:
+def _normal_p(z: FloatArray, alternative: str) -> FloatArray:
+    """Normal p-values of standardized statistics (elementwise)."""
     if alternative == "less":
-        return float(ndtr(z))
+        return np.asarray(ndtr(z), dtype=np.float64)
     if alternative == "greater":
-        return float(ndtr(-z))
-    return float(min(1.0, 2.0 * min(ndtr(z), ndtr(-z))))
+        return np.asarray(ndtr(-z), dtype=np.float64)
+    return np.minimum(1.0, 2.0 * np.minimum(ndtr(z), ndtr(-z)))
 
 
-def _continuity(deviation: float, alternative: str, correction: bool) -> float:
-    """R's continuity correction: 0.5 towards the null in the direction tested."""
+def _continuity(deviation: FloatArray, alternative: str, correction: bool) -> FloatArray:
+    """R's continuity correction: 0.5 towards the null in the direction tested (elementwise)."""
     if not correction:
-        return 0.0
+        return np.zeros_like(deviation)
     if alternative == "greater":
-        return 0.5
+        return np.full_like(deviation, 0.5)
     if alternative == "less":
-        return -0.5
-    return 0.5 * float(np.sign(deviation))
+        return np.full_like(deviation, -0.5)
+    return 0.5 * np.sign(deviation)
 
 
-def _fisher_ci(r: float, se: float, confidence: float, alternative: str) -> tuple[float, float]:
-    """CI of a rank-biserial correlation as effectsize computes it (Fisher z, normal)."""
+def _fisher_ci(
+    r: FloatArray, se: FloatArray, confidence: float, alternative: str
+) -> tuple[FloatArray, FloatArray]:
+    """CI of rank-biserial correlations as effectsize computes it (Fisher z, normal)."""
     level = confidence if alternative == "two-sided" else 2.0 * confidence - 1.0
-    if not math.isfinite(r):
-        return math.nan, math.nan
-    if abs(r) >= 1.0:
-        low = high = float(np.sign(r))
-    else:
-        q = float(ndtri(1.0 - (1.0 - level) / 2.0))
-        rf = math.atanh(r)
+    q = float(ndtri(1.0 - (1.0 - level) / 2.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = np.abs(r) < 1.0
+        rf = np.arctanh(np.where(inside, r, 0.0))
         # min/max: at level 0 (one-sided, confidence 0.5) tanh(atanh(r)) may miss r by an ulp
-        low, high = min(math.tanh(rf - q * se), r), max(math.tanh(rf + q * se), r)
+        low = np.where(inside, np.minimum(np.tanh(rf - q * se), r), np.sign(r))
+        high = np.where(inside, np.maximum(np.tanh(rf + q * se), r), np.sign(r))
+    finite = np.isfinite(r)
+    low, high = np.where(finite, low, np.nan), np.where(finite, high, np.nan)
     if alternative == "less":
-        low = -1.0
+        low = np.where(finite, -1.0, np.nan)
     elif alternative == "greater":
-        high = 1.0
+        high = np.where(finite, 1.0, np.nan)
     return low, high
+
+
+def _doubled_midranks_rows(counts: IntArray, offset: IntArray | int = 0) -> IntArray:
+    """:func:`doubled_midranks` of every row of a 2-D count array (zero counts allowed)."""
+    start = np.cumsum(counts, axis=1) - counts + np.asarray(offset, dtype=np.int64).reshape(-1, 1)
+    return np.asarray(2 * start + counts + 1, dtype=np.int64)
 
 
 def _choose_exact(method: str, small: bool) -> bool:
@@ -154,6 +163,73 @@ def _choose_exact(method: str, small: bool) -> bool:
 
 
 # -- signed-rank -------------------------------------------------------------------------
+
+
+def _signed_rank_batch(
+    pos: Any,
+    neg: Any,
+    n_zero: Any,
+    *,
+    zero_method: str = "wilcox",
+    correction: bool = True,
+    alternative: str = "two-sided",
+    confidence: float = 0.95,
+) -> dict[str, npt.NDArray[Any]]:
+    """Signed-rank statistic, its normal approximation and the rank-biserial r, for many
+    samples at once (one row of counts each); the one implementation of these formulas.
+
+    Parameters
+    ----------
+    pos, neg
+        Integer arrays of shape ``(m, L)``: per sample, how many differences ``x - y`` are
+        positive / negative with each distinct absolute value, by increasing absolute value
+        (zeros allowed).
+    n_zero
+        Integer array ``(m,)``: zero differences per sample.
+    zero_method, correction, alternative, confidence
+        As in :func:`wilcoxon_signed_rank`; not re-validated here.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        Per sample: ``statistic`` (V), ``v2`` and ``total2`` (doubled V and doubled sum of
+        the ranks taking part, integers), ``expectation``, ``variance``, ``z`` and
+        ``p_value`` of the normal approximation (``p_value`` 1 where the variance is 0),
+        ``deviation`` (V minus its expectation), ``n_nonzero``, ``n_pairs``, ``r`` (matched-
+        pairs rank-biserial, NaN without non-zero differences), ``ci_low``, ``ci_high``.
+    """
+    pos = np.atleast_2d(np.asarray(pos, dtype=np.int64))
+    neg = np.atleast_2d(np.asarray(neg, dtype=np.int64))
+    zeros = np.atleast_1d(np.asarray(n_zero, dtype=np.int64))
+    mult = pos + neg
+    n_nonzero = mult.sum(axis=1)
+    # doubled midranks of |d| among the non-zero differences (wilcox) or among all (pratt)
+    r2_wilcox = _doubled_midranks_rows(mult)
+    r2 = _doubled_midranks_rows(mult, zeros) if zero_method == "pratt" else r2_wilcox
+    v2 = (pos * r2).sum(axis=1)
+    total2 = (mult * r2).sum(axis=1)  # doubled sum of the ranks taking part
+    statistic = v2 / 2.0
+    expectation = total2 / 4.0
+    variance = (mult * r2.astype(np.float64) ** 2).sum(axis=1) / 16.0
+    deviation = statistic - expectation
+    degenerate = variance == 0.0
+    cc = _continuity(deviation, alternative, correction)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(degenerate, np.nan, (deviation - cc) / np.sqrt(variance))
+        p_value = np.where(degenerate, 1.0, _normal_p(z, alternative))
+        # matched-pairs rank-biserial correlation (effectsize: zeros dropped before ranking)
+        n = n_nonzero.astype(np.float64)
+        s_max = n * (n + 1.0) / 2.0
+        r = ((pos * r2_wilcox).sum(axis=1) / 2.0 - (neg * r2_wilcox).sum(axis=1) / 2.0) / s_max
+        se = np.sqrt((2.0 * n**3 + 3.0 * n**2 + n) / 6.0) / s_max
+    r = np.where(n_nonzero > 0, r, np.nan)
+    ci_low, ci_high = _fisher_ci(r, se, confidence, alternative)
+    return {
+        "statistic": statistic, "v2": v2, "total2": total2, "expectation": expectation,
+        "variance": variance, "deviation": deviation, "z": z, "p_value": p_value,
+        "n_nonzero": n_nonzero, "n_pairs": n_nonzero + zeros, "r": r, "ci_low": ci_low,
+        "ci_high": ci_high,
+    }
 
 
 def _signed_rank_from_counts(
@@ -190,57 +266,38 @@ def _signed_rank_from_counts(
     neg = np.asarray(neg, dtype=np.int64)
     keep = (pos + neg) > 0
     pos, neg = pos[keep], neg[keep]
-    mult = pos + neg
-    n_nonzero = int(mult.sum())
-    n_pairs = n_nonzero + int(n_zero)
     pratt = zero_method == "pratt"
-
-    # doubled midranks of |d| among the non-zero differences (wilcox) or among all (pratt)
-    r2_wilcox = doubled_midranks(mult)
-    r2 = doubled_midranks(mult, offset=int(n_zero)) if pratt else r2_wilcox
-    v2 = int(np.dot(pos, r2))
-    total2 = int(np.dot(mult, r2))  # doubled sum of the ranks taking part
-    statistic = v2 / 2.0
-    expectation = total2 / 4.0
-    variance = float(np.dot(mult, r2.astype(np.float64) ** 2)) / 16.0
-
-    exact = _choose_exact(method, n_nonzero < AUTO_EXACT_BELOW)
+    b = {key: v[0] for key, v in _signed_rank_batch(
+        pos[None, :], neg[None, :], [int(n_zero)], zero_method=zero_method,
+        correction=correction, alternative=alternative, confidence=confidence).items()}
+    n_nonzero = int(b["n_nonzero"])
+    variance = float(b["variance"])
     degenerate = variance == 0.0
-    deviation = statistic - expectation
+    exact = _choose_exact(method, n_nonzero < AUTO_EXACT_BELOW)
     if exact:
+        mult = pos + neg
+        r2 = doubled_midranks(mult, offset=int(n_zero) if pratt else 0)
         pmf = signed_rank_pmf(r2, mult)
-        p_value = exact_p_value(pmf, v2, total2, alternative)
-        z = deviation / math.sqrt(variance) if not degenerate else math.nan
+        p_value = exact_p_value(pmf, int(b["v2"]), int(b["total2"]), alternative)
+        z = float(b["deviation"]) / math.sqrt(variance) if not degenerate else math.nan
         how = "exact conditional distribution given ties and zeros"
     else:
-        cc = _continuity(deviation, alternative, correction)
-        z = (deviation - cc) / math.sqrt(variance) if not degenerate else math.nan
-        p_value = 1.0 if degenerate else _normal_p(z, alternative)
+        z, p_value = float(b["z"]), float(b["p_value"])
         how = "normal approximation with tie correction" + (
             " and continuity correction" if correction else ""
         )
-
-    # matched-pairs rank-biserial correlation (effectsize: zeros dropped before ranking)
-    if n_nonzero > 0:
-        s_max = n_nonzero * (n_nonzero + 1) / 2.0
-        r = (float(np.dot(pos, r2_wilcox)) / 2.0 - float(np.dot(neg, r2_wilcox)) / 2.0) / s_max
-        se = math.sqrt((2.0 * n_nonzero**3 + 3.0 * n_nonzero**2 + n_nonzero) / 6.0) / s_max
-        ci_low, ci_high = _fisher_ci(r, se, confidence, alternative)
-    else:
-        r, ci_low, ci_high = math.nan, math.nan, math.nan
-
     zeros = "Pratt: zeros ranked, then dropped" if pratt else "zero differences dropped"
     return TestResult(
         method=f"Wilcoxon signed-rank test ({how}; {zeros})",
-        statistic=statistic,
+        statistic=float(b["statistic"]),
         p_value=p_value,
-        n=n_pairs,
+        n=int(b["n_pairs"]),
         statistic_name="V",
         alternative=_alt(alternative),
-        effect_size=r,
+        effect_size=float(b["r"]),
         effect_measure="matched-pairs rank-biserial r",
-        ci_low=ci_low,
-        ci_high=ci_high,
+        ci_low=float(b["ci_low"]),
+        ci_high=float(b["ci_high"]),
         confidence=float(confidence),
         details={
             "z": z,
@@ -249,7 +306,7 @@ def _signed_rank_from_counts(
             "n_zero": float(n_zero),
             "n_positive": float(pos.sum()),
             "n_negative": float(neg.sum()),
-            "expectation": expectation,
+            "expectation": float(b["expectation"]),
             "variance": variance,
             "continuity_correction": 1.0 if (correction and not exact) else 0.0,
         },
@@ -412,6 +469,66 @@ def wilcoxon_signed_rank(
 # -- Mann-Whitney ------------------------------------------------------------------------
 
 
+def _mann_whitney_batch(
+    count_x: Any,
+    count_y: Any,
+    *,
+    correction: bool = True,
+    alternative: str = "two-sided",
+    confidence: float = 0.95,
+) -> dict[str, npt.NDArray[Any]]:
+    """Mann-Whitney statistic, its normal approximation and the rank-biserial r, for many
+    pairs of samples at once (one row of counts each); the one implementation of these
+    formulas.
+
+    Parameters
+    ----------
+    count_x, count_y
+        Integer arrays of shape ``(m, L)``: per comparison, how many members of ``x`` / ``y``
+        take each distinct value, by increasing value (zeros allowed). Rows where a sample
+        is empty give NaN.
+    correction, alternative, confidence
+        As in :func:`mann_whitney`; not re-validated here.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        Per comparison: ``statistic`` (W), ``t2`` (doubled rank sum of x, integer), ``n_x``,
+        ``n_y``, ``expectation``, ``variance``, ``deviation``, ``z`` and ``p_value`` of the
+        normal approximation (``p_value`` 1 where the variance is 0), ``r`` (rank-biserial),
+        ``ci_low``, ``ci_high``.
+    """
+    cx = np.atleast_2d(np.asarray(count_x, dtype=np.int64))
+    cy = np.atleast_2d(np.asarray(count_y, dtype=np.int64))
+    counts = cx + cy
+    n_x, n_y = cx.sum(axis=1), cy.sum(axis=1)
+    n_total = n_x + n_y
+    r2 = _doubled_midranks_rows(counts)
+    t2 = (cx * r2).sum(axis=1)  # doubled rank sum of x
+    statistic = (t2 - n_x * (n_x + 1)) / 2.0  # W
+    fx, fy, ft = (v.astype(np.float64) for v in (n_x, n_y, n_total))
+    expectation = fx * fy / 2.0
+    ties = (counts.astype(np.float64) ** 3 - counts).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = np.maximum(fx * fy / 12.0 * ((ft + 1) - ties / (ft * (ft - 1.0))), 0.0)
+        degenerate = variance <= 0.0
+        deviation = statistic - expectation
+        cc = _continuity(deviation, alternative, correction)
+        z = np.where(degenerate, np.nan, (deviation - cc) / np.sqrt(variance))
+        p_value = np.where(degenerate, 1.0, _normal_p(z, alternative))
+        # rank-biserial correlation (effectsize): (U_x - U_y) / (n_x n_y) = 2 W / (n_x n_y) - 1
+        r = 2.0 * statistic / (fx * fy) - 1.0
+        se = np.sqrt((ft + 1.0) / (3.0 * fx * fy))
+    empty = (n_x == 0) | (n_y == 0)
+    r, p_value = np.where(empty, np.nan, r), np.where(empty, np.nan, p_value)
+    ci_low, ci_high = _fisher_ci(r, se, confidence, alternative)
+    return {
+        "statistic": statistic, "t2": t2, "n_x": n_x, "n_y": n_y, "expectation": expectation,
+        "variance": variance, "deviation": deviation, "z": z, "p_value": p_value, "r": r,
+        "ci_low": ci_low, "ci_high": ci_high,
+    }
+
+
 def _mann_whitney_from_counts(
     count_x: Any,
     count_y: Any,
@@ -448,18 +565,12 @@ def _mann_whitney_from_counts(
         raise CrisisSurveyError(
             f"both samples need at least one observation; got {n_x} in x and {n_y} in y"
         )
-
-    r2 = doubled_midranks(counts)
-    t2 = int(np.dot(cx, r2))  # doubled rank sum of x
-    w2 = t2 - n_x * (n_x + 1)  # doubled W
-    statistic = w2 / 2.0
-    expectation = n_x * n_y / 2.0
-    ties = float(np.sum(counts.astype(np.float64) ** 3 - counts))
-    variance = n_x * n_y / 12.0 * ((n_total + 1) - ties / (n_total * (n_total - 1.0)))
-    variance = max(variance, 0.0)
+    b = {key: v[0] for key, v in _mann_whitney_batch(
+        cx[None, :], cy[None, :], correction=correction, alternative=alternative,
+        confidence=confidence).items()}
+    t2 = int(b["t2"])
+    variance = float(b["variance"])
     degenerate = variance <= 0.0
-    deviation = statistic - expectation
-
     exact = _choose_exact(method, n_x < AUTO_EXACT_BELOW and n_y < AUTO_EXACT_BELOW)
     if exact:
         # distribution of the doubled rank sum of the smaller sample; reflect for x if needed
@@ -473,39 +584,31 @@ def _mann_whitney_from_counts(
         if pmf.size <= t2:  # numerical guard; the observed sum is always in the support
             pmf = np.concatenate([pmf, np.zeros(t2 + 1 - pmf.size)])
         p_value = exact_p_value(pmf, t2, 2 * n_x * (n_total + 1), alternative)
-        z = deviation / math.sqrt(variance) if not degenerate else math.nan
+        z = float(b["deviation"]) / math.sqrt(variance) if not degenerate else math.nan
         how = "exact conditional distribution given ties"
     else:
-        cc = _continuity(deviation, alternative, correction)
-        z = (deviation - cc) / math.sqrt(variance) if not degenerate else math.nan
-        p_value = 1.0 if degenerate else _normal_p(z, alternative)
+        z, p_value = float(b["z"]), float(b["p_value"])
         how = "normal approximation with tie correction" + (
             " and continuity correction" if correction else ""
         )
-
-    # rank-biserial correlation (effectsize): (U_x - U_y) / (n_x n_y) = 2 W / (n_x n_y) - 1
-    r = 2.0 * statistic / (n_x * n_y) - 1.0
-    se = math.sqrt((n_total + 1.0) / (3.0 * n_x * n_y))
-    ci_low, ci_high = _fisher_ci(r, se, confidence, alternative)
-
     return TestResult(
         method=f"Mann-Whitney / Wilcoxon rank-sum test ({how})",
-        statistic=statistic,
+        statistic=float(b["statistic"]),
         p_value=p_value,
         n=n_total,
         statistic_name="W",
         alternative=_alt(alternative),
-        effect_size=r,
+        effect_size=float(b["r"]),
         effect_measure="rank-biserial r",
-        ci_low=ci_low,
-        ci_high=ci_high,
+        ci_low=float(b["ci_low"]),
+        ci_high=float(b["ci_high"]),
         confidence=float(confidence),
         details={
             "z": z,
             "exact": 1.0 if exact else 0.0,
             "n_x": float(n_x),
             "n_y": float(n_y),
-            "expectation": expectation,
+            "expectation": float(b["expectation"]),
             "variance": variance,
             "continuity_correction": 1.0 if (correction and not exact) else 0.0,
         },
