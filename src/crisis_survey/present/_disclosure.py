@@ -23,6 +23,7 @@ from .._errors import CrisisSurveyError
 
 if TYPE_CHECKING:
     from ..codebook import Codebook
+    from ..load import SurveyWave
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -32,7 +33,11 @@ __all__ = [
     "Suppression",
     "assert_no_identifiers",
     "audit_suppression",
+    "identifying_values",
+    "is_small",
+    "percent_reveals_small",
     "suppress",
+    "suppress_together",
 ]
 
 #: Counts from 1 to ``DEFAULT_THRESHOLD - 1`` are withheld by default.
@@ -530,6 +535,111 @@ def suppress(
                        suppress_zeros=suppress_zeros, margins=margins, margin_label=margin_label)
 
 
+def suppress_together(
+    blocks: Sequence[pd.DataFrame],
+    *,
+    shared: str,
+    threshold: int = DEFAULT_THRESHOLD,
+    suppress_zeros: bool = False,
+    prefer: Prefer = "parts",
+    margin_label: str = "Total",
+) -> list[Suppression]:
+    """Suppress several count tables that publish one row in common, consistently.
+
+    Parameters
+    ----------
+    blocks
+        Cell counts of each table (without totals, as for :func:`suppress`).
+    shared
+        Label of the row every block publishes with the same numbers: ``margin_label``
+        when the blocks share their totals row (the demographic blocks of one wave share
+        the respondents per group), or a row of cells (the linked respondents, a part of
+        both waves' linkage tables).
+    threshold, suppress_zeros, prefer, margin_label
+        As for :func:`suppress` (totals are always added: ``margins=True``).
+
+    Returns
+    -------
+    list of Suppression
+        One per block, in order; the ``shared`` row withholds the same cells in every one.
+
+    Notes
+    -----
+    Each block is protected with :func:`suppress`. A cell of the shared row withheld in
+    one block would be read off another block that shows it, so the union of the shared
+    row's withheld cells is forced into every block and all are protected again, until
+    they agree. The forced set only grows and is bounded by the row, so this ends.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wave1 = pd.DataFrame({"a": [40, 3], "b": [30, 25]}, index=["linked", "only"])
+    >>> wave2 = pd.DataFrame({"a": [40, 20], "b": [30, 22]}, index=["linked", "only"])
+    >>> one, two = suppress_together([wave1, wave2], shared="linked")
+    >>> two.display().loc["linked"].tolist()
+    ['[c]', '[c]', '70']
+    """
+    if not blocks:
+        raise DisclosureError("suppress_together() needs at least one table")
+    shared_mask: pd.Series | None = None
+    while True:
+        results = []
+        for block in blocks:
+            force = None
+            if shared_mask is not None:
+                force = pd.DataFrame(False, index=[*block.index, margin_label],
+                                     columns=[*block.columns, margin_label])
+                force.loc[shared] = shared_mask.reindex(force.columns).to_numpy()
+            results.append(suppress(block, threshold=threshold, margins=True,
+                                    suppress_zeros=suppress_zeros, force=force, prefer=prefer,
+                                    margin_label=margin_label))
+        rows = [_shared_row(r.mask, shared) for r in results]
+        union = rows[0].copy()
+        for row in rows[1:]:
+            union |= row
+        if all(row.equals(union) for row in rows):
+            return results
+        shared_mask = union
+
+
+def _shared_row(mask: pd.DataFrame, label: str) -> pd.Series:
+    if label not in mask.index:
+        raise DisclosureError(f"every table must have the shared row {label!r}")
+    row = mask.loc[label]
+    if not isinstance(row, pd.Series):
+        raise DisclosureError(f"the shared row {label!r} appears more than once")
+    return row
+
+
+def is_small(count: float, threshold: int = DEFAULT_THRESHOLD) -> bool:
+    """Whether ``count`` is a small count (from 1 to ``threshold - 1``); NaN is not.
+
+    Examples
+    --------
+    >>> is_small(3), is_small(0), is_small(10), is_small(float("nan"))
+    (True, False, False, False)
+    """
+    return not math.isnan(count) and 1 <= count < threshold
+
+
+def percent_reveals_small(pct: float, n: float, threshold: int = DEFAULT_THRESHOLD) -> bool:
+    """Whether a percentage of ``n`` lets a reader work out a small count or complement.
+
+    The count behind ``pct`` is ``k = round(pct * n / 100)``; the percentage is disclosive
+    when ``k`` or ``n - k`` is from 1 to ``threshold - 1``. NaN (no percentage, or no
+    ``n``) discloses nothing.
+
+    Examples
+    --------
+    >>> percent_reveals_small(95.0, 100), percent_reveals_small(50.0, 100)
+    (True, False)
+    """
+    if math.isnan(pct) or math.isnan(n) or n <= 0:
+        return False
+    count = round(pct * n / 100.0)
+    return is_small(count, threshold) or is_small(n - count, threshold)
+
+
 def audit_suppression(result: Suppression) -> pd.DataFrame:
     """Check a :class:`Suppression` as a reader would attack it.
 
@@ -581,6 +691,7 @@ def audit_suppression(result: Suppression) -> pd.DataFrame:
 
 # -- identifiers must never reach an output ------------------------------------------------
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_NUMBER = re.compile(r"[+-]?[0-9][0-9,]*(\.[0-9]+)?")
 _SENSITIVE_ROLES = ("identifier", "link_key")
 
 
@@ -600,6 +711,53 @@ def _labels(index: pd.Index) -> Iterable[str]:
         yield from (str(v) for v in index)
         if index.name is not None:
             yield str(index.name)
+
+
+def identifying_values(waves: Iterable[SurveyWave]) -> set[str]:
+    """Every value that must never be published: identifiers, link keys, free text.
+
+    Parameters
+    ----------
+    waves
+        The study's waves (``(study.wave1, study.wave2)``).
+
+    Returns
+    -------
+    set of str
+        The stripped values of each wave's identifier, link-key and free-text fields, and
+        each link key as normalised for matching (what a linked study's index holds when
+        no secret is used). Pass them to :func:`assert_no_identifiers`.
+
+    Notes
+    -----
+    Two kinds of value are left out, because published tables are made of them and a
+    match would stop every output for nothing: plain numbers (a numeric respondent id
+    ``"413"`` cannot be told from a count of 413; identifier columns are still caught by
+    name) and the codebook's own words (field names and titles, level and group labels:
+    a comment that reads ``"No"`` is not disclosed by a table header ``"No"``).
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> study = load_sample_study()
+    >>> secrets = identifying_values([study.wave1, study.wave2])
+    >>> str(study.wave1.data["respondent_id"].iloc[0]) in secrets
+    True
+    """
+    from ..link import normalise_keys
+
+    values: set[str] = set()
+    vocabulary: set[str] = set()
+    for wave in waves:
+        cb = wave.codebook
+        for name in _sensitive_fields(cb) & set(wave.data.columns):
+            column = wave.data[name].dropna()
+            values |= {str(v).strip() for v in column.unique()}
+            if name == cb.link_key.name:
+                values |= set(normalise_keys(column.astype(str)).dropna().unique())
+        for f in cb.fields:
+            vocabulary |= {f.name, f.label, *f.labels}
+    return {v for v in values - vocabulary if v and not _NUMBER.fullmatch(v)}
 
 
 def assert_no_identifiers(

@@ -28,7 +28,10 @@ from ._disclosure import (
     DERIVED_MARKER,
     SUPPRESSED_MARKER,
     Suppression,
+    is_small,
+    percent_reveals_small,
     suppress,
+    suppress_together,
     suppression_note,
 )
 from ._format import (
@@ -47,10 +50,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOT_STATED",
+    "LinkageSuppression",
     "PublicationTable",
     "Spanner",
     "comparison_table",
     "linkage_table",
+    "protect_linkage_counts",
     "sample_table",
     "study_waves",
     "wave2_items_table",
@@ -205,31 +210,6 @@ def _crosstab(rows: np.ndarray, n_rows: int, cols: np.ndarray, n_cols: int) -> n
     return np.bincount(flat, minlength=n_rows * n_cols).reshape(n_rows, n_cols)
 
 
-def _consistent(blocks: Sequence[pd.DataFrame], *, threshold: int) -> list[Suppression]:
-    """Suppress several blocks that share their totals row so the shared cells agree.
-
-    Blocks of one wave share the column totals (the number of respondents per group): a
-    total withheld in one block is withheld in all, and all are re-protected, until every
-    block withholds the same totals.
-    """
-    shared: pd.Series | None = None
-    while True:
-        results = []
-        for b in blocks:
-            force = None
-            if shared is not None:
-                force = pd.DataFrame(False, index=[*b.index, "Total"],
-                                     columns=[*b.columns, "Total"])
-                force.loc["Total"] = shared.to_numpy()
-            results.append(suppress(b, threshold=threshold, force=force))
-        union = _row_of(results[0].mask, "Total").copy()
-        for r in results[1:]:
-            union |= _row_of(r.mask, "Total")
-        if all(_row_of(r.mask, "Total").equals(union) for r in results):
-            return results
-        shared = union
-
-
 def _row_of(frame: pd.DataFrame, label: Any) -> pd.Series:
     """One row of a frame as a Series (typed)."""
     out = frame.loc[label]
@@ -321,7 +301,8 @@ def sample_table(
             blocks = [pd.DataFrame(
                 np.bincount(gcode[gcode >= 0], minlength=len(groups))[None, :],
                 index=["All"], columns=groups)]
-        results = _consistent(blocks, threshold=threshold)
+        # the blocks of a wave share their totals row (the respondents per group)
+        results = suppress_together(blocks, shared="Total", threshold=threshold)
         ids = {g: f"w{wave.wave}_{_slug(g)}" for g in groups}
         ids["Total"] = f"w{wave.wave}_all"
         totals = _row_of(results[0].display(), "Total")
@@ -398,6 +379,137 @@ def _report_counts(source: Any) -> pd.DataFrame:
     return counts
 
 
+def _link_keys(wave: int) -> dict[str, str]:
+    """Row of ``LinkageReport.counts`` behind each category of a wave's linkage block."""
+    return {"linked": "linked", "only": f"wave-{wave} only",
+            "duplicate": f"duplicate keys wave {wave}",
+            "conflict": f"group conflicts wave {wave}", "missing": f"missing key wave {wave}"}
+
+
+@dataclass(frozen=True)
+class LinkageSuppression:
+    """The linkage counts after disclosure control: what every output publishes of them.
+
+    :func:`linkage_table` (the report) and ``linkage_counts.csv`` (``crisis-survey link``)
+    are both built from this, so they withhold the same cells and cannot be differenced.
+
+    Attributes
+    ----------
+    waves
+        Per wave, the block of categories (``linked``, ``only``, ``duplicate``,
+        ``conflict``, ``missing``) by group, with totals ``"Total"`` (the respondents).
+    excluded
+        Per wave, the rows excluded at loading (one cell, primary suppression only: the
+        rows read are not published beside it).
+    area
+        Linked pairs whose local area differs, by group with a ``"Total"`` column, or
+        ``None`` when the report has no such row.
+    groups
+        The group columns of the counts, in order.
+    """
+
+    waves: Mapping[int, Suppression]
+    excluded: Mapping[int, Suppression]
+    area: Suppression | None
+    groups: tuple[str, ...]
+
+    @property
+    def any_suppressed(self) -> bool:
+        parts = [*self.waves.values(), *self.excluded.values()]
+        if self.area is not None:
+            parts.append(self.area)
+        return any(s.any_suppressed for s in parts)
+
+    def display(self, marker: str = SUPPRESSED_MARKER) -> pd.DataFrame:
+        """Display strings in the layout of ``LinkageReport.counts`` (rows ``category``,
+        columns ``All`` and the groups); ``marker`` where withheld, empty where the report
+        has no count (excluded rows have no group)."""
+        groups = list(self.groups)
+        rows: dict[str, list[str]] = {}
+        for w in (1, 2):
+            shown = self.waves[w].display(marker)
+            cells = {"Total": f"wave-{w} respondents", **_link_keys(w)}
+            for key, name in cells.items():
+                rows[name] = [str(_at(shown, key, g)) for g in ["Total", *groups]]
+        for w in (1, 2):
+            rows[f"excluded at loading wave {w}"] = [
+                str(self.excluded[w].display(marker).iat[0, 0]), *([""] * len(groups))]
+        if self.area is not None:
+            shown = self.area.display(marker)
+            rows["area differs (linked)"] = [str(_at(shown, "area", g))
+                                             for g in ["Total", *groups]]
+        order = ["wave-1 respondents", "wave-2 respondents", "linked", "wave-1 only",
+                 "wave-2 only", "duplicate keys wave 1", "duplicate keys wave 2",
+                 "group conflicts wave 1", "group conflicts wave 2", "missing key wave 1",
+                 "missing key wave 2", "excluded at loading wave 1",
+                 "excluded at loading wave 2", "area differs (linked)"]
+        return pd.DataFrame([rows[r] for r in order if r in rows],
+                            index=pd.Index([r for r in order if r in rows], name="category"),
+                            columns=["All", *groups])
+
+
+def protect_linkage_counts(
+    source: Any, *, threshold: int = DEFAULT_THRESHOLD
+) -> LinkageSuppression:
+    """Disclosure control of the linkage counts (see :func:`linkage_table`, Notes).
+
+    Parameters
+    ----------
+    source
+        A :class:`~crisis_survey.link.LinkedStudy`, its ``report``, or ``report.counts``.
+    threshold
+        Disclosure threshold.
+
+    Returns
+    -------
+    LinkageSuppression
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> shown = protect_linkage_counts(load_sample_study()).display()
+    >>> shown.loc["duplicate keys wave 2"].tolist()
+    ['[c]', '[c]', '[c]']
+    """
+    counts = _report_counts(source)
+    groups = [c for c in counts.columns if c != "All"]
+
+    def row(name: str) -> pd.Series:
+        if name not in counts.index:
+            raise CrisisSurveyError(
+                f"the linkage counts have no row {name!r}; expected LinkageReport.counts"
+            )
+        return _row_of(counts, name)
+
+    blocks = []
+    for w in (1, 2):
+        keys = _link_keys(w)
+        block = pd.DataFrame([row(keys[k])[groups].astype(float) for k in _LINK_ROWS],
+                             index=list(_LINK_ROWS)).fillna(0).astype(np.int64)
+        total = row(f"wave-{w} respondents")
+        if not (block.sum(axis=0).to_numpy() == total[groups].to_numpy(dtype=float)).all() or \
+                int(block.to_numpy().sum()) != int(total["All"]):
+            raise CrisisSurveyError(
+                f"wave {w}: linked + only + duplicate + conflict + missing does not add up to "
+                "the wave's respondents in the linkage counts"
+            )
+        blocks.append(block)
+    # the linked respondents are a part of both waves: withheld in both or in neither
+    one, two = suppress_together(blocks, shared="linked", threshold=threshold)
+    excluded = {}
+    for w in (1, 2):
+        excl = row(f"excluded at loading wave {w}")["All"]
+        excluded[w] = suppress(pd.DataFrame({"All": [0 if pd.isna(excl) else int(excl)]}),
+                               threshold=threshold, margins=False)
+    area = None
+    if "area differs (linked)" in counts.index:
+        differs = row("area differs (linked)")[groups].fillna(0).astype(np.int64)
+        area = suppress(pd.DataFrame([differs.to_numpy()], columns=groups, index=["area"]),
+                        threshold=threshold, margins="column")
+    return LinkageSuppression(waves={1: one, 2: two}, excluded=excluded, area=area,
+                              groups=tuple(groups))
+
+
 def linkage_table(
     source: Any,
     *,
@@ -430,7 +542,10 @@ def linkage_table(
     block is protected with its totals (respondents per group, and All), and the linked row,
     shared by the two blocks, is withheld in both if withheld in one. Rows excluded at
     loading have no group; they are subject to primary suppression only, and the number of
-    rows read (respondents + excluded) is not shown, so they cannot be recovered.
+    rows read (respondents + excluded) is not shown, so they cannot be recovered. The
+    linked pairs whose local area differs are protected with their total.
+    :func:`protect_linkage_counts` does this; ``crisis-survey link`` publishes the same
+    cells.
 
     Examples
     --------
@@ -439,56 +554,21 @@ def linkage_table(
     >>> t.data.loc[1, ["category", "all"]].tolist()
     ['Linked (in both waves)', '231']
     """
-    counts = _report_counts(source)
-    groups = [c for c in counts.columns if c != "All"]
+    protected = protect_linkage_counts(source, threshold=threshold)
+    groups = list(protected.groups)
     names = {1: "Wave 1", 2: "Wave 2"}
     cb = getattr(source, "codebook", None)
     if cb is not None:
         names = {w: _wave_title(cb, w) for w in (1, 2)}
     if wave_labels:
         names.update(wave_labels)
-
-    def row(name: str) -> pd.Series:
-        if name not in counts.index:
-            raise CrisisSurveyError(
-                f"the linkage counts have no row {name!r}; expected LinkageReport.counts"
-            )
-        return _row_of(counts, name)
-
-    keys = {w: {"linked": "linked", "only": f"wave-{w} only",
-                "duplicate": f"duplicate keys wave {w}",
-                "conflict": f"group conflicts wave {w}", "missing": f"missing key wave {w}"}
-            for w in (1, 2)}
-    blocks = {}
-    for w in (1, 2):
-        block = pd.DataFrame([row(keys[w][k])[groups].astype(float) for k in _LINK_ROWS],
-                             index=list(_LINK_ROWS)).fillna(0).astype(np.int64)
-        total = row(f"wave-{w} respondents")
-        if not (block.sum(axis=0).to_numpy() == total[groups].to_numpy(dtype=float)).all() or \
-                int(block.to_numpy().sum()) != int(total["All"]):
-            raise CrisisSurveyError(
-                f"wave {w}: linked + only + duplicate + conflict + missing does not add up to "
-                "the wave's respondents in the linkage counts"
-            )
-        blocks[w] = block
-    force: dict[int, pd.DataFrame | None] = {1: None, 2: None}
-    while True:
-        res = {w: suppress(blocks[w], threshold=threshold, force=force[w]) for w in (1, 2)}
-        linked = _row_of(res[1].mask, "linked") | _row_of(res[2].mask, "linked")
-        if all(_row_of(res[w].mask, "linked").equals(linked) for w in (1, 2)):
-            break
-        for w in (1, 2):
-            f = res[w].mask.copy()
-            f.loc["linked"] = linked
-            force[w] = f
     ids = {g: _slug(g) for g in groups}
     out_rows: list[dict[str, str]] = []
     records: list[dict[str, Any]] = []
-    any_hidden = False
     for w in (1, 2):
-        shown = res[w].display()
-        published = res[w].published()
-        any_hidden |= res[w].any_suppressed
+        res = protected.waves[w]
+        shown = res.display()
+        published = res.published()
         for key, label in [("Total", "Respondents (rows kept)"), *_LINK_ROWS.items()]:
             r = {"wave": names[w], "category": label,
                  "all": str(_at(shown, key, "Total")),
@@ -498,20 +578,13 @@ def linkage_table(
                 records.append({"wave": w, "category": label,
                                 "group": "All" if g == "Total" else g,
                                 "count": published.loc[key, g]})
-        excl = row(f"excluded at loading wave {w}")["All"]
-        ex = suppress(pd.DataFrame({"All": [0 if pd.isna(excl) else int(excl)]}),
-                      threshold=threshold, margins=False)
-        any_hidden |= ex.any_suppressed
+        ex = protected.excluded[w]
         out_rows.append({"wave": names[w], "category": "Excluded at loading (invalid rows)",
                          "all": str(ex.display().iat[0, 0]), **{ids[g]: MISSING for g in groups}})
         records.append({"wave": w, "category": "Excluded at loading (invalid rows)",
                         "group": "All", "count": ex.published().iat[0, 0]})
-    if "area differs (linked)" in counts.index:
-        area = row("area differs (linked)")[groups].fillna(0).astype(np.int64)
-        ar = suppress(pd.DataFrame([area.to_numpy()], columns=groups, index=["area"]),
-                      threshold=threshold, margins="column")
-        any_hidden |= ar.any_suppressed
-        shown = ar.display()
+    if protected.area is not None:
+        shown = protected.area.display()
         out_rows.append({"wave": "Linked pairs", "category": "Local area differs between waves",
                          "all": str(_at(shown, "area", "Total")),
                          **{ids[g]: str(_at(shown, "area", g)) for g in groups}})
@@ -520,7 +593,7 @@ def linkage_table(
     notes = ["Numbers of respondents (rows kept after validation). Rows sharing a link key "
              "within a wave, and keys whose respondent group differs between waves, are "
              "never linked."]
-    if any_hidden:
+    if protected.any_suppressed:
         notes.append(suppression_note(threshold))
     values = pd.DataFrame(records, columns=["wave", "category", "group", "count"])
     return PublicationTable(
@@ -595,19 +668,6 @@ def _num(value: Any) -> float:
     except (TypeError, ValueError):
         return float("nan")
     return out
-
-
-def _small(n: float, threshold: int) -> bool:
-    return not np.isnan(n) and 1 <= n < threshold
-
-
-def _pct_reveals_small(pct: float, n: float, threshold: int) -> bool:
-    """Whether a percentage of ``n`` lets a reader work out a count (or its complement)
-    from 1 to ``threshold - 1``."""
-    if np.isnan(pct) or np.isnan(n) or n <= 0:
-        return False
-    count = round(pct * n / 100.0)
-    return _small(count, threshold) or _small(n - count, threshold)
 
 
 def _statistic_text(name: str, value: float, df: float) -> str:
@@ -707,15 +767,15 @@ def comparison_table(
         n1, n2, npairs = (_num(rec[k]) for k in ("n_wave1", "n_wave2", "n_pairs"))
         e1, e2 = _num(rec["estimate_wave1"]), _num(rec["estimate_wave2"])
         pct = "%" in str(rec["summary_measure"])
-        hide_n = any(_small(v, threshold) for v in (n1, n2, npairs))
-        hide_1 = hide_n or (pct and _pct_reveals_small(e1, n1, threshold))
-        hide_2 = hide_n or (pct and _pct_reveals_small(e2, n2, threshold))
+        hide_n = any(is_small(v, threshold) for v in (n1, n2, npairs))
+        hide_1 = hide_n or (pct and percent_reveals_small(e1, n1, threshold))
+        hide_2 = hide_n or (pct and percent_reveals_small(e2, n2, threshold))
         hide_all = hide_n or hide_1 or hide_2
         withheld |= hide_all
         if design == "paired" and not np.isnan(npairs):
             n_text = SUPPRESSED_MARKER if hide_n else format_count(npairs)
         else:
-            n_text = " / ".join(SUPPRESSED_MARKER if _small(v, threshold) else format_count(v)
+            n_text = " / ".join(SUPPRESSED_MARKER if is_small(v, threshold) else format_count(v)
                                 for v in (n1, n2))
         test = str(rec["test"]) if rec["test"] is not None and not pd.isna(rec["test"]) else ""
         short, long_name = TEST_NAMES.get(test, (test, test.replace("_", " ")))
@@ -750,8 +810,8 @@ def comparison_table(
         cells[(rec["group"], str(rec["item"]), design)] = row
         published.append({
             "group": rec["group"], "item": rec["item"], "design": design,
-            "n_wave1": np.nan if _small(n1, threshold) else n1,
-            "n_wave2": np.nan if _small(n2, threshold) else n2,
+            "n_wave1": np.nan if is_small(n1, threshold) else n1,
+            "n_wave2": np.nan if is_small(n2, threshold) else n2,
             "n_pairs": np.nan if hide_n else npairs,
             "estimate_wave1": np.nan if hide_1 else e1,
             "estimate_wave2": np.nan if hide_2 else e2,
