@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from crisis_survey._cli import main, publishable_linkage_counts
+from crisis_survey._cli import main, publishable_attrition
+from crisis_survey.present import linkage_table
+from crisis_survey.present._tables import protect_linkage_counts
 from crisis_survey.synthetic import generate_study, sample_study_paths, write_study
 
 W1, W2 = sample_study_paths("csv")
@@ -57,6 +61,33 @@ def _assert_no_secrets(folder: Path) -> None:
         assert not leaked, f"{name} contains {leaked[:3]}"
         scanned += 1
     assert scanned >= 4  # link writes 4 files; the report many more
+
+
+_COUNT_COLUMNS = {
+    "accounting.csv": ["rows_read", "rows_kept", "rows_excluded"],
+    "linkage_counts.csv": None,  # every column
+    "attrition.csv": ["n_returned", "n_not_returned"],
+}
+
+
+def _assert_counts_published_safely(folder: Path) -> None:
+    """No count from 1 to 9 in any CSV, and the accounting identity where it is shown."""
+    for name, columns in _COUNT_COLUMNS.items():
+        frame = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        for col in columns or [c for c in frame.columns if c != "category"]:
+            for cell in frame[col]:
+                if cell not in ("", "[c]"):
+                    assert not 1 <= int(cell.replace(",", "")) <= 9, (name, col, cell)
+    accounting = pd.read_csv(folder / "accounting.csv", index_col=0, dtype=str)
+    numbers = accounting[["rows_read", "rows_kept", "rows_excluded"]]
+    for wave, row in numbers.iterrows():
+        if "[c]" not in row.tolist():
+            read, kept, excluded = (int(v.replace(",", "")) for v in row)
+            assert read == kept + excluded, wave
+    # a withheld excluded count must not be recoverable as read - kept
+    for wave, row in numbers.iterrows():
+        if row["rows_excluded"] == "[c]":
+            assert "[c]" in (row["rows_read"], row["rows_kept"]), wave
 
 
 # -- validate -------------------------------------------------------------------------------
@@ -157,6 +188,9 @@ def test_demo_counts_are_the_linkage_report_with_small_counts_withheld(tmp_path:
                 assert int(shown.replace(",", "")) == int(value)
     accounting = pd.read_csv(tmp_path / "accounting.csv", index_col=0, dtype=str)
     assert accounting.loc["wave 1", "rows_read"] == "658"
+    _assert_counts_published_safely(tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    assert f"- linked respondents: {written.loc['linked', 'All']}" in readme
 
 
 # -- link -----------------------------------------------------------------------------------
@@ -195,6 +229,39 @@ def test_link_bad_data_is_an_error_with_the_problem(
     assert "overall_rating" in err and "Traceback" not in err
 
 
+def test_link_quarantined_rows_cannot_be_worked_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 2 rows of wave 1 are excluded: a small count, withheld in every file, and the rows
+    # read are withheld rather than the rows kept (which the linkage counts publish).
+    code = main(["link", "--quarantine", "--wave1", str(_bad_copy(tmp_path)), "--wave2", str(W2),
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "656 kept, 2 excluded" in capsys.readouterr().out  # the analyst's terminal
+    out = tmp_path / "out"
+    accounting = pd.read_csv(out / "accounting.csv", index_col=0, dtype=str)
+    assert accounting.loc["wave 1"].tolist() == ["wave1_bad.csv", "[c]", "656", "[c]"]
+    assert accounting.loc["wave 2"].tolist() == [W2.name, "413", "413", "0"]
+    linkage = pd.read_csv(out / "linkage_counts.csv", index_col=0, dtype=str,
+                          keep_default_na=False)
+    assert linkage.loc["wave-1 respondents", "All"] == "656"
+    assert linkage.loc["excluded at loading wave 1", "All"] == "[c]"
+    _assert_counts_published_safely(out)
+    _assert_no_secrets(out)
+
+
+def test_link_accepts_numeric_respondent_ids(tmp_path: Path) -> None:
+    # Numeric ids equal some published counts by coincidence; that is not a disclosure.
+    for i, path in enumerate((W1, W2), 1):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame["respondent_id"] = [str(1000 * i + k) for k in range(len(frame))]
+        frame.to_csv(tmp_path / f"w{i}.csv", index=False)
+    code = main(["link", "--wave1", str(tmp_path / "w1.csv"), "--wave2",
+                 str(tmp_path / "w2.csv"), "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert (tmp_path / "out" / "attrition.csv").is_file()
+
+
 # -- generate -------------------------------------------------------------------------------
 def test_generate_writes_the_study_it_says(tmp_path: Path) -> None:
     code = main(["generate", "--out", str(tmp_path), "--seed", "4", "--n-service-users", "30",
@@ -227,7 +294,16 @@ def test_linkage_counts_suppression_hides_small_cells_and_what_reveals_them() ->
     }
     counts = pd.DataFrame(rows, index=groups).T
     counts.insert(0, "All", counts.sum(axis=1))
-    shown = publishable_linkage_counts(counts)
+    counts = counts.astype("Int64")
+    counts.loc["excluded at loading wave 1"] = [3, pd.NA, pd.NA]
+    counts.loc["excluded at loading wave 2"] = [0, pd.NA, pd.NA]
+    counts.loc["area differs (linked)"] = [12, 5, 7]
+    shown = protect_linkage_counts(counts).display()
+    assert list(shown.index) == list(counts.index)
+    assert shown.loc["excluded at loading wave 1"].tolist() == ["[c]", "", ""]
+    # 5 and 7 pairs changed area: both withheld (the total 12 is published), where a
+    # primary-only rule would show 7 and let 12 - 7 give the 5 away.
+    assert shown.loc["area differs (linked)"].tolist() == ["12", "[c]", "[c]"]
     assert shown.loc["duplicate keys wave 1", "Service user"] == "[c]"
     assert shown.loc["wave-2 only", "Carer"] == "[c]"
     assert shown.loc["duplicate keys wave 1", "Carer"] == "0"  # zeros are shown
@@ -243,23 +319,82 @@ def test_linkage_counts_suppression_hides_small_cells_and_what_reveals_them() ->
 
 
 def test_attrition_table_small_counts_and_revealing_percentages_are_withheld() -> None:
-    from crisis_survey._cli import _protect_attrition
-
     table = pd.DataFrame({
         "group": ["All", "Service user", "Carer"], "variable": ["exp_followup"] * 3,
         "n_returned": [45, 40, 5], "n_not_returned": [100, 60, 40],
         "pct_returned": [50.0, 50.0, 40.0], "pct_not_returned": [95.0, 95.0, 50.0],
-        "summary_returned": ["No 50%; Yes 50%"] * 3, "p_value": [0.5, 0.4, 0.9],
+        "median_returned": [2.0, 2.0, 1.0],
+        "summary_returned": ["No 50%; Yes 50%"] * 3, "statistic": [1.5, 2.5, 0.1],
+        "p_value": [0.5, 0.4, 0.9], "effect_size": [0.1, 0.2, 0.3], "std_diff": [0.1, 0.2, 0.3],
     })
-    out = _protect_attrition(table)
+    out = publishable_attrition(table)
     assert "summary_returned" not in out.columns  # per-level percentages never written
     assert out.loc[2, "n_returned"] == "[c]"  # 5 carers returned
-    # ... and a second cell of that column, else 45 - 40 gives it away.
+    # ... and a second cell of that column, else 45 - 40 gives it away; the carers' row
+    # total (45, their wave-1 respondents) would too, so their 40 goes as well, and the
+    # service users' 60 closes the rectangle (suppress's line rule).
     assert out.loc[1, "n_returned"] == "[c]"
-    assert out.loc[2, "pct_returned"] == "–"
-    # 95% of 100 not returned leaves 5 who said "No": the percentage would reveal 5.
+    assert out.loc[2, "n_not_returned"] == "[c]" and out.loc[1, "n_not_returned"] == "[c]"
+    # The percentages and medians of withheld counts are withheld.
+    assert out.loc[2, "pct_returned"] == "–" and out.loc[2, "median_returned"] == "–"
+    assert out.loc[1, "pct_not_returned"] == "–"
+    # 95% of 100 not returned leaves 5 who said "No": the percentage would reveal 5, and
+    # so would the test results of that row (with the returners' numbers).
     assert out.loc[0, "pct_not_returned"] == "–"
-    # The carers' row total (45) would give the 5 away too: their 40 is withheld, with its %.
-    assert out.loc[2, "n_not_returned"] == "[c]" and out.loc[2, "pct_not_returned"] == "–"
-    assert out.loc[0, "pct_returned"] == 50.0 and out.loc[0, "n_returned"] == "45"
-    assert out.loc[0, "p_value"] == 0.5
+    assert (out.loc[0, ["statistic", "p_value", "effect_size", "std_diff"]] == "–").all()
+    # What reveals nothing is published: the All row's counts and its returners' side.
+    assert out.loc[0, "n_returned"] == "45" and out.loc[0, "n_not_returned"] == "100"
+    assert out.loc[0, "pct_returned"] == 50.0 and out.loc[0, "median_returned"] == 2.0
+
+
+def test_attrition_rows_without_small_numbers_are_published_whole() -> None:
+    table = pd.DataFrame({
+        "group": ["All", "Service user", "Carer"], "variable": ["exp_followup"] * 3,
+        "n_returned": [70, 40, 30], "n_not_returned": [100, 60, 40],
+        "pct_returned": [50.0, 50.0, 50.0], "pct_not_returned": [50.0, 50.0, 50.0],
+        "p_value": [0.5, 0.4, 0.9],
+    })
+    out = publishable_attrition(table)
+    assert out["n_returned"].tolist() == ["70", "40", "30"]
+    assert out["p_value"].tolist() == [0.5, 0.4, 0.9]
+    assert out["pct_not_returned"].tolist() == [50.0, 50.0, 50.0]
+
+
+_LINKAGE_LABELS = {
+    "Respondents (rows kept)": "wave-{w} respondents", "Linked (in both waves)": "linked",
+    "Not linked: key found in this wave only": "wave-{w} only",
+    "Not linked: key shared by several rows": "duplicate keys wave {w}",
+    "Not linked: respondent group differs between waves": "group conflicts wave {w}",
+    "Not linked: no link key": "missing key wave {w}",
+    "Excluded at loading (invalid rows)": "excluded at loading wave {w}",
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.just(0), st.integers(1, 9), st.integers(10, 80)),
+                min_size=22, max_size=22))
+def test_linkage_counts_csv_withholds_what_the_linkage_table_withholds(cells: list[int]) -> None:
+    # linkage_counts.csv (crisis-survey link) and Table 2 of the report publish the same
+    # counts: if they withheld different cells, one could be differenced against the other.
+    groups = ["Service user", "Carer"]
+    parts = {name: cells[2 * i:2 * i + 2] for i, name in enumerate([
+        "linked", "wave-1 only", "duplicate keys wave 1", "group conflicts wave 1",
+        "missing key wave 1", "wave-2 only", "duplicate keys wave 2",
+        "group conflicts wave 2", "missing key wave 2", "area differs (linked)"])}
+    of_wave = {w: ["linked", f"wave-{w} only", f"duplicate keys wave {w}",
+                   f"group conflicts wave {w}", f"missing key wave {w}"] for w in (1, 2)}
+    rows = {f"wave-{w} respondents": [sum(parts[r][j] for r in of_wave[w]) for j in range(2)]
+            for w in (1, 2)}
+    rows.update(parts)
+    counts = pd.DataFrame(rows, index=groups).T
+    counts.insert(0, "All", counts.sum(axis=1))
+    counts = counts.astype("Int64")
+    counts.loc["excluded at loading wave 1"] = [cells[20], pd.NA, pd.NA]
+    counts.loc["excluded at loading wave 2"] = [cells[21], pd.NA, pd.NA]
+    shown = protect_linkage_counts(counts).display()
+    assert not shown.isin([str(v) for v in range(1, 10)]).to_numpy().any()
+    table = linkage_table(counts).values
+    for rec in table.to_dict("records"):
+        row = _LINKAGE_LABELS[rec["category"]].format(w=rec["wave"])
+        withheld = shown.loc[row, rec["group"]] == "[c]"
+        assert withheld == pd.isna(rec["count"]), (row, rec["group"])

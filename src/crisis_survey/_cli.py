@@ -24,23 +24,29 @@ from typing import TYPE_CHECKING, Any, TextIO
 import pandas as pd
 
 from ._errors import CrisisSurveyError, DataValidationError, _summarise
+from .present._disclosure import (
+    DEFAULT_THRESHOLD,
+    DERIVED_MARKER,
+    SUPPRESSED_MARKER,
+    DisclosureError,
+    assert_no_identifiers,
+    identifying_values,
+    percent_reveals_small,
+    suppress,
+)
 
 if TYPE_CHECKING:
     from .codebook import Codebook
     from .link import LinkedStudy
     from .load import SurveyWave
+    from .present._tables import LinkageSuppression
 
-__all__ = ["OutputSet", "build_parser", "main", "write_outputs"]
+__all__ = ["OutputSet", "build_parser", "main", "publishable_accounting",
+           "publishable_attrition", "write_outputs"]
 
 PROG = "crisis-survey"
 #: Exit codes.
 OK, PROBLEMS, ERROR = 0, 1, 2
-#: Counts from 1 to THRESHOLD - 1 are withheld from every file written.
-THRESHOLD = 10
-#: What a withheld count shows (the GSS symbol for "confidential").
-SUPPRESSED = "[c]"
-#: What a percentage derived from a withheld or small count shows.
-DERIVED = "–"
 SYNTHETIC_BANNER = "SYNTHETIC DATA - simulated respondents, not evidence about crisis care"
 
 
@@ -77,146 +83,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# -- disclosure control of the written tables -----------------------------------------------
-@dataclass(frozen=True)
-class _Protected:
-    """A count table with an ``All`` row and column, and which cells are withheld."""
-
-    counts: pd.DataFrame
-    mask: pd.DataFrame
-
-    def display(self) -> pd.DataFrame:
-        shown = self.counts.map(lambda v: f"{int(v):,}")
-        return shown.mask(self.mask, SUPPRESSED)
-
-
-def _protect(table: pd.DataFrame, force: pd.DataFrame | None = None) -> _Protected:
-    """Primary and secondary suppression of a count table; totals (``All``) are added.
-
-    Primary: every count from 1 to ``THRESHOLD - 1``. Secondary, repeated until nothing
-    changes: in each line (a row or column with its total), when exactly one cell is withheld,
-    or the withheld cells of a line with a published total add up to less than the threshold,
-    the smallest published non-zero part of that line is withheld too (the total if no part
-    is left). Zeros are shown. ``force`` marks cells to withhold whatever their value.
-    """
-    cells = table.astype("int64")
-    full = cells.copy()
-    full["All"] = cells.sum(axis=1)
-    full.loc["All"] = full.sum(axis=0)
-    values = full.to_numpy()
-    hidden = (values >= 1) & (values < THRESHOLD)
-    if force is not None:
-        hidden |= force.reindex(index=full.index, columns=full.columns,
-                                fill_value=False).to_numpy(dtype=bool)
-    n_rows, n_cols = values.shape
-    lines = [[(i, j) for j in range(n_cols)] for i in range(n_rows)]
-    lines += [[(i, j) for i in range(n_rows)] for j in range(n_cols)]
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:  # the last cell of a line is its total
-            withheld = [c for c in line if hidden[c]]
-            if not withheld:
-                continue
-            total_shown = not hidden[line[-1]]
-            hidden_sum = sum(int(values[c]) for c in withheld if c != line[-1])
-            if len(withheld) == 1 or (total_shown and hidden_sum < THRESHOLD
-                                      and len(withheld) < len(line)):
-                parts = [c for c in line[:-1] if not hidden[c] and values[c] > 0]
-                pick = min(parts, key=lambda c: values[c]) if parts else line[-1]
-                if not hidden[pick]:
-                    hidden[pick] = True
-                    changed = True
-    mask = pd.DataFrame(hidden, index=full.index, columns=full.columns)
-    return _Protected(counts=full, mask=mask)
-
-
-def publishable_linkage_counts(counts: pd.DataFrame) -> pd.DataFrame:
-    """The linkage counts as display strings, small counts withheld as ``[c]``.
-
-    Parameters
-    ----------
-    counts
-        ``LinkageReport.counts`` (rows: the report's categories; columns ``All`` and one per
-        respondent group).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Same rows and columns, strings: whole numbers, or ``[c]`` where withheld.
-
-    Notes
-    -----
-    For each wave the categories add up to the respondents (linked + only + duplicate
-    keys + group conflicts + missing key), and the groups add up to ``All``: each wave is a
-    table with totals, protected by primary and secondary suppression (counts 1-9
-    withheld, then any count that would let a reader work one out). The ``linked`` row is
-    shared by both waves, so a cell withheld in one wave's table is withheld in the other's
-    too. Rows outside these equations (excluded at loading, area differs) get primary
-    suppression.
-    """
-    groups = [c for c in counts.columns if c != "All"]
-    parts: dict[int, list[str]] = {
-        w: ["linked", f"wave-{w} only", f"duplicate keys wave {w}",
-            f"group conflicts wave {w}", f"missing key wave {w}"]
-        for w in (1, 2)
-    }
-    total_row = {1: "wave-1 respondents", 2: "wave-2 respondents"}
-    force: dict[int, pd.DataFrame | None] = {1: None, 2: None}
-    results: dict[int, Any] = {}
-    for _ in range(10):  # until the shared "linked" row agrees between the waves
-        for w in (1, 2):
-            cells = counts.loc[parts[w], groups].astype("int64")
-            results[w] = _protect(cells, force[w])
-        linked = results[1].mask.loc["linked"] | results[2].mask.loc["linked"]
-        if (results[1].mask.loc["linked"] == linked).all() and \
-                (results[2].mask.loc["linked"] == linked).all():
-            break
-        for w in (1, 2):
-            m = results[w].mask.copy()
-            m.loc["linked"] = linked
-            force[w] = m
-    shown = pd.DataFrame("", index=counts.index, columns=counts.columns, dtype=object)
-    for w in (1, 2):
-        disp = results[w].display()
-        for row in parts[w]:
-            shown.loc[row, [*groups, "All"]] = disp.loc[row, [*groups, "All"]].to_numpy()
-        shown.loc[total_row[w], [*groups, "All"]] = disp.loc["All", [*groups, "All"]].to_numpy()
-    for row in counts.index:
-        if any(row in p for p in parts.values()) or row in total_row.values():
-            continue
-        for col in counts.columns:
-            value = counts.loc[row, col]
-            if pd.isna(value):
-                shown.loc[row, col] = ""
-            else:
-                v = int(value)
-                shown.loc[row, col] = SUPPRESSED if 0 < v < THRESHOLD else f"{v:,}"
-    shown.index.name = counts.index.name or "category"
-    return shown
-
-
-def publishable_accounting(waves: Sequence[SurveyWave]) -> pd.DataFrame:
-    """Rows read, kept and excluded per wave, with small counts withheld as ``[c]``.
-
-    ``rows_read = rows_kept + rows_excluded`` in every wave and in the ``All`` row, so the
-    table is protected as a table with totals.
-    """
-    cells = pd.DataFrame(
-        {"rows_kept": [w.rows_kept for w in waves],
-         "rows_excluded": [w.rows_excluded for w in waves]},
-        index=pd.Index([f"wave {w.wave}" for w in waves], name="wave"),
-    )
-    disp = _protect(cells).display()
-    out = pd.DataFrame({
-        "file": [w.source for w in waves] + [""],
-        "rows_read": disp["All"].to_numpy(),
-        "rows_kept": disp["rows_kept"].to_numpy(),
-        "rows_excluded": disp["rows_excluded"].to_numpy(),
-    }, index=pd.Index([*cells.index, "All"], name="wave"))
-    return out
-
-
 # -- the outputs of an analysis run ---------------------------------------------------------
 @dataclass
 class OutputSet:
@@ -227,25 +93,13 @@ class OutputSet:
     summary: list[str] = field(default_factory=list)
 
 
-def _sensitive_values(study: LinkedStudy) -> set[str]:
-    cb = study.codebook
-    names = [cb.identifier.name, cb.link_key.name,
-             *[f.name for f in cb.items() if f.measurement == "text"]]
-    values: set[str] = set()
-    for wave in (study.wave1, study.wave2):
-        for name in names:
-            if name in wave.data.columns:
-                values |= {str(v).strip() for v in wave.data[name].dropna().unique()}
-    values.discard("")
-    return values
-
-
 def write_outputs(
     study: LinkedStudy,
     out: Path,
     *,
     synthetic: bool,
     inputs: Sequence[Path] = (),
+    threshold: int = DEFAULT_THRESHOLD,
 ) -> OutputSet:
     """Write what an analysis run publishes so far (``demo`` and ``link`` call this).
 
@@ -255,25 +109,34 @@ def write_outputs(
     summary saying what each file holds, the disclosure rule, the input files' SHA-256, and,
     for the sample study, that the data are SYNTHETIC).
 
-    Every count from 1 to 9 is withheld (shown ``[c]``), with the counts that would reveal
-    it; no file holds a respondent identifier, link key or free-text answer (checked before
-    writing).
+    Disclosure control is :mod:`crisis_survey.present`'s: every count from 1 to
+    ``threshold - 1`` is withheld (shown ``[c]``), with the counts that would reveal it;
+    the linkage counts withhold the same cells as the report's linkage table
+    (:func:`~crisis_survey.present._tables.protect_linkage_counts`); no file holds a
+    respondent identifier, link key or free-text answer
+    (:func:`~crisis_survey.present.assert_no_identifiers`, checked before writing).
     """
+    from .link import attrition_table
+    from .present._tables import protect_linkage_counts
+
     out.mkdir(parents=True, exist_ok=True)
     result = OutputSet(folder=out)
-    sensitive = _sensitive_values(study)
+    secrets = identifying_values((study.wave1, study.wave2))
+    linkage = protect_linkage_counts(study, threshold=threshold)
+    linkage_counts = linkage.display()
     tables: dict[str, pd.DataFrame] = {
-        "accounting.csv": publishable_accounting([study.wave1, study.wave2]),
-        "linkage_counts.csv": publishable_linkage_counts(study.report.counts),
+        "accounting.csv": publishable_accounting([study.wave1, study.wave2],
+                                                 threshold=threshold, linkage=linkage),
+        "linkage_counts.csv": linkage_counts,
+        "attrition.csv": publishable_attrition(attrition_table(study), threshold=threshold),
     }
-    tables["attrition.csv"] = _attrition(study)
     for name, table in tables.items():
-        _assert_no_identifiers(name, table, sensitive)
+        _check_no_identifiers(name, table, study, secrets)
+    for name, table in tables.items():
         path = out / name
         table.to_csv(path, lineterminator="\n", index=name != "attrition.csv")
         result.files.append(path)
 
-    counts = study.report.counts
     lines = []
     if synthetic:
         lines += [f"# {SYNTHETIC_BANNER}", "",
@@ -290,23 +153,24 @@ def write_outputs(
               "- `accounting.csv`: rows read, kept and excluded (quarantined) per wave.",
               "- `linkage_counts.csv`: how the respondents of each wave were linked, by "
               "respondent group (linked, one wave only, duplicate keys, group conflicts, "
-              "missing key)."]
-    lines.append("- `attrition.csv`: wave-1 respondents who answered again in wave 2 compared "
-                 "with those who did not, by group, on wave-1 answers and demographics (n, "
-                 "median or % in the top levels, test, effect size). Per-level percentages "
-                 "are left out, and percentages that would reveal a count below "
-                 f"{THRESHOLD} are withheld.")
+              "missing key).",
+              "- `attrition.csv`: wave-1 respondents who answered again in wave 2 compared "
+              "with those who did not, by group, on wave-1 answers and demographics (n, "
+              "median or % in the top levels, test, effect size). Per-level percentages "
+              "are left out."]
     lines += ["", "## Disclosure control", "",
-              f"Counts from 1 to {THRESHOLD - 1} are suppressed (withheld) in every file, "
-              f"shown as `{SUPPRESSED}`, and so are counts from which a withheld count could "
-              "be worked out (secondary suppression); zeros are shown. Percentages that "
-              f"would reveal a count below {THRESHOLD} are shown as `{DERIVED}`. The "
-              "analyst's Python objects keep the exact numbers.",
+              f"Counts from 1 to {threshold - 1} are suppressed (withheld) in every file, "
+              f"shown as `{SUPPRESSED_MARKER}`, and so are counts from which a withheld count "
+              "could be worked out (secondary suppression); zeros are shown. Percentages "
+              "and medians of a withheld count, and percentages that would reveal a count "
+              f"below {threshold}, are shown as `{DERIVED_MARKER}`; so are the test "
+              "results of such a row. The linkage counts withhold the same cells as the "
+              "report's linkage table. The analyst's Python objects keep the exact numbers.",
               "No file holds a respondent identifier, link key or free-text comment.", "",
               "## Headline", "",
-              f"- linked respondents: {_shown(counts, 'linked')}",
-              f"- wave 1 respondents: {_shown(counts, 'wave-1 respondents')}",
-              f"- wave 2 respondents: {_shown(counts, 'wave-2 respondents')}"]
+              *[f"- {what}: {linkage_counts.loc[row, 'All']!s}" for what, row in (
+                  ("linked respondents", "linked"), ("wave 1 respondents", "wave-1 respondents"),
+                  ("wave 2 respondents", "wave-2 respondents"))]]
     readme = out / "README.md"
     readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result.files.append(readme)
@@ -314,69 +178,126 @@ def write_outputs(
     return result
 
 
-def _assert_no_identifiers(name: str, table: pd.DataFrame, sensitive: set[str]) -> None:
-    """Refuse to write a table holding a respondent id, link key or comment."""
-    cells = {str(v).strip() for v in table.astype(object).to_numpy().ravel().tolist()}
-    cells |= {str(v) for v in table.index} | {str(v) for v in table.columns}
-    if cells & sensitive:
-        raise CrisisSurveyError(
-            f"{name} would contain a respondent identifier, link key or comment; nothing "
-            "was written for it (please report this as a bug)"
-        )
+def publishable_accounting(
+    waves: Sequence[SurveyWave],
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    linkage: LinkageSuppression | None = None,
+) -> pd.DataFrame:
+    """Rows read, kept and excluded per wave, as published (small counts shown ``[c]``).
 
-
-def _shown(counts: pd.DataFrame, row: str) -> str:
-    value = int(counts["All"].astype("int64").loc[row])
-    return SUPPRESSED if 0 < value < THRESHOLD else f"{value:,}"
-
-
-def _attrition(study: LinkedStudy) -> pd.DataFrame:
-    from .link import attrition_table
-
-    return _protect_attrition(attrition_table(study))
+    ``rows_read = rows_kept + rows_excluded`` in every wave and in the ``All`` row, so the
+    counts are protected as a table with totals by
+    :func:`~crisis_survey.present.suppress`, withholding the rows read before the rows
+    kept (``prefer="totals"``): the rows kept are the respondents of the linkage table,
+    which publishes them beside the rows excluded but never the rows read. Where
+    ``linkage`` withholds a wave's respondents, the rows kept are withheld here too.
+    """
+    cells = pd.DataFrame(
+        {"rows_kept": [w.rows_kept for w in waves],
+         "rows_excluded": [w.rows_excluded for w in waves]},
+        index=pd.Index([f"wave {w.wave}" for w in waves], name="wave"),
+    )
+    force = None
+    if linkage is not None:
+        force = pd.DataFrame(False, index=[*cells.index, "All"], columns=[*cells.columns, "All"])
+        for w in waves:
+            kept = linkage.waves[w.wave].mask
+            force.loc[f"wave {w.wave}", "rows_kept"] = bool(kept.loc["Total", "Total"])
+    shown = suppress(cells, threshold=threshold, force=force, prefer="totals",
+                     margin_label="All").display()
+    return pd.DataFrame({
+        "file": [w.source for w in waves] + [""],
+        "rows_read": shown["All"].to_numpy(),
+        "rows_kept": shown["rows_kept"].to_numpy(),
+        "rows_excluded": shown["rows_excluded"].to_numpy(),
+    }, index=pd.Index([*cells.index, "All"], name="wave"))
 
 
 #: Attrition columns written to disk. The per-level summaries (``summary_returned``, ...)
-#: are left out: they show the percentage of every level, from which a count below 10 can
-#: be worked out, and the table has no level counts to protect them with.
+#: are left out: they show the percentage of every level, from which a count below the
+#: threshold can be worked out, and the table has no level counts to protect them with.
 _ATTRITION_COLUMNS = (
     "group", "variable", "label", "role", "measurement", "n_returned", "n_not_returned",
     "median_returned", "median_not_returned", "pct_returned", "pct_not_returned",
     "test", "statistic_name", "statistic", "df", "p_value", "effect_measure", "effect_size",
     "std_diff", "std_diff_measure", "note",
 )
+#: Values computed from both sides of a row: withheld when either side is.
+_ATTRITION_TEST_COLUMNS = ("statistic", "df", "p_value", "effect_size", "std_diff")
 
 
-def _protect_attrition(table: pd.DataFrame) -> pd.DataFrame:
-    """The attrition table as published: small counts withheld (``[c]``), percentages
-    withheld (``–``) where they would reveal a count below 10.
+def publishable_attrition(
+    table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD
+) -> pd.DataFrame:
+    """The attrition table as published, by the rules of the comparison table.
 
-    For each variable the ``n_returned``/``n_not_returned`` counts of the groups form a table
-    whose ``All`` row is the total: it is protected like any count table (primary and
-    secondary suppression). A percentage ``p`` of ``n`` is withheld when ``n`` is withheld or
-    when ``round(p n / 100)`` or ``n`` minus it is between 1 and 9.
+    Parameters
+    ----------
+    table
+        :func:`~crisis_survey.link.attrition_table` (one row per group, ``"All"`` first,
+        and variable).
+    threshold
+        Disclosure threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``_ATTRITION_COLUMNS``; withheld counts show ``[c]``, withheld
+        values ``–``.
+
+    Notes
+    -----
+    For each variable the ``n_returned``/``n_not_returned`` counts of the groups form a
+    table whose ``All`` row is the total; it is protected by
+    :func:`~crisis_survey.present.suppress` (primary and secondary suppression). A side's
+    percentage and median are withheld when its ``n`` is withheld, and the percentage also
+    when it reveals a count or complement below the threshold
+    (:func:`~crisis_survey.present._disclosure.percent_reveals_small`). When either side
+    is withheld, the test statistic, df, p-value, effect size and standardized difference
+    of the row are withheld too: with the other side's numbers they can give it away.
     """
     keep = [c for c in _ATTRITION_COLUMNS if c in table.columns]
     out = table.loc[:, keep].astype(object).copy()
+    n_hidden = pd.DataFrame(False, index=table.index, columns=["n_returned", "n_not_returned"])
     for _, rows in table.groupby("variable", sort=False):
         parts = rows[rows["group"] != "All"]
         if parts.empty:
             continue
-        cells = parts.set_index("group")[["n_returned", "n_not_returned"]].astype("int64")
-        shown = _protect(cells).display()
-        for col in ("n_returned", "n_not_returned"):
-            by_group = dict(zip(shown.index.astype(str), shown[col], strict=True))
-            out.loc[rows.index, col] = [by_group[str(g)] for g in rows["group"]]
-    for n_col, pct_col in (("n_returned", "pct_returned"), ("n_not_returned", "pct_not_returned")):
-        if pct_col not in out.columns:
-            continue
-        n = pd.to_numeric(table[n_col], errors="coerce")
-        pct = pd.to_numeric(table[pct_col], errors="coerce")
-        k = (pct * n / 100.0).round()
-        small = ((k >= 1) & (k < THRESHOLD)) | ((n - k >= 1) & (n - k < THRESHOLD))
-        hide = pct.notna() & (small | (out[n_col] == SUPPRESSED))
-        out.loc[hide, pct_col] = DERIVED
+        cells = parts.set_index("group")[["n_returned", "n_not_returned"]]
+        result = suppress(cells.astype("int64"), threshold=threshold, margin_label="All")
+        shown, mask = result.display(), result.mask
+        for i, group in zip(rows.index, rows["group"], strict=True):
+            for col in ("n_returned", "n_not_returned"):
+                out.at[i, col] = str(shown.at[group, col])
+                n_hidden.at[i, col] = bool(mask.at[group, col])
+    any_hidden = pd.Series(False, index=table.index)
+    for side in ("returned", "not_returned"):
+        n = pd.to_numeric(table[f"n_{side}"], errors="coerce")
+        hide = n_hidden[f"n_{side}"].copy()
+        if f"pct_{side}" in table.columns:
+            pct = pd.to_numeric(table[f"pct_{side}"], errors="coerce")
+            reveals = [percent_reveals_small(p, k, threshold) for p, k in zip(pct, n, strict=True)]
+            hide |= pd.Series(reveals, index=table.index)
+        any_hidden |= hide
+        for col in (f"pct_{side}", f"median_{side}"):
+            if col in out.columns:
+                out.loc[hide & table[col].notna(), col] = DERIVED_MARKER
+    for col in _ATTRITION_TEST_COLUMNS:
+        if col in out.columns:
+            out.loc[any_hidden & table[col].notna(), col] = DERIVED_MARKER
     return out
+
+
+def _check_no_identifiers(name: str, table: pd.DataFrame, study: LinkedStudy,
+                          secrets: set[str]) -> None:
+    """Refuse to write a table holding a respondent id, link key or comment."""
+    try:
+        assert_no_identifiers(table, study.codebook, sensitive_values=secrets)
+    except DisclosureError as exc:
+        raise DisclosureError(
+            f"{name} was not written (please report this as a bug): {exc}"
+        ) from None
 
 
 # -- subcommands ----------------------------------------------------------------------------
@@ -500,7 +421,8 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(SYNTHETIC_BANNER, file=out)
     for w in (w1, w2):
         print(_accounting_line(w), file=out)
-    write_outputs(study, folder, synthetic=cb.synthetic, inputs=[inputs["wave1"], inputs["wave2"]])
+    write_outputs(study, folder, synthetic=cb.synthetic, inputs=[inputs["wave1"], inputs["wave2"]],
+                  threshold=plan.threshold)
     report = _write_report(study, folder, plan=plan, inputs=inputs, synthetic=cb.synthetic,
                            err=err)
     print(str(report), file=out)
