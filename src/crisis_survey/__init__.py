@@ -12,9 +12,9 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _lazy
 from ._errors import CodebookError, CrisisSurveyError, DataValidationError, LinkageError
 
 if TYPE_CHECKING:
@@ -85,17 +85,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        sub = importlib.import_module(f".{name}", __name__)
-        globals()[name] = sub
-        return sub
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'crisis_survey' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+    return _lazy.lazy_attribute(__name__, name, _WHERE, globals(), submodules=_SUBMODULES)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return _lazy.lazy_dir(globals(), __all__)

@@ -10,8 +10,9 @@ Submodules are imported lazily, so ``import crisis_survey.stats`` is cheap.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .. import _lazy
 
 if TYPE_CHECKING:
     from ._contingency import (
@@ -64,13 +65,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'crisis_survey.stats' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+    return _lazy.lazy_attribute(__name__, name, _WHERE, globals())
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return _lazy.lazy_dir(globals(), __all__)
