@@ -1,33 +1,51 @@
 """Reading a linked study once and counting answers per cell in one pass (private).
 
-Everything :func:`~crisis_survey.compare.compare_waves` computes comes from integer counts:
-for a categorical item with ``k`` levels and ``n_by`` by-cells, one ``np.bincount`` over the
-key ``by * k + level`` per wave (independent design), one over ``by * k * k + x * k + y`` for
-the linked pairs (paired design; the signed-rank test needs only the counts of each difference
-``x - y``, which are sums along the diagonals of each ``k x k`` table), and one per wave over
-the answers that have no partner (overlapping design). Numeric items use the same keys with
-weighted bincounts (sums, then sums of squared deviations from the cell means).
+Everything :func:`~crisis_survey.compare.compare_waves` computes comes from integer counts.
+The layout (built once per call) gives every row of each wave its by-cell and a flag saying
+whether it is linked, and every linked pair the positions of its two rows. Per categorical
+item with ``k`` levels, each answer becomes a *slot*: ``1..k`` for the levels, ``k + 1`` for
+an excluded missing code ("don't know", "not applicable", "prefer not to say") and ``0`` for
+any other missing answer (``S = k + 2`` slots). Then:
+
+* one ``np.bincount`` per wave over ``(cell * 2 + linked) * S + slot`` (``S`` slots) gives the
+  independent design's counts (both flags), the overlapping design's unpaired counts (flag 0)
+  and the excluded missing codes;
+* one ``np.bincount`` over the pairs of ``cell * S * S + slot_1 * S + slot_2`` gives the
+  ``k x k`` table of complete pairs per cell (the signed-rank test reads the counts of each
+  difference ``x - y`` off its diagonals), the answers of pairs with one side missing
+  (overlapping design) and the excluded codes of the paired design.
+
+Slots and keys are small unsigned integers (``uint8``/``uint16`` when they fit), so the
+per-item work is a few byte-wide numpy passes plus the bincounts; ``docs/performance.md`` has
+the measurements. Numeric items use the same cells with weighted bincounts (sums, then sums of
+squared deviations from the cell means).
 
 Where the rows come from
     *paired*: linked respondents (``study.pairs``) who answered the item in both waves.
     *independent*: every kept respondent of each wave (``study.wave1.data`` and
     ``study.wave2.data``), linked or not.
     *overlapping*: the complete pairs as pairs; as unpaired observations each wave's
-    ``study.unpaired(wave)`` rows plus the answer of a linked respondent whose answer in the
-    other wave is missing.
+    unlinked rows (``study.unpaired(wave)``: every kept row that is not in a pair) plus the
+    answer of a linked respondent whose answer in the other wave is missing.
 
 Which by-value a row gets
     A wave's own value for its own rows (independent design, unpaired rows). A linked
     respondent is analysed under one value in the paired and overlapping designs: the
     ``("", "group")`` column of ``pairs`` for ``group`` (the wave-1 group, by the linkage
     contract) and the wave-1 value for any other by-column.
+
+Where the pairs' rows are
+    A :class:`~crisis_survey.link.LinkedStudy` says (``source_rows()``: the two source row
+    numbers of every pair, in the order of ``pairs``); respondent identifiers at a spread of
+    pairs are checked against ``pairs``. Any other study-like object (or a failed check) is
+    matched on the identifier column, which costs a hash join.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -44,12 +62,17 @@ BoolArray = npt.NDArray[np.bool_]
 #: Missing-value kinds that are answers excluded from the tests and counted.
 EXCLUDED_KINDS: tuple[str, ...] = ("dont_know", "not_applicable", "prefer_not_to_say")
 
+#: How many pairs' respondent identifiers are compared with ``pairs`` when the positions come
+#: from ``source_rows()``.
+_CHECKED_PAIRS = 257
+
 __all__ = [
     "EXCLUDED_KINDS",
     "ItemCounts",
     "Layout",
     "StudyLike",
     "count_item",
+    "item_values",
     "make_layout",
 ]
 
@@ -72,24 +95,99 @@ class StudyLike(Protocol):
     def unpaired(self, wave: int) -> pd.DataFrame: ...
 
 
+def _small_uint(top: int) -> type[np.unsignedinteger[Any]] | type[np.int64]:
+    """The narrowest unsigned type holding ``0..top`` (int64 beyond uint32)."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Row positions and by-cell codes shared by every item of one comparison."""
+    """Row positions and by-cell codes shared by every item of one comparison.
+
+    Cell codes run ``0..n_cells - 1``; ``n_cells`` marks a row without a by-value (counted in
+    a spare cell that no result reads).
+    """
 
     by: tuple[str, ...]
     cells: tuple[str, ...]  # label of each by-cell ("Carer", "Carer / E01", ...)
     waves: tuple[SurveyWave, SurveyWave]
-    by_wave: tuple[IntArray, IntArray]  # by-cell of every row of each wave (-1: no value)
-    pair_pos: tuple[IntArray, IntArray]  # positions of the linked rows in each wave's data
-    by_pair: IntArray  # by-cell of every pair
-    unpaired_pos: tuple[IntArray, IntArray]  # positions of the unlinked rows
+    cell_wave: tuple[IntArray, IntArray]  # by-cell of every row of each wave
+    linked: tuple[BoolArray, BoolArray]  # row is one side of a pair
+    pair_pos: tuple[IntArray, IntArray]  # positions of the pairs' rows in each wave's data
+    cell_pair: IntArray  # by-cell of every pair
+    pairs: pd.DataFrame  # study.pairs
+    same_cell: bool  # every pair's rows have the pair's by-cell in their own wave too
+    reasons_aligned: tuple[bool, bool]  # missing_reasons has the data's index (positional)
+    _bases: dict[tuple[str, int], npt.NDArray[Any]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def n_cells(self) -> int:
         return len(self.cells)
 
+    @property
+    def by_wave(self) -> tuple[IntArray, IntArray]:
+        """By-cell of every row of each wave, -1 where the row has no by-value."""
+        n = self.n_cells
+        a, b = (np.where(c < n, c, -1) for c in self.cell_wave)
+        return a, b
 
-def _positions(index: pd.Index, wanted: pd.Index, what: str) -> IntArray:
+    @property
+    def by_pair(self) -> IntArray:
+        """By-cell of every pair, -1 where the pair has no by-value."""
+        return np.where(self.cell_pair < self.n_cells, self.cell_pair, -1)
+
+    def base(self, source: str, slots: int) -> npt.NDArray[Any]:
+        """Key offsets of every row (``"1"``, ``"2"``) or pair (``"pairs"``) for ``slots``
+        slots per answer, in the narrowest unsigned type that holds the largest key."""
+        cached = self._bases.get((source, slots))
+        if cached is not None:
+            return cached
+        spare = self.n_cells + 1
+        if source == "pairs":
+            dtype = _small_uint(spare * slots * slots - 1)
+            out = self.cell_pair.astype(dtype) * dtype(slots * slots)
+        else:
+            w = int(source) - 1
+            dtype = _small_uint(spare * 2 * slots - 1)
+            out = (self.cell_wave[w] * 2 + self.linked[w]).astype(dtype) * dtype(slots)
+        self._bases[(source, slots)] = out
+        return out
+
+
+def _row_positions(index: pd.Index, rows: npt.NDArray[Any]) -> IntArray | None:
+    """Positions of source row numbers in a wave's (increasing) row index, or None."""
+    if not (pd.api.types.is_integer_dtype(index.dtype) and index.is_monotonic_increasing):
+        return None
+    idx = np.asarray(index, dtype=np.int64)
+    if idx.size == 0:
+        return None if rows.size else np.zeros(0, dtype=np.int64)
+    if idx[-1] - idx[0] == idx.size - 1:  # consecutive row numbers: a subtraction
+        pos = rows - idx[0]
+        ok = (pos >= 0) & (pos < idx.size)
+    else:
+        pos = np.searchsorted(idx, rows)
+        ok = pos < idx.size
+        ok[ok] = idx[pos[ok]] == rows[ok]
+    return np.asarray(pos, dtype=np.int64) if bool(ok.all()) else None
+
+
+def _sample_agrees(ids: pd.Series, pos: IntArray, paired_ids: pd.Series) -> bool:
+    """Do the identifiers at a spread of pairs match ``pairs``?"""
+    n = len(pos)
+    if n == 0:
+        return True
+    at = np.unique(np.linspace(0, n - 1, min(n, _CHECKED_PAIRS)).astype(np.int64))
+    left = ids.iloc[pos[at]].astype(str).to_numpy()
+    right = paired_ids.iloc[at].astype(str).to_numpy()
+    return bool(np.array_equal(left, right))
+
+
+def _positions_by_identifier(index: pd.Index, wanted: pd.Index, what: str) -> IntArray:
     pos = np.asarray(index.get_indexer(wanted), dtype=np.int64)
     if (pos < 0).any():
         raise CrisisSurveyError(
@@ -99,31 +197,69 @@ def _positions(index: pd.Index, wanted: pd.Index, what: str) -> IntArray:
     return pos
 
 
+def _pair_positions(study: StudyLike, ident: str) -> tuple[IntArray, IntArray]:
+    """Positions of every pair's rows in the two waves' data (see the module docstring)."""
+    waves = (study.wave1, study.wave2)
+    pairs = study.pairs
+    source_rows = getattr(study, "source_rows", None)
+    if callable(source_rows):
+        rows = source_rows()
+        if isinstance(rows, pd.DataFrame) and len(rows) == len(pairs):
+            found = [
+                _row_positions(w.data.index, rows[f"row_wave{i}"].to_numpy(dtype=np.int64))
+                if f"row_wave{i}" in rows.columns else None
+                for i, w in enumerate(waves, start=1)
+            ]
+            if all(p is not None for p in found):
+                pos = (np.asarray(found[0]), np.asarray(found[1]))
+                if all(
+                    _sample_agrees(w.data[ident], p, pairs[(w.wave, ident)])
+                    for w, p in zip(waves, pos, strict=True)
+                ):
+                    return pos
+    p1, p2 = (
+        _positions_by_identifier(
+            pd.Index(w.data[ident]), pd.Index(pairs[(w.wave, ident)]), "linked respondents"
+        )
+        for w in waves
+    )
+    return p1, p2
+
+
+def _level_codes(series: pd.Series, levels: Sequence[str]) -> npt.NDArray[np.signedinteger[Any]]:
+    """Position of every value in ``levels`` (-1: missing or not a level), in the column's own
+    integer type when it is a Categorical of exactly these levels (no copy)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in series.cat.categories]
+        codes = np.asarray(series.array.codes)
+        if cats == list(levels):
+            return cast("npt.NDArray[np.signedinteger[Any]]", codes)
+        lut = np.append(pd.Index(list(levels)).get_indexer(pd.Index(cats)), -1)
+        return np.asarray(lut[codes], dtype=np.int64)  # code -1 reads the appended -1
+    as_text = series.astype("string")
+    return np.asarray(pd.Categorical(as_text, categories=list(levels)).codes, dtype=np.int64)
+
+
+def _codes(series: pd.Series, levels: Sequence[str]) -> IntArray:
+    return np.asarray(_level_codes(series, levels), dtype=np.int64)
+
+
 def _by_levels(codebook: Codebook, column: str, values: Sequence[pd.Series]) -> list[str]:
     if column in codebook and codebook[column].levels:
-        field = codebook[column]
-        return list(field.labels)
+        return list(codebook[column].labels)
     seen: set[str] = set()
     for v in values:
-        seen.update(str(x) for x in pd.unique(v.dropna()))
+        if isinstance(v.dtype, pd.CategoricalDtype):
+            seen.update(str(c) for c in v.cat.categories)
+        else:
+            seen.update(str(x) for x in pd.unique(v.dropna()))
     return sorted(seen)
 
 
-def _codes(series: pd.Series, levels: list[str]) -> IntArray:
-    if isinstance(series.dtype, pd.CategoricalDtype) and list(
-        series.cat.categories.astype(str)
-    ) == levels:
-        return np.asarray(series.cat.codes, dtype=np.int64)
-    as_text = series.astype("string")
-    cat = pd.Categorical(as_text, categories=levels)
-    return np.asarray(cat.codes, dtype=np.int64)
-
-
 def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
-    """Locate linked/unlinked rows in each wave and code every row's by-cell."""
+    """Code every row's and every pair's by-cell and locate the pairs' rows in each wave."""
     waves = (study.wave1, study.wave2)
     pairs = study.pairs
-    ident = study.codebook.identifier.name
     for column in by:
         for w in waves:
             if column not in w.data.columns:
@@ -131,15 +267,13 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
                     f"by column {column!r} is not in wave {w.wave} ({w.source}); expected one "
                     f"of {', '.join(map(str, w.data.columns))}"
                 )
-    pair_pos = tuple(
-        _positions(
-            pd.Index(w.data[ident]), pd.Index(pairs[(w.wave, ident)]), "linked respondents"
-        )
-        for w in waves
-    )
-    unpaired_pos = tuple(
-        _positions(w.data.index, study.unpaired(w.wave).index, "unlinked rows") for w in waves
-    )
+    pair_pos = _pair_positions(study, study.codebook.identifier.name)
+    linked = []
+    for w, pos in zip(waves, pair_pos, strict=True):
+        flag = np.zeros(len(w.data), dtype=bool)
+        flag[pos] = True
+        linked.append(flag)
+
     n_cells = 1
     by_wave = [np.zeros(len(w.data), dtype=np.int64) for w in waves]
     by_pair = np.zeros(len(pairs), dtype=np.int64)
@@ -153,32 +287,79 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
         for i, w in enumerate(waves):
             c = _codes(w.data[column], levels)
             by_wave[i] = np.where((by_wave[i] < 0) | (c < 0), -1, by_wave[i] * k + c)
-        c = _codes(pair_values.reset_index(drop=True), levels)
+        c = _codes(pair_values, levels)
         by_pair = np.where((by_pair < 0) | (c < 0), -1, by_pair * k + c)
         labels = [f"{a} / {b}" if a else b for a in labels for b in levels]
         n_cells *= k
-    # keep only by-cells that hold at least one respondent
+    # keep only by-cells that hold at least one respondent; "no value" becomes the spare cell
     present = np.zeros(n_cells, dtype=bool)
     for arr in (*by_wave, by_pair):
-        present[arr[arr >= 0]] = True
-    new_code = np.cumsum(present) - 1
-    new_code = np.where(present, new_code, -1)
+        present |= np.bincount(arr + 1, minlength=n_cells + 1)[1:] > 0  # -1 counts in bin 0
+    kept = int(present.sum())
+    new_code = np.append(np.where(present, np.cumsum(present) - 1, kept), kept)
 
     def recode(arr: IntArray) -> IntArray:
-        return np.where(arr >= 0, new_code[np.maximum(arr, 0)], -1).astype(np.int64)
+        return np.asarray(new_code[arr], dtype=np.int64)  # -1 reads the appended spare code
 
+    cell_wave = (recode(by_wave[0]), recode(by_wave[1]))
+    cell_pair = recode(by_pair)
+    aligned = [
+        w.missing_reasons.index is w.data.index or w.missing_reasons.index.equals(w.data.index)
+        for w in waves
+    ]
     return Layout(
         by=by,
         cells=tuple(lab for lab, p in zip(labels, present, strict=True) if p),
         waves=waves,
-        by_wave=(recode(by_wave[0]), recode(by_wave[1])),
+        cell_wave=cell_wave,
+        linked=(linked[0], linked[1]),
         pair_pos=(pair_pos[0], pair_pos[1]),
-        by_pair=recode(by_pair),
-        unpaired_pos=(unpaired_pos[0], unpaired_pos[1]),
+        cell_pair=cell_pair,
+        pairs=pairs,
+        same_cell=all(
+            bool(np.array_equal(c[p], cell_pair))
+            for c, p in zip(cell_wave, pair_pos, strict=True)
+        ),
+        reasons_aligned=(aligned[0], aligned[1]),
     )
 
 
 # -- per-item answers -----------------------------------------------------------------------
+def _reason_codes(
+    wave: SurveyWave, name: str, aligned: bool | None = None
+) -> tuple[npt.NDArray[np.signedinteger[Any]], list[str]]:
+    """Missing-reason category of every row (-1: none) and the category names."""
+    reasons = wave.missing_reasons
+    n = len(wave.data)
+    if name not in reasons.columns:
+        return np.full(n, -1, dtype=np.int8), []
+    column = reasons[name]
+    if aligned is None:
+        aligned = bool(reasons.index.equals(wave.data.index))
+    if not aligned:
+        column = column.reindex(wave.data.index)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in column.cat.categories]
+        return np.asarray(column.array.codes), cats
+    codes, uniques = pd.factorize(column.astype("string"), use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
+
+
+def _both_reasons(
+    layout: Layout, name: str
+) -> tuple[list[npt.NDArray[np.signedinteger[Any]]], list[str]]:
+    """Each wave's missing-reason codes over one shared list of category names."""
+    (r1, n1), (r2, n2) = (
+        _reason_codes(w, name, a)
+        for w, a in zip(layout.waves, layout.reasons_aligned, strict=True)
+    )
+    if n1 == n2:
+        return [r1, r2], n1
+    names = n1 + [nm for nm in n2 if nm not in n1]
+    lut = np.append(np.array([names.index(nm) for nm in n2], dtype=np.int64), -1)
+    return [r1, lut[r2]], names
+
+
 def item_values(wave: SurveyWave, field: Field) -> tuple[IntArray | FloatArray, BoolArray]:
     """Level positions (categorical; -1 missing) or floats (numeric; NaN missing), and a mask
     of the answers that were an excluded missing code ("don't know", ...)."""
@@ -188,12 +369,44 @@ def item_values(wave: SurveyWave, field: Field) -> tuple[IntArray | FloatArray, 
         values = _codes(column, list(field.labels))
     else:
         values = np.asarray(pd.to_numeric(column, errors="coerce"), dtype=np.float64)
-    reasons = wave.missing_reasons
-    if field.name in reasons.columns:
-        coded = np.asarray(reasons[field.name].isin(EXCLUDED_KINDS), dtype=bool)
+    reasons, names = _reason_codes(wave, field.name)
+    excluded = np.array([nm in EXCLUDED_KINDS for nm in names] + [False], dtype=bool)
+    return values, np.asarray(excluded[reasons], dtype=bool)
+
+
+def _slots(
+    codes: npt.NDArray[np.signedinteger[Any]], reasons: npt.NDArray[np.signedinteger[Any]],
+    k: int, excluded: Sequence[int],
+) -> npt.NDArray[Any]:
+    """Slot of every answer: ``level + 1`` for a level, ``k + 1`` for an excluded missing code,
+    0 for any other missing answer; ``uint8`` for up to 253 levels.
+
+    Negative codes wrap to the unsigned type's maximum, so ``+ 1`` takes -1 to 0; every step
+    is a byte-wide vectorised pass.
+    """
+    dtype = _small_uint(k + 1)
+    c = _unsigned(codes, dtype) + dtype(1)
+    r = _unsigned(reasons, dtype)
+    if not excluded:
+        return c
+    lo, hi = min(excluded), max(excluded)
+    if list(excluded) == list(range(lo, hi + 1)):  # a run of categories: one comparison
+        hit = (r - dtype(lo)) <= dtype(hi - lo)  # -1 (no reason) wraps to the maximum
     else:
-        coded = np.zeros(len(column), dtype=bool)
-    return values, coded
+        hit = np.zeros(r.shape, dtype=bool)
+        for j in excluded:
+            hit |= r == dtype(j)
+    hit &= c == 0
+    return np.asarray(c + hit.view(np.uint8).astype(dtype, copy=False) * dtype(k + 1),
+                      dtype=dtype)
+
+
+def _unsigned(codes: npt.NDArray[Any], dtype: Any) -> npt.NDArray[Any]:
+    """Signed codes as the unsigned ``dtype`` (-1 becomes the maximum): a view when the widths
+    match, else a cast."""
+    if codes.dtype.itemsize == np.dtype(dtype).itemsize and codes.flags.c_contiguous:
+        return codes.view(dtype)
+    return codes.astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -217,6 +430,64 @@ class ItemCounts:
     excluded_overlap: IntArray
 
 
+def _count_categorical(layout: Layout, f: Field) -> ItemCounts:
+    n = layout.n_cells
+    k = len(f.levels)
+    labels = list(f.labels)
+    reasons, names = _both_reasons(layout, f.name)
+    excluded = [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS]
+    n_slots = k + 2
+    slots_w = [
+        _slots(_level_codes(w.data[f.name], labels), r, k, excluded)
+        for w, r in zip(layout.waves, reasons, strict=True)
+    ]
+    excl = [k + 1]
+    levels = slice(1, k + 1)
+    spare = n + 1
+    waves = []
+    for w, sl in enumerate(slots_w):
+        key = layout.base(str(w + 1), n_slots) + sl
+        counts = np.bincount(key, minlength=spare * 2 * n_slots)
+        waves.append(counts.reshape(spare, 2, n_slots)[:n].astype(np.float64))
+    if layout.same_cell:
+        # the pairs' answers as the linker aligned them; their excluded codes are the linked
+        # rows' (flag 1) in the wave counts, which already sit in the pairs' cells
+        x, y = (
+            _unsigned(_level_codes(layout.pairs[(w.wave, f.name)], labels), slots_w[0].dtype)
+            + slots_w[0].dtype.type(1)
+            for w in layout.waves
+        )
+    else:
+        x = slots_w[0][layout.pair_pos[0]]
+        y = slots_w[1][layout.pair_pos[1]]
+    base = layout.base("pairs", n_slots)
+    key = base + x.astype(base.dtype) * base.dtype.type(n_slots) + y
+    pc = np.bincount(key, minlength=spare * n_slots * n_slots)
+    pt = pc.reshape(spare, n_slots, n_slots)[:n].astype(np.float64)
+    answered = np.zeros(n_slots, dtype=bool)
+    answered[levels] = True
+    if layout.same_cell:
+        excluded_pairs = waves[0][:, 1, k + 1] + waves[1][:, 1, k + 1]
+    else:
+        excluded_pairs = pt[:, excl, :].sum(axis=(1, 2)) + pt[:, :, excl].sum(axis=(1, 2))
+    alone = (
+        waves[0][:, 0, levels] + pt[:, levels, :][:, :, ~answered].sum(axis=2),
+        waves[1][:, 0, levels] + pt[:, ~answered, :][:, :, levels].sum(axis=1),
+    )
+    return ItemCounts(
+        indep=(waves[0][:, :, levels].sum(axis=1), waves[1][:, :, levels].sum(axis=1)),
+        table=pt[:, levels, levels],
+        alone=alone,
+        diff=None,
+        excluded_indep=np.rint(sum(wv[:, :, excl].sum(axis=(1, 2)) for wv in waves)).astype(
+            np.int64),
+        excluded_paired=np.rint(excluded_pairs).astype(np.int64),
+        excluded_overlap=np.rint(
+            excluded_pairs + sum(wv[:, 0, excl].sum(axis=1) for wv in waves)
+        ).astype(np.int64),
+    )
+
+
 def _bincount(key: IntArray, size: int, weights: FloatArray | None = None) -> FloatArray:
     return np.bincount(key, weights=weights, minlength=size)[:size].astype(np.float64)
 
@@ -230,74 +501,57 @@ def _moments(cell: IntArray, v: FloatArray, n_cells: int) -> FloatArray:
     return np.column_stack([n, mean, ssd])
 
 
-def count_item(layout: Layout, field: Field) -> ItemCounts:
-    """All counts of one item for every by-cell and design, in one pass per source."""
+def _count_numeric(layout: Layout, f: Field) -> ItemCounts:
     n_cells = layout.n_cells
-    (v1, e1), (v2, e2) = (item_values(w, field) for w in layout.waves)
-    vals = (v1, v2)
-    coded = (e1, e2)
-    categorical = bool(field.levels)
-    k = len(field.levels)
+    vals, coded = [], []
+    reasons, names = _both_reasons(layout, f.name)
+    excluded = np.array([nm in EXCLUDED_KINDS for nm in names] + [False], dtype=bool)
+    for w, r in zip(layout.waves, reasons, strict=True):
+        vals.append(np.asarray(pd.to_numeric(w.data[f.name], errors="coerce"), dtype=np.float64))
+        coded.append(excluded[r])  # reason -1 reads the appended False
+    cells = layout.cell_wave
+    real = [c < n_cells for c in cells]
 
-    def present(v: IntArray | FloatArray) -> BoolArray:
-        return np.asarray(v >= 0 if categorical else ~np.isnan(v), dtype=bool)
+    def moments(cell: IntArray, v: FloatArray) -> FloatArray:
+        ok = (cell < n_cells) & ~np.isnan(v)
+        return _moments(cell[ok], v[ok], n_cells)
 
-    def tally(cell: IntArray, v: IntArray | FloatArray) -> FloatArray:
-        ok = (cell >= 0) & present(v)
-        if categorical:
-            key = cell[ok] * k + v[ok].astype(np.int64)
-            return _bincount(key, n_cells * k).reshape(n_cells, k)
-        return _moments(cell[ok], np.asarray(v[ok], dtype=np.float64), n_cells)
+    def count(cell: IntArray, mask: BoolArray) -> IntArray:
+        return np.bincount(cell[mask & (cell < n_cells)], minlength=n_cells + 1)[:n_cells]
 
-    indep = (tally(layout.by_wave[0], v1), tally(layout.by_wave[1], v2))
-    excluded_indep = sum(
-        (np.bincount(b[(b >= 0) & c], minlength=n_cells)[:n_cells] for b, c in
-         zip(layout.by_wave, coded, strict=True)),
-        start=np.zeros(n_cells, dtype=np.int64),
-    )
-
-    x = vals[0][layout.pair_pos[0]]
-    y = vals[1][layout.pair_pos[1]]
-    bp = layout.by_pair
-    okp = bp >= 0
-    px, py = present(x), present(y)
+    indep = (moments(cells[0], vals[0]), moments(cells[1], vals[1]))
+    x, y = vals[0][layout.pair_pos[0]], vals[1][layout.pair_pos[1]]
+    cp = layout.cell_pair
+    okp = cp < n_cells
+    px, py = ~np.isnan(x), ~np.isnan(y)
     both = okp & px & py
-    diff: FloatArray | None = None
-    if categorical:
-        key = bp[both] * (k * k) + x[both].astype(np.int64) * k + y[both].astype(np.int64)
-        table = _bincount(key, n_cells * k * k).reshape(n_cells, k, k)
-    else:
-        cb = bp[both]
-        xf, yf = np.asarray(x[both], dtype=np.float64), np.asarray(y[both], dtype=np.float64)
-        mx, my = _moments(cb, xf, n_cells), _moments(cb, yf, n_cells)
-        cross = _bincount(cb, n_cells, (xf - mx[cb, 1]) * (yf - my[cb, 1]))
-        table = np.column_stack([mx[:, 0], mx[:, 1], my[:, 1], mx[:, 2], my[:, 2], cross])
-        diff = _moments(cb, xf - yf, n_cells)
-    excl_pairs = (
-        np.bincount(bp[okp & coded[0][layout.pair_pos[0]]], minlength=n_cells)[:n_cells]
-        + np.bincount(bp[okp & coded[1][layout.pair_pos[1]]], minlength=n_cells)[:n_cells]
-    )
-
-    alone_list = []
-    excl_overlap = excl_pairs.copy()
-    for w, (mine, other) in enumerate(((x, py), (y, px))):
-        pos = layout.unpaired_pos[w]
-        cell_u = layout.by_wave[w][pos]
-        val_u = vals[w][pos]
-        lone = okp & present(mine) & ~other
-        cell = np.concatenate([cell_u, bp[lone]])
-        val = np.concatenate([val_u, mine[lone]])
-        alone_list.append(tally(cell, val))
-        c_u = coded[w][pos]
-        excl_overlap = excl_overlap + np.bincount(
-            cell_u[(cell_u >= 0) & c_u], minlength=n_cells
-        )[:n_cells]
+    cb = cp[both]
+    xf, yf = x[both], y[both]
+    mx, my = _moments(cb, xf, n_cells), _moments(cb, yf, n_cells)
+    cross = _bincount(cb, n_cells, (xf - mx[cb, 1]) * (yf - my[cb, 1]))
+    table = np.column_stack([mx[:, 0], mx[:, 1], my[:, 1], mx[:, 2], my[:, 2], cross])
+    diff = _moments(cb, xf - yf, n_cells)
+    excl_pairs = (count(cp, coded[0][layout.pair_pos[0]])
+                  + count(cp, coded[1][layout.pair_pos[1]]))
+    alone, excl_overlap = [], excl_pairs.copy()
+    for side, mine, other in ((0, x, py), (1, y, px)):
+        lone = okp & ~np.isnan(mine) & ~other
+        unlinked = ~layout.linked[side]
+        cell = np.concatenate([cells[side][unlinked], cp[lone]])
+        val = np.concatenate([vals[side][unlinked], mine[lone]])
+        alone.append(moments(cell, val))
+        excl_overlap = excl_overlap + count(cells[side], unlinked & coded[side])
+    excl_indep = count(cells[0], coded[0] & real[0]) + count(cells[1], coded[1] & real[1])
     return ItemCounts(
-        indep=indep,
-        table=table,
-        alone=(alone_list[0], alone_list[1]),
-        diff=diff,
-        excluded_indep=np.asarray(excluded_indep, dtype=np.int64),
+        indep=indep, table=table, alone=(alone[0], alone[1]), diff=diff,
+        excluded_indep=np.asarray(excl_indep, dtype=np.int64),
         excluded_paired=np.asarray(excl_pairs, dtype=np.int64),
         excluded_overlap=np.asarray(excl_overlap, dtype=np.int64),
     )
+
+
+def count_item(layout: Layout, field: Field) -> ItemCounts:
+    """All counts of one item for every by-cell and design, in one pass per source."""
+    if field.levels:
+        return _count_categorical(layout, field)
+    return _count_numeric(layout, field)
