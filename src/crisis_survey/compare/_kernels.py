@@ -30,7 +30,7 @@ from ..stats._results import TestResult
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["DESIGN_OF", "KERNELS", "MEASUREMENTS_OF", "Cell", "run"]
+__all__ = ["DESIGN_OF", "KERNELS", "MEASUREMENTS_OF", "Batch", "Cell", "run", "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -228,6 +228,57 @@ def _po_z(cell: Cell) -> TestResult:
     return ov._partially_overlapping_z_from_counts(
         (n00, n01, n10, n11), (int(w1.sum()), int(w1[1])), (int(w2.sum()), int(w2[1])),
     )
+
+
+# -- many cells at once --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Batch:
+    """One test's results for many cells (arrays aligned with the cells given)."""
+
+    statistic_name: str
+    effect_measure: str
+    statistic: FloatArray
+    p_value: FloatArray
+    effect_size: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    needs_cell: npt.NDArray[np.bool_]  # cells the per-cell kernel must do (exact p-values)
+
+
+def _difference_counts(tables: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
+    """Counts of paired differences ``x - y = +d`` / ``-d`` (d = 1..k-1) and of zeros, read off
+    the diagonals of every ``k x k`` table (wave-1 level in rows)."""
+    t = np.rint(tables).astype(np.int64)
+    k = t.shape[1]
+    pos = np.stack([np.trace(t, offset=-d, axis1=1, axis2=2) for d in range(1, k)], axis=1)
+    neg = np.stack([np.trace(t, offset=d, axis1=1, axis2=2) for d in range(1, k)], axis=1)
+    return pos, neg, np.trace(t, axis1=1, axis2=2)
+
+
+def _wilcoxon_batch(tables: FloatArray) -> Batch:
+    """:func:`_wilcoxon` for a stack of ``k x k`` tables, asymptotic cells in one pass."""
+    pos, neg, zeros = _difference_counts(tables)
+    b = rk._signed_rank_batch(pos, neg, zeros)
+    return Batch("V", "matched-pairs rank-biserial r", b["statistic"], b["p_value"], b["r"],
+                 b["ci_low"], b["ci_high"], b["n_nonzero"] < rk.AUTO_EXACT_BELOW)
+
+
+def _mann_whitney_batch(w1: FloatArray, w2: FloatArray) -> Batch:
+    """:func:`_mann_whitney` for stacks of per-level counts, asymptotic cells in one pass."""
+    cx, cy = np.rint(w1).astype(np.int64), np.rint(w2).astype(np.int64)
+    b = rk._mann_whitney_batch(cx, cy)
+    small = (b["n_x"] < rk.AUTO_EXACT_BELOW) & (b["n_y"] < rk.AUTO_EXACT_BELOW)
+    return Batch("W", "rank-biserial r", b["statistic"], b["p_value"], b["r"], b["ci_low"],
+                 b["ci_high"], small)
+
+
+def run_batch(test: str, tables: FloatArray, w1: FloatArray, w2: FloatArray) -> Batch | None:
+    """``test`` for many cells at once, or None when it has no batch form (run per cell)."""
+    if test == "wilcoxon_signed_rank":
+        return _wilcoxon_batch(tables)
+    if test == "mann_whitney":
+        return _mann_whitney_batch(w1, w2)
+    return None
 
 
 Kernel = Callable[[Cell], TestResult]

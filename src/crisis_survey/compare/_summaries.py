@@ -11,8 +11,6 @@ Numeric: mean and standard deviation.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import numpy.typing as npt
 
@@ -20,18 +18,15 @@ from ..codebook import Field
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["summarise", "summary_measure"]
+__all__ = ["summarise", "summarise_many", "summary_measure"]
 
 
-def _pct(x: float) -> str:
-    return f"{x:.1f}%"
-
-
-def _quantile_index(counts: FloatArray, num: int, den: int) -> int:
-    """Type-1 quantile ``num/den`` of a distribution over levels (exact integer comparison)."""
-    n = round(float(counts.sum()))
-    cum = np.cumsum(np.rint(counts).astype(np.int64))
-    return int(np.flatnonzero(cum * den >= n * num)[0])
+def _quantile_indices(counts: FloatArray, num: int, den: int) -> npt.NDArray[np.int64]:
+    """Type-1 quantile ``num/den`` of each row's distribution over levels (exact integer
+    comparison): the first level whose cumulative count reaches ``num/den`` of the row total."""
+    cum = np.cumsum(np.rint(counts).astype(np.int64), axis=1)
+    n = cum[:, -1:]
+    return np.asarray(np.argmax(cum * den >= n * num, axis=1), dtype=np.int64)
 
 
 def summary_measure(field: Field) -> str:
@@ -51,28 +46,51 @@ def summarise(field: Field, data: FloatArray) -> tuple[str, float]:
 
     ``data`` are the per-level counts (categorical items) or ``n, mean, ssd`` (numeric items).
     """
+    texts, estimates = summarise_many(field, np.asarray(data, dtype=np.float64)[None, :])
+    return texts[0], float(estimates[0])
+
+
+def summarise_many(field: Field, data: FloatArray) -> tuple[list[str], FloatArray]:
+    """:func:`summarise` for every row of ``data`` (one row per by-cell), vectorised."""
+    data = np.asarray(data, dtype=np.float64)
+    m = data.shape[0]
     if field.measurement == "numeric":
-        n, mean, ssd = (float(v) for v in data)
-        if n == 0:
-            return "no answers", math.nan
-        sd = math.sqrt(ssd / (n - 1)) if n > 1 else math.nan
-        return f"mean {mean:.2f} (SD {sd:.2f}), n = {n:.0f}", mean
-    n = float(data.sum())
-    if n == 0:
-        return "no answers", math.nan
-    share = 100.0 * data / n
+        n, mean, ssd = data[:, 0], data[:, 1], data[:, 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.where(n > 1, np.sqrt(ssd / (n - 1)), np.nan)
+        texts = [
+            f"mean {mu:.2f} (SD {s_:.2f}), n = {k:.0f}" if k > 0 else "no answers"
+            for mu, s_, k in zip(mean.tolist(), sd.tolist(), n.tolist(), strict=True)
+        ]
+        return texts, np.where(n > 0, mean, np.nan)
+    n = data.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = 100.0 * data / n[:, None]
     labels = field.labels
+    empty = n == 0
     if field.measurement == "ordinal":
-        q1, q2, q3 = (_quantile_index(data, i, 4) for i in (1, 2, 3))
+        q1, q2, q3 = (_quantile_indices(data, i, 4).tolist() for i in (1, 2, 3))
         codes = field.codes
-        top = float(share[-2:].sum())
-        text = (
-            f"median {labels[q2]} ({codes[q2]}); IQR {labels[q1]} to {labels[q3]} "
-            f"({codes[q1]}-{codes[q3]}); {_pct(top)} top two; n = {n:.0f}"
-        )
-        return text, top
+        top = share[:, -2:].sum(axis=1)
+        texts = [
+            "no answers" if e else
+            f"median {labels[b]} ({codes[b]}); IQR {labels[a]} to {labels[c]} "
+            f"({codes[a]}-{codes[c]}); {t:.1f}% top two; n = {k:.0f}"
+            for e, a, b, c, t, k in zip(empty.tolist(), q1, q2, q3, top.tolist(), n.tolist(),
+                                        strict=True)
+        ]
+        return texts, np.where(empty, np.nan, top)
     if field.measurement == "binary":
-        yes = float(share[1])
-        return f"{_pct(yes)} {labels[1]} ({data[1]:.0f} of {n:.0f})", yes
-    parts = ", ".join(f"{lab} {_pct(float(s))}" for lab, s in zip(labels, share, strict=True))
-    return f"{parts}; n = {n:.0f}", math.nan
+        yes = share[:, 1]
+        texts = [
+            "no answers" if e else f"{y:.1f}% {labels[1]} ({d:.0f} of {k:.0f})"
+            for e, y, d, k in zip(empty.tolist(), yes.tolist(), data[:, 1].tolist(),
+                                  n.tolist(), strict=True)
+        ]
+        return texts, np.where(empty, np.nan, yes)
+    texts = [
+        "no answers" if e else
+        ", ".join(f"{lab} {v:.1f}%" for lab, v in zip(labels, row, strict=True)) + f"; n = {k:.0f}"
+        for e, row, k in zip(empty.tolist(), share.tolist(), n.tolist(), strict=True)
+    ]
+    return texts, np.full(m, np.nan)

@@ -13,11 +13,10 @@ import pandas as pd
 
 from .._errors import CrisisSurveyError
 from ..codebook import Field
-from ..stats._multiplicity import ADJUST_METHODS, adjust_pvalues
-from ..stats._results import TestResult
+from ..stats._multiplicity import ADJUST_METHODS, _adjust_grouped
 from . import _kernels as kn
-from ._study import ItemCounts, Layout, StudyLike, count_item, make_layout
-from ._summaries import summarise, summary_measure
+from ._study import FloatArray, IntArray, ItemCounts, Layout, StudyLike, count_item, make_layout
+from ._summaries import summarise_many, summary_measure
 
 __all__ = ["COLUMNS", "DEFAULT_TESTS", "FAMILIES", "WaveComparison", "compare_waves"]
 
@@ -223,103 +222,155 @@ def _scores(f: Field) -> np.ndarray[Any, np.dtype[np.float64]]:
 
 
 # -- one item ---------------------------------------------------------------------------------
-def _design_cell(
-    design: str, c: int, counts: ItemCounts, categorical: bool, scores: Any
-) -> tuple[kn.Cell, tuple[Any, Any], tuple[int, int, int | None], int]:
-    """The kernel input, the two waves' summary data, (n1, n2, n_pairs), excluded codes."""
-    empty = np.zeros(0)
+def _combine(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Per row, ``(n, mean, ssd)`` of the union of two samples (:func:`._kernels.combine`)."""
+    na, ma, sa = a[:, 0], a[:, 1], a[:, 2]
+    nb, mb, sb = b[:, 0], b[:, 1], b[:, 2]
+    n = na + nb
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = mb - ma
+        mean = np.where(na == 0, mb, np.where(nb == 0, ma, ma + delta * nb / n))
+        ssd = np.where(na == 0, sb, np.where(nb == 0, sa, sa + sb + delta * delta * na * nb / n))
+    return np.column_stack([n, mean, ssd])
+
+
+@dataclass(frozen=True)
+class _DesignData:
+    """One design's inputs for every by-cell: kernel tables and samples, summary data, sizes."""
+
+    tables: FloatArray  # (cells, k, k) / (cells, 6); (cells, 0) for the independent design
+    w1: FloatArray  # the kernels' two samples (per-level counts or n, mean, ssd)
+    w2: FloatArray
+    s1: FloatArray  # what each wave's summary describes
+    s2: FloatArray
+    n1: IntArray
+    n2: IntArray
+    n_pairs: IntArray | None
+    excluded: IntArray
+    diff: FloatArray | None
+
+    def cell(self, c: int, categorical: bool, scores: FloatArray) -> kn.Cell:
+        diff = self.diff[c] if self.diff is not None else None
+        return kn.Cell(categorical, self.tables[c], self.w1[c], self.w2[c], scores, diff)
+
+
+def _sizes(data: FloatArray, categorical: bool) -> IntArray:
+    return np.rint(data.sum(axis=1) if categorical else data[:, 0]).astype(np.int64)
+
+
+def _design_data(design: str, counts: ItemCounts, categorical: bool) -> _DesignData:
     if design == "independent":
-        w1, w2 = counts.indep[0][c], counts.indep[1][c]
-        cell = kn.Cell(categorical, empty, w1, w2, scores)
-        n1, n2 = (int(w.sum()) if categorical else int(w[0]) for w in (w1, w2))
-        return cell, (w1, w2), (n1, n2, None), int(counts.excluded_indep[c])
-    table = counts.table[c]
-    diff = counts.diff[c] if counts.diff is not None else None
+        w1, w2 = counts.indep
+        empty = np.zeros((w1.shape[0], 0))
+        return _DesignData(empty, w1, w2, w1, w2, _sizes(w1, categorical),
+                           _sizes(w2, categorical), None, counts.excluded_indep, None)
+    table = counts.table
     if categorical:
-        s1, s2 = table.sum(axis=1), table.sum(axis=0)
-        n_pairs = int(table.sum())
+        s1, s2 = table.sum(axis=2), table.sum(axis=1)
+        n_pairs = np.rint(table.sum(axis=(1, 2))).astype(np.int64)
     else:
-        n_pairs = int(table[0])
-        s1 = np.array([table[0], table[1], table[3]])
-        s2 = np.array([table[0], table[2], table[4]])
+        n_pairs = np.rint(table[:, 0]).astype(np.int64)
+        s1, s2 = table[:, [0, 1, 3]], table[:, [0, 2, 4]]
     if design == "paired":
-        cell = kn.Cell(categorical, table, s1, s2, scores, diff)
-        return cell, (s1, s2), (n_pairs, n_pairs, n_pairs), int(counts.excluded_paired[c])
-    a1, a2 = counts.alone[0][c], counts.alone[1][c]
-    cell = kn.Cell(categorical, table, a1, a2, scores, diff)
-    if categorical:
-        u1, u2 = a1 + s1, a2 + s2
-        n1, n2 = int(u1.sum()), int(u2.sum())
-    else:
-        m1 = kn.combine(kn.as_moments(a1), kn.as_moments(s1))
-        m2 = kn.combine(kn.as_moments(a2), kn.as_moments(s2))
-        u1, u2 = np.array(m1), np.array(m2)
-        n1, n2 = int(m1[0]), int(m2[0])
-    return cell, (u1, u2), (n1, n2, n_pairs), int(counts.excluded_overlap[c])
+        return _DesignData(table, s1, s2, s1, s2, n_pairs, n_pairs, n_pairs,
+                           counts.excluded_paired, counts.diff)
+    a1, a2 = counts.alone
+    u1, u2 = (a1 + s1, a2 + s2) if categorical else (_combine(a1, s1), _combine(a2, s2))
+    return _DesignData(table, a1, a2, u1, u2, _sizes(u1, categorical), _sizes(u2, categorical),
+                       n_pairs, counts.excluded_overlap, counts.diff)
 
 
-def _too_few(design: str, n1: int, n2: int, n_pairs: int | None, min_n: int) -> str | None:
-    if design == "paired" and (n_pairs or 0) < min_n:
-        return f"too few complete pairs to test ({n_pairs} < min_n = {min_n})"
-    if design != "paired" and min(n1, n2) < min_n:
-        return f"too few answers to test (wave 1: {n1}, wave 2: {n2}; min_n = {min_n})"
-    return None
+def _too_few(design: str, dd: _DesignData, min_n: int) -> list[str | None]:
+    if design == "paired":
+        assert dd.n_pairs is not None
+        return [f"too few complete pairs to test ({p} < min_n = {min_n})" if p < min_n else None
+                for p in dd.n_pairs.tolist()]
+    return [
+        f"too few answers to test (wave 1: {a}, wave 2: {b}; min_n = {min_n})"
+        if min(a, b) < min_n else None
+        for a, b in zip(dd.n1.tolist(), dd.n2.tolist(), strict=True)
+    ]
 
 
-def _item_rows(
+def _item_block(
     layout: Layout, f: Field, chosen: Mapping[str, str | None], designs: Sequence[str],
     min_n: int, by_name: str,
 ) -> list[dict[str, Any]]:
+    """The table's columns for one item: one block per design, one entry per by-cell."""
     counts = count_item(layout, f)
     categorical = bool(f.levels)
     scores = _scores(f)
     measure = summary_measure(f)
-    rows: list[dict[str, Any]] = []
+    m = layout.n_cells
+    blocks: list[dict[str, Any]] = []
     for design in designs:
         test = chosen.get(design)
-        for c, cell_label in enumerate(layout.cells):
-            cell, (d1, d2), (n1, n2, n_pairs), excluded = _design_cell(
-                design, c, counts, categorical, scores
-            )
-            sum1, est1 = summarise(f, d1)
-            sum2, est2 = summarise(f, d2)
-            row: dict[str, Any] = {
-                "by": by_name, "group": cell_label, "item": f.name, "label": f.label,
-                "measurement": f.measurement, "design": design, "test": test,
-                "n_wave1": n1, "n_wave2": n2, "n_pairs": n_pairs,
-                "summary_wave1": sum1, "summary_wave2": sum2,
-                "estimate_wave1": est1, "estimate_wave2": est2, "summary_measure": measure,
-                "n_excluded_codes": excluded, "note": None,
-            }
-            note: str | None
-            result: TestResult | None = None
-            if test is None:
-                note = f"no {design} test for {f.measurement} items with more than two levels"
-            else:
-                note = _too_few(design, n1, n2, n_pairs, min_n)
-                if note is None:
-                    run_as = test
-                    if test == "chi_square_or_fisher":
-                        small = kn.min_expected(cell) < 5.0
-                        run_as = "fisher_exact" if small else "chi_square"
-                    row["test"] = run_as
-                    try:
-                        result = kn.run(run_as, cell)
-                    except CrisisSurveyError as exc:
-                        note = f"not tested: {exc}"
-            if result is not None:
-                if math.isnan(result.p_value):
-                    why = result.method.partition("(not defined: ")[2].rstrip(")")
-                    note = f"test not defined: {why or 'no variation'}"
-                effect, low, high = _towards_wave2(result)
-                row.update(
-                    statistic_name=result.statistic_name, statistic=result.statistic,
-                    df=result.df, p_value=result.p_value, effect_measure=result.effect_measure,
-                    effect_size=effect, ci_low=low, ci_high=high,
-                )
-            row["note"] = note
-            rows.append(row)
-    return rows
+        dd = _design_data(design, counts, categorical)
+        sum1, est1 = summarise_many(f, dd.s1)
+        sum2, est2 = summarise_many(f, dd.s2)
+        out: dict[str, Any] = {
+            "by": [by_name] * m, "group": list(layout.cells), "item": [f.name] * m,
+            "label": [f.label] * m, "measurement": [f.measurement] * m, "design": [design] * m,
+            "test": [test] * m, "n_wave1": dd.n1, "n_wave2": dd.n2,
+            "n_pairs": dd.n_pairs if dd.n_pairs is not None else np.full(m, np.nan),
+            "summary_wave1": sum1, "summary_wave2": sum2, "estimate_wave1": est1,
+            "estimate_wave2": est2, "summary_measure": [measure] * m,
+            "n_excluded_codes": dd.excluded,
+            "statistic_name": [None] * m, "statistic": np.full(m, np.nan),
+            "df": np.full(m, np.nan), "p_value": np.full(m, np.nan),
+            "effect_measure": [None] * m, "effect_size": np.full(m, np.nan),
+            "ci_low": np.full(m, np.nan), "ci_high": np.full(m, np.nan),
+        }
+        if test is None:
+            out["note"] = [f"no {design} test for {f.measurement} items with more than two "
+                           "levels"] * m
+            blocks.append(out)
+            continue
+        notes = _too_few(design, dd, min_n)
+        todo = np.array([nt is None for nt in notes], dtype=bool)
+        batch = kn.run_batch(test, dd.tables, dd.w1, dd.w2) if todo.any() else None
+        per_cell = todo if batch is None else todo & batch.needs_cell
+        if batch is not None:
+            done = todo & ~batch.needs_cell
+            _put(out, done, batch.statistic_name, batch.statistic, None, batch.p_value,
+                 batch.effect_measure, batch.effect_size, batch.ci_low, batch.ci_high)
+        for c in np.flatnonzero(per_cell).tolist():
+            cell = dd.cell(c, categorical, scores)
+            run_as = test
+            if test == "chi_square_or_fisher":
+                run_as = "fisher_exact" if kn.min_expected(cell) < 5.0 else "chi_square"
+            out["test"][c] = run_as
+            try:
+                result = kn.run(run_as, cell)
+            except CrisisSurveyError as exc:
+                notes[c] = f"not tested: {exc}"
+                continue
+            if math.isnan(result.p_value):
+                why = result.method.partition("(not defined: ")[2].rstrip(")")
+                notes[c] = f"test not defined: {why or 'no variation'}"
+            at = np.zeros(m, dtype=bool)
+            at[c] = True
+            _put(out, at, result.statistic_name, result.statistic, result.df, result.p_value,
+                 result.effect_measure, result.effect_size, result.ci_low, result.ci_high)
+        out["note"] = notes
+        blocks.append(out)
+    return blocks
+
+
+def _put(out: dict[str, Any], at: Any, name: str, statistic: Any, df: Any, p: Any,
+         measure: str | None, effect: Any, low: Any, high: Any) -> None:
+    """Write test results into the cells ``at`` (a mask), effects oriented towards wave 2."""
+    if not at.any():
+        return
+    effect, low, high = _towards_wave2(measure, effect, low, high)
+    for c in np.flatnonzero(at).tolist():
+        out["statistic_name"][c] = name
+        out["effect_measure"][c] = measure
+    for col, value in (("statistic", statistic), ("df", df), ("p_value", p),
+                       ("effect_size", effect), ("ci_low", low), ("ci_high", high)):
+        values = np.broadcast_to(np.asarray(np.nan if value is None else value, dtype=float),
+                                 at.shape)
+        out[col][at] = values[at]
 
 
 #: Effect measures that the stats functions report as wave 1 relative to wave 2 (x - y, or
@@ -333,12 +384,15 @@ WAVE1_MINUS_WAVE2: tuple[str, ...] = (
 )
 
 
-def _towards_wave2(result: TestResult) -> tuple[float | None, float | None, float | None]:
+def _towards_wave2(measure: str | None, effect: Any, low: Any, high: Any) -> tuple[Any, Any, Any]:
     """Effect size and CI oriented as wave 2 relative to wave 1 (see WAVE1_MINUS_WAVE2)."""
-    e, lo, hi = result.effect_size, result.ci_low, result.ci_high
-    if not (result.effect_measure or "").startswith(WAVE1_MINUS_WAVE2):
-        return e, lo, hi
-    return (None if e is None else -e, None if hi is None else -hi, None if lo is None else -lo)
+    if not (measure or "").startswith(WAVE1_MINUS_WAVE2):
+        return effect, low, high
+
+    def neg(v: Any) -> Any:
+        return None if v is None else -np.asarray(v, dtype=float)
+
+    return neg(effect), neg(high), neg(low)
 
 
 def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str) -> None:
@@ -350,14 +404,37 @@ def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str) -> No
     table["adjust_method"] = adjust
     if table.empty:
         return
-    keys = table.loc[:, list(cols)].astype(str).agg("\x1f".join, axis=1) if cols else pd.Series(
-        "", index=table.index
-    )
-    out = np.full(len(table), np.nan)
+    if cols:
+        families = table.groupby(list(cols), sort=False, dropna=False).ngroup().to_numpy()
+    else:
+        families = np.zeros(len(table), dtype=np.int64)
     p = table["p_value"].to_numpy(dtype=float)
-    for _, idx in table.groupby(keys.to_numpy(), sort=False).indices.items():
-        out[idx] = adjust_pvalues(p[idx], method=adjust)
-    table["p_adjusted"] = out
+    table["p_adjusted"] = _adjust_grouped(p, families, adjust)
+
+
+def _assemble(blocks: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The comparison table from column blocks (see :data:`COLUMNS` for the order)."""
+    data: dict[str, Any] = {}
+    for col in COLUMNS:
+        if col in ("p_adjusted", "adjust_method"):
+            continue
+        parts = [b[col] for b in blocks]
+        if col in ("n_wave1", "n_wave2", "n_pairs", "n_excluded_codes"):
+            values = np.concatenate([np.asarray(v, dtype=float) for v in parts]) if parts \
+                else np.zeros(0)
+            data[col] = pd.array(np.where(np.isnan(values), 0, values).astype(np.int64),
+                                 dtype="Int64")
+            data[col][np.isnan(values)] = pd.NA
+        elif col in ("estimate_wave1", "estimate_wave2", "statistic", "df", "p_value",
+                     "effect_size", "ci_low", "ci_high"):
+            data[col] = (np.concatenate([np.asarray(v, dtype=float) for v in parts]) if parts
+                         else np.zeros(0))
+        else:
+            data[col] = pd.Series([x for v in parts for x in v], dtype=object)
+    table = pd.DataFrame(data)
+    table["p_adjusted"] = np.nan
+    table["adjust_method"] = None
+    return table
 
 
 def compare_waves(
@@ -509,15 +586,10 @@ def compare_waves(
     chosen = _resolve_tests(fields, tests)
     layout = make_layout(study, by_cols)
     by_name = " / ".join(by_cols)
-    rows: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
     for f in fields:
-        rows.extend(_item_rows(layout, f, chosen[f.name], designs, min_n, by_name))
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
-    for col in ("n_wave1", "n_wave2", "n_pairs", "n_excluded_codes"):
-        table[col] = table[col].astype("Int64")
-    for col in ("estimate_wave1", "estimate_wave2", "statistic", "df", "p_value",
-                "effect_size", "ci_low", "ci_high"):
-        table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+        blocks.extend(_item_block(layout, f, chosen[f.name], designs, min_n, by_name))
+    table = _assemble(blocks)
     _adjust(table, family, adjust)
     table = table.loc[:, list(COLUMNS)]
     options: dict[str, Any] = {

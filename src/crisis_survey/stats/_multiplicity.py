@@ -80,37 +80,68 @@ def adjust_pvalues(p: Any, *, method: str = "holm") -> FloatArray:
             f"method must be one of {', '.join(ADJUST_METHODS)}; got {method!r}"
         )
     values = as_float(p, "p")
+    return _adjust_grouped(values, np.zeros(values.shape, dtype=np.int64), key)
+
+
+def _adjust_grouped(values: FloatArray, groups: Any, method: str) -> FloatArray:
+    """:func:`adjust_pvalues` within each family at once (the one implementation).
+
+    Parameters
+    ----------
+    values
+        Raw p-values (NaN allowed: they stay NaN and are not counted).
+    groups
+        Integer family code of every p-value (same length).
+    method
+        A lower-case name from :data:`ADJUST_METHODS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, family by family, exactly as R's ``p.adjust`` on each family.
+    """
+    import pandas as pd
+
+    values = np.asarray(values, dtype=np.float64)
     present = ~np.isnan(values)
     raw = values[present]
     if np.any((raw < 0) | (raw > 1)):
         bad = raw[(raw < 0) | (raw > 1)][0]
         raise CrisisSurveyError(f"p-values must lie between 0 and 1; got {bad!r}")
     out = np.full(values.shape, np.nan)
-    m = raw.size
-    if m == 0:
+    if raw.size == 0:
         return out
+    # families renumbered 0..g-1 among the present p-values, and each family's size m
+    _, fam = np.unique(np.asarray(groups, dtype=np.int64)[present], return_inverse=True)
+    fam = fam.reshape(-1)
+    m = np.bincount(fam).astype(np.float64)
     adjusted: FloatArray
-    if key == "bonferroni":
-        adjusted = np.minimum(1.0, m * raw)
-    elif key == "holm":
-        order = np.argsort(raw, kind="stable")
-        i = np.arange(1, m + 1)
-        stepped = np.maximum.accumulate((m - i + 1) * raw[order])
-        adjusted = np.empty(m)
-        adjusted[order] = np.minimum(1.0, stepped)
+    if method == "bonferroni":
+        adjusted = np.minimum(1.0, m[fam] * raw)
     else:
-        # step-up procedures: walk from the largest p-value down (R: order(p, decreasing=TRUE))
-        order = np.argsort(-raw, kind="stable")
-        i = np.arange(m, 0, -1)
-        if key == "hochberg":
-            factor = (m - i + 1).astype(float)
-        elif key == "bh":
-            factor = m / i
-        else:  # "by"
-            q = float(np.sum(1.0 / np.arange(1, m + 1)))
-            factor = q * m / i
-        stepped = np.minimum.accumulate(factor * raw[order])
-        adjusted = np.empty(m)
+        step_down = method == "holm"
+        # ascending p within each family for Holm, descending (R: order(p, decreasing=TRUE))
+        # for the step-up methods; lexsort is stable, as R's order is
+        order = np.lexsort((raw if step_down else -raw, fam))
+        f_sorted = fam[order]
+        start = np.searchsorted(f_sorted, f_sorted, side="left")
+        rank = np.arange(raw.size) - start + 1  # 1-based position within the family
+        mf = m[f_sorted]
+        if step_down:
+            factor = mf - rank + 1
+        else:
+            i = mf - rank + 1  # R's i = m:1 along the decreasing order
+            if method == "hochberg":
+                factor = mf - i + 1
+            elif method == "bh":
+                factor = mf / i
+            else:  # "by"
+                harmonic = np.cumsum(1.0 / np.arange(1, int(m.max()) + 1))
+                factor = harmonic[mf.astype(np.int64) - 1] * mf / i
+        scaled = pd.Series(factor * raw[order])
+        by_family = scaled.groupby(f_sorted, sort=False)
+        stepped = (by_family.cummax() if step_down else by_family.cummin()).to_numpy()
+        adjusted = np.empty(raw.size)
         adjusted[order] = np.minimum(1.0, stepped)
     out[present] = adjusted
     return out
