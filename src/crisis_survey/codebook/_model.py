@@ -303,8 +303,8 @@ class Codebook:
 
     # -- display ---------------------------------------------------------------------------
     def _summary_lines(self) -> list[str]:
-        roles = Counter(f.role for f in self.fields)
-        measures = Counter(f.measurement for f in self.items() if f.measurement)
+        roles: Counter[str] = Counter(f.role for f in self.fields)
+        measures: Counter[str] = Counter(f.measurement for f in self.items() if f.measurement)
         waves = ", ".join(f"{w.number} ({w.label})" if w.label else str(w.number)
                           for w in self.waves)
         return [
