@@ -52,6 +52,18 @@ class ReportFiles:
         The HTML report, the Word report and ``manifest.json``.
     tables, figures
         Every table file (HTML, LaTeX, Markdown, Word, Excel) and figure file (SVG, PDF, PNG).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> out = Path("report")
+    >>> files = ReportFiles(out=out, html=out / "report.html", docx=out / "report.docx",
+    ...                     manifest=out / "manifest.json",
+    ...                     tables=(out / "tables" / "sample.html",), figures=())
+    >>> print(files)
+    Report in report: report.html, report.docx, manifest.json, 1 table files, 0 figure files
+    >>> len(files.files)
+    4
     """
 
     out: Path
@@ -69,6 +81,20 @@ class ReportFiles:
         return (
             f"Report in {self.out}: {self.html.name}, {self.docx.name}, {self.manifest.name}, "
             f"{len(self.tables)} table files, {len(self.figures)} figure files"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self}>"
+
+    def _repr_html_(self) -> str:
+        def link(p: Path) -> str:
+            return f'<a href="{html.escape(p.as_posix())}">{html.escape(p.name)}</a>'
+
+        return (
+            f"<p>Report in <code>{html.escape(str(self.out))}</code>: "
+            f"{link(self.html)} (open in a browser), {link(self.docx)}, {link(self.manifest)}; "
+            f"{len(self.tables)} table files in <code>tables/</code>, "
+            f"{len(self.figures)} figure files in <code>figures/</code>.</p>"
         )
 
 
@@ -311,6 +337,16 @@ def write_report(
     Disclosure control: every table and figure withholds counts below ``plan.threshold`` and
     values derived from them, and says so in a note. No respondent identifier, link key or
     free-text answer is written anywhere.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from crisis_survey import AnalysisPlan, load_sample_study
+    >>> plan = AnalysisPlan(items=("overall_rating",), designs=("paired",))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     files = write_report(load_sample_study(), folder, plan=plan, synthetic=True)
+    ...     print(files.html.name, files.docx.name, files.manifest.name)
+    report.html report.docx manifest.json
     """
     from ..compare import change_by_group_model, compare_waves
     from . import _figures as F
