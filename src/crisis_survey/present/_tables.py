@@ -67,7 +67,13 @@ NOT_STATED = "Not stated"
 
 @dataclass(frozen=True, slots=True)
 class Spanner:
-    """A header spanning several columns (e.g. a wave over its groups)."""
+    """A header spanning several columns (e.g. a wave over its groups).
+
+    Examples
+    --------
+    >>> Spanner("Wave 1 (2014)", ("w1_su", "w1_carer"))
+    Spanner(label='Wave 1 (2014)', columns=('w1_su', 'w1_carer'))
+    """
 
     label: str
     columns: tuple[str, ...]
@@ -101,6 +107,31 @@ class PublicationTable:
         where a value is withheld); the schema depends on the builder.
     number
         Table number ("Table 1"), or ``None``.
+
+    Notes
+    -----
+    ``print(table)`` shows it as Markdown; in Jupyter it shows rendered as HTML, as in the
+    report.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"item": ["Overall rating"], "w1": ["48.1"], "w2": ["61.5"]})
+    >>> t = PublicationTable(name="demo", title="Top-two-box percentages", data=data,
+    ...                      stub="item", column_labels={"w1": "2014 (%)", "w2": "2015 (%)"},
+    ...                      notes=("Synthetic data.",)).numbered(1)
+    >>> t
+    <PublicationTable demo: Table 1, 1 rows x 2 columns>
+    >>> print(t)
+    **Table 1**
+    <BLANKLINE>
+    *Top-two-box percentages*
+    <BLANKLINE>
+    |  | 2014 (%) | 2015 (%) |
+    |:---|---:|---:|
+    | Overall rating | 48.1 | 61.5 |
+    <BLANKLINE>
+    *Note.* Synthetic data.
     """
 
     name: str
@@ -159,6 +190,11 @@ class PublicationTable:
         from ._render import to_markdown
 
         return to_markdown(self)
+
+    def __repr__(self) -> str:
+        heading = f"{self.heading}, " if self.heading else ""
+        return (f"<PublicationTable {self.name}: {heading}{len(self.data)} rows x "
+                f"{len(self.body_columns)} columns>")
 
     def _repr_html_(self) -> str:
         from ._render import to_html
