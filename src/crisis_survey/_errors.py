@@ -50,17 +50,42 @@ def _given(value: Any) -> bool:
         return True
 
 
+def _problem_line(rec: Mapping[Any, Any], *, with_file: bool = True) -> str:
+    """One problem in words: where (file, row, column), the value, what is wrong, what was
+    expected."""
+    where = [str(rec["file"])] if with_file and _given(rec["file"]) else []
+    if _given(rec["row"]):
+        where.append(f"row {int(rec['row'])}")
+    if _given(rec["column"]):
+        where.append(f"column {rec['column']!r}")
+    value = f" value {rec['value']!r}:" if _given(rec["value"]) else ""
+    expected = f" (expected {rec['expected']})" if _given(rec["expected"]) else ""
+    return f"{', '.join(where) or 'the file'}:{value} {rec['problem']}{expected}"
+
+
+def _counts_by_kind(frame: pd.DataFrame) -> list[str]:
+    """One line per kind of problem, most frequent first, with the columns it is in:
+    ``"  2 x unknown code or label: gender (1), overall_rating (1)"``."""
+    from collections import Counter
+
+    counts = Counter(zip(frame["problem"], frame["column"].fillna(""), strict=True))
+    by_kind: dict[str, list[tuple[str, int]]] = {}
+    for (problem, column), n in counts.items():
+        by_kind.setdefault(str(problem), []).append((str(column), n))
+    lines = []
+    for problem, cols in sorted(by_kind.items(), key=lambda kv: -sum(n for _, n in kv[1])):
+        total = sum(n for _, n in cols)
+        where = ", ".join(f"{c} ({n})" if c else f"({n})" for c, n in
+                          sorted(cols, key=lambda cn: -cn[1])[:6])
+        more = f" and {len(cols) - 6} more columns" if len(cols) > 6 else ""
+        lines.append(f"  {total} x {problem}: {where}{more}")
+    return lines
+
+
 def _summarise(frame: pd.DataFrame, headline: str, limit: int = 20) -> str:
     lines = [f"{headline}: {len(frame)} problem{'s' if len(frame) != 1 else ''} found."]
     for rec in frame.head(limit).to_dict("records"):
-        where = [str(rec["file"])] if _given(rec["file"]) else []
-        if _given(rec["row"]):
-            where.append(f"row {int(rec['row'])}")
-        if _given(rec["column"]):
-            where.append(f"column {rec['column']!r}")
-        value = f" value {rec['value']!r}:" if _given(rec["value"]) else ""
-        expected = f" (expected {rec['expected']})" if _given(rec["expected"]) else ""
-        lines.append(f"  - {', '.join(where)}:{value} {rec['problem']}{expected}")
+        lines.append(f"  - {_problem_line(rec)}")
     if len(frame) > limit:
         lines.append(f"  ... and {len(frame) - limit} more; see the error's .problems table.")
     return "\n".join(lines)
@@ -69,9 +94,13 @@ def _summarise(frame: pd.DataFrame, headline: str, limit: int = 20) -> str:
 class _ProblemsError(CrisisSurveyError):
     headline = "Problems found"
 
-    def __init__(self, problems: pd.DataFrame | Iterable[Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        problems: pd.DataFrame | Iterable[Mapping[str, Any]],
+        headline: str | None = None,
+    ) -> None:
         self.problems: pd.DataFrame = _problems_frame(problems)
-        super().__init__(_summarise(self.problems, self.headline))
+        super().__init__(_summarise(self.problems, headline or self.headline))
 
 
 class CodebookError(_ProblemsError):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .._errors import PROBLEM_COLUMNS, CrisisSurveyError, DataValidationError
+from .._errors import (
+    PROBLEM_COLUMNS,
+    CrisisSurveyError,
+    DataValidationError,
+    _counts_by_kind,
+)
 from ..codebook import Codebook, default_codebook
 from ._mapping import MappingLike, plan_columns, read_mapping
 from ._readers import file_problem, read_table
@@ -37,17 +41,7 @@ def _error(problems: pd.DataFrame, source: str) -> DataValidationError:
     err = DataValidationError(problems)
     frame = err.problems
     lines = str(err).split("\n")
-    counts = Counter(zip(frame["problem"], frame["column"].fillna(""), strict=True))
-    by_kind: dict[str, list[tuple[str, int]]] = {}
-    for (problem, column), n in counts.items():
-        by_kind.setdefault(str(problem), []).append((str(column), n))
-    summary = [f"In {source}:"]
-    for problem, cols in sorted(by_kind.items(), key=lambda kv: -sum(n for _, n in kv[1])):
-        total = sum(n for _, n in cols)
-        where = ", ".join(f"{c} ({n})" if c else f"({n})" for c, n in
-                          sorted(cols, key=lambda cn: -cn[1])[:6])
-        more = f" and {len(cols) - 6} more columns" if len(cols) > 6 else ""
-        summary.append(f"  {total} x {problem}: {where}{more}")
+    summary = [f"In {source}:", *_counts_by_kind(frame)]
     bad_rows = frame["row"].dropna().nunique()
     if bad_rows:
         summary.append(f"  {bad_rows} row{'s' if bad_rows != 1 else ''} affected. "
@@ -232,9 +226,10 @@ def load_wave(
         if answered.any():
             file_problems.append(file_problem(
                 source, f"answers to a question not asked in wave {wave} "
-                f"({int(answered.sum())} rows)",
+                f"({int(answered.sum())} row{'s' if int(answered.sum()) != 1 else ''})",
                 f"no column for {name!r} in wave {wave} files (the codebook lists it for "
-                f"wave {', '.join(str(w) for w in cb[name].waves)}), or check wave=",
+                f"wave {', '.join(str(w) for w in cb[name].waves)}), or check the wave "
+                "number given",
                 column=columns[j]))
     if table.value_labels:
         for name, j in plan.column_of.items():

@@ -38,16 +38,21 @@ def _mapping_problem(source: str, column: Any, value: Any, problem: str, expecte
             "problem": problem, "expected": expected}
 
 
+def _mapping_error(problems: list[dict[str, Any]]) -> CodebookError:
+    """A CodebookError whose message says it is the column mapping that is wrong."""
+    return CodebookError(problems, headline="The column mapping is not valid")
+
+
 def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
     source = path.name
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise CodebookError([_mapping_problem(str(path), None, None,
+        raise _mapping_error([_mapping_problem(str(path), None, None,
                                               "column mapping file not found",
                                               "a JSON or CSV mapping file")]) from None
     except (UnicodeDecodeError, OSError) as exc:
-        raise CodebookError([_mapping_problem(source, None, None,
+        raise _mapping_error([_mapping_problem(source, None, None,
                                               f"column mapping file cannot be read ({exc})",
                                               "a UTF-8 JSON or CSV file")]) from None
     suffix = path.suffix.lower()
@@ -55,12 +60,12 @@ def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
         try:
             spec = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise CodebookError([_mapping_problem(source, None, exc.msg,
+            raise _mapping_error([_mapping_problem(source, None, exc.msg,
                                                   "column mapping is not valid JSON",
                                                   '{"file column": "codebook field"}')]
                                 ) from None
         if not isinstance(spec, dict):
-            raise CodebookError([_mapping_problem(source, None, type(spec).__name__,
+            raise _mapping_error([_mapping_problem(source, None, type(spec).__name__,
                                                   "column mapping is not a JSON object",
                                                   '{"file column": "codebook field"}')])
         return spec, source
@@ -68,7 +73,7 @@ def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
         rows = list(csv.reader(io.StringIO(text)))
         header = [_key(h) for h in rows[0]] if rows else []
         if header[:2] != ["column", "field"]:
-            raise CodebookError([_mapping_problem(
+            raise _mapping_error([_mapping_problem(
                 source, None, ",".join(rows[0]) if rows else "",
                 "column mapping CSV lacks its header",
                 "a first row 'column,field', then one row per file column")])
@@ -79,7 +84,7 @@ def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
             target = row[1].strip() if len(row) > 1 else ""
             spec[row[0]] = target or None
         return spec, source
-    raise CodebookError([_mapping_problem(source, None, suffix,
+    raise _mapping_error([_mapping_problem(source, None, suffix,
                                           "unknown column mapping file type",
                                           "a .json or .csv mapping file")])
 
@@ -93,7 +98,7 @@ def read_mapping(mapping: MappingLike | None, codebook: Codebook) -> dict[str, s
     elif isinstance(mapping, Mapping):
         spec, source = dict(mapping), "<mapping>"
     else:
-        raise CodebookError([_mapping_problem("<mapping>", None, type(mapping).__name__,
+        raise _mapping_error([_mapping_problem("<mapping>", None, type(mapping).__name__,
                                               "column mapping of an unknown kind",
                                               "a dict, or the path of a JSON or CSV file")])
     names = {_key(n): n for n in codebook.names}
@@ -114,7 +119,7 @@ def read_mapping(mapping: MappingLike | None, codebook: Codebook) -> dict[str, s
                 source, column, target, "column is mapped to a name that is not in the codebook",
                 f"a field of codebook {codebook.name!r}, or null to ignore the column"))
     if problems:
-        raise CodebookError(problems)
+        raise _mapping_error(problems)
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,16 @@ def _delimiter(text: str, suffix: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _parser_message(exc: Exception) -> str:
+    """pandas' tokenizer error in the analyst's words (line numbers count the header)."""
+    text = " ".join(str(exc).split())
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found:
+        want, line, got = found.groups()
+        return f"line {line} has {got} fields where the header has {want}"
+    return text
+
+
 def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None) -> RawTable:
     text, used = _decode(raw, source, encoding)
     if not text.strip():
@@ -119,7 +130,7 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None) -> Raw
             na_values=[""], skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL,
         )
     except pd.errors.ParserError as exc:
-        raise _fail(source, f"the file is not well-formed CSV ({exc})",
+        raise _fail(source, f"the file is not well-formed CSV ({_parser_message(exc)})",
                     "every row with the same number of columns as the header") from None
     except (ValueError, csv.Error) as exc:
         raise _fail(source, f"the file cannot be read as CSV ({exc})", "a CSV file") from None

@@ -411,7 +411,7 @@ def _wave(f: Field, raw: pd.Series, column: str, probs: Problems, wave: int) -> 
     num, blank, _ = _numbers(raw)
     wrong = ~blank & ~(num == wave)
     probs.flag(column, wrong, raw, PROBLEM_KINDS["wave"],
-               f"{wave} (the wave= given to load_wave)")
+               f"{wave} (the wave being loaded)")
     return Converted(values=np.full(len(num), wave, dtype=np.int64), blank=blank)
 
 
