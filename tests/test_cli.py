@@ -17,6 +17,7 @@ from crisis_survey.present._tables import protect_linkage_counts
 from crisis_survey.synthetic import generate_study, sample_study_paths, write_study
 
 W1, W2 = sample_study_paths("csv")
+DATA = Path(__file__).parent / "data"
 
 
 def _normalised(key: str) -> str:
@@ -112,7 +113,7 @@ def test_validate_reports_every_problem_and_exits_1(
 ) -> None:
     assert main(["validate", "--wave", "1", str(_bad_copy(tmp_path))]) == 1
     out = capsys.readouterr().out
-    assert "2 row(s) would be excluded" in out
+    assert "2 rows would be excluded: 2 problems found." in out
     assert "row 6, column 'overall_rating'" in out and "'6'" in out
     assert "row 11, column 'completed_date'" in out
     assert "658 rows read, 656 kept, 2 excluded" in out
@@ -152,6 +153,130 @@ def test_bad_codebook_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(W1)]) == 2  # --wave is required
     assert "--wave" in capsys.readouterr().err
+
+
+def test_validate_many_problems_are_counted_by_kind_then_listed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The wave-2 file read as wave 1: every row has the wrong wave and date (413 each) and two
+    # wave-2-only questions are answered. A wall of 828 lines would hide that; the counts
+    # by kind say it at once.
+    assert main(["validate", "--wave", "1", str(W2)]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == f"{W2.name} cannot be loaded as wave 1: 828 problems found."
+    assert "  413 x wave does not match: wave (413)" in lines
+    assert "  413 x date outside the fieldwork window: completed_date (413)" in lines
+    assert "  413 rows affected. The first 20 problems:" in lines
+    listed = [line for line in lines if line.startswith("  - ")]
+    assert len(listed) == 20
+    assert not any(line.startswith(f"  - {W2.name}") for line in listed)  # named once, above
+    assert lines[-1].startswith("  ... and 808 more") and "--problems" in lines[-1]
+
+
+def test_validate_problems_file_holds_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "new folder" / "problems.csv"
+    assert main(["validate", "--wave", "1", "--problems", str(target), str(W2)]) == 1
+    assert f"Every problem is listed in {target}." in capsys.readouterr().out
+    problems = pd.read_csv(target)
+    assert list(problems.columns) == ["file", "row", "column", "value", "problem", "expected"]
+    assert len(problems) == 828
+    assert (problems.loc[problems["column"] == "wave", "row"].tolist()
+            == list(range(2, 415)))  # spreadsheet rows of the 413 respondents
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("ragged.csv", "line 4 has 28 fields where the header has 27"),  # not pandas' C error
+    ("not_asked_item.csv", "answers to a question not asked in wave 1 (1 row)"),
+    ("wrong_wave.csv", "wave does not match (expected 1 (the wave being loaded))"),
+])
+def test_validate_messages_read_as_the_analyst_ran_it(
+    name: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--wave", "1", str(DATA / name)]) == 1
+    out = capsys.readouterr().out
+    assert expected in out
+    assert "\n)" not in out and "load_wave" not in out and "wave=" not in out
+
+
+def _error_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    """Command lines that must fail with exit code 2 and this in the message."""
+    (tmp / "bad.json").write_text("{not json")
+    (tmp / "bad.toml").write_text("alpha = \n[x")
+    (tmp / "a_file").write_text("x")
+    out = str(tmp / "out")
+    both = ["--wave1", str(W1), "--wave2", str(W2)]
+    return {
+        "missing file": (["validate", "--wave", "1", str(tmp / "nope.csv")],
+                         "nope.csv: no such file (expected the wave-1 survey file)"),
+        "folder as file": (["validate", "--wave", "1", str(tmp)],
+                           f"{tmp} is a folder (expected the wave-1 survey file)"),
+        "empty file name": (["validate", "--wave", "1", ""], "no file name given"),
+        "bad codebook JSON": (["validate", "--wave", "1", "--codebook", str(tmp / "bad.json"),
+                               str(W1)], "The codebook is not valid"),
+        "folder as codebook": (["validate", "--wave", "1", "--codebook", str(tmp), str(W1)],
+                               f"{tmp} is a folder (expected a file)"),
+        "bad mapping JSON": (["validate", "--wave", "1", "--mapping", str(tmp / "bad.json"),
+                              str(W1)], "The column mapping is not valid"),
+        "bad plan TOML": (["report", *both, "--plan", str(tmp / "bad.toml"), "--out", out],
+                          "bad.toml is not valid TOML"),
+        "missing plan": (["report", *both, "--plan", str(tmp / "nope.toml"), "--out", out],
+                         "nope.toml was not found"),
+        "folder as plan": (["report", *both, "--plan", str(tmp), "--out", out],
+                           f"{tmp} is a folder (expected a file)"),
+        "unknown extension": (["link", "--wave1", str(tmp / "a_file"), "--wave2", str(W2),
+                               "--out", out], "unknown file type"),
+        "file as output folder": (["link", *both, "--out", str(tmp / "a_file" / "sub")],
+                                  f"{tmp / 'a_file'} is a file (expected a folder"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "missing file", "folder as file", "empty file name", "bad codebook JSON",
+    "folder as codebook", "bad mapping JSON", "bad plan TOML", "missing plan", "folder as plan",
+    "unknown extension", "file as output folder",
+])
+def test_every_error_is_one_clear_message(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv, expected = _error_cases(tmp_path)[case]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert expected in captured.err
+    assert captured.err.startswith(f"crisis-survey {argv[0]}: ")
+    assert "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "out").exists()  # nothing written, nothing half-done
+
+
+def test_validate_unknown_extension_is_a_problem_of_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "answers.dat").write_text("respondent_id\nA1\n")
+    assert main(["validate", "--wave", "1", str(tmp_path / "answers.dat")]) == 1
+    out = capsys.readouterr().out
+    assert "answers.dat cannot be loaded as wave 1: 1 problem found." in out
+    assert "unknown file type (expected a file ending in .csv" in out
+
+
+def test_an_unexpected_error_is_one_line_naming_it_a_bug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import crisis_survey._cli as cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("cannot convert float NaN to integer")
+
+    monkeypatch.setattr(cli, "_codebook", broken)
+    monkeypatch.delenv("CRISIS_SURVEY_TRACEBACK", raising=False)
+    assert main(["validate", "--wave", "1", str(W1)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "ValueError: cannot convert float NaN to integer" in err and "bug" in err
+    monkeypatch.setenv("CRISIS_SURVEY_TRACEBACK", "1")  # developers can still see it
+    with pytest.raises(ValueError, match="NaN"):
+        main(["validate", "--wave", "1", str(W1)])
 
 
 # -- demo -----------------------------------------------------------------------------------

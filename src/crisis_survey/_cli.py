@@ -1,10 +1,12 @@
 """The ``crisis-survey`` command line: validate, link, report, demo, generate.
 
 Every subcommand is a thin layer over the library. Errors the library raises on purpose
-(:class:`~crisis_survey.CrisisSurveyError`) are printed as their message on stderr with exit
-code 2, never as a traceback. ``validate`` exits 0 when the file is valid and 1 when it has
-problems. Files written by ``link`` and ``demo`` hold counts only, with small counts
-withheld (disclosure control); never an identifier, link key or comment.
+(:class:`~crisis_survey.CrisisSurveyError`) and file-system errors are printed as one message
+on stderr with exit code 2, never as a traceback; anything else is a bug, reported in one
+line with exit code 3 (``CRISIS_SURVEY_TRACEBACK=1`` shows the traceback). ``validate``
+exits 0 when the file is valid and 1 when it has problems. Files written by ``link``,
+``report`` and ``demo`` hold counts only, with small counts withheld (disclosure control by
+:mod:`crisis_survey.present`); never an identifier, link key or comment.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
-from ._errors import CrisisSurveyError, DataValidationError, _summarise
+from ._errors import (
+    CrisisSurveyError,
+    DataValidationError,
+    _counts_by_kind,
+    _problem_line,
+)
 from .present._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
@@ -45,8 +52,10 @@ __all__ = ["OutputSet", "build_parser", "main", "publishable_accounting",
            "publishable_attrition", "write_outputs"]
 
 PROG = "crisis-survey"
-#: Exit codes.
-OK, PROBLEMS, ERROR = 0, 1, 2
+#: Exit codes: valid / the file has problems / a clear error / a bug in crisis_survey.
+OK, PROBLEMS, ERROR, BUG = 0, 1, 2, 3
+#: Set this environment variable to see the traceback of an unexpected error.
+TRACEBACK_ENV = "CRISIS_SURVEY_TRACEBACK"
 SYNTHETIC_BANNER = "SYNTHETIC DATA - simulated respondents, not evidence about crisis care"
 
 
@@ -77,6 +86,19 @@ def _secret(var: str | None) -> str | None:
             "set it to the linkage secret (the secret is never read from the command line)"
         )
     return value
+
+
+def _out_folder(args: argparse.Namespace) -> Path:
+    """The ``--out`` folder, checked before any work is done (it is made when written)."""
+    name = str(args.out)
+    if not name.strip():
+        raise CrisisSurveyError("--out: no folder name given")
+    folder = Path(name)
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():
+            raise CrisisSurveyError(f"--out {name}: {part} is a file (expected a folder, "
+                                    "or a path where one can be made)")
+    return folder
 
 
 def _sha256(path: Path) -> str:
@@ -305,6 +327,10 @@ def _load(path: str, cb: Codebook, wave: int, mapping: str | None, quarantine: b
           err: TextIO) -> SurveyWave:
     from .load import load_wave
 
+    if not path.strip():
+        raise CrisisSurveyError(f"no file name given (expected the wave-{wave} survey file)")
+    if Path(path).is_dir():
+        raise CrisisSurveyError(f"{path} is a folder (expected the wave-{wave} survey file)")
     if not Path(path).is_file():
         raise CrisisSurveyError(f"{path}: no such file (expected the wave-{wave} survey file)")
 
@@ -318,26 +344,70 @@ def _accounting_line(w: SurveyWave) -> str:
             f"{w.rows_excluded} excluded.")
 
 
+#: Problems listed one by one by ``validate``; beyond this, a summary by column and kind.
+SHOWN_PROBLEMS = 20
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _problem_report(problems: pd.DataFrame, headline: str, *, saved: Path | None) -> str:
+    """What ``validate`` prints about one file's problems.
+
+    Up to :data:`SHOWN_PROBLEMS` problems are listed one by one. Beyond that, the counts
+    by kind of problem and column come first (as in the message of a
+    :class:`~crisis_survey.DataValidationError`), then the first problems, then where to
+    find the rest.
+    """
+    lines = [f"{headline}: {_plural(len(problems), 'problem')} found."]
+    if len(problems) > SHOWN_PROBLEMS:
+        lines += _counts_by_kind(problems)
+        bad_rows = int(problems["row"].dropna().nunique())
+        lines.append(f"  {_plural(bad_rows, 'row')} affected. The first {SHOWN_PROBLEMS} "
+                     "problems:")
+    for rec in problems.head(SHOWN_PROBLEMS).to_dict("records"):
+        lines.append(f"  - {_problem_line(rec, with_file=False)}")
+    if saved is not None:
+        lines.append(f"Every problem is listed in {saved}.")
+    elif len(problems) > SHOWN_PROBLEMS:
+        lines.append(f"  ... and {len(problems) - SHOWN_PROBLEMS:,} more: add --problems "
+                     "FILE.csv to write every problem to a CSV file.")
+    return "\n".join(lines)
+
+
+def _save_problems(problems: pd.DataFrame, path: str | None) -> Path | None:
+    if path is None:
+        return None
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    problems.to_csv(target, index=False, lineterminator="\n")
+    return target
+
+
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     cb = _codebook(args.codebook)
+    name = Path(args.file).name
     try:
         # Quarantine mode always, so the accounting can be shown; without --quarantine any
         # problem makes the file invalid.
         wave = _load(args.file, cb, args.wave, args.mapping, True, err)
     except DataValidationError as exc:
-        print(_summarise(exc.problems, f"{Path(args.file).name} cannot be loaded",
-                         limit=len(exc.problems)), file=out)
+        saved = _save_problems(exc.problems, args.problems)
+        print(_problem_report(exc.problems, f"{name} cannot be loaded as wave {args.wave}",
+                              saved=saved), file=out)
         return PROBLEMS
     print(_accounting_line(wave), file=out)
     problems = wave.problems
+    saved = _save_problems(problems, args.problems)
     if problems.empty:
         print("No problems: every row matches the codebook.", file=out)
         return OK
-    headline = f"{wave.rows_excluded} row(s) would be excluded"
-    print(_summarise(problems, headline, limit=len(problems)), file=out)
+    headline = f"{_plural(wave.rows_excluded, 'row')} would be excluded"
+    print(_problem_report(problems, headline, saved=saved), file=out)
     if args.quarantine:
-        print(f"With --quarantine these rows are left out; {wave.rows_kept} rows can be used.",
-              file=out)
+        print(f"With --quarantine these rows are left out; {wave.rows_kept:,} rows can be "
+              "used.", file=out)
         return OK
     return PROBLEMS
 
@@ -345,12 +415,13 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_link(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .link import link_waves
 
+    folder = _out_folder(args)
     cb = _codebook(args.codebook)
     secret = _secret(args.secret_env)
-    w1 = _load(args.wave1, cb, 1, None, args.quarantine, err)
-    w2 = _load(args.wave2, cb, 2, None, args.quarantine, err)
+    w1 = _load(args.wave1, cb, 1, args.mapping, args.quarantine, err)
+    w2 = _load(args.wave2, cb, 2, args.mapping, args.quarantine, err)
     study = link_waves(w1, w2, secret=secret)
-    written = write_outputs(study, Path(args.out), synthetic=cb.synthetic,
+    written = write_outputs(study, folder, synthetic=cb.synthetic,
                             inputs=[Path(args.wave1), Path(args.wave2)])
     for w in (w1, w2):
         print(_accounting_line(w), file=out)
@@ -403,13 +474,13 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .codebook._frictionless import DEFAULT_CODEBOOK
     from .link import link_waves
 
+    folder = _out_folder(args)
     plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     cb = _codebook(args.codebook)
     secret = _secret(args.secret_env or plan.secret_env or None)
     w1 = _load(args.wave1, cb, 1, args.mapping, args.quarantine, err)
     w2 = _load(args.wave2, cb, 2, args.mapping, args.quarantine, err)
     study = link_waves(w1, w2, secret=secret)
-    folder = Path(args.out)
     inputs: dict[str, Path] = {"wave1": Path(args.wave1), "wave2": Path(args.wave2),
                                "codebook": Path(args.codebook) if args.codebook
                                else data_dir() / "schema" / DEFAULT_CODEBOOK}
@@ -430,7 +501,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    written = run_sample_study(Path(args.out), stream=out, err=err)
+    written = run_sample_study(_out_folder(args), stream=out, err=err)
     print(f"Wrote {len(written.files)} files to {written.folder}", file=out)
     print("Open report.html there for the report (SYNTHETIC DATA).", file=out)
     return OK
@@ -443,16 +514,34 @@ _SIZE_ARGS = ("n_service_users", "n_carers", "return_rate", "n_new_wave2", "n_ar
 def _cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .synthetic import generate_study, write_study
 
+    folder = _out_folder(args)
     cb = _codebook(args.codebook)
     kwargs = {name: getattr(args, name) for name in _SIZE_ARGS}
     study = generate_study(codebook=cb, **kwargs)
-    paths = write_study(study, Path(args.out), formats=args.formats, codebook=cb)
+    paths = write_study(study, folder, formats=args.formats, codebook=cb)
     print(str(study), file=out)
     print(f"Wrote {', '.join(p.name for p in paths)} to {args.out}", file=out)
     return OK
 
 
 # -- parser ---------------------------------------------------------------------------------
+_CODEBOOK_HELP = "codebook JSON (default: built-in)"
+_MAPPING_HELP = "column mapping, JSON or CSV (file column -> codebook field)"
+
+
+def _add_study_arguments(p: argparse.ArgumentParser, *, quarantine: str) -> None:
+    """The arguments of the commands that load and link both waves (link, report)."""
+    p.add_argument("--wave1", required=True, metavar="FILE", help="wave-1 survey file")
+    p.add_argument("--wave2", required=True, metavar="FILE", help="wave-2 survey file")
+    p.add_argument("--codebook", metavar="FILE", help=_CODEBOOK_HELP)
+    p.add_argument("--mapping", metavar="FILE", help=_MAPPING_HELP)
+    p.add_argument("--secret-env", metavar="VAR",
+                   help="name of the environment variable holding the secret used to "
+                        "pseudonymise link keys (never pass the secret itself)")
+    p.add_argument("--quarantine", action="store_true", help=quarantine)
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``crisis-survey`` (subcommands validate, link, demo, generate)."""
     from .synthetic import FORMATS, generate_study
@@ -470,12 +559,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "not.")
     p.add_argument("file", metavar="FILE", help="survey file (.csv, .xlsx, .sav, .parquet)")
     p.add_argument("--wave", type=int, required=True, help="wave number (1 or 2)")
-    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
-    p.add_argument("--mapping", metavar="FILE",
-                   help="column mapping, JSON or CSV (file column -> codebook field)")
+    p.add_argument("--codebook", metavar="FILE", help=_CODEBOOK_HELP)
+    p.add_argument("--mapping", metavar="FILE", help=_MAPPING_HELP)
     p.add_argument("--quarantine", action="store_true",
                    help="rows with problems would be excluded rather than rejecting the "
                         "file: exit 0 unless the file itself is unusable")
+    p.add_argument("--problems", metavar="FILE.csv",
+                   help="write every problem to this CSV file (file, row, column, value, "
+                        "problem, expected); it holds values from the survey file, for the "
+                        "analyst only")
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser("link", help="link two waves; write linkage counts and attrition",
@@ -483,15 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "row accounting, linkage counts and attrition table as "
                                    "CSV (counts only; small counts withheld; no identifiers "
                                    "or keys).")
-    p.add_argument("--wave1", required=True, metavar="FILE")
-    p.add_argument("--wave2", required=True, metavar="FILE")
-    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
-    p.add_argument("--secret-env", metavar="VAR",
-                   help="name of the environment variable holding the secret used to "
-                        "pseudonymise link keys (never pass the secret itself)")
-    p.add_argument("--quarantine", action="store_true",
-                   help="leave out rows with problems instead of stopping")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    _add_study_arguments(p, quarantine="leave out rows with problems instead of stopping")
     p.set_defaults(handler=_cmd_link)
 
     p = sub.add_parser("report", help="the whole analysis: tables, figures, HTML and Word "
@@ -501,21 +585,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "figure, report.html (self-contained), report.docx and "
                                    "manifest.json. Small counts are withheld; no identifier, "
                                    "link key or free text is written.")
-    p.add_argument("--wave1", required=True, metavar="FILE")
-    p.add_argument("--wave2", required=True, metavar="FILE")
-    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
-    p.add_argument("--mapping", metavar="FILE",
-                   help="column mapping, JSON or CSV (file column -> codebook field)")
+    _add_study_arguments(p, quarantine="leave out rows with problems (listed in the outputs) "
+                                       "instead of stopping")
     p.add_argument("--plan", metavar="FILE",
                    help="analysis plan (TOML): items, grouping, designs, tests, families, "
                         "alpha, disclosure threshold")
-    p.add_argument("--secret-env", metavar="VAR",
-                   help="name of the environment variable holding the secret used to "
-                        "pseudonymise link keys (never pass the secret itself)")
-    p.add_argument("--quarantine", action="store_true",
-                   help="leave out rows with problems (listed in the outputs) instead of "
-                        "stopping")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(handler=_cmd_report)
 
     p = sub.add_parser("demo", help="run the shipped SYNTHETIC sample study end to end",
@@ -529,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Simulate a synthetic two-wave study "
                                    "(crisis_survey.synthetic.generate_study) and write it.")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--codebook", metavar="FILE", help="codebook JSON (default: built-in)")
+    p.add_argument("--codebook", metavar="FILE", help=_CODEBOOK_HELP)
     p.add_argument("--formats", nargs="+", choices=FORMATS, default=["csv"],
                    help="file formats to write (default: csv)")
     for name in _SIZE_ARGS:
@@ -562,6 +636,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG} {args.command}: {exc}", file=err)
         return ERROR
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"{PROG} {args.command}: {exc.strerror or exc}{where}", file=err)
+        print(f"{PROG} {args.command}: {_os_message(exc)}", file=err)
         return ERROR
+    except Exception as exc:  # a bug: say so in one line unless asked for the traceback
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print(f"{PROG} {args.command}: unexpected error ({type(exc).__name__}: {exc}). "
+              f"This is a bug in crisis_survey; please report it with the command you ran "
+              f"(set {TRACEBACK_ENV}=1 to see the traceback).", file=err)
+        return BUG
+
+
+def _os_message(exc: OSError) -> str:
+    """A file-system error in words: what went wrong with which path."""
+    path = exc.filename
+    if path is None:
+        return str(exc.strerror or exc)
+    if isinstance(exc, IsADirectoryError):
+        return f"{path} is a folder (expected a file)"
+    if isinstance(exc, FileExistsError):
+        return f"{path} is a file (expected a folder, or a path where one can be made)"
+    if isinstance(exc, NotADirectoryError):
+        return f"{path}: part of this path is a file, not a folder"
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file or folder"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied"
+    return f"{path}: {exc.strerror or exc}"
