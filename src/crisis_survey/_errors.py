@@ -26,7 +26,20 @@ PROBLEM_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "problem",
 
 
 class CrisisSurveyError(Exception):
-    """Base class of every error raised by :mod:`crisis_survey`."""
+    """Base class of every error raised by :mod:`crisis_survey`.
+
+    Catch it to handle any foreseeable problem with the input (a malformed codebook, a file
+    that does not match it, waves that cannot be linked, a bad analysis plan) in one place.
+
+    Examples
+    --------
+    >>> from crisis_survey import CrisisSurveyError, stats
+    >>> try:
+    ...     stats.mcnemar([0, 1, 2], [1, 0, 1])
+    ... except CrisisSurveyError as error:
+    ...     print(type(error).__name__)
+    CrisisSurveyError
+    """
 
 
 def _problems_frame(problems: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -108,6 +121,17 @@ class CodebookError(_ProblemsError):
 
     ``problems`` is a DataFrame with columns ``file, row, column, value, problem, expected``
     (``row`` is empty; ``column`` names the codebook field concerned).
+
+    Examples
+    --------
+    >>> from crisis_survey import CodebookError
+    >>> from crisis_survey.codebook import codebook_from_dict
+    >>> try:
+    ...     codebook_from_dict({"name": "empty", "fields": []})
+    ... except CodebookError as error:
+    ...     print(error)
+    The codebook is not valid: 1 problem found.
+      - <dict>: the schema has no fields (expected a non-empty 'fields' list)
     """
 
     headline = "The codebook is not valid"
@@ -119,12 +143,44 @@ class DataValidationError(_ProblemsError):
     ``problems`` holds every problem found in one pass, one row each, with the file, the row
     number as a spreadsheet shows it (header is row 1, first data row is row 2), the column,
     the offending value, what is wrong and what was expected.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crisis_survey import DataValidationError, load_wave
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "wave1.csv"
+    ...     _ = path.write_text("respondent_id,link_key,wave,group,completed_date,"
+    ...                         "overall_rating\\nR1,k1,1,1,2014-10-02,9\\n")
+    ...     try:
+    ...         load_wave(path, wave=1)
+    ...     except DataValidationError as error:
+    ...         problems = error.problems
+    >>> problems[["row", "column", "value", "problem"]]
+       row          column value                problem
+    0    2  overall_rating     9  unknown code or label
     """
 
     headline = "The survey data do not match the codebook"
 
 
 class LinkageError(_ProblemsError):
-    """Respondents cannot be linked across waves as asked (e.g. the link key is missing)."""
+    """Respondents cannot be linked across waves as asked (e.g. the link key is missing).
+
+    Like the other data errors it carries ``problems``, a DataFrame with columns ``file, row,
+    column, value, problem, expected``, and its message summarises them.
+
+    Examples
+    --------
+    >>> from crisis_survey import LinkageError
+    >>> error = LinkageError([{"column": "link_key", "problem": "no link key column",
+    ...                        "expected": "a link-key column"}])
+    >>> print(error)
+    The waves cannot be linked: 1 problem found.
+      - column 'link_key': no link key column (expected a link-key column)
+    >>> list(error.problems.columns)
+    ['file', 'row', 'column', 'value', 'problem', 'expected']
+    """
 
     headline = "The waves cannot be linked"
