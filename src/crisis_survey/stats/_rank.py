@@ -232,6 +232,60 @@ def _signed_rank_batch(
     }
 
 
+def _rank_result(
+    b: dict[str, Any],
+    *,
+    exact_p: float | None,
+    ties: str,
+    correction: bool,
+    method: str,
+    n: int,
+    statistic_name: str,
+    effect_measure: str,
+    alternative: str,
+    confidence: float,
+    details: dict[str, float],
+) -> TestResult:
+    """The :class:`TestResult` of one rank test from its row ``b`` of a ``_*_batch``.
+
+    ``exact_p`` is the p-value of the exact conditional distribution, or ``None`` for the
+    normal approximation (``b["z"]``, ``b["p_value"]``). ``method`` holds ``{how}``, filled
+    with the way the p-value was found. ``z`` is reported either way (uncorrected when
+    exact); ``details`` are added after ``z`` and ``exact``.
+    """
+    variance = float(b["variance"])
+    if exact_p is not None:
+        z = float(b["deviation"]) / math.sqrt(variance) if variance > 0.0 else math.nan
+        p_value, how = exact_p, f"exact conditional distribution given {ties}"
+    else:
+        z, p_value = float(b["z"]), float(b["p_value"])
+        how = "normal approximation with tie correction" + (
+            " and continuity correction" if correction else ""
+        )
+    exact = exact_p is not None
+    return TestResult(
+        method=method.format(how=how),
+        statistic=float(b["statistic"]),
+        p_value=p_value,
+        n=n,
+        statistic_name=statistic_name,
+        alternative=_alt(alternative),
+        effect_size=float(b["r"]),
+        effect_measure=effect_measure,
+        ci_low=float(b["ci_low"]),
+        ci_high=float(b["ci_high"]),
+        confidence=float(confidence),
+        details={
+            "z": z,
+            "exact": 1.0 if exact else 0.0,
+            **details,
+            "expectation": float(b["expectation"]),
+            "variance": variance,
+            "continuity_correction": 1.0 if (correction and not exact) else 0.0,
+        },
+    )
+
+
 def _signed_rank_from_counts(
     pos: Any,
     neg: Any,
@@ -271,45 +325,21 @@ def _signed_rank_from_counts(
         pos[None, :], neg[None, :], [int(n_zero)], zero_method=zero_method,
         correction=correction, alternative=alternative, confidence=confidence).items()}
     n_nonzero = int(b["n_nonzero"])
-    variance = float(b["variance"])
-    degenerate = variance == 0.0
     exact = _choose_exact(method, n_nonzero < AUTO_EXACT_BELOW)
+    exact_p = None
     if exact:
         mult = pos + neg
         r2 = doubled_midranks(mult, offset=int(n_zero) if pratt else 0)
         pmf = signed_rank_pmf(r2, mult)
-        p_value = exact_p_value(pmf, int(b["v2"]), int(b["total2"]), alternative)
-        z = float(b["deviation"]) / math.sqrt(variance) if not degenerate else math.nan
-        how = "exact conditional distribution given ties and zeros"
-    else:
-        z, p_value = float(b["z"]), float(b["p_value"])
-        how = "normal approximation with tie correction" + (
-            " and continuity correction" if correction else ""
-        )
+        exact_p = exact_p_value(pmf, int(b["v2"]), int(b["total2"]), alternative)
     zeros = "Pratt: zeros ranked, then dropped" if pratt else "zero differences dropped"
-    return TestResult(
-        method=f"Wilcoxon signed-rank test ({how}; {zeros})",
-        statistic=float(b["statistic"]),
-        p_value=p_value,
-        n=int(b["n_pairs"]),
-        statistic_name="V",
-        alternative=_alt(alternative),
-        effect_size=float(b["r"]),
-        effect_measure="matched-pairs rank-biserial r",
-        ci_low=float(b["ci_low"]),
-        ci_high=float(b["ci_high"]),
-        confidence=float(confidence),
-        details={
-            "z": z,
-            "exact": 1.0 if exact else 0.0,
-            "n_nonzero": float(n_nonzero),
-            "n_zero": float(n_zero),
-            "n_positive": float(pos.sum()),
-            "n_negative": float(neg.sum()),
-            "expectation": float(b["expectation"]),
-            "variance": variance,
-            "continuity_correction": 1.0 if (correction and not exact) else 0.0,
-        },
+    return _rank_result(
+        b, exact_p=exact_p, ties="ties and zeros", correction=correction,
+        method="Wilcoxon signed-rank test ({how}; " + zeros + ")", n=int(b["n_pairs"]),
+        statistic_name="V", effect_measure="matched-pairs rank-biserial r",
+        alternative=alternative, confidence=confidence,
+        details={"n_nonzero": float(n_nonzero), "n_zero": float(n_zero),
+                 "n_positive": float(pos.sum()), "n_negative": float(neg.sum())},
     )
 
 
@@ -569,9 +599,8 @@ def _mann_whitney_from_counts(
         cx[None, :], cy[None, :], correction=correction, alternative=alternative,
         confidence=confidence).items()}
     t2 = int(b["t2"])
-    variance = float(b["variance"])
-    degenerate = variance <= 0.0
     exact = _choose_exact(method, n_x < AUTO_EXACT_BELOW and n_y < AUTO_EXACT_BELOW)
+    exact_p = None
     if exact:
         # distribution of the doubled rank sum of the smaller sample; reflect for x if needed
         if n_x <= n_y:
@@ -583,35 +612,13 @@ def _mann_whitney_from_counts(
             pmf[full - np.arange(pmf_y.size)] = pmf_y
         if pmf.size <= t2:  # numerical guard; the observed sum is always in the support
             pmf = np.concatenate([pmf, np.zeros(t2 + 1 - pmf.size)])
-        p_value = exact_p_value(pmf, t2, 2 * n_x * (n_total + 1), alternative)
-        z = float(b["deviation"]) / math.sqrt(variance) if not degenerate else math.nan
-        how = "exact conditional distribution given ties"
-    else:
-        z, p_value = float(b["z"]), float(b["p_value"])
-        how = "normal approximation with tie correction" + (
-            " and continuity correction" if correction else ""
-        )
-    return TestResult(
-        method=f"Mann-Whitney / Wilcoxon rank-sum test ({how})",
-        statistic=float(b["statistic"]),
-        p_value=p_value,
-        n=n_total,
-        statistic_name="W",
-        alternative=_alt(alternative),
-        effect_size=float(b["r"]),
-        effect_measure="rank-biserial r",
-        ci_low=float(b["ci_low"]),
-        ci_high=float(b["ci_high"]),
-        confidence=float(confidence),
-        details={
-            "z": z,
-            "exact": 1.0 if exact else 0.0,
-            "n_x": float(n_x),
-            "n_y": float(n_y),
-            "expectation": float(b["expectation"]),
-            "variance": variance,
-            "continuity_correction": 1.0 if (correction and not exact) else 0.0,
-        },
+        exact_p = exact_p_value(pmf, t2, 2 * n_x * (n_total + 1), alternative)
+    return _rank_result(
+        b, exact_p=exact_p, ties="ties", correction=correction,
+        method="Mann-Whitney / Wilcoxon rank-sum test ({how})", n=n_total,
+        statistic_name="W", effect_measure="rank-biserial r",
+        alternative=alternative, confidence=confidence,
+        details={"n_x": float(n_x), "n_y": float(n_y)},
     )
 
 
