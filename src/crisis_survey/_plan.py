@@ -40,12 +40,51 @@ _ADJUST = ("holm", "hochberg", "bh", "by", "bonferroni", "none")
 
 
 class PlanError(CrisisSurveyError):
-    """The analysis plan file is malformed; the message lists every problem."""
+    """The analysis plan file is malformed; the message lists every problem.
+
+    Examples
+    --------
+    >>> try:
+    ...     AnalysisPlan.from_mapping({"analysis": {"alpha": 5}})
+    ... except PlanError as error:
+    ...     print(error)
+    The analysis plan is not valid (1 problem):
+      - [analysis] alpha must be a number between 0 and 1, got 5
+    """
 
 
 @dataclass(frozen=True)
 class AnalysisPlan:
     """Every option of an analysis run. Written into the report's manifest.
+
+    Usually read from a TOML file with :func:`load_plan`; the file format, with every key
+    and its default, is in ``docs/reproducibility.md``.
+
+    Parameters
+    ----------
+    items
+        Codebook item names to compare; empty for every item asked in both waves.
+    by
+        Grouping columns; results are separate for each value.
+    designs
+        Any of ``"paired"``, ``"independent"``, ``"overlapping"``.
+    tests
+        Item name -> test name, overriding the test chosen from the measurement level.
+    adjust
+        p-value adjustment: ``"holm"``, ``"hochberg"``, ``"bh"``, ``"by"``, ``"bonferroni"``
+        or ``"none"``.
+    family
+        The family within which p-values are adjusted.
+    alpha, confidence
+        Significance level of the report's summary; confidence level of every interval.
+    min_n
+        Fewest observations for which a test is run.
+    threshold
+        Disclosure control: counts below this are withheld from every output.
+    secret_env
+        Name of the environment variable holding the pseudonymisation key (never the key).
+    source
+        The plan file's name (set by :func:`load_plan`).
 
     Examples
     --------
@@ -159,10 +198,30 @@ class AnalysisPlan:
 def load_plan(path: str | Path) -> AnalysisPlan:
     """Read an analysis plan from a TOML file.
 
+    Parameters
+    ----------
+    path
+        The plan file (format: ``docs/reproducibility.md``).
+
+    Returns
+    -------
+    AnalysisPlan
+
     Raises
     ------
     PlanError
         If the file cannot be read or parsed, or names unknown sections, keys or values.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "plan.toml"
+    ...     _ = path.write_text('[analysis]\\nitems = ["overall_rating"]\\nadjust = "bh"\\n')
+    ...     plan = load_plan(path)
+    >>> plan.items, plan.adjust, plan.designs
+    (('overall_rating',), 'bh', ('paired', 'independent', 'overlapping'))
     """
     p = Path(path)
     try:

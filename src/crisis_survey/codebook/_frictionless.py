@@ -176,7 +176,44 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
 
 
 def codebook_from_dict(spec: Mapping[str, Any], source: str = "<dict>") -> Codebook:
-    """Build a :class:`Codebook` from a parsed Table Schema; report every problem at once."""
+    """Build a :class:`Codebook` from a parsed Table Schema; report every problem at once.
+
+    Parameters
+    ----------
+    spec
+        The Table Schema as parsed JSON: ``name``, ``version``, ``title``, ``fields`` (each
+        with ``name``, ``type``, ``x-role`` and, for items, ``x-measurement`` and
+        ``categories``), optional ``x-waves`` and ``x-synthetic``. The format is described in
+        ``docs/bring-your-own-survey.md``.
+    source
+        Where the spec came from, named in error messages.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    CodebookError
+        Listing every problem found.
+
+    Examples
+    --------
+    >>> spec = {"name": "mini", "version": "1", "fields": [
+    ...     {"name": "id", "type": "string", "x-role": "identifier"},
+    ...     {"name": "email", "type": "string", "x-role": "link_key"},
+    ...     {"name": "wave", "type": "integer", "x-role": "wave"},
+    ...     {"name": "role", "type": "integer", "x-role": "group", "x-measurement": "nominal",
+    ...      "categories": [{"value": 1, "label": "Caller"}, {"value": 2, "label": "Volunteer"}]},
+    ...     {"name": "helpful", "type": "integer", "x-role": "item", "x-measurement": "ordinal",
+    ...      "categoriesOrdered": True,
+    ...      "categories": [{"value": 1, "label": "No"}, {"value": 2, "label": "Partly"},
+    ...                     {"value": 3, "label": "Yes"}]},
+    ... ]}
+    >>> cb = codebook_from_dict(spec)
+    >>> cb.group.labels, cb["helpful"].labels
+    (('Caller', 'Volunteer'), ('No', 'Partly', 'Yes'))
+    """
     probs = _Problems(source)
     waves: list[WaveInfo] = []
     for w in spec.get("x-waves", [{"number": 1}, {"number": 2}]):
@@ -257,6 +294,11 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
 
 def default_codebook() -> Codebook:
     """The codebook of the Crisis Care Concordat survey that ships with the library.
+
+    Returns
+    -------
+    Codebook
+        The same as ``load_codebook(None)``; described in ``docs/codebook.md``.
 
     Examples
     --------
