@@ -50,6 +50,28 @@ class TestResult:
         A location estimate where the test has one (mean difference for t-tests), else ``None``.
     details
         Further named numbers (``z``, ``n_zero``, ``n_discordant``, ...).
+
+    Notes
+    -----
+    ``print(result)`` gives a readable summary; in Jupyter the result shows as a small
+    table. ``to_frame()`` gives one tidy row, so many results concatenate into one table.
+
+    Examples
+    --------
+    >>> from crisis_survey.stats import paired_t
+    >>> result = paired_t([3, 4, 2, 5, 4, 3], [4, 5, 4, 5, 5, 3])
+    >>> print(result)
+    Paired t-test
+      t                    -2.7116
+      df                   5.0000
+      p-value              0.0422
+      n                    6
+      alternative          two-sided
+      estimate             -0.8333
+      Cohen's d_z          -1.1070 [-2.1185, -0.0357]
+    >>> result.to_frame()[["statistic_name", "statistic", "p_value", "effect_measure"]].round(4)
+      statistic_name  statistic  p_value effect_measure
+    0              t    -2.7116   0.0422    Cohen's d_z
     """
 
     __test__ = False  # not a pytest test class
