@@ -48,6 +48,19 @@ class ModelResult:
         Answers used, respondents (clusters), and respondents linked across waves.
     confidence
         Level of the intervals.
+
+    Examples
+    --------
+    >>> from crisis_survey import change_by_group_model, load_sample_study
+    >>> model = change_by_group_model(load_sample_study(), "overall_rating")
+    >>> model.reference_group, model.other_group
+    ('Service user', 'Carer')
+    >>> model.wave_effects[["term", "estimate"]].round(2)
+               term  estimate
+    0  Service user      0.49
+    1         Carer      0.01
+    >>> round(float(model.interaction["estimate"]), 2)
+    -0.48
     """
 
     item: str

@@ -63,6 +63,22 @@ class WaveComparison:
     options
         Every option of the run and the inputs' identities (codebook name and version, wave
         files and SHA-256 digests), so the report's manifest can record how to re-run it.
+
+    Notes
+    -----
+    ``print(comparison)`` shows one readable line per row; in Jupyter it shows as a table.
+
+    Examples
+    --------
+    >>> from crisis_survey import compare_waves, load_sample_study
+    >>> comparison = compare_waves(load_sample_study(), items=["overall_rating"],
+    ...                            designs=("paired",))
+    >>> comparison
+    <WaveComparison: 2 rows>
+    >>> comparison.table[["group", "test", "n_pairs"]]
+              group                  test  n_pairs
+    0  Service user  wilcoxon_signed_rank      135
+    1         Carer  wilcoxon_signed_rank       76
     """
 
     table: pd.DataFrame

@@ -116,6 +116,19 @@ class LinkageReport:
         Whether the keys above are HMAC-SHA256 pseudonyms (``link_waves(secret=...)``).
 
     ``str()``, ``_repr_html_`` and :meth:`to_frame` show the counts only, never a key.
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> report = load_sample_study().report
+    >>> report
+    <LinkageReport: Linkage of wave 1 (658 respondents) and wave 2 (413): 231 linked>
+    >>> report.counts.loc[["linked", "wave-1 only", "duplicate keys wave 1"]]
+                           All  Service user  Carer
+    category
+    linked                 231           149     82
+    wave-1 only            389           281    108
+    duplicate keys wave 1   16            12      4
     """
 
     counts: pd.DataFrame

@@ -54,6 +54,18 @@ class LinkedStudy:
     ``str()``, ``repr()`` and ``_repr_html_`` show counts only: never a key or a respondent
     identifier. ``pairs``, ``wave_data()`` and ``unpaired()`` hold them (they are data), so
     publish statistics derived from them, not the frames.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crisis_survey import load_sample_study
+    >>> study = load_sample_study()
+    >>> study.groups, len(study.pairs)
+    (('Service user', 'Carer'), 231)
+    >>> pd.crosstab(study.pairs[1]["overall_rating"], study.pairs[2]["overall_rating"]).shape
+    (5, 5)
+    >>> len(study.subset(group="Carer").pairs)
+    82
     """
 
     codebook: Codebook

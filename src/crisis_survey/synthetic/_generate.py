@@ -62,6 +62,16 @@ class SyntheticStudy:
         For checking analyses; the analyst never has this for real data.
     params
         The arguments of the call that made the study (``codebook`` as its name and version).
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import generate_study
+    >>> study = generate_study(n_service_users=60, n_carers=40, seed=3)
+    >>> wave1, wave2 = study
+    >>> len(wave1), len(wave2)
+    (101, 192)
+    >>> study.params["seed"], str(study).startswith("SYNTHETIC")
+    (3, True)
     """
 
     wave1: pd.DataFrame
