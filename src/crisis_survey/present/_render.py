@@ -85,6 +85,31 @@ def to_markdown(table: PublicationTable) -> str:
 
     Spanners are folded into the column labels (``Wave 1 (2014): Carer``), since Markdown
     tables have one header row; row groups become bold rows.
+
+    Parameters
+    ----------
+    table
+        The table to render.
+
+    Returns
+    -------
+    str
+        The Markdown text (also what ``str(table)`` gives).
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> from crisis_survey.present import linkage_table
+    >>> table = linkage_table(load_sample_study()).numbered(2)
+    >>> print("\\n".join(to_markdown(table).splitlines()[:8]))
+    **Table 2**
+    <BLANKLINE>
+    *Linkage of respondents across the two survey waves*
+    <BLANKLINE>
+    |  | All | Service user | Carer |
+    |:---|---:|---:|---:|
+    | **Wave 1 (2014)** |  |  |  |
+    | Respondents (rows kept) | 658 | 456 | 202 |
     """
     lines: list[str] = []
     if table.heading:
@@ -116,6 +141,25 @@ def to_html(table: PublicationTable) -> str:
     """A self-contained HTML fragment made with great_tables (inline CSS, system fonts only).
 
     The table id is the table's name, so the output is the same on every run.
+
+    Parameters
+    ----------
+    table
+        The table to render.
+
+    Returns
+    -------
+    str
+        A ``<div>`` holding the table and its scoped CSS.
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> from crisis_survey.present import linkage_table
+    >>> table = linkage_table(load_sample_study()).numbered(2)
+    >>> fragment = to_html(table)
+    >>> fragment.startswith('<div id="cs_linkage"'), "Table 2" in fragment
+    (True, True)
     """
     from great_tables import GT, loc, style
 
@@ -163,7 +207,29 @@ def _css_id(label: str) -> str:
 
 
 def html_document(tables: Sequence[PublicationTable], title: str = "Tables") -> str:
-    """A complete, self-contained HTML page holding ``tables``."""
+    """A complete, self-contained HTML page holding ``tables``.
+
+    Parameters
+    ----------
+    tables
+        The tables, in order.
+    title
+        The page title.
+
+    Returns
+    -------
+    str
+        The page (no external resources: it opens offline).
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> from crisis_survey.present import linkage_table
+    >>> table = linkage_table(load_sample_study()).numbered(2)
+    >>> page = html_document([table], title="Linkage")
+    >>> page.startswith("<!DOCTYPE html>"), "<title>Linkage</title>" in page
+    (True, True)
+    """
     body = "\n<br/>\n".join(to_html(t) for t in tables)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
@@ -208,6 +274,24 @@ def to_latex(table: PublicationTable) -> str:
 
     Spanners become ``\\multicolumn`` headers with ``\\cmidrule``; row groups become
     italic rows; notes follow the tabular in a ``\\parbox``-free ``minipage``-less block.
+
+    Parameters
+    ----------
+    table
+        The table to render.
+
+    Returns
+    -------
+    str
+        The LaTeX source, labelled ``tab:<name>``.
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> from crisis_survey.present import linkage_table
+    >>> table = linkage_table(load_sample_study()).numbered(2)
+    >>> print(to_latex(table).splitlines()[4])
+    \\label{tab:linkage}
     """
     body = table.body_columns
     ncol = 1 + len(body)
@@ -394,6 +478,25 @@ def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
     """A Word document (bytes) with each table as a real Word table, APA layout.
 
     Document properties carry a fixed date, so the same tables give the same bytes.
+
+    Parameters
+    ----------
+    tables
+        One table or several (one after the other, each with its number, title and notes).
+
+    Returns
+    -------
+    bytes
+        The ``.docx`` file's content.
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> from crisis_survey.present import linkage_table
+    >>> table = linkage_table(load_sample_study()).numbered(2)
+    >>> data = to_docx(table)
+    >>> data[:2], data == to_docx(table)
+    (b'PK', True)
     """
     from docx import Document
     from docx.shared import Pt
@@ -435,6 +538,25 @@ def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
 
     Cells hold the display strings (the published values, exactly as in the other formats).
     Workbook properties carry a fixed date, so the same tables give the same bytes.
+
+    Parameters
+    ----------
+    tables
+        One table or several (one sheet each, named after the table).
+
+    Returns
+    -------
+    bytes
+        The ``.xlsx`` file's content.
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> from crisis_survey.present import linkage_table
+    >>> table = linkage_table(load_sample_study()).numbered(2)
+    >>> data = to_xlsx(table)
+    >>> data[:2], data == to_xlsx(table)
+    (b'PK', True)
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
@@ -500,6 +622,31 @@ def save_table(
     """Write ``table`` as ``path_stem.<ext>`` for each format; return the paths written.
 
     Formats: ``html`` (self-contained page), ``tex``, ``md``, ``docx``, ``xlsx``.
+
+    Parameters
+    ----------
+    table
+        The table to write.
+    path_stem
+        Path without extension; missing folders are created.
+    formats
+        Any of ``"html"``, ``"tex"``, ``"md"``, ``"docx"``, ``"xlsx"`` (default: all).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, byte-identical on every run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from crisis_survey import load_sample_study
+    >>> from crisis_survey.present import linkage_table
+    >>> table = linkage_table(load_sample_study()).numbered(2)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = save_table(table, f"{folder}/table2")
+    ...     print([p.name for p in paths])
+    ['table2.html', 'table2.tex', 'table2.md', 'table2.docx', 'table2.xlsx']
     """
     stem = Path(path_stem)
     unknown = [f for f in formats if f not in TABLE_FORMATS]
