@@ -234,6 +234,24 @@ def change_chart(
     only in segments of at least ``threshold`` pairs (and whose complement is at least
     ``threshold``); bars from fewer than ``threshold`` pairs are not drawn.
 
+    Parameters
+    ----------
+    study
+        A LinkedStudy.
+    items
+        Ordinal items (default: every ordinal item asked in both waves).
+    threshold
+        Disclosure threshold: segments and bars built from fewer pairs are not labelled or
+        not drawn.
+    width
+        Figure width in inches (3.5 single column, 7 double column).
+    ax
+        Draw into this Axes (the legend goes into its figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
     Examples
     --------
     >>> from crisis_survey.synthetic import load_sample_study
@@ -308,6 +326,23 @@ def forest_plot(
     items, ...), items down the side, groups as colour and marker. Odds ratios are drawn on
     a log scale with the null line at 1; other measures with the null line at 0. Rows the
     comparison table withholds for disclosure are not drawn.
+
+    Parameters
+    ----------
+    comparison
+        A :class:`~crisis_survey.compare.WaveComparison`.
+    design
+        Which design's rows to draw (``"paired"``, ``"independent"`` or ``"overlapping"``).
+    items
+        Items to draw (default: every item with an effect size).
+    threshold
+        Disclosure threshold, applied as in the comparison table.
+    width
+        Figure width in inches (3.5 single column, 7 double column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
 
     Examples
     --------
@@ -411,6 +446,19 @@ def flow_diagram(
     The numbers are those published in :func:`~crisis_survey.present.linkage_table` (same
     disclosure control): rows read are shown only when the exclusions are published, so a
     withheld number of exclusions cannot be recovered by subtraction.
+
+    Parameters
+    ----------
+    study
+        A LinkedStudy.
+    threshold
+        Disclosure threshold: counts below it are shown as withheld.
+    width
+        Figure width in inches (3.5 single column, 7 double column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
 
     Examples
     --------
@@ -536,6 +584,18 @@ def save_figure(
     -------
     list of pathlib.Path
         The files written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> fig = flow_diagram(load_sample_study())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = save_figure(fig, f"{folder}/flow")
+    ...     first = [p.read_bytes() for p in paths]
+    ...     again = [p.read_bytes() for p in save_figure(fig, f"{folder}/flow")]
+    >>> [p.name for p in paths], first == again
+    (['flow.svg', 'flow.pdf', 'flow.png'], True)
     """
     import matplotlib as mpl
 
