@@ -55,7 +55,17 @@ _STATUS_NAMES: tuple[Status, Status, Status] = ("published", "primary", "seconda
 
 
 class DisclosureError(CrisisSurveyError):
-    """An output would disclose something it must not (a small count, an identifier)."""
+    """An output would disclose something it must not (a small count, an identifier).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> try:
+    ...     suppress(pd.DataFrame())
+    ... except DisclosureError as error:
+    ...     print(error)
+    suppress() got an empty table; expected at least one count
+    """
 
 
 # -- the protection engine: cells, and lines "parts sum to a total" ----------------------
@@ -262,6 +272,18 @@ class Suppression:
         The options used.
     margin_label
         The label of the total row and column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = suppress(pd.DataFrame({"a": [3, 40], "b": [12, 30]}, index=["x", "y"]))
+    >>> s.n_primary, s.n_secondary
+    (1, 3)
+    >>> s.display()
+             a    b Total
+    x      [c]  [c]    15
+    y      [c]  [c]    70
+    Total   43   42    85
     """
 
     counts: pd.DataFrame
@@ -366,6 +388,19 @@ def suppression_note(
     zeros: bool = False,
 ) -> str:
     """The footnote of a table with withheld values.
+
+    Parameters
+    ----------
+    threshold
+        The disclosure threshold.
+    marker, derived
+        How withheld counts and values derived from them are shown.
+    zeros
+        Whether zeros were withheld too.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -651,6 +686,16 @@ def audit_suppression(result: Suppression) -> pd.DataFrame:
     at least ``threshold``: their being pinned discloses nothing small. Published counts in
     ``1 .. threshold - 1`` (never produced by :func:`suppress`) are reported with
     ``status="published"`` and ``disclosed=True``.
+
+    Parameters
+    ----------
+    result
+        The output of :func:`suppress`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per withheld cell, as above.
 
     Examples
     --------

@@ -160,6 +160,20 @@ def format_estimate_ci(
 ) -> str:
     """An estimate with its confidence interval in APA style: ``0.35 [0.12, 0.58]``.
 
+    Parameters
+    ----------
+    estimate, low, high
+        The estimate and its interval; a missing bound gives the estimate alone.
+    digits
+        Decimal places.
+    leading_zero
+        ``False`` for quantities that cannot exceed 1 (APA: ``.35``).
+
+    Returns
+    -------
+    str
+        With typographic minus signs; ``"—"`` when the estimate is missing.
+
     Examples
     --------
     >>> format_estimate_ci(-0.2, -0.41, 0.013)
