@@ -103,9 +103,16 @@ class ModelResult:
             f"{i['ci_high']:.4f})\n" + self.wave_effects.to_string(index=False)
         )
 
+    def __repr__(self) -> str:
+        return (f"<ModelResult {self.method} for {self.item!r}: {self.n_observations} answers "
+                f"from {self.n_clusters} respondents>")
+
     def _repr_html_(self) -> str:
-        head = escape(str(self).splitlines()[0])
-        return f"<p>{head}</p>" + self.to_frame().to_html(index=False)
+        head = "<br>".join(escape(line) for line in str(self).splitlines()[:2])
+        cols = ["term", "estimate", "se", "z", "p_value", "ci_low", "ci_high"]
+        return (f"<p>{head}</p><p>Wave 2 versus wave 1 within each group:</p>"
+                + self.wave_effects[cols].to_html(index=False)
+                + "<p>Every coefficient:</p>" + self.terms[cols].to_html(index=False))
 
 
 def long_data(study: StudyLike, item: str) -> pd.DataFrame:
