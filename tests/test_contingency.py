@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -357,6 +356,13 @@ tables_2xk = st.integers(2, 5).flatmap(
 )
 
 
+def test_cramers_v_of_a_perfect_association_is_at_most_one() -> None:
+    # hypothesis found 1.0000000000000002 for this table (rounding in the bias correction)
+    res = _chi_square_from_table(np.array([[0, 1], [6, 0]]))
+    assert res.effect_size is not None and res.effect_size <= 1.0
+    assert res.effect_size == pytest.approx(1.0)
+
+
 @settings(max_examples=150, deadline=None)
 @given(table=tables_2xk, seed=st.integers(0, 1000))
 def test_chi_square_invariances(table: np.ndarray, seed: int) -> None:
@@ -406,16 +412,15 @@ def test_fisher_matches_r(case: dict[str, Any]) -> None:
         _close(ninety.ci_high, case["precise90"][2], atol=1e-9)  # type: ignore[arg-type]
 
 
-def test_fisher_large_2x2_and_2x3_are_fast() -> None:
+def test_fisher_large_2x2_and_2x3_are_feasible() -> None:
+    # No timing assertion: speed is measured by benchmarks/bench_scale.py, not unit tests.
     rng = np.random.default_rng(5)
     x = rng.integers(0, 2, 200_000).astype(float)
     y = rng.integers(0, 2, 150_000).astype(float)
-    start = time.perf_counter()
     p2 = fisher_exact(x, y).p_value
     x3 = rng.integers(0, 3, 3000).astype(float)
     y3 = rng.integers(0, 3, 2500).astype(float)
     p3 = fisher_exact(x3, y3).p_value
-    assert time.perf_counter() - start < 10
     # under independence the exact and chi-squared p-values are close at this size
     assert p2 == pytest.approx(chi_square(x, y).p_value, abs=0.02)
     assert p3 == pytest.approx(chi_square(x3, y3).p_value, abs=0.05)
@@ -517,17 +522,17 @@ def test_linear_trend_swapping_waves_flips_z(table: np.ndarray) -> None:
 # ---------------------------------------------------------------------------------------
 # speed: one bincount over a million answers
 # ---------------------------------------------------------------------------------------
-def test_million_observations_are_fast() -> None:
+def test_million_observations_work_from_counts() -> None:
+    # No timing assertion: speed is measured by benchmarks/bench_scale.py, not unit tests.
     rng = np.random.default_rng(7)
     n = 1_000_000
     x = rng.integers(1, 6, n).astype(float)
     y = np.clip(x + rng.integers(-1, 2, n), 1, 5)
     x[rng.random(n) < 0.05] = np.nan
-    start = time.perf_counter()
-    marginal_homogeneity(x, y)
-    chi_square(x, y)
-    linear_trend(x, y)
-    mcnemar((x > 3).astype(float), (y > 3).astype(float))
-    chi_square(pd.Series(x).astype("Int64"), pd.Series(y))  # nullable pandas input
-    elapsed = time.perf_counter() - start
-    assert elapsed < 4.0, elapsed  # about 0.6 s on the 2-core CI machine
+    assert marginal_homogeneity(x, y).n == int((~np.isnan(x)).sum())
+    plain = chi_square(x, y)
+    assert plain.n == int((~np.isnan(x)).sum()) + n
+    assert 0.0 <= linear_trend(x, y).p_value <= 1.0
+    assert mcnemar((x > 3).astype(float), (y > 3).astype(float)).n == n
+    nullable = chi_square(pd.Series(x).astype("Int64"), pd.Series(y))  # nullable pandas input
+    assert nullable.statistic == pytest.approx(plain.statistic, rel=1e-12)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -566,17 +565,15 @@ def test_exact_beyond_limits_raises() -> None:
     assert rank_sum_work(np.array([200, 300, 240, 200, 100]), 40)[1] < MAX_EXACT_OPERATIONS
 
 
-def test_million_answers_per_wave_asymptotic_is_fast() -> None:
+def test_million_answers_per_wave_asymptotic_from_counts() -> None:
+    # No timing assertion: speed is measured by benchmarks/bench_scale.py, not unit tests.
     rng = np.random.default_rng(2)
     n = 1_000_000
     x = rng.integers(1, 6, n).astype(float)
     y = np.clip(x + rng.integers(-1, 2, n), 1, 5)
     x[::101] = np.nan
-    start = time.perf_counter()
     res = wilcoxon_signed_rank(x, y)
     mw = mann_whitney(x, y)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.5, f"two tests on 1e6 answers took {elapsed:.2f}s"
     assert res.n == n - len(range(0, n, 101))
     assert mw.details["n_y"] == n
     assert res.details["exact"] == 0.0 and mw.details["exact"] == 0.0

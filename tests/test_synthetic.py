@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 import warnings
 from pathlib import Path
 
@@ -254,13 +253,11 @@ def test_returners_are_selected_on_disposition(big_study: SyntheticStudy) -> Non
 
 
 @pytest.mark.slow
-def test_a_million_respondents_per_wave_in_seconds() -> None:
-    start = time.perf_counter()
+def test_a_million_respondents_per_wave() -> None:
+    # No timing assertion: speed is measured by benchmarks/bench_scale.py, not unit tests.
     s = generate_study(n_service_users=700_000, n_carers=300_000, return_rate=0.4,
                        n_new_wave2=600_000, seed=1)
-    elapsed = time.perf_counter() - start
     assert len(s.wave1) >= 1_000_000 and len(s.wave2) >= 1_000_000
-    assert elapsed < 20  # about 4 s of CPU on the 2-core CI machine; generous for load
 
 
 # -- writing and the shipped sample ---------------------------------------------------------

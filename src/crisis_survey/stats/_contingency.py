@@ -599,7 +599,8 @@ def _cramers_v(
         # effectsize::cramers_v returns NaN with CI (NaN, 1) there too.
         return math.nan, math.nan, 1.0
     div = math.sqrt(min(k, l_) - 1.0)
-    return phi / div, phi_low / div, 1.0
+    # V is at most 1; rounding can push a perfect association to 1 + 2e-16
+    return min(phi / div, 1.0), min(phi_low / div, 1.0), 1.0
 
 
 def _chi_square_from_table(
