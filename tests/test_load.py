@@ -535,3 +535,11 @@ def test_the_shipped_sample_reads_the_same_from_every_format(wave: int) -> None:
     for w in waves[1:]:
         same_wave(waves[0], w)
     assert waves[0].rows_excluded == 0
+
+
+def test_a_file_object_instead_of_a_path_is_a_clear_error() -> None:
+    import io
+
+    with pytest.raises(DataValidationError, match="not a file path") as info:
+        load_wave(io.StringIO("respondent_id\nR1\n"), wave=1)  # type: ignore[arg-type]
+    assert info.value.problems.loc[0, "value"] == "StringIO"

@@ -194,6 +194,11 @@ def load_wave(
         raise CrisisSurveyError(
             f"on_error={on_error!r} is not an option; expected 'raise' or 'quarantine'")
     cb = codebook if codebook is not None else default_codebook()
+    if not isinstance(path, str | Path):
+        raise DataValidationError(
+            [{"file": None, "value": type(path).__name__, "problem": "not a file path",
+              "expected": "the path of a .csv, .xlsx, .sav or .parquet file (str or Path)"}]
+        )
     p = Path(path)
     source = p.name
     if isinstance(wave, bool) or not isinstance(wave, (int, np.integer)) or \

@@ -498,10 +498,23 @@ def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
     >>> data[:2], data == to_docx(table)
     (b'PK', True)
     """
+    items = [tables] if not isinstance(tables, Sequence) else list(tables)
+    doc = new_document()
+    for n, table in enumerate(items):
+        if n:
+            doc.add_paragraph()
+        add_docx_table(doc, table)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return _normalise_zip(buf.getvalue())
+
+
+def new_document(title: str = "") -> Any:
+    """A python-docx Document with fixed dates and author (so saves are reproducible) and
+    Arial 10 pt as the normal style."""
     from docx import Document
     from docx.shared import Pt
 
-    items = [tables] if not isinstance(tables, Sequence) else list(tables)
     doc = Document()
     props = doc.core_properties
     props.created = FIXED_DATE
@@ -510,16 +523,11 @@ def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
     props.author = "crisis_survey"
     props.last_modified_by = "crisis_survey"
     props.revision = 1
+    props.title = title
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
     normal.font.size = Pt(10)
-    for n, table in enumerate(items):
-        if n:
-            doc.add_paragraph()
-        add_docx_table(doc, table)
-    buf = io.BytesIO()
-    doc.save(buf)
-    return _normalise_zip(buf.getvalue())
+    return doc
 
 
 # -- Excel ------------------------------------------------------------------------------------

@@ -212,26 +212,14 @@ def _docx_report(
     *, title: str, synthetic: bool, intro: Sequence[str],
     sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]],
 ) -> bytes:
-    from docx import Document
     from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.shared import Inches, Pt
 
-    from ._render import FIXED_DATE, _normalise_zip, add_docx_table
+    from ._render import _normalise_zip, add_docx_table, new_document
 
-    doc = Document()
-    props = doc.core_properties
-    props.created = FIXED_DATE
-    props.modified = FIXED_DATE
-    props.last_printed = FIXED_DATE
-    props.author = "crisis_survey"
-    props.last_modified_by = "crisis_survey"
-    props.revision = 1
-    props.title = title
+    doc = new_document(title)
     if synthetic:
-        props.subject = "SYNTHETIC DATA"
-    normal = doc.styles["Normal"]
-    normal.font.name = "Arial"
-    normal.font.size = Pt(10)
+        doc.core_properties.subject = "SYNTHETIC DATA"
     if synthetic:
         header = doc.sections[0].header.paragraphs[0]
         run = header.add_run(SYNTHETIC_BANNER)
