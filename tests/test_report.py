@@ -175,3 +175,24 @@ def test_report_command_bad_plan_is_a_clear_error(
     err = capsys.readouterr().err
     assert code == 2
     assert "alpha must be a number between 0 and 1" in err and "Traceback" not in err
+
+
+def test_report_by_group_and_area(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # hundreds of group x area cells: the comparison tables carry them, forest plots (which
+    # tell at most 8 groups apart) are left out instead of failing
+    plan = AnalysisPlan(items=("overall_rating", "exp_followup"), by=("group", "area"),
+                        designs=("paired", "independent"))
+    files = write_report(study, tmp_path, plan=plan)
+    assert not any(p.name.startswith("forest") for p in files.figures)
+    md = (tmp_path / "tables" / "comparison_paired.md").read_text(encoding="utf-8")
+    assert "Service user / " in md and "Carer / " in md
+    assert not [c for c in _count_cells(md) if 0 < c < 10]
+
+
+def test_forest_plot_with_too_many_groups_is_a_clear_error(study) -> None:  # type: ignore[no-untyped-def]
+    from crisis_survey import CrisisSurveyError
+    from crisis_survey.present import forest_plot
+
+    comparison = compare_waves(study, items=["overall_rating"], by=("group", "area"))
+    with pytest.raises(CrisisSurveyError, match="at most 8 groups"):
+        forest_plot(comparison)

@@ -360,6 +360,13 @@ def forest_plot(
         sel = sel[sel["item"].isin(list(items))]
     if sel.empty:
         raise CrisisSurveyError(f"no rows of design {design!r} in the comparison")
+    n_groups = sel["group"].nunique()
+    if n_groups > len(GROUP_COLOURS):
+        raise CrisisSurveyError(
+            f"a forest plot can tell at most {len(GROUP_COLOURS)} groups apart, and this "
+            f"comparison has {n_groups} (e.g. group x area cells); draw it from a comparison "
+            "by group, or filter the comparison's table to the cells you want"
+        )
     published = comparison_table(sel, designs=[design], threshold=threshold).values
     shown = published[["group", "item", "effect_size", "ci_low", "ci_high"]].rename(
         columns={"effect_size": "es", "ci_low": "lo", "ci_high": "hi"})

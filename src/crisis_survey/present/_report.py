@@ -23,6 +23,7 @@ from .._plan import AnalysisPlan
 from ._disclosure import suppression_note
 from ._format import format_estimate_ci, format_p
 from ._manifest import build_manifest, write_manifest
+from ._style import GROUP_COLOURS
 from ._tables import PublicationTable
 
 __all__ = ["ReportFiles", "write_report"]
@@ -427,6 +428,10 @@ def write_report(
             "middle of the scale.",
         ))
 
+    # a forest plot tells at most 8 groups apart: with by = (group, area) there are hundreds
+    # of cells, whose effects are in the comparison tables instead
+    few_cells = table["group"].nunique() <= len(GROUP_COLOURS)
+
     def forest(design: str) -> Callable[[], Any]:
         return lambda: F.forest_plot(comparison, design=design, threshold=thr)
 
@@ -434,7 +439,7 @@ def write_report(
         (f"forest_{d}", forest(d),
          f"Effect sizes with {round(plan.confidence * 100)}% confidence intervals: "
          f"{_DESIGN_TITLES[d]}.")
-        for d in plan.designs if d in ("paired", "independent")
+        for d in plan.designs if d in ("paired", "independent") and few_cells
     ]
     figure_files: list[Path] = []
     figs: dict[str, tuple[Path, str]] = {}
