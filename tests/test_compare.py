@@ -398,3 +398,21 @@ def test_signed_effects_point_to_wave2_in_every_design() -> None:
     su = t[(t["group"] == "Service user") & (t["measurement"] == "ordinal")]
     assert set(su["design"]) == {"paired", "independent", "overlapping"}
     assert (su["effect_size"] > 0).all(), su[["item", "design", "effect_size"]]
+
+
+@pytest.mark.parametrize("bins", [1, 60, 400])
+def test_packing_items_into_shared_bincounts_changes_nothing(
+    study: FakeStudy, monkeypatch: pytest.MonkeyPatch, bins: int
+) -> None:
+    # Items share a bincount while the joint key space stays under _PACK_BINS; 1 counts every
+    # item alone, 60 / 400 split the items into packs of different sizes by group and area.
+    from crisis_survey.compare import _study
+
+    by = ("group", "area")
+    items = [*ITEMS, "exp_dignity", "exp_listened"]
+    packed = compare_waves(study, items=items, by=by, min_n=2).table
+    monkeypatch.setattr(_study, "_PACK_BINS", bins)
+    assert _study._packs([7, 7, 4, 9], 2) == {
+        1: [[0], [1], [2], [3]], 60: [[0], [1, 2], [3]], 400: [[0, 1, 2], [3]]}[bins]
+    alone = compare_waves(study, items=items, by=by, min_n=2).table
+    pd.testing.assert_frame_equal(packed, alone)

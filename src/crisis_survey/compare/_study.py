@@ -44,7 +44,7 @@ Where the pairs' rows are
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -72,6 +72,7 @@ __all__ = [
     "Layout",
     "StudyLike",
     "count_item",
+    "count_items",
     "item_values",
     "make_layout",
 ]
@@ -121,9 +122,6 @@ class Layout:
     pairs: pd.DataFrame  # study.pairs
     same_cell: bool  # every pair's rows have the pair's by-cell in their own wave too
     reasons_aligned: tuple[bool, bool]  # missing_reasons has the data's index (positional)
-    _bases: dict[tuple[str, int], npt.NDArray[Any]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
 
     @property
     def n_cells(self) -> int:
@@ -141,22 +139,11 @@ class Layout:
         """By-cell of every pair, -1 where the pair has no by-value."""
         return np.where(self.cell_pair < self.n_cells, self.cell_pair, -1)
 
-    def base(self, source: str, slots: int) -> npt.NDArray[Any]:
-        """Key offsets of every row (``"1"``, ``"2"``) or pair (``"pairs"``) for ``slots``
-        slots per answer, in the narrowest unsigned type that holds the largest key."""
-        cached = self._bases.get((source, slots))
-        if cached is not None:
-            return cached
-        spare = self.n_cells + 1
-        if source == "pairs":
-            dtype = _small_uint(spare * slots * slots - 1)
-            out = self.cell_pair.astype(dtype) * dtype(slots * slots)
-        else:
-            w = int(source) - 1
-            dtype = _small_uint(spare * 2 * slots - 1)
-            out = (self.cell_wave[w] * 2 + self.linked[w]).astype(dtype) * dtype(slots)
-        self._bases[(source, slots)] = out
-        return out
+    def row_keys(self, wave: int) -> npt.NDArray[Any]:
+        """``cell * 2 + linked`` of every row of wave ``wave`` (1 or 2), the first digit of the
+        counting keys, in the narrowest unsigned type."""
+        dtype = _small_uint(2 * (self.n_cells + 1) - 1)
+        return (self.cell_wave[wave - 1] * 2 + self.linked[wave - 1]).astype(dtype)
 
 
 def _row_positions(index: pd.Index, rows: npt.NDArray[Any]) -> IntArray | None:
@@ -430,43 +417,115 @@ class ItemCounts:
     excluded_overlap: IntArray
 
 
-def _count_categorical(layout: Layout, f: Field) -> ItemCounts:
+#: Most bins one packed ``np.bincount`` may fill (the keys of several items combined): 2 MiB
+#: of counts, small enough that scattered increments stay in cache.
+_PACK_BINS = 1 << 18
+
+
+def _packs(sizes: Sequence[int], per_key: int) -> list[list[int]]:
+    """Consecutive runs of item positions whose keys share one bincount: the product of their
+    sizes times ``per_key`` stays within :data:`_PACK_BINS` (an item alone always fits)."""
+    packs: list[list[int]] = []
+    current: list[int] = []
+    product = 1
+    for i, size in enumerate(sizes):
+        if current and per_key * product * size > _PACK_BINS:
+            packs.append(current)
+            current, product = [], 1
+        current.append(i)
+        product *= size
+    if current:
+        packs.append(current)
+    return packs
+
+
+def _packed_counts(
+    base: npt.NDArray[Any], n_base: int, parts: Sequence[npt.NDArray[Any]], sizes: Sequence[int]
+) -> list[IntArray]:
+    """Counts of ``(base, part_i)`` for every part: ``(n_base, sizes[i])`` arrays.
+
+    Several parts share one pass: the key ``base * P + part_1 * (S_2 ... S_m) + ... + part_m``
+    (mixed radix, ``P = S_1 ... S_m``) is counted once and each part's counts are margins of
+    the joint table. A bincount costs about the same for 300 or 300,000 bins, so packing ``m``
+    items makes the counting about ``m`` times cheaper than one bincount per item.
+    """
+    out: list[IntArray] = []
+    for pack in _packs(sizes, n_base):
+        dims = [int(sizes[i]) for i in pack]
+        total = n_base * int(np.prod(dims))
+        dtype = _small_uint(total - 1)
+        key = base.astype(dtype) * dtype(total // n_base)
+        stride = total // n_base
+        for i, dim in zip(pack, dims, strict=True):
+            stride //= dim
+            key += parts[i].astype(dtype, copy=False) * dtype(stride) if stride > 1 else parts[i]
+        joint = np.bincount(key, minlength=total).reshape(n_base, *dims)
+        for j in range(len(pack)):
+            others = tuple(1 + a for a in range(len(pack)) if a != j)
+            out.append(np.asarray(joint.sum(axis=others) if others else joint, dtype=np.int64))
+    return out
+
+
+def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCounts]:
+    """Counts of categorical items (see the module docstring), the items packed several to a
+    bincount."""
     n = layout.n_cells
-    k = len(f.levels)
-    labels = list(f.labels)
-    reasons, names = _both_reasons(layout, f.name)
-    excluded = [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS]
-    n_slots = k + 2
-    slots_w = [
-        _slots(_level_codes(w.data[f.name], labels), r, k, excluded)
-        for w, r in zip(layout.waves, reasons, strict=True)
+    spare = n + 1
+    slots_w: list[list[npt.NDArray[Any]]] = [[], []]
+    pair_parts: list[npt.NDArray[Any]] = []
+    sizes: list[int] = []
+    for f in fields:
+        k = len(f.levels)
+        labels = list(f.labels)
+        reasons, names = _both_reasons(layout, f.name)
+        excluded = [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS]
+        sl = [
+            _slots(_level_codes(w.data[f.name], labels), r, k, excluded)
+            for w, r in zip(layout.waves, reasons, strict=True)
+        ]
+        if layout.same_cell:
+            # the pairs' answers as the linker aligned them; their excluded codes are the
+            # linked rows' (flag 1) in the wave counts, which already sit in the pairs' cells
+            x, y = (
+                _unsigned(_level_codes(layout.pairs[(w.wave, f.name)], labels), sl[0].dtype)
+                + sl[0].dtype.type(1)
+                for w in layout.waves
+            )
+        else:
+            x, y = sl[0][layout.pair_pos[0]], sl[1][layout.pair_pos[1]]
+        s = k + 2
+        pdtype = _small_uint(s * s - 1)
+        pair_parts.append(x.astype(pdtype) * pdtype(s) + y)
+        slots_w[0].append(sl[0])
+        slots_w[1].append(sl[1])
+        sizes.append(s)
+    wave_counts = [
+        _packed_counts(layout.row_keys(w), spare * 2, slots_w[w - 1], sizes) for w in (1, 2)
     ]
+    pair_counts = _packed_counts(layout.cell_pair, spare, pair_parts, [s * s for s in sizes])
+    return [
+        _categorical_counts(
+            len(f.levels), n, layout.same_cell,
+            [wave_counts[0][i], wave_counts[1][i]], pair_counts[i],
+        )
+        for i, f in enumerate(fields)
+    ]
+
+
+def _categorical_counts(
+    k: int, n: int, same_cell: bool, wave_counts: Sequence[IntArray], pair_counts: IntArray
+) -> ItemCounts:
+    """One categorical item's :class:`ItemCounts` from its slot counts per wave
+    ``((n + 1) * 2, k + 2)`` and per pair ``(n + 1, (k + 2) ** 2)``."""
+    n_slots = k + 2
+    spare = n + 1
     excl = [k + 1]
     levels = slice(1, k + 1)
-    spare = n + 1
-    waves = []
-    for w, sl in enumerate(slots_w):
-        key = layout.base(str(w + 1), n_slots) + sl
-        counts = np.bincount(key, minlength=spare * 2 * n_slots)
-        waves.append(counts.reshape(spare, 2, n_slots)[:n].astype(np.float64))
-    if layout.same_cell:
-        # the pairs' answers as the linker aligned them; their excluded codes are the linked
-        # rows' (flag 1) in the wave counts, which already sit in the pairs' cells
-        x, y = (
-            _unsigned(_level_codes(layout.pairs[(w.wave, f.name)], labels), slots_w[0].dtype)
-            + slots_w[0].dtype.type(1)
-            for w in layout.waves
-        )
-    else:
-        x = slots_w[0][layout.pair_pos[0]]
-        y = slots_w[1][layout.pair_pos[1]]
-    base = layout.base("pairs", n_slots)
-    key = base + x.astype(base.dtype) * base.dtype.type(n_slots) + y
-    pc = np.bincount(key, minlength=spare * n_slots * n_slots)
-    pt = pc.reshape(spare, n_slots, n_slots)[:n].astype(np.float64)
+    waves = [c.reshape(spare, 2, n_slots)[:n].astype(np.float64) for c in wave_counts]
+    pt = pair_counts.reshape(spare, n_slots, n_slots)[:n].astype(np.float64)
     answered = np.zeros(n_slots, dtype=bool)
     answered[levels] = True
-    if layout.same_cell:
+    if same_cell:
         excluded_pairs = waves[0][:, 1, k + 1] + waves[1][:, 1, k + 1]
     else:
         excluded_pairs = pt[:, excl, :].sum(axis=(1, 2)) + pt[:, :, excl].sum(axis=(1, 2))
@@ -552,6 +611,12 @@ def _count_numeric(layout: Layout, f: Field) -> ItemCounts:
 
 def count_item(layout: Layout, field: Field) -> ItemCounts:
     """All counts of one item for every by-cell and design, in one pass per source."""
-    if field.levels:
-        return _count_categorical(layout, field)
-    return _count_numeric(layout, field)
+    return count_items(layout, [field])[0]
+
+
+def count_items(layout: Layout, fields: Sequence[Field]) -> list[ItemCounts]:
+    """:func:`count_item` for several items; categorical items share bincounts."""
+    categorical = [f for f in fields if f.levels]
+    found = dict(zip((f.name for f in categorical), _count_categorical(layout, categorical),
+                     strict=True))
+    return [found[f.name] if f.levels else _count_numeric(layout, f) for f in fields]

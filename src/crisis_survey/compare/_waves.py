@@ -15,7 +15,15 @@ from .._errors import CrisisSurveyError
 from ..codebook import Field
 from ..stats._multiplicity import ADJUST_METHODS, _adjust_grouped
 from . import _kernels as kn
-from ._study import FloatArray, IntArray, ItemCounts, Layout, StudyLike, count_item, make_layout
+from ._study import (
+    FloatArray,
+    IntArray,
+    ItemCounts,
+    Layout,
+    StudyLike,
+    count_items,
+    make_layout,
+)
 from ._summaries import summarise_many, summary_measure
 
 __all__ = ["COLUMNS", "DEFAULT_TESTS", "FAMILIES", "WaveComparison", "compare_waves"]
@@ -309,11 +317,10 @@ def _too_few(design: str, dd: _DesignData, min_n: int) -> list[str | None]:
 
 
 def _item_block(
-    layout: Layout, f: Field, chosen: Mapping[str, str | None], designs: Sequence[str],
-    min_n: int, by_name: str,
+    layout: Layout, f: Field, counts: ItemCounts, chosen: Mapping[str, str | None],
+    designs: Sequence[str], min_n: int, by_name: str,
 ) -> list[dict[str, Any]]:
     """The table's columns for one item: one block per design, one entry per by-cell."""
-    counts = count_item(layout, f)
     categorical = bool(f.levels)
     scores = _scores(f)
     measure = summary_measure(f)
@@ -603,8 +610,8 @@ def compare_waves(
     layout = make_layout(study, by_cols)
     by_name = " / ".join(by_cols)
     blocks: list[dict[str, Any]] = []
-    for f in fields:
-        blocks.extend(_item_block(layout, f, chosen[f.name], designs, min_n, by_name))
+    for f, counts in zip(fields, count_items(layout, fields), strict=True):
+        blocks.extend(_item_block(layout, f, counts, chosen[f.name], designs, min_n, by_name))
     table = _assemble(blocks)
     _adjust(table, family, adjust)
     table = table.loc[:, list(COLUMNS)]
