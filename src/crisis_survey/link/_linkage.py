@@ -330,7 +330,9 @@ def link_waves(
                    key1.iloc[linked_pos1], group1[linked_pos1], labels)
     return LinkedStudy(codebook=cb, wave1=wave1, wave2=wave2, report=report, pairs=pairs,
                        pseudonymised=key_secret is not None, _row_tables=(rows1, rows2),
-                       _labels=tuple(labels))
+                       _labels=tuple(labels),
+                       _pair_positions=(np.asarray(linked_pos1, dtype=np.int64),
+                                        np.asarray(partner1[linked_pos1], dtype=np.int64)))
 
 
 def _pseudonymised_wave(wave: SurveyWave, keys: pd.Series, secret: bytes) -> SurveyWave:

@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .._errors import CrisisSurveyError
@@ -77,6 +78,10 @@ class LinkedStudy:
     _row_tables: tuple[pd.DataFrame, pd.DataFrame] = dataclasses.field(
         default=(pd.DataFrame(), pd.DataFrame()), repr=False)
     _labels: tuple[str, ...] = ()
+    #: positions (not row numbers) of every pair's two rows in ``wave1.data`` and
+    #: ``wave2.data``, in the order of ``pairs``, as the linker found them (None after subset)
+    _pair_positions: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = \
+        dataclasses.field(default=None, repr=False, compare=False)
     _filters: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     # -- access ----------------------------------------------------------------------------
@@ -238,7 +243,8 @@ class LinkedStudy:
             labels=list(self._labels), pseudonymised=self.pseudonymised)
         filters = self._filters + tuple((k, tuple(v)) for k, v in conditions.items())
         return dataclasses.replace(self, wave1=waves[0], wave2=waves[1], report=report,
-                                   pairs=pairs, _row_tables=new_rows, _filters=filters)
+                                   pairs=pairs, _row_tables=new_rows, _filters=filters,
+                                   _pair_positions=None)
 
     def _check_conditions(self, conditions: dict[str, list[Any]]) -> None:
         d1, d2 = self.wave1.data, self.wave2.data
