@@ -50,6 +50,7 @@ Packing
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -272,6 +273,15 @@ def _by_levels(codebook: Codebook, column: str, values: Sequence[pd.Series]) -> 
     return sorted(seen)
 
 
+def _combine_cells(
+    acc: npt.NDArray[Any], codes: npt.NDArray[Any], k: int
+) -> npt.NDArray[Any]:
+    """Cell codes of one more by-column (``acc * k + code``), -1 where either is missing."""
+    out = acc * k + codes
+    out[(acc < 0) | (codes < 0)] = -1
+    return out
+
+
 def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
     """Code every row's and every pair's by-cell and locate the pairs' rows in each wave."""
     waves = (study.wave1, study.wave2)
@@ -290,32 +300,40 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
         flag[pos] = True
         linked.append(flag)
 
-    n_cells = 1
-    by_wave = [np.zeros(len(w.data), dtype=np.int64) for w in waves]
-    by_pair = np.zeros(len(pairs), dtype=np.int64)
+    levels_by = [_by_levels(study.codebook, column, [w.data[column] for w in waves])
+                 for column in by]
+    n_cells = math.prod(len(levels) for levels in levels_by)
+    dtype = np.int32 if n_cells < 2**31 - 1 else np.int64
     labels: list[str] = [""]
-    for column in by:
+    by_wave: list[npt.NDArray[Any]] = []
+    by_pair: npt.NDArray[Any] | None = None
+    for j, (column, levels) in enumerate(zip(by, levels_by, strict=True)):
         pair_values = (
             pairs[("", column)] if ("", column) in pairs.columns else pairs[(1, column)]
         )
-        levels = _by_levels(study.codebook, column, [w.data[column] for w in waves])
-        k = len(levels)
-        for i, w in enumerate(waves):
-            c = _codes(w.data[column], levels)
-            by_wave[i] = np.where((by_wave[i] < 0) | (c < 0), -1, by_wave[i] * k + c)
-        c = _codes(pair_values, levels)
-        by_pair = np.where((by_pair < 0) | (c < 0), -1, by_pair * k + c)
+        sources = [w.data[column] for w in waves] + [pair_values]
+        codes = [_level_codes(v, levels).astype(dtype) for v in sources]
+        if j == 0:
+            by_wave, by_pair = codes[:2], codes[2]
+        else:
+            k = len(levels)
+            by_wave = [_combine_cells(a, c, k) for a, c in zip(by_wave, codes[:2], strict=True)]
+            by_pair = _combine_cells(by_pair, codes[2], k)
         labels = [f"{a} / {b}" if a else b for a in labels for b in levels]
-        n_cells *= k
+    assert by_pair is not None
     # keep only by-cells that hold at least one respondent; "no value" becomes the spare cell
     present = np.zeros(n_cells, dtype=bool)
     for arr in (*by_wave, by_pair):
         present |= np.bincount(arr + 1, minlength=n_cells + 1)[1:] > 0  # -1 counts in bin 0
     kept = int(present.sum())
-    new_code = np.append(np.where(present, np.cumsum(present) - 1, kept), kept)
+    new_code = np.append(np.where(present, np.cumsum(present) - 1, kept), kept).astype(dtype)
 
-    def recode(arr: IntArray) -> IntArray:
-        return np.asarray(new_code[arr], dtype=np.int64)  # -1 reads the appended spare code
+    def recode(arr: npt.NDArray[Any]) -> IntArray:
+        if kept == n_cells:  # every cell present: only "no value" (-1) moves, to the spare
+            out = arr.copy()
+            out[out < 0] = kept
+            return out
+        return np.asarray(new_code[arr])  # -1 reads the appended spare code
 
     cell_wave = (recode(by_wave[0]), recode(by_wave[1]))
     cell_pair = recode(by_pair)
@@ -486,36 +504,39 @@ def _packed_counts(
         key = base.astype(dtype)
         key *= dtype(inner)
         stride = inner
-        for digit, radix in _byte_digits([parts[i] for i in pack], dims):
+        for digit, radix in _narrow_digits([parts[i] for i in pack], dims):
             stride //= radix
             wide = digit.astype(dtype)
             if stride > 1:
                 wide *= dtype(stride)
             key += wide  # same-type, in-place passes: mixed-type arithmetic costs twice as much
-        joint = np.bincount(key, minlength=n_base * inner).reshape(n_base, *dims)
-        for j in range(len(pack)):
-            others = tuple(1 + a for a in range(len(pack)) if a != j)
-            out.append(np.asarray(joint.sum(axis=others) if others else joint, dtype=np.int64))
+        joint = np.bincount(key, minlength=n_base * inner)
+        before = 1
+        for dim in dims:  # each part's margin: the joint as (base, before, dim, after)
+            after = inner // (before * dim)
+            out.append(joint.reshape(n_base, before, dim, after).sum(axis=(1, 3)))
+            before *= dim
     return out
 
 
-def _byte_digits(
+def _narrow_digits(
     parts: Sequence[npt.NDArray[Any]], dims: Sequence[int]
 ) -> list[tuple[npt.NDArray[Any], int]]:
-    """Consecutive byte-wide parts combined while their product of sizes fits in a byte
-    (``a * S_b + b``): each combination is two ``uint8`` passes, far cheaper than widening
-    every part to the key's type. Returns ``(digit, radix)`` pairs; the inputs are not
-    modified."""
+    """Consecutive parts combined (``a * S_b + b``) in the narrowest unsigned type while the
+    product of their sizes fits in 16 bits: passes over bytes and half-words are far cheaper
+    than widening every part to the key's type. Returns ``(digit, radix)`` pairs; the inputs
+    are not modified."""
     digits: list[tuple[npt.NDArray[Any], int]] = []
     owned = False
     for part, dim in zip(parts, dims, strict=True):
-        if digits and part.dtype == np.uint8 and digits[-1][0].dtype == np.uint8 \
-                and digits[-1][1] * dim <= 256:
+        if digits and part.dtype.itemsize <= 2 and digits[-1][1] * dim <= 1 << 16:
             acc, radix = digits[-1]
-            if owned:
-                acc *= np.uint8(dim)
+            dtype = _small_uint(radix * dim - 1)
+            if owned and acc.dtype == dtype:
+                acc *= dtype(dim)
             else:
-                acc = acc * np.uint8(dim)
+                acc = acc.astype(dtype)
+                acc *= dtype(dim)
                 owned = True
             acc += part
             digits[-1] = (acc, radix * dim)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import binom as _binomial_coefficient
 from scipy.special import gammaln
 from scipy.stats import binom
 
@@ -90,6 +91,15 @@ def signed_rank_work(scores2: IntArray, mult: IntArray) -> tuple[int, float]:
     return int(sizes[-1]) if sizes.size else 1, float(np.sum((m + 1.0) * sizes))
 
 
+def _half_binomial(m: int) -> FloatArray:
+    """Binomial(m, 1/2) probabilities of 0..m: the coefficients times ``2**-m`` (a ufunc call,
+    exactly representable, so exact to one rounding) up to m = 50, else scipy's distribution."""
+    k = np.arange(m + 1)
+    if m <= 50:  # C(50, 25) < 2**53
+        return np.asarray(_binomial_coefficient(m, k) * 2.0**-m, dtype=np.float64)
+    return np.asarray(binom.pmf(k, m, 0.5), dtype=np.float64)
+
+
 def signed_rank_pmf(scores2: IntArray, mult: IntArray) -> FloatArray:
     """Null distribution of the doubled signed-rank statistic ``2V``.
 
@@ -116,7 +126,7 @@ def signed_rank_pmf(scores2: IntArray, mult: IntArray) -> FloatArray:
         s, m = int(s_np), int(m_np)
         if m == 0:
             continue
-        weights = binom.pmf(np.arange(m + 1), m, 0.5)
+        weights = _half_binomial(m)
         old = pmf[: top + 1].copy()
         pmf[: top + 1] = 0.0
         for k in range(m + 1):
