@@ -277,7 +277,7 @@ def _combine_cells(
     acc: npt.NDArray[Any], codes: npt.NDArray[Any], k: int
 ) -> npt.NDArray[Any]:
     """Cell codes of one more by-column (``acc * k + code``), -1 where either is missing."""
-    out = acc * k + codes
+    out: npt.NDArray[Any] = acc * k + codes
     out[(acc < 0) | (codes < 0)] = -1
     return out
 
@@ -305,22 +305,19 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
     n_cells = math.prod(len(levels) for levels in levels_by)
     dtype = np.int32 if n_cells < 2**31 - 1 else np.int64
     labels: list[str] = [""]
-    by_wave: list[npt.NDArray[Any]] = []
-    by_pair: npt.NDArray[Any] | None = None
-    for j, (column, levels) in enumerate(zip(by, levels_by, strict=True)):
+    # by-cell codes of wave 1's rows, wave 2's rows and the pairs, one by-column at a time
+    cells: list[npt.NDArray[Any]] = []
+    for column, levels in zip(by, levels_by, strict=True):
         pair_values = (
             pairs[("", column)] if ("", column) in pairs.columns else pairs[(1, column)]
         )
         sources = [w.data[column] for w in waves] + [pair_values]
         codes = [_level_codes(v, levels).astype(dtype) for v in sources]
-        if j == 0:
-            by_wave, by_pair = codes[:2], codes[2]
-        else:
-            k = len(levels)
-            by_wave = [_combine_cells(a, c, k) for a, c in zip(by_wave, codes[:2], strict=True)]
-            by_pair = _combine_cells(by_pair, codes[2], k)
+        cells = codes if not cells else [
+            _combine_cells(a, c, len(levels)) for a, c in zip(cells, codes, strict=True)
+        ]
         labels = [f"{a} / {b}" if a else b for a in labels for b in levels]
-    assert by_pair is not None
+    by_wave, by_pair = cells[:2], cells[2]
     # keep only by-cells that hold at least one respondent; "no value" becomes the spare cell
     present = np.zeros(n_cells, dtype=bool)
     for arr in (*by_wave, by_pair):
