@@ -51,7 +51,9 @@ Packing
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -69,6 +71,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Missing-value kinds that are answers excluded from the tests and counted.
 EXCLUDED_KINDS: tuple[str, ...] = ("dont_know", "not_applicable", "prefer_not_to_say")
+
+#: Threads that count the two waves and the pairs at once (see :func:`_count_categorical`).
+_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 #: How many pairs' respondent identifiers are compared with ``pairs`` when the positions come
 #: from ``source_rows()``.
@@ -508,11 +513,20 @@ def _packed_counts(
                 wide *= dtype(stride)
             key += wide  # same-type, in-place passes: mixed-type arithmetic costs twice as much
         joint = np.bincount(key, minlength=n_base * inner)
-        before = 1
-        for dim in dims:  # each part's margin: the joint as (base, before, dim, after)
-            after = inner // (before * dim)
-            out.append(joint.reshape(n_base, before, dim, after).sum(axis=(1, 3)))
-            before *= dim
+        out.extend(_margins(joint.reshape(n_base, inner), tuple(dims)))
+    return out
+
+
+def _margins(joint: IntArray, dims: tuple[int, ...]) -> list[IntArray]:
+    """Each digit's margin of ``joint`` (``(n_base, prod(dims))``, mixed-radix columns)."""
+    n_base, inner = joint.shape
+    if len(dims) == 1:
+        return [joint]
+    out, before = [], 1
+    for dim in dims:  # the joint as (base, before, dim, after)
+        after = inner // (before * dim)
+        out.append(joint.reshape(n_base, before, dim, after).sum(axis=(1, 3)))
+        before *= dim
     return out
 
 
@@ -545,45 +559,57 @@ def _narrow_digits(
 
 def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCounts]:
     """Counts of categorical items (see the module docstring), the items packed several to a
-    bincount."""
+    bincount.
+
+    The two waves and the pairs are counted in separate threads: numpy's elementwise passes
+    (slots, keys) release the GIL, so on two cores they overlap with each other's bincounts
+    (which hold it). The counts are exact integers, so the result does not depend on the
+    scheduling.
+    """
     n = layout.n_cells
     spare = n + 1
-    slots_w: list[list[npt.NDArray[Any]]] = [[], []]
-    pair_parts: list[npt.NDArray[Any]] = []
-    sizes: list[int] = []
-    for f in fields:
-        k = len(f.levels)
-        labels = list(f.labels)
-        reasons, names = _both_reasons(layout, f.name)
-        excluded = [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS]
-        sl = [
-            _slots(_level_codes(w.data[f.name], labels), r, k, excluded)
-            for w, r in zip(layout.waves, reasons, strict=True)
+    sizes = [len(f.levels) + 2 for f in fields]
+    shared = [_both_reasons(layout, f.name) for f in fields]
+
+    def wave_slots(w: int) -> list[npt.NDArray[Any]]:
+        wave = layout.waves[w - 1]
+        return [
+            _slots(_level_codes(wave.data[f.name], list(f.labels)), reasons[w - 1],
+                   len(f.levels), [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS])
+            for f, (reasons, names) in zip(fields, shared, strict=True)
         ]
-        if layout.same_cell:
-            # the pairs' answers as the linker aligned them; their excluded codes are the
-            # linked rows' (flag 1) in the wave counts, which already sit in the pairs' cells
-            x, y = (
-                _unsigned(_level_codes(layout.pairs[(w.wave, f.name)], labels), sl[0].dtype)
-                + sl[0].dtype.type(1)
-                for w in layout.waves
-            )
-        else:
-            x, y = sl[0][layout.pair_pos[0]], sl[1][layout.pair_pos[1]]
-        s = k + 2
-        pdtype = _small_uint(s * s - 1)
-        pair_parts.append(x.astype(pdtype) * pdtype(s) + y)
-        slots_w[0].append(sl[0])
-        slots_w[1].append(sl[1])
-        sizes.append(s)
-    wave_counts = [
-        _packed_counts(layout.row_keys(w), spare * 2, slots_w[w - 1], sizes) for w in (1, 2)
-    ]
-    pair_counts = _packed_counts(layout.cell_pair, spare, pair_parts, [s * s for s in sizes])
+
+    def count_wave(w: int) -> tuple[list[npt.NDArray[Any]], list[IntArray]]:
+        slots = wave_slots(w)
+        return slots, _packed_counts(layout.row_keys(w), spare * 2, slots, sizes)
+
+    def count_pairs(slots: Sequence[Sequence[npt.NDArray[Any]]] | None) -> list[IntArray]:
+        parts = []
+        for i, (f, s) in enumerate(zip(fields, sizes, strict=True)):
+            if slots is None:
+                # the pairs' answers as the linker aligned them; their excluded codes are the
+                # linked rows' (flag 1) in the wave counts, which already sit in the pairs'
+                # cells
+                dtype = _small_uint(s - 1)
+                x, y = (
+                    _unsigned(_level_codes(layout.pairs[(w.wave, f.name)], list(f.labels)),
+                              dtype) + dtype(1)
+                    for w in layout.waves
+                )
+            else:
+                x, y = slots[0][i][layout.pair_pos[0]], slots[1][i][layout.pair_pos[1]]
+            pdtype = _small_uint(s * s - 1)
+            parts.append(x.astype(pdtype) * pdtype(s) + y)
+        return _packed_counts(layout.cell_pair, spare, parts, [s * s for s in sizes])
+
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        waves = [pool.submit(count_wave, w) for w in (1, 2)]
+        pairs = pool.submit(count_pairs, None) if layout.same_cell else None
+        (slots1, counts1), (slots2, counts2) = (f.result() for f in waves)
+        pair_counts = count_pairs((slots1, slots2)) if pairs is None else pairs.result()
     return [
         _categorical_counts(
-            len(f.levels), n, layout.same_cell,
-            [wave_counts[0][i], wave_counts[1][i]], pair_counts[i],
+            len(f.levels), n, layout.same_cell, [counts1[i], counts2[i]], pair_counts[i]
         )
         for i, f in enumerate(fields)
     ]
