@@ -518,15 +518,20 @@ def _packed_counts(
 
 
 def _margins(joint: IntArray, dims: tuple[int, ...]) -> list[IntArray]:
-    """Each digit's margin of ``joint`` (``(n_base, prod(dims))``, mixed-radix columns)."""
-    n_base, inner = joint.shape
-    if len(dims) == 1:
-        return [joint]
-    out, before = [], 1
-    for dim in dims:  # the joint as (base, before, dim, after)
-        after = inner // (before * dim)
-        out.append(joint.reshape(n_base, before, dim, after).sum(axis=(1, 3)))
-        before *= dim
+    """Each digit's margin of ``joint`` (``(n_base, prod(dims))``, mixed-radix columns).
+
+    Peels one digit at a time: the leading digit's margin sums the contiguous trailing axis,
+    and summing the leading axis away leaves the joint of the remaining digits. Each step
+    reduces along memory order, several times faster than numpy's multi-axis sums.
+    """
+    n_base = joint.shape[0]
+    out: list[IntArray] = []
+    rest = joint
+    for dim in dims[:-1]:
+        lead = rest.reshape(n_base, dim, -1)
+        out.append(lead.sum(axis=2))
+        rest = lead.sum(axis=1)
+    out.append(rest.reshape(n_base, dims[-1]))
     return out
 
 
