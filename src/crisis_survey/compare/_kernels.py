@@ -256,11 +256,20 @@ def _difference_counts(tables: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
 
 
 def _wilcoxon_batch(tables: FloatArray) -> Batch:
-    """:func:`_wilcoxon` for a stack of ``k x k`` tables, asymptotic cells in one pass."""
+    """:func:`_wilcoxon` for a stack of ``k x k`` tables: every statistic, effect and interval
+    in one pass; cells with fewer than ``AUTO_EXACT_BELOW`` non-zero differences get the exact
+    conditional p-value (as :func:`_wilcoxon` does). Cells without non-zero differences are
+    left to the per-cell kernel, which says why the test is not defined."""
     pos, neg, zeros = _difference_counts(tables)
     b = rk._signed_rank_batch(pos, neg, zeros)
-    return Batch("V", "matched-pairs rank-biserial r", b["statistic"], b["p_value"], b["r"],
-                 b["ci_low"], b["ci_high"], b["n_nonzero"] < rk.AUTO_EXACT_BELOW)
+    p = np.array(b["p_value"], dtype=np.float64)
+    small = b["n_nonzero"] < rk.AUTO_EXACT_BELOW
+    exact = small & (b["n_nonzero"] > 0)
+    for c in np.flatnonzero(exact).tolist():
+        p[c] = rk._signed_rank_exact_p(pos[c], neg[c], int(zeros[c]), int(b["v2"][c]),
+                                       int(b["total2"][c]))
+    return Batch("V", "matched-pairs rank-biserial r", b["statistic"], p, b["r"],
+                 b["ci_low"], b["ci_high"], small & ~exact)
 
 
 def _mann_whitney_batch(w1: FloatArray, w2: FloatArray) -> Batch:

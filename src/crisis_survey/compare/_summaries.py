@@ -69,15 +69,20 @@ def summarise_many(field: Field, data: FloatArray) -> tuple[list[str], FloatArra
     labels = field.labels
     empty = n == 0
     if field.measurement == "ordinal":
-        q1, q2, q3 = (_quantile_indices(data, i, 4).tolist() for i in (1, 2, 3))
+        k_levels = len(labels)
+        q1, q2, q3 = (_quantile_indices(data, i, 4) for i in (1, 2, 3))
+        quartiles = ((q1 * k_levels + q2) * k_levels + q3).tolist()
         codes = field.codes
+        heads = {}  # "median ...; IQR ...; " once per distinct (q1, q2, q3)
+        for key in set(quartiles):
+            a, b, c = key // k_levels**2, key // k_levels % k_levels, key % k_levels
+            heads[key] = (f"median {labels[b]} ({codes[b]}); IQR {labels[a]} to {labels[c]} "
+                          f"({codes[a]}-{codes[c]}); ")
         top = share[:, -2:].sum(axis=1)
         texts = [
-            "no answers" if e else
-            f"median {labels[b]} ({codes[b]}); IQR {labels[a]} to {labels[c]} "
-            f"({codes[a]}-{codes[c]}); {t:.1f}% top two; n = {k:.0f}"
-            for e, a, b, c, t, k in zip(empty.tolist(), q1, q2, q3, top.tolist(), n.tolist(),
-                                        strict=True)
+            "no answers" if e else f"{heads[q]}{t:.1f}% top two; n = {k}"
+            for e, q, t, k in zip(empty.tolist(), quartiles, top.tolist(),
+                                  np.rint(n).astype(np.int64).tolist(), strict=True)
         ]
         return texts, np.where(empty, np.nan, top)
     if field.measurement == "binary":

@@ -371,13 +371,23 @@ def _item_block(
             if math.isnan(result.p_value):
                 why = result.method.partition("(not defined: ")[2].rstrip(")")
                 notes[c] = f"test not defined: {why or 'no variation'}"
-            at = np.zeros(m, dtype=bool)
-            at[c] = True
-            _put(out, at, result.statistic_name, result.statistic, result.df, result.p_value,
-                 result.effect_measure, result.effect_size, result.ci_low, result.ci_high)
+            _put_one(out, c, result)
         out["note"] = notes
         blocks.append(out)
     return blocks
+
+
+def _put_one(out: dict[str, Any], c: int, result: Any) -> None:
+    """Write one cell's :class:`~crisis_survey.stats.TestResult`, effects oriented towards
+    wave 2 (scalar assignments: a cell at a time is the exact-test path)."""
+    effect, low, high = _towards_wave2(result.effect_measure, result.effect_size,
+                                       result.ci_low, result.ci_high)
+    out["statistic_name"][c] = result.statistic_name
+    out["effect_measure"][c] = result.effect_measure
+    for col, value in (("statistic", result.statistic), ("df", result.df),
+                       ("p_value", result.p_value), ("effect_size", effect),
+                       ("ci_low", low), ("ci_high", high)):
+        out[col][c] = np.nan if value is None else float(value)
 
 
 def _put(out: dict[str, Any], at: Any, name: str, statistic: Any, df: Any, p: Any,

@@ -286,6 +286,19 @@ def _rank_result(
     )
 
 
+def _signed_rank_exact_p(
+    pos: IntArray, neg: IntArray, n_zero: int, v2: int, total2: int, *, pratt: bool = False,
+    alternative: str = "two-sided",
+) -> float:
+    """Exact p-value of the signed-rank statistic, conditional on the ties and zeros (coin's
+    ``distribution = "exact"``), from the counts of :func:`_signed_rank_batch` and its doubled
+    statistic ``v2`` and doubled rank total ``total2``."""
+    mult = np.asarray(pos, dtype=np.int64) + np.asarray(neg, dtype=np.int64)
+    mult = mult[mult > 0]
+    r2 = doubled_midranks(mult, offset=n_zero if pratt else 0)
+    return exact_p_value(signed_rank_pmf(r2, mult), v2, total2, alternative)
+
+
 def _signed_rank_from_counts(
     pos: Any,
     neg: Any,
@@ -328,10 +341,8 @@ def _signed_rank_from_counts(
     exact = _choose_exact(method, n_nonzero < AUTO_EXACT_BELOW)
     exact_p = None
     if exact:
-        mult = pos + neg
-        r2 = doubled_midranks(mult, offset=int(n_zero) if pratt else 0)
-        pmf = signed_rank_pmf(r2, mult)
-        exact_p = exact_p_value(pmf, int(b["v2"]), int(b["total2"]), alternative)
+        exact_p = _signed_rank_exact_p(pos, neg, int(n_zero), int(b["v2"]), int(b["total2"]),
+                                       pratt=pratt, alternative=alternative)
     zeros = "Pratt: zeros ranked, then dropped" if pratt else "zero differences dropped"
     return _rank_result(
         b, exact_p=exact_p, ties="ties and zeros", correction=correction,
