@@ -447,3 +447,22 @@ def test_pairs_are_found_whichever_way_the_study_locates_them() -> None:
         columns=["p_adjusted"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(table.drop(columns=["p_adjusted"]).reset_index(drop=True),
                                   carer_rows)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_packed_counts_equal_one_bincount_per_part(data: st.DataObject) -> None:
+    # The mixed-radix packing (byte and half-word digits, margins peeled digit by digit) must
+    # give every part exactly the counts of its own bincount, whatever the sizes and packs.
+    from crisis_survey.compare import _study
+
+    n = data.draw(st.integers(0, 300))
+    n_base = data.draw(st.integers(1, 40))
+    sizes = data.draw(st.lists(st.integers(1, 300), min_size=1, max_size=6))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    base = rng.integers(0, n_base, n).astype(np.uint8 if n_base < 256 else np.uint16)
+    parts = [rng.integers(0, s, n).astype(np.uint8 if s <= 256 else np.uint16) for s in sizes]
+    got = _study._packed_counts(base, n_base, parts, sizes)
+    for part, size, counts in zip(parts, sizes, got, strict=True):
+        want = np.bincount(base.astype(np.int64) * size + part, minlength=n_base * size)
+        np.testing.assert_array_equal(counts, want.reshape(n_base, size))

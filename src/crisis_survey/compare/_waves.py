@@ -551,10 +551,11 @@ def compare_waves(
     numeric   paired t               Welch t                 partially overlapping t
     ========  =====================  ======================  ===========================
 
-    Every test is computed from counts gathered in one pass per item for all by-values at
-    once: ``np.bincount(by * k + level)`` per wave, ``np.bincount(by * k * k + x * k + y)``
-    for the pairs (the signed-rank test reads the counts of each difference ``x - y`` off the
-    diagonals of each ``k x k`` table). Differences and effects are wave 1 minus wave 2, as in
+    Every test is computed from counts gathered for all by-values at once:
+    ``np.bincount(by * k + level)`` per wave, ``np.bincount(by * k * k + x * k + y)`` for the
+    pairs (the signed-rank test reads the counts of each difference ``x - y`` off the
+    diagonals of each ``k x k`` table), several items sharing one bincount. Differences and
+    effects are wave 1 minus wave 2, as in
     :mod:`crisis_survey.stats`. Every test uses the stats functions' defaults (two-sided, 95%
     intervals). "Don't know", "not applicable" and "prefer not to say" answers are excluded
     and counted in ``n_excluded_codes`` (answers in the rows the design draws on).
