@@ -11,8 +11,10 @@ to Parquet and times, as the median of ``--reps`` repetitions:
 (c) the baseline an analyst writes today: a loop calling ``scipy.stats.wilcoxon`` and
     ``scipy.stats.mannwhitneyu`` per cell, on the same data already split into one array per
     cell (items x groups, and items x groups x areas);
-(d) the counting floor: one ``numpy.bincount`` per item column (both waves) over the
-    ``group x level`` key, the least work any exact method must do.
+(d) the counting floor as issue 5 defines it: one ``numpy.bincount`` per item column (both
+    waves) over the ``group x level`` key. (The library packs several items into one bincount
+    and counts in two threads, so (a) can come in at or under this "floor"; see
+    docs/performance.md.)
 
 It also times ``import crisis_survey`` (fresh interpreter) and reading + validating the
 N-row wave-1 Parquet file (``load_wave``), records peak memory (``ru_maxrss``), and checks
