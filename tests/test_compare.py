@@ -449,7 +449,7 @@ def test_pairs_are_found_whichever_way_the_study_locates_them() -> None:
                                   carer_rows)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_packed_counts_equal_one_bincount_per_part(data: st.DataObject) -> None:
     # The mixed-radix packing (byte and half-word digits, margins peeled digit by digit) must

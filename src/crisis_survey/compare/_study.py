@@ -502,7 +502,7 @@ def _packed_counts(
     for pack in _packs(sizes, n_base):
         dims = [int(sizes[i]) for i in pack]
         inner = int(np.prod(dims))
-        dtype = _small_uint(n_base * inner - 1)
+        dtype = _small_uint(max(n_base * inner - 1, inner))  # the multiplier must fit too
         key = base.astype(dtype)
         key *= dtype(inner)
         stride = inner
@@ -547,14 +547,14 @@ def _narrow_digits(
     for part, dim in zip(parts, dims, strict=True):
         if digits and part.dtype.itemsize <= 2 and digits[-1][1] * dim <= 1 << 16:
             acc, radix = digits[-1]
-            dtype = _small_uint(radix * dim - 1)
+            dtype = _small_uint(max(radix * dim - 1, dim))  # the multiplier must fit too
             if owned and acc.dtype == dtype:
                 acc *= dtype(dim)
             else:
                 acc = acc.astype(dtype)
                 acc *= dtype(dim)
                 owned = True
-            acc += part
+            acc += part.astype(dtype, copy=False)
             digits[-1] = (acc, radix * dim)
         else:
             digits.append((part, dim))
