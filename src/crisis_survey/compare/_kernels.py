@@ -1,6 +1,6 @@
 """Each test of :mod:`crisis_survey.stats` computed for one by-cell from its counts (private).
 
-A kernel takes a :class:`Cell` (the counts or moments :func:`._study.count_item` produced for
+A kernel takes a :class:`Cell` (the counts or moments :func:`._study.count_items` produced for
 one by-cell) and returns the :class:`~crisis_survey.stats.TestResult` the public stats function
 returns for that cell's raw answers. Rank and contingency tests call the stats modules' own
 count- and moment-based helpers (``_signed_rank_from_counts``, ``_mann_whitney_from_counts``,

@@ -76,7 +76,7 @@ EXCLUDED_KINDS: tuple[str, ...] = ("dont_know", "not_applicable", "prefer_not_to
 _THREADS = max(1, min(2, os.cpu_count() or 1))
 
 #: How many pairs' respondent identifiers are compared with ``pairs`` when the positions come
-#: from ``source_rows()``.
+#: from the linker or from ``source_rows()``.
 _CHECKED_PAIRS = 257
 
 __all__ = [
@@ -84,7 +84,6 @@ __all__ = [
     "ItemCounts",
     "Layout",
     "StudyLike",
-    "count_item",
     "count_items",
     "item_values",
     "make_layout",
@@ -717,13 +716,9 @@ def _count_numeric(layout: Layout, f: Field) -> ItemCounts:
     )
 
 
-def count_item(layout: Layout, field: Field) -> ItemCounts:
-    """All counts of one item for every by-cell and design, in one pass per source."""
-    return count_items(layout, [field])[0]
-
-
 def count_items(layout: Layout, fields: Sequence[Field]) -> list[ItemCounts]:
-    """:func:`count_item` for several items; categorical items share bincounts."""
+    """All counts of every item for every by-cell and design; categorical items share
+    bincounts (see the module docstring)."""
     categorical = [f for f in fields if f.levels]
     found = dict(zip((f.name for f in categorical), _count_categorical(layout, categorical),
                      strict=True))

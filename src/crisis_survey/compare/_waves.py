@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .._errors import CrisisSurveyError
@@ -354,7 +355,7 @@ def _item_block(
         batch = kn.run_batch(test, dd.tables, dd.w1, dd.w2) if todo.any() else None
         per_cell = todo if batch is None else todo & batch.needs_cell
         if batch is not None:
-            done = todo & ~batch.needs_cell
+            done = np.flatnonzero(todo & ~batch.needs_cell)
             _put(out, done, batch.statistic_name, batch.statistic, None, batch.p_value,
                  batch.effect_measure, batch.effect_size, batch.ci_low, batch.ci_high)
         for c in np.flatnonzero(per_cell).tolist():
@@ -371,39 +372,30 @@ def _item_block(
             if math.isnan(result.p_value):
                 why = result.method.partition("(not defined: ")[2].rstrip(")")
                 notes[c] = f"test not defined: {why or 'no variation'}"
-            _put_one(out, c, result)
+            _put(out, np.array([c]), result.statistic_name, result.statistic, result.df,
+                 result.p_value, result.effect_measure, result.effect_size, result.ci_low,
+                 result.ci_high)
         out["note"] = notes
         blocks.append(out)
     return blocks
 
 
-def _put_one(out: dict[str, Any], c: int, result: Any) -> None:
-    """Write one cell's :class:`~crisis_survey.stats.TestResult`, effects oriented towards
-    wave 2 (scalar assignments: a cell at a time is the exact-test path)."""
-    effect, low, high = _towards_wave2(result.effect_measure, result.effect_size,
-                                       result.ci_low, result.ci_high)
-    out["statistic_name"][c] = result.statistic_name
-    out["effect_measure"][c] = result.effect_measure
-    for col, value in (("statistic", result.statistic), ("df", result.df),
-                       ("p_value", result.p_value), ("effect_size", effect),
-                       ("ci_low", low), ("ci_high", high)):
-        out[col][c] = np.nan if value is None else float(value)
+def _put(out: dict[str, Any], at: npt.NDArray[np.int64], name: str, statistic: Any, df: Any,
+         p: Any, measure: str | None, effect: Any, low: Any, high: Any) -> None:
+    """Write test results into the cells at positions ``at``, effects oriented towards wave 2.
 
-
-def _put(out: dict[str, Any], at: Any, name: str, statistic: Any, df: Any, p: Any,
-         measure: str | None, effect: Any, low: Any, high: Any) -> None:
-    """Write test results into the cells ``at`` (a mask), effects oriented towards wave 2."""
-    if not at.any():
+    Values are scalars (one cell's result) or arrays with one entry per cell (a batch).
+    """
+    if at.size == 0:
         return
     effect, low, high = _towards_wave2(measure, effect, low, high)
-    for c in np.flatnonzero(at).tolist():
+    for c in at.tolist():
         out["statistic_name"][c] = name
         out["effect_measure"][c] = measure
     for col, value in (("statistic", statistic), ("df", df), ("p_value", p),
                        ("effect_size", effect), ("ci_low", low), ("ci_high", high)):
-        values = np.broadcast_to(np.asarray(np.nan if value is None else value, dtype=float),
-                                 at.shape)
-        out[col][at] = values[at]
+        values = np.asarray(np.nan if value is None else value, dtype=float)
+        out[col][at] = values[at] if values.ndim else values
 
 
 #: Effect measures that the stats functions report as wave 1 relative to wave 2 (x - y, or
