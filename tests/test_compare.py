@@ -404,7 +404,7 @@ def test_signed_effects_point_to_wave2_in_every_design() -> None:
 def test_packing_items_into_shared_bincounts_changes_nothing(
     study: FakeStudy, monkeypatch: pytest.MonkeyPatch, bins: int
 ) -> None:
-    # Items share a bincount while the joint key space stays under _PACK_BINS; 1 counts every
+    # Items share a count while the joint key space stays under _PACK_BINS; 1 counts every
     # item alone, 60 / 400 split the items into packs of different sizes by group and area.
     from crisis_survey.compare import _study
 
@@ -451,18 +451,66 @@ def test_pairs_are_found_whichever_way_the_study_locates_them() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
-def test_packed_counts_equal_one_bincount_per_part(data: st.DataObject) -> None:
-    # The mixed-radix packing (byte and half-word digits, margins peeled digit by digit) must
-    # give every part exactly the counts of its own bincount, whatever the sizes and packs.
+def test_compiled_counts_equal_one_bincount_per_item(data: st.DataObject) -> None:
+    # The compiled kernels (slots, mixed-radix keys of several items, one counting pass per
+    # pack, margins peeled digit by digit) must give every item exactly the counts of its own
+    # np.bincount over slots computed here with plain numpy, for the rows and for the pairs.
+    from crisis_survey import _jit
     from crisis_survey.compare import _study
 
-    n = data.draw(st.integers(0, 300))
-    n_base = data.draw(st.integers(1, 40))
-    sizes = data.draw(st.lists(st.integers(1, 300), min_size=1, max_size=6))
+    k = _jit.kernels()
+    n = data.draw(st.integers(0, 300), label="rows")
+    n_base = data.draw(st.integers(1, 40), label="base cells")
+    levels = data.draw(st.lists(st.integers(1, 20), min_size=1, max_size=6), label="levels")
+    n_reasons = data.draw(st.integers(0, 6), label="missing-reason categories")
+    lo = data.draw(st.integers(0, max(n_reasons - 1, 0)))
+    hi = data.draw(st.integers(lo, max(n_reasons - 1, lo)))
+    excluded = n_reasons > 0 and data.draw(st.booleans(), label="has excluded codes")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    base = rng.integers(0, n_base, n).astype(np.uint8 if n_base < 256 else np.uint16)
-    parts = [rng.integers(0, s, n).astype(np.uint8 if s <= 256 else np.uint16) for s in sizes]
-    got = _study._packed_counts(base, n_base, parts, sizes)
-    for part, size, counts in zip(parts, sizes, got, strict=True):
-        want = np.bincount(base.astype(np.int64) * size + part, minlength=n_base * size)
-        np.testing.assert_array_equal(counts, want.reshape(n_base, size))
+    base = rng.integers(0, n_base, n).astype(np.uint16)
+    sizes = [lv + 2 for lv in levels]
+    codes = [rng.integers(-1, lv, n).astype(np.int8) for lv in levels]
+    reasons = [np.where(c < 0, rng.integers(-1, max(n_reasons, 1), n), -1).astype(np.int8)
+               for c in codes]
+    want_slots = [
+        np.where(c >= 0, c + 1, np.where(excluded & (r >= lo) & (r <= hi), s - 1, 0))
+        for c, r, s in zip(codes, reasons, sizes, strict=True)
+    ]
+
+    slots = [np.empty(n, dtype=np.uint8) for _ in sizes]
+    got = []
+    for pack in _study._packs(sizes, n_base):  # as compare_waves packs them
+        digit = np.empty(n, dtype=_study._digit_dtype(int(np.prod([sizes[i] for i in pack]))))
+        for i in pack:
+            k.wave_digit(slots[i], digit, codes[i], reasons[i], np.int8(lo), np.int8(hi),
+                         np.uint8(sizes[i] - 1 if excluded else 0), sizes[i], i == pack[0])
+        got += _study._counted(base, n_base, digit, [sizes[i] for i in pack])
+    for slot, want, size, counts in zip(slots, want_slots, sizes, got, strict=True):
+        np.testing.assert_array_equal(slot, want)
+        ref = np.bincount(base.astype(np.int64) * size + want, minlength=n_base * size)
+        np.testing.assert_array_equal(counts, ref.reshape(n_base, size))
+
+    n_pairs = data.draw(st.integers(0, n), label="pairs")
+    pos1 = rng.permutation(n)[:n_pairs].astype(np.int64)
+    pos2 = rng.permutation(n)[:n_pairs].astype(np.int64)
+    cell = rng.integers(0, n_base, n_pairs).astype(np.int32)
+    square = [s * s for s in sizes]
+    got = []
+    for pack in _study._packs(square, n_base):
+        inner = int(np.prod([square[i] for i in pack]))
+        pair_digit = np.empty(n_pairs, dtype=_study._digit_dtype(inner))
+        for i in pack:
+            k.pair_digit(pair_digit, slots[i], slots[i], pos1, pos2, sizes[i], i == pack[0])
+        got += _study._counted(cell, n_base, pair_digit, [square[i] for i in pack])
+    for want, size, counts in zip(want_slots, sizes, got, strict=True):
+        key = (cell.astype(np.int64) * size + want[pos1]) * size + want[pos2]
+        ref = np.bincount(key, minlength=n_base * size * size)
+        np.testing.assert_array_equal(counts, ref.reshape(n_base, size * size))
+
+
+def test_a_key_outside_its_table_is_an_error_not_a_stray_write() -> None:
+    from crisis_survey.compare import _study
+
+    with pytest.raises(CrisisSurveyError, match="outside its table"):
+        _study._counted(np.array([0, 3], dtype=np.uint16), 2, np.array([1, 2], np.uint16),
+                        [3])

@@ -7,18 +7,19 @@ item with ``k`` levels, each answer becomes a *slot*: ``1..k`` for the levels, `
 an excluded missing code ("don't know", "not applicable", "prefer not to say") and ``0`` for
 any other missing answer (``S = k + 2`` slots). Then:
 
-* a ``np.bincount`` per wave over ``(cell * 2 + linked) * S + slot`` (``S`` slots) gives the
+* a histogram per wave of ``(cell * 2 + linked) * S + slot`` (``S`` slots) gives the
   independent design's counts (both flags), the overlapping design's unpaired counts (flag 0)
   and the excluded missing codes;
-* a ``np.bincount`` over the pairs of ``cell * S * S + slot_1 * S + slot_2`` gives the
+* a histogram over the pairs of ``cell * S * S + slot_1 * S + slot_2`` gives the
   ``k x k`` table of complete pairs per cell (the signed-rank test reads the counts of each
   difference ``x - y`` off its diagonals), the answers of pairs with one side missing
   (overlapping design) and the excluded codes of the paired design.
 
-Slots and keys are small unsigned integers (``uint8``/``uint16`` when they fit), so the
-per-item work is a few byte-wide numpy passes plus the bincounts; ``docs/performance.md`` has
-the measurements. Numeric items use the same cells with weighted bincounts (sums, then sums of
-squared deviations from the cell means).
+Slots and keys are small unsigned integers, and the histograms are counted by the compiled
+kernels of :mod:`crisis_survey._jit` (one pass per item builds its slots and folds them into the
+pack's key; one pass per pack counts the keys), which release the GIL, so the packs are counted
+on two threads at once; ``docs/performance.md`` has the measurements. Numeric items use the
+same cells with weighted bincounts (sums, then sums of squared deviations from the cell means).
 
 Where the rows come from
     *paired*: linked respondents (``study.pairs``) who answered the item in both waves.
@@ -42,10 +43,10 @@ Where the pairs' rows are
     is matched on the identifier column, which costs a hash join.
 
 Packing
-    Several items share one ``np.bincount``: their slots are digits of one mixed-radix key
+    Several items share one count: their slots are digits of one mixed-radix key
     (``_PACK_BINS`` bounds the joint table), and each item's counts are margins of it. A
-    bincount over a million keys costs about the same for 300 or 300,000 bins, so this makes
-    the counting several times cheaper than one bincount per item.
+    counting pass over a million keys costs about the same for 300 or 200,000 bins, so this
+    makes the counting several times cheaper than one pass per item.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .. import _jit
 from .._errors import CrisisSurveyError
 from ..codebook import Codebook, Field
 from ..load._wave import SurveyWave
@@ -132,7 +134,6 @@ class Layout:
     pair_pos: tuple[IntArray, IntArray]  # positions of the pairs' rows in each wave's data
     cell_pair: IntArray  # by-cell of every pair
     pairs: pd.DataFrame  # study.pairs
-    same_cell: bool  # every pair's rows have the pair's by-cell in their own wave too
     reasons_aligned: tuple[bool, bool]  # missing_reasons has the data's index (positional)
 
     @property
@@ -351,10 +352,6 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
         pair_pos=(pair_pos[0], pair_pos[1]),
         cell_pair=cell_pair,
         pairs=pairs,
-        same_cell=all(
-            bool(np.array_equal(c[p], cell_pair))
-            for c, p in zip(cell_wave, pair_pos, strict=True)
-        ),
         reasons_aligned=(aligned[0], aligned[1]),
     )
 
@@ -409,41 +406,6 @@ def item_values(wave: SurveyWave, field: Field) -> tuple[IntArray | FloatArray, 
     return values, np.asarray(excluded[reasons], dtype=bool)
 
 
-def _slots(
-    codes: npt.NDArray[np.signedinteger[Any]], reasons: npt.NDArray[np.signedinteger[Any]],
-    k: int, excluded: Sequence[int],
-) -> npt.NDArray[Any]:
-    """Slot of every answer: ``level + 1`` for a level, ``k + 1`` for an excluded missing code,
-    0 for any other missing answer; ``uint8`` for up to 253 levels.
-
-    Negative codes wrap to the unsigned type's maximum, so ``+ 1`` takes -1 to 0; every step
-    is a byte-wide vectorised pass.
-    """
-    dtype = _small_uint(k + 1)
-    c = _unsigned(codes, dtype) + dtype(1)
-    r = _unsigned(reasons, dtype)
-    if not excluded:
-        return c
-    lo, hi = min(excluded), max(excluded)
-    if list(excluded) == list(range(lo, hi + 1)):  # a run of categories: one comparison
-        hit = (r - dtype(lo)) <= dtype(hi - lo)  # -1 (no reason) wraps to the maximum
-    else:
-        hit = np.zeros(r.shape, dtype=bool)
-        for j in excluded:
-            hit |= r == dtype(j)
-    hit &= c == 0
-    return np.asarray(c + hit.view(np.uint8).astype(dtype, copy=False) * dtype(k + 1),
-                      dtype=dtype)
-
-
-def _unsigned(codes: npt.NDArray[Any], dtype: Any) -> npt.NDArray[Any]:
-    """Signed codes as the unsigned ``dtype`` (-1 becomes the maximum): a view when the widths
-    match, else a cast."""
-    if codes.dtype.itemsize == np.dtype(dtype).itemsize and codes.flags.c_contiguous:
-        return codes.view(dtype)
-    return codes.astype(dtype)
-
-
 @dataclass(frozen=True)
 class ItemCounts:
     """Counts (categorical items) or moments (numeric items) of one item for every by-cell.
@@ -465,13 +427,13 @@ class ItemCounts:
     excluded_overlap: IntArray
 
 
-#: Most bins one packed ``np.bincount`` may fill (the keys of several items combined): 2 MiB
-#: of counts, small enough that scattered increments stay in cache.
+#: Most bins one packed count may fill (the keys of several items combined): 2 MiB of counts,
+#: small enough that scattered increments stay in cache.
 _PACK_BINS = 1 << 18
 
 
 def _packs(sizes: Sequence[int], per_key: int) -> list[list[int]]:
-    """Consecutive runs of item positions whose keys share one bincount: the product of their
+    """Consecutive runs of item positions whose keys share one count: the product of their
     sizes times ``per_key`` stays within :data:`_PACK_BINS` (an item alone always fits)."""
     packs: list[list[int]] = []
     current: list[int] = []
@@ -487,36 +449,7 @@ def _packs(sizes: Sequence[int], per_key: int) -> list[list[int]]:
     return packs
 
 
-def _packed_counts(
-    base: npt.NDArray[Any], n_base: int, parts: Sequence[npt.NDArray[Any]], sizes: Sequence[int]
-) -> list[IntArray]:
-    """Counts of ``(base, part_i)`` for every part: ``(n_base, sizes[i])`` arrays.
-
-    Several parts share one pass: the key ``base * P + part_1 * (S_2 ... S_m) + ... + part_m``
-    (mixed radix, ``P = S_1 ... S_m``) is counted once and each part's counts are margins of
-    the joint table. A bincount costs about the same for 300 or 300,000 bins, so packing ``m``
-    items makes the counting about ``m`` times cheaper than one bincount per item.
-    """
-    out: list[IntArray] = []
-    for pack in _packs(sizes, n_base):
-        dims = [int(sizes[i]) for i in pack]
-        inner = int(np.prod(dims))
-        dtype = _small_uint(max(n_base * inner - 1, inner))  # the multiplier must fit too
-        key = base.astype(dtype)
-        key *= dtype(inner)
-        stride = inner
-        for digit, radix in _narrow_digits([parts[i] for i in pack], dims):
-            stride //= radix
-            wide = digit.astype(dtype)
-            if stride > 1:
-                wide *= dtype(stride)
-            key += wide  # same-type, in-place passes: mixed-type arithmetic costs twice as much
-        joint = np.bincount(key, minlength=n_base * inner)
-        out.extend(_margins(joint.reshape(n_base, inner), tuple(dims)))
-    return out
-
-
-def _margins(joint: IntArray, dims: tuple[int, ...]) -> list[IntArray]:
+def _margins(joint: npt.NDArray[Any], dims: tuple[int, ...]) -> list[IntArray]:
     """Each digit's margin of ``joint`` (``(n_base, prod(dims))``, mixed-radix columns).
 
     Peels one digit at a time: the leading digit's margin sums the contiguous trailing axis,
@@ -528,99 +461,134 @@ def _margins(joint: IntArray, dims: tuple[int, ...]) -> list[IntArray]:
     rest = joint
     for dim in dims[:-1]:
         lead = rest.reshape(n_base, dim, -1)
-        out.append(lead.sum(axis=2))
-        rest = lead.sum(axis=1)
-    out.append(rest.reshape(n_base, dims[-1]))
+        out.append(lead.sum(axis=2, dtype=np.int64))
+        rest = lead.sum(axis=1, dtype=np.int64)
+    out.append(rest.reshape(n_base, dims[-1]).astype(np.int64, copy=False))
     return out
 
 
-def _narrow_digits(
-    parts: Sequence[npt.NDArray[Any]], dims: Sequence[int]
-) -> list[tuple[npt.NDArray[Any], int]]:
-    """Consecutive parts combined (``a * S_b + b``) in the narrowest unsigned type while the
-    product of their sizes fits in 16 bits: passes over bytes and half-words are far cheaper
-    than widening every part to the key's type. Returns ``(digit, radix)`` pairs; the inputs
-    are not modified."""
-    digits: list[tuple[npt.NDArray[Any], int]] = []
-    owned = False
-    for part, dim in zip(parts, dims, strict=True):
-        if digits and part.dtype.itemsize <= 2 and digits[-1][1] * dim <= 1 << 16:
-            acc, radix = digits[-1]
-            dtype = _small_uint(max(radix * dim - 1, dim))  # the multiplier must fit too
-            if owned and acc.dtype == dtype:
-                acc *= dtype(dim)
-            else:
-                acc = acc.astype(dtype)
-                acc *= dtype(dim)
-                owned = True
-            acc += part.astype(dtype, copy=False)
-            digits[-1] = (acc, radix * dim)
-        else:
-            digits.append((part, dim))
-            owned = False
-    return digits
+def _digit_dtype(inner: int) -> type[np.unsignedinteger[Any]]:
+    """The unsigned type of a pack's digits ``0..inner - 1``."""
+    for dtype in (np.uint16, np.uint32):
+        if inner <= np.iinfo(dtype).max + 1:
+            return dtype
+    return np.uint64
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """One categorical item's inputs to the kernels (:mod:`._jit`): per wave the level codes
+    (-1 missing) and missing-reason codes (-1 none), the reason codes ``lo..hi`` that are
+    excluded answers, and the item's number of slots (``k`` levels, "other missing",
+    "excluded code")."""
+
+    codes: tuple[npt.NDArray[Any], npt.NDArray[Any]]
+    reasons: tuple[npt.NDArray[Any], npt.NDArray[Any]]
+    lo: Any
+    hi: Any
+    top: Any  # the excluded-code slot (0 when the item has no excluded codes)
+    slots: int
+
+
+def _answers(layout: Layout, f: Field) -> _Answers:
+    reasons, names = _both_reasons(layout, f.name)
+    codes = tuple(_level_codes(w.data[f.name], list(f.labels)) for w in layout.waves)
+    excluded = [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS]
+    n_slots = len(f.levels) + 2
+    top = _slot_dtype(n_slots)(n_slots - 1 if excluded else 0)
+    lo, hi = (min(excluded), max(excluded)) if excluded else (0, 0)
+    if excluded != list(range(lo, hi + 1)):  # not one run of categories: flag them (rare)
+        reasons = [np.isin(r, excluded).astype(np.int8) for r in reasons]
+        lo = hi = 1
+    r1, r2 = (np.ascontiguousarray(r) for r in reasons)
+    return _Answers((codes[0], codes[1]), (r1, r2), r1.dtype.type(lo), r1.dtype.type(hi),
+                    top, n_slots)
+
+
+def _slot_dtype(n_slots: int) -> type[np.unsignedinteger[Any]]:
+    return np.uint8 if n_slots <= 256 else np.uint16
+
+
+def _counted(base: npt.NDArray[Any], n_base: int, digit: npt.NDArray[Any],
+             sizes: Sequence[int]) -> list[IntArray]:
+    """Each part's counts from one pass over the pack's keys ``base * prod(sizes) + digit``."""
+    inner = math.prod(sizes)
+    # 32-bit counts halve the table's cache footprint (a third faster at 200,000 bins)
+    joint = np.zeros(n_base * inner, dtype=np.int32 if len(digit) < 2**31 else np.int64)
+    if _jit.kernels().count(base, inner, digit, joint):
+        raise CrisisSurveyError("internal error: a counting key fell outside its table")
+    return _margins(joint.reshape(n_base, inner), tuple(sizes))
+
+
+def _count_wave(layout: Layout, answers: Sequence[_Answers], w: int, keys: npt.NDArray[Any],
+                slots: list[npt.NDArray[Any]]) -> list[IntArray]:
+    """Slot counts ``((n_cells + 1) * 2, slots)`` of each item over wave ``w``'s rows, keyed
+    by ``keys`` (``cell * 2 + linked``, :meth:`Layout.row_keys`); the items of ``answers``
+    share one count. Every item's slots are stored in ``slots`` (same order) for the pairs."""
+    k = _jit.kernels()
+    sizes = [a.slots for a in answers]
+    digit = np.empty(len(layout.waves[w - 1].data), dtype=_digit_dtype(math.prod(sizes)))
+    for i, (a, out) in enumerate(zip(answers, slots, strict=True)):
+        k.wave_digit(out, digit, a.codes[w - 1], a.reasons[w - 1], a.lo, a.hi, a.top,
+                     a.slots, i == 0)
+    return _counted(keys, 2 * (layout.n_cells + 1), digit, sizes)
+
+
+def _count_pairs(layout: Layout, answers: Sequence[_Answers],
+                 slots: Sequence[tuple[npt.NDArray[Any], npt.NDArray[Any]]]) -> list[IntArray]:
+    """Slot-by-slot counts ``(n_cells + 1, slots ** 2)`` of each item over the linked pairs,
+    keyed by the pair's cell; the items of ``answers`` share one count."""
+    k = _jit.kernels()
+    sizes = [a.slots**2 for a in answers]
+    pos1, pos2 = layout.pair_pos
+    digit = np.empty(len(pos1), dtype=_digit_dtype(math.prod(sizes)))
+    for i, (a, (s1, s2)) in enumerate(zip(answers, slots, strict=True)):
+        k.pair_digit(digit, s1, s2, pos1, pos2, a.slots, i == 0)
+    return _counted(layout.cell_pair, layout.n_cells + 1, digit, sizes)
 
 
 def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCounts]:
     """Counts of categorical items (see the module docstring), the items packed several to a
-    bincount.
+    count.
 
-    The two waves and the pairs are counted in separate threads: numpy's elementwise passes
-    (slots, keys) release the GIL, so on two cores they overlap with each other's bincounts
-    (which hold it). The counts are exact integers, so the result does not depend on the
-    scheduling.
+    Every pack of each wave, then every pack of the pairs, is one task for a small thread
+    pool: the compiled kernels release the GIL, so two cores count at once. The counts are
+    exact integers, so the result does not depend on the scheduling.
     """
+    if not fields:
+        return []
     n = layout.n_cells
-    spare = n + 1
-    sizes = [len(f.levels) + 2 for f in fields]
-    shared = [_both_reasons(layout, f.name) for f in fields]
-
-    def wave_slots(w: int) -> list[npt.NDArray[Any]]:
-        wave = layout.waves[w - 1]
-        return [
-            _slots(_level_codes(wave.data[f.name], list(f.labels)), reasons[w - 1],
-                   len(f.levels), [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS])
-            for f, (reasons, names) in zip(fields, shared, strict=True)
-        ]
-
-    def count_wave(w: int) -> tuple[list[npt.NDArray[Any]], list[IntArray]]:
-        slots = wave_slots(w)
-        return slots, _packed_counts(layout.row_keys(w), spare * 2, slots, sizes)
-
-    def count_pairs(slots: Sequence[Sequence[npt.NDArray[Any]]] | None) -> list[IntArray]:
-        parts = []
-        for i, (f, s) in enumerate(zip(fields, sizes, strict=True)):
-            if slots is None:
-                # the pairs' answers as the linker aligned them; their excluded codes are the
-                # linked rows' (flag 1) in the wave counts, which already sit in the pairs'
-                # cells
-                dtype = _small_uint(s - 1)
-                x, y = (
-                    _unsigned(_level_codes(layout.pairs[(w.wave, f.name)], list(f.labels)),
-                              dtype) + dtype(1)
-                    for w in layout.waves
-                )
-            else:
-                x, y = slots[0][i][layout.pair_pos[0]], slots[1][i][layout.pair_pos[1]]
-            pdtype = _small_uint(s * s - 1)
-            parts.append(x.astype(pdtype) * pdtype(s) + y)
-        return _packed_counts(layout.cell_pair, spare, parts, [s * s for s in sizes])
-
+    answers = [_answers(layout, f) for f in fields]
+    sizes = [a.slots for a in answers]
+    slots = [
+        [np.empty(len(w.data), dtype=_slot_dtype(s)) for s in sizes] for w in layout.waves
+    ]
+    wave_packs = _packs(sizes, 2 * (n + 1))
+    pair_packs = _packs([s * s for s in sizes], n + 1)
+    keys = [layout.row_keys(w) for w in (1, 2)]
+    _jit.kernels()  # compile (or load from the cache) before the threads start
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        waves = [pool.submit(count_wave, w) for w in (1, 2)]
-        pairs = pool.submit(count_pairs, None) if layout.same_cell else None
-        (slots1, counts1), (slots2, counts2) = (f.result() for f in waves)
-        pair_counts = count_pairs((slots1, slots2)) if pairs is None else pairs.result()
+        wave_jobs = [
+            [pool.submit(_count_wave, layout, [answers[i] for i in pack], w, keys[w - 1],
+                         [slots[w - 1][i] for i in pack])
+             for pack in wave_packs]
+            for w in (1, 2)
+        ]
+        counts1, counts2 = ([c for job in jobs for c in job.result()] for jobs in wave_jobs)
+        pair_jobs = [
+            pool.submit(_count_pairs, layout, [answers[i] for i in pack],
+                        [(slots[0][i], slots[1][i]) for i in pack])
+            for pack in pair_packs
+        ]
+        pair_counts = [c for job in pair_jobs for c in job.result()]
     return [
-        _categorical_counts(
-            len(f.levels), n, layout.same_cell, [counts1[i], counts2[i]], pair_counts[i]
-        )
+        _categorical_counts(len(f.levels), n, [counts1[i], counts2[i]], pair_counts[i])
         for i, f in enumerate(fields)
     ]
 
 
 def _categorical_counts(
-    k: int, n: int, same_cell: bool, wave_counts: Sequence[IntArray], pair_counts: IntArray
+    k: int, n: int, wave_counts: Sequence[IntArray], pair_counts: IntArray
 ) -> ItemCounts:
     """One categorical item's :class:`ItemCounts` from its slot counts per wave
     ``((n + 1) * 2, k + 2)`` and per pair ``(n + 1, (k + 2) ** 2)``."""
@@ -632,10 +600,7 @@ def _categorical_counts(
     pt = pair_counts.reshape(spare, n_slots, n_slots)[:n].astype(np.float64)
     answered = np.zeros(n_slots, dtype=bool)
     answered[levels] = True
-    if same_cell:
-        excluded_pairs = waves[0][:, 1, k + 1] + waves[1][:, 1, k + 1]
-    else:
-        excluded_pairs = pt[:, excl, :].sum(axis=(1, 2)) + pt[:, :, excl].sum(axis=(1, 2))
+    excluded_pairs = pt[:, excl, :].sum(axis=(1, 2)) + pt[:, :, excl].sum(axis=(1, 2))
     alone = (
         waves[0][:, 0, levels] + pt[:, levels, :][:, :, ~answered].sum(axis=2),
         waves[1][:, 0, levels] + pt[:, ~answered, :][:, :, levels].sum(axis=1),

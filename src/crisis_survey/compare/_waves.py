@@ -326,6 +326,7 @@ def _item_block(
     scores = _scores(f)
     measure = summary_measure(f)
     m = layout.n_cells
+    cells = np.array(layout.cells, dtype=object)
     blocks: list[dict[str, Any]] = []
     for design in designs:
         test = chosen.get(design)
@@ -333,16 +334,17 @@ def _item_block(
         sum1, est1 = summarise_many(f, dd.s1)
         sum2, est2 = summarise_many(f, dd.s2)
         out: dict[str, Any] = {
-            "by": [by_name] * m, "group": list(layout.cells), "item": [f.name] * m,
-            "label": [f.label] * m, "measurement": [f.measurement] * m, "design": [design] * m,
-            "test": [test] * m, "n_wave1": dd.n1, "n_wave2": dd.n2,
+            "by": _same(by_name, m), "group": cells, "item": _same(f.name, m),
+            "label": _same(f.label, m), "measurement": _same(f.measurement, m),
+            "design": _same(design, m), "test": _same(test, m), "n_wave1": dd.n1,
+            "n_wave2": dd.n2,
             "n_pairs": dd.n_pairs if dd.n_pairs is not None else np.full(m, np.nan),
             "summary_wave1": sum1, "summary_wave2": sum2, "estimate_wave1": est1,
-            "estimate_wave2": est2, "summary_measure": [measure] * m,
+            "estimate_wave2": est2, "summary_measure": _same(measure, m),
             "n_excluded_codes": dd.excluded,
-            "statistic_name": [None] * m, "statistic": np.full(m, np.nan),
+            "statistic_name": _same(None, m), "statistic": np.full(m, np.nan),
             "df": np.full(m, np.nan), "p_value": np.full(m, np.nan),
-            "effect_measure": [None] * m, "effect_size": np.full(m, np.nan),
+            "effect_measure": _same(None, m), "effect_size": np.full(m, np.nan),
             "ci_low": np.full(m, np.nan), "ci_high": np.full(m, np.nan),
         }
         if test is None:
@@ -380,6 +382,11 @@ def _item_block(
     return blocks
 
 
+def _same(value: Any, m: int) -> npt.NDArray[np.object_]:
+    """A text column of ``m`` cells holding ``value`` (object array, filled in C)."""
+    return np.full(m, value, dtype=object)
+
+
 def _put(out: dict[str, Any], at: npt.NDArray[np.int64], name: str, statistic: Any, df: Any,
          p: Any, measure: str | None, effect: Any, low: Any, high: Any) -> None:
     """Write test results into the cells at positions ``at``, effects oriented towards wave 2.
@@ -389,9 +396,8 @@ def _put(out: dict[str, Any], at: npt.NDArray[np.int64], name: str, statistic: A
     if at.size == 0:
         return
     effect, low, high = _towards_wave2(measure, effect, low, high)
-    for c in at.tolist():
-        out["statistic_name"][c] = name
-        out["effect_measure"][c] = measure
+    out["statistic_name"][at] = name
+    out["effect_measure"][at] = measure
     for col, value in (("statistic", statistic), ("df", df), ("p_value", p),
                        ("effect_size", effect), ("ci_low", low), ("ci_high", high)):
         values = np.asarray(np.nan if value is None else value, dtype=float)
@@ -429,10 +435,12 @@ def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str) -> No
     table["adjust_method"] = adjust
     if table.empty:
         return
-    if cols:
-        families = table.groupby(list(cols), sort=False, dropna=False).ngroup().to_numpy()
-    else:
-        families = np.zeros(len(table), dtype=np.int64)
+    # one integer per distinct combination of the family columns (missing values form a
+    # family of their own, as groupby(dropna=False) would): a factorize per column
+    families = np.zeros(len(table), dtype=np.int64)
+    for col in cols:
+        codes, uniques = pd.factorize(table[col], use_na_sentinel=False)
+        families = pd.factorize(families * len(uniques) + codes)[0]
     p = table["p_value"].to_numpy(dtype=float)
     table["p_adjusted"] = _adjust_grouped(p, families, adjust)
 
@@ -455,7 +463,9 @@ def _assemble(blocks: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             data[col] = (np.concatenate([np.asarray(v, dtype=float) for v in parts]) if parts
                          else np.zeros(0))
         else:
-            data[col] = pd.Series([x for v in parts for x in v], dtype=object)
+            data[col] = pd.Series(
+                np.concatenate([np.asarray(v, dtype=object) for v in parts]) if parts
+                else np.zeros(0, dtype=object), dtype=object)
     table = pd.DataFrame(data)
     table["p_adjusted"] = np.nan
     table["adjust_method"] = None
@@ -543,10 +553,10 @@ def compare_waves(
     numeric   paired t               Welch t                 partially overlapping t
     ========  =====================  ======================  ===========================
 
-    Every test is computed from counts gathered for all by-values at once:
-    ``np.bincount(by * k + level)`` per wave, ``np.bincount(by * k * k + x * k + y)`` for the
-    pairs (the signed-rank test reads the counts of each difference ``x - y`` off the
-    diagonals of each ``k x k`` table), several items sharing one bincount. Differences and
+    Every test is computed from counts gathered for all by-values at once: a histogram of
+    ``by * k + level`` per wave and of ``by * k * k + x * k + y`` for the pairs (the
+    signed-rank test reads the counts of each difference ``x - y`` off the diagonals of each
+    ``k x k`` table), several items sharing one compiled counting pass. Differences and
     effects are wave 1 minus wave 2, as in
     :mod:`crisis_survey.stats`. Every test uses the stats functions' defaults (two-sided, 95%
     intervals). "Don't know", "not applicable" and "prefer not to say" answers are excluded

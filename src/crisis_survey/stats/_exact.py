@@ -47,6 +47,7 @@ from scipy.special import gammaln
 from scipy.stats import binom
 
 from .._errors import CrisisSurveyError
+from .._jit import kernels
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -119,6 +120,7 @@ def signed_rank_pmf(scores2: IntArray, mult: IntArray) -> FloatArray:
     mult = np.asarray(mult, dtype=np.int64)
     cells, work = signed_rank_work(scores2, mult)
     _check_budget(cells, work, "signed-rank", f"{int(mult.sum())} non-zero differences")
+    spread = kernels().spread  # pmf[t + k s] = sum_k weights[k] old[t], compiled
     pmf = np.zeros(cells, dtype=np.float64)
     pmf[0] = 1.0
     top = 0  # highest reachable doubled sum so far
@@ -126,11 +128,7 @@ def signed_rank_pmf(scores2: IntArray, mult: IntArray) -> FloatArray:
         s, m = int(s_np), int(m_np)
         if m == 0:
             continue
-        weights = _half_binomial(m)
-        old = pmf[: top + 1].copy()
-        pmf[: top + 1] = 0.0
-        for k in range(m + 1):
-            pmf[k * s : k * s + top + 1] += weights[k] * old
+        spread(pmf, top, s, _half_binomial(m))
         top += m * s
     return pmf
 

@@ -1,0 +1,119 @@
+"""Compiled kernels (private): answer slots and packed keys in one pass per item, one
+counting pass per pack, and the exact signed-rank distribution's convolutions.
+
+Every count :func:`~crisis_survey.compare.compare_waves` needs is a histogram over a small
+integer key (see :mod:`._study`). numpy builds such a key only in several temporary passes
+(the slot of every answer alone takes eight byte-wide passes), and ``np.bincount`` then
+converts the key to ``intp``, scans it for its range and counts it while holding the GIL.
+These kernels, compiled by numba, do the same work in single passes that the compiler
+vectorises (``nogil``, so two threads really count at once; ``cache=True``, so the compiled
+code is stored beside this file, or in numba's user cache where that is not writable, and later
+processes load it instead of compiling):
+
+``wave_digit(slots, digit, codes, reasons, lo, hi, top, radix, first)``
+    for every row, the answer's *slot*: ``code + 1`` for an answer (``code >= 0``), ``top``
+    for a missing answer whose missing-reason code lies in ``lo..hi`` (the excluded codes:
+    "don't know", ...; ``top = 0`` when there are none) and ``0`` for any other missing
+    answer; stores it in ``slots`` and folds it into the pack's key,
+    ``digit = digit * radix + slot`` (``digit = slot`` when ``first``).
+``pair_digit(digit, slots1, slots2, pos1, pos2, radix, first)``
+    the pairs' key: ``digit = digit * radix**2 + slots1[pos1] * radix + slots2[pos2]``, the
+    two waves' slots read at the pairs' row positions.
+``count(base, stride, digit, out)``
+    ``out[base * stride + digit] += 1`` for every row; returns how many keys fell outside
+    ``out`` (always 0 for keys built as above; the caller raises otherwise, so a wrong key can
+    never write outside the array).
+``spread(pmf, top, step, weights)``
+    one factor of the signed-rank generating function (:mod:`crisis_survey.stats._exact`):
+    ``pmf[t + k * step] = sum_k weights[k] * old[t]`` for ``t <= top``, in place, with the
+    same operations in the same order as the numpy slices it replaces (so the same bits).
+
+The kernels are plain Python functions here (they run uncompiled, slowly and with the same
+results, under ``NUMBA_DISABLE_JIT=1``); :func:`kernels` compiles them on first use, so
+importing crisis_survey does not import numba. Counts are exact integers, so results do not
+depend on compilation or thread scheduling; ``tests/test_compare.py`` checks them against one
+``np.bincount`` per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+__all__ = ["Kernels", "kernels"]
+
+
+def _wave_digit(slots: Any, digit: Any, codes: Any, reasons: Any, lo: Any, hi: Any, top: Any,
+                radix: int, first: bool) -> None:
+    for i in range(codes.size):
+        c = codes[i]
+        r = reasons[i]
+        other = top if (r >= lo) & (r <= hi) else 0
+        slot = c + 1 if c >= 0 else other
+        slots[i] = slot
+        if first:
+            digit[i] = slot
+        else:
+            digit[i] = digit[i] * radix + slot
+
+
+def _pair_digit(digit: Any, slots1: Any, slots2: Any, pos1: Any, pos2: Any, radix: int,
+                first: bool) -> None:
+    square = radix * radix
+    for p in range(digit.size):
+        value = slots1[pos1[p]] * radix + slots2[pos2[p]]
+        if first:
+            digit[p] = value
+        else:
+            digit[p] = digit[p] * square + value
+
+
+def _count(base: Any, stride: int, digit: Any, out: Any) -> int:
+    size = out.size
+    outside = 0
+    for i in range(digit.size):
+        key = base[i] * stride + digit[i]
+        if key < size:
+            out[key] += 1
+        else:
+            outside += 1
+    return outside
+
+
+def _spread(pmf: Any, top: int, step: int, weights: Any) -> None:
+    old = pmf[: top + 1].copy()
+    pmf[: top + 1] = 0.0
+    for k in range(weights.size):
+        w = weights[k]
+        at = k * step
+        for t in range(top + 1):
+            pmf[at + t] += w * old[t]
+
+
+Kernel = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """The compiled kernels (see the module docstring)."""
+
+    wave_digit: Kernel
+    pair_digit: Kernel
+    count: Kernel
+    spread: Kernel
+
+
+@cache
+def kernels() -> Kernels:
+    """The kernels compiled by numba (``nogil``, cached on disk): compiled once per process
+    and argument types, or loaded from numba's cache."""
+    import numba
+
+    def jit(fn: Kernel) -> Kernel:
+        compiled: Kernel = numba.njit(nogil=True, cache=True)(fn)
+        return compiled
+
+    return Kernels(wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
+                   count=jit(_count), spread=jit(_spread))
