@@ -11,8 +11,6 @@ Numeric: mean and standard deviation.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
@@ -31,66 +29,30 @@ def _quantile_indices(counts: FloatArray, num: int, den: int) -> npt.NDArray[np.
     return np.asarray(np.argmax(cum * den >= n * num, axis=1), dtype=np.int64)
 
 
-#: Summary strings, one per row (a list or an object array of ``str``).
-Texts = list[str] | npt.NDArray[np.object_]
+#: Summary strings, one per row.
+Texts = list[str]
 
-#: A text column given as codes into a list of strings.
-Coded = tuple[npt.NDArray[np.intp], list[str]]
+#: ``"0.0"``, ``"0.1"``, ..., ``"100.0"``: every percentage with one decimal, written once.
+_TENTHS: list[str] = [f"{t // 10}.{t % 10}" for t in range(1001)]
 
 
-def _fixed1(values: FloatArray) -> Coded:
-    """``f"{v:.1f}"`` of every value, as codes into the distinct strings (NaN rows get some
-    string: the table reads "no answers" there).
+def _fixed1(values: FloatArray) -> list[str]:
+    """``f"{v:.1f}"`` of every value (NaN rows get some string: the table reads "no answers"
+    there), looked up by tenths for values from 0 to 100.
 
-    Non-negative values are written from their tenths, ``t // 10 "." t % 10``: a value more
-    than 1e-7 from a rounding tie rounds as Python's correctly rounded formatting does, and
-    any value near a tie (or negative, or huge) is formatted by Python itself.
+    A value more than 1e-7 from a rounding tie rounds to the same tenth as Python's correctly
+    rounded formatting; values near a tie, negative or above 100 are formatted by Python.
     """
     finite = np.isfinite(values)
     with np.errstate(invalid="ignore"):
         scaled = np.where(finite, values * 10.0, 0.0)
-        plain = ~finite | ((values >= 0) & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-7)
-                           & (scaled < 2**52))
-    tenths = np.where(plain, np.floor(scaled + 0.5), 0.0).astype(np.int64)
-    codes, strings = _coded_numbers(tenths // 10, tenths % 10)
-    if not plain.all():
-        odd = np.flatnonzero(~plain)
-        codes[odd] = len(strings) + np.arange(odd.size)
-        strings += [f"{v:.1f}" for v in values[odd].tolist()]
-    return codes, strings
-
-
-def _coded_numbers(whole: npt.NDArray[np.int64], tenth: npt.NDArray[np.int64]) -> Coded:
-    """``"{whole}.{tenth}"`` per row, as codes into the distinct strings."""
-    uniq, codes = np.unique(whole * 10 + tenth, return_inverse=True)
-    return codes.reshape(-1), [f"{u // 10}.{u % 10}" for u in uniq.tolist()]
-
-
-def _joined(empty: npt.NDArray[np.bool_],
-            *parts: str | Coded | list[str] | npt.NDArray[np.int64]) -> Texts:
-    """Row-wise concatenation of ``parts`` (constant strings, coded strings, lists of strings,
-    integer arrays), "no answers" where ``empty``; built by pyarrow's string kernels, several
-    times faster than formatting each row in Python."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    columns: list[Any] = []
-    for part in parts:
-        if isinstance(part, str):
-            columns.append(part)
-        elif isinstance(part, tuple):
-            codes, strings = part
-            columns.append(pa.DictionaryArray.from_arrays(
-                pa.array(codes.astype(np.int32)), pa.array(strings, type=pa.string())
-            ).cast(pa.string()))
-        elif isinstance(part, list):
-            columns.append(pa.array(part, type=pa.string()))
-        else:
-            columns.append(pc.cast(pa.array(part), pa.string()))
-    joined = pc.binary_join_element_wise(*columns, "")
-    texts = np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
-    texts[empty] = "no answers"
-    return texts
+        plain = ~finite | ((values >= 0) & (scaled <= 1000.0)
+                           & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-7))
+    tenths = np.where(plain, np.floor(scaled + 0.5), 0.0).astype(np.int64).tolist()
+    out = [_TENTHS[t] for t in tenths]
+    for i in np.flatnonzero(~plain).tolist():
+        out[i] = f"{float(values[i]):.1f}"
+    return out
 
 
 def summary_measure(field: Field) -> str:
@@ -122,7 +84,7 @@ def summarise_many(field: Field, data: FloatArray) -> tuple[Texts, FloatArray]:
         n, mean, ssd = data[:, 0], data[:, 1], data[:, 2]
         with np.errstate(invalid="ignore", divide="ignore"):
             sd = np.where(n > 1, np.sqrt(ssd / (n - 1)), np.nan)
-        texts: Texts = [
+        texts = [
             f"mean {mu:.2f} (SD {s_:.2f}), n = {k:.0f}" if k > 0 else "no answers"
             for mu, s_, k in zip(mean.tolist(), sd.tolist(), n.tolist(), strict=True)
         ]
@@ -143,14 +105,20 @@ def summarise_many(field: Field, data: FloatArray) -> tuple[Texts, FloatArray]:
             heads.append(f"median {labels[b]} ({codes[b]}); IQR {labels[a]} to {labels[c]} "
                          f"({codes[a]}-{codes[c]}); ")
         top = share[:, -2:].sum(axis=1)
-        texts = _joined(empty, (head.reshape(-1), heads), _fixed1(top), "% top two; n = ",
-                        np.rint(n).astype(np.int64))
+        texts = [
+            "no answers" if e else f"{heads[h]}{t}% top two; n = {k}"
+            for e, h, t, k in zip(empty.tolist(), head.reshape(-1).tolist(), _fixed1(top),
+                                  np.rint(n).astype(np.int64).tolist(), strict=True)
+        ]
         return texts, np.where(empty, np.nan, top)
     if field.measurement == "binary":
         yes = share[:, 1]
-        texts = _joined(empty, _fixed1(yes), f"% {labels[1]} (",
-                        np.rint(data[:, 1]).astype(np.int64), " of ",
-                        np.rint(n).astype(np.int64), ")")
+        texts = [
+            "no answers" if e else f"{y}% {labels[1]} ({d} of {k})"
+            for e, y, d, k in zip(empty.tolist(), _fixed1(yes),
+                                  np.rint(data[:, 1]).astype(np.int64).tolist(),
+                                  np.rint(n).astype(np.int64).tolist(), strict=True)
+        ]
         return texts, np.where(empty, np.nan, yes)
     texts = [
         "no answers" if e else

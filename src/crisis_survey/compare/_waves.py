@@ -333,14 +333,13 @@ def _item_block(
         dd = _design_data(design, counts, categorical)
         sum1, est1 = summarise_many(f, dd.s1)
         sum2, est2 = summarise_many(f, dd.s2)
-        out: dict[str, Any] = {
-            "by": _same(by_name, m), "group": cells, "item": _same(f.name, m),
-            "label": _same(f.label, m), "measurement": _same(f.measurement, m),
-            "design": _same(design, m), "test": _same(test, m), "n_wave1": dd.n1,
-            "n_wave2": dd.n2,
+        out: dict[str, Any] = {  # a str (or None) stands for a column of equal values
+            "by": by_name, "group": cells, "item": f.name, "label": f.label,
+            "measurement": f.measurement, "design": design, "test": _same(test, m),
+            "n_wave1": dd.n1, "n_wave2": dd.n2,
             "n_pairs": dd.n_pairs if dd.n_pairs is not None else np.full(m, np.nan),
             "summary_wave1": sum1, "summary_wave2": sum2, "estimate_wave1": est1,
-            "estimate_wave2": est2, "summary_measure": _same(measure, m),
+            "estimate_wave2": est2, "summary_measure": measure,
             "n_excluded_codes": dd.excluded,
             "statistic_name": _same(None, m), "statistic": np.full(m, np.nan),
             "df": np.full(m, np.nan), "p_value": np.full(m, np.nan),
@@ -348,8 +347,8 @@ def _item_block(
             "ci_low": np.full(m, np.nan), "ci_high": np.full(m, np.nan),
         }
         if test is None:
-            out["note"] = [f"no {design} test for {f.measurement} items with more than two "
-                           "levels"] * m
+            out["note"] = _same(f"no {design} test for {f.measurement} items with more than "
+                                "two levels", m)
             blocks.append(out)
             continue
         notes = _too_few(design, dd, min_n)
@@ -426,7 +425,10 @@ def _towards_wave2(measure: str | None, effect: Any, low: Any, high: Any) -> tup
     return neg(effect), neg(high), neg(low)
 
 
-def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str) -> None:
+def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str,
+            codes: Mapping[str, IntArray]) -> None:
+    """Fill ``p_adjusted`` and ``adjust_method``; ``codes`` holds integer codes of some
+    columns (equal codes for equal values), the others are factorized."""
     cols = FAMILIES[family] if isinstance(family, str) else tuple(family)
     if adjust == "none":
         table["p_adjusted"] = table["p_value"]
@@ -436,40 +438,58 @@ def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str) -> No
     if table.empty:
         return
     # one integer per distinct combination of the family columns (missing values form a
-    # family of their own, as groupby(dropna=False) would): a factorize per column
+    # family of their own, as groupby(dropna=False) would)
     families = np.zeros(len(table), dtype=np.int64)
     for col in cols:
-        codes, uniques = pd.factorize(table[col], use_na_sentinel=False)
-        families = pd.factorize(families * len(uniques) + codes)[0]
+        if col in codes:
+            code, size = codes[col], int(codes[col].max()) + 1
+        else:
+            code, uniques = pd.factorize(table[col], use_na_sentinel=False)
+            size = len(uniques)
+        families = pd.factorize(families * size + code)[0]
     p = table["p_value"].to_numpy(dtype=float)
     table["p_adjusted"] = _adjust_grouped(p, families, adjust)
 
 
-def _assemble(blocks: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The comparison table from column blocks (see :data:`COLUMNS` for the order)."""
+def _text(values: npt.NDArray[np.object_]) -> pd.Series:
+    """A text column as Python objects (str or None), never inferred as pandas' str dtype."""
+    return pd.Series(values, dtype=object, copy=False)
+
+
+def _assemble(blocks: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[str, IntArray]]:
+    """The comparison table from column blocks, columns in the order of :data:`COLUMNS`
+    (``p_adjusted`` and ``adjust_method`` left empty), and integer codes of the columns that
+    are constant within blocks or are the by-cells (for the p-value families)."""
+    sizes = np.array([len(b["group"]) for b in blocks], dtype=np.int64)
+    n = int(sizes.sum())
     data: dict[str, Any] = {}
+    codes: dict[str, IntArray] = {}
     for col in COLUMNS:
         if col in ("p_adjusted", "adjust_method"):
+            data[col] = np.full(n, np.nan) if col == "p_adjusted" else _text(np.full(n, None))
             continue
         parts = [b[col] for b in blocks]
         if col in ("n_wave1", "n_wave2", "n_pairs", "n_excluded_codes"):
             values = np.concatenate([np.asarray(v, dtype=float) for v in parts]) if parts \
                 else np.zeros(0)
-            data[col] = pd.array(np.where(np.isnan(values), 0, values).astype(np.int64),
-                                 dtype="Int64")
-            data[col][np.isnan(values)] = pd.NA
+            missing = np.isnan(values)
+            data[col] = pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64),
+                                               missing)
         elif col in ("estimate_wave1", "estimate_wave2", "statistic", "df", "p_value",
                      "effect_size", "ci_low", "ci_high"):
             data[col] = (np.concatenate([np.asarray(v, dtype=float) for v in parts]) if parts
                          else np.zeros(0))
+        elif all(v is None or isinstance(v, str) for v in parts):  # one value per block
+            code, uniques = pd.factorize(np.array(parts, dtype=object), use_na_sentinel=False)
+            codes[col] = np.repeat(code, sizes)
+            data[col] = _text(np.asarray(uniques, dtype=object)[codes[col]])
         else:
-            data[col] = pd.Series(
-                np.concatenate([np.asarray(v, dtype=object) for v in parts]) if parts
-                else np.zeros(0, dtype=object), dtype=object)
-    table = pd.DataFrame(data)
-    table["p_adjusted"] = np.nan
-    table["adjust_method"] = None
-    return table
+            data[col] = _text(np.concatenate([np.asarray(v, dtype=object) for v in parts])
+                              if parts else np.zeros(0, dtype=object))
+    first = blocks[0]["group"] if blocks else None
+    if all(b["group"] is first for b in blocks):  # every block lists the same by-cells
+        codes["group"] = np.tile(np.arange(len(first) if first is not None else 0), len(blocks))
+    return pd.DataFrame(data), codes
 
 
 def compare_waves(
@@ -625,9 +645,8 @@ def compare_waves(
     blocks: list[dict[str, Any]] = []
     for f, counts in zip(fields, count_items(layout, fields), strict=True):
         blocks.extend(_item_block(layout, f, counts, chosen[f.name], designs, min_n, by_name))
-    table = _assemble(blocks)
-    _adjust(table, family, adjust)
-    table = table.loc[:, list(COLUMNS)]
+    table, codes = _assemble(blocks)
+    _adjust(table, family, adjust, codes)
     options: dict[str, Any] = {
         "items": [f.name for f in fields],
         "by": list(by_cols),

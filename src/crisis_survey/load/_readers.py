@@ -248,9 +248,14 @@ def _read_parquet(raw: bytes, source: str, plain: Callable[[str], bool]) -> RawT
     for i, col in enumerate(table.columns):
         if pa.types.is_date(col.type):
             table = table.set_column(i, table.field(i).name, col.cast(pa.timestamp("ms")))
-    # One chunk per column (Parquet row groups arrive as chunks): taking a few values of a
-    # chunked string column (as the comparison's identifier check does) costs a copy of it.
-    frame = table.combine_chunks().to_pandas(ignore_metadata=True)
+    # Plain text columns (identifiers) in one chunk each (Parquet row groups arrive as chunks):
+    # taking a few values of a chunked string column, as the comparison's identifier check
+    # does, costs a copy of the whole column every time.
+    for i, col in enumerate(table.columns):
+        if col.num_chunks > 1 and (pa.types.is_string(col.type)
+                                   or pa.types.is_large_string(col.type)):
+            table = table.set_column(i, table.field(i), col.combine_chunks())
+    frame = table.to_pandas(ignore_metadata=True)
     frame.columns = pd.Index([str(c).strip() for c in frame.columns], dtype=object)
     rows = np.arange(len(frame), dtype=np.int64) + 2
     frame.index = pd.RangeIndex(len(frame))
