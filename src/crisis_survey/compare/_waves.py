@@ -317,68 +317,108 @@ def _too_few(design: str, dd: _DesignData, min_n: int) -> list[str | None]:
     ]
 
 
-def _item_block(
-    layout: Layout, f: Field, counts: ItemCounts, chosen: Mapping[str, str | None],
-    designs: Sequence[str], min_n: int, by_name: str,
-) -> list[dict[str, Any]]:
-    """The table's columns for one item: one block per design, one entry per by-cell."""
+def _stacked(counts: Sequence[ItemCounts]) -> ItemCounts:
+    """Several items' counts as one: every array stacked along the cells (item-major)."""
+    if len(counts) == 1:
+        return counts[0]
+
+    def cat(arrays: Sequence[Any]) -> Any:
+        return np.concatenate(arrays, axis=0)
+
+    diffs = [c.diff for c in counts]
+    return ItemCounts(
+        indep=(cat([c.indep[0] for c in counts]), cat([c.indep[1] for c in counts])),
+        table=cat([c.table for c in counts]),
+        alone=(cat([c.alone[0] for c in counts]), cat([c.alone[1] for c in counts])),
+        diff=None if any(d is None for d in diffs) else cat(diffs),
+        excluded_indep=cat([c.excluded_indep for c in counts]),
+        excluded_paired=cat([c.excluded_paired for c in counts]),
+        excluded_overlap=cat([c.excluded_overlap for c in counts]),
+    )
+
+
+def _same_analysis(f: Field, chosen: Mapping[str, str | None]) -> tuple[Any, ...]:
+    """Items with equal keys are analysed identically (same levels, codes and tests), so
+    their cells can run through the tests and summaries together."""
+    return (f.measurement, f.labels, tuple(f.codes), tuple(sorted(chosen.items(), key=str)))
+
+
+def _item_blocks(
+    layout: Layout, group: Sequence[Field], counts: Sequence[ItemCounts],
+    chosen: Mapping[str, str | None], designs: Sequence[str], min_n: int, by_name: str,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The table's columns for items analysed alike (:func:`_same_analysis`): one block per
+    item and design, one entry per by-cell. The items' cells go through every test and
+    summary together (item-major), then are cut into per-item blocks."""
+    f = group[0]
     categorical = bool(f.levels)
     scores = _scores(f)
     measure = summary_measure(f)
     m = layout.n_cells
+    rows = m * len(group)
     cells = np.array(layout.cells, dtype=object)
-    blocks: list[dict[str, Any]] = []
+    stacked = _stacked(counts)
+    blocks: dict[tuple[str, str], dict[str, Any]] = {}
     for design in designs:
         test = chosen.get(design)
-        dd = _design_data(design, counts, categorical)
+        dd = _design_data(design, stacked, categorical)
         sum1, est1 = summarise_many(f, dd.s1)
         sum2, est2 = summarise_many(f, dd.s2)
-        out: dict[str, Any] = {  # a str (or None) stands for a column of equal values
-            "by": by_name, "group": cells, "item": f.name, "label": f.label,
-            "measurement": f.measurement, "design": design, "test": _same(test, m),
-            "n_wave1": dd.n1, "n_wave2": dd.n2,
-            "n_pairs": dd.n_pairs if dd.n_pairs is not None else np.full(m, np.nan),
-            "summary_wave1": sum1, "summary_wave2": sum2, "estimate_wave1": est1,
-            "estimate_wave2": est2, "summary_measure": measure,
-            "n_excluded_codes": dd.excluded,
-            "statistic_name": _same(None, m), "statistic": np.full(m, np.nan),
-            "df": np.full(m, np.nan), "p_value": np.full(m, np.nan),
-            "effect_measure": _same(None, m), "effect_size": np.full(m, np.nan),
-            "ci_low": np.full(m, np.nan), "ci_high": np.full(m, np.nan),
+        out: dict[str, Any] = {
+            "test": _same(test, rows), "n_wave1": dd.n1, "n_wave2": dd.n2,
+            "n_pairs": dd.n_pairs if dd.n_pairs is not None else np.full(rows, np.nan),
+            "summary_wave1": np.asarray(sum1, dtype=object),
+            "summary_wave2": np.asarray(sum2, dtype=object), "estimate_wave1": est1,
+            "estimate_wave2": est2, "n_excluded_codes": dd.excluded,
+            "statistic_name": _same(None, rows), "statistic": np.full(rows, np.nan),
+            "df": np.full(rows, np.nan), "p_value": np.full(rows, np.nan),
+            "effect_measure": _same(None, rows), "effect_size": np.full(rows, np.nan),
+            "ci_low": np.full(rows, np.nan), "ci_high": np.full(rows, np.nan),
         }
         if test is None:
             out["note"] = _same(f"no {design} test for {f.measurement} items with more than "
-                                "two levels", m)
-            blocks.append(out)
-            continue
-        notes = _too_few(design, dd, min_n)
-        todo = np.array([nt is None for nt in notes], dtype=bool)
-        batch = kn.run_batch(test, dd.tables, dd.w1, dd.w2) if todo.any() else None
-        per_cell = todo if batch is None else todo & batch.needs_cell
-        if batch is not None:
-            done = np.flatnonzero(todo & ~batch.needs_cell)
-            _put(out, done, batch.statistic_name, batch.statistic, None, batch.p_value,
-                 batch.effect_measure, batch.effect_size, batch.ci_low, batch.ci_high)
-        for c in np.flatnonzero(per_cell).tolist():
-            cell = dd.cell(c, categorical, scores)
-            run_as = test
-            if test == "chi_square_or_fisher":
-                run_as = "fisher_exact" if kn.min_expected(cell) < 5.0 else "chi_square"
-            out["test"][c] = run_as
-            try:
-                result = kn.run(run_as, cell)
-            except CrisisSurveyError as exc:
-                notes[c] = f"not tested: {exc}"
-                continue
-            if math.isnan(result.p_value):
-                why = result.method.partition("(not defined: ")[2].rstrip(")")
-                notes[c] = f"test not defined: {why or 'no variation'}"
-            _put(out, np.array([c]), result.statistic_name, result.statistic, result.df,
-                 result.p_value, result.effect_measure, result.effect_size, result.ci_low,
-                 result.ci_high)
-        out["note"] = notes
-        blocks.append(out)
+                                "two levels", rows)
+        else:
+            out["note"] = _run_tests(out, test, design, dd, categorical, scores, min_n)
+        for q, item in enumerate(group):
+            part = {col: values[q * m:(q + 1) * m] for col, values in out.items()}
+            # a str (or None) stands for a column of equal values
+            part.update(by=by_name, group=cells, item=item.name, label=item.label,
+                        measurement=item.measurement, design=design, summary_measure=measure)
+            blocks[(item.name, design)] = part
     return blocks
+
+
+def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
+               categorical: bool, scores: FloatArray, min_n: int) -> npt.NDArray[np.object_]:
+    """Run ``test`` on every cell of ``dd`` thick enough to test (a batch where the test has
+    one, cell by cell otherwise), write the results into ``out`` and return the notes."""
+    notes = _too_few(design, dd, min_n)
+    todo = np.array([nt is None for nt in notes], dtype=bool)
+    batch = kn.run_batch(test, dd.tables, dd.w1, dd.w2) if todo.any() else None
+    per_cell = todo if batch is None else todo & batch.needs_cell
+    if batch is not None:
+        done = np.flatnonzero(todo & ~batch.needs_cell)
+        _put(out, done, batch.statistic_name, batch.statistic, None, batch.p_value,
+             batch.effect_measure, batch.effect_size, batch.ci_low, batch.ci_high)
+    for c in np.flatnonzero(per_cell).tolist():
+        cell = dd.cell(c, categorical, scores)
+        run_as = test
+        if test == "chi_square_or_fisher":
+            run_as = "fisher_exact" if kn.min_expected(cell) < 5.0 else "chi_square"
+        out["test"][c] = run_as
+        try:
+            result = kn.run(run_as, cell)
+        except CrisisSurveyError as exc:
+            notes[c] = f"not tested: {exc}"
+            continue
+        if math.isnan(result.p_value):
+            why = result.method.partition("(not defined: ")[2].rstrip(")")
+            notes[c] = f"test not defined: {why or 'no variation'}"
+        _put(out, np.array([c]), result.statistic_name, result.statistic, result.df,
+             result.p_value, result.effect_measure, result.effect_size, result.ci_low,
+             result.ci_high)
+    return np.asarray(notes, dtype=object)
 
 
 def _same(value: Any, m: int) -> npt.NDArray[np.object_]:
@@ -642,9 +682,15 @@ def compare_waves(
     chosen = _resolve_tests(fields, tests)
     layout = make_layout(study, by_cols)
     by_name = " / ".join(by_cols)
-    blocks: list[dict[str, Any]] = []
-    for f, counts in zip(fields, count_items(layout, fields), strict=True):
-        blocks.extend(_item_block(layout, f, counts, chosen[f.name], designs, min_n, by_name))
+    counted = dict(zip((f.name for f in fields), count_items(layout, fields), strict=True))
+    alike: dict[tuple[Any, ...], list[Field]] = {}
+    for f in fields:
+        alike.setdefault(_same_analysis(f, chosen[f.name]), []).append(f)
+    made: dict[tuple[str, str], dict[str, Any]] = {}
+    for group in alike.values():
+        made.update(_item_blocks(layout, group, [counted[f.name] for f in group],
+                                 chosen[group[0].name], designs, min_n, by_name))
+    blocks = [made[(f.name, design)] for f in fields for design in designs]
     table, codes = _assemble(blocks)
     _adjust(table, family, adjust, codes)
     options: dict[str, Any] = {
