@@ -1,5 +1,5 @@
 """Compiled kernels (private): answer slots and packed keys in one pass per item, one
-counting pass per pack, and the exact signed-rank distribution's convolutions.
+counting pass per pack, and the exact signed-rank distributions.
 
 Every count :func:`~crisis_survey.compare.compare_waves` needs is a histogram over a small
 integer key (see :mod:`._study`). numpy builds such a key only in several temporary passes
@@ -23,10 +23,13 @@ processes load it instead of compiling):
     ``out[base * stride + digit] += 1`` for every row; returns how many keys fell outside
     ``out`` (always 0 for keys built as above; the caller raises otherwise, so a wrong key can
     never write outside the array).
-``spread(pmf, top, step, weights)``
-    one factor of the signed-rank generating function (:mod:`crisis_survey.stats._exact`):
-    ``pmf[t + k * step] = sum_k weights[k] * old[t]`` for ``t <= top``, in place, with the
-    same operations in the same order as the numpy slices it replaces (so the same bits).
+``signed_rank_pmfs(scores2, mult, weights, offsets, pmf, old)``
+    the exact null distribution of the doubled signed-rank statistic of every row
+    (:mod:`crisis_survey.stats._exact`): per distinct absolute difference ``j`` (doubled score
+    ``scores2[c, j]``, ``mult[c, j]`` differences) one convolution
+    ``pmf[t + k * step] += weights[k] * old[t]`` with the Binomial(m, 1/2) weights stored at
+    ``weights[offsets[c, j]:]``; the same operations in the same order as numpy slices would
+    do them (so the same bits), without a Python call per factor or per sample.
 
 The kernels are plain Python functions here (they run uncompiled, slowly and with the same
 results, under ``NUMBA_DISABLE_JIT=1``); :func:`kernels` compiles them on first use, so
@@ -82,14 +85,28 @@ def _count(base: Any, stride: int, digit: Any, out: Any) -> int:
     return outside
 
 
-def _spread(pmf: Any, top: int, step: int, weights: Any) -> None:
-    old = pmf[: top + 1].copy()
-    pmf[: top + 1] = 0.0
-    for k in range(weights.size):
-        w = weights[k]
-        at = k * step
-        for t in range(top + 1):
-            pmf[at + t] += w * old[t]
+def _signed_rank_pmfs(scores2: Any, mult: Any, weights: Any, offsets: Any, pmf: Any,
+                      old: Any) -> None:
+    cells, factors = mult.shape
+    for c in range(cells):
+        row = pmf[c]
+        row[:] = 0.0
+        row[0] = 1.0
+        top = 0  # highest reachable doubled sum so far
+        for j in range(factors):
+            m = mult[c, j]
+            if m == 0:
+                continue
+            step = scores2[c, j]
+            for t in range(top + 1):
+                old[t] = row[t]
+                row[t] = 0.0
+            for k in range(m + 1):
+                w = weights[offsets[c, j] + k]
+                at = k * step
+                for t in range(top + 1):
+                    row[at + t] += w * old[t]
+            top += m * step
 
 
 Kernel = Callable[..., Any]
@@ -102,7 +119,7 @@ class Kernels:
     wave_digit: Kernel
     pair_digit: Kernel
     count: Kernel
-    spread: Kernel
+    signed_rank_pmfs: Kernel
 
 
 @cache
@@ -116,4 +133,4 @@ def kernels() -> Kernels:
         return compiled
 
     return Kernels(wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
-                   count=jit(_count), spread=jit(_spread))
+                   count=jit(_count), signed_rank_pmfs=jit(_signed_rank_pmfs))

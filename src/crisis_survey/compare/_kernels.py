@@ -265,9 +265,9 @@ def _wilcoxon_batch(tables: FloatArray) -> Batch:
     p = np.array(b["p_value"], dtype=np.float64)
     small = b["n_nonzero"] < rk.AUTO_EXACT_BELOW
     exact = small & (b["n_nonzero"] > 0)
-    for c in np.flatnonzero(exact).tolist():
-        p[c] = rk._signed_rank_exact_p(pos[c], neg[c], int(zeros[c]), int(b["v2"][c]),
-                                       int(b["total2"][c]))
+    if exact.any():
+        p[exact] = rk._signed_rank_exact_ps(pos[exact], neg[exact], zeros[exact],
+                                            b["v2"][exact], b["total2"][exact])
     return Batch("V", "matched-pairs rank-biserial r", b["statistic"], p, b["r"],
                  b["ci_low"], b["ci_high"], small & ~exact)
 

@@ -59,6 +59,7 @@ __all__ = [
     "rank_sum_pmf",
     "rank_sum_work",
     "signed_rank_pmf",
+    "signed_rank_pmfs",
     "signed_rank_work",
 ]
 
@@ -116,21 +117,32 @@ def signed_rank_pmf(scores2: IntArray, mult: IntArray) -> FloatArray:
     numpy.ndarray
         ``pmf[t] = P(2V = t)`` for ``t = 0, ..., sum(scores2 * mult)``.
     """
-    scores2 = np.asarray(scores2, dtype=np.int64)
-    mult = np.asarray(mult, dtype=np.int64)
-    cells, work = signed_rank_work(scores2, mult)
-    _check_budget(cells, work, "signed-rank", f"{int(mult.sum())} non-zero differences")
-    spread = kernels().spread  # pmf[t + k s] = sum_k weights[k] old[t], compiled
-    pmf = np.zeros(cells, dtype=np.float64)
-    pmf[0] = 1.0
-    top = 0  # highest reachable doubled sum so far
-    for s_np, m_np in zip(scores2, mult, strict=True):
-        s, m = int(s_np), int(m_np)
-        if m == 0:
-            continue
-        spread(pmf, top, s, _half_binomial(m))
-        top += m * s
-    return pmf
+    return signed_rank_pmfs(np.asarray(scores2, dtype=np.int64)[None, :],
+                            np.asarray(mult, dtype=np.int64)[None, :])[0]
+
+
+def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> list[FloatArray]:
+    """:func:`signed_rank_pmf` of every row of ``scores2`` / ``mult`` (2-D, one sample a row;
+    zero multiplicities are skipped), computed in one compiled call."""
+    scores2 = np.atleast_2d(np.asarray(scores2, dtype=np.int64))
+    mult = np.atleast_2d(np.asarray(mult, dtype=np.int64))
+    sizes = np.zeros(len(mult), dtype=np.int64)
+    for c, (s_row, m_row) in enumerate(zip(scores2, mult, strict=True)):
+        cells, work = signed_rank_work(s_row, m_row)
+        _check_budget(cells, work, "signed-rank", f"{int(m_row.sum())} non-zero differences")
+        sizes[c] = cells
+    # Binomial(m, 1/2) weights of every multiplicity that occurs, stored once each
+    distinct = np.unique(mult[mult > 0]).tolist()
+    parts = [_half_binomial(int(m)) for m in distinct]
+    starts = np.cumsum([0] + [len(w) for w in parts])[:-1]
+    offset_of = np.zeros(int(mult.max(initial=0)) + 1, dtype=np.int64)
+    offset_of[np.asarray(distinct, dtype=np.int64)] = starts
+    weights = np.concatenate(parts) if parts else np.zeros(1)
+    width = int(sizes.max(initial=1))
+    pmf = np.empty((len(mult), width), dtype=np.float64)
+    kernels().signed_rank_pmfs(scores2, mult, weights, offset_of[mult], pmf,
+                               np.empty(width, dtype=np.float64))
+    return [pmf[c, :size] for c, size in enumerate(sizes.tolist())]
 
 
 # -- rank-sum statistic ------------------------------------------------------------------

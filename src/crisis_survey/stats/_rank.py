@@ -20,10 +20,9 @@ from scipy.special import ndtr, ndtri
 from .._errors import CrisisSurveyError
 from ._arrays import FloatArray, check_alternative, paired, unpaired
 from ._exact import (
-    doubled_midranks,
     exact_p_value,
     rank_sum_pmf,
-    signed_rank_pmf,
+    signed_rank_pmfs,
 )
 from ._results import Alternative, TestResult
 
@@ -293,10 +292,26 @@ def _signed_rank_exact_p(
     """Exact p-value of the signed-rank statistic, conditional on the ties and zeros (coin's
     ``distribution = "exact"``), from the counts of :func:`_signed_rank_batch` and its doubled
     statistic ``v2`` and doubled rank total ``total2``."""
-    mult = np.asarray(pos, dtype=np.int64) + np.asarray(neg, dtype=np.int64)
-    mult = mult[mult > 0]
-    r2 = doubled_midranks(mult, offset=n_zero if pratt else 0)
-    return exact_p_value(signed_rank_pmf(r2, mult), v2, total2, alternative)
+    return float(_signed_rank_exact_ps(
+        np.asarray(pos)[None, :], np.asarray(neg)[None, :], [n_zero], [v2], [total2],
+        pratt=pratt, alternative=alternative)[0])
+
+
+def _signed_rank_exact_ps(
+    pos: Any, neg: Any, n_zero: Any, v2: Any, total2: Any, *, pratt: bool = False,
+    alternative: str = "two-sided",
+) -> FloatArray:
+    """:func:`_signed_rank_exact_p` for many samples (one row of counts each) at once: the
+    distributions in one compiled call, then each p-value."""
+    mult = np.atleast_2d(np.asarray(pos, dtype=np.int64) + np.asarray(neg, dtype=np.int64))
+    offset = np.asarray(n_zero, dtype=np.int64) if pratt else 0
+    r2 = _doubled_midranks_rows(mult, offset)  # zero counts leave the other groups' ranks
+    pmfs = signed_rank_pmfs(r2, mult)
+    return np.array([
+        exact_p_value(pmf, int(v), int(t), alternative)
+        for pmf, v, t in zip(pmfs, np.asarray(v2).tolist(), np.asarray(total2).tolist(),
+                             strict=True)
+    ], dtype=np.float64)
 
 
 def _signed_rank_from_counts(
