@@ -56,6 +56,7 @@ __all__ = [
     "MAX_EXACT_CELLS",
     "MAX_EXACT_OPERATIONS",
     "exact_p_value",
+    "exact_p_values",
     "rank_sum_pmf",
     "rank_sum_work",
     "signed_rank_pmf",
@@ -117,20 +118,27 @@ def signed_rank_pmf(scores2: IntArray, mult: IntArray) -> FloatArray:
     numpy.ndarray
         ``pmf[t] = P(2V = t)`` for ``t = 0, ..., sum(scores2 * mult)``.
     """
-    return signed_rank_pmfs(np.asarray(scores2, dtype=np.int64)[None, :],
-                            np.asarray(mult, dtype=np.int64)[None, :])[0]
+    pmf, sizes = signed_rank_pmfs(np.asarray(scores2, dtype=np.int64)[None, :],
+                                  np.asarray(mult, dtype=np.int64)[None, :])
+    return pmf[0, : int(sizes[0])]
 
 
-def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> list[FloatArray]:
+def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> tuple[FloatArray, IntArray]:
     """:func:`signed_rank_pmf` of every row of ``scores2`` / ``mult`` (2-D, one sample a row;
-    zero multiplicities are skipped), computed in one compiled call."""
+    zero multiplicities are skipped), computed in one compiled call.
+
+    Returns the distributions as the rows of one array (each row zero beyond its support) and
+    the length of each row's support.
+    """
     scores2 = np.atleast_2d(np.asarray(scores2, dtype=np.int64))
     mult = np.atleast_2d(np.asarray(mult, dtype=np.int64))
-    sizes = np.zeros(len(mult), dtype=np.int64)
-    for c, (s_row, m_row) in enumerate(zip(scores2, mult, strict=True)):
-        cells, work = signed_rank_work(s_row, m_row)
-        _check_budget(cells, work, "signed-rank", f"{int(m_row.sum())} non-zero differences")
-        sizes[c] = cells
+    # signed_rank_work of every row: support length after each factor, and multiply-adds
+    support = np.cumsum(scores2 * mult, axis=1) + 1
+    sizes = support[:, -1] if support.shape[1] else np.ones(len(mult), dtype=np.int64)
+    work = np.where(mult > 0, (mult + 1) * support, 0).sum(axis=1)
+    for c in np.flatnonzero((sizes > MAX_EXACT_CELLS) | (work > MAX_EXACT_OPERATIONS)):
+        _check_budget(int(sizes[c]), float(work[c]), "signed-rank",
+                      f"{int(mult[c].sum())} non-zero differences")
     # Binomial(m, 1/2) weights of every multiplicity that occurs, stored once each
     distinct = np.unique(mult[mult > 0]).tolist()
     parts = [_half_binomial(int(m)) for m in distinct]
@@ -142,7 +150,26 @@ def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> list[FloatArray]:
     pmf = np.empty((len(mult), width), dtype=np.float64)
     kernels().signed_rank_pmfs(scores2, mult, weights, offset_of[mult], pmf,
                                np.empty(width, dtype=np.float64))
-    return [pmf[c, :size] for c, size in enumerate(sizes.tolist())]
+    return pmf, np.asarray(sizes, dtype=np.int64)
+
+
+def exact_p_values(pmf: FloatArray, observed: IntArray, twice_center: IntArray,
+                   alternative: str) -> FloatArray:
+    """:func:`exact_p_value` of every row of ``pmf`` (rows zero beyond their support), with
+    each row's observed statistic and twice its expectation; vectorised over the rows."""
+    t = np.arange(pmf.shape[1], dtype=np.int64)[None, :]
+    observed = np.asarray(observed, dtype=np.int64)[:, None]
+    center = np.asarray(twice_center, dtype=np.int64)[:, None]
+    if alternative == "less":
+        keep = t <= observed
+    elif alternative == "greater":
+        keep = t >= observed
+    else:
+        keep = np.abs(2 * t - center) >= np.abs(2 * observed - center)
+    p = np.where(keep, pmf, 0.0).sum(axis=1)
+    if alternative not in ("less", "greater"):
+        p = np.where((2 * observed - center)[:, 0] == 0, 1.0, p)
+    return np.asarray(np.clip(p, 0.0, 1.0), dtype=np.float64)
 
 
 # -- rank-sum statistic ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .._errors import CrisisSurveyError
 from ._arrays import FloatArray, check_alternative, paired, unpaired
 from ._exact import (
     exact_p_value,
+    exact_p_values,
     rank_sum_pmf,
     signed_rank_pmfs,
 )
@@ -306,12 +307,8 @@ def _signed_rank_exact_ps(
     mult = np.atleast_2d(np.asarray(pos, dtype=np.int64) + np.asarray(neg, dtype=np.int64))
     offset = np.asarray(n_zero, dtype=np.int64) if pratt else 0
     r2 = _doubled_midranks_rows(mult, offset)  # zero counts leave the other groups' ranks
-    pmfs = signed_rank_pmfs(r2, mult)
-    return np.array([
-        exact_p_value(pmf, int(v), int(t), alternative)
-        for pmf, v, t in zip(pmfs, np.asarray(v2).tolist(), np.asarray(total2).tolist(),
-                             strict=True)
-    ], dtype=np.float64)
+    pmf, _ = signed_rank_pmfs(r2, mult)
+    return exact_p_values(pmf, np.asarray(v2), np.asarray(total2), alternative)
 
 
 def _signed_rank_from_counts(
