@@ -19,6 +19,12 @@ processes load it instead of compiling):
 ``pair_digit(digit, slots1, slots2, pos1, pos2, radix, first)``
     the pairs' key: ``digit = digit * radix**2 + slots1[pos1] * radix + slots2[pos2]``, the
     two waves' slots read at the pairs' row positions.
+``by_cells(acc, codes, levels, first)``
+    the layout's by-cell of every row, one by-column at a time: ``acc = code`` (``first``) or
+    ``acc = acc * levels + code``, -1 wherever a value is missing.
+``spare_cells(acc, spare, counts)``
+    rows without a by-cell (-1) get the spare cell ``spare``; ``counts[cell] += 1`` for every
+    row (which by-cells hold anyone).
 ``count(base, stride, digit, out)``
     ``out[base * stride + digit] += 1`` for every row; returns how many keys fell outside
     ``out`` (always 0 for keys built as above; the caller raises otherwise, so a wrong key can
@@ -85,6 +91,25 @@ def _count(base: Any, stride: int, digit: Any, out: Any) -> int:
     return outside
 
 
+def _by_cells(acc: Any, codes: Any, levels: int, first: bool) -> None:
+    for i in range(codes.size):
+        c = codes[i]
+        if first:
+            acc[i] = c if c >= 0 else -1
+        else:
+            a = acc[i]
+            acc[i] = a * levels + c if (a >= 0) & (c >= 0) else -1
+
+
+def _spare_cells(acc: Any, spare: int, counts: Any) -> None:
+    for i in range(acc.size):
+        a = acc[i]
+        if a < 0:
+            a = spare
+            acc[i] = a
+        counts[a] += 1
+
+
 def _signed_rank_pmfs(scores2: Any, mult: Any, weights: Any, offsets: Any, pmf: Any,
                       old: Any) -> None:
     cells, factors = mult.shape
@@ -116,6 +141,8 @@ Kernel = Callable[..., Any]
 class Kernels:
     """The compiled kernels (see the module docstring)."""
 
+    by_cells: Kernel
+    spare_cells: Kernel
     wave_digit: Kernel
     pair_digit: Kernel
     count: Kernel
@@ -132,5 +159,6 @@ def kernels() -> Kernels:
         compiled: Kernel = numba.njit(nogil=True, cache=True)(fn)
         return compiled
 
-    return Kernels(wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
+    return Kernels(by_cells=jit(_by_cells), spare_cells=jit(_spare_cells),
+                   wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
                    count=jit(_count), signed_rank_pmfs=jit(_signed_rank_pmfs))

@@ -278,15 +278,6 @@ def _by_levels(codebook: Codebook, column: str, values: Sequence[pd.Series]) -> 
     return sorted(seen)
 
 
-def _combine_cells(
-    acc: npt.NDArray[Any], codes: npt.NDArray[Any], k: int
-) -> npt.NDArray[Any]:
-    """Cell codes of one more by-column (``acc * k + code``), -1 where either is missing."""
-    out: npt.NDArray[Any] = acc * k + codes
-    out[(acc < 0) | (codes < 0)] = -1
-    return out
-
-
 def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
     """Code every row's and every pair's by-cell and locate the pairs' rows in each wave."""
     waves = (study.wave1, study.wave2)
@@ -309,34 +300,34 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
                  for column in by]
     n_cells = math.prod(len(levels) for levels in levels_by)
     dtype = np.int32 if n_cells < 2**31 - 1 else np.int64
+    k = _jit.kernels()
     labels: list[str] = [""]
     # by-cell codes of wave 1's rows, wave 2's rows and the pairs, one by-column at a time
-    cells: list[npt.NDArray[Any]] = []
-    for column, levels in zip(by, levels_by, strict=True):
+    # (``cell * k + code``, -1 where a value is missing), then "no value" -> the spare n_cells
+    cells = [np.empty(len(waves[0].data), dtype=dtype), np.empty(len(waves[1].data), dtype=dtype),
+             np.empty(len(pairs), dtype=dtype)]
+    for i, (column, levels) in enumerate(zip(by, levels_by, strict=True)):
         pair_values = (
             pairs[("", column)] if ("", column) in pairs.columns else pairs[(1, column)]
         )
         sources = [w.data[column] for w in waves] + [pair_values]
-        codes = [_level_codes(v, levels).astype(dtype) for v in sources]
-        cells = codes if not cells else [
-            _combine_cells(a, c, len(levels)) for a, c in zip(cells, codes, strict=True)
-        ]
+        for acc, v in zip(cells, sources, strict=True):
+            k.by_cells(acc, _level_codes(v, levels), len(levels), i == 0)
         labels = [f"{a} / {b}" if a else b for a in labels for b in levels]
-    by_wave, by_pair = cells[:2], cells[2]
     # keep only by-cells that hold at least one respondent; "no value" becomes the spare cell
-    present = np.zeros(n_cells, dtype=bool)
-    for arr in (*by_wave, by_pair):
-        present |= np.bincount(arr + 1, minlength=n_cells + 1)[1:] > 0  # -1 counts in bin 0
+    counts = np.zeros(n_cells + 1, dtype=np.int64)
+    for acc in cells:
+        k.spare_cells(acc, n_cells, counts)
+    present = counts[:n_cells] > 0
     kept = int(present.sum())
     new_code = np.append(np.where(present, np.cumsum(present) - 1, kept), kept).astype(dtype)
 
     def recode(arr: npt.NDArray[Any]) -> IntArray:
-        if kept == n_cells:  # every cell present: only "no value" (-1) moves, to the spare
-            out = arr.copy()
-            out[out < 0] = kept
-            return out
-        return np.asarray(new_code[arr])  # -1 reads the appended spare code
+        if kept == n_cells:  # every cell present: the codes are final
+            return arr
+        return np.asarray(new_code[arr])  # the spare n_cells reads the spare code ``kept``
 
+    by_wave, by_pair = cells[:2], cells[2]
     cell_wave = (recode(by_wave[0]), recode(by_wave[1]))
     cell_pair = recode(by_pair)
     aligned = [
