@@ -21,12 +21,14 @@ FloatArray = npt.NDArray[np.float64]
 __all__ = ["summarise", "summarise_many", "summary_measure"]
 
 
-def _quantile_indices(counts: FloatArray, num: int, den: int) -> npt.NDArray[np.int64]:
-    """Type-1 quantile ``num/den`` of each row's distribution over levels (exact integer
+def _quantile_indices(counts: FloatArray, *fractions: tuple[int, int]
+                      ) -> list[npt.NDArray[np.int64]]:
+    """Type-1 quantiles ``num/den`` of each row's distribution over levels (exact integer
     comparison): the first level whose cumulative count reaches ``num/den`` of the row total."""
     cum = np.cumsum(np.rint(counts).astype(np.int64), axis=1)
     n = cum[:, -1:]
-    return np.asarray(np.argmax(cum * den >= n * num, axis=1), dtype=np.int64)
+    return [np.asarray(np.argmax(cum * den >= n * num, axis=1), dtype=np.int64)
+            for num, den in fractions]
 
 
 #: Summary strings, one per row.
@@ -36,23 +38,26 @@ Texts = list[str]
 _TENTHS: list[str] = [f"{t // 10}.{t % 10}" for t in range(1001)]
 
 
-def _fixed1(values: FloatArray) -> list[str]:
-    """``f"{v:.1f}"`` of every value (NaN rows get some string: the table reads "no answers"
-    there), looked up by tenths for values from 0 to 100.
+def _fixed1(values: FloatArray) -> tuple[list[int], list[str]]:
+    """``f"{v:.1f}"`` of every value as positions in a list of strings (NaN rows get some
+    string: the table reads "no answers" there): the tenths of values from 0 to 100 point
+    into :data:`_TENTHS`.
 
     A value more than 1e-7 from a rounding tie rounds to the same tenth as Python's correctly
-    rounded formatting; values near a tie, negative or above 100 are formatted by Python.
+    rounded formatting; values near a tie, negative or above 100 are formatted by Python and
+    appended to the list.
     """
     finite = np.isfinite(values)
     with np.errstate(invalid="ignore"):
         scaled = np.where(finite, values * 10.0, 0.0)
         plain = ~finite | ((values >= 0) & (scaled <= 1000.0)
                            & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-7))
-    tenths = np.where(plain, np.floor(scaled + 0.5), 0.0).astype(np.int64).tolist()
-    out = [_TENTHS[t] for t in tenths]
-    for i in np.flatnonzero(~plain).tolist():
-        out[i] = f"{float(values[i]):.1f}"
-    return out
+    tenths = np.where(plain, np.floor(scaled + 0.5), 0.0).astype(np.int64)
+    if plain.all():
+        return tenths.tolist(), _TENTHS
+    odd = np.flatnonzero(~plain)
+    tenths[odd] = len(_TENTHS) + np.arange(odd.size)
+    return tenths.tolist(), _TENTHS + [f"{float(values[i]):.1f}" for i in odd.tolist()]
 
 
 def summary_measure(field: Field) -> str:
@@ -96,7 +101,7 @@ def summarise_many(field: Field, data: FloatArray) -> tuple[Texts, FloatArray]:
     empty = n == 0
     if field.measurement == "ordinal":
         k_levels = len(labels)
-        q1, q2, q3 = (_quantile_indices(data, i, 4) for i in (1, 2, 3))
+        q1, q2, q3 = _quantile_indices(data, (1, 4), (2, 4), (3, 4))
         quartiles, head = np.unique((q1 * k_levels + q2) * k_levels + q3, return_inverse=True)
         codes = field.codes
         heads = []  # "median ...; IQR ...; " once per distinct (q1, q2, q3)
@@ -105,17 +110,19 @@ def summarise_many(field: Field, data: FloatArray) -> tuple[Texts, FloatArray]:
             heads.append(f"median {labels[b]} ({codes[b]}); IQR {labels[a]} to {labels[c]} "
                          f"({codes[a]}-{codes[c]}); ")
         top = share[:, -2:].sum(axis=1)
+        tenths, written = _fixed1(top)
         texts = [
-            "no answers" if e else f"{heads[h]}{t}% top two; n = {k}"
-            for e, h, t, k in zip(empty.tolist(), head.reshape(-1).tolist(), _fixed1(top),
+            "no answers" if e else f"{heads[h]}{written[t]}% top two; n = {k}"
+            for e, h, t, k in zip(empty.tolist(), head.reshape(-1).tolist(), tenths,
                                   np.rint(n).astype(np.int64).tolist(), strict=True)
         ]
         return texts, np.where(empty, np.nan, top)
     if field.measurement == "binary":
         yes = share[:, 1]
+        tenths, written = _fixed1(yes)
         texts = [
-            "no answers" if e else f"{y}% {labels[1]} ({d} of {k})"
-            for e, y, d, k in zip(empty.tolist(), _fixed1(yes),
+            "no answers" if e else f"{written[y]}% {labels[1]} ({d} of {k})"
+            for e, y, d, k in zip(empty.tolist(), tenths,
                                   np.rint(data[:, 1]).astype(np.int64).tolist(),
                                   np.rint(n).astype(np.int64).tolist(), strict=True)
         ]

@@ -305,16 +305,21 @@ def _design_data(design: str, counts: ItemCounts, categorical: bool) -> _DesignD
                        n_pairs, counts.excluded_overlap, counts.diff)
 
 
-def _too_few(design: str, dd: _DesignData, min_n: int) -> list[str | None]:
+def _too_few(design: str, dd: _DesignData, min_n: int
+             ) -> tuple[list[str | None], npt.NDArray[np.bool_]]:
+    """The note of every cell too thin to test (None for the others), and which cells are."""
+    notes: list[str | None] = [None] * len(dd.n1)
     if design == "paired":
         assert dd.n_pairs is not None
-        return [f"too few complete pairs to test ({p} < min_n = {min_n})" if p < min_n else None
-                for p in dd.n_pairs.tolist()]
-    return [
-        f"too few answers to test (wave 1: {a}, wave 2: {b}; min_n = {min_n})"
-        if min(a, b) < min_n else None
-        for a, b in zip(dd.n1.tolist(), dd.n2.tolist(), strict=True)
-    ]
+        thin = dd.n_pairs < min_n
+        for c in np.flatnonzero(thin).tolist():
+            notes[c] = f"too few complete pairs to test ({dd.n_pairs[c]} < min_n = {min_n})"
+        return notes, thin
+    thin = np.minimum(dd.n1, dd.n2) < min_n
+    for c in np.flatnonzero(thin).tolist():
+        notes[c] = (f"too few answers to test (wave 1: {dd.n1[c]}, wave 2: {dd.n2[c]}; "
+                    f"min_n = {min_n})")
+    return notes, thin
 
 
 def _stacked(counts: Sequence[ItemCounts]) -> ItemCounts:
@@ -393,8 +398,8 @@ def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
                categorical: bool, scores: FloatArray, min_n: int) -> npt.NDArray[np.object_]:
     """Run ``test`` on every cell of ``dd`` thick enough to test (a batch where the test has
     one, cell by cell otherwise), write the results into ``out`` and return the notes."""
-    notes = _too_few(design, dd, min_n)
-    todo = np.array([nt is None for nt in notes], dtype=bool)
+    notes, thin = _too_few(design, dd, min_n)
+    todo = ~thin
     batch = kn.run_batch(test, dd.tables, dd.w1, dd.w2) if todo.any() else None
     per_cell = todo if batch is None else todo & batch.needs_cell
     if batch is not None:
