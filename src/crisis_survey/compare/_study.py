@@ -526,12 +526,14 @@ def _count_wave(layout: Layout, answers: Sequence[_Answers], w: int, keys: npt.N
 
 
 def _count_pairs(layout: Layout, answers: Sequence[_Answers],
-                 slots: Sequence[tuple[npt.NDArray[Any], npt.NDArray[Any]]]) -> list[IntArray]:
-    """Slot-by-slot counts ``(n_cells + 1, slots ** 2)`` of each item over the linked pairs,
-    keyed by the pair's cell; the items of ``answers`` share one count."""
+                 slots: Sequence[tuple[npt.NDArray[Any], npt.NDArray[Any]]],
+                 positions: tuple[npt.NDArray[Any], npt.NDArray[Any]]) -> list[IntArray]:
+    """Slot-by-slot counts ``(n_cells + 1, slots ** 2)`` of each item over the linked pairs
+    (rows at ``positions`` in the two waves), keyed by the pair's cell; the items of
+    ``answers`` share one count."""
     k = _jit.kernels()
     sizes = [a.slots**2 for a in answers]
-    pos1, pos2 = layout.pair_pos
+    pos1, pos2 = positions
     digit = np.empty(len(pos1), dtype=_digit_dtype(math.prod(sizes)))
     for i, (a, (s1, s2)) in enumerate(zip(answers, slots, strict=True)):
         k.pair_digit(digit, s1, s2, pos1, pos2, a.slots, i == 0)
@@ -557,6 +559,10 @@ def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCoun
     wave_packs = _packs(sizes, 2 * (n + 1))
     pair_packs = _packs([s * s for s in sizes], n + 1)
     keys = [layout.row_keys(w) for w in (1, 2)]
+    # every pack of the pairs reads both position arrays: half the bytes in 32 bits
+    small = max(len(w.data) for w in layout.waves) < 2**31
+    p1, p2 = (p.astype(np.int32) if small else p for p in layout.pair_pos)
+    positions = (p1, p2)
     _jit.kernels()  # compile (or load from the cache) before the threads start
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         wave_jobs = [
@@ -568,7 +574,7 @@ def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCoun
         counts1, counts2 = ([c for job in jobs for c in job.result()] for jobs in wave_jobs)
         pair_jobs = [
             pool.submit(_count_pairs, layout, [answers[i] for i in pack],
-                        [(slots[0][i], slots[1][i]) for i in pack])
+                        [(slots[0][i], slots[1][i]) for i in pack], positions)
             for pack in pair_packs
         ]
         pair_counts = [c for job in pair_jobs for c in job.result()]
