@@ -2,9 +2,10 @@
 counting pass per pack, and the exact signed-rank distributions.
 
 Every count :func:`~crisis_survey.compare.compare_waves` needs is a histogram over a small
-integer key (see :mod:`._study`). numpy builds such a key only in several temporary passes
-(the slot of every answer alone takes eight byte-wide passes), and ``np.bincount`` then
-converts the key to ``intp``, scans it for its range and counts it while holding the GIL.
+integer key (see :mod:`crisis_survey.compare._study`). numpy builds such a key only in
+several temporary passes (the slot of every answer alone takes eight byte-wide passes), and
+``np.bincount`` then converts the key to ``intp``, scans it for its range and counts it while
+holding the GIL.
 These kernels, compiled by numba, do the same work in single passes that the compiler
 vectorises (``nogil``, so two threads really count at once; ``cache=True``, so the compiled
 code is stored beside this file, or in numba's user cache where that is not writable, and later
@@ -25,6 +26,8 @@ processes load it instead of compiling):
 ``spare_cells(acc, spare, counts)``
     rows without a by-cell (-1) get the spare cell ``spare``; ``counts[cell] += 1`` for every
     row (which by-cells hold anyone).
+``row_keys(out, cells, linked)``
+    the first digit of every row's counting key: ``out = cell * 2 + linked``.
 ``count(base, stride, digit, out)``
     ``out[base * stride + digit] += 1`` for every row; returns how many keys fell outside
     ``out`` (always 0 for keys built as above; the caller raises otherwise, so a wrong key can
@@ -110,6 +113,11 @@ def _spare_cells(acc: Any, spare: int, counts: Any) -> None:
         counts[a] += 1
 
 
+def _row_keys(out: Any, cells: Any, linked: Any) -> None:
+    for i in range(cells.size):
+        out[i] = cells[i] * 2 + linked[i]
+
+
 def _signed_rank_pmfs(scores2: Any, mult: Any, weights: Any, offsets: Any, pmf: Any,
                       old: Any) -> None:
     cells, factors = mult.shape
@@ -146,6 +154,7 @@ class Kernels:
     wave_digit: Kernel
     pair_digit: Kernel
     count: Kernel
+    row_keys: Kernel
     signed_rank_pmfs: Kernel
 
 
@@ -161,4 +170,5 @@ def kernels() -> Kernels:
 
     return Kernels(by_cells=jit(_by_cells), spare_cells=jit(_spare_cells),
                    wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
-                   count=jit(_count), signed_rank_pmfs=jit(_signed_rank_pmfs))
+                   count=jit(_count), row_keys=jit(_row_keys),
+                   signed_rank_pmfs=jit(_signed_rank_pmfs))

@@ -155,8 +155,10 @@ class Layout:
     def row_keys(self, wave: int) -> npt.NDArray[Any]:
         """``cell * 2 + linked`` of every row of wave ``wave`` (1 or 2), the first digit of the
         counting keys, in the narrowest unsigned type."""
-        dtype = _small_uint(2 * (self.n_cells + 1) - 1)
-        return (self.cell_wave[wave - 1] * 2 + self.linked[wave - 1]).astype(dtype)
+        cells = self.cell_wave[wave - 1]
+        out = np.empty(len(cells), dtype=_small_uint(2 * (self.n_cells + 1) - 1))
+        _jit.kernels().row_keys(out, cells, self.linked[wave - 1])
+        return out
 
 
 def _row_positions(index: pd.Index, rows: npt.NDArray[Any]) -> IntArray | None:

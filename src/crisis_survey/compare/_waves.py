@@ -475,12 +475,11 @@ def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str,
     """Fill ``p_adjusted`` and ``adjust_method``; ``codes`` holds integer codes of some
     columns (equal codes for equal values), the others are factorized."""
     cols = FAMILIES[family] if isinstance(family, str) else tuple(family)
+    if table.empty:
+        table["adjust_method"] = adjust
+        return
     if adjust == "none":
         table["p_adjusted"] = table["p_value"]
-        table["adjust_method"] = "none"
-        return
-    table["adjust_method"] = adjust
-    if table.empty:
         return
     # one integer per distinct combination of the family columns (missing values form a
     # family of their own, as groupby(dropna=False) would)
@@ -501,17 +500,22 @@ def _text(values: npt.NDArray[np.object_]) -> pd.Series:
     return pd.Series(values, dtype=object, copy=False)
 
 
-def _assemble(blocks: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[str, IntArray]]:
+def _assemble(blocks: Sequence[Mapping[str, Any]], adjust: str
+              ) -> tuple[pd.DataFrame, dict[str, IntArray]]:
     """The comparison table from column blocks, columns in the order of :data:`COLUMNS`
-    (``p_adjusted`` and ``adjust_method`` left empty), and integer codes of the columns that
-    are constant within blocks or are the by-cells (for the p-value families)."""
+    (``p_adjusted`` left empty, ``adjust_method`` filled with ``adjust``), and integer codes
+    of the columns that are constant within blocks or are the by-cells (for the p-value
+    families)."""
     sizes = np.array([len(b["group"]) for b in blocks], dtype=np.int64)
     n = int(sizes.sum())
     data: dict[str, Any] = {}
     codes: dict[str, IntArray] = {}
     for col in COLUMNS:
-        if col in ("p_adjusted", "adjust_method"):
-            data[col] = np.full(n, np.nan) if col == "p_adjusted" else _text(np.full(n, None))
+        if col == "p_adjusted":
+            data[col] = np.full(n, np.nan)
+            continue
+        if col == "adjust_method":  # a text column of one value (pandas' str dtype)
+            data[col] = np.full(n, adjust, dtype=object) if n else _text(np.full(0, None))
             continue
         parts = [b[col] for b in blocks]
         if col in ("n_wave1", "n_wave2", "n_pairs", "n_excluded_codes"):
@@ -696,7 +700,7 @@ def compare_waves(
         made.update(_item_blocks(layout, group, [counted[f.name] for f in group],
                                  chosen[group[0].name], designs, min_n, by_name))
     blocks = [made[(f.name, design)] for f in fields for design in designs]
-    table, codes = _assemble(blocks)
+    table, codes = _assemble(blocks, adjust)
     _adjust(table, family, adjust, codes)
     options: dict[str, Any] = {
         "items": [f.name for f in fields],

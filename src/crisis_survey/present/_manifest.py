@@ -20,8 +20,8 @@ __all__ = ["PACKAGES", "build_manifest", "file_sha256", "write_manifest"]
 
 #: Distributions whose versions every manifest records.
 PACKAGES: tuple[str, ...] = (
-    "crisis_survey", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "matplotlib",
-    "great_tables", "python-docx", "openpyxl", "pyarrow", "pyreadstat",
+    "crisis_survey", "numpy", "numba", "pandas", "scipy", "statsmodels", "pingouin",
+    "matplotlib", "great_tables", "python-docx", "openpyxl", "pyarrow", "pyreadstat",
 )
 
 

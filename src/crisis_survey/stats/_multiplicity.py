@@ -121,8 +121,10 @@ def _adjust_grouped(values: FloatArray, groups: Any, method: str) -> FloatArray:
     else:
         step_down = method == "holm"
         # ascending p within each family for Holm, descending (R: order(p, decreasing=TRUE))
-        # for the step-up methods; lexsort is stable, as R's order is
-        order = np.lexsort((raw if step_down else -raw, fam))
+        # for the step-up methods, ties in input order as R's order keeps them: a stable sort
+        # by p, then a stable sort of that by family (what lexsort does, in two cheaper sorts)
+        by_p = np.argsort(raw if step_down else -raw, kind="stable")
+        order = by_p[np.argsort(fam[by_p], kind="stable")]
         f_sorted = fam[order]
         start = np.searchsorted(f_sorted, f_sorted, side="left")
         rank = np.arange(raw.size) - start + 1  # 1-based position within the family
