@@ -580,42 +580,55 @@ def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCoun
             for pack in pair_packs
         ]
         pair_counts = [c for job in pair_jobs for c in job.result()]
-    return [
-        _categorical_counts(len(f.levels), n, [counts1[i], counts2[i]], pair_counts[i])
-        for i, f in enumerate(fields)
-    ]
+    by_levels: dict[int, list[int]] = {}  # items with the same number of levels together
+    for i, f in enumerate(fields):
+        by_levels.setdefault(len(f.levels), []).append(i)
+    found: dict[int, ItemCounts] = {}
+    for k, same in by_levels.items():
+        made = _categorical_counts(k, n, [[counts1[i] for i in same], [counts2[i] for i in same]],
+                                   [pair_counts[i] for i in same])
+        found.update(zip(same, made, strict=True))
+    return [found[i] for i in range(len(fields))]
 
 
 def _categorical_counts(
-    k: int, n: int, wave_counts: Sequence[IntArray], pair_counts: IntArray
-) -> ItemCounts:
-    """One categorical item's :class:`ItemCounts` from its slot counts per wave
-    ``((n + 1) * 2, k + 2)`` and per pair ``(n + 1, (k + 2) ** 2)``."""
+    k: int, n: int, wave_counts: Sequence[Sequence[IntArray]],
+    pair_counts: Sequence[IntArray],
+) -> list[ItemCounts]:
+    """The :class:`ItemCounts` of categorical items with ``k`` levels from their slot counts
+    per wave (``wave_counts[w][i]``: ``((n + 1) * 2, k + 2)``) and per pair
+    (``pair_counts[i]``: ``(n + 1, (k + 2) ** 2)``), all items in one set of array operations
+    (the counts are whole numbers, so sums in any order are exact)."""
     n_slots = k + 2
     spare = n + 1
     excl = [k + 1]
     levels = slice(1, k + 1)
-    waves = [c.reshape(spare, 2, n_slots)[:n].astype(np.float64) for c in wave_counts]
-    pt = pair_counts.reshape(spare, n_slots, n_slots)[:n].astype(np.float64)
+    waves = [np.stack(list(c)).reshape(-1, spare, 2, n_slots)[:, :n].astype(np.float64)
+             for c in wave_counts]
+    pt = np.stack(list(pair_counts)).reshape(-1, spare, n_slots, n_slots)[:, :n].astype(
+        np.float64)
     answered = np.zeros(n_slots, dtype=bool)
     answered[levels] = True
-    excluded_pairs = pt[:, excl, :].sum(axis=(1, 2)) + pt[:, :, excl].sum(axis=(1, 2))
+    excluded_pairs = pt[..., excl, :].sum(axis=(-2, -1)) + pt[..., :, excl].sum(axis=(-2, -1))
     alone = (
-        waves[0][:, 0, levels] + pt[:, levels, :][:, :, ~answered].sum(axis=2),
-        waves[1][:, 0, levels] + pt[:, ~answered, :][:, :, levels].sum(axis=1),
+        waves[0][..., 0, levels] + pt[..., levels, :][..., ~answered].sum(axis=-1),
+        waves[1][..., 0, levels] + pt[..., ~answered, :][..., levels].sum(axis=-2),
     )
-    return ItemCounts(
-        indep=(waves[0][:, :, levels].sum(axis=1), waves[1][:, :, levels].sum(axis=1)),
-        table=pt[:, levels, levels],
-        alone=alone,
-        diff=None,
-        excluded_indep=np.rint(sum(wv[:, :, excl].sum(axis=(1, 2)) for wv in waves)).astype(
-            np.int64),
-        excluded_paired=np.rint(excluded_pairs).astype(np.int64),
-        excluded_overlap=np.rint(
-            excluded_pairs + sum(wv[:, 0, excl].sum(axis=1) for wv in waves)
-        ).astype(np.int64),
-    )
+    indep = [wv[..., levels].sum(axis=-2) for wv in waves]
+    table = pt[..., levels, levels]
+    excluded_indep = np.rint(sum(wv[..., excl].sum(axis=(-2, -1)) for wv in waves)).astype(
+        np.int64)
+    excluded_paired = np.rint(excluded_pairs).astype(np.int64)
+    excluded_overlap = np.rint(
+        excluded_pairs + sum(wv[..., 0, excl].sum(axis=-1) for wv in waves)).astype(np.int64)
+    return [
+        ItemCounts(
+            indep=(indep[0][i], indep[1][i]), table=table[i], alone=(alone[0][i], alone[1][i]),
+            diff=None, excluded_indep=excluded_indep[i], excluded_paired=excluded_paired[i],
+            excluded_overlap=excluded_overlap[i],
+        )
+        for i in range(len(pair_counts))
+    ]
 
 
 def _bincount(key: IntArray, size: int, weights: FloatArray | None = None) -> FloatArray:
