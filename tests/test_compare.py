@@ -480,7 +480,7 @@ def test_compiled_counts_equal_one_bincount_per_item(data: st.DataObject) -> Non
     slots = [np.empty(n, dtype=np.uint8) for _ in sizes]
     got = []
     for pack in _study._packs(sizes, n_base):  # as compare_waves packs them
-        digit = np.empty(n, dtype=_study._digit_dtype(int(np.prod([sizes[i] for i in pack]))))
+        digit = np.empty(n, dtype=_study._small_uint(int(np.prod([sizes[i] for i in pack])) - 1))
         for i in pack:
             k.wave_digit(slots[i], digit, codes[i], reasons[i], np.int8(lo), np.int8(hi),
                          np.uint8(sizes[i] - 1 if excluded else 0), sizes[i], i == pack[0])
@@ -498,7 +498,7 @@ def test_compiled_counts_equal_one_bincount_per_item(data: st.DataObject) -> Non
     got = []
     for pack in _study._packs(square, n_base):
         inner = int(np.prod([square[i] for i in pack]))
-        pair_digit = np.empty(n_pairs, dtype=_study._digit_dtype(inner))
+        pair_digit = np.empty(n_pairs, dtype=_study._small_uint(inner - 1))
         for i in pack:
             k.pair_digit(pair_digit, slots[i], slots[i], pos1, pos2, sizes[i], i == pack[0])
         got += _study._counted(cell, n_base, pair_digit, [square[i] for i in pack])

@@ -460,14 +460,6 @@ def _margins(joint: npt.NDArray[Any], dims: tuple[int, ...]) -> list[IntArray]:
     return out
 
 
-def _digit_dtype(inner: int) -> type[np.unsignedinteger[Any]]:
-    """The unsigned type of a pack's digits ``0..inner - 1``."""
-    for dtype in (np.uint16, np.uint32):
-        if inner <= np.iinfo(dtype).max + 1:
-            return dtype
-    return np.uint64
-
-
 @dataclass(frozen=True)
 class _Answers:
     """One categorical item's inputs to the kernels (:mod:`._jit`): per wave the level codes
@@ -488,7 +480,7 @@ def _answers(layout: Layout, f: Field) -> _Answers:
     codes = tuple(_level_codes(w.data[f.name], list(f.labels)) for w in layout.waves)
     excluded = [j for j, nm in enumerate(names) if nm in EXCLUDED_KINDS]
     n_slots = len(f.levels) + 2
-    top = _slot_dtype(n_slots)(n_slots - 1 if excluded else 0)
+    top = _small_uint(n_slots - 1)(n_slots - 1 if excluded else 0)
     lo, hi = (min(excluded), max(excluded)) if excluded else (0, 0)
     if excluded != list(range(lo, hi + 1)):  # not one run of categories: flag them (rare)
         reasons = [np.isin(r, excluded).astype(np.int8) for r in reasons]
@@ -496,10 +488,6 @@ def _answers(layout: Layout, f: Field) -> _Answers:
     r1, r2 = (np.ascontiguousarray(r) for r in reasons)
     return _Answers((codes[0], codes[1]), (r1, r2), r1.dtype.type(lo), r1.dtype.type(hi),
                     top, n_slots)
-
-
-def _slot_dtype(n_slots: int) -> type[np.unsignedinteger[Any]]:
-    return np.uint8 if n_slots <= 256 else np.uint16
 
 
 def _counted(base: npt.NDArray[Any], n_base: int, digit: npt.NDArray[Any],
@@ -520,7 +508,7 @@ def _count_wave(layout: Layout, answers: Sequence[_Answers], w: int, keys: npt.N
     share one count. Every item's slots are stored in ``slots`` (same order) for the pairs."""
     k = _jit.kernels()
     sizes = [a.slots for a in answers]
-    digit = np.empty(len(layout.waves[w - 1].data), dtype=_digit_dtype(math.prod(sizes)))
+    digit = np.empty(len(layout.waves[w - 1].data), dtype=_small_uint(math.prod(sizes) - 1))
     for i, (a, out) in enumerate(zip(answers, slots, strict=True)):
         k.wave_digit(out, digit, a.codes[w - 1], a.reasons[w - 1], a.lo, a.hi, a.top,
                      a.slots, i == 0)
@@ -536,7 +524,7 @@ def _count_pairs(layout: Layout, answers: Sequence[_Answers],
     k = _jit.kernels()
     sizes = [a.slots**2 for a in answers]
     pos1, pos2 = positions
-    digit = np.empty(len(pos1), dtype=_digit_dtype(math.prod(sizes)))
+    digit = np.empty(len(pos1), dtype=_small_uint(math.prod(sizes) - 1))
     for i, (a, (s1, s2)) in enumerate(zip(answers, slots, strict=True)):
         k.pair_digit(digit, s1, s2, pos1, pos2, a.slots, i == 0)
     return _counted(layout.cell_pair, layout.n_cells + 1, digit, sizes)
@@ -556,7 +544,7 @@ def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCoun
     answers = [_answers(layout, f) for f in fields]
     sizes = [a.slots for a in answers]
     slots = [
-        [np.empty(len(w.data), dtype=_slot_dtype(s)) for s in sizes] for w in layout.waves
+        [np.empty(len(w.data), dtype=_small_uint(s - 1)) for s in sizes] for w in layout.waves
     ]
     wave_packs = _packs(sizes, 2 * (n + 1))
     pair_packs = _packs([s * s for s in sizes], n + 1)

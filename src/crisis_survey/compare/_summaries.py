@@ -31,9 +31,6 @@ def _quantile_indices(counts: FloatArray, *fractions: tuple[int, int]
             for num, den in fractions]
 
 
-#: Summary strings, one per row.
-Texts = list[str]
-
 #: ``"0.0"``, ``"0.1"``, ..., ``"100.0"``: every percentage with one decimal, written once.
 _TENTHS: list[str] = [f"{t // 10}.{t % 10}" for t in range(1001)]
 
@@ -81,7 +78,7 @@ def summarise(field: Field, data: FloatArray) -> tuple[str, float]:
     return texts[0], float(estimates[0])
 
 
-def summarise_many(field: Field, data: FloatArray) -> tuple[Texts, FloatArray]:
+def summarise_many(field: Field, data: FloatArray) -> tuple[list[str], FloatArray]:
     """:func:`summarise` for every row of ``data`` (one row per by-cell), vectorised."""
     data = np.asarray(data, dtype=np.float64)
     m = data.shape[0]

@@ -85,13 +85,16 @@ def doubled_midranks(counts: IntArray, offset: int = 0) -> IntArray:
 # -- signed-rank statistic ---------------------------------------------------------------
 
 
-def signed_rank_work(scores2: IntArray, mult: IntArray) -> tuple[int, float]:
-    """Return (table cells, estimated multiply-adds) of :func:`signed_rank_pmf`."""
-    keep = np.asarray(mult) > 0
-    s = np.asarray(scores2, dtype=np.float64)[keep]
-    m = np.asarray(mult, dtype=np.float64)[keep]
-    sizes = np.cumsum(s * m) + 1.0  # support length after each factor
-    return int(sizes[-1]) if sizes.size else 1, float(np.sum((m + 1.0) * sizes))
+def signed_rank_work(scores2: IntArray, mult: IntArray) -> tuple[IntArray, IntArray]:
+    """Table cells and estimated multiply-adds of :func:`signed_rank_pmf` for every row of
+    ``scores2`` / ``mult`` (2-D, one sample a row; 1-D for one sample); zero multiplicities
+    take no work."""
+    scores2 = np.atleast_2d(np.asarray(scores2, dtype=np.int64))
+    mult = np.atleast_2d(np.asarray(mult, dtype=np.int64))
+    support = np.cumsum(scores2 * mult, axis=1) + 1  # support length after each factor
+    cells = support[:, -1] if support.shape[1] else np.ones(len(mult), dtype=np.int64)
+    work = np.where(mult > 0, (mult + 1) * support, 0).sum(axis=1)
+    return np.asarray(cells, dtype=np.int64), np.asarray(work, dtype=np.int64)
 
 
 def _half_binomial(m: int) -> FloatArray:
@@ -132,10 +135,7 @@ def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> tuple[FloatArray, Int
     """
     scores2 = np.atleast_2d(np.asarray(scores2, dtype=np.int64))
     mult = np.atleast_2d(np.asarray(mult, dtype=np.int64))
-    # signed_rank_work of every row: support length after each factor, and multiply-adds
-    support = np.cumsum(scores2 * mult, axis=1) + 1
-    sizes = support[:, -1] if support.shape[1] else np.ones(len(mult), dtype=np.int64)
-    work = np.where(mult > 0, (mult + 1) * support, 0).sum(axis=1)
+    sizes, work = signed_rank_work(scores2, mult)
     for c in np.flatnonzero((sizes > MAX_EXACT_CELLS) | (work > MAX_EXACT_OPERATIONS)):
         _check_budget(int(sizes[c]), float(work[c]), "signed-rank",
                       f"{int(mult[c].sum())} non-zero differences")
@@ -150,7 +150,7 @@ def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> tuple[FloatArray, Int
     pmf = np.empty((len(mult), width), dtype=np.float64)
     kernels().signed_rank_pmfs(scores2, mult, weights, offset_of[mult], pmf,
                                np.empty(width, dtype=np.float64))
-    return pmf, np.asarray(sizes, dtype=np.int64)
+    return pmf, sizes
 
 
 def exact_p_values(pmf: FloatArray, observed: IntArray, twice_center: IntArray,
