@@ -70,12 +70,23 @@ def _counts(study: LinkedStudy, column: str = "All") -> dict[str, int]:
     ("Stra\u00dfe", "strasse"),            # casefold, not lower: sharp s -> ss
     ("ÉCOLE-7", "école7"),
     ("ab+12", "ab+12"),                    # other punctuation is kept
+    # invisible characters: a key that looks the same is the same
+    ("ab\u202e12", "ab12"),                # RIGHT-TO-LEFT OVERRIDE (format, Cf)
+    ("ab\u180e12", "ab12"),                # MONGOLIAN VOWEL SEPARATOR (Cf)
+    ("ab\u034f12", "ab12"),                # COMBINING GRAPHEME JOINER (Mn, ignorable)
+    ("ab\x0012", "ab12"),                  # NUL
+    ("ab12\x7f", "ab12"),                  # DEL
+    ("\x01ab\x1b12", "ab12"),              # other ASCII controls (fast path)
+    ("ab\u200e\u200f\u2066\u206912", "ab12"),  # direction marks and isolates
+    ("ab\ufe0f12\u3164", "ab12"),          # variation selector, Hangul filler
+    ("a\u034f\u0301b", "\u00e1b"),         # removing the joiner lets the accent compose
 ])
 def test_normalise_examples(raw: str, expected: str) -> None:
     assert normalise_keys([raw]).tolist() == [expected]
 
 
-@pytest.mark.parametrize("raw", [None, np.nan, pd.NA, "", "   ", "-", " ._/ ", "\u200b"])
+@pytest.mark.parametrize("raw", [None, np.nan, pd.NA, "", "   ", "-", " ._/ ", "\u200b",
+                                 "\u202e\u034f", "\x00"])
 def test_missing_or_empty_keys_normalise_to_missing(raw: Any) -> None:
     assert normalise_keys(pd.Series([raw], dtype=object)).isna().all()
 
@@ -98,8 +109,9 @@ def test_normalise_rejects_non_text() -> None:
         normalise_keys(["ok", "a\udc80"])  # a lone surrogate
 
 
-_ASCII = st.text(alphabet=st.sampled_from(list("aAbBzZ09 -_./\\\t\n\x0b\x0c\x1c\x1f+@")),
-                 max_size=12)
+_ASCII = st.text(
+    alphabet=st.sampled_from(list("aAbBzZ09 -_./\\\t\n\x0b\x0c\x1c\x1f+@\x00\x7f\x1b")),
+    max_size=12)
 
 
 @given(st.lists(st.one_of(_ASCII, st.text(max_size=8), st.none()), max_size=30))

@@ -23,10 +23,11 @@ from .._errors import LinkageError
 
 __all__ = ["normalise_keys", "pseudonymise"]
 
-#: ASCII separator bytes removed from keys: every character Python's ``str.isspace`` treats
-#: as white space in ASCII, plus hyphen, underscore, full stop and both slashes. In UTF-8 an
-#: ASCII byte never occurs inside a multi-byte character, so they can be removed bytewise.
-_ASCII_SEPARATORS = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f-_./\\"
+#: ASCII bytes removed from keys: every ASCII control character (U+0000..U+001F and DEL,
+#: which includes the white space ``str.isspace`` knows in ASCII), the space, hyphen,
+#: underscore, full stop and both slashes. In UTF-8 an ASCII byte never occurs inside a
+#: multi-byte character, so they can be removed bytewise.
+_ASCII_SEPARATORS = bytes(range(0x20)) + b"\x7f -_./\\"
 _DROP_BYTE = np.zeros(256, dtype=bool)
 _DROP_BYTE[list(_ASCII_SEPARATORS)] = True
 #: The same, for any Unicode text: white space, the ASCII separators, soft hyphen, the
@@ -35,6 +36,28 @@ _DROP_BYTE[list(_ASCII_SEPARATORS)] = True
 _UNICODE_SEPARATORS = re.compile(
     "[\\s\\-_./\\\\\u00ad\u2010-\u2015\u2212\u200b-\u200d\u2060\ufeff]+"
 )
+#: Invisible characters that are neither format (Cf) nor control (Cc) characters but are
+#: Unicode default-ignorable code points (Unicode Standard, section 5.21 and
+#: DerivedCoreProperties.txt): the combining grapheme joiner U+034F, the Hangul fillers,
+#: the Khmer inherent vowels, the Mongolian free variation selectors and vowel separator,
+#: the variation selectors and the unassigned ignorables. They render as nothing.
+_IGNORABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+    "\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
+def _visible(text: str) -> str:
+    """``text`` without control (Cc), format (Cf) and other default-ignorable characters.
+
+    These are invisible when a key is displayed (U+202E RIGHT-TO-LEFT OVERRIDE, U+200B
+    ZERO WIDTH SPACE, U+180E MONGOLIAN VOWEL SEPARATOR, U+034F COMBINING GRAPHEME JOINER,
+    NUL...), so two keys that look the same must not differ by one.
+    """
+    text = _IGNORABLE.sub("", text)
+    if text.isprintable():  # no Cc/Cf (and no separator other than the space): fast exit
+        return text
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
 
 
 def _normalise_one(value: str) -> str:
@@ -42,7 +65,7 @@ def _normalise_one(value: str) -> str:
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
     # removing a separator can bring a base letter next to a combining mark ("A\u00b4" ->
     # "a \u0301" -> "a\u0301"), so compose once more: normalising twice changes nothing
-    return unicodedata.normalize("NFKC", _UNICODE_SEPARATORS.sub("", folded))
+    return unicodedata.normalize("NFKC", _visible(_UNICODE_SEPARATORS.sub("", folded)))
 
 
 def _encodable(value: str) -> bool:
@@ -150,7 +173,11 @@ def normalise_keys(keys: Sequence[str | None] | pd.Series) -> pd.Series:
     "STRASSE" and "straße" agree) and NFKC again, then removing every separator: white space
     anywhere (which also strips it from both ends), hyphens and Unicode dashes, underscores,
     full stops, forward and back slashes, soft hyphens and zero-width characters; and a last
-    NFKC (so that normalising twice changes nothing). Two keys link when their normalised
+    NFKC (so that normalising twice changes nothing). Invisible characters are removed too:
+    every control character (NUL, DEL, ...), every format character (U+202E right-to-left
+    override, U+200B-U+200F, U+2060-U+2064, U+180E, U+FEFF, ...) and the other Unicode
+    default-ignorable code points (U+034F combining grapheme joiner, variation selectors,
+    Hangul fillers). Two keys link when their normalised
     forms are equal. There is no equivalent R function;
     ``gsub("[[:space:]_./\\\\-]", "", tolower(x))`` agrees on ASCII keys.
 
