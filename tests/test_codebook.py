@@ -6,6 +6,7 @@ Run ``python tests/test_codebook.py`` to regenerate the tables in docs/codebook.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crisis_survey import CodebookError
 from crisis_survey.codebook import (
@@ -290,3 +293,116 @@ if __name__ == "__main__":  # regenerate docs/codebook.md's tables
     DOC.write_text(f"{head}{BEGIN}\n{codebook_tables(default_codebook())}{END}{tail}",
                    encoding="utf-8")
     sys.exit(0)
+
+
+# -- reusable response scales (x-scales / x-scale) -------------------------------------------
+def _with_scales() -> dict[str, Any]:
+    spec = {"$schema": "https://datapackage.org/profiles/2.0/tableschema.json", **minimal()}
+    spec["x-scales"] = {"agree": {
+        "type": "integer", "x-measurement": "ordinal", "categoriesOrdered": True,
+        "categories": [{"value": 1, "label": "Disagree"}, {"value": 2, "label": "Neutral"},
+                       {"value": 3, "label": "Agree"}],
+        "missingValues": ["", {"value": "8", "label": "Not applicable",
+                               "x-kind": "not_applicable"},
+                          {"value": "9", "label": "Don't know", "x-kind": "dont_know"}]}}
+    spec["fields"] += [
+        {"name": "q2", "x-role": "item", "x-scale": "agree", "title": "Kind staff"},
+        {"name": "q3", "x-role": "item", "x-scale": "agree",
+         "missingValues": [{"value": "9", "label": "Can't say", "x-kind": "dont_know"}]},
+    ]
+    return spec
+
+
+def test_a_scale_is_written_once_and_used_by_name() -> None:
+    cb = codebook_from_dict(_with_scales())
+    q2, q3 = cb["q2"], cb["q3"]
+    assert q2.type == "integer" and q2.ordered and q2.labels == ("Disagree", "Neutral", "Agree")
+    assert q2.codes == (1, 2, 3) and q2.title == "Kind staff"
+    # the standard's blank default ("") is not a code; 8 and 9 come from the scale
+    assert q2.missing == (MissingCode(8, "Not applicable", "not_applicable"),
+                          MissingCode(9, "Don't know", "dont_know"))
+    # a field's own property wins over the scale's
+    assert q3.missing == (MissingCode(9, "Can't say", "dont_know"),) and q3.levels == q2.levels
+
+
+def test_an_unknown_scale_is_named_with_a_suggestion() -> None:
+    spec = _with_scales()
+    field(spec, "q2")["x-scale"] = "agre"
+    assert _problems(spec) == [
+        ("q2", "x-scale names no scale of the codebook's x-scales (did you mean 'agree'?)"),
+        ("q2", "item has no x-measurement")]
+    spec = _with_scales()
+    spec["x-scales"]["agree"]["x-role"] = "item"
+    assert _problems(spec) == [(None, "a scale has properties a scale cannot carry")]
+    spec = _with_scales()
+    spec["x-scales"] = ["agree"]
+    assert _problems(spec)[0][1] == "x-scales is not a JSON object"
+
+
+def test_a_misspelt_role_gets_a_suggestion() -> None:
+    spec = minimal()
+    field(spec, "q1")["x-role"] = "itme"
+    assert _problems(spec) == [("q1", "unknown x-role (did you mean 'item'?)")]
+
+
+def test_shipped_files_are_valid_frictionless(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`frictionless validate` accepts the shipped codebook with the sample CSV and XLSX files
+    (a field's missingValues replaces the standard's [""], so each lists "" first; a wave's
+    file has only the columns that wave asked: fieldsMatch "superset")."""
+    frictionless = pytest.importorskip("frictionless")
+    monkeypatch.chdir(ROOT / "data")  # frictionless reads relative ("safe") paths only
+    for name in ("synthetic_wave1.csv", "synthetic_wave2.csv", "synthetic_wave1.xlsx"):
+        report = frictionless.validate(f"sample/{name}",
+                                       schema="schema/crisis_care_survey.schema.json")
+        errors = [e.message for task in report.tasks for e in task.errors]
+        assert report.valid, (name, len(errors), errors[:3])
+
+
+def test_a_codebook_with_scales_is_valid_frictionless(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frictionless = pytest.importorskip("frictionless")
+    spec = _with_scales()
+    path = tmp_path / "mine.schema.json"
+    path.write_text(json.dumps(spec))
+    data = tmp_path / "w.csv"
+    data.write_text("id,key,wave,grp,q1,q2,q3\nr1,k,1,1,1,3,9\nr2,,1,2,9,,1\nr3,,1,2,2,8,2\n")
+    monkeypatch.chdir(tmp_path)
+    report = frictionless.validate(data.name, schema=path.name)
+    assert report.valid, [e.message for t in report.tasks for e in t.errors]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10) | st.sampled_from(["", "1", "x", "item"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["value", "label", "x-kind", "number"]), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_mutation_gives_a_codebook_error_or_loads(data: st.DataObject) -> None:
+    """Replace any one part of a codebook (with scales) by any JSON value: the reader either
+    loads it or raises CodebookError, never a bare TypeError/AttributeError."""
+    spec = _with_scales()
+    paths = [p for p in _paths(spec) if p]
+    path = data.draw(st.sampled_from(paths))
+    value = data.draw(_JSON)
+    node: Any = spec
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with contextlib.suppress(CodebookError):
+        codebook_from_dict(spec)

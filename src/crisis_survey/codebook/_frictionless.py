@@ -12,11 +12,19 @@ what the standard has no word for is in ``x-`` properties, which Table Schema al
   (dont_know, not_applicable, prefer_not_to_say)
 - schema ``version``, ``x-waves`` (number, label, fieldworkStart, fieldworkEnd),
   ``x-synthetic``.
+- schema ``x-scales``: named response scales (``categories``, ``categoriesOrdered``,
+  ``missingValues``, ``x-measurement``, ``type``) written once; a field's ``x-scale`` names
+  one, and the field's own properties override the scale's.
+
+A field that lists ``missingValues`` replaces the standard's default (``[""]``: a blank cell
+is missing), so the shipped codebook lists ``""`` first in each; the library reads a blank as
+"not answered" either way, and ignores a ``""`` entry (bare or ``{"value": ""}``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,7 +76,77 @@ def _date(raw: Any) -> dt.date | None:
     return None if raw in (None, "") else dt.date.fromisoformat(str(raw))
 
 
-def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[int]) -> Field | None:
+def suggest(value: object, choices: list[str] | tuple[str, ...]) -> str:
+    """" (did you mean 'x'?)" for the closest of ``choices``, or ""."""
+    close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _list(spec: Mapping[str, Any], key: str, name: str | None, probs: _Problems) -> list[Any]:
+    """``spec[key]`` if it is a JSON list (absent or null: empty); otherwise a problem."""
+    value = spec.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        probs.add(name, value, f"{key} is not a list", f"a JSON list for {key!r}")
+        return []
+    return value
+
+
+def _text(spec: Mapping[str, Any], key: str, name: str | None, probs: _Problems,
+          default: str = "") -> str:
+    value = spec.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        probs.add(name, value, f"{key} is not text", f"a JSON string for {key!r}")
+        return default
+    return str(value)
+
+
+_SCALE_KEYS = ("type", "categories", "categoriesOrdered", "missingValues", "x-measurement")
+
+
+def _with_scale(spec: Mapping[str, Any], scales: Mapping[str, Mapping[str, Any]],
+                probs: _Problems) -> Mapping[str, Any]:
+    """The field's properties on top of those of the scale its ``x-scale`` names."""
+    ref = spec.get("x-scale")
+    if ref is None:
+        return spec
+    name = spec.get("name") if isinstance(spec.get("name"), str) else None
+    if not isinstance(ref, str) or ref not in scales:
+        probs.add(name, ref, "x-scale names no scale of the codebook's x-scales"
+                  + suggest(ref, list(scales)),
+                  "one of " + (", ".join(sorted(scales)) or "(no x-scales declared)"))
+        return spec
+    return {**scales[ref], **spec}
+
+
+def _scales(spec: Mapping[str, Any], probs: _Problems) -> dict[str, Mapping[str, Any]]:
+    raw = spec.get("x-scales")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        probs.add(None, raw, "x-scales is not a JSON object",
+                  '{"agree5": {"categories": [...], "categoriesOrdered": true}}')
+        return {}
+    out: dict[str, Mapping[str, Any]] = {}
+    for key, scale in raw.items():
+        if not isinstance(scale, Mapping):
+            probs.add(None, key, "a scale of x-scales is not a JSON object",
+                      "an object with categories (and categoriesOrdered, missingValues)")
+            continue
+        extra = sorted(set(scale) - set(_SCALE_KEYS))
+        if extra:
+            probs.add(None, f"{key}: {', '.join(map(str, extra))}",
+                      "a scale has properties a scale cannot carry",
+                      "only " + ", ".join(_SCALE_KEYS))
+        out[str(key)] = {k: v for k, v in scale.items() if k in _SCALE_KEYS}
+    return out
+
+
+def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[int],
+                 scales: Mapping[str, Mapping[str, Any]] | None = None) -> Field | None:
     if not isinstance(spec, Mapping):
         probs.add(None, spec, "a field is not a JSON object", "an object with 'name' and 'type'")
         return None
@@ -76,24 +154,33 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
     if not isinstance(name, str) or not name:
         probs.add(None, name, "a field has no name", "a non-empty 'name' string")
         return None
-    ftype = str(spec.get("type", "string"))
+    spec = _with_scale(spec, scales or {}, probs)
+    ftype = _text(spec, "type", name, probs, "string")
     if ftype not in _TYPES:
         probs.add(name, ftype, "unknown type", f"one of {', '.join(_TYPES)}")
     role = spec.get("x-role", "other")
-    if role not in ROLES:
-        probs.add(name, role, "unknown x-role", f"one of {', '.join(ROLES)}")
+    if not isinstance(role, str) or role not in ROLES:
+        probs.add(name, role, "unknown x-role" + suggest(role, ROLES),
+                  f"one of {', '.join(ROLES)}")
         role = "other"
     measurement = spec.get("x-measurement")
-    if measurement is not None and measurement not in MEASUREMENTS:
-        probs.add(name, measurement, "unknown x-measurement", f"one of {', '.join(MEASUREMENTS)}")
+    if measurement is not None and (not isinstance(measurement, str)
+                                    or measurement not in MEASUREMENTS):
+        probs.add(name, measurement, "unknown x-measurement" + suggest(measurement, MEASUREMENTS),
+                  f"one of {', '.join(MEASUREMENTS)}")
         measurement = None
     if role == "item" and measurement is None:
         probs.add(name, None, "item has no x-measurement", "x-measurement for every item")
 
     levels: list[Level] = []
-    for cat in spec.get("categories", []) or []:
+    for cat in _list(spec, "categories", name, probs):
         raw = cat.get("value") if isinstance(cat, Mapping) else cat
         label = cat.get("label", str(raw)) if isinstance(cat, Mapping) else str(cat)
+        if raw is None or isinstance(raw, (bool, Mapping, list)) or isinstance(
+                label, (Mapping, list)) or label is None:
+            probs.add(name, raw, "a category has no usable value and label",
+                      '{"value": 1, "label": "Very poor"} or a bare code')
+            continue
         try:
             levels.append(Level(_code(raw, ftype), str(label)))
         except ValueError:
@@ -110,13 +197,15 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         probs.add(name, codes, "category codes repeat", "distinct codes")
 
     missing: list[MissingCode] = []
-    for mv in spec.get("missingValues", []) or []:
+    for mv in _list(spec, "missingValues", name, probs):
+        if mv == "" or (isinstance(mv, Mapping) and mv.get("value") == ""):
+            continue  # the standard's default: a blank cell is missing ("not answered")
         if not isinstance(mv, Mapping):
             probs.add(name, mv, "missing value without label and kind",
                       "an object with value, label and x-kind")
             continue
         kind = mv.get("x-kind", "dont_know")
-        if kind not in MISSING_KINDS:
+        if not isinstance(kind, str) or kind not in MISSING_KINDS:
             probs.add(name, kind, "unknown missing-value x-kind", ", ".join(MISSING_KINDS))
             continue
         raw_mv = mv.get("value")
@@ -133,7 +222,11 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         if code in codes:
             probs.add(name, code, "a missing-value code is also a response level",
                       "missing codes kept apart from levels")
-        missing.append(MissingCode(code, str(mv.get("label", code)), cast(MissingKind, kind)))
+        label = mv.get("label", code)
+        if label is None or isinstance(label, (Mapping, list)):
+            probs.add(name, label, "missing value label is not text", "a label string")
+            continue
+        missing.append(MissingCode(code, str(label), cast(MissingKind, kind)))
 
     raw_waves = spec.get("x-waves", sorted(wave_numbers))
     if not isinstance(raw_waves, list) or not all(
@@ -145,7 +238,7 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
     for w in waves:
         if w not in wave_numbers:
             probs.add(name, w, "x-waves names an undeclared wave", f"one of {sorted(wave_numbers)}")
-    constraints = spec.get("constraints", {}) or {}
+    constraints = spec.get("constraints") or {}
     if not isinstance(constraints, Mapping):
         probs.add(name, constraints, "constraints is not a JSON object",
                   'e.g. {"required": true, "minimum": 0}')
@@ -155,23 +248,28 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             probs.add(name, value, f"constraint {bound} is not a number", "a number")
             constraints = {k: v for k, v in constraints.items() if k != bound}
+    select_group = spec.get("x-selectGroup")
+    if select_group is not None and not isinstance(select_group, str):
+        probs.add(name, select_group, "x-selectGroup is not text",
+                  "the multi-select question's name")
+        select_group = None
     return Field(
         name=name,
         role=cast(Role, role),
         type=ftype,
-        title=str(spec.get("title", "")),
-        description=str(spec.get("description", "")),
-        question=str(spec.get("x-question", "")),
+        title=_text(spec, "title", name, probs),
+        description=_text(spec, "description", name, probs),
+        question=_text(spec, "x-question", name, probs),
         measurement=cast("Measurement | None", measurement),
         levels=tuple(levels),
         missing=tuple(missing),
         required=bool(constraints.get("required", False)),
         unique=bool(constraints.get("unique", False)),
         waves=waves,
-        select_group=spec.get("x-selectGroup"),
+        select_group=select_group,
         minimum=constraints.get("minimum"),
         maximum=constraints.get("maximum"),
-        format=str(spec.get("format", "default")),
+        format=_text(spec, "format", name, probs, "default"),
     )
 
 
@@ -215,8 +313,21 @@ def codebook_from_dict(spec: Mapping[str, Any], source: str = "<dict>") -> Codeb
     (('Caller', 'Volunteer'), ('No', 'Partly', 'Yes'))
     """
     probs = _Problems(source)
+    if not isinstance(spec, Mapping):
+        raise CodebookError([{"file": source, "value": type(spec).__name__,
+                              "problem": "top level is not a JSON object",
+                              "expected": "a Table Schema object"}])
     waves: list[WaveInfo] = []
-    for w in spec.get("x-waves", [{"number": 1}, {"number": 2}]):
+    raw_waves = spec.get("x-waves", [{"number": 1}, {"number": 2}])
+    if not isinstance(raw_waves, list):
+        probs.add(None, raw_waves, "x-waves is not a list",
+                  "a list of {number, label, fieldworkStart, fieldworkEnd}")
+        raw_waves = [{"number": 1}, {"number": 2}]
+    for w in raw_waves:
+        if not isinstance(w, Mapping):
+            probs.add(None, w, "malformed x-waves entry (not a JSON object)",
+                      "{number, label, fieldworkStart: YYYY-MM-DD, fieldworkEnd: YYYY-MM-DD}")
+            continue
         try:
             waves.append(
                 WaveInfo(int(w["number"]), str(w.get("label", "")),
@@ -230,13 +341,18 @@ def codebook_from_dict(spec: Mapping[str, Any], source: str = "<dict>") -> Codeb
     if not isinstance(raw_fields, list) or not raw_fields:
         probs.add(None, None, "the schema has no fields", "a non-empty 'fields' list")
         raw_fields = []
-    fields = [f for f in (_parse_field(s, probs, numbers) for s in raw_fields) if f is not None]
+    scales = _scales(spec, probs)
+    fields = [f for f in (_parse_field(s, probs, numbers, scales) for s in raw_fields)
+              if f is not None]
+    name = _text(spec, "name", None, probs, Path(source).stem)
+    version = _text(spec, "version", None, probs, "0")
+    title = _text(spec, "title", None, probs)
     if probs.rows:
         raise CodebookError(probs.rows)
     return Codebook(
-        name=str(spec.get("name", Path(source).stem)),
-        version=str(spec.get("version", "0")),
-        title=str(spec.get("title", "")),
+        name=name,
+        version=version,
+        title=title,
         fields=tuple(fields),
         waves=tuple(waves),
         synthetic=bool(spec.get("x-synthetic", False)),
