@@ -1,7 +1,9 @@
-"""change_by_group_model (src/crisis_survey/compare/_model.py) against R's geepack.
+"""change_by_group_model (src/crisis_survey/compare/_model.py) against R's geepack and against
+the per-respondent statsmodels fit it replaced.
 
 Expected values: tests/fixtures/model.json, written by tests/fixtures/r/model.R (R 4.2.2,
-geepack 1.3.9) from tests/fixtures/model_data.csv, the long data of make_study(7, ...).
+geepack 1.3.9) from tests/fixtures/model_data.csv, the long data of make_study(7, ...). The
+reference fit (statsmodels' OrdinalGEE / GEE on one row per answer) is tests/_gee_reference.py.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
-from statsmodels.genmod.generalized_estimating_equations import OrdinalGEE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from _compare_data import make_study, swap_waves
+from _gee_reference import statsmodels_fit
 from crisis_survey import CrisisSurveyError
 from crisis_survey.compare import change_by_group_model
-from crisis_survey.compare._model import long_data
+from crisis_survey.compare._model import Patterns, fit_patterns, item_patterns, long_data
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE = json.loads((FIXTURES / "model.json").read_text())
@@ -69,35 +72,136 @@ def test_independence_gee_equals_geepack(study: Any, case: dict[str, Any]) -> No
 )
 def test_exchangeable_gee_equals_geepack_given_its_alpha(study: Any, case: dict[str, Any]) -> None:
     # statsmodels and geepack estimate the exchangeable correlation with different moment
-    # formulas (geepack's alpha is in the fixture); given geepack's alpha, the estimating
-    # equations and the sandwich agree to 1e-9 ...
-    data = long_data(study, case["item"])
-    x = np.column_stack([data["wave"], data["group"], data["wave"] * data["group"]]).astype(float)
-    groups = pd.factorize(data["cluster"])[0]
-    cs = sm.cov_struct.Exchangeable()
-    if case["method"] == "ordinal-gee":
-        model = OrdinalGEE(data["y"].to_numpy(float), x, groups=groups, cov_struct=cs)
-    else:
-        model = sm.GEE(data["score"].to_numpy(float), sm.add_constant(x), groups=groups,
-                       cov_struct=cs)
-    cs.dep_params = case["alpha"]
-    fit = model.fit(maxiter=50, ctol=1e-10, first_dep_update=10**6)
+    # formulas (geepack's alpha is in the fixture; docs/methods/change-by-group-model.md);
+    # given geepack's alpha, the estimating equations and the sandwich agree to 1e-9 ...
+    ordinal = case["method"] == "ordinal-gee"
+    pat, _, _ = item_patterns(study, case["item"], scores=not ordinal)
+    fit = fit_patterns(pat, ordinal=ordinal, exchangeable=True, alpha=case["alpha"])
     np.testing.assert_allclose(fit.params, case["estimate"], rtol=1e-9)
-    np.testing.assert_allclose(fit.bse, case["se"], rtol=1e-9)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.cov)), case["se"], rtol=1e-9)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "case", [c for c in CASES if c["cov_struct"] == "exchangeable"],
     ids=lambda c: f"{c['item']}-{c['method']}",
 )
 def test_exchangeable_fit_is_close_to_geepack(study: Any, case: dict[str, Any]) -> None:
-    # The library's own fit (its own alpha estimate) is within 1% of geepack's.
+    # ... and the library's own fit (statsmodels' alpha estimator) is within 1% of geepack's.
     res = change_by_group_model(study, case["item"], method=case["method"],
                                 cov_struct="exchangeable")
     assert res.details["exchangeable_correlation"] == pytest.approx(case["alpha"], abs=0.01)
     np.testing.assert_allclose(res.terms["estimate"], case["estimate"], rtol=1e-2)
     np.testing.assert_allclose(res.terms["se"], case["se"], rtol=1e-2)
+
+
+def _agree(res: Any, ref: dict[str, Any]) -> None:
+    """Estimates, robust SEs, Wald z and p of the counts fit equal statsmodels' to 1e-6."""
+    np.testing.assert_allclose(res.terms["estimate"], ref["params"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.terms["se"], ref["bse"], rtol=1e-6, atol=1e-12)
+    z = ref["params"] / ref["bse"]
+    np.testing.assert_allclose(res.terms["z"], z, rtol=1e-6, atol=1e-9)
+    p = np.array([math.erfc(abs(v) / math.sqrt(2)) for v in z])
+    np.testing.assert_allclose(res.terms["p_value"], p, rtol=1e-6, atol=1e-12)
+    assert res.details.get("exchangeable_correlation", 0.0) == pytest.approx(
+        ref["alpha"], rel=1e-6, abs=1e-12)
+
+
+REFERENCE_CASES = [
+    (seed, sizes, item, method, cs)
+    for seed, sizes in ((7, (300, 260, 120)), (3, (150, 400, 90)), (11, (500, 200, 180)))
+    for item, method in (("overall_rating", "ordinal-gee"), ("exp_followup", "ordinal-gee"),
+                         ("overall_rating", "linear-gee"), ("wellbeing", "linear-gee"))
+    for cs in ("independence", "exchangeable")
+]
+
+
+@pytest.mark.parametrize(("seed", "sizes", "item", "method", "cs"), REFERENCE_CASES)
+def test_counts_fit_equals_statsmodels(seed: int, sizes: tuple[int, int, int], item: str,
+                                       method: str, cs: str) -> None:
+    # the reference: statsmodels' OrdinalGEE / GEE on one row per answer (the former product
+    # path), on make_study datasets with missing answers, unlinked and linked respondents
+    s = make_study(seed, n1=sizes[0], n2=sizes[1], n_linked=sizes[2])
+    res = change_by_group_model(s, item, method=method, cov_struct=cs)  # type: ignore[arg-type]
+    _agree(res, statsmodels_fit(s, item, method=method, cov_struct=cs))
+    data = long_data(s, item)
+    assert res.n_observations == len(data)
+    assert res.n_clusters == data["cluster"].nunique()
+    linked = data.loc[data["cluster"].str.startswith("L:"), "cluster"].nunique()
+    assert res.n_linked == linked
+
+
+def test_patterns_are_the_long_data(study: Any) -> None:
+    # every respondent's (group, wave-1 answer, wave-2 answer), counted, is the pattern table
+    def key(g: Any, y1: float, y2: float) -> tuple[int, int, int]:
+        return int(g), -1 if pd.isna(y1) else int(y1), -1 if pd.isna(y2) else int(y2)
+
+    for item in ("overall_rating", "exp_followup"):
+        pat = item_patterns(study, item, scores=False)[0]
+        mine = {key(g, *y): int(w) for g, y, w in zip(pat.group, pat.y, pat.weight, strict=True)}
+        data = long_data(study, item)
+        wide = data.pivot_table(index="cluster", columns="wave", values="y", aggfunc="first")
+        wide = wide.reindex(columns=[0, 1]).join(data.groupby("cluster")["group"].first())
+        theirs: dict[tuple[int, int, int], int] = {}
+        for g, y1, y2 in zip(wide["group"], wide[0], wide[1], strict=True):
+            theirs[key(g, y1, y2)] = theirs.get(key(g, y1, y2), 0) + 1
+        assert mine == theirs
+
+
+def _long_from_patterns(pat: Patterns) -> pd.DataFrame:
+    """One row per answer of the respondents the patterns stand for (for statsmodels)."""
+    rows: list[tuple[str, int, int, float]] = []
+    person = 0
+    for g, y, w in zip(pat.group, pat.y, pat.weight, strict=True):
+        for _ in range(int(w)):
+            person += 1
+            rows.extend((f"c{person}", t, int(g), float(y[t])) for t in (0, 1)
+                        if not math.isnan(y[t]))
+    data = pd.DataFrame(rows, columns=["cluster", "wave", "group", "y"])
+    return data.assign(score=data["y"])
+
+
+@st.composite
+def patterns(draw: st.DrawFn) -> Patterns:
+    """Random pattern counts: k levels, every level answered in every (group, wave) (no
+    separation), linked respondents with and without a missing side."""
+    k = draw(st.integers(2, 4))
+    cells = [(g, a, b) for g in (0, 1) for a in [*range(k), -1] for b in [*range(k), -1]
+             if not (a < 0 and b < 0)]
+    counts = draw(st.lists(st.integers(0, 4), min_size=len(cells), max_size=len(cells)))
+    table = dict(zip(cells, counts, strict=True))
+    for g in (0, 1):
+        for j in range(k):
+            table[(g, j, -1)] += 1
+            table[(g, -1, j)] += 1
+    keep = [c for c in cells if table[c] > 0]
+    return Patterns(np.array([c[0] for c in keep], dtype=np.int64),
+                    np.array([[np.nan if v < 0 else v for v in c[1:]] for c in keep], dtype=float),
+                    np.array([table[c] for c in keep], dtype=float))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pat=patterns(), ordinal=st.booleans(), exchangeable=st.booleans())
+def test_property_counts_fit_equals_statsmodels(pat: Patterns, ordinal: bool,
+                                                exchangeable: bool) -> None:
+    data = _long_from_patterns(pat)
+    ref = statsmodels_fit(None, "", method="ordinal-gee" if ordinal else "linear-gee",
+                          cov_struct="exchangeable" if exchangeable else "independence",
+                          data=data)
+    fit = fit_patterns(pat, ordinal=ordinal, exchangeable=exchangeable)
+    np.testing.assert_allclose(fit.params, ref["params"], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.cov)), ref["bse"], rtol=1e-6, atol=1e-10)
+    assert fit.alpha == pytest.approx(ref["alpha"], rel=1e-6, abs=1e-10)
+
+
+def test_odds_ratios_are_the_exponentiated_estimates(study: Any) -> None:
+    res = change_by_group_model(study, "overall_rating")
+    for frame in (res.terms, res.wave_effects):
+        np.testing.assert_allclose(frame["odds_ratio"], np.exp(frame["estimate"]), rtol=1e-12)
+        np.testing.assert_allclose(frame["or_ci_low"], np.exp(frame["ci_low"]), rtol=1e-12)
+        np.testing.assert_allclose(frame["or_ci_high"], np.exp(frame["ci_high"]), rtol=1e-12)
+        assert (frame["or_ci_low"] < frame["odds_ratio"]).all()
+    lin = change_by_group_model(study, "overall_rating", method="linear-gee")
+    assert lin.terms["odds_ratio"].isna().all()
 
 
 def test_per_group_wave_effects_are_contrasts(study: Any) -> None:

@@ -6,19 +6,24 @@ See :func:`change_by_group_model`.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from scipy import special
 from scipy import stats as sps
 
 from .._errors import CrisisSurveyError
-from ._study import StudyLike, item_values, make_layout
+from ..codebook import Field
+from ._study import ItemCounts, Layout, StudyLike, count_items, item_values, make_layout
 
-__all__ = ["ModelResult", "change_by_group_model", "long_data"]
+__all__ = ["ModelResult", "Patterns", "change_by_group_model", "fit_patterns", "long_data"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 Method = Literal["ordinal-gee", "linear-gee"]
 CovStruct = Literal["independence", "exchangeable"]
@@ -169,11 +174,269 @@ def long_data(study: StudyLike, item: str) -> pd.DataFrame:
     return out.sort_values(["cluster", "wave"], kind="stable").reset_index(drop=True)
 
 
-def _row(term: str, est: float, se: float, q: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Patterns:
+    """Respondents (clusters) by answer pattern: everything the model reads (private).
+
+    Row ``p`` stands for ``weight[p]`` respondents of group ``group[p]`` (0 or 1) whose answer
+    in wave ``t`` is ``y[p, t]`` (NaN: no answer in that wave). For an ordinal item ``y`` is
+    the level position ``0..k-1``; for the linear model the code (or the numeric value).
+    """
+
+    group: IntArray
+    y: FloatArray
+    weight: FloatArray
+
+    def answers(self) -> FloatArray:
+        """Answers per ``(wave, group)``: a 2 x 2 array."""
+        out = np.zeros((2, 2))
+        for t in (0, 1):
+            has = ~np.isnan(self.y[:, t])
+            np.add.at(out[t], self.group[has], self.weight[has])
+        return out
+
+
+@dataclass(frozen=True)
+class _Fit:
+    params: FloatArray
+    cov: FloatArray  # robust (sandwich)
+    alpha: float  # exchangeable working correlation (0 for independence)
+    iterations: int
+
+
+def _from_counts(counts: ItemCounts, order: list[int], values: FloatArray) -> Patterns:
+    """Patterns of a categorical item from its counts: ``table`` (complete pairs by wave-1 and
+    wave-2 level) and ``alone`` (one answer: unlinked, or linked with the other missing);
+    ``values[j]`` is what level ``j`` stands for."""
+    k = len(values)
+    g = np.array(order, dtype=np.int64)  # layout cell -> model group
+    n_cells = len(order)
+    both = counts.table.reshape(n_cells, k * k)
+    i1, i2 = np.divmod(np.arange(k * k), k)
+    groups = [np.repeat(g, k * k), np.repeat(g, k), np.repeat(g, k)]
+    y = [np.column_stack([np.tile(values[i1], n_cells), np.tile(values[i2], n_cells)])]
+    nan = np.full(n_cells * k, np.nan)
+    lev = np.tile(values, n_cells)
+    y.append(np.column_stack([lev, nan]))
+    y.append(np.column_stack([nan, lev]))
+    w = [both.ravel(), counts.alone[0].ravel(), counts.alone[1].ravel()]
+    weight = np.concatenate(w).astype(np.float64)
+    keep = weight > 0
+    return Patterns(np.concatenate(groups)[keep], np.concatenate(y)[keep], weight[keep])
+
+
+def _from_moments(counts: ItemCounts, order: list[int]) -> Patterns:
+    """Pseudo-patterns of a numeric item with the same first and second moments per group and
+    wave as the answers (all the Gaussian GEE reads): a single answer's ``n, mean, ssd`` as
+    ``mean +- sd`` with weight ``n/2`` each; a complete pair's means and covariance matrix
+    ``S = sum_j l_j l_j'`` (eigen-decomposition) as ``mean +- sqrt(2) l_j`` with weight
+    ``n/4`` each."""
+    groups: list[int] = []
+    ys: list[tuple[float, float]] = []
+    weights: list[float] = []
+    for cell, g in enumerate(order):  # a few rows per group: plain loops over cells
+        n, mx, my, sx, sy, sxy = (float(v) for v in counts.table[cell])
+        if n > 0:
+            vals, vecs = np.linalg.eigh(np.array([[sx, sxy], [sxy, sy]]) / n)
+            for lam, vec in zip(vals, vecs.T, strict=True):
+                step = math.sqrt(2.0 * max(float(lam), 0.0)) * vec
+                for sign in (1.0, -1.0):
+                    groups.append(g)
+                    ys.append((mx + sign * float(step[0]), my + sign * float(step[1])))
+                    weights.append(n / 4)
+        for t in (0, 1):
+            n, mean, ssd = (float(v) for v in counts.alone[t][cell])
+            if n > 0:
+                sd = math.sqrt(max(ssd, 0.0) / n)
+                for sign in (1.0, -1.0):
+                    groups.append(g)
+                    pair = [math.nan, math.nan]
+                    pair[t] = mean + sign * sd
+                    ys.append((pair[0], pair[1]))
+                    weights.append(n / 2)
+    return Patterns(np.array(groups, dtype=np.int64), np.array(ys, dtype=np.float64).reshape(-1, 2),
+                    np.array(weights, dtype=np.float64))
+
+
+def _design(pat: Patterns, cuts: FloatArray | None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Each pattern's observations as statsmodels lays them out: ``X`` ``(P, m, q)``, the
+    responses ``(P, m)`` and a presence mask ``(P, m)``.
+
+    Ordinal (``cuts`` given): every answer becomes one indicator ``I(y > c_j)`` per cut ``c_j``
+    with its own intercept (OrdinalGEE's coding), so ``m = 2 (K - 1)`` and the columns are
+    ``K - 1`` threshold dummies then wave, group, wave x group. Linear: one observation per
+    answer, columns intercept, wave, group, wave x group.
+    """
+    n_pat = len(pat.group)
+    g = pat.group.astype(np.float64)
+    n_cut = 1 if cuts is None else len(cuts)
+    lead = n_cut
+    q = lead + 3
+    x = np.zeros((n_pat, 2, n_cut, q))
+    resp = np.zeros((n_pat, 2, n_cut))
+    mask = np.zeros((n_pat, 2, n_cut))
+    for t in (0, 1):
+        has = ~np.isnan(pat.y[:, t])
+        if cuts is None:
+            x[:, t, 0, 0] = 1.0
+            resp[:, t, 0] = np.where(has, pat.y[:, t], 0.0)
+        else:
+            x[:, t, np.arange(n_cut), np.arange(n_cut)] = 1.0
+            resp[:, t, :] = np.where(has[:, None], pat.y[:, t, None] > cuts[None, :], 0.0)
+        x[:, t, :, lead] = t
+        x[:, t, :, lead + 1] = g[:, None]
+        x[:, t, :, lead + 2] = t * g[:, None]
+        x[:, t] *= has[:, None, None]
+        mask[:, t, :] = has[:, None]
+    m = 2 * n_cut
+    return x.reshape(n_pat, m, q), resp.reshape(n_pat, m), mask.reshape(n_pat, m)
+
+
+def fit_patterns(
+    pat: Patterns, *, ordinal: bool, exchangeable: bool, alpha: float | None = None,
+    max_iter: int = 100,
+) -> _Fit:
+    r"""The GEE of ``change_by_group_model`` from pattern counts (private; see the docs'
+    methods page). Fisher scoring with the exchangeable correlation re-estimated after every
+    step, as statsmodels' ``GEE.fit`` does; ``alpha`` fixes it instead (for tests)."""
+    cuts: FloatArray | None = None
+    if ordinal:
+        seen = np.unique(pat.y[~np.isnan(pat.y)])
+        cuts = seen[:-1]
+    x, resp, mask = _design(pat, cuts)
+    w = pat.weight
+    q = x.shape[2]
+    size = mask.sum(axis=1)
+    n_obs = float(w @ size)
+    n_pairs = float(w @ (size * (size - 1) / 2))
+    beta = np.zeros(q)
+    if cuts is not None:  # thresholds: logits of the marginal P(y > c_j)
+        ind = (resp * mask * w[:, None]).reshape(len(w), 2, -1).sum(axis=(0, 1))
+        tot = (mask * w[:, None]).reshape(len(w), 2, -1).sum(axis=(0, 1))
+        beta[: len(cuts)] = special.logit(np.clip(ind / tot, 1e-6, 1 - 1e-6))
+    else:
+        beta[0] = float((resp * mask * w[:, None]).sum() / n_obs)
+
+    def pieces(b: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``A = V^{-1/2} D`` (rows ``(P, m, q)``) and the Pearson residuals ``(P, m)``."""
+        eta = x @ b
+        if ordinal:
+            mu = special.expit(eta)
+            sd = np.sqrt(mu * (1.0 - mu))
+            a_mat = x * sd[..., None]  # D = mu (1 - mu) X; A = D / sd
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(mask > 0, (resp - mu) / sd, 0.0)
+        else:
+            a_mat, r = x, (resp - eta) * mask
+        return a_mat, r
+
+    def update_alpha(r: FloatArray) -> float:
+        ssr = (r * r).sum(axis=1)
+        scale = float(w @ ssr) / (n_obs - q)
+        cross = float(w @ ((r.sum(axis=1) ** 2 - ssr) / 2)) / scale
+        return float(cross / (n_pairs - q))
+
+    def sums(b: FloatArray, a: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Bread ``sum D' V^{-1} D``, score ``sum D' V^{-1} (y - mu)`` and meat
+        ``sum s_i s_i'`` with ``R^{-1} = (I - c 1 1') / (1 - a)``."""
+        a_mat, r = pieces(b)
+        c = a / (1.0 - a) / (1.0 + a * (size - 1.0))
+        s_a = a_mat.sum(axis=1)
+        bread = (np.einsum("p,pmi,pmj->ij", w, a_mat, a_mat) / (1.0 - a)
+                 - np.einsum("p,pi,pj->ij", w * c, s_a, s_a))
+        each = (np.einsum("pmi,pm->pi", a_mat, r) / (1.0 - a)
+                - (c * r.sum(axis=1))[:, None] * s_a)
+        return bread, w @ each, np.einsum("p,pi,pj->ij", w, each, each)
+
+    a = 0.0 if alpha is None else float(alpha)
+    for it in range(1, max_iter + 1):
+        bread, score, _ = sums(beta, a)
+        try:
+            step = np.linalg.solve(bread, score)
+        except np.linalg.LinAlgError:
+            step = np.linalg.pinv(bread) @ score
+        beta = beta + step
+        new_a = update_alpha(pieces(beta)[1]) if exchangeable and alpha is None else a
+        moved = abs(new_a - a)
+        a = new_a
+        if not (np.all(np.isfinite(beta)) and math.isfinite(a)):
+            break
+        if float(np.max(np.abs(step))) < 1e-11 * (1.0 + float(np.max(np.abs(beta)))) \
+                and moved < 1e-13:
+            bread, _, meat = sums(beta, a)
+            try:
+                inv = np.linalg.inv(bread)
+            except np.linalg.LinAlgError:
+                inv = np.linalg.pinv(bread)
+            return _Fit(beta, inv @ meat @ inv, a, it)
+    raise CrisisSurveyError("did not converge to finite estimates")
+
+
+def _row(term: str, est: float, se: float, q: float, ratio: bool) -> dict[str, Any]:
     z = est / se if se > 0 else math.nan
+    lo, hi = est - q * se, est + q * se
     return {"term": term, "estimate": est, "se": se, "z": z,
-            "p_value": float(2.0 * sps.norm.sf(abs(z))) if se > 0 else math.nan,
-            "ci_low": est - q * se, "ci_high": est + q * se}
+            "p_value": float(2.0 * special.ndtr(-abs(z))) if se > 0 else math.nan,
+            "ci_low": lo, "ci_high": hi,
+            "odds_ratio": math.exp(est) if ratio else math.nan,
+            "or_ci_low": math.exp(lo) if ratio else math.nan,
+            "or_ci_high": math.exp(hi) if ratio else math.nan}
+
+
+def _item_field(study: StudyLike, item: str) -> Field:
+    cb = study.codebook
+    if item not in cb or cb[item].role != "item":
+        raise CrisisSurveyError(f"{item!r} is not a survey item of the codebook")
+    f = cb[item]
+    if f.measurement not in ("ordinal", "binary", "numeric"):
+        raise CrisisSurveyError(
+            f"{item!r} is a {f.measurement} item; the change-by-group model needs an ordinal, "
+            "binary or numeric item"
+        )
+    if not (1 in f.waves and 2 in f.waves):
+        raise CrisisSurveyError(f"{item!r} was not asked in both waves")
+    return f
+
+
+def _group_order(study: StudyLike, layout: Layout) -> tuple[list[int], list[str]]:
+    """Model group (0, 1) of each layout cell, in codebook order, and the two labels."""
+    cb = study.codebook
+    if len(layout.cells) != 2:
+        raise CrisisSurveyError(
+            f"the change-by-group model needs exactly two respondent groups; found "
+            f"{list(layout.cells)}"
+        )
+    known = list(cb.group.labels) if cb.group.levels else list(layout.cells)
+    labels = sorted(layout.cells, key=known.index)
+    return [labels.index(c) for c in layout.cells], labels
+
+
+def _n_linked(layout: Layout, f: Field) -> int:
+    """Linked respondents with a group who answered in at least one wave."""
+    answered = []
+    for i, w in enumerate(layout.waves):
+        v, _ = item_values(w, f)
+        v = v[layout.pair_pos[i]]
+        answered.append(v >= 0 if f.levels else ~np.isnan(v))
+    return int(((layout.by_pair >= 0) & (answered[0] | answered[1])).sum())
+
+
+def item_patterns(study: StudyLike, item: str, *,
+                  scores: bool) -> tuple[Patterns, int, list[str]]:
+    """The pattern counts of ``item`` (``scores``: answers as codebook codes, for the linear
+    model; else level positions), the number of linked respondents among them and the two
+    group labels (model groups 0 and 1) (private)."""
+    f = _item_field(study, item)
+    layout = make_layout(study, ("group",))
+    order, labels = _group_order(study, layout)
+    counts = count_items(layout, [f])[0]
+    if f.levels:
+        values = (np.asarray(f.codes, dtype=np.float64) if scores
+                  else np.arange(len(f.levels), dtype=np.float64))
+        pat = _from_counts(counts, order, values)
+    else:
+        pat = _from_moments(counts, order)
+    return pat, _n_linked(layout, f), labels
 
 
 def change_by_group_model(
@@ -198,11 +461,11 @@ def change_by_group_model(
     item : str
         An ordinal, binary or numeric item asked in both waves.
     method : {"ordinal-gee", "linear-gee"}
-        ``"ordinal-gee"`` (default): cumulative-logit GEE (statsmodels ``OrdinalGEE``);
-        coefficients are log cumulative odds ratios of a *higher* answer. A binary item is the
-        special case with one threshold (logistic GEE). ``"linear-gee"``: Gaussian GEE on the
-        codebook codes, a sensitivity analysis that treats codes as interval scores;
-        coefficients are differences in mean code.
+        ``"ordinal-gee"`` (default): cumulative-logit GEE (the estimator of statsmodels'
+        ``OrdinalGEE``); coefficients are log cumulative odds ratios of a *higher* answer. A
+        binary item is the special case with one threshold (logistic GEE). ``"linear-gee"``:
+        Gaussian GEE on the codebook codes, a sensitivity analysis that treats codes as
+        interval scores; coefficients are differences in mean code.
     cov_struct : {"independence", "exchangeable"}
         GEE working correlation. Independence (default) gives the estimates of the
         corresponding independence model with cluster-robust (sandwich) SEs; they remain valid
@@ -214,7 +477,9 @@ def change_by_group_model(
     -------
     ModelResult
         The coefficients (``wave``, ``group``, ``wave:group``; thresholds or intercept too),
-        the per-group wave effects and the counts.
+        the per-group wave effects and the counts; for ``"ordinal-gee"`` also the odds ratios
+        ``exp(estimate)`` with their intervals (columns ``odds_ratio``, ``or_ci_low``,
+        ``or_ci_high``; NaN for ``"linear-gee"``).
 
     Raises
     ------
@@ -229,21 +494,28 @@ def change_by_group_model(
     .. math:: \operatorname{logit} P(Y_{it} > j) = \alpha_j + \beta_1 \text{wave}_{it}
               + \beta_2 \text{group}_i + \beta_3 \text{wave}_{it}\text{group}_i,
 
-    fitted with statsmodels' ``OrdinalGEE``, which expands each answer into :math:`K-1`
-    binary indicators and solves the GEE for them with clusters = respondents. :math:`\beta_3`
-    (``wave:group``) is the difference between the groups' log cumulative odds ratios of a
-    higher answer in wave 2 than in wave 1; the wave effect in the second group is
-    :math:`\beta_1 + \beta_3` with SE :math:`\sqrt{c^\top V c}`, :math:`c = (0,..,1,0,1)`.
-    SEs are the robust sandwich :math:`V = B^{-1} M B^{-1}` (no small-sample correction, as
-    geepack). Effects are wave 2 versus wave 1 (unlike :func:`compare_waves`, whose
-    differences are wave 1 minus wave 2, as in the stats functions). The global odds ratio
-    working structure was tried and fails on sparse data (infinite log odds ratios from
-    empty pooled cells), so it is not offered.
+    each answer expanded into :math:`K-1` binary indicators (one per threshold between the
+    observed levels) and the binomial GEE solved for them with clusters = respondents, as
+    statsmodels' ``OrdinalGEE`` does. Every term of the estimating equations, of the sandwich
+    and of the exchangeable correlation's moment estimator depends on a respondent only
+    through their pattern (group, wave-1 answer, wave-2 answer; either may be missing), so
+    the model is fitted from the pattern counts by Fisher scoring (at most
+    :math:`2 (K+1)^2` patterns whatever the number of respondents); the formulas are on the
+    methods page "The change-by-group model", and ``tests/test_model.py`` checks the fit
+    against statsmodels and R's geepack. :math:`\beta_3` (``wave:group``) is the difference
+    between the groups' log cumulative odds ratios of a higher answer in wave 2 than in wave
+    1; the wave effect in the second group is :math:`\beta_1 + \beta_3` with SE
+    :math:`\sqrt{c^\top V c}`, :math:`c = (0,..,1,0,1)`. SEs are the robust sandwich
+    :math:`V = B^{-1} M B^{-1}` (no small-sample correction, as geepack). Effects are wave 2
+    versus wave 1. The global odds ratio working structure was tried and fails on sparse data
+    (infinite log odds ratios from empty pooled cells), so it is not offered.
 
     Equivalent R (validated in ``tests/fixtures/r/model.R``): the same GEE on the expanded
     indicators, ``geepack::geeglm(ind ~ 0 + factor(threshold) + wave * group, family =
     binomial, id = cluster, corstr = "independence")``; for ``"linear-gee"``
-    ``geepack::geeglm(score ~ wave * group, id = cluster, corstr = "independence")``.
+    ``geepack::geeglm(score ~ wave * group, id = cluster, corstr = "independence")``. With
+    ``corstr = "exchangeable"`` geepack estimates the correlation with a different moment
+    formula; the library follows statsmodels' (see the methods page).
 
     References
     ----------
@@ -263,9 +535,6 @@ def change_by_group_model(
     >>> bool(res.interaction["se"] > 0)
     True
     """
-    import statsmodels.api as sm
-    from statsmodels.genmod.generalized_estimating_equations import OrdinalGEE
-
     if method not in ("ordinal-gee", "linear-gee"):
         raise CrisisSurveyError(f"method must be 'ordinal-gee' or 'linear-gee'; got {method!r}")
     if cov_struct not in ("independence", "exchangeable"):
@@ -274,69 +543,53 @@ def change_by_group_model(
         )
     if not 0 < confidence < 1:
         raise CrisisSurveyError(f"confidence must be between 0 and 1; got {confidence!r}")
-    data = long_data(study, item)
-    if method == "ordinal-gee" and not study.codebook[item].levels:
+    f = _item_field(study, item)
+    ordinal = method == "ordinal-gee"
+    if ordinal and not f.levels:
         raise CrisisSurveyError(f"{item!r} is numeric; use method='linear-gee'")
-    cells = data.groupby(["wave", "group"]).size()
-    if len(cells) < 4 or int(cells.min()) < 2:
+    pat, n_linked, labels = item_patterns(study, item, scores=not ordinal)
+    per_cell = pat.answers()
+    if int(per_cell.min()) < 2:
+        found = {(t, g): int(per_cell[t, g]) for t in (0, 1) for g in (0, 1)}
         raise CrisisSurveyError(
-            f"the model needs answers from both groups in both waves; got counts "
-            f"{cells.to_dict()} by (wave, group)"
+            f"the model needs answers from both groups in both waves; got counts {found} by "
+            "(wave, group)"
         )
-    wave = data["wave"].to_numpy(dtype=np.float64)
-    group = data["group"].to_numpy(dtype=np.float64)
-    exog = np.column_stack([wave, group, wave * group])
-    clusters = pd.factorize(data["cluster"])[0]
-    cs = sm.cov_struct.Independence() if cov_struct == "independence" else (
-        sm.cov_struct.Exchangeable()
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if method == "ordinal-gee":
-            y = data["y"].to_numpy(dtype=np.float64)
-            if np.unique(y).size < 2:
-                raise CrisisSurveyError(f"every answer to {item!r} is the same level")
-            model = OrdinalGEE(y, exog, groups=clusters, cov_struct=cs)
-            scale = "log cumulative odds ratio (higher answer)"
-        else:
-            model = sm.GEE(data["score"].to_numpy(dtype=np.float64), sm.add_constant(exog),
-                           groups=clusters, family=sm.families.Gaussian(), cov_struct=cs)
-            scale = "difference in mean code"
-        try:
-            fit = model.fit(maxiter=200, ctol=1e-10)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            raise CrisisSurveyError(f"the model for {item!r} could not be fitted: {exc}") from exc
-    params = np.asarray(fit.params, dtype=np.float64)
-    cov = np.asarray(fit.cov_robust, dtype=np.float64)
+    if ordinal and np.unique(pat.y[~np.isnan(pat.y)]).size < 2:
+        raise CrisisSurveyError(f"every answer to {item!r} is the same level")
+    try:
+        fit = fit_patterns(pat, ordinal=ordinal, exchangeable=cov_struct == "exchangeable")
+    except CrisisSurveyError as exc:
+        raise CrisisSurveyError(f"the model for {item!r} {exc}") from exc
+    params, cov = fit.params, fit.cov
     if not (np.all(np.isfinite(params)) and np.all(np.isfinite(cov))):
         raise CrisisSurveyError(f"the model for {item!r} did not converge to finite estimates")
     n_extra = params.size - 3
     names = (
-        [f"threshold {j + 1}" for j in range(n_extra)] if method == "ordinal-gee"
-        else ["intercept"]
+        [f"threshold {j + 1}" for j in range(n_extra)] if ordinal else ["intercept"]
     ) + ["wave", "group", "wave:group"]
     q = float(sps.norm.ppf(1 - (1 - confidence) / 2))
     se = np.sqrt(np.diag(cov))
-    terms = pd.DataFrame([_row(n, float(b), float(s), q)
+    terms = pd.DataFrame([_row(n, float(b), float(s), q, ordinal)
                           for n, b, s in zip(names, params, se, strict=True)])
-    labels = list(study.codebook.group.labels)
     i_w, i_x = n_extra, n_extra + 2
     c = np.zeros(params.size)
     c[[i_w, i_x]] = 1.0
     est2 = float(c @ params)
     se2 = float(math.sqrt(c @ cov @ c))
     wave_effects = pd.DataFrame([
-        _row(labels[0], float(params[i_w]), float(se[i_w]), q),
-        _row(labels[1], est2, se2, q),
+        _row(labels[0], float(params[i_w]), float(se[i_w]), q, ordinal),
+        _row(labels[1], est2, se2, q, ordinal),
     ])
-    details: dict[str, float] = {}
+    details: dict[str, float] = {"iterations": float(fit.iterations)}
     if cov_struct == "exchangeable":
-        details["exchangeable_correlation"] = float(model.cov_struct.dep_params)
-    n_linked = int(data["cluster"].str.startswith("L:").groupby(data["cluster"]).first().sum())
+        details["exchangeable_correlation"] = fit.alpha
     return ModelResult(
-        item=item, method=method, working_correlation=cov_struct, effect_scale=scale,
+        item=item, method=method, working_correlation=cov_struct,
+        effect_scale=("log cumulative odds ratio (higher answer)" if ordinal
+                      else "difference in mean code"),
         reference_group=labels[0], other_group=labels[1], terms=terms,
-        wave_effects=wave_effects, n_observations=len(data),
-        n_clusters=int(data["cluster"].nunique()), n_linked=n_linked,
+        wave_effects=wave_effects, n_observations=round(float(per_cell.sum())),
+        n_clusters=round(float(pat.weight.sum())), n_linked=n_linked,
         confidence=float(confidence), details=details,
     )

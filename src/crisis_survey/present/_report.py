@@ -130,7 +130,7 @@ def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: flo
     contrast = (f"change in {models[0].other_group} minus change in {models[0].reference_group}"
                 if models else "interaction")
     notes = (
-        "Cumulative-logit generalised estimating equations (statsmodels OrdinalGEE) on every "
+        "Cumulative-logit generalised estimating equations (the OrdinalGEE estimator) on every "
         "answer of both waves, respondents as clusters (linked respondents contribute two "
         "answers), independence working correlation with robust (sandwich) standard errors. "
         f"Estimates are log cumulative odds ratios of a higher answer in wave 2 versus wave 1, "
