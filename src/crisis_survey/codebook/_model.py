@@ -34,6 +34,9 @@ MEASUREMENTS: tuple[str, ...] = ("ordinal", "binary", "nominal", "numeric", "tex
 ROLES: tuple[str, ...] = (
     "identifier", "link_key", "wave", "group", "area", "date", "demographic", "item", "other",
 )
+#: Roles held by at most one field: their name stands for that field wherever the library takes a
+#: column (``by="group"`` means the field whose role is group, whatever it is called).
+SINGLE_ROLES: tuple[str, ...] = ("identifier", "link_key", "wave", "group", "area", "date")
 MISSING_KINDS: tuple[str, ...] = (
     "dont_know", "not_applicable", "prefer_not_to_say", "not_answered",
 )
@@ -279,7 +282,45 @@ class Codebook:
 
     @property
     def area(self) -> Field | None:
+        """The local-area field, if the codebook has one."""
         return next((f for f in self.fields if f.role == "area"), None)
+
+    @property
+    def date(self) -> Field | None:
+        """The fieldwork-date field, if the codebook has one."""
+        return next((f for f in self.fields if f.role == "date"), None)
+
+    def resolve(self, name: str) -> Field:
+        """The field ``name`` stands for: a role name or a field name.
+
+        A name of a one-field role (:data:`SINGLE_ROLES`: ``"group"``, ``"area"``, ``"wave"``,
+        ``"date"``, ``"identifier"``, ``"link_key"``) means the field with that ``x-role``,
+        whatever the codebook calls it; a role name wins over a field of another role that has
+        the same name. Any other name is a field name.
+
+        Raises
+        ------
+        KeyError
+            ``name`` is neither a role the codebook has nor one of its fields (the message
+            lists both).
+
+        Examples
+        --------
+        >>> from crisis_survey import default_codebook
+        >>> default_codebook().resolve("group").name, default_codebook().resolve("age_band").role
+        ('group', 'demographic')
+        """
+        if name in SINGLE_ROLES:
+            found = [f for f in self.fields if f.role == name]
+            if len(found) == 1:
+                return found[0]
+        if name in self._index:
+            return self._index[name]
+        roles = [r for r in SINGLE_ROLES if any(f.role == r for f in self.fields)]
+        raise KeyError(
+            f"{name!r} is neither a role of codebook {self.name!r} ({', '.join(roles)}) nor "
+            f"one of its fields ({', '.join(self.names)})"
+        )
 
     def items(
         self,

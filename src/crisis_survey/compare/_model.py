@@ -139,7 +139,7 @@ def long_data(study: StudyLike, item: str) -> pd.DataFrame:
         )
     if not (1 in f.waves and 2 in f.waves):
         raise CrisisSurveyError(f"{item!r} was not asked in both waves")
-    layout = make_layout(study, ("group",))
+    layout = make_layout(study, (study.codebook.group.name,))
     labels = list(cb.group.labels) if cb.group.levels else list(layout.cells)
     if len(layout.cells) != 2:
         raise CrisisSurveyError(

@@ -32,8 +32,8 @@ Where the rows come from
 Which by-value a row gets
     A wave's own value for its own rows (independent design, unpaired rows). A linked
     respondent is analysed under one value in the paired and overlapping designs: the
-    ``("", "group")`` column of ``pairs`` for ``group`` (the wave-1 group, by the linkage
-    contract) and the wave-1 value for any other by-column.
+    ``("", "group")`` column of ``pairs`` for the field whose role is group (the wave-1 group,
+    by the linkage contract) and the wave-1 value for any other by-column.
 
 Where the pairs' rows are
     A :class:`~crisis_survey.link.LinkedStudy` fresh from ``link_waves`` keeps the positions
@@ -89,6 +89,7 @@ __all__ = [
     "count_items",
     "item_values",
     "make_layout",
+    "resolve_by",
 ]
 
 
@@ -280,10 +281,35 @@ def _by_levels(codebook: Codebook, column: str, values: Sequence[pd.Series]) -> 
     return sorted(seen)
 
 
+def resolve_by(study: StudyLike, by: str | Sequence[str]) -> tuple[str, ...]:
+    """The data columns ``by`` names: a role name (``"group"``, ``"area"``, ...) means the
+    codebook's field with that role, any other name a field (:meth:`Codebook.resolve`); a
+    column of both waves' data that the codebook does not describe is taken as it is."""
+    names = (by,) if isinstance(by, str) else tuple(by)
+    if not names:
+        raise CrisisSurveyError("by= needs at least one role or column name (e.g. 'group')")
+    cb = study.codebook
+    out: list[str] = []
+    for name in names:
+        if not isinstance(name, str):
+            raise CrisisSurveyError(f"by= takes role or field names; got {name!r}")
+        try:
+            out.append(cb.resolve(name).name)
+        except KeyError as exc:
+            if all(name in w.data.columns for w in (study.wave1, study.wave2)):
+                out.append(name)
+            else:
+                raise CrisisSurveyError(f"by column {name!r}: {exc.args[0]}") from None
+    return tuple(out)
+
+
 def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
-    """Code every row's and every pair's by-cell and locate the pairs' rows in each wave."""
+    """Code every row's and every pair's by-cell and locate the pairs' rows in each wave.
+
+    ``by`` holds data column names (:func:`resolve_by`)."""
     waves = (study.wave1, study.wave2)
     pairs = study.pairs
+    group = study.codebook.group.name
     for column in by:
         for w in waves:
             if column not in w.data.columns:
@@ -309,9 +335,8 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
     cells = [np.empty(len(waves[0].data), dtype=dtype), np.empty(len(waves[1].data), dtype=dtype),
              np.empty(len(pairs), dtype=dtype)]
     for i, (column, levels) in enumerate(zip(by, levels_by, strict=True)):
-        pair_values = (
-            pairs[("", column)] if ("", column) in pairs.columns else pairs[(1, column)]
-        )
+        shared = ("", "group") if column == group else ("", column)
+        pair_values = pairs[shared] if shared in pairs.columns else pairs[(1, column)]
         sources = [w.data[column] for w in waves] + [pair_values]
         for acc, v in zip(cells, sources, strict=True):
             k.by_cells(acc, _level_codes(v, levels), len(levels), i == 0)

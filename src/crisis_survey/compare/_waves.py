@@ -24,6 +24,7 @@ from ._study import (
     StudyLike,
     count_items,
     make_layout,
+    resolve_by,
 )
 from ._summaries import summarise_many, summary_measure
 
@@ -563,9 +564,13 @@ def compare_waves(
         Items to compare. Default: every item asked in both waves that is not free text.
         Naming a free-text item, a one-wave item or a non-item field is an error.
     by : str or tuple of str
-        Grouping column(s); results are separate per value. ``"group"`` (default) separates
-        service users and carers; ``("group", "area")`` gives one row per group and area;
-        ``"area"`` alone pools the groups within each area.
+        Grouping role(s) or field(s); results are separate per value. A role name means the
+        codebook's field with that ``x-role``, whatever it is called: ``"group"`` (default)
+        separates the respondent groups (service users and carers); ``("group", "area")``
+        gives one row per group and area; ``"area"`` alone pools the groups within each area.
+        Any other name is a field name (e.g. a demographic such as ``"age_band"``); see
+        :meth:`~crisis_survey.codebook.Codebook.resolve`. The table's ``by`` column and
+        ``options["by"]`` hold the field names.
     designs : sequence of {"paired", "independent", "overlapping"}
         Which analyses to run (all three by default): *paired* uses the linked respondents who
         answered the item in both waves; *independent* uses every respondent of each wave as
@@ -658,9 +663,7 @@ def compare_waves(
     >>> len(res.table)  # 2 items x 2 groups x 3 designs
     12
     """
-    by_cols = (by,) if isinstance(by, str) else tuple(by)
-    if not by_cols:
-        raise CrisisSurveyError("by= needs at least one column name (e.g. 'group')")
+    by_cols = resolve_by(study, by)
     designs = tuple(designs)
     bad = [d for d in designs if d not in DESIGNS]
     if bad or not designs:

@@ -47,7 +47,8 @@ def likert_counts(
     items
         Ordinal items (default: every ordinal item asked in all the waves given).
     by
-        Grouping column (default the respondent group).
+        Grouping role or field (default ``"group"``: the field whose role is group; see
+        :meth:`~crisis_survey.codebook.Codebook.resolve`).
     threshold
         Bars built from fewer respondents are flagged ``drawn=False``.
 
@@ -69,7 +70,11 @@ def likert_counts(
     waves = study_waves(source)
     cb = waves[0].codebook
     fields = _ordinal_items(cb, items, [w.wave for w in waves])
-    by_field = cb[by] if by in cb.names else None
+    try:  # a role name ("group", "area") or a field name
+        by_field: Any = cb.resolve(by)
+        by = by_field.name
+    except KeyError:
+        by_field = None
     records: list[dict[str, Any]] = []
     for wave in waves:
         data = wave.data
