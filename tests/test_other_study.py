@@ -8,6 +8,7 @@ missing codes 8 = not applicable and 9 = don't know. Nothing may depend on the s
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def test_roles_are_found_whatever_the_fields_are_called(study: LinkedStudy) -> N
     assert cb.resolve("area").name == "LA"
     assert cb.resolve("date").name == "EndDate"
     assert cb.resolve("Q2_3").title == "Treated with dignity and respect"
+    spec = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    assert len(spec["x-scales"]) == 3  # agree/disagree, yes/no and selected, written once
+    assert cb["Q2_3"].labels == cb["Q2_1"].labels and cb["Q2_3"].codes == (1, 2, 3, 4, 5)
+    assert [m.code for m in cb["Q3"].missing if m.kind != "not_answered"] == [8, 9]
     with pytest.raises(KeyError, match="neither a role"):
         cb.resolve("respondent_group")
 

@@ -9,6 +9,7 @@ shipped codebook's naming or coding:
   group, area and date fields are found only by their ``x-role``;
 * binary items use SPSS's common coding ``1 = Yes``, ``2 = No`` (listed Yes first) and
   ``1 = Selected``, ``2 = Not selected``;
+* response scales that several items share are written once (``x-scales``);
 * items' missing codes are ``8 = Not applicable`` and ``9 = Don't know`` (the old code 8,
   "don't know", becomes 9, the old 7, "not applicable", becomes 8; about 3% of other answers
   become 8, seeded).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,34 @@ def _binary_recode(field: dict[str, object]) -> dict[int, int]:
     return {1: 1, 0: 2}
 
 
+#: the properties a response scale carries (docs/bring-your-own-survey.md, "Response scales")
+SCALE_KEYS = ("type", "x-measurement", "categories", "categoriesOrdered", "missingValues")
+
+
+def _share_scales(schema: dict[str, object]) -> None:
+    """Write every response scale that two or more items share once, in ``x-scales``, and
+    name it in each item's ``x-scale`` (as a hand-written codebook would)."""
+    fields = schema["fields"]
+    assert isinstance(fields, list)
+    users: dict[str, list[dict[str, object]]] = {}
+    for f in fields:
+        if f.get("x-role") == "item" and f.get("categories"):
+            key = json.dumps({k: f[k] for k in SCALE_KEYS if k in f}, sort_keys=True)
+            users.setdefault(key, []).append(f)
+    scales: dict[str, object] = {}
+    for key, same in users.items():
+        if len(same) < 2:
+            continue
+        first = str(same[0]["categories"][0]["label"]).lower()  # type: ignore[index]
+        name = re.sub(r"[^a-z]+", "_", first).strip("_") + f"_{len(same[0]['categories'])}"  # type: ignore[arg-type]
+        scales[name] = json.loads(key)
+        for f in same:
+            for k in SCALE_KEYS:
+                f.pop(k, None)
+            f["x-scale"] = name
+    schema["x-scales"] = scales
+
+
 def build() -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     schema["name"] = "other_platform_export"
@@ -72,12 +102,14 @@ def build() -> None:
         if f.get("x-role") == "item" and f.get("categories"):
             had_dont_know = any(m.get("x-kind") == "dont_know" for m in f.get("missingValues", []))
             f["missingValues"] = [
+                *(m for m in f.get("missingValues", []) if m.get("x-kind") == "not_answered"),
                 {"value": str(NOT_APPLICABLE), "label": "Not applicable",
                  "x-kind": "not_applicable"},
                 {"value": str(DONT_KNOW), "label": "Don't know", "x-kind": "dont_know"},
             ]
             if had_dont_know or not f.get("x-selectGroup"):
                 missing_items.append(old)
+    _share_scales(schema)
     OUT.mkdir(exist_ok=True)
     (OUT / "other.schema.json").write_text(
         json.dumps(schema, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
