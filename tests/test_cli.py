@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crisis_survey._cli import main, publishable_attrition
+from crisis_survey._cli import main
 from crisis_survey.present import linkage_table
+from crisis_survey.present._release import publishable_attrition
 from crisis_survey.present._tables import protect_linkage_counts
 from crisis_survey.synthetic import generate_study, sample_study_paths, write_study
 

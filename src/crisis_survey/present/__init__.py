@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         save_figure,
     )
     from ._format import format_estimate_ci, format_number, format_p
+    from ._release import SYNTHETIC_BANNER, OutputSet, Release, publish, write_outputs
     from ._render import (
         html_document,
         save_table,
@@ -83,13 +84,21 @@ _WHERE: dict[str, str] = {
     "forest_plot": "._figures",
     "flow_diagram": "._figures",
     "save_figure": "._figures",
+    "SYNTHETIC_BANNER": "._release",
+    "OutputSet": "._release",
+    "Release": "._release",
+    "publish": "._release",
+    "write_outputs": "._release",
     "ReportFiles": "._report",
     "write_report": "._report",
 }
 
 __all__ = [
+    "SYNTHETIC_BANNER",
     "DisclosureError",
+    "OutputSet",
     "PublicationTable",
+    "Release",
     "ReportFiles",
     "Spanner",
     "Suppression",
@@ -107,6 +116,7 @@ __all__ = [
     "likert_chart",
     "likert_counts",
     "linkage_table",
+    "publish",
     "sample_table",
     "save_figure",
     "save_table",
@@ -118,6 +128,7 @@ __all__ = [
     "to_markdown",
     "to_xlsx",
     "wave2_items_table",
+    "write_outputs",
     "write_report",
 ]
 

@@ -23,15 +23,12 @@ from .._plan import AnalysisPlan
 from ._disclosure import suppression_note
 from ._format import format_estimate_ci, format_p
 from ._manifest import build_manifest, write_manifest
+from ._release import SYNTHETIC_BANNER
 from ._style import GROUP_COLOURS
 from ._tables import PublicationTable
 
 __all__ = ["ReportFiles", "write_report"]
 
-SYNTHETIC_BANNER = (
-    "SYNTHETIC DATA: every number in this report comes from the simulated sample study that "
-    "ships with crisis_survey, not from real survey responses."
-)
 _DESIGN_TITLES = {
     "paired": "linked respondents (paired tests)",
     "independent": "all respondents of each wave (independent-samples tests)",
