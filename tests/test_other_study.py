@@ -23,6 +23,8 @@ from crisis_survey import (
     load_wave,
 )
 from crisis_survey._cli import main
+from crisis_survey._errors import CodebookError
+from crisis_survey.codebook import Level, codebook_from_dict
 from crisis_survey.link import LinkedStudy
 
 HERE = Path(__file__).resolve().parent / "data" / "other_study"
@@ -111,3 +113,54 @@ def test_report_without_a_plan_names_fields_by_their_titles(tmp_path: Path) -> N
     html = (out / "report.html").read_text(encoding="utf-8")
     html = re.sub(r"<pre>.*?</pre>", "", re.sub(r"data:[^\"']+", "", html), flags=re.S)
     assert not NAMES.findall(re.sub(r"<[^>]+>", " ", html))
+
+
+# -- binary items report the level coded 1, or the one the codebook names ---------------------
+def _with_reports(code: object) -> LinkedStudy:
+    spec = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    for f in spec["fields"]:
+        if f["name"] == "Q3":
+            f["x-reports"] = code
+    cb = codebook_from_dict(spec, source="other.schema.json")
+    return link_waves(load_wave(W1, wave=1, codebook=cb), load_wave(W2, wave=2, codebook=cb))
+
+
+def test_binary_items_report_the_level_coded_1(study: LinkedStudy) -> None:
+    cb = study.codebook
+    assert cb["Q3"].labels == ("Yes", "No")  # SPSS coding, Yes listed first
+    assert cb["Q3"].reported == Level(1, "Yes") and cb["Q4_1"].reported == Level(1, "Selected")
+    t = compare_waves(study, items=["Q3", "Q4_1"]).table
+    assert set(t["summary_measure"]) == {"% Yes", "% Selected"}
+    paired = t[(t["item"] == "Q3") & (t["design"] == "paired")].iloc[0]
+    # the % Yes among the pairs, counted from the data: 1 = Yes in both waves' files
+    raw = study.pairs[[(1, "Q3"), (2, "Q3")]].dropna()
+    yes1 = (raw[(1, "Q3")] == "Yes")[study.pairs.loc[raw.index, ("", "group")] == paired["group"]]
+    assert paired["estimate_wave1"] == pytest.approx(100 * yes1.mean())
+    assert paired["summary_wave1"].endswith(f"% Yes ({int(yes1.sum())} of {len(yes1)})")
+
+
+def test_x_reports_turns_percentages_and_odds_round(study: LinkedStudy) -> None:
+    yes = compare_waves(study, items=["Q3"]).table
+    no = compare_waves(_with_reports(2), items=["Q3"]).table
+    assert set(no["summary_measure"]) == {"% No"}
+    assert (yes["estimate_wave1"] + no["estimate_wave1"]).round(9).eq(100).all()
+    pd.testing.assert_series_equal(yes["p_value"], no["p_value"])
+    mc_yes = yes[yes["test"] == "mcnemar"]
+    mc_no = no[no["test"] == "mcnemar"]
+    assert (mc_yes["effect_size"].to_numpy() * mc_no["effect_size"].to_numpy()) == \
+        pytest.approx(1.0)
+    diff = yes["design"] == "overlapping"
+    assert yes.loc[diff, "effect_size"].to_numpy() == \
+        pytest.approx(-no.loc[diff, "effect_size"].to_numpy())
+
+
+def test_x_reports_must_name_a_level() -> None:
+    spec = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    for f in spec["fields"]:
+        if f["name"] in ("Q3", "Q1"):
+            f["x-reports"] = 7 if f["name"] == "Q3" else 1
+    with pytest.raises(CodebookError) as err:
+        codebook_from_dict(spec, source="other.schema.json")
+    problems = err.value.problems
+    assert set(problems["column"]) >= {"Q3", "Q1"}
+    assert problems["problem"].str.contains("x-reports").all()

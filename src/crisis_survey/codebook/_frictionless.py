@@ -8,6 +8,8 @@ what the standard has no word for is in ``x-`` properties, which Table Schema al
 - field ``x-measurement``: ordinal, binary, nominal, numeric, text
 - field ``x-question``: the question as asked; ``x-waves``: the waves that asked it
 - field ``x-selectGroup``: the multi-select question a 0/1 column belongs to
+- field ``x-reports``: the code of the level a binary item reports (default: the level
+  coded 1)
 - each object in a field's ``missingValues`` has ``value``, ``label`` and ``x-kind``
   (dont_know, not_applicable, prefer_not_to_say)
 - schema ``version``, ``x-waves`` (number, label, fieldworkStart, fieldworkEnd),
@@ -23,6 +25,7 @@ is missing), so the shipped codebook lists ``""`` first in each; the library rea
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import json
@@ -238,6 +241,15 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
     for w in waves:
         if w not in wave_numbers:
             probs.add(name, w, "x-waves names an undeclared wave", f"one of {sorted(wave_numbers)}")
+    reports = spec.get("x-reports")
+    if reports is not None:
+        with contextlib.suppress(ValueError, TypeError):
+            reports = _code(reports, ftype)
+        if measurement != "binary" or reports not in codes:
+            probs.add(name, spec.get("x-reports"), "x-reports names no level of a binary item",
+                      "the code of one of the item's two categories"
+                      + (f" ({', '.join(map(str, codes))})" if codes else ""))
+            reports = None
     constraints = spec.get("constraints") or {}
     if not isinstance(constraints, Mapping):
         probs.add(name, constraints, "constraints is not a JSON object",
@@ -270,6 +282,7 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         minimum=constraints.get("minimum"),
         maximum=constraints.get("maximum"),
         format=_text(spec, "format", name, probs, "default"),
+        reports=reports,
     )
 
 

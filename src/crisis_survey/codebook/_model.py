@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Literal
 
@@ -97,7 +97,8 @@ class Field:
     ``select_group`` names the multi-select question a binary column belongs to (e.g. the
     ``services_used`` question has one 0/1 column per service). ``format`` is the Table
     Schema format of a date field: ``"default"`` (ISO 8601), ``"any"`` or a ``strftime``
-    pattern such as ``"%d/%m/%Y"``.
+    pattern such as ``"%d/%m/%Y"``. ``reports`` is the code of the level a binary item
+    reports (codebook ``x-reports``; see :attr:`reported`).
 
     Examples
     --------
@@ -125,6 +126,46 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     format: str = "default"
+    reports: int | str | None = None
+
+    @property
+    def reported(self) -> Level | None:
+        """The level a binary item reports (its percentage, its odds, "moves up" = to it).
+
+        The codebook's ``x-reports`` (a level's code) if given, else the level coded 1 ("Yes"
+        in both the 0/1 and the SPSS 1 = Yes / 2 = No coding), else the second level listed.
+        None for items that are not binary.
+
+        Examples
+        --------
+        >>> from crisis_survey import default_codebook
+        >>> default_codebook()["exp_followup"].reported
+        Level(code=1, label='Yes')
+        """
+        if self.measurement != "binary" or len(self.levels) != 2:
+            return None
+        wanted = self.reports if self.reports is not None else 1
+        for lv in self.levels:
+            if lv.code == wanted or str(lv.code) == str(wanted):
+                return lv
+        return self.levels[1]
+
+    def oriented(self) -> Field:
+        """The field as every test and summary reads it: a binary item's levels listed with
+        the :attr:`reported` level second (so "up" and the percentage mean that level);
+        any other field unchanged.
+
+        Examples
+        --------
+        >>> f = Field("q3", "item", "integer", measurement="binary",
+        ...           levels=(Level(1, "Yes"), Level(2, "No")))
+        >>> f.oriented().labels
+        ('No', 'Yes')
+        """
+        reported = self.reported
+        if reported is None or self.levels[1] == reported:
+            return self
+        return replace(self, levels=(self.levels[1], self.levels[0]))
 
     @property
     def label(self) -> str:

@@ -131,7 +131,7 @@ def long_data(study: StudyLike, item: str) -> pd.DataFrame:
     cb = study.codebook
     if item not in cb or cb[item].role != "item":
         raise CrisisSurveyError(f"{item!r} is not a survey item of the codebook")
-    f = cb[item]
+    f = cb[item].oriented()  # a binary item's reported level second
     if f.measurement not in ("ordinal", "binary", "numeric"):
         raise CrisisSurveyError(
             f"{item!r} is a {f.measurement} item; the change-by-group model needs an ordinal, "
@@ -387,7 +387,7 @@ def _item_field(study: StudyLike, item: str) -> Field:
     cb = study.codebook
     if item not in cb or cb[item].role != "item":
         raise CrisisSurveyError(f"{item!r} is not a survey item of the codebook")
-    f = cb[item]
+    f = cb[item].oriented()  # a binary item's reported level second
     if f.measurement not in ("ordinal", "binary", "numeric"):
         raise CrisisSurveyError(
             f"{item!r} is a {f.measurement} item; the change-by-group model needs an ordinal, "
@@ -427,7 +427,7 @@ def item_patterns(study: StudyLike, item: str, *,
     model; else level positions), the number of linked respondents among them and the two
     group labels (model groups 0 and 1) (private)."""
     f = _item_field(study, item)
-    layout = make_layout(study, ("group",))
+    layout = make_layout(study, (study.codebook.group.name,))
     order, labels = _group_order(study, layout)
     counts = count_items(layout, [f])[0]
     if f.levels:

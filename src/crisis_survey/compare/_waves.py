@@ -203,6 +203,12 @@ def _resolve_tests(
 
 
 def _select_items(study: StudyLike, items: Sequence[str] | None) -> list[Field]:
+    """The items to compare, as the tests read them (:meth:`Field.oriented`: a binary item's
+    reported level second)."""
+    return [f.oriented() for f in _chosen_items(study, items)]
+
+
+def _chosen_items(study: StudyLike, items: Sequence[str] | None) -> list[Field]:
     cb = study.codebook
     present = set(study.wave1.data.columns) & set(study.wave2.data.columns)
     if items is None:
@@ -241,6 +247,10 @@ def _select_items(study: StudyLike, items: Sequence[str] | None) -> list[Field]:
 
 
 def _scores(f: Field) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Level scores for mean-based tests: 0/1 (the reported level) for binary items, the
+    codes for other items with numeric codes, else 1..k."""
+    if f.measurement == "binary":
+        return np.array([0.0, 1.0])
     codes = f.codes
     if codes and all(isinstance(c, int | float) and not isinstance(c, bool) for c in codes):
         return np.asarray(codes, dtype=np.float64)

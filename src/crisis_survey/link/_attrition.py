@@ -267,6 +267,7 @@ def attrition_table(
                     "ordinal, binary and nominal variables with codebook levels"
                 )
             chosen.append(fld)
+    chosen = [f.oriented() for f in chosen]  # a binary item's reported level last
 
     status = study.link_status(1)
     returned = (status == LINKED).to_numpy()

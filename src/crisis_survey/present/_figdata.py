@@ -145,6 +145,7 @@ def change_counts(
         fields = [f for f in cb.items(measurement="ordinal") if f.waves == (1, 2)]
     else:
         fields = [cb[name] for name in items]
+    fields = [f.oriented() for f in fields]  # binary: "up" is towards the reported level
     groups = list(cb.group.labels)
     g = _codes(pairs[("", "group")], groups)
     records: list[dict[str, Any]] = []

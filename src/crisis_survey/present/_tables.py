@@ -758,7 +758,8 @@ def comparison_table(
     Notes
     -----
     Wave columns show ``estimate_wave1/2`` (``summary_measure``: percentage in the top two
-    levels of ordinal items, percentage answering the second level of binary items) to one
+    levels of ordinal items, percentage answering the level a binary item reports, by default
+    the level coded 1) to one
     decimal; statistics and effect sizes to two decimals (no leading zero for measures
     bounded by 1), p-values in APA style. Disclosure: an ``n`` from 1 to ``threshold - 1``
     is withheld, as is a percentage from which a count (or its complement) in that range
