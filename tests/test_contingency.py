@@ -536,3 +536,94 @@ def test_million_observations_work_from_counts() -> None:
     assert mcnemar((x > 3).astype(float), (y > 3).astype(float)).n == n
     nullable = chi_square(pd.Series(x).astype("Int64"), pd.Series(y))  # nullable pandas input
     assert nullable.statistic == pytest.approx(plain.statistic, rel=1e-12)
+
+
+# -- the batch forms (compare_waves) against the one-table functions --------------------------
+def _random_tables(seed: int, m: int, shape: tuple[int, int], top: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    tabs = rng.integers(0, top, (m, *shape)) * (rng.random((m, *shape)) < 0.75)
+    tabs[:3] = 0
+    return np.asarray(tabs, dtype=np.int64)
+
+
+def _agree(batch: dict[str, np.ndarray], one: list[Any], keys: dict[str, str],
+           rtol: float = 1e-12) -> None:
+    for i, r in enumerate(one):
+        if not batch["ok"][i]:
+            assert r is None or math.isnan(r.p_value), i
+            continue
+        assert r is not None, i
+        for key, attr in keys.items():
+            want = getattr(r, attr)
+            assert batch[key][i] == pytest.approx(want, rel=rtol, nan_ok=True), (i, key)
+
+
+def _each(fn: Any, tabs: np.ndarray) -> list[Any]:
+    out = []
+    for t in tabs:
+        try:
+            out.append(fn(t))
+        except CrisisSurveyError:
+            out.append(None)
+    return out
+
+
+RESULT_KEYS = {"statistic": "statistic", "p_value": "p_value", "effect_size": "effect_size",
+               "ci_low": "ci_low", "ci_high": "ci_high"}
+
+
+def test_mcnemar_batch_is_the_same_bits() -> None:
+    from crisis_survey.stats._contingency import _mcnemar_batch, _mcnemar_from_counts
+
+    tabs = _random_tables(1, 300, (2, 2), 25)
+    for correction in (True, False):
+        one = _each(lambda t, c=correction: _mcnemar_from_counts(*t.ravel(), correction=c),
+                    tabs)
+        _agree(_mcnemar_batch(tabs, correction=correction), one, RESULT_KEYS, rtol=0.0)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_stuart_maxwell_batch(k: int) -> None:
+    from crisis_survey.stats._contingency import (
+        _marginal_homogeneity_batch,
+        _marginal_homogeneity_from_table,
+    )
+
+    tabs = _random_tables(k, 200, (k, k), 8)
+    one = _each(_marginal_homogeneity_from_table, tabs)
+    _agree(_marginal_homogeneity_batch(tabs), one,
+           {"statistic": "statistic", "p_value": "p_value", "df": "df"})
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_chi_square_batch(k: int) -> None:
+    from crisis_survey.stats._contingency import (
+        _chi_square_batch,
+        _chi_square_from_table,
+        _ncp_lower,
+        _ncp_lower_batch,
+    )
+
+    tabs = _random_tables(10 + k, 200, (2, k), 30)
+    one = _each(_chi_square_from_table, tabs)
+    # Cramer's V's lower bound: the one-table root finder stops at 1e-12 * chi-square
+    batch = _chi_square_batch(tabs)
+    _agree(batch, one, {key: v for key, v in RESULT_KEYS.items() if key != "ci_low"})
+    _agree(batch, one, {"ci_low": "ci_low"}, rtol=1e-9)
+    chisq, df = batch["statistic"][batch["ok"]], batch["df"][batch["ok"]]
+    lam = _ncp_lower_batch(chisq, df, 0.95)
+    for c, d, got in zip(chisq, df, lam, strict=True):
+        assert abs(got - _ncp_lower(float(c), float(d), 0.95)) <= 2e-12 * max(1.0, c)
+
+
+def test_fisher_2x2_batch() -> None:
+    from crisis_survey.stats._contingency import _fisher_2x2_batch, _fisher_from_table
+
+    tabs = _random_tables(4, 300, (2, 2), 20)
+    tabs[3] = [[0, 7], [4, 0]]
+    tabs[4] = [[9, 0], [0, 2]]
+    one = _each(_fisher_from_table, tabs)
+    batch = _fisher_2x2_batch(tabs)
+    one = [r if ok else None for r, ok in zip(one, batch["ok"], strict=True)]
+    _agree(batch, one, RESULT_KEYS, rtol=1e-12)
+    assert batch["ok"][3] and batch["ok"][4]

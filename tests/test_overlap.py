@@ -391,3 +391,52 @@ def test_z_counts_agree_with_direct_formula(data: Any) -> None:
     else:
         assert res.details["r"] == 0.0
     assert res.details["p_x"] == pytest.approx(np.mean(x1 + x3), rel=1e-12)
+
+
+def test_overlap_batches_equal_the_one_comparison_functions() -> None:
+    """_partially_overlapping_t_batch / _z_batch (compare_waves) against the
+    moment- and count-based one-comparison functions, value by value."""
+    from crisis_survey.stats._overlap import (
+        _partially_overlapping_t_batch,
+        _partially_overlapping_t_from_moments,
+        _partially_overlapping_z_batch,
+        _partially_overlapping_z_from_counts,
+    )
+
+    rng = np.random.default_rng(2)
+    m = 200
+    na, nb, nc = (rng.integers(0, 20, m).astype(float) for _ in range(3))
+    n1, n2 = na + nc, nb + nc
+    m1, m2 = rng.normal(3, 1, m), rng.normal(3, 1, m)
+    v1, v2 = rng.uniform(0, 2, m), rng.uniform(0, 2, m)
+    v1[:5] = 0.0
+    v2[:5] = 0.0
+    r = rng.uniform(-1, 1, m)
+    t = _partially_overlapping_t_batch((n1, m1, v1), (n2, m2, v2), na, nb, nc, r)
+    counts = rng.integers(0, 12, (m, 6)) * (rng.random((m, 6)) < 0.8)
+    n00, n01, n10, n11, e, g = counts.T
+    oa, ob = rng.integers(0, 15, m), rng.integers(0, 15, m)
+    oa[:4] = 0
+    z = _partially_overlapping_z_batch((n00, n01, n10, n11), (oa, np.minimum(e, oa)),
+                                       (ob, np.minimum(g, ob)))
+    for i in range(m):
+        try:
+            one = _partially_overlapping_t_from_moments(
+                (n1[i], m1[i], v1[i]), (n2[i], m2[i], v2[i]), na[i], nb[i], nc[i], r[i])
+        except CrisisSurveyError:
+            assert not t["ok"][i]
+        else:
+            assert t["ok"][i]
+            assert (t["statistic"][i], t["df"][i], t["p_value"][i], t["ci_low"][i],
+                    t["ci_high"][i]) == (one.statistic, one.df, one.p_value, one.ci_low,
+                                         one.ci_high)
+        try:
+            onez = _partially_overlapping_z_from_counts(
+                (int(n00[i]), int(n01[i]), int(n10[i]), int(n11[i])),
+                (int(oa[i]), int(min(e[i], oa[i]))), (int(ob[i]), int(min(g[i], ob[i]))))
+        except CrisisSurveyError:
+            assert not z["ok"][i]
+        else:
+            assert z["ok"][i]
+            assert (z["statistic"][i], z["p_value"][i], z["ci_low"][i], z["ci_high"][i]) == (
+                onez.statistic, onez.p_value, onez.ci_low, onez.ci_high)

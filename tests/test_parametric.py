@@ -376,3 +376,20 @@ def test_effect_interval_for_huge_t_scales_and_matches_normal_theory() -> None:
     half = 1.959964 * math.sqrt(1 / 300 + d * d / (2 * 299))
     assert res.ci_low == pytest.approx(d - half, rel=2e-3)
     assert res.ci_high == pytest.approx(d + half, rel=2e-3)
+
+
+def test_vectorised_p_values_and_intervals_are_the_same_bits() -> None:
+    """p_values / intervals (special.stdtr, ndtr, stdtrit, ndtri) against the scalar
+    p_value / interval (scipy's t and norm distributions)."""
+    from crisis_survey.stats._parametric import interval, intervals, p_value, p_values
+
+    rng = np.random.default_rng(0)
+    x, df, se = rng.normal(0, 3, 200), rng.uniform(0.5, 400, 200), rng.uniform(0.01, 3, 200)
+    for alt in ("two-sided", "less", "greater"):
+        for d in (None, df):
+            got = p_values(x, alt, d)
+            lo, hi = intervals(x, se, alt, 0.9, d)
+            for i in range(len(x)):
+                dd = None if d is None else float(d[i])
+                assert got[i] == p_value(float(x[i]), alt, dd)
+                assert (lo[i], hi[i]) == interval(float(x[i]), float(se[i]), alt, 0.9, dd)

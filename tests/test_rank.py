@@ -577,3 +577,23 @@ def test_million_answers_per_wave_asymptotic_from_counts() -> None:
     assert res.n == n - len(range(0, n, 101))
     assert mw.details["n_y"] == n
     assert res.details["exact"] == 0.0 and mw.details["exact"] == 0.0
+
+
+@pytest.mark.parametrize("levels", [2, 3, 5])
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+def test_exact_rank_sum_p_values_in_one_call_equal_the_distribution(levels: int,
+                                                                   alternative: str) -> None:
+    """rank_sum_exact_ps (compiled, all comparisons at once, by enumerating allocations)
+    against rank_sum_pmf + exact_p_value through the one-comparison function."""
+    from crisis_survey.stats._exact import rank_sum_exact_ps
+    from crisis_survey.stats._rank import _mann_whitney_from_counts
+
+    rng = np.random.default_rng(levels)
+    cx = rng.integers(0, 10, (60, levels)) * (rng.random((60, levels)) < 0.8)
+    cy = rng.integers(0, 10, (60, levels)) * (rng.random((60, levels)) < 0.8)
+    keep = (cx.sum(axis=1) > 0) & (cy.sum(axis=1) > 0)
+    cx, cy = cx[keep], cy[keep]
+    got = rank_sum_exact_ps(cx, cy, alternative)
+    want = [_mann_whitney_from_counts(a, b, method="exact", alternative=alternative).p_value
+            for a, b in zip(cx, cy, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)

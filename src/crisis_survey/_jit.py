@@ -39,6 +39,14 @@ processes load it instead of compiling):
     ``pmf[t + k * step] += weights[k] * old[t]`` with the Binomial(m, 1/2) weights stored at
     ``weights[offsets[c, j]:]``; the same operations in the same order as numpy slices would
     do them (so the same bits), without a Python call per factor or per sample.
+``rank_sum_exact_ps(counts, scores2, n_take, observed, center, alternative, comb, out)``
+    the exact conditional p-value of the doubled rank sum of every row
+    (:func:`crisis_survey.stats._exact.rank_sum_exact_ps`): with tied values the sum is
+    ``sum_v a_v * scores2[v]``, ``a_v`` of the ``counts[v]`` observations at value ``v`` taken,
+    with weight ``prod_v C(counts[v], a_v)`` (``comb`` holds the binomial coefficients); every
+    allocation ``a`` of ``n_take`` is enumerated (the last value takes what is left), and the
+    weights of the sums at least as extreme as ``observed`` (``alternative`` 0 two-sided, 1
+    less, 2 greater; ``center`` is twice the expected doubled sum) are added up.
 
 The kernels are plain Python functions here (they run uncompiled, slowly and with the same
 results, under ``NUMBA_DISABLE_JIT=1``); :func:`kernels` compiles them on first use, so
@@ -142,6 +150,67 @@ def _signed_rank_pmfs(scores2: Any, mult: Any, weights: Any, offsets: Any, pmf: 
             top += m * step
 
 
+def _rank_sum_exact_ps(counts: Any, scores2: Any, n_take: Any, observed: Any, center: Any,
+                       alternative: int, comb: Any, out: Any) -> None:
+    n_rows, width = counts.shape
+    a = [0] * (width + 1)
+    rem = [0] * (width + 1)
+    part = [0] * (width + 1)
+    weight = [0.0] * (width + 1)
+    suffix = [0] * (width + 1)
+    for row in range(n_rows):
+        c = counts[row]
+        sc = scores2[row]
+        total = 0
+        for v in range(width):
+            total += c[v]
+        suffix[width] = 0
+        for v in range(width - 1, -1, -1):
+            suffix[v] = suffix[v + 1] + c[v]
+        obs = observed[row]
+        obs_dev = abs(2 * obs - center[row])
+        if alternative == 0 and obs_dev == 0:
+            out[row] = 1.0
+            continue
+        last = width - 1
+        hit = 0.0
+        if last == 0:  # one value: a single possible sum
+            hit = 1.0
+        else:
+            rem[0] = n_take[row]
+            part[0] = 0
+            weight[0] = 1.0
+            i = 0
+            a[0] = max(0, rem[0] - suffix[1]) - 1
+            while i >= 0:
+                a[i] += 1
+                if a[i] > min(c[i], rem[i]):
+                    i -= 1
+                    continue
+                r = rem[i] - a[i]
+                s = part[i] + a[i] * sc[i]
+                w = weight[i] * comb[c[i], a[i]]
+                if i == last - 1:
+                    t2 = s + r * sc[last]
+                    w = w * comb[c[last], r]
+                    if alternative == 0:
+                        take = abs(2 * t2 - center[row]) >= obs_dev
+                    elif alternative == 1:
+                        take = t2 <= obs
+                    else:
+                        take = t2 >= obs
+                    if take:
+                        hit += w
+                else:
+                    i += 1
+                    rem[i] = r
+                    part[i] = s
+                    weight[i] = w
+                    a[i] = max(0, r - suffix[i + 1]) - 1
+            hit = hit / comb[total, n_take[row]]
+        out[row] = min(max(hit, 0.0), 1.0)
+
+
 Kernel = Callable[..., Any]
 
 
@@ -156,6 +225,7 @@ class Kernels:
     count: Kernel
     row_keys: Kernel
     signed_rank_pmfs: Kernel
+    rank_sum_exact_ps: Kernel
 
 
 @cache
@@ -171,4 +241,5 @@ def kernels() -> Kernels:
     return Kernels(by_cells=jit(_by_cells), spare_cells=jit(_spare_cells),
                    wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
                    count=jit(_count), row_keys=jit(_row_keys),
-                   signed_rank_pmfs=jit(_signed_rank_pmfs))
+                   signed_rank_pmfs=jit(_signed_rank_pmfs),
+                   rank_sum_exact_ps=jit(_rank_sum_exact_ps))

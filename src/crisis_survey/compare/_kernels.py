@@ -17,12 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .._errors import CrisisSurveyError
 from ..stats import _contingency as ct
+from ..stats import _exact as ex
 from ..stats import _overlap as ov
 from ..stats import _parametric as pm
 from ..stats import _rank as rk
@@ -231,18 +233,37 @@ def _po_z(cell: Cell) -> TestResult:
 
 
 # -- many cells at once --------------------------------------------------------------------
+# Each batch below computes, for a stack of cells, what the kernel above returns for each
+# cell (the same formulas, from the stats modules' ``_*_batch`` functions, with vectorised
+# distribution functions). ``done`` marks the cells it computed; the others (a test that is
+# not defined or raises for that cell, or an exact distribution too large to enumerate) are
+# run by the per-cell kernel, which also says why. ``tests/test_compare.py`` checks every
+# batch against the per-cell kernels on random counts.
 @dataclass(frozen=True)
 class Batch:
     """One test's results for many cells (arrays aligned with the cells given)."""
 
+    test: str  # the test that was run (chi_square_or_fisher runs one of two)
     statistic_name: str
-    effect_measure: str
+    effect_measure: str | None
     statistic: FloatArray
+    df: FloatArray | None
     p_value: FloatArray
     effect_size: FloatArray
     ci_low: FloatArray
     ci_high: FloatArray
-    needs_cell: npt.NDArray[np.bool_]  # cells the per-cell kernel must do (exact p-values)
+    done: npt.NDArray[np.bool_]  # cells computed here; the per-cell kernel does the others
+
+
+def _batch(test: str, statistic_name: str, effect_measure: str | None,
+           values: dict[str, npt.NDArray[Any]], done: npt.NDArray[np.bool_],
+           effect: str = "effect_size") -> Batch:
+    m = done.shape[0]
+    nan = np.full(m, np.nan)
+    p = np.asarray(values["p_value"], dtype=np.float64)
+    return Batch(test, statistic_name, effect_measure, values["statistic"], values.get("df"),
+                 p, values.get(effect, nan), values.get("ci_low", nan),
+                 values.get("ci_high", nan), done & ~np.isnan(p))
 
 
 def _difference_counts(tables: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
@@ -268,26 +289,166 @@ def _wilcoxon_batch(tables: FloatArray) -> Batch:
     if exact.any():
         p[exact] = rk._signed_rank_exact_ps(pos[exact], neg[exact], zeros[exact],
                                             b["v2"][exact], b["total2"][exact])
-    return Batch("V", "matched-pairs rank-biserial r", b["statistic"], p, b["r"],
-                 b["ci_low"], b["ci_high"], small & ~exact)
+    return Batch("wilcoxon_signed_rank", "V", "matched-pairs rank-biserial r", b["statistic"],
+                 None, p, b["r"], b["ci_low"], b["ci_high"], ~(small & ~exact))
 
 
 def _mann_whitney_batch(w1: FloatArray, w2: FloatArray) -> Batch:
-    """:func:`_mann_whitney` for stacks of per-level counts, asymptotic cells in one pass."""
+    """:func:`_mann_whitney` for stacks of per-level counts: the asymptotic cells in one
+    pass, the exact p-values of the small cells (both samples under ``AUTO_EXACT_BELOW``) in
+    one compiled call (:func:`~crisis_survey.stats._exact.rank_sum_exact_ps`)."""
     cx, cy = np.rint(w1).astype(np.int64), np.rint(w2).astype(np.int64)
     b = rk._mann_whitney_batch(cx, cy)
+    p = np.array(b["p_value"], dtype=np.float64)
     small = (b["n_x"] < rk.AUTO_EXACT_BELOW) & (b["n_y"] < rk.AUTO_EXACT_BELOW)
-    return Batch("W", "rank-biserial r", b["statistic"], b["p_value"], b["r"], b["ci_low"],
-                 b["ci_high"], small)
+    empty = (b["n_x"] == 0) | (b["n_y"] == 0)
+    exact = small & ~empty
+    exact[exact] = ex.rank_sum_enumerations(cx[exact] + cy[exact], b["n_x"][exact]) <= \
+        ex.MAX_ENUMERATED
+    if exact.any():
+        p[exact] = ex.rank_sum_exact_ps(cx[exact], cy[exact], "two-sided")
+    return Batch("mann_whitney", "W", "rank-biserial r", b["statistic"], None, p, b["r"],
+                 b["ci_low"], b["ci_high"], ~empty & (~small | exact))
 
 
-def run_batch(test: str, tables: FloatArray, w1: FloatArray, w2: FloatArray) -> Batch | None:
-    """``test`` for many cells at once, or None when it has no batch form (run per cell)."""
-    if test == "wilcoxon_signed_rank":
-        return _wilcoxon_batch(tables)
-    if test == "mann_whitney":
-        return _mann_whitney_batch(w1, w2)
-    return None
+def _two_by_k_batch(w1: FloatArray, w2: FloatArray) -> npt.NDArray[np.int64]:
+    return np.rint(np.stack([w1, w2], axis=1)).astype(np.int64)
+
+
+def _min_expected_batch(w1: FloatArray, w2: FloatArray) -> FloatArray:
+    """:func:`min_expected` of every cell (NaN where it is NaN), the same arithmetic."""
+    tab = np.stack([w1, w2], axis=1)
+    col = tab.sum(axis=1)
+    used = col > 0
+    n = tab.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = tab.sum(axis=2)[:, :, None] * col[:, None, :] / n[:, None, None]
+        low = np.where(used[:, None, :], expected, np.inf).min(axis=(1, 2))
+    return np.where((n == 0) | (used.sum(axis=1) < 2), np.nan, low)
+
+
+def _chi_square_batch(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool_]) -> Batch:
+    tab = _two_by_k_batch(w1, w2)
+    both = (tab.sum(axis=2) > 0).all(axis=1)  # _two_by_k raises otherwise
+    v = ct._chi_square_batch(tab)
+    return _batch("chi_square", "X-squared", "Cramer's V (bias-corrected)", v,
+                  cells & both & v["ok"])
+
+
+def _fisher_batch(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool_]) -> Batch:
+    """Fisher's test of the cells whose 2 x k table has exactly two answered levels (a 2 x 2
+    table after dropping the empty columns, as :func:`_fisher_from_table` does); larger tables
+    are enumerated per cell."""
+    tab = _two_by_k_batch(w1, w2)
+    used = tab.sum(axis=1) > 0
+    two = used.sum(axis=1) == 2
+    m = tab.shape[0]
+    nan = np.full(m, np.nan)
+    values: dict[str, npt.NDArray[Any]] = {key: nan.copy() for key in (
+        "statistic", "p_value", "effect_size", "ci_low", "ci_high")}
+    ok = np.zeros(m, dtype=bool)
+    idx = np.flatnonzero(two & cells)
+    if idx.size:
+        cols = np.sort(np.argsort(~used[idx], axis=1, kind="stable")[:, :2], axis=1)
+        t2 = np.take_along_axis(tab[idx], cols[:, None, :], axis=2)
+        f = ct._fisher_2x2_batch(t2)
+        for key in values:
+            values[key][idx] = f[key]
+        ok[idx] = f["ok"]
+    return _batch("fisher_exact", "odds ratio", "odds ratio (conditional MLE)", values, ok)
+
+
+def _moments_batch(counts: FloatArray, scores: FloatArray) -> tuple[FloatArray, ...]:
+    """:func:`_cat_moments` of every row: n, mean, ssd (NaN mean and ssd where n = 0)."""
+    n = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n == 0, np.nan, (counts @ scores) / np.where(n == 0, 1.0, n))
+        ssd = np.where(n == 0, np.nan, (counts * (scores[None, :] - mean[:, None]) ** 2)
+                       .sum(axis=1))
+    return n, mean, ssd
+
+
+def _combine_batch(a: tuple[FloatArray, ...], b: tuple[FloatArray, ...]
+                   ) -> tuple[FloatArray, ...]:
+    """:func:`combine` of every row."""
+    na, ma, sa = a
+    nb, mb, sb = b
+    n = na + nb
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = mb - ma
+        mean = np.where(na == 0, mb, np.where(nb == 0, ma, ma + delta * nb / n))
+        ssd = np.where(na == 0, sb, np.where(nb == 0, sa, sa + sb + delta * delta * na * nb / n))
+    return np.where(na == 0, nb, np.where(nb == 0, na, n)), mean, ssd
+
+
+def _po_t_batch(tables: FloatArray, w1: FloatArray, w2: FloatArray, scores: FloatArray,
+                categorical: bool) -> Batch:
+    """:func:`_po_t` for every cell."""
+    if categorical:
+        px = _moments_batch(tables.sum(axis=2), scores)
+        py = _moments_batch(tables.sum(axis=1), scores)
+        ax, ay = _moments_batch(w1, scores), _moments_batch(w2, scores)
+        with np.errstate(invalid="ignore"):
+            cross = np.einsum("ci,cij,cj->c", scores[None, :] - px[1][:, None], tables,
+                              scores[None, :] - py[1][:, None])
+        cross = np.where(px[0] == 0, np.nan, cross)
+    else:
+        n, mx, my, sx, sy, cross = (tables[:, j] for j in range(6))
+        px, py = (n, mx, sx), (n, my, sy)
+        ax = (w1[:, 0], w1[:, 1], w1[:, 2])
+        ay = (w2[:, 0], w2[:, 1], w2[:, 2])
+    n1, m1, s1 = _combine_batch(ax, px)
+    n2, m2, s2 = _combine_batch(ay, py)
+    nc = px[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        has_r = (nc >= 2) & (px[2] > 0) & (py[2] > 0)
+        r = np.where(has_r, cross / np.sqrt(px[2] * py[2]), 0.0)
+        v1 = np.where(n1 > 1, s1 / (n1 - 1), np.nan)
+        v2 = np.where(n2 > 1, s2 / (n2 - 1), np.nan)
+    v = ov._partially_overlapping_t_batch((n1, m1, v1), (n2, m2, v2), ax[0], ay[0], nc, r)
+    return _batch("partially_overlapping_t", "t", "mean difference", v, v["ok"],
+                  effect="estimate")
+
+
+def _po_z_batch(tables: FloatArray, w1: FloatArray, w2: FloatArray) -> Batch:
+    """:func:`_po_z` for every cell (binary items)."""
+    t = np.rint(tables).astype(np.int64).reshape(-1, 4)
+    a, b = np.rint(w1).astype(np.int64), np.rint(w2).astype(np.int64)
+    v = ov._partially_overlapping_z_batch(
+        (t[:, 0], t[:, 1], t[:, 2], t[:, 3]), (a.sum(axis=1), a[:, 1]), (b.sum(axis=1), b[:, 1]))
+    return _batch("partially_overlapping_z", "z", "difference in proportions", v, v["ok"],
+                  effect="estimate")
+
+
+def run_batch(test: str, tables: FloatArray, w1: FloatArray, w2: FloatArray,
+              scores: FloatArray, categorical: bool) -> list[Batch]:
+    """``test`` for many cells at once: the batches that computed some of the cells (none
+    when the test has no batch form); the remaining cells are run per cell."""
+    m = w1.shape[0]
+    everyone = np.ones(m, dtype=bool)
+    binary_table = tables.ndim == 3 and tables.shape[1:] == (2, 2)
+    if test == "wilcoxon_signed_rank" and categorical:
+        return [_wilcoxon_batch(tables)]
+    if test == "mann_whitney" and categorical:
+        return [_mann_whitney_batch(w1, w2)]
+    if test == "mcnemar" and categorical and binary_table:
+        v = ct._mcnemar_batch(np.rint(tables).astype(np.int64), correction=False)
+        return [_batch(test, "X-squared", "odds ratio b/c (discordant pairs)", v, v["ok"])]
+    if test == "marginal_homogeneity" and categorical:
+        v = ct._marginal_homogeneity_batch(np.rint(tables).astype(np.int64))
+        return [_batch(test, "X-squared", None, v, v["ok"])]
+    if test == "chi_square" and categorical:
+        return [_chi_square_batch(w1, w2, everyone)]
+    if test == "fisher_exact" and categorical:
+        return [_fisher_batch(w1, w2, everyone)]
+    if test == "chi_square_or_fisher" and categorical:
+        low = _min_expected_batch(w1, w2)
+        return [_chi_square_batch(w1, w2, ~(low < 5.0)), _fisher_batch(w1, w2, low < 5.0)]
+    if test == "partially_overlapping_t":
+        return [_po_t_batch(tables, w1, w2, scores, categorical)]
+    if test == "partially_overlapping_z" and categorical and binary_table:
+        return [_po_z_batch(tables, w1, w2)]
+    return []
 
 
 Kernel = Callable[[Cell], TestResult]

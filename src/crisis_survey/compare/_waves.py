@@ -407,16 +407,23 @@ def _item_blocks(
 
 def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
                categorical: bool, scores: FloatArray, min_n: int) -> npt.NDArray[np.object_]:
-    """Run ``test`` on every cell of ``dd`` thick enough to test (a batch where the test has
-    one, cell by cell otherwise), write the results into ``out`` and return the notes."""
+    """Run ``test`` on every cell of ``dd`` thick enough to test (in batches where the test
+    has them, cell by cell for the rest), write the results into ``out`` and return the
+    notes."""
     notes, thin = _too_few(design, dd, min_n)
-    todo = ~thin
-    batch = kn.run_batch(test, dd.tables, dd.w1, dd.w2) if todo.any() else None
-    per_cell = todo if batch is None else todo & batch.needs_cell
-    if batch is not None:
-        done = np.flatnonzero(todo & ~batch.needs_cell)
-        _put(out, done, batch.statistic_name, batch.statistic, None, batch.p_value,
-             batch.effect_measure, batch.effect_size, batch.ci_low, batch.ci_high)
+    todo = np.flatnonzero(~thin)
+    per_cell = ~thin
+    if todo.size:
+        for batch in kn.run_batch(test, dd.tables[todo], dd.w1[todo], dd.w2[todo], scores,
+                                  categorical):
+            done = np.flatnonzero(batch.done)
+            at = todo[done]
+            per_cell[at] = False
+            out["test"][at] = batch.test
+            _put(out, at, batch.statistic_name, batch.statistic[done],
+                 None if batch.df is None else batch.df[done], batch.p_value[done],
+                 batch.effect_measure, batch.effect_size[done], batch.ci_low[done],
+                 batch.ci_high[done])
     for c in np.flatnonzero(per_cell).tolist():
         cell = dd.cell(c, categorical, scores)
         run_as = test
@@ -446,7 +453,8 @@ def _put(out: dict[str, Any], at: npt.NDArray[np.int64], name: str, statistic: A
          p: Any, measure: str | None, effect: Any, low: Any, high: Any) -> None:
     """Write test results into the cells at positions ``at``, effects oriented towards wave 2.
 
-    Values are scalars (one cell's result) or arrays with one entry per cell (a batch).
+    Values are scalars (one cell's result) or arrays with one entry per position of ``at``
+    (a batch).
     """
     if at.size == 0:
         return
@@ -455,8 +463,7 @@ def _put(out: dict[str, Any], at: npt.NDArray[np.int64], name: str, statistic: A
     out["effect_measure"][at] = measure
     for col, value in (("statistic", statistic), ("df", df), ("p_value", p),
                        ("effect_size", effect), ("ci_low", low), ("ci_high", high)):
-        values = np.asarray(np.nan if value is None else value, dtype=float)
-        out[col][at] = values[at] if values.ndim else values
+        out[col][at] = np.asarray(np.nan if value is None else value, dtype=float)
 
 
 #: Effect measures that the stats functions report as wave 1 relative to wave 2 (x - y, or

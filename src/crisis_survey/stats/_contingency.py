@@ -1078,3 +1078,357 @@ def linear_trend(x: Any, y: Any, *, scores: Sequence[float] | None = None) -> Te
                 f"({coded.labels[:10]}), {col_scores.size} scores"
             )
     return _linear_trend_from_table(table, col_scores)
+
+
+# ---------------------------------------------------------------------------------------
+# Many tables at once (compare_waves): the same formulas, array by array
+# ---------------------------------------------------------------------------------------
+# Each ``_*_batch`` below computes, for a stack of tables, what the ``_*_from_table`` /
+# ``_*_from_counts`` function above returns for each table, with vectorised distribution
+# functions (``special.chdtrc`` for ``stats.chi2.sf``, one ``stats.beta.ppf`` /
+# ``stats.hypergeom`` call for all tables). ``ok`` marks the tables it computed; the others
+# (an undefined or failing test) are left to the one-table function, which says why.
+# ``tests/test_contingency.py`` checks every batch against the one-table function.
+def _mcnemar_batch(
+    tables: Any, *, correction: bool = True, confidence: float = 0.95
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_mcnemar_from_counts` (asymptotic) of a stack of paired 2 x 2 tables
+    ``(m, 2, 2)``: ``statistic``, ``df``, ``p_value``, ``effect_size`` (odds ratio b/c),
+    ``ci_low``, ``ci_high`` and ``ok`` (False: no pair, or no discordant pair)."""
+    t = np.asarray(tables, dtype=np.int64).reshape(-1, 4)
+    b, c = t[:, 1], t[:, 2]
+    level = check_confidence(confidence)
+    m = b + c
+    ok = (t.sum(axis=1) > 0) & (m > 0) & (t.min(axis=1) >= 0)
+    mm = np.where(ok, m, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corrected = correction & (b != c)
+        num = np.where(corrected, (np.abs(b - c) - 1.0) ** 2, (b - c).astype(np.float64) ** 2)
+        statistic = num / mm
+        p = special.chdtrc(1.0, statistic)
+        alpha = (1.0 - level) / 2.0
+        lower = np.where(b == 0, 0.0,
+                         stats.beta.ppf(alpha, np.maximum(b, 1), mm - b + 1))
+        upper = np.where(b == mm, 1.0,
+                         stats.beta.ppf(1.0 - alpha, b + 1, np.maximum(mm - b, 1)))
+        est = np.where(c == 0, math.inf, b / np.where(c == 0, 1, c))
+        or_low = lower / (1.0 - lower)
+        or_high = np.where(upper >= 1.0, math.inf, upper / (1.0 - upper))
+    nan = np.nan
+    return {"statistic": np.where(ok, statistic, nan), "df": np.where(ok, 1.0, nan),
+            "p_value": np.where(ok, p, nan), "effect_size": np.where(ok, est, nan),
+            "ci_low": np.where(ok, or_low, nan), "ci_high": np.where(ok, or_high, nan),
+            "ok": ok}
+
+
+def _marginal_homogeneity_batch(tables: Any) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_marginal_homogeneity_from_table` (Stuart-Maxwell) of a stack of square paired
+    tables ``(m, k, k)``: ``statistic``, ``df`` (the rank), ``p_value`` and ``ok`` (False: no
+    pair, or nobody changed answer). Tables with the same answered levels share one stacked
+    eigen-decomposition (``numpy.linalg.eigh`` runs LAPACK on each matrix of the stack)."""
+    tab = np.asarray(tables, dtype=np.int64)
+    m = tab.shape[0]
+    statistic = np.full(m, np.nan)
+    rank = np.zeros(m, dtype=np.int64)
+    used = (tab.sum(axis=1) + tab.sum(axis=2)) > 0
+    nonempty = tab.sum(axis=(1, 2)) > 0
+    patterns, which = np.unique(used, axis=0, return_inverse=True)
+    which = np.asarray(which).reshape(-1)
+    for p_i, pattern in enumerate(patterns):
+        idx = np.flatnonzero((which == p_i) & nonempty)
+        if idx.size == 0 or not pattern.any():
+            continue
+        lv = np.flatnonzero(pattern)
+        t = tab[idx][:, lv][:, :, lv].astype(float)
+        rows, cols = t.sum(axis=2), t.sum(axis=1)
+        d = rows - cols
+        cov = -(t + t.transpose(0, 2, 1))
+        diag = np.arange(lv.size)
+        cov[:, diag, diag] = rows + cols - 2.0 * t[:, diag, diag]
+        w, vecs = np.linalg.eigh(cov)
+        keep = w > _RANK_TOL * np.maximum(w.max(axis=1), 0.0)[:, None]
+        proj = np.einsum("cji,cj->ci", vecs, d)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            terms = np.where(keep, proj**2 / np.where(keep, w, 1.0), 0.0)
+        statistic[idx] = terms.sum(axis=1)
+        rank[idx] = keep.sum(axis=1)
+    ok = nonempty & (rank > 0)
+    df = rank.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        p = special.chdtrc(np.where(ok, df, 1.0), np.where(ok, statistic, 0.0))
+    nan = np.nan
+    return {"statistic": np.where(ok, statistic, nan), "df": np.where(ok, df, nan),
+            "p_value": np.where(ok, p, nan), "ok": ok}
+
+
+def _ncp_lower_batch(chisq: FloatArray, df: FloatArray, level: float) -> FloatArray:
+    """:func:`_ncp_lower` of many statistics: the noncentrality ``lambda`` with
+    ``P(X^2_df(lambda) <= chisq) = level`` (0 when ``chisq`` is at most the central quantile).
+
+    Solved for all statistics at once by Newton's method on ``special.chndtr`` (scipy's
+    ``ncx2.cdf``), using ``d/d lambda F(x; df, lambda) = (F(x; df + 2, lambda) - F(x; df,
+    lambda)) / 2``, kept inside a bracket (bisection whenever a step leaves it), to a few
+    units in the last place; the one-at-a-time :func:`_ncp_lower` stops at brentq's
+    tolerance ``1e-12 * max(1, chisq)``, so the two agree to that.
+    """
+    x = np.asarray(chisq, dtype=np.float64)
+    df = np.asarray(df, dtype=np.float64)
+    out = np.zeros(x.shape)
+    crit = 2 * special.gammaincinv(df / 2, level)  # stats.chi2.ppf(level, df)
+    todo = np.flatnonzero(x > crit)
+    if todo.size == 0:
+        return out
+    xs, ds = x[todo], df[todo]
+
+    def g(lam: FloatArray, sel: Any = slice(None)) -> FloatArray:
+        return np.asarray(special.chndtr(xs[sel], ds[sel], lam) - level)
+
+    lo = np.zeros(todo.size)
+    hi = np.maximum(xs, 1.0)
+    for _ in range(2000):  # bracket: g(hi) <= 0 (g is decreasing)
+        up = g(hi) > 0
+        if not up.any():
+            break
+        lo = np.where(up, hi, lo)
+        hi = np.where(up, hi * 2.0, hi)
+    lam = np.clip(xs - ds, lo, hi)
+    lam = np.where((lam <= lo) | (lam >= hi), 0.5 * (lo + hi), lam)
+    active = np.ones(todo.size, dtype=bool)
+    for _ in range(200):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        la = lam[a]
+        fa = g(la, a)
+        lo[a] = np.where(fa > 0, la, lo[a])
+        hi[a] = np.where(fa > 0, hi[a], la)
+        slope = 0.5 * (special.chndtr(xs[a], ds[a] + 2.0, la) - (fa + level))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = np.where(slope < 0, fa / slope, np.nan)
+        new = la - step
+        inside = np.isfinite(new) & (new > lo[a]) & (new < hi[a])
+        new = np.where(inside, new, 0.5 * (lo[a] + hi[a]))
+        done = (np.abs(new - la) <= 4.0 * _EPS_F * np.maximum(la, 1e-300)) | (fa == 0.0) | (
+            hi[a] - lo[a] <= 4.0 * _EPS_F * hi[a])
+        lam[a] = np.where(fa == 0.0, la, new)
+        active[a[done]] = False
+    out[todo] = lam
+    return out
+
+
+_EPS_F = float(np.finfo(np.float64).eps)
+
+
+def _chi_square_batch(
+    tables: Any, *, adjust: bool = True, confidence: float = 0.95
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_chi_square_from_table` of a stack of ``(m, r, c)`` count tables: ``statistic``,
+    ``df``, ``p_value``, Cramer's V ``effect_size`` with ``ci_low``/``ci_high``, ``min_expected``
+    (over the answered rows and columns) and ``ok`` (False: empty, or fewer than two answered
+    rows or columns)."""
+    level = check_confidence(confidence)
+    tab = np.asarray(tables, dtype=np.int64)
+    n = tab.sum(axis=(1, 2))
+    rowsum, colsum = tab.sum(axis=2), tab.sum(axis=1)
+    used_r, used_c = rowsum > 0, colsum > 0
+    nr, nc = used_r.sum(axis=1), used_c.sum(axis=1)
+    ok = (n > 0) & (nr >= 2) & (nc >= 2)
+    nn = np.where(n > 0, n, 1)
+    cell_used = used_r[:, :, None] & used_c[:, None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = rowsum.astype(float)[:, :, None] * colsum.astype(float)[:, None, :] / \
+            nn[:, None, None]
+        terms = np.where(cell_used, (tab - expected) ** 2 / expected, 0.0)
+        chisq = terms.sum(axis=(1, 2))
+        min_expected = np.where(cell_used, expected, np.inf).min(axis=(1, 2))
+    df = (nr - 1) * (nc - 1)
+    dff = np.where(ok, df, 1).astype(np.float64)
+    p = special.chdtrc(dff, np.where(ok, chisq, 0.0))
+    v = np.full(n.shape, np.nan)
+    v_low = np.full(n.shape, np.nan)
+    v_high = np.full(n.shape, np.nan)
+    big = ok & (n > 1)
+    if big.any():
+        cs, nb, rb, cb = chisq[big], n[big].astype(np.float64), nr[big], nc[big]
+        dfb = dff[big]
+        phi = np.sqrt(cs / nb)
+        phi_low = np.sqrt(_ncp_lower_batch(cs, dfb, level) / nb)
+        if adjust:
+            e = dfb / (nb - 1)
+            phi = np.sqrt(np.maximum(0.0, phi * phi - e))
+            phi_low = np.sqrt(np.maximum(0.0, phi_low * phi_low - e))
+            kk = rb - (rb - 1) ** 2 / (nb - 1)
+            ll = cb - (cb - 1) ** 2 / (nb - 1)
+        else:
+            kk, ll = rb.astype(np.float64), cb.astype(np.float64)
+        small = np.minimum(kk, ll)
+        with np.errstate(invalid="ignore"):
+            div = np.sqrt(small - 1.0)
+            v[big] = np.where(small <= 1.0, np.nan, np.minimum(phi / div, 1.0))
+            v_low[big] = np.where(small <= 1.0, np.nan, np.minimum(phi_low / div, 1.0))
+        v_high[big] = 1.0
+    nan = np.nan
+    return {"statistic": np.where(ok, chisq, nan), "df": np.where(ok, dff, nan),
+            "p_value": np.where(ok, p, nan), "effect_size": v, "ci_low": v_low,
+            "ci_high": v_high, "min_expected": np.where(n > 0, min_expected, nan), "ok": ok}
+
+
+def _fisher_2x2_batch(tables: Any, *, confidence: float = 0.95) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_fisher_from_table` of a stack of ``(m, 2, 2)`` tables with no empty row or
+    column (``ok`` False for the others): the two-sided p-value (the closed form
+    :func:`_fisher_2xk_pvalue` uses for two columns, run for all tables at once) and the
+    conditional maximum-likelihood odds ratio with its exact interval
+    (:func:`_conditional_odds_ratio`, solved for all tables at once)."""
+    level = check_confidence(confidence)
+    tab = np.asarray(tables, dtype=np.int64)
+    ok = (tab.sum(axis=1) > 0).all(axis=1) & (tab.sum(axis=2) > 0).all(axis=1)
+    m = tab.shape[0]
+    out = {key: np.full(m, np.nan) for key in ("statistic", "p_value", "effect_size",
+                                                "ci_low", "ci_high")}
+    out["ok"] = ok
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    t = tab[idx]
+    # -- p-value: the two-column step of _fisher_2xk_pvalue -----------------------------
+    col = t.sum(axis=1)
+    swap = col[:, 1] < col[:, 0]  # argsort(kind="stable") of two columns
+    c1 = np.where(swap, col[:, 1], col[:, 0])
+    c2 = np.where(swap, col[:, 0], col[:, 1])
+    f1 = np.where(swap, t[:, 0, 1], t[:, 0, 0])
+    f2 = np.where(swap, t[:, 0, 0], t[:, 0, 1])
+    r1 = t[:, 0].sum(axis=1)
+    n = c1 + c2
+    fc1, fc2 = c1.astype(float), c2.astype(float)
+    log_total = _lchoose(n.astype(float), r1.astype(float))
+    obs = 0.0 + (_lchoose(fc1, f1.astype(float)) + _lchoose(fc2, f2.astype(float)))
+    threshold = obs + math.log1p(_REL_ERR)
+    tt = r1
+    lo = np.maximum(0, tt - c2)
+    hi = np.minimum(c1, tt)
+    mode = np.clip(((tt + 1) * (c1 + 1)) // (c1 + c2 + 2), lo, hi)
+    limit = threshold - 0.0
+
+    def h(a: IntArray) -> FloatArray:
+        return np.asarray(_lchoose(fc1, a.astype(float)) + _lchoose(fc2, (tt - a).astype(float)))
+
+    a_left, bad_left = lo - 1, mode + 1
+    while np.any(bad_left - a_left > 1):
+        active = bad_left - a_left > 1
+        mid = np.where(active, (a_left + bad_left) // 2, lo)
+        good = h(mid) <= limit
+        a_left = np.where(active & good, mid, a_left)
+        bad_left = np.where(active & ~good, mid, bad_left)
+    a_right, bad_right = hi + 1, mode.copy()
+    while np.any(a_right - bad_right > 1):
+        active = a_right - bad_right > 1
+        mid = np.where(active, (a_right + bad_right) // 2, hi)
+        good = h(mid) <= limit
+        a_right = np.where(active & good, mid, a_right)
+        bad_right = np.where(active & ~good, mid, bad_right)
+    scale = np.exp(0.0 + _lchoose(n.astype(float), tt.astype(float)) - log_total)
+    left_mass = np.where(a_left >= lo, stats.hypergeom.cdf(a_left, n, c1, tt), 0.0)
+    right_mass = np.where(a_right <= hi, stats.hypergeom.sf(a_right - 1, n, c1, tt), 0.0)
+    out["p_value"][idx] = np.minimum(1.0, 0.0 + scale * (left_mass + right_mass))
+    # -- conditional odds ratio and its interval ---------------------------------------
+    est, ci_low, ci_high = _conditional_odds_ratio_batch(t, level)
+    out["statistic"][idx] = est
+    out["effect_size"][idx] = est
+    out["ci_low"][idx] = ci_low
+    out["ci_high"][idx] = ci_high
+    return out
+
+
+def _conditional_odds_ratio_batch(tables: IntArray, level: float
+                                  ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`_conditional_odds_ratio` of a stack of 2 x 2 tables: the supports padded to
+    one width, the three equations solved for every table at once by Newton's method on the
+    log odds ratio (derivatives: the variance of the noncentral hypergeometric, and the
+    covariance of a tail's indicator with it), kept inside a bracket, to a few units in the
+    last place (the one-table function stops at brentq's ``xtol = 1e-13``)."""
+    t = tables
+    m_ = t[:, :, 0].sum(axis=1)
+    nn = t[:, :, 1].sum(axis=1)
+    k = t[:, 0].sum(axis=1)
+    x = t[:, 0, 0]
+    lo = np.maximum(0, k - nn)
+    hi = np.minimum(k, m_)
+    width = int((hi - lo).max()) + 1
+    support = (lo[:, None] + np.arange(width)[None, :]).astype(float)
+    valid = support <= hi[:, None]
+    with np.errstate(invalid="ignore"):
+        logdc = np.where(valid, _lchoose(m_[:, None].astype(float), support)
+                         + _lchoose(nn[:, None].astype(float), k[:, None] - support), -np.inf)
+    alpha = (1.0 - level) / 2.0
+    xf = x.astype(float)
+    upper_mask = valid & (support >= xf[:, None])  # X >= x
+    lower_mask = valid & (support <= xf[:, None])  # X <= x
+
+    def moments(theta: FloatArray, rows: IntArray, mask: npt.NDArray[np.bool_] | None
+                ) -> tuple[FloatArray, FloatArray]:
+        """(value, derivative in theta) of E[X] (mask None) or of P(X in mask)."""
+        d = logdc[rows] + theta[:, None] * support[rows]
+        e = np.exp(d - d.max(axis=1, keepdims=True))
+        dens = e / e.sum(axis=1, keepdims=True)
+        s = support[rows]
+        mean = (dens * s).sum(axis=1)
+        if mask is None:
+            return mean, (dens * (s - mean[:, None]) ** 2).sum(axis=1)
+        mk = mask[rows]
+        prob = np.where(mk, dens, 0.0).sum(axis=1)
+        return prob, np.where(mk, dens * (s - mean[:, None]), 0.0).sum(axis=1)
+
+    def solve(rows: IntArray, mask: npt.NDArray[np.bool_] | None, target: FloatArray,
+              sign: float) -> FloatArray:
+        """theta with sign * f(theta) = sign * target, sign * f increasing."""
+        def f(theta: FloatArray, r: IntArray) -> tuple[FloatArray, FloatArray]:
+            v, dv = moments(theta, r, mask)
+            return sign * v, sign * dv
+
+        tg = sign * target
+        a = np.full(rows.size, -1.0)
+        b = np.full(rows.size, 1.0)
+        for _ in range(1100):
+            low = f(a, rows)[0] > tg
+            if not low.any():
+                break
+            a = np.where(low, a * 2.0, a)
+        for _ in range(1100):
+            high = f(b, rows)[0] < tg
+            if not high.any():
+                break
+            b = np.where(high, b * 2.0, b)
+        theta = 0.5 * (a + b)
+        active = np.ones(rows.size, dtype=bool)
+        for _ in range(300):
+            i = np.flatnonzero(active)
+            if i.size == 0:
+                break
+            th = theta[i]
+            v, dv = f(th, rows[i])
+            g = v - tg[i]
+            a[i] = np.where(g < 0, th, a[i])
+            b[i] = np.where(g < 0, b[i], th)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new = th - g / dv
+            inside = np.isfinite(new) & (new > a[i]) & (new < b[i])
+            new = np.where(inside, new, 0.5 * (a[i] + b[i]))
+            done = (np.abs(new - th) <= 4.0 * _EPS_F * np.maximum(np.abs(th), 1.0)) | (g == 0)
+            theta[i] = np.where(g == 0, th, new)
+            active[i[done]] = False
+        return np.asarray(theta, dtype=np.float64)
+
+    n_t = t.shape[0]
+    est = np.where(x == lo, 0.0, math.inf)
+    inner = np.flatnonzero((x > lo) & (x < hi))
+    if inner.size:
+        est[inner] = np.exp(solve(inner, None, xf[inner], 1.0))
+    ci_low = np.zeros(n_t)
+    up = np.flatnonzero(x != lo)
+    if up.size:
+        ci_low[up] = np.exp(solve(up, upper_mask, np.full(up.size, alpha), 1.0))
+    ci_high = np.full(n_t, math.inf)
+    dn = np.flatnonzero(x != hi)
+    if dn.size:
+        ci_high[dn] = np.exp(solve(dn, lower_mask, np.full(dn.size, alpha), -1.0))
+    return est, ci_low, ci_high

@@ -57,6 +57,7 @@ __all__ = [
     "MAX_EXACT_OPERATIONS",
     "exact_p_value",
     "exact_p_values",
+    "rank_sum_exact_ps",
     "rank_sum_pmf",
     "rank_sum_work",
     "signed_rank_pmf",
@@ -269,6 +270,53 @@ def rank_sum_pmf(counts: IntArray, n_take: int) -> FloatArray:
         seen += c
     final: FloatArray = table[n_take - lo_prev]
     return final
+
+
+#: Most allocations :func:`rank_sum_exact_ps` enumerates for one sample (rows above it are
+#: left to :func:`rank_sum_pmf`, one at a time).
+MAX_ENUMERATED: int = 2_000_000
+
+_ALTERNATIVE_CODE = {"two-sided": 0, "less": 1, "greater": 2}
+
+
+def rank_sum_enumerations(counts: IntArray, n_take: IntArray) -> FloatArray:
+    """How many allocations :func:`rank_sum_exact_ps` enumerates for every row (the product
+    of ``min(count, n_take) + 1`` over all values but the most frequent)."""
+    c = np.sort(np.asarray(counts, dtype=np.int64), axis=1)[:, :-1]
+    return np.asarray(np.prod(np.minimum(c, np.asarray(n_take)[:, None]) + 1.0, axis=1),
+                      dtype=np.float64)
+
+
+def rank_sum_exact_ps(count_x: IntArray, count_y: IntArray, alternative: str) -> FloatArray:
+    """The exact conditional p-value of the rank sum of ``x`` for every row (counts per
+    ordered value, one comparison a row), the p-value :func:`exact_p_value` gives from
+    :func:`rank_sum_pmf` (to rounding), computed in one compiled call.
+
+    With tied values the doubled rank sum is ``sum_v a_v * s_v`` (``s_v`` the doubled midrank
+    of value ``v``, ``a_v`` how many of its ``c_v`` observations are in ``x``), each
+    allocation having probability ``prod_v C(c_v, a_v) / C(n, n_x)``; the kernel enumerates
+    the allocations (the most frequent value takes what is left), which for the few levels of
+    a survey item is far less work than the distribution over every possible sum. Rows
+    needing more than :data:`MAX_ENUMERATED` allocations must use :func:`rank_sum_pmf`.
+    """
+    cx = np.atleast_2d(np.asarray(count_x, dtype=np.int64))
+    cy = np.atleast_2d(np.asarray(count_y, dtype=np.int64))
+    counts = cx + cy
+    scores2 = 2 * (np.cumsum(counts, axis=1) - counts) + counts + 1
+    n_x = cx.sum(axis=1)
+    total = counts.sum(axis=1)
+    observed = (cx * scores2).sum(axis=1)
+    center = 2 * n_x * (total + 1)
+    order = np.argsort(counts, axis=1, kind="stable")  # the most frequent value last
+    counts = np.ascontiguousarray(np.take_along_axis(counts, order, axis=1))
+    scores2 = np.ascontiguousarray(np.take_along_axis(scores2, order, axis=1))
+    top = int(total.max(initial=0))
+    grid = np.arange(top + 1, dtype=np.float64)
+    comb = np.ascontiguousarray(_binomial_coefficient(grid[:, None], grid[None, :]))
+    out = np.empty(len(counts), dtype=np.float64)
+    kernels().rank_sum_exact_ps(counts, scores2, n_x, observed, center,
+                                _ALTERNATIVE_CODE[alternative], comb, out)
+    return out
 
 
 # -- p-values ----------------------------------------------------------------------------

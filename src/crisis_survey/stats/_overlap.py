@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .._errors import CrisisSurveyError
 from ._arrays import FloatArray, as_float, check_alternative
-from ._parametric import check_confidence, interval, moments, p_value
+from ._parametric import check_confidence, interval, intervals, moments, p_value, p_values
 from ._results import Alternative, TestResult
 
 __all__ = ["partially_overlapping_t", "partially_overlapping_z"]
@@ -335,6 +336,47 @@ def _partially_overlapping_t_from_moments(
     )
 
 
+def _partially_overlapping_t_batch(
+    wave1: tuple[FloatArray, FloatArray, FloatArray],
+    wave2: tuple[FloatArray, FloatArray, FloatArray],
+    na: FloatArray,
+    nb: FloatArray,
+    nc: FloatArray,
+    r: FloatArray,
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_partially_overlapping_t_from_moments` (Welch-type ``T_new2``) for many
+    comparisons at once, element by element the same arithmetic (so the same bits).
+
+    Arguments are arrays with one entry per comparison. Returns ``statistic``, ``df``,
+    ``p_value``, ``estimate``, ``ci_low``, ``ci_high`` and ``ok``: False where the one-at-a-time
+    function raises (fewer than 2 values in a wave, no variation, degrees of freedom not
+    positive); those entries hold NaN and need the one-at-a-time function for the reason.
+    """
+    n1, m1, v1 = (np.asarray(a, dtype=np.float64) for a in wave1)
+    n2, m2, v2 = (np.asarray(a, dtype=np.float64) for a in wave2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        estimate = m1 - m2
+        e1, e2 = v1 / n1, v2 / n2
+        cov = 2.0 * r * nc * np.sqrt(v1 * v2) / (n1 * n2)
+        se = np.sqrt(np.maximum(0.0, e1 + e2 - cov))
+        pos = e1 + e2 > 0
+        gamma = np.where(pos, (e1 + e2) ** 2 / (e1**2 / (n1 - 1) + e2**2 / (n2 - 1)), 0.0)
+        df = (nc - 1) + (gamma - nc + 1) / (na + nb + 2 * nc) * (na + nb)
+        ok = ((n1 >= 2) & (n2 >= 2) & (se > 10.0 * _EPS * np.maximum(np.abs(m1), np.abs(m2)))
+              & (df > 0))
+        df = np.where(ok, df, 1.0)
+        t = np.where(ok, estimate / se, 0.0)
+    p = p_values(t, alternative, df)
+    lo, hi = intervals(estimate, np.where(ok, se, 0.0), alternative, confidence, df)
+    nan = np.nan
+    return {"statistic": np.where(ok, t, nan), "df": np.where(ok, df, nan),
+            "p_value": np.where(ok, p, nan), "estimate": np.where(ok, estimate, nan),
+            "ci_low": np.where(ok, lo, nan), "ci_high": np.where(ok, hi, nan), "ok": ok}
+
+
 # -- z-test -----------------------------------------------------------------------------------
 def partially_overlapping_z(
     x_only: Any,
@@ -528,3 +570,43 @@ def _partially_overlapping_z_from_counts(
         estimate=estimate,
         details=out,
     )
+
+
+def _partially_overlapping_z_batch(
+    paired: tuple[Any, Any, Any, Any],
+    only_x: tuple[Any, Any],
+    only_y: tuple[Any, Any],
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_partially_overlapping_z_from_counts` for many comparisons at once (integer
+    count arrays, one entry per comparison), element by element the same arithmetic.
+
+    Returns ``statistic``, ``p_value``, ``estimate``, ``ci_low``, ``ci_high`` and ``ok``: False
+    where the one-at-a-time function raises (an empty wave, no variation); NaN there.
+    """
+    n00, n01, n10, n11 = (np.asarray(a, dtype=np.int64) for a in paired)
+    na, e = (np.asarray(a, dtype=np.int64) for a in only_x)
+    nb, g = (np.asarray(a, dtype=np.int64) for a in only_y)
+    nc = n00 + n01 + n10 + n11
+    n1, n2 = na + nc, nb + nc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        margins = [(n11 + n10), (n01 + n00), (n11 + n01), (n10 + n00)]
+        has_r = (nc >= 2) & np.all([m != 0 for m in margins], axis=0)
+        prod = (margins[0].astype(np.float64) * margins[1] * margins[2] * margins[3])
+        r = np.where(has_r, (n11 * n00 - n10 * n01) / np.sqrt(prod), 0.0)
+        p1 = (n11 + n10 + e) / n1
+        p2 = (n11 + n01 + g) / n2
+        pbar = (n1 * p1 + n2 * p2) / (n1 + n2)
+        w = pbar * (1.0 - pbar)
+        se = np.sqrt(np.maximum(0.0, w / n1 + w / n2 - 2.0 * r * w * nc / (n1 * n2)))
+        estimate = p1 - p2
+        ok = (n1 > 0) & (n2 > 0) & (se > 0.0)
+        z = np.where(ok, estimate / se, 0.0)
+    p = p_values(z, alternative)
+    lo, hi = intervals(estimate, np.where(ok, se, 0.0), alternative, confidence)
+    nan = np.nan
+    return {"statistic": np.where(ok, z, nan), "p_value": np.where(ok, p, nan),
+            "estimate": np.where(ok, estimate, nan), "ci_low": np.where(ok, lo, nan),
+            "ci_high": np.where(ok, hi, nan), "ok": ok}

@@ -71,6 +71,42 @@ def interval(
     return estimate - q * se, math.inf
 
 
+def p_values(statistic: FloatArray, alternative: Alternative,
+             df: FloatArray | None = None) -> FloatArray:
+    """:func:`p_value` of many statistics at once (``df`` one per statistic, or None for the
+    standard normal), from the distribution functions themselves (``special.stdtr`` and
+    ``special.ndtr``, which scipy's ``t`` and ``norm`` call), so the values are the same bits."""
+    x = np.asarray(statistic, dtype=np.float64)
+
+    def sf(v: FloatArray) -> FloatArray:
+        return np.asarray(special.ndtr(-v) if df is None else special.stdtr(df, -v))
+
+    if alternative == "less":
+        p = special.ndtr(x) if df is None else special.stdtr(df, x)
+    elif alternative == "greater":
+        p = sf(x)
+    else:
+        p = 2.0 * sf(np.abs(x))
+    return np.asarray(np.minimum(1.0, p), dtype=np.float64)
+
+
+def intervals(estimate: FloatArray, se: FloatArray, alternative: Alternative,
+              confidence: float, df: FloatArray | None = None
+              ) -> tuple[FloatArray, FloatArray]:
+    """:func:`interval` of many estimates at once (quantiles from ``special.stdtrit`` /
+    ``special.ndtri``, which scipy's ``t.ppf`` / ``norm.ppf`` call)."""
+    est = np.asarray(estimate, dtype=np.float64)
+    se = np.asarray(se, dtype=np.float64)
+    level = 1.0 - (1.0 - confidence) / 2.0 if alternative == "two-sided" else confidence
+    q = np.asarray(special.ndtri(level) if df is None else special.stdtrit(df, level)) + 0.0
+    q = np.broadcast_to(q, est.shape)
+    if alternative == "two-sided":
+        return est - q * se, est + q * se
+    if alternative == "less":
+        return np.full(est.shape, -math.inf), est + q * se
+    return est - q * se, np.full(est.shape, math.inf)
+
+
 def moments(a: FloatArray) -> tuple[int, float, float]:
     """Count, mean and sample variance (``ddof=1``; NaN when fewer than 2 values)."""
     n = int(a.size)
