@@ -14,7 +14,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
 from .._errors import CrisisSurveyError
 from ..codebook import Field
@@ -568,7 +567,7 @@ def change_by_group_model(
     names = (
         [f"threshold {j + 1}" for j in range(n_extra)] if ordinal else ["intercept"]
     ) + ["wave", "group", "wave:group"]
-    q = float(sps.norm.ppf(1 - (1 - confidence) / 2))
+    q = float(special.ndtri(1 - (1 - confidence) / 2))
     se = np.sqrt(np.diag(cov))
     terms = pd.DataFrame([_row(n, float(b), float(s), q, ordinal)
                           for n, b, s in zip(names, params, se, strict=True)])
