@@ -19,7 +19,8 @@ from .._errors import CrisisSurveyError
 from ..codebook import Field
 from ._study import ItemCounts, Layout, StudyLike, count_items, item_values, make_layout
 
-__all__ = ["ModelResult", "Patterns", "change_by_group_model", "fit_patterns", "long_data"]
+__all__ = ["ModelResult", "Patterns", "change_by_group_model", "fit_patterns", "long_data",
+           "models_by_item"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -293,11 +294,15 @@ def _design(pat: Patterns, cuts: FloatArray | None) -> tuple[FloatArray, FloatAr
 
 def fit_patterns(
     pat: Patterns, *, ordinal: bool, exchangeable: bool, alpha: float | None = None,
-    max_iter: int = 100,
+    alpha_ddof: int | None = None, max_iter: int = 100,
 ) -> _Fit:
     r"""The GEE of ``change_by_group_model`` from pattern counts (private; see the docs'
     methods page). Fisher scoring with the exchangeable correlation re-estimated after every
-    step, as statsmodels' ``GEE.fit`` does; ``alpha`` fixes it instead (for tests)."""
+    step, as statsmodels' ``GEE.fit`` does; ``alpha`` fixes it instead (for tests).
+
+    The correlation's moment estimator subtracts ``alpha_ddof`` from the number of
+    observations (scale) and of within-cluster pairs: ``None`` is statsmodels' convention
+    (the number of coefficients), ``0`` geepack's."""
     cuts: FloatArray | None = None
     if ordinal:
         seen = np.unique(pat.y[~np.isnan(pat.y)])
@@ -329,11 +334,13 @@ def fit_patterns(
             a_mat, r = x, (resp - eta) * mask
         return a_mat, r
 
+    ddof = q if alpha_ddof is None else alpha_ddof
+
     def update_alpha(r: FloatArray) -> float:
         ssr = (r * r).sum(axis=1)
-        scale = float(w @ ssr) / (n_obs - q)
+        scale = float(w @ ssr) / (n_obs - ddof)
         cross = float(w @ ((r.sum(axis=1) ** 2 - ssr) / 2)) / scale
-        return float(cross / (n_pairs - q))
+        return float(cross / (n_pairs - ddof))
 
     def sums(b: FloatArray, a: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Bread ``sum D' V^{-1} D``, score ``sum D' V^{-1} (y - mu)`` and meat
@@ -420,6 +427,17 @@ def _n_linked(layout: Layout, f: Field) -> int:
     return int(((layout.by_pair >= 0) & (answered[0] | answered[1])).sum())
 
 
+def _patterns_of(layout: Layout, order: list[int], f: Field, counts: ItemCounts,
+                 scores: bool) -> tuple[Patterns, int]:
+    if f.levels:
+        values = (np.asarray(f.codes, dtype=np.float64) if scores
+                  else np.arange(len(f.levels), dtype=np.float64))
+        pat = _from_counts(counts, order, values)
+    else:
+        pat = _from_moments(counts, order)
+    return pat, _n_linked(layout, f)
+
+
 def item_patterns(study: StudyLike, item: str, *,
                   scores: bool) -> tuple[Patterns, int, list[str]]:
     """The pattern counts of ``item`` (``scores``: answers as codebook codes, for the linear
@@ -428,14 +446,57 @@ def item_patterns(study: StudyLike, item: str, *,
     f = _item_field(study, item)
     layout = make_layout(study, (study.codebook.group.name,))
     order, labels = _group_order(study, layout)
-    counts = count_items(layout, [f])[0]
-    if f.levels:
-        values = (np.asarray(f.codes, dtype=np.float64) if scores
-                  else np.arange(len(f.levels), dtype=np.float64))
-        pat = _from_counts(counts, order, values)
-    else:
-        pat = _from_moments(counts, order)
-    return pat, _n_linked(layout, f), labels
+    pat, n_linked = _patterns_of(layout, order, f, count_items(layout, [f])[0], scores)
+    return pat, n_linked, labels
+
+
+def _check_options(method: str, cov_struct: str, confidence: float) -> None:
+    if method not in ("ordinal-gee", "linear-gee"):
+        raise CrisisSurveyError(f"method must be 'ordinal-gee' or 'linear-gee'; got {method!r}")
+    if cov_struct not in ("independence", "exchangeable"):
+        raise CrisisSurveyError(
+            f"cov_struct must be 'independence' or 'exchangeable'; got {cov_struct!r}"
+        )
+    if not 0 < confidence < 1:
+        raise CrisisSurveyError(f"confidence must be between 0 and 1; got {confidence!r}")
+
+
+def _modelled_field(study: StudyLike, item: str, method: str) -> Field:
+    f = _item_field(study, item)
+    if method == "ordinal-gee" and not f.levels:
+        raise CrisisSurveyError(f"{item!r} is numeric; use method='linear-gee'")
+    return f
+
+
+def models_by_item(
+    study: StudyLike, items: list[str], *, method: Method = "ordinal-gee",
+    cov_struct: CovStruct = "independence", confidence: float = 0.95,
+) -> list[ModelResult | CrisisSurveyError]:
+    """:func:`change_by_group_model` for several items, the study's layout built and the items
+    counted once (private; the report fits every ordinal item). Each entry is the item's result
+    or the error that call would have raised."""
+    _check_options(method, cov_struct, confidence)
+    out: dict[str, ModelResult | CrisisSurveyError] = {}
+    fields: list[Field] = []
+    for item in items:
+        try:
+            fields.append(_modelled_field(study, item, method))
+        except CrisisSurveyError as exc:
+            out[item] = exc
+    if fields:
+        try:
+            layout = make_layout(study, ("group",))
+            order, labels = _group_order(study, layout)
+        except CrisisSurveyError as exc:
+            return [out.get(item, exc) for item in items]
+        for f, counts in zip(fields, count_items(layout, fields), strict=True):
+            pat, n_linked = _patterns_of(layout, order, f, counts, method != "ordinal-gee")
+            try:
+                out[f.name] = _model(f.name, pat, n_linked, labels, method, cov_struct,
+                                     confidence)
+            except CrisisSurveyError as exc:
+                out[f.name] = exc
+    return [out[item] for item in items]
 
 
 def change_by_group_model(
@@ -534,19 +595,16 @@ def change_by_group_model(
     >>> bool(res.interaction["se"] > 0)
     True
     """
-    if method not in ("ordinal-gee", "linear-gee"):
-        raise CrisisSurveyError(f"method must be 'ordinal-gee' or 'linear-gee'; got {method!r}")
-    if cov_struct not in ("independence", "exchangeable"):
-        raise CrisisSurveyError(
-            f"cov_struct must be 'independence' or 'exchangeable'; got {cov_struct!r}"
-        )
-    if not 0 < confidence < 1:
-        raise CrisisSurveyError(f"confidence must be between 0 and 1; got {confidence!r}")
-    f = _item_field(study, item)
+    _check_options(method, cov_struct, confidence)
+    _modelled_field(study, item, method)
+    pat, n_linked, labels = item_patterns(study, item, scores=method != "ordinal-gee")
+    return _model(item, pat, n_linked, labels, method, cov_struct, confidence)
+
+
+def _model(item: str, pat: Patterns, n_linked: int, labels: list[str], method: str,
+           cov_struct: str, confidence: float) -> ModelResult:
+    """Fit the patterns and assemble the result (see :func:`change_by_group_model`)."""
     ordinal = method == "ordinal-gee"
-    if ordinal and not f.levels:
-        raise CrisisSurveyError(f"{item!r} is numeric; use method='linear-gee'")
-    pat, n_linked, labels = item_patterns(study, item, scores=not ordinal)
     per_cell = pat.answers()
     if int(per_cell.min()) < 2:
         found = {(t, g): int(per_cell[t, g]) for t in (0, 1) for g in (0, 1)}

@@ -334,7 +334,8 @@ def write_report(
     ...     print(files.html.name, files.docx.name, files.manifest.name)
     report.html report.docx manifest.json
     """
-    from ..compare import change_by_group_model, compare_waves
+    from ..compare import compare_waves
+    from ..compare._model import models_by_item
     from . import _figures as F
     from . import _render as R
     from . import _tables as T
@@ -361,12 +362,14 @@ def write_report(
                and (not plan.items or f.name in plan.items)]
     models = []
     model_failures: list[str] = []
-    if len(groups) == 2:
-        for item in ordinal:
-            try:
-                models.append(change_by_group_model(study, item, confidence=plan.confidence))
-            except CrisisSurveyError as exc:
-                model_failures.append(f"{cb[item].label}: {exc}")
+    if len(groups) == 2:  # one layout and one counting pass for every item's patterns
+        for item, fitted in zip(ordinal, models_by_item(study, ordinal,
+                                                        confidence=plan.confidence),
+                                strict=True):
+            if isinstance(fitted, CrisisSurveyError):
+                model_failures.append(f"{cb[item].label}: {fitted}")
+            else:
+                models.append(fitted)
 
     say(3, steps, "building tables")
     tabs: list[PublicationTable] = [
