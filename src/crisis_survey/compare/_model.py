@@ -342,34 +342,38 @@ def fit_patterns(
         cross = float(w @ ((r.sum(axis=1) ** 2 - ssr) / 2)) / scale
         return float(cross / (n_pairs - ddof))
 
-    def sums(b: FloatArray, a: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def sums(got: tuple[FloatArray, FloatArray],
+             a: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Bread ``sum D' V^{-1} D``, score ``sum D' V^{-1} (y - mu)`` and meat
-        ``sum s_i s_i'`` with ``R^{-1} = (I - c 1 1') / (1 - a)``."""
-        a_mat, r = pieces(b)
+        ``sum s_i s_i'`` with ``R^{-1} = (I - c 1 1') / (1 - a)``, from :func:`pieces`."""
+        a_mat, r = got
         c = a / (1.0 - a) / (1.0 + a * (size - 1.0))
         s_a = a_mat.sum(axis=1)
-        bread = (np.einsum("p,pmi,pmj->ij", w, a_mat, a_mat) / (1.0 - a)
-                 - np.einsum("p,pi,pj->ij", w * c, s_a, s_a))
-        each = (np.einsum("pmi,pm->pi", a_mat, r) / (1.0 - a)
+        flat = a_mat.reshape(-1, q)
+        bread = ((flat * np.repeat(w, a_mat.shape[1])[:, None]).T @ flat / (1.0 - a)
+                 - (s_a * (w * c)[:, None]).T @ s_a)
+        each = ((a_mat * r[..., None]).sum(axis=1) / (1.0 - a)
                 - (c * r.sum(axis=1))[:, None] * s_a)
-        return bread, w @ each, np.einsum("p,pi,pj->ij", w, each, each)
+        return bread, w @ each, (each * w[:, None]).T @ each
 
     a = 0.0 if alpha is None else float(alpha)
+    got = pieces(beta)
     for it in range(1, max_iter + 1):
-        bread, score, _ = sums(beta, a)
+        bread, score, _ = sums(got, a)
         try:
             step = np.linalg.solve(bread, score)
         except np.linalg.LinAlgError:
             step = np.linalg.pinv(bread) @ score
         beta = beta + step
-        new_a = update_alpha(pieces(beta)[1]) if exchangeable and alpha is None else a
+        got = pieces(beta)
+        new_a = update_alpha(got[1]) if exchangeable and alpha is None else a
         moved = abs(new_a - a)
         a = new_a
         if not (np.all(np.isfinite(beta)) and math.isfinite(a)):
             break
         if float(np.max(np.abs(step))) < 1e-11 * (1.0 + float(np.max(np.abs(beta)))) \
                 and moved < 1e-13:
-            bread, _, meat = sums(beta, a)
+            bread, _, meat = sums(got, a)
             try:
                 inv = np.linalg.inv(bread)
             except np.linalg.LinAlgError:
