@@ -489,7 +489,7 @@ def models_by_item(
             out[item] = exc
     if fields:
         try:
-            layout = make_layout(study, ("group",))
+            layout = make_layout(study, (study.codebook.group.name,))
             order, labels = _group_order(study, layout)
         except CrisisSurveyError as exc:
             return [out.get(item, exc) for item in items]
