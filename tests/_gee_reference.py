@@ -2,7 +2,9 @@
 helper, not a test module).
 
 This is the per-respondent fit the library used before it fitted the model from pattern
-counts; the tests compare the two (``tests/test_model.py``) and ``benchmarks/bench_model.py``
+counts (the long data, one row per answer with a cluster label per respondent, built with
+per-row Python as the library did, and statsmodels' OrdinalGEE / GEE); the tests compare the
+two (``tests/test_model.py``) and ``benchmarks/bench_model.py``
 times them side by side.
 """
 
@@ -16,7 +18,54 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.genmod.generalized_estimating_equations import OrdinalGEE
 
-from crisis_survey.compare._model import long_data
+from crisis_survey._errors import CrisisSurveyError
+from crisis_survey.compare._model import _item_field
+from crisis_survey.compare._study import item_values, make_layout
+
+
+def long_data(study: Any, item: str) -> pd.DataFrame:
+    """Every answer to ``item`` in either wave, one row each (what statsmodels fits).
+
+    Columns: ``cluster`` (``"L:<link key>"`` for linked respondents, ``"W<wave>:<row>"``
+    otherwise), ``wave`` (0 = wave 1, 1 = wave 2), ``group`` (0 = first group of the codebook,
+    1 = second; linked respondents keep their analysis group in both waves), ``y`` (level
+    position 0..k-1, or the number for numeric items), ``score`` (codebook code).
+    """
+    cb = study.codebook
+    f = _item_field(study, item)
+    layout = make_layout(study, (study.codebook.group.name,))
+    labels = list(cb.group.labels) if cb.group.levels else list(layout.cells)
+    if len(layout.cells) != 2:
+        raise CrisisSurveyError(
+            f"the change-by-group model needs exactly two respondent groups; found "
+            f"{list(layout.cells)}"
+        )
+    group_index = {lab: labels.index(lab) for lab in layout.cells}
+    recode = np.array([group_index[c] for c in layout.cells])
+    keys = np.asarray(study.pairs.index.astype(str))
+    frames = []
+    for i, w in enumerate(layout.waves):
+        values, _ = item_values(w, f)
+        v = np.asarray(values, dtype=np.float64)
+        if f.levels:
+            v[v < 0] = np.nan
+        cluster = np.array([f"W{w.wave}:{r}" for r in w.data.index], dtype=object)
+        cell = layout.by_wave[i].copy()
+        pos = layout.pair_pos[i]
+        cluster[pos] = np.char.add("L:", keys.astype(str)).astype(object)
+        cell[pos] = layout.by_pair
+        ok = ~np.isnan(v) & (cell >= 0)
+        frames.append(pd.DataFrame({
+            "cluster": cluster[ok], "wave": np.full(int(ok.sum()), i, dtype=np.int64),
+            "group": recode[cell[ok]].astype(np.int64), "y": v[ok],
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    if f.levels:
+        scores = np.asarray(f.codes, dtype=np.float64)
+        out["score"] = scores[out["y"].to_numpy(dtype=np.int64)]
+    else:
+        out["score"] = out["y"]
+    return out.sort_values(["cluster", "wave"], kind="stable").reset_index(drop=True)
 
 
 def statsmodels_fit(study: Any, item: str, *, method: str = "ordinal-gee",

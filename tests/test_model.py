@@ -21,14 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _compare_data import make_study, swap_waves
-from _gee_reference import statsmodels_fit
+from _gee_reference import long_data, statsmodels_fit
 from crisis_survey import CrisisSurveyError
 from crisis_survey.compare import change_by_group_model
 from crisis_survey.compare._model import (
     Patterns,
     fit_patterns,
     item_patterns,
-    long_data,
     models_by_item,
 )
 

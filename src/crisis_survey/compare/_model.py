@@ -19,8 +19,7 @@ from .._errors import CrisisSurveyError
 from ..codebook import Field
 from ._study import ItemCounts, Layout, StudyLike, count_items, item_values, make_layout
 
-__all__ = ["ModelResult", "Patterns", "change_by_group_model", "fit_patterns", "long_data",
-           "models_by_item"]
+__all__ = ["ModelResult", "Patterns", "change_by_group_model", "fit_patterns", "models_by_item"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -118,60 +117,6 @@ class ModelResult:
         return (f"<p>{head}</p><p>Wave 2 versus wave 1 within each group:</p>"
                 + self.wave_effects[cols].to_html(index=False)
                 + "<p>Every coefficient:</p>" + self.terms[cols].to_html(index=False))
-
-
-def long_data(study: StudyLike, item: str) -> pd.DataFrame:
-    """Every answer to ``item`` in either wave, one row each (private helper, also for tests).
-
-    Columns: ``cluster`` (``"L:<link key>"`` for linked respondents, ``"W<wave>:<row>"``
-    otherwise), ``wave`` (0 = wave 1, 1 = wave 2), ``group`` (0 = first group of the codebook,
-    1 = second; linked respondents keep their analysis group in both waves), ``y`` (level
-    position 0..k-1, or the number for numeric items), ``score`` (codebook code).
-    """
-    cb = study.codebook
-    if item not in cb or cb[item].role != "item":
-        raise CrisisSurveyError(f"{item!r} is not a survey item of the codebook")
-    f = cb[item].oriented()  # a binary item's reported level second
-    if f.measurement not in ("ordinal", "binary", "numeric"):
-        raise CrisisSurveyError(
-            f"{item!r} is a {f.measurement} item; the change-by-group model needs an ordinal, "
-            "binary or numeric item"
-        )
-    if not (1 in f.waves and 2 in f.waves):
-        raise CrisisSurveyError(f"{item!r} was not asked in both waves")
-    layout = make_layout(study, (study.codebook.group.name,))
-    labels = list(cb.group.labels) if cb.group.levels else list(layout.cells)
-    if len(layout.cells) != 2:
-        raise CrisisSurveyError(
-            f"the change-by-group model needs exactly two respondent groups; found "
-            f"{list(layout.cells)}"
-        )
-    group_index = {lab: labels.index(lab) for lab in layout.cells}
-    recode = np.array([group_index[c] for c in layout.cells])
-    keys = np.asarray(study.pairs.index.astype(str))
-    frames = []
-    for i, w in enumerate(layout.waves):
-        values, _ = item_values(w, f)
-        v = np.asarray(values, dtype=np.float64)
-        if f.levels:
-            v[v < 0] = np.nan
-        cluster = np.array([f"W{w.wave}:{r}" for r in w.data.index], dtype=object)
-        cell = layout.by_wave[i].copy()
-        pos = layout.pair_pos[i]
-        cluster[pos] = np.char.add("L:", keys.astype(str)).astype(object)
-        cell[pos] = layout.by_pair
-        ok = ~np.isnan(v) & (cell >= 0)
-        frames.append(pd.DataFrame({
-            "cluster": cluster[ok], "wave": np.full(int(ok.sum()), i, dtype=np.int64),
-            "group": recode[cell[ok]].astype(np.int64), "y": v[ok],
-        }))
-    out = pd.concat(frames, ignore_index=True)
-    if f.levels:
-        scores = np.asarray(f.codes, dtype=np.float64)
-        out["score"] = scores[out["y"].to_numpy(dtype=np.int64)]
-    else:
-        out["score"] = out["y"]
-    return out.sort_values(["cluster", "wave"], kind="stable").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
