@@ -324,7 +324,7 @@ def test_summaries_ordinal_binary() -> None:
         ({"by": "postcode"}, "by column 'postcode'"),
         ({"designs": ["crossover"]}, "designs="),
         ({"tests": {"overall_rating": "t_test"}}, "not a known test"),
-        ({"tests": {"overall_rating": {"paired": "welch_t"}}}, "independent design"),
+        ({"tests": {"overall_rating": {"paired": "welch_t"}}}, "a test for the independent"),
         ({"tests": {"first_contact": "mcnemar"}}, "cannot analyse"),
         ({"tests": {"unknown_item": "mcnemar"}}, "neither compared items"),
         ({"family": "everything"}, "family="),

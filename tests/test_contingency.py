@@ -89,7 +89,7 @@ def test_mcnemar_matches_r(case: dict[str, Any]) -> None:
     n00, n01, n10, n11 = case["counts"]
     x, y = _paired_from_table(np.array([[n00, n01], [n10, n11]]), np.random.default_rng(1))
     # R: mcnemar.test(tab, correct = TRUE / FALSE)
-    res = mcnemar(x, y)
+    res = mcnemar(x, y, correction=True)
     _close(res.statistic, case["corrected_statistic"])
     _close(res.p_value, case["corrected_p"])
     assert res.df == 1 and res.n == n00 + n01 + n10 + n11

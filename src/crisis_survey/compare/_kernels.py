@@ -15,7 +15,7 @@ function on each cell's raw data.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +28,20 @@ from ..stats import _exact as ex
 from ..stats import _overlap as ov
 from ..stats import _parametric as pm
 from ..stats import _rank as rk
+from ..stats._registry import TESTS
 from ..stats._results import TestResult
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["DESIGN_OF", "KERNELS", "MEASUREMENTS_OF", "Batch", "Cell", "run", "run_batch"]
+__all__ = ["KERNELS", "Batch", "Cell", "p_method", "run", "run_batch"]
+
+#: A test's options (every option of :data:`crisis_survey.stats.TESTS`, checked).
+Options = Mapping[str, Any]
+_NONE: Options = {}
+
+#: how a p-value was found (the comparison table's ``method`` column; :func:`p_method`)
+EXACT, ASYMPTOTIC, CORRECTED, MIDP = "exact", "asymptotic", "asymptotic, corrected", "mid-p"
+T_DIST = "t distribution"
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ def _sample(cell: Cell, wave: int) -> Moments:
 
 
 # -- rank tests ------------------------------------------------------------------------------
-def _wilcoxon(cell: Cell) -> TestResult:
+def _wilcoxon(cell: Cell, opts: Options = _NONE) -> TestResult:
     t = cell.table
     k = t.shape[0]
     i, j = np.indices((k, k))
@@ -120,31 +129,31 @@ def _wilcoxon(cell: Cell) -> TestResult:
     if t.sum() == 0:
         raise CrisisSurveyError("no complete pairs")
     return rk._signed_rank_from_counts(
-        np.rint(pos).astype(np.int64), np.rint(neg).astype(np.int64), n_zero
+        np.rint(pos).astype(np.int64), np.rint(neg).astype(np.int64), n_zero, **opts
     )
 
 
-def _mann_whitney(cell: Cell) -> TestResult:
+def _mann_whitney(cell: Cell, opts: Options = _NONE) -> TestResult:
     return rk._mann_whitney_from_counts(
-        np.rint(cell.w1).astype(np.int64), np.rint(cell.w2).astype(np.int64)
+        np.rint(cell.w1).astype(np.int64), np.rint(cell.w2).astype(np.int64), **opts
     )
 
 
 # -- contingency tests ----------------------------------------------------------------------
-def _mcnemar(cell: Cell) -> TestResult:
+def _mcnemar(cell: Cell, opts: Options = _NONE) -> TestResult:
     t = np.rint(cell.table).astype(np.int64)
     if t.shape != (2, 2):
         raise CrisisSurveyError("McNemar's test needs a binary item (a 2 x 2 paired table)")
-    # Without continuity correction: Fagerland, Lydersen & Laake (2013) recommend it, and our
-    # null calibration (tests/test_calibration.py) finds the corrected test's size at 0.025-0.035
-    # for 30-100 pairs. The stats function keeps R's default (correct=TRUE) for R parity.
+    # Default without continuity correction (TESTS["mcnemar"]): Fagerland, Lydersen & Laake
+    # (2013) recommend it, and our null calibration (tests/test_calibration.py) finds the
+    # corrected test's size at 0.025-0.035 for 30-100 pairs.
     return ct._mcnemar_from_counts(
-        int(t[0, 0]), int(t[0, 1]), int(t[1, 0]), int(t[1, 1]), correction=False
+        int(t[0, 0]), int(t[0, 1]), int(t[1, 0]), int(t[1, 1]), **opts
     )
 
 
-def _marginal_homogeneity(cell: Cell) -> TestResult:
-    return ct._marginal_homogeneity_from_table(np.rint(cell.table).astype(np.int64))
+def _marginal_homogeneity(cell: Cell, opts: Options = _NONE) -> TestResult:
+    return ct._marginal_homogeneity_from_table(np.rint(cell.table).astype(np.int64), **opts)
 
 
 def _two_by_k(cell: Cell) -> npt.NDArray[np.int64]:
@@ -154,11 +163,11 @@ def _two_by_k(cell: Cell) -> npt.NDArray[np.int64]:
     return tab
 
 
-def _chi_square(cell: Cell) -> TestResult:
-    return ct._chi_square_from_table(_two_by_k(cell))
+def _chi_square(cell: Cell, opts: Options = _NONE) -> TestResult:
+    return ct._chi_square_from_table(_two_by_k(cell), **opts)
 
 
-def _fisher(cell: Cell) -> TestResult:
+def _fisher(cell: Cell, opts: Options = _NONE) -> TestResult:
     return ct._fisher_from_table(_two_by_k(cell))
 
 
@@ -172,13 +181,13 @@ def min_expected(cell: Cell) -> float:
     return float((np.outer(tab.sum(axis=1), tab.sum(axis=0)) / n).min())
 
 
-def _chi_square_or_fisher(cell: Cell) -> TestResult:
+def _chi_square_or_fisher(cell: Cell, opts: Options = _NONE) -> TestResult:
     if min_expected(cell) < 5.0:
         return _fisher(cell)
-    return _chi_square(cell)
+    return _chi_square(cell, opts)
 
 
-def _linear_trend(cell: Cell) -> TestResult:
+def _linear_trend(cell: Cell, opts: Options = _NONE) -> TestResult:
     return ct._linear_trend_from_table(_two_by_k(cell), cell.scores)
 
 
@@ -187,7 +196,7 @@ def _var(ssd: float, n: float) -> float:
     return ssd / (n - 1) if n > 1 else math.nan
 
 
-def _paired_t(cell: Cell) -> TestResult:
+def _paired_t(cell: Cell, opts: Options = _NONE) -> TestResult:
     """As :func:`crisis_survey.stats.paired_t` with its defaults (two-sided, 95%, d_z)."""
     (n, mx, sx), (_, my, sy), cross = _pair_moments(cell)
     if cell.diff is not None:
@@ -197,14 +206,14 @@ def _paired_t(cell: Cell) -> TestResult:
     return pm._paired_t_from_moments(int(n), mean_d, _var(ssd_d, n), mx, my)
 
 
-def _welch_t(cell: Cell) -> TestResult:
+def _welch_t(cell: Cell, opts: Options = _NONE) -> TestResult:
     """As :func:`crisis_survey.stats.welch_t` with its defaults (Hedges' g, average-variance SD)."""
     nx, mx, sx = _sample(cell, 1)
     ny, my, sy = _sample(cell, 2)
     return pm._welch_t_from_moments(nx, mx, _var(sx, nx), ny, my, _var(sy, ny))
 
 
-def _po_t(cell: Cell) -> TestResult:
+def _po_t(cell: Cell, opts: Options = _NONE) -> TestResult:
     """As :func:`crisis_survey.stats.partially_overlapping_t` with its defaults (T_new2)."""
     px, py, cross = _pair_moments(cell)
     ax, ay = _sample(cell, 1), _sample(cell, 2)
@@ -220,7 +229,7 @@ def _po_t(cell: Cell) -> TestResult:
     )
 
 
-def _po_z(cell: Cell) -> TestResult:
+def _po_z(cell: Cell, opts: Options = _NONE) -> TestResult:
     """As :func:`crisis_survey.stats.partially_overlapping_z` with its defaults."""
     t = np.rint(cell.table).astype(np.int64)
     if t.shape != (2, 2):
@@ -253,17 +262,19 @@ class Batch:
     ci_low: FloatArray
     ci_high: FloatArray
     done: npt.NDArray[np.bool_]  # cells computed here; the per-cell kernel does the others
+    method: npt.NDArray[np.object_]  # how each p-value was found (see p_method)
 
 
 def _batch(test: str, statistic_name: str, effect_measure: str | None,
            values: dict[str, npt.NDArray[Any]], done: npt.NDArray[np.bool_],
-           effect: str = "effect_size") -> Batch:
+           effect: str = "effect_size", method: str = "asymptotic") -> Batch:
     m = done.shape[0]
     nan = np.full(m, np.nan)
     p = np.asarray(values["p_value"], dtype=np.float64)
     return Batch(test, statistic_name, effect_measure, values["statistic"], values.get("df"),
                  p, values.get(effect, nan), values.get("ci_low", nan),
-                 values.get("ci_high", nan), done & ~np.isnan(p))
+                 values.get("ci_high", nan), done & ~np.isnan(p),
+                 np.full(m, method, dtype=object))
 
 
 def _difference_counts(tables: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
@@ -290,7 +301,8 @@ def _wilcoxon_batch(tables: FloatArray) -> Batch:
         p[exact] = rk._signed_rank_exact_ps(pos[exact], neg[exact], zeros[exact],
                                             b["v2"][exact], b["total2"][exact])
     return Batch("wilcoxon_signed_rank", "V", "matched-pairs rank-biserial r", b["statistic"],
-                 None, p, b["r"], b["ci_low"], b["ci_high"], ~(small & ~exact))
+                 None, p, b["r"], b["ci_low"], b["ci_high"], ~(small & ~exact),
+                 np.where(exact, EXACT, CORRECTED).astype(object))
 
 
 def _mann_whitney_batch(w1: FloatArray, w2: FloatArray) -> Batch:
@@ -308,7 +320,8 @@ def _mann_whitney_batch(w1: FloatArray, w2: FloatArray) -> Batch:
     if exact.any():
         p[exact] = ex.rank_sum_exact_ps(cx[exact], cy[exact], "two-sided")
     return Batch("mann_whitney", "W", "rank-biserial r", b["statistic"], None, p, b["r"],
-                 b["ci_low"], b["ci_high"], ~empty & (~small | exact))
+                 b["ci_low"], b["ci_high"], ~empty & (~small | exact),
+                 np.where(exact, EXACT, CORRECTED).astype(object))
 
 
 def _two_by_k_batch(w1: FloatArray, w2: FloatArray) -> npt.NDArray[np.int64]:
@@ -355,7 +368,8 @@ def _fisher_batch(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool_]) 
         for key in values:
             values[key][idx] = f[key]
         ok[idx] = f["ok"]
-    return _batch("fisher_exact", "odds ratio", "odds ratio (conditional MLE)", values, ok)
+    return _batch("fisher_exact", "odds ratio", "odds ratio (conditional MLE)", values, ok,
+                  method=EXACT)
 
 
 def _moments_batch(counts: FloatArray, scores: FloatArray) -> tuple[FloatArray, ...]:
@@ -407,7 +421,7 @@ def _po_t_batch(tables: FloatArray, w1: FloatArray, w2: FloatArray, scores: Floa
         v2 = np.where(n2 > 1, s2 / (n2 - 1), np.nan)
     v = ov._partially_overlapping_t_batch((n1, m1, v1), (n2, m2, v2), ax[0], ay[0], nc, r)
     return _batch("partially_overlapping_t", "t", "mean difference", v, v["ok"],
-                  effect="estimate")
+                  effect="estimate", method=T_DIST)
 
 
 def _po_z_batch(tables: FloatArray, w1: FloatArray, w2: FloatArray) -> Batch:
@@ -421,9 +435,13 @@ def _po_z_batch(tables: FloatArray, w1: FloatArray, w2: FloatArray) -> Batch:
 
 
 def run_batch(test: str, tables: FloatArray, w1: FloatArray, w2: FloatArray,
-              scores: FloatArray, categorical: bool) -> list[Batch]:
+              scores: FloatArray, categorical: bool, opts: Options = _NONE) -> list[Batch]:
     """``test`` for many cells at once: the batches that computed some of the cells (none
-    when the test has no batch form); the remaining cells are run per cell."""
+    when the test has no batch form, or options other than the test's defaults are asked
+    for: the per-cell kernels take every option); the remaining cells are run per cell."""
+    defaults = TESTS[test].defaults if test in TESTS else {}
+    if any(opts.get(k, v) != v for k, v in defaults.items()):
+        return []
     m = w1.shape[0]
     everyone = np.ones(m, dtype=bool)
     binary_table = tables.ndim == 3 and tables.shape[1:] == (2, 2)
@@ -451,9 +469,9 @@ def run_batch(test: str, tables: FloatArray, w1: FloatArray, w2: FloatArray,
     return []
 
 
-Kernel = Callable[[Cell], TestResult]
+Kernel = Callable[[Cell, Options], TestResult]
 
-#: test name -> kernel
+#: test name -> kernel (the tests of :data:`crisis_survey.stats.TESTS`)
 KERNELS: dict[str, Kernel] = {
     "wilcoxon_signed_rank": _wilcoxon,
     "mcnemar": _mcnemar,
@@ -469,39 +487,31 @@ KERNELS: dict[str, Kernel] = {
     "partially_overlapping_z": _po_z,
 }
 
-#: test name -> the design it belongs to
-DESIGN_OF: dict[str, str] = {
-    "wilcoxon_signed_rank": "paired",
-    "mcnemar": "paired",
-    "marginal_homogeneity": "paired",
-    "paired_t": "paired",
-    "mann_whitney": "independent",
-    "chi_square": "independent",
-    "fisher_exact": "independent",
-    "chi_square_or_fisher": "independent",
-    "linear_trend": "independent",
-    "welch_t": "independent",
-    "partially_overlapping_t": "overlapping",
-    "partially_overlapping_z": "overlapping",
-}
-
-#: test name -> measurement levels it can analyse (from counts or moments)
-MEASUREMENTS_OF: dict[str, tuple[str, ...]] = {
-    "wilcoxon_signed_rank": ("ordinal", "binary"),
-    "mcnemar": ("binary",),
-    "marginal_homogeneity": ("ordinal", "binary", "nominal"),
-    "paired_t": ("numeric", "ordinal", "binary"),
-    "mann_whitney": ("ordinal", "binary"),
-    "chi_square": ("ordinal", "binary", "nominal"),
-    "fisher_exact": ("ordinal", "binary", "nominal"),
-    "chi_square_or_fisher": ("ordinal", "binary", "nominal"),
-    "linear_trend": ("ordinal", "binary"),
-    "welch_t": ("numeric", "ordinal", "binary"),
-    "partially_overlapping_t": ("numeric", "ordinal", "binary"),
-    "partially_overlapping_z": ("binary",),
-}
 
 
-def run(test: str, cell: Cell) -> TestResult:
-    """Run ``test`` on one cell."""
-    return KERNELS[test](cell)
+def p_method(test: str, result: TestResult, opts: Options = _NONE) -> str:
+    """How ``result``'s p-value was found: exact, asymptotic (continuity-corrected or not)
+    or mid-p (the table's ``method`` column)."""
+    d = result.details
+    if test in ("wilcoxon_signed_rank", "mann_whitney"):
+        if d.get("exact"):
+            return EXACT
+        return CORRECTED if d.get("continuity_correction") else ASYMPTOTIC
+    if test == "mcnemar":
+        method = str(opts.get("method", "asymptotic"))
+        if method != "asymptotic":
+            return EXACT if method == "exact" else MIDP
+        return CORRECTED if "continuity correction" in result.method else ASYMPTOTIC
+    if test == "fisher_exact":
+        return EXACT
+    if test == "chi_square":
+        return CORRECTED if d.get("continuity_correction") else ASYMPTOTIC
+    if test in ("paired_t", "welch_t", "partially_overlapping_t"):
+        return T_DIST
+    return ASYMPTOTIC
+
+
+def run(test: str, cell: Cell, opts: Options = _NONE) -> TestResult:
+    """Run ``test`` on one cell with its options (each :data:`~crisis_survey.stats.TESTS`
+    option, checked)."""
+    return KERNELS[test](cell, opts)

@@ -430,7 +430,8 @@ class ItemCounts:
 
     Categorical: ``indep[w]`` is ``(n_cells, k)``; ``table`` is ``(n_cells, k, k)`` (wave-1
     level by wave-2 level of the complete pairs); ``alone[w]`` is ``(n_cells, k)``, the
-    overlapping design's unpaired answers. Numeric: ``indep[w]``/``alone[w]`` are
+    overlapping design's unpaired answers; ``unlinked[w]`` the answers of the rows in no
+    pair. Numeric: ``indep[w]``/``alone[w]``/``unlinked[w]`` are
     ``(n_cells, 3)`` columns ``n, mean, sum of squared deviations``; ``table`` is
     ``(n_cells, 6)``: ``n, mean_x, mean_y, ssd_x, ssd_y, sum of cross-deviations``, plus
     ``diff`` ``(n_cells, 3)``, the moments of ``x - y``.
@@ -443,6 +444,10 @@ class ItemCounts:
     excluded_indep: IntArray
     excluded_paired: IntArray
     excluded_overlap: IntArray
+    #: the answers of the rows that are in no pair (the ``unlinked`` design, and the
+    #: overlapping design's unpaired sample when incomplete pairs are dropped)
+    unlinked: tuple[FloatArray, FloatArray] | None = None
+    excluded_unlinked: IntArray | None = None
 
 
 #: Most bins one packed count may fill (the keys of several items combined): 2 MiB of counts,
@@ -632,13 +637,17 @@ def _categorical_counts(
     excluded_indep = np.rint(sum(wv[..., excl].sum(axis=(-2, -1)) for wv in waves)).astype(
         np.int64)
     excluded_paired = np.rint(excluded_pairs).astype(np.int64)
+    excluded_unlinked = np.rint(sum(wv[..., 0, excl].sum(axis=-1) for wv in waves)
+                                ).astype(np.int64)
     excluded_overlap = np.rint(
         excluded_pairs + sum(wv[..., 0, excl].sum(axis=-1) for wv in waves)).astype(np.int64)
+    unlinked = (waves[0][..., 0, levels], waves[1][..., 0, levels])
     return [
         ItemCounts(
             indep=(indep[0][i], indep[1][i]), table=table[i], alone=(alone[0][i], alone[1][i]),
             diff=None, excluded_indep=excluded_indep[i], excluded_paired=excluded_paired[i],
             excluded_overlap=excluded_overlap[i],
+            unlinked=(unlinked[0][i], unlinked[1][i]), excluded_unlinked=excluded_unlinked[i],
         )
         for i in range(len(pair_counts))
     ]
@@ -690,19 +699,24 @@ def _count_numeric(layout: Layout, f: Field) -> ItemCounts:
     excl_pairs = (count(cp, coded[0][layout.pair_pos[0]])
                   + count(cp, coded[1][layout.pair_pos[1]]))
     alone, excl_overlap = [], excl_pairs.copy()
+    only: list[FloatArray] = []
+    excl_unlinked = np.zeros(n_cells, dtype=np.int64)
     for side, mine, other in ((0, x, py), (1, y, px)):
         lone = okp & ~np.isnan(mine) & ~other
         unlinked = ~layout.linked[side]
         cell = np.concatenate([cells[side][unlinked], cp[lone]])
         val = np.concatenate([vals[side][unlinked], mine[lone]])
         alone.append(moments(cell, val))
+        only.append(moments(cells[side][unlinked], vals[side][unlinked]))
         excl_overlap = excl_overlap + count(cells[side], unlinked & coded[side])
+        excl_unlinked = excl_unlinked + count(cells[side], unlinked & coded[side])
     excl_indep = count(cells[0], coded[0] & real[0]) + count(cells[1], coded[1] & real[1])
     return ItemCounts(
         indep=indep, table=table, alone=(alone[0], alone[1]), diff=diff,
         excluded_indep=np.asarray(excl_indep, dtype=np.int64),
         excluded_paired=np.asarray(excl_pairs, dtype=np.int64),
         excluded_overlap=np.asarray(excl_overlap, dtype=np.int64),
+        unlinked=(only[0], only[1]), excluded_unlinked=excl_unlinked,
     )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from .._errors import CrisisSurveyError
 from ..codebook import Field
 from ..stats._multiplicity import ADJUST_METHODS, _adjust_grouped
+from ..stats._registry import DESIGNS, TESTS, check_options
 from . import _kernels as kn
 from ._study import (
     FloatArray,
@@ -28,29 +29,31 @@ from ._study import (
 )
 from ._summaries import summarise_many, summary_measure
 
-__all__ = ["COLUMNS", "DEFAULT_TESTS", "FAMILIES", "WaveComparison", "compare_waves"]
+__all__ = ["COLUMNS", "DEFAULT_DESIGNS", "DEFAULT_TESTS", "FAMILIES", "WaveComparison",
+           "compare_waves"]
 
 #: Columns of ``WaveComparison.table``, in order (the contract in docs/design.md).
 COLUMNS: tuple[str, ...] = (
-    "by", "group", "item", "label", "measurement", "design", "test", "n_wave1", "n_wave2",
-    "n_pairs", "summary_wave1", "summary_wave2", "estimate_wave1", "estimate_wave2",
+    "by", "group", "item", "label", "measurement", "design", "test", "method", "n_wave1",
+    "n_wave2", "n_pairs", "summary_wave1", "summary_wave2", "estimate_wave1", "estimate_wave2",
     "summary_measure", "statistic_name", "statistic", "df", "p_value", "p_adjusted",
     "adjust_method", "effect_measure", "effect_size", "ci_low", "ci_high", "n_excluded_codes",
-    "note",
+    "reason", "note",
 )
 
-DESIGNS: tuple[str, ...] = ("paired", "independent", "overlapping")
+#: The designs run unless ``designs=`` says otherwise (``"unlinked"`` is asked for by name).
+DEFAULT_DESIGNS: tuple[str, ...] = ("paired", "independent", "overlapping")
 
 #: The test run for each measurement level and design unless ``tests=`` says otherwise.
 DEFAULT_TESTS: dict[str, dict[str, str | None]] = {
     "ordinal": {"paired": "wilcoxon_signed_rank", "independent": "mann_whitney",
-                "overlapping": "partially_overlapping_t"},
+                "overlapping": "partially_overlapping_t", "unlinked": "mann_whitney"},
     "binary": {"paired": "mcnemar", "independent": "chi_square_or_fisher",
-               "overlapping": "partially_overlapping_z"},
+               "overlapping": "partially_overlapping_z", "unlinked": "chi_square_or_fisher"},
     "nominal": {"paired": "marginal_homogeneity", "independent": "chi_square_or_fisher",
-                "overlapping": None},
+                "overlapping": None, "unlinked": "chi_square_or_fisher"},
     "numeric": {"paired": "paired_t", "independent": "welch_t",
-                "overlapping": "partially_overlapping_t"},
+                "overlapping": "partially_overlapping_t", "unlinked": "welch_t"},
 }
 
 #: Named p-value adjustment families: the table columns whose values define one family.
@@ -156,24 +159,24 @@ def _resolve_tests(
 
     def as_designs(key: str, value: Any) -> dict[str, str]:
         if isinstance(value, str):
-            if value not in kn.DESIGN_OF:
+            if value not in TESTS:
                 raise CrisisSurveyError(
                     f"tests[{key!r}] = {value!r} is not a known test; expected one of "
-                    f"{', '.join(kn.KERNELS)}"
+                    f"{', '.join(TESTS)}"
                 )
-            return {kn.DESIGN_OF[value]: value}
+            return dict.fromkeys(TESTS[value].designs, value)
         if isinstance(value, Mapping):
             out: dict[str, str] = {}
             for design, name in value.items():
-                if design not in DESIGNS or name not in kn.DESIGN_OF:
+                if design not in DESIGNS or name not in TESTS:
                     raise CrisisSurveyError(
                         f"tests[{key!r}] maps {design!r} to {name!r}; expected a design "
                         f"({', '.join(DESIGNS)}) mapped to a test name"
                     )
-                if kn.DESIGN_OF[name] != design:
+                if design not in TESTS[name].designs:
                     raise CrisisSurveyError(
-                        f"tests[{key!r}]: {name!r} is a test for the {kn.DESIGN_OF[name]} "
-                        f"design, not the {design} design"
+                        f"tests[{key!r}]: {name!r} is a test for the "
+                        f"{' and '.join(TESTS[name].designs)} design, not the {design} design"
                     )
                 out[str(design)] = str(name)
             return out
@@ -190,10 +193,10 @@ def _resolve_tests(
         if f.name in tests:
             per.update(as_designs(f.name, tests[f.name]))
         for design, name in per.items():
-            if name is not None and m not in kn.MEASUREMENTS_OF[name]:
+            if name is not None and m not in TESTS[name].measurements:
                 raise CrisisSurveyError(
                     f"{name!r} cannot analyse {f.name!r}, a {m} item; it takes "
-                    f"{', '.join(kn.MEASUREMENTS_OF[name])} items"
+                    f"{', '.join(TESTS[name].measurements)} items"
                 )
             if name is not None and m == "binary" and len(f.levels) != 2:
                 raise CrisisSurveyError(f"binary item {f.name!r} must have exactly 2 levels")
@@ -294,12 +297,21 @@ def _sizes(data: FloatArray, categorical: bool) -> IntArray:
     return np.rint(data.sum(axis=1) if categorical else data[:, 0]).astype(np.int64)
 
 
-def _design_data(design: str, counts: ItemCounts, categorical: bool) -> _DesignData:
-    if design == "independent":
-        w1, w2 = counts.indep
+def _design_data(design: str, counts: ItemCounts, categorical: bool,
+                 incomplete_pairs: str = "unpaired") -> _DesignData:
+    """The inputs of ``design``'s test; ``incomplete_pairs="drop"`` leaves a linked
+    respondent who answered in one wave only out of the overlapping design."""
+    if design in ("independent", "unlinked"):
+        if design == "independent":
+            w1, w2 = counts.indep
+            excluded = counts.excluded_indep
+        else:
+            assert counts.unlinked is not None and counts.excluded_unlinked is not None
+            w1, w2 = counts.unlinked
+            excluded = counts.excluded_unlinked
         empty = np.zeros((w1.shape[0], 0))
         return _DesignData(empty, w1, w2, w1, w2, _sizes(w1, categorical),
-                           _sizes(w2, categorical), None, counts.excluded_indep, None)
+                           _sizes(w2, categorical), None, excluded, None)
     table = counts.table
     if categorical:
         s1, s2 = table.sum(axis=2), table.sum(axis=1)
@@ -310,10 +322,26 @@ def _design_data(design: str, counts: ItemCounts, categorical: bool) -> _DesignD
     if design == "paired":
         return _DesignData(table, s1, s2, s1, s2, n_pairs, n_pairs, n_pairs,
                            counts.excluded_paired, counts.diff)
-    a1, a2 = counts.alone
+    if incomplete_pairs == "drop":
+        assert counts.unlinked is not None
+        a1, a2 = counts.unlinked
+    else:
+        a1, a2 = counts.alone
     u1, u2 = (a1 + s1, a2 + s2) if categorical else (_combine(a1, s1), _combine(a2, s2))
     return _DesignData(table, a1, a2, u1, u2, _sizes(u1, categorical), _sizes(u2, categorical),
                        n_pairs, counts.excluded_overlap, counts.diff)
+
+
+#: Why a row has no test, in words without numbers (the ``reason`` column; tables print it).
+FEW_PAIRS, FEW_ANSWERS = "too few complete pairs", "too few answers"
+NO_CHANGE, NO_VARIATION = "nobody changed answer", "everyone gave the same answer"
+NOT_DEFINED, NOT_RUN = "test not defined", "test could not be run"
+#: what the stats functions say when a test is not defined -> the reason
+_WHY: dict[str, str] = {
+    "no discordant pairs": NO_CHANGE,
+    "no respondent changed answer": NO_CHANGE,
+    "fewer than two rows or columns with answers": NO_VARIATION,
+}
 
 
 def _too_few(design: str, dd: _DesignData, min_n: int
@@ -350,6 +378,10 @@ def _stacked(counts: Sequence[ItemCounts]) -> ItemCounts:
         excluded_indep=cat([c.excluded_indep for c in counts]),
         excluded_paired=cat([c.excluded_paired for c in counts]),
         excluded_overlap=cat([c.excluded_overlap for c in counts]),
+        unlinked=(cat([c.unlinked[0] for c in counts if c.unlinked]),
+                  cat([c.unlinked[1] for c in counts if c.unlinked])),
+        excluded_unlinked=cat([c.excluded_unlinked for c in counts
+                               if c.excluded_unlinked is not None]),
     )
 
 
@@ -362,6 +394,7 @@ def _same_analysis(f: Field, chosen: Mapping[str, str | None]) -> tuple[Any, ...
 def _item_blocks(
     layout: Layout, group: Sequence[Field], counts: Sequence[ItemCounts],
     chosen: Mapping[str, str | None], designs: Sequence[str], min_n: int, by_name: str,
+    options: Mapping[str, Mapping[str, Any]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The table's columns for items analysed alike (:func:`_same_analysis`): one block per
     item and design, one entry per by-cell. The items' cells go through every test and
@@ -377,7 +410,9 @@ def _item_blocks(
     blocks: dict[tuple[str, str], dict[str, Any]] = {}
     for design in designs:
         test = chosen.get(design)
-        dd = _design_data(design, stacked, categorical)
+        opts = options[test] if test is not None else {}
+        dd = _design_data(design, stacked, categorical,
+                          str(opts.get("incomplete_pairs", "unpaired")))
         sum1, est1 = summarise_many(f, dd.s1)
         sum2, est2 = summarise_many(f, dd.s2)
         out: dict[str, Any] = {
@@ -390,12 +425,14 @@ def _item_blocks(
             "df": np.full(rows, np.nan), "p_value": np.full(rows, np.nan),
             "effect_measure": _same(None, rows), "effect_size": np.full(rows, np.nan),
             "ci_low": np.full(rows, np.nan), "ci_high": np.full(rows, np.nan),
+            "method": _same(None, rows), "reason": _same(None, rows),
         }
         if test is None:
-            out["note"] = _same(f"no {design} test for {f.measurement} items with more than "
-                                "two levels", rows)
+            why = f"no {design} test for {f.measurement} items with more than two levels"
+            out["note"] = _same(why, rows)
+            out["reason"] = _same(why, rows)
         else:
-            out["note"] = _run_tests(out, test, design, dd, categorical, scores, min_n)
+            out["note"] = _run_tests(out, test, design, dd, categorical, scores, min_n, opts)
         for q, item in enumerate(group):
             part = {col: values[q * m:(q + 1) * m] for col, values in out.items()}
             # a str (or None) stands for a column of equal values
@@ -406,20 +443,24 @@ def _item_blocks(
 
 
 def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
-               categorical: bool, scores: FloatArray, min_n: int) -> npt.NDArray[np.object_]:
-    """Run ``test`` on every cell of ``dd`` thick enough to test (in batches where the test
-    has them, cell by cell for the rest), write the results into ``out`` and return the
-    notes."""
+               categorical: bool, scores: FloatArray, min_n: int,
+               opts: Mapping[str, Any]) -> npt.NDArray[np.object_]:
+    """Run ``test`` with its options on every cell of ``dd`` thick enough to test (in batches
+    where the test has them, cell by cell for the rest), write the results, the way each
+    p-value was found (``method``) and why a cell has none (``reason``) into ``out``, and
+    return the notes."""
     notes, thin = _too_few(design, dd, min_n)
+    out["reason"][thin] = FEW_PAIRS if design == "paired" else FEW_ANSWERS
     todo = np.flatnonzero(~thin)
     per_cell = ~thin
     if todo.size:
         for batch in kn.run_batch(test, dd.tables[todo], dd.w1[todo], dd.w2[todo], scores,
-                                  categorical):
+                                  categorical, opts):
             done = np.flatnonzero(batch.done)
             at = todo[done]
             per_cell[at] = False
             out["test"][at] = batch.test
+            out["method"][at] = batch.method[done]
             _put(out, at, batch.statistic_name, batch.statistic[done],
                  None if batch.df is None else batch.df[done], batch.p_value[done],
                  batch.effect_measure, batch.effect_size[done], batch.ci_low[done],
@@ -431,13 +472,19 @@ def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
             run_as = "fisher_exact" if kn.min_expected(cell) < 5.0 else "chi_square"
         out["test"][c] = run_as
         try:
-            result = kn.run(run_as, cell)
+            result = kn.run(run_as, cell, opts)
         except CrisisSurveyError as exc:
             notes[c] = f"not tested: {exc}"
+            out["reason"][c] = NOT_RUN
             continue
+        out["method"][c] = kn.p_method(run_as, result, opts)
         if math.isnan(result.p_value):
             why = result.method.partition("(not defined: ")[2].rstrip(")")
-            notes[c] = f"test not defined: {why or 'no variation'}"
+            reason = _WHY.get(why, NOT_DEFINED)
+            out["reason"][c] = reason
+            out["method"][c] = None
+            notes[c] = (f"test not defined: {reason} ({why})" if reason != NOT_DEFINED
+                        else f"test not defined: {why or 'no variation'}")
         _put(out, np.array([c]), result.statistic_name, result.statistic, result.df,
              result.p_value, result.effect_measure, result.effect_size, result.ci_low,
              result.ci_high)
@@ -564,8 +611,9 @@ def compare_waves(
     *,
     items: Sequence[str] | None = None,
     by: str | Sequence[str] = "group",
-    designs: Sequence[str] = DESIGNS,
+    designs: Sequence[str] = DEFAULT_DESIGNS,
     tests: Mapping[str, Any] | None = None,
+    test_options: Mapping[str, Mapping[str, Any]] | None = None,
     family: str | Sequence[str] = "group",
     adjust: str = "holm",
     alpha: float = 0.05,
@@ -588,11 +636,13 @@ def compare_waves(
         Any other name is a field name (e.g. a demographic such as ``"age_band"``); see
         :meth:`~crisis_survey.codebook.Codebook.resolve`. The table's ``by`` column and
         ``options["by"]`` hold the field names.
-    designs : sequence of {"paired", "independent", "overlapping"}
-        Which analyses to run (all three by default): *paired* uses the linked respondents who
-        answered the item in both waves; *independent* uses every respondent of each wave as
-        two independent samples (ignoring that linked people appear in both); *overlapping*
-        uses the complete pairs as pairs and every other answer as unpaired.
+    designs : sequence of {"paired", "independent", "overlapping", "unlinked"}
+        Which analyses to run (the first three by default): *paired* uses the linked
+        respondents who answered the item in both waves; *independent* uses every respondent
+        of each wave as two independent samples (ignoring that linked people appear in both);
+        *overlapping* uses the complete pairs as pairs and every other answer as unpaired;
+        *unlinked* runs the independent-samples test on the respondents who are in one wave
+        only (every row in no pair), the textbook alternative when samples overlap.
     tests : mapping, optional
         Overrides of the test chosen from the measurement level: keys are item names or
         measurement levels (``"ordinal"``...), values a test name (it replaces the test of the
@@ -600,7 +650,19 @@ def compare_waves(
         ``{design: test name}``. Item keys win over measurement keys. Test names are those of
         :mod:`crisis_survey.stats` plus ``"chi_square_or_fisher"`` (the default for binary
         and nominal items: Pearson's chi-square unless an expected count is below 5, then
-        Fisher's exact test).
+        Fisher's exact test). A test name given alone replaces the test of every design it
+        serves (an independent-samples test serves ``independent`` and ``unlinked``).
+    test_options : mapping, optional
+        Options of the tests, by test name, e.g. ``{"wilcoxon_signed_rank": {"method":
+        "asymptotic", "correction": False}, "mcnemar": {"correction": True}}``. Each test's
+        options and their defaults are defined once, in :data:`crisis_survey.stats.TESTS`,
+        and are the defaults of the stats functions too: ``method`` (``"auto"``, ``"exact"``,
+        ``"asymptotic"``; McNemar also ``"midp"``), ``correction`` (continuity correction),
+        ``zero_method`` (signed-rank: ``"wilcox"`` or ``"pratt"``), ``incomplete_pairs``
+        (overlapping tests: a linked respondent who answered in one wave only joins that
+        wave's unpaired sample, ``"unpaired"``, or is left out, ``"drop"``). The table's
+        ``method`` column says how each p-value was found. See
+        ``docs/methods/reproducing-r-and-spss.md`` for R's and SPSS's conventions.
     family : {"group", "item", "design", "all"} or sequence of column names
         Which rows form one family for the p-value adjustment. ``"group"`` (default): all
         items tested within one by-value and design; ``"item"``: one item across the
@@ -681,7 +743,7 @@ def compare_waves(
     12
     """
     by_cols = resolve_by(study, by)
-    designs = tuple(designs)
+    designs = (designs,) if isinstance(designs, str) else tuple(designs)
     bad = [d for d in designs if d not in DESIGNS]
     if bad or not designs:
         raise CrisisSurveyError(
@@ -707,6 +769,17 @@ def compare_waves(
     if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1:
         raise CrisisSurveyError(f"min_n must be a positive whole number; got {min_n!r}")
 
+    if test_options is not None and not isinstance(test_options, Mapping):
+        raise CrisisSurveyError(
+            f"test_options must map test names to options; got {test_options!r}")
+    for name, given in (test_options or {}).items():
+        if not isinstance(given, Mapping):
+            raise CrisisSurveyError(
+                f"test_options[{name!r}] must map option names to values; got {given!r}")
+    options_of = {name: check_options(name, (test_options or {}).get(name)) for name in TESTS}
+    unused = [k for k in (test_options or {}) if k not in TESTS]
+    if unused:  # check_options names them
+        check_options(unused[0], None)
     fields = _select_items(study, items)
     chosen = _resolve_tests(fields, tests)
     layout = make_layout(study, by_cols)
@@ -718,7 +791,8 @@ def compare_waves(
     made: dict[tuple[str, str], dict[str, Any]] = {}
     for group in alike.values():
         made.update(_item_blocks(layout, group, [counted[f.name] for f in group],
-                                 chosen[group[0].name], designs, min_n, by_name))
+                                 chosen[group[0].name], designs, min_n, by_name,
+                                 options_of))
     blocks = [made[(f.name, design)] for f in fields for design in designs]
     table, codes = _assemble(blocks, adjust)
     _adjust(table, family, adjust, codes)
@@ -728,6 +802,8 @@ def compare_waves(
         "designs": list(designs),
         "tests": {k: dict(v) for k, v in chosen.items()},
         "tests_requested": dict(tests or {}),
+        "test_options": {name: options_of[name] for name in sorted(
+            {t for per in chosen.values() for d, t in per.items() if t and d in designs})},
         "family": family if isinstance(family, str) else list(family),
         "adjust": adjust,
         "alpha": float(alpha),

@@ -33,6 +33,7 @@ _DESIGN_TITLES = {
     "paired": "linked respondents (paired tests)",
     "independent": "all respondents of each wave (independent-samples tests)",
     "overlapping": "all respondents at once (partially overlapping samples tests)",
+    "unlinked": "respondents in one wave only (independent-samples tests)",
 }
 
 Progress = Callable[[int, int, str], None]

@@ -673,6 +673,7 @@ _DESIGN_LABELS: dict[str, str] = {
     "paired": "Paired (linked respondents)",
     "independent": "Independent (all respondents)",
     "overlapping": "Partially overlapping",
+    "unlinked": "Unlinked (respondents in one wave only)",
 }
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
@@ -778,7 +779,8 @@ def comparison_table(
     table = _comparison_frame(comparison)
     if layout not in ("long", "wide"):
         raise CrisisSurveyError(f"layout must be 'long' or 'wide'; got {layout!r}")
-    present = [d for d in ("paired", "independent", "overlapping") if d in set(table["design"])]
+    present = [d for d in ("paired", "independent", "overlapping", "unlinked")
+               if d in set(table["design"])]
     present += [d for d in pd.unique(table["design"]) if d not in present]
     chosen = list(designs) if designs is not None else present
     unknown = [d for d in chosen if d not in present]
@@ -797,6 +799,8 @@ def comparison_table(
     published: list[dict[str, Any]] = []
     withheld = False
     tests: dict[str, str] = {}
+    how: dict[str, set[str]] = {}  # test -> ways its p-values were found
+    untested: set[str] = set()  # why rows shown without a test have none
     measures: dict[str, str] = {}
     adjust = sorted({str(m) for m in sel["adjust_method"].dropna()})
     for rec in sel.to_dict("records"):
@@ -825,6 +829,11 @@ def comparison_table(
             es = lo = hi = p = padj = stat = float("nan")
         if test and not np.isnan(stat):
             tests[short] = long_name
+            if isinstance(rec.get("method"), str):
+                how.setdefault(short, set()).add(str(rec["method"]))
+        if not hide_all and np.isnan(p):
+            reason = rec.get("reason")
+            untested.add(str(reason) if isinstance(reason, str) else "too few answers")
         if measure and not np.isnan(es):
             measures[abbr] = measure
         digits_pct = 1
@@ -896,6 +905,9 @@ def comparison_table(
     ]
     if tests:
         notes.append("Tests: " + "; ".join(f"{k}, {v}" for k, v in sorted(tests.items())) + ".")
+    if how:
+        notes.append("p-values: " + "; ".join(
+            f"{k}, {' or '.join(sorted(v))}" for k, v in sorted(how.items())) + ".")
     if measures:
         notes.append("Effect sizes: " + "; ".join(
             f"{k} = {v}" for k, v in sorted(measures.items())) + ".")
@@ -905,13 +917,15 @@ def comparison_table(
             "within each family of tests."
         )
     if (data == MISSING).to_numpy().any():
-        notes.append(f"{MISSING}: no test (too few answers).")
+        why = "; ".join(sorted(untested)) or "too few answers"
+        notes.append(f"{MISSING}: no test ({why}).")
     if withheld:
         notes.append(suppression_note(threshold) + " In such rows the test results are "
                      f"withheld too ({DERIVED_MARKER}).")
     design_titles = {"paired": "linked respondents (paired tests)",
                      "independent": "all respondents of each wave (independent samples)",
-                     "overlapping": "all respondents at once (partially overlapping samples)"}
+                     "overlapping": "all respondents at once (partially overlapping samples)",
+                     "unlinked": "respondents in one wave only (independent samples)"}
     title = "Change between the survey waves, by respondent group"
     if len(chosen) == 1:
         title += ": " + design_titles.get(chosen[0], chosen[0])

@@ -27,9 +27,12 @@ if TYPE_CHECKING:
     from ._parametric import paired_t, welch_t
     from ._proportions import proportion_ci
     from ._rank import mann_whitney, wilcoxon_signed_rank
+    from ._registry import TESTS, TestSpec
     from ._results import TestResult
 
 _WHERE: dict[str, str] = {
+    "TESTS": "._registry",
+    "TestSpec": "._registry",
     "TestResult": "._results",
     "wilcoxon_signed_rank": "._rank",
     "mann_whitney": "._rank",
@@ -47,7 +50,9 @@ _WHERE: dict[str, str] = {
 }
 
 __all__ = [
+    "TESTS",
     "TestResult",
+    "TestSpec",
     "adjust_pvalues",
     "chi_square",
     "fisher_exact",

@@ -255,7 +255,7 @@ def _mcnemar_from_counts(
     n11: int,
     *,
     method: str = "asymptotic",
-    correction: bool = True,
+    correction: bool = False,
     confidence: float = 0.95,
 ) -> TestResult:
     """McNemar test from the paired 2 x 2 table ``[[n00, n01], [n10, n11]]``.
@@ -334,7 +334,7 @@ def mcnemar(
     y: Any,
     *,
     method: Literal["asymptotic", "exact", "midp"] = "asymptotic",
-    correction: bool = True,
+    correction: bool = False,
     confidence: float = 0.95,
 ) -> TestResult:
     """McNemar test of change in a binary item between two waves (paired respondents).
@@ -352,7 +352,10 @@ def mcnemar(
         ``binom.test``); ``"midp"``: its mid-p version (Fagerland et al. 2013).
     correction : bool
         Continuity correction for ``method="asymptotic"`` (R's ``correct=``). As in R it is
-        not applied when ``b == c``.
+        not applied when ``b == c``. Default ``False`` (R's default is ``TRUE``: pass
+        ``correction=True`` to reproduce ``mcnemar.test``): the uncorrected test keeps its size
+        nearer the nominal level (Fagerland et al. 2013; ``tests/test_calibration.py``), and
+        ``compare_waves`` uses the same default (:data:`crisis_survey.stats.TESTS`).
     confidence : float
         Level of the intervals for the odds ratio and the risk difference.
 
@@ -382,7 +385,8 @@ def mcnemar(
     method 10: Wilson intervals for :math:`p_1, p_2` combined with the correlation
     :math:`\\hat\\phi` (numerator corrected by :math:`n/2`).
 
-    Equivalent R calls: ``mcnemar.test(table(x, y), correct = TRUE)``;
+    Equivalent R calls: ``mcnemar.test(table(x, y), correct = FALSE)`` (``correct = TRUE``
+    with ``correction=True``);
     ``binom.test(b, b + c)`` (exact; its ``conf.int`` gives the odds-ratio interval).
 
     References
@@ -604,9 +608,11 @@ def _cramers_v(
 
 
 def _chi_square_from_table(
-    table: Any, *, adjust: bool = True, confidence: float = 0.95
+    table: Any, *, adjust: bool = True, confidence: float = 0.95, correction: bool = False
 ) -> TestResult:
-    """Pearson chi-square test (no continuity correction) of an r x c table."""
+    """Pearson chi-square test of an r x c table (Yates's correction of a 2 x 2 table with
+    ``correction=True``, as R's ``chisq.test(correct = TRUE)``; Cramér's V always comes from
+    the uncorrected statistic)."""
     level = check_confidence(confidence)
     tab = _as_count_table(table)
     n = int(tab.sum())
@@ -620,13 +626,20 @@ def _chi_square_from_table(
     expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / n
     chisq = float(np.sum((t - expected) ** 2 / expected))
     df = (r - 1) * (c - 1)
-    p = float(stats.chi2.sf(chisq, df))
+    yates = correction and r == 2 and c == 2
+    if yates:  # R: YATES <- min(0.5, abs(x - E)); sum((abs(x - E) - YATES)^2 / E)
+        dev = np.abs(t - expected)
+        statistic = float(np.sum((dev - min(0.5, float(dev.min()))) ** 2 / expected))
+        name += " with Yates' continuity correction"
+    else:
+        statistic = chisq
+    p = float(stats.chi2.sf(statistic, df))
     v, v_low, v_high = (
         _cramers_v(chisq, n, r, c, level, adjust) if n > 1 else (math.nan, math.nan, math.nan)
     )
     return TestResult(
         method=name,
-        statistic=chisq,
+        statistic=statistic,
         p_value=p,
         n=n,
         df=float(df),
@@ -636,11 +649,14 @@ def _chi_square_from_table(
         ci_low=v_low,
         ci_high=v_high,
         confidence=level,
-        details={"min_expected": float(expected.min()), "n_rows": float(r), "n_cols": float(c)},
+        details={"min_expected": float(expected.min()), "n_rows": float(r), "n_cols": float(c),
+                 "continuity_correction": 1.0 if yates else 0.0},
     )
 
 
-def chi_square(x: Any, y: Any, *, adjust: bool = True, confidence: float = 0.95) -> TestResult:
+def chi_square(
+    x: Any, y: Any, *, adjust: bool = True, confidence: float = 0.95, correction: bool = False
+) -> TestResult:
     """Pearson chi-square test that the answer distribution is the same in both waves.
 
     Parameters
@@ -653,6 +669,10 @@ def chi_square(x: Any, y: Any, *, adjust: bool = True, confidence: float = 0.95)
         ``False`` the classical V.
     confidence : float
         Level of the one-sided lower confidence bound for V (the upper bound is 1).
+    correction : bool
+        Yates's continuity correction when the table is 2 x 2 (R's ``correct =``; R's
+        default is ``TRUE``, ours ``False``: one default for ``stats`` and ``compare_waves``,
+        see :data:`crisis_survey.stats.TESTS`). Larger tables are never corrected, as in R.
 
     Returns
     -------
@@ -678,6 +698,9 @@ def chi_square(x: Any, y: Any, *, adjust: bool = True, confidence: float = 0.95)
     for :math:`\\lambda_L` to full precision; effectsize uses ``optim`` and agrees to about
     1e-5.
 
+    With ``correction=True`` a 2 x 2 table's statistic is
+    :math:`\\sum (|O - E| - \\min(0.5, \\min|O - E|))^2 / E` (R's Yates correction).
+
     Equivalent R calls: ``chisq.test(table(wave, answer), correct = FALSE)`` and
     ``effectsize::cramers_v(table(wave, answer))``.
 
@@ -699,7 +722,8 @@ def chi_square(x: Any, y: Any, *, adjust: bool = True, confidence: float = 0.95)
     (6.738, 2.0, 0.0344)
     """
     table, _ = _unpaired_table(x, y)
-    return _chi_square_from_table(table, adjust=adjust, confidence=confidence)
+    return _chi_square_from_table(table, adjust=adjust, confidence=confidence,
+                                  correction=correction)
 
 
 # ---------------------------------------------------------------------------------------
