@@ -195,3 +195,15 @@ def test_no_change_is_said_as_such() -> None:
     assert not t.loc[t["reason"].isna(), "p_value"].isna().any()
     thin = t[t["reason"] == "too few complete pairs"]
     assert (thin["n_pairs"] < 5).all() and thin["p_value"].isna().all()
+
+
+def test_the_plan_carries_test_options_and_the_unlinked_design() -> None:
+    from crisis_survey import AnalysisPlan, PlanError
+
+    plan = AnalysisPlan.from_mapping({"analysis": {
+        "designs": ["paired", "unlinked"],
+        "test_options": {"mcnemar": {"correction": True}}}})
+    assert plan.designs == ("paired", "unlinked")
+    assert plan.to_dict()["test_options"] == {"mcnemar": {"correction": True}}
+    with pytest.raises(PlanError, match=r"mcnemar option correction=1"):
+        AnalysisPlan.from_mapping({"analysis": {"test_options": {"mcnemar": {"correction": 1}}}})

@@ -16,6 +16,9 @@ A plan file looks like this (every key optional; the defaults are shown)::
     [analysis.tests]           # override the test chosen from an item's measurement level
     overall_rating = "wilcoxon_signed_rank"
 
+    [analysis.test_options.mcnemar]   # a test's options (crisis_survey.stats.TESTS)
+    correction = true          # e.g. R's mcnemar.test default
+
     [disclosure]
     threshold = 10             # counts below this are suppressed in published outputs
 
@@ -35,7 +38,8 @@ from ._errors import CrisisSurveyError
 
 __all__ = ["AnalysisPlan", "PlanError", "load_plan"]
 
-_DESIGNS = ("paired", "independent", "overlapping")
+_DESIGNS = ("paired", "independent", "overlapping")  # the default designs
+_ALL_DESIGNS = ("paired", "independent", "overlapping", "unlinked")
 _ADJUST = ("holm", "hochberg", "bh", "by", "bonferroni", "none")
 
 
@@ -67,9 +71,12 @@ class AnalysisPlan:
     by
         Grouping columns; results are separate for each value.
     designs
-        Any of ``"paired"``, ``"independent"``, ``"overlapping"``.
+        Any of ``"paired"``, ``"independent"``, ``"overlapping"``, ``"unlinked"``.
     tests
         Item name -> test name, overriding the test chosen from the measurement level.
+    test_options
+        Test name -> its options (``compare_waves(test_options=)``; the options and their
+        defaults are in :data:`crisis_survey.stats.TESTS`).
     adjust
         p-value adjustment: ``"holm"``, ``"hochberg"``, ``"bh"``, ``"by"``, ``"bonferroni"``
         or ``"none"``.
@@ -99,6 +106,7 @@ class AnalysisPlan:
     by: tuple[str, ...] = ("group",)
     designs: tuple[str, ...] = _DESIGNS
     tests: Mapping[str, str] = field(default_factory=dict)
+    test_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     adjust: str = "holm"
     family: str = "group"
     alpha: float = 0.05
@@ -112,6 +120,8 @@ class AnalysisPlan:
         """Plain-data form (lists, dicts), as written to the manifest."""
         out = asdict(self)
         out["tests"] = dict(sorted(self.tests.items()))
+        out["test_options"] = {k: dict(sorted(v.items()))
+                               for k, v in sorted(self.test_options.items())}
         for key in ("items", "by", "designs"):
             out[key] = list(out[key])
         return out
@@ -126,8 +136,8 @@ class AnalysisPlan:
         a = dict(spec.get("analysis", {}))
         d = dict(spec.get("disclosure", {}))
         k = dict(spec.get("linkage", {}))
-        allowed = {"items", "by", "designs", "tests", "adjust", "family", "alpha",
-                   "confidence", "min_n"}
+        allowed = {"items", "by", "designs", "tests", "test_options", "adjust", "family",
+                   "alpha", "confidence", "min_n"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
         problems += [f"[disclosure] has unknown key {x!r}" for x in d if x != "threshold"]
         problems += [f"[linkage] has unknown key {x!r}" for x in k if x != "secret_env"]
@@ -142,8 +152,8 @@ class AnalysisPlan:
             return tuple(value)
 
         designs = strings("designs", _DESIGNS)
-        problems += [f"[analysis] designs has {x!r} (expected one of {list(_DESIGNS)})"
-                     for x in designs if x not in _DESIGNS]
+        problems += [f"[analysis] designs has {x!r} (expected one of {list(_ALL_DESIGNS)})"
+                     for x in designs if x not in _ALL_DESIGNS]
         adjust = str(a.get("adjust", "holm"))
         if adjust not in _ADJUST:
             problems.append(f"[analysis] adjust is {adjust!r} (expected one of {list(_ADJUST)})")
@@ -173,6 +183,21 @@ class AnalysisPlan:
         ):
             problems.append("[analysis.tests] must map item names to test names")
             tests = {}
+        test_options = a.get("test_options", {})
+        if not isinstance(test_options, Mapping) or not all(
+            isinstance(v, Mapping) for v in test_options.values()
+        ):
+            problems.append("[analysis.test_options] must map test names to tables of options")
+            test_options = {}
+        else:
+            from .stats._registry import check_options
+
+            for name, given in test_options.items():
+                try:
+                    check_options(str(name), given)
+                except CrisisSurveyError as exc:
+                    problems += [f"[analysis.test_options] {line.strip(' -')}"
+                                 for line in str(exc).splitlines()[1:] or [str(exc)]]
         if problems:
             where = f" in {source}" if source else ""
             raise PlanError(
@@ -184,6 +209,7 @@ class AnalysisPlan:
             by=strings("by", ("group",)),
             designs=designs,
             tests=dict(tests),
+            test_options={str(k): dict(v) for k, v in test_options.items()},
             adjust=adjust,
             family=str(a.get("family", "group")),
             alpha=float(alpha),

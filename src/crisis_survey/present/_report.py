@@ -275,6 +275,7 @@ def _comparison_kwargs(plan: AnalysisPlan) -> dict[str, Any]:
         "by": plan.by[0] if len(plan.by) == 1 else tuple(plan.by),
         "designs": tuple(plan.designs),
         "tests": dict(plan.tests) or None,
+        "test_options": {k: dict(v) for k, v in plan.test_options.items()} or None,
         "family": plan.family,
         "adjust": plan.adjust,
         "alpha": plan.alpha,
