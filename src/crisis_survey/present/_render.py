@@ -161,9 +161,11 @@ def to_html(table: PublicationTable) -> str:
     >>> fragment.startswith('<div id="cs_linkage"'), "Table 2" in fragment
     (True, True)
     """
-    from great_tables import GT, loc, style
+    from great_tables import GT
 
-    df = table.data.copy()
+    # object columns: great_tables writes every formatted cell back into the frame, which
+    # costs about a millisecond a cell in a pyarrow-backed string column
+    df = table.data.astype(object)
     labels: dict[str, Any] = {c: table.label(c) for c in table.body_columns}
     gt = GT(df, rowname_col=table.stub, groupname_col=table.row_group,
             id=f"cs_{table.name}")
@@ -195,7 +197,9 @@ def to_html(table: PublicationTable) -> str:
         source_notes_font_size="12px",
         data_row_padding="3px",
     )
-    gt = gt.tab_style(style=style.text(whitespace="nowrap"), locations=loc.body())
+    # one CSS rule, not a style per body cell: great_tables looks up every cell's styles in
+    # the list of all styles, so per-cell styles made the HTML quadratic in the rows
+    gt = gt.opt_css(f"#cs_{table.name} td.gt_row {{ white-space: nowrap; }}")
     out: str = gt.as_raw_html()
     if re.search(r"https?://", out):
         raise CrisisSurveyError("the HTML table refers to an external resource")
@@ -383,6 +387,50 @@ def _docx_border(cell: Any, edge: str, size: int = 8) -> None:
     borders.append(el)
 
 
+def _docx_cells(tr: Any, table: Any) -> list[Any]:
+    """The cells of one Word table row, one per grid column (as python-docx's ``_Row.cells``
+    gives them for rows without vertical merges), found from the row's own ``<w:tc>``
+    elements: ``table.rows[i]`` and ``_Row.cells`` walk the whole table on every access, which
+    made writing a table quadratic in its rows."""
+    from docx.table import _Cell
+
+    cells: list[Any] = []
+    for tc in tr.tc_lst:
+        cell = _Cell(tc, table)
+        cells += [cell] * tc.grid_span
+    return cells
+
+
+def _docx_merge(tr: Any, table: Any, first: int, last: int) -> Any:
+    """Merge grid columns ``first..last`` of one row of fresh one-column cells, as
+    ``cell.merge(other)`` does for a horizontal span (widths added, later cells removed,
+    content kept in the first), without locating the row in the table (which is linear in
+    the rows for every merge)."""
+    from docx.table import _Cell
+
+    tcs = tr.tc_lst
+    keep = tcs[first]
+    for other in tcs[first + 1:last + 1]:
+        other._move_content_to(keep)
+        keep._add_width_of(other)
+        keep.grid_span += other.grid_span
+        other._remove()
+    keep.vMerge = None
+    return _Cell(keep, table)
+
+
+def _spanned(tr: Any, grid_col: int) -> int:
+    """How many ``<w:tc>`` elements before grid column ``grid_col`` were merged away (the
+    position of the tc covering it is ``grid_col`` minus this)."""
+    extra, col = 0, 0
+    for tc in tr.tc_lst:
+        if col >= grid_col:
+            break
+        extra += tc.grid_span - 1
+        col += tc.grid_span
+    return extra
+
+
 def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None = None) -> None:
     """Append ``table`` to a python-docx ``Document`` as a real Word table, APA layout.
 
@@ -408,18 +456,18 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     ncol = 1 + len(table.body_columns)
     wt = doc.add_table(rows=n_rows, cols=ncol)
     wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+    trs = list(wt._tbl.tr_lst)
     r = 0
     for k, hrow in enumerate(header):
-        row = wt.rows[r]
-        tr_pr = row._tr.get_or_add_trPr()
+        tr = trs[r]
+        tr_pr = tr.get_or_add_trPr()
         rep = OxmlElement("w:tblHeader")
         rep.set(qn("w:val"), "true")
         tr_pr.append(rep)
         c = 0
         for text, span in hrow:
-            cell = row.cells[c]
-            if span > 1:
-                cell = cell.merge(row.cells[c + span - 1])
+            cell = (_docx_merge(tr, wt, c - _spanned(tr, c), c - _spanned(tr, c) + span - 1)
+                    if span > 1 else _docx_cells(tr, wt)[c])
             cell.text = text
             for para in cell.paragraphs:
                 para.alignment = (WD_ALIGN_PARAGRAPH.CENTER if (k < len(header) - 1 or c)
@@ -436,19 +484,18 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
         r += 1
     for group, cells in body_rows:
         if group is not None:
-            row = wt.rows[r]
-            merged = row.cells[0].merge(row.cells[ncol - 1])
+            merged = _docx_merge(trs[r], wt, 0, ncol - 1)
             merged.text = group
             for run in merged.paragraphs[0].runs:
                 run.italic = True
             r += 1
-        row = wt.rows[r]
+        row_cells = _docx_cells(trs[r], wt)
         for c, text in enumerate(cells):
-            row.cells[c].text = text
+            row_cells[c].text = text
             if c:
-                row.cells[c].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                row_cells[c].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
         r += 1
-    for cell in wt.rows[n_rows - 1].cells:
+    for cell in _docx_cells(trs[n_rows - 1], wt):
         border(cell, "bottom", 12)
     # the row-label (stub) column gets 30% of the text width, the others share the rest
     sec = doc.sections[-1]
@@ -457,12 +504,13 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     wt.autofit = False
     for wcol, width in zip(wt.columns, widths, strict=False):
         wcol.width = width  # the grid (LibreOffice reads this)
-    for wrow in wt.rows:
-        for wcell, width in zip(wrow.cells, widths, strict=False):
+    grid = [_docx_cells(tr, wt) for tr in trs]
+    for row_cells in grid:
+        for wcell, width in zip(row_cells, widths, strict=False):
             wcell.width = width
     if font_size is not None:
-        for wrow in wt.rows:
-            for wcell in wrow.cells:
+        for row_cells in grid:
+            for wcell in row_cells:
                 for para in wcell.paragraphs:
                     for run in para.runs:
                         run.font.size = Pt(font_size)
