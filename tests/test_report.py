@@ -156,7 +156,14 @@ def test_report_command_with_plan(tmp_path: Path, capsys: pytest.CaptureFixture[
                  "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "[1/7]" in captured.err and "[7/7]" in captured.err  # progress
+    # progress on stderr: every step with the seconds since the start, and counts
+    assert re.search(r"^\[1/7 \+\d+\.\d s\] comparing the waves$", captured.err, re.M)
+    assert re.search(r"^\[1/7 \+[\d.]+ s\] compared 2 items in 2 cells: 8 rows$",
+                     captured.err, re.M), captured.err
+    assert "reading and checking wave 1" in captured.err
+    assert "respondents linked" in captured.err
+    assert re.search(r"^\[5/7 \+[\d.]+ s\] drawing figure 1 of \d+: flow$", captured.err, re.M)
+    assert "[7/7 +" in captured.err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs"]["plan"]["sha256"] == hashlib.sha256(plan.read_bytes()).hexdigest()
     assert set(manifest["inputs"]) == {"wave1", "wave2", "codebook", "plan"}
@@ -196,3 +203,15 @@ def test_forest_plot_with_too_many_groups_is_a_clear_error(study) -> None:  # ty
     comparison = compare_waves(study, items=["overall_rating"], by=("group", "area"))
     with pytest.raises(CrisisSurveyError, match="at most 8 groups"):
         forest_plot(comparison)
+
+
+def test_quiet_report_prints_no_progress(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[analysis]\nitems = ["overall_rating"]\ndesigns = ["paired"]\n')
+    code = main(["report", "--wave1", str(W1), "--wave2", str(W2), "--plan", str(plan),
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "[1/7" not in captured.err and "reading and checking" not in captured.err
+    assert (tmp_path / "out" / "report.html").exists()

@@ -15,11 +15,12 @@ import argparse
 import inspect
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
@@ -193,46 +194,72 @@ def _cmd_link(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return OK
 
 
-def run_sample_study(out: Path, *, stream: TextIO, err: TextIO) -> Release:
+def run_sample_study(out: Path, *, stream: TextIO, err: TextIO, quiet: bool = False
+                     ) -> Release:
     """Load, validate and link the shipped synthetic study and publish its release (``demo``)."""
     from ._resources import data_dir
     from .codebook import default_codebook
     from .codebook._frictionless import DEFAULT_CODEBOOK
-    from .link import link_waves
     from .synthetic import sample_study_paths
 
     cb = default_codebook()
     p1, p2 = sample_study_paths("csv")
     print(SYNTHETIC_BANNER, file=stream)
-    w1 = _load(str(p1), cb, 1, None, False, err)
-    w2 = _load(str(p2), cb, 2, None, False, err)
+    w1, w2, study = _load_and_link(str(p1), str(p2), cb, None, False, None, err, quiet)
     for w in (w1, w2):
         print(_accounting_line(w), file=stream)
-    study = link_waves(w1, w2)
     inputs = {"wave1": p1, "wave2": p2, "codebook": data_dir() / "schema" / DEFAULT_CODEBOOK}
-    return publish(study, out, inputs=inputs, synthetic=True, progress=_progress(err))
+    return publish(study, out, inputs=inputs, synthetic=True,
+                   progress=_progress(err, quiet=quiet))
 
 
-def _progress(err: TextIO) -> Callable[[int, int, str], None]:
+def _progress(err: TextIO, *, quiet: bool = False) -> Callable[[int, int, str], None]:
+    """Print ``[step/total +elapsed s] message`` on ``err`` (nothing when ``quiet``)."""
+    start = time.perf_counter()
+
     def progress(step: int, total: int, message: str) -> None:
-        print(f"[{step}/{total}] {message}", file=err, flush=True)
+        if not quiet:
+            elapsed = time.perf_counter() - start
+            print(f"[{step}/{total} +{elapsed:.1f} s] {message}", file=err, flush=True)
 
     return progress
+
+
+def _say(err: TextIO, quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=err, flush=True)
+
+
+def _load_and_link(wave1: str, wave2: str, cb: Codebook, mapping: str | None,
+                   quarantine: bool, secret: str | None, err: TextIO, quiet: bool
+                   ) -> tuple[SurveyWave, SurveyWave, Any]:
+    """Read and validate both waves and link them, saying so on ``err`` unless ``quiet``."""
+    from .link import link_waves
+
+    start = time.perf_counter()
+    waves = []
+    for number, path in ((1, wave1), (2, wave2)):
+        _say(err, quiet, f"reading and checking wave {number} ({Path(path).name})")
+        waves.append(_load(path, cb, number, mapping, quarantine, err))
+    _say(err, quiet, f"linking the waves ({waves[0].rows_kept:,} and {waves[1].rows_kept:,} "
+                     f"rows; +{time.perf_counter() - start:.1f} s)")
+    study = link_waves(waves[0], waves[1], secret=secret)
+    _say(err, quiet, f"{len(study.pairs):,} respondents linked "
+                     f"(+{time.perf_counter() - start:.1f} s)")
+    return waves[0], waves[1], study
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._plan import AnalysisPlan, load_plan
     from ._resources import data_dir
     from .codebook._frictionless import DEFAULT_CODEBOOK
-    from .link import link_waves
 
     folder = _out_folder(args)
     plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     cb = _codebook(args.codebook)
     secret = _secret(args.secret_env or plan.secret_env or None)
-    w1 = _load(args.wave1, cb, 1, args.mapping, args.quarantine, err)
-    w2 = _load(args.wave2, cb, 2, args.mapping, args.quarantine, err)
-    study = link_waves(w1, w2, secret=secret)
+    w1, w2, study = _load_and_link(args.wave1, args.wave2, cb, args.mapping, args.quarantine,
+                                   secret, err, args.quiet)
     inputs: dict[str, Path] = {"wave1": Path(args.wave1), "wave2": Path(args.wave2),
                                "codebook": Path(args.codebook) if args.codebook
                                else data_dir() / "schema" / DEFAULT_CODEBOOK}
@@ -245,14 +272,14 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for w in (w1, w2):
         print(_accounting_line(w), file=out)
     release = publish(study, folder, plan=plan, inputs=inputs, synthetic=cb.synthetic,
-                      progress=_progress(err))
+                      progress=_progress(err, quiet=args.quiet))
     print(str(release), file=out)
     return OK
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     folder = _out_folder(args)
-    written = run_sample_study(folder, stream=out, err=err)
+    written = run_sample_study(folder, stream=out, err=err, quiet=args.quiet)
     print(f"Wrote {len(written.files)} files to {folder}", file=out)
     print("Open report.html there for the report (SYNTHETIC DATA).", file=out)
     return OK
@@ -291,6 +318,10 @@ def _add_study_arguments(p: argparse.ArgumentParser, *, quarantine: str) -> None
                         "pseudonymise link keys (never pass the secret itself)")
     p.add_argument("--quarantine", action="store_true", help=quarantine)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
+_QUIET_HELP = ("no progress messages on stderr (by default every step prints what it is "
+               "doing, with counts and the seconds since the start)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -341,12 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", metavar="FILE",
                    help="analysis plan (TOML): items, grouping, designs, tests, families, "
                         "alpha, disclosure threshold")
+    p.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     p.set_defaults(handler=_cmd_report)
 
     p = sub.add_parser("demo", help="run the shipped SYNTHETIC sample study end to end",
                        description="Load, validate and link the synthetic sample study "
                                    "shipped with the library and write the full report.")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     p.set_defaults(handler=_cmd_demo)
 
     defaults = {k: v.default for k, v in inspect.signature(generate_study).parameters.items()}

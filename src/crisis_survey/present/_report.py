@@ -38,6 +38,9 @@ _DESIGN_TITLES = {
 
 Progress = Callable[[int, int, str], None]
 
+#: Tables with at least this many rows get a progress message of their own while written.
+_LONG_TABLE = 1000
+
 
 @dataclass(frozen=True)
 class ReportFiles:
@@ -356,14 +359,16 @@ def write_report(
     say(1, steps, "comparing the waves")
     comparison = compare_waves(study, **_comparison_kwargs(plan))
     table = comparison.table
+    say(1, steps, f"compared {len(comparison.options.get('items', []))} items in "
+                  f"{table['group'].nunique():,} cells: {len(table):,} rows")
 
-    say(2, steps, "fitting the change-by-group models")
     groups = list(study.groups)
     ordinal = [f.name for f in cb.items(measurement="ordinal")
                if len(f.waves) > 1 and 1 in f.waves and 2 in f.waves
                and (not plan.items or f.name in plan.items)]
     models = []
     model_failures: list[str] = []
+    say(2, steps, f"fitting the change-by-group models ({len(ordinal)} ordinal items)")
     if len(groups) == 2:  # one layout and one counting pass for every item's patterns
         for item, fitted in zip(ordinal, models_by_item(study, ordinal,
                                                         confidence=plan.confidence),
@@ -400,9 +405,12 @@ def write_report(
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
     by_name = {t.name: t for t in tabs}
 
-    say(4, steps, "writing tables")
+    say(4, steps, f"writing {len(tabs)} tables ({sum(len(t.data) for t in tabs):,} rows) "
+                  f"as {', '.join(R.TABLE_FORMATS)}")
     table_files: list[Path] = []
-    for t in tabs:
+    for i, t in enumerate(tabs, 1):
+        if len(t.data) >= _LONG_TABLE:
+            say(4, steps, f"writing table {i} of {len(tabs)}: {t.name} ({len(t.data):,} rows)")
         table_files += R.save_table(t, tables_dir / t.name)
 
     say(5, steps, "drawing figures")
@@ -445,7 +453,8 @@ def write_report(
     ]
     figure_files: list[Path] = []
     figs: dict[str, tuple[Path, str]] = {}
-    for name, make, caption in figure_specs:
+    for i, (name, make, caption) in enumerate(figure_specs, 1):
+        say(5, steps, f"drawing figure {i} of {len(figure_specs)}: {name}")
         fig = make()
         written = F.save_figure(fig, figures_dir / name)
         plt.close(fig)
