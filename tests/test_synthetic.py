@@ -375,3 +375,72 @@ def test_fieldwork_dates_fall_in_each_window(default_study: SyntheticStudy) -> N
     w2 = default_study.wave2["completed_date"]
     assert w2.min().date() >= dt.date(2015, 11, 1)
     assert w2.max().date() <= dt.date(2015, 12, 31)
+
+
+# -- retyped keys (tolerant linkage's test data) -------------------------------------------------
+def _retyped_pairs(study: SyntheticStudy) -> pd.DataFrame:
+    """Each retyped wave-2 key beside its person's wave-1 key, both normalised."""
+    from crisis_survey.link import normalise_keys
+
+    t = study.truth
+    t1 = t[(t["wave"] == 1) & (t["kind"] == "wave 1")].set_index("person")
+    t2 = t[(t["wave"] == 2) & (t["key_error"] != "none")]
+    k1 = normalise_keys(study.wave1.set_index("respondent_id")["link_key"])
+    k2 = normalise_keys(study.wave2.set_index("respondent_id")["link_key"])
+    return pd.DataFrame({
+        "kind": t2["key_error"].to_numpy(),
+        "key1": k1.loc[t1.loc[t2["person"], "respondent_id"]].to_numpy(),
+        "key2": k2.loc[t2["respondent_id"]].to_numpy(),
+    }).dropna()
+
+
+@pytest.fixture(scope="module")
+def retyped_study() -> SyntheticStudy:
+    return generate_study(n_service_users=900, n_carers=400, seed=16, retyped_keys=1.0)
+
+
+def test_retyped_keys_make_each_error_kind(retyped_study: SyntheticStudy) -> None:
+    from rapidfuzz.distance import OSA, Levenshtein
+
+    from crisis_survey.synthetic._generate import KEY_ERRORS
+
+    pairs = _retyped_pairs(retyped_study)
+    assert set(pairs["kind"]) == set(KEY_ERRORS)
+    confuse = str.maketrans("o0i1l5s8b", "001115588")
+    for row in pairs.itertuples():
+        a, b = row.key1, row.key2
+        if row.kind == "invisible":  # normalisation removes it: the keys agree
+            assert a == b
+            continue
+        assert a != b, row
+        if row.kind == "substitution":
+            assert len(a) == len(b) and Levenshtein.distance(a, b) == 1
+        elif row.kind == "insertion":
+            assert len(b) == len(a) + 1 and Levenshtein.distance(a, b) == 1
+        elif row.kind == "deletion":
+            assert len(b) == len(a) - 1 and Levenshtein.distance(a, b) == 1
+        elif row.kind == "transposition":
+            assert OSA.distance(a, b) == 1 and Levenshtein.distance(a, b) == 2
+        elif row.kind == "confusable":
+            assert a.translate(confuse) == b.translate(confuse)
+        elif row.kind == "component":
+            differ = [a[i:i + 2] != b[i:i + 2] for i in range(0, 8, 2)]
+            assert len(a) == len(b) == 8 and sum(differ) == 1
+    # only returners' wave-2 keys are retyped; nothing else about the study changes
+    t = retyped_study.truth
+    assert (t.loc[t["key_error"] != "none", "kind"] == "returner").all()
+    plain = generate_study(n_service_users=900, n_carers=400, seed=16)
+    pd.testing.assert_frame_equal(plain.wave1, retyped_study.wave1)
+    pd.testing.assert_frame_equal(plain.wave2.drop(columns="link_key"),
+                                  retyped_study.wave2.drop(columns="link_key"))
+    assert (plain.truth["key_error"] == "none").all()
+
+
+def test_retyped_keys_choice_of_kinds_and_bad_arguments() -> None:
+    only = generate_study(seed=2, retyped_keys=0.5, key_errors=["transposition"])
+    assert set(only.truth["key_error"]) == {"none", "transposition"}
+    assert only.params["key_errors"] == ("transposition",)
+    with pytest.raises(CrisisSurveyError, match="retyped_keys"):
+        generate_study(retyped_keys=1.5)
+    with pytest.raises(CrisisSurveyError, match="key_errors"):
+        generate_study(retyped_keys=0.1, key_errors=["typo"])

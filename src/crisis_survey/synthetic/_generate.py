@@ -13,13 +13,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.special import ndtri
 
 from .._errors import CrisisSurveyError
 from ..codebook import Codebook, Field, default_codebook
 from . import _profiles as P
 
-__all__ = ["SyntheticStudy", "generate_study"]
+__all__ = ["KEY_COMPONENTS", "KEY_ERRORS", "SyntheticStudy", "generate_study"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -36,6 +37,23 @@ _KEY_MULT = 2_654_435_761
 #: A typo turns digit d into the letter _TYPO[d] (one-to-one, and a letter never appears in a
 #: digit position of a real key, so a mistyped key never matches anybody).
 _TYPO = np.frombuffer(b"OIZEASGTBQ", dtype=np.uint8)
+#: Errors of a retyped key (``generate_study(retyped_keys=...)``), in the truth's
+#: ``key_error`` column. Code 0 is "none". The key ``LLLL-DDDD`` is read as a self-generated
+#: code of four two-character components (``LL LL DD DD``, e.g. initials of a parent's
+#: name, one's own initials, birth day, birth month), so "component" replaces one of them.
+KEY_ERRORS: tuple[str, ...] = ("substitution", "insertion", "deletion", "transposition",
+                               "confusable", "component", "invisible")
+_ERROR_NAMES = np.array(("none", *KEY_ERRORS), dtype=object)
+#: The components of the generator's self-generated code, as widths of the normalised key.
+KEY_COMPONENTS: tuple[int, ...] = (2, 2, 2, 2)
+#: Characters that look alike (O/0, I/1, l/1, S/5, B/8): byte -> its look-alike, 0 if none.
+_CONFUSE = np.zeros(256, dtype=np.uint8)
+for _a, _b in (b"O0", b"I1", b"S5", b"B8", b"o0", b"i1", b"s5", b"b8", b"l1"):
+    _CONFUSE[_a] = _b
+    _CONFUSE[_b] = _a if _CONFUSE[_b] == 0 else _CONFUSE[_b]
+#: Invisible characters a retyped (copied-and-pasted) key may carry.
+_INVISIBLE = ("\u202e", "\u180e", "\u034f", "\x00", "\u200b", "\u2060", "\ufeff")
+_ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -58,7 +76,9 @@ class SyntheticStudy:
         ``"new"``, ``"repeat submission"``), ``key_style`` (how the link key was typed:
         ``"standard"``, ``"lower case"``, ``"no hyphen"``, ``"space"``, ``"padded"``,
         ``"typo"``, ``"lower case, no hyphen"``, ``"blank"``), ``group_conflict`` (answered
-        wave 2 in the other group) and ``latent_general`` (the person's disposition).
+        wave 2 in the other group), ``latent_general`` (the person's disposition) and
+        ``key_error`` (``"none"``, or the error of a retyped wave-2 key: one of
+        :data:`KEY_ERRORS`, see ``generate_study(retyped_keys=...)``).
         For checking analyses; the analyst never has this for real data.
     params
         The arguments of the call that made the study (``codebook`` as its name and version).
@@ -163,8 +183,14 @@ _STYLE_NAMES = np.array(
 )
 
 
-def _typed_keys(rng: np.random.Generator, key_number: IntArray, style: IntArray) -> Any:
-    """The link keys as typed: ``LLLL-DDDD`` in one of the styles of ``_profiles``."""
+def _typed_keys(rng: np.random.Generator, key_number: IntArray, style: IntArray,
+                errors: tuple[np.random.Generator, IntArray] | None = None) -> Any:
+    """The link keys as typed: ``LLLL-DDDD`` in one of the styles of ``_profiles``.
+
+    ``errors`` = (generator, error code per row, 0 for none; see :data:`KEY_ERRORS`) retypes
+    the keys of the rows with a code; the codes are updated in place where an error could
+    not be made (a key without a confusable character gets a substitution instead).
+    """
     n = len(key_number)
     letters_part, digits_part = np.divmod(key_number, 10**4)
     powers26 = 26 ** np.arange(3, -1, -1, dtype=np.int64)
@@ -190,7 +216,118 @@ def _typed_keys(rng: np.random.Generator, key_number: IntArray, style: IntArray)
     out[padded, 5] = ord("-")
     out[padded, 6:10] = digits[padded]
     out[padded, 10] = ord(" ")
-    return _ascii(out, blank=style == 7)
+    if errors is None:
+        return _ascii(out, blank=style == 7)
+    err_rng, code = errors
+    # the column of each of the key's 8 characters in ``out``, by style
+    content = np.tile(np.array([0, 1, 2, 3, 5, 6, 7, 8]), (n, 1))
+    content[joined] = np.arange(8)
+    content[padded] += 1
+    out = _retype(err_rng, out, content, code, lower)
+    keys = _ascii(out, blank=style == 7)
+    return _insert_invisible(err_rng, keys, np.flatnonzero(code == len(KEY_ERRORS)))
+
+
+def _retype(rng: np.random.Generator, out: npt.NDArray[np.uint8], content: IntArray,
+            code: IntArray, lower: BoolArray) -> npt.NDArray[np.uint8]:
+    """Make the errors of ``code`` (1-6; 7, invisible, is added later) in the byte matrix."""
+    n = len(out)
+    rows = np.arange(n)
+    wide = np.zeros((n, out.shape[1] + 2), dtype=np.uint8)
+    wide[:, : out.shape[1]] = out
+
+    def random_char(k: int, pool: npt.NDArray[np.uint8], low: BoolArray) -> npt.NDArray[Any]:
+        ch = pool[rng.integers(0, len(pool), size=k)]
+        return np.where(low & (ch >= 65) & (ch <= 90), ch + 32, ch).astype(np.uint8)
+
+    # confusable: swap every look-alike with chance 1/2, at least one; none -> substitution
+    conf = np.flatnonzero(code == 5)
+    look = _CONFUSE[wide[conf[:, None], content[conf]]]
+    has = look > 0
+    none = ~has.any(axis=1)
+    code[conf[none]] = 1
+    conf, look, has = conf[~none], look[~none], has[~none]
+    pick = has & (rng.random(has.shape) < 0.5)
+    first = np.argmax(has * rng.random(has.shape), axis=1)  # one look-alike for sure
+    pick[np.arange(len(conf)), first] = True
+    r_idx, c_idx = np.nonzero(pick)
+    wide[conf[r_idx], content[conf[r_idx], c_idx]] = look[r_idx, c_idx]
+
+    # substitution: one character becomes another (letters keep the key's case)
+    sub = np.flatnonzero(code == 1)
+    col = content[sub, rng.integers(0, 8, size=len(sub))]
+    old = wide[sub, col]
+    new = random_char(len(sub), _ALNUM, lower[sub])
+    same = (new == old) | ((new ^ 32) == old)
+    new[same] = np.where(old[same] == ord("9"), ord("0"), old[same] + 1)
+    new[same & (old == ord("Z"))] = ord("A")
+    new[same & (old == ord("z"))] = ord("a")
+    wide[sub, col] = new
+
+    # transposition of two neighbouring characters that differ (in the normalised key)
+    tra = np.flatnonzero(code == 4)
+    k = rng.integers(0, 7, size=len(tra))
+    for _ in range(8):  # re-draw where both characters are the same
+        a, b = wide[tra, content[tra, k]], wide[tra, content[tra, k + 1]]
+        k = np.where(a == b, (k + 1) % 7, k)
+    ca, cb = content[tra, k], content[tra, k + 1]
+    a, b = wide[tra, ca].copy(), wide[tra, cb].copy()
+    wide[tra, ca], wide[tra, cb] = b, a
+
+    # one component (two characters) replaced by another value of its kind
+    com = np.flatnonzero(code == 6)
+    part = rng.integers(0, 4, size=len(com))
+    for j in range(2):
+        col = content[com, 2 * part + j]
+        letters = part < 2
+        pool_l = random_char(len(com), _ALNUM[:26], lower[com])
+        pool_d = _ALNUM[26:][rng.integers(0, 10, size=len(com))]
+        new = np.where(letters, pool_l, pool_d).astype(np.uint8)
+        if j == 0:
+            first_old = wide[com, col].copy()
+            first_new = new
+        else:  # the component must change: if both characters came out the same, shift one
+            same = (first_new == first_old) & (new == wide[com, col])
+            new[same] = np.where(letters[same], ((new[same] | 32) - 97 + 1) % 26 + 97
+                                 - 32 * ~lower[com][same], (new[same] - 48 + 1) % 10 + 48)
+        wide[com, col] = new
+
+    # insertion and deletion shift the rest of the key
+    J = np.arange(wide.shape[1])
+    src = np.broadcast_to(J, wide.shape).copy()
+    ins = np.flatnonzero(code == 2)
+    pos = rng.integers(0, 9, size=len(ins))
+    at = np.where(pos < 8, content[ins, np.minimum(pos, 7)], content[ins, 7] + 1)
+    src[ins] = np.where(J[None, :] <= at[:, None], J[None, :], J[None, :] - 1)
+    dele = np.flatnonzero(code == 3)
+    at_d = content[dele, rng.integers(0, 8, size=len(dele))]
+    src[dele] = np.minimum(np.where(J[None, :] < at_d[:, None], J[None, :], J[None, :] + 1),
+                           wide.shape[1] - 1)
+    shifted: npt.NDArray[np.uint8] = wide[rows[:, None], src]
+    shifted[dele, -1] = 0
+    shifted[ins, at] = random_char(len(ins), _ALNUM, lower[ins])
+    return shifted
+
+
+def _insert_invisible(rng: np.random.Generator, keys: Any, rows: IntArray) -> Any:
+    """Insert one invisible character (U+202E, U+180E, U+034F, NUL...) into each key of
+    ``rows``, at a random place (Arrow string kernels, one call per place)."""
+    if rows.size == 0:
+        return keys
+    arrow = pa.array(keys, type=pa.large_string())
+    chosen = arrow.take(pa.array(rows))
+    where = rng.integers(0, 12, size=rows.size)
+    which = pa.array([_INVISIBLE[i] for i in rng.integers(0, len(_INVISIBLE), size=rows.size)],
+                     type=pa.large_string())
+    values = arrow.to_numpy(zero_copy_only=False).astype(object)
+    for p in np.unique(where):
+        sel = np.flatnonzero(where == p)
+        part = chosen.take(pa.array(sel))
+        joined = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(part, 0, int(p)), which.take(pa.array(sel)),
+            pc.utf8_slice_codeunits(part, int(p)), pa.scalar("", pa.large_string()))
+        values[rows[sel]] = joined.to_numpy(zero_copy_only=False)
+    return pd.array(pa.array(values, type=pa.large_string(), from_pandas=True), dtype="str")
 
 
 # -- the generator ----------------------------------------------------------------------------
@@ -244,6 +381,8 @@ def generate_study(
     effect_carers: float = 0.0,
     seed: int = 2014,
     codebook: Codebook | None = None,
+    retyped_keys: float = 0.0,
+    key_errors: Sequence[str] = KEY_ERRORS,
 ) -> SyntheticStudy:
     """Simulate the two waves of the crisis-care survey, as a survey platform exports them.
 
@@ -268,6 +407,19 @@ def generate_study(
         identical frames.
     codebook
         Codebook describing the columns; ``None`` for the library's crisis-care survey.
+    retyped_keys
+        Share of returners whose wave-2 key carries one retyping error (on top of the
+        typing styles), for testing tolerant linkage. The error is drawn evenly from
+        ``key_errors``: ``"substitution"``, ``"insertion"``, ``"deletion"`` (one edit),
+        ``"transposition"`` (two neighbouring characters swapped), ``"confusable"``
+        (look-alike characters O/0, I/1, l/1, S/5, B/8 swapped, at least one),
+        ``"component"`` (one of the self-generated code's four two-character components,
+        :data:`KEY_COMPONENTS`, replaced) and ``"invisible"`` (an invisible character such
+        as U+202E, U+180E, U+034F or NUL inserted). The truth's ``key_error`` says which.
+        The errors are drawn from their own random stream, so the rest of the study is the
+        same as with ``retyped_keys=0``.
+    key_errors
+        The error kinds to draw from (default: all of :data:`KEY_ERRORS`).
 
     Returns
     -------
@@ -321,10 +473,21 @@ def generate_study(
         n_new_wave2=n_new_wave2, n_areas=n_areas, effect_service_users=effect_service_users,
         effect_carers=effect_carers, seed=seed,
     )
+    kinds = [key_errors] if isinstance(key_errors, str) else list(key_errors)
+    unknown = [k for k in kinds if k not in KEY_ERRORS]
+    if (not isinstance(retyped_keys, (int, float)) or isinstance(retyped_keys, bool)
+            or not 0.0 <= float(retyped_keys) <= 1.0 or unknown or not kinds):
+        raise CrisisSurveyError(
+            "generate_study: retyped_keys must be a proportion between 0 and 1 and "
+            f"key_errors a non-empty list of {', '.join(KEY_ERRORS)}; got "
+            f"retyped_keys={retyped_keys!r}, key_errors={key_errors!r}")
     cb = codebook if codebook is not None else default_codebook()
     _check_codebook(cb)
     rng = np.random.default_rng(int(seed))
     sim = _Simulation(cb, rng, int(n_areas), (float(effect_service_users), float(effect_carers)))
+    sim.retyped = float(retyped_keys)
+    sim.error_codes = np.array([KEY_ERRORS.index(k) + 1 for k in kinds], dtype=np.int64)
+    sim.key_rng = np.random.default_rng([int(seed), 16])
 
     n1 = int(n_service_users) + int(n_carers)
     n_new = int(n_new_wave2)
@@ -365,6 +528,10 @@ def generate_study(
         "effect_carers": float(effect_carers), "seed": int(seed),
         "codebook": f"{cb.name} {cb.version}",
     }
+    if retyped_keys:
+        params["retyped_keys"] = float(retyped_keys)
+        if tuple(kinds) != KEY_ERRORS:
+            params["key_errors"] = tuple(kinds)
     return SyntheticStudy(wave1=wave1, wave2=wave2, truth=truth, params=params)
 
 
@@ -388,6 +555,9 @@ class _Simulation:
                              if f.measurement in ("ordinal", "binary") and f.levels
                              and f.select_group is None]
         self.select_items = [f for f in cb.items() if f.select_group is not None and f.levels]
+        self.retyped = 0.0
+        self.error_codes = np.arange(1, len(KEY_ERRORS) + 1, dtype=np.int64)
+        self.key_rng = np.random.default_rng(0)
 
     # -- people -------------------------------------------------------------------------------
     def make_people(self, n_su: int, n_c: int, n_new: int) -> None:
@@ -486,6 +656,12 @@ class _Simulation:
         skipped = {g: _chance(rng, n, P.SELECT_SKIP) for g in select_first}
 
         key_style = self._key_styles(wave, kind)
+        key_error = np.zeros(n, dtype=np.int64)
+        if wave == 2 and self.retyped > 0:
+            eligible = (kind == "returner") & (key_style != 7) & (key_style != 5)
+            hit = np.flatnonzero(eligible & (self.key_rng.random(n) < self.retyped))
+            key_error[hit] = self.error_codes[
+                self.key_rng.integers(0, len(self.error_codes), size=hit.size)]
         group_rows = (np.flatnonzero(~is_carer), np.flatnonzero(is_carer))
         shift = np.where(is_carer, P.CARER_SHIFT, 0.0)
         if wave == 2:
@@ -504,7 +680,8 @@ class _Simulation:
                 cols[f.name] = _ascii(mat)
             elif f.role == "link_key":
                 cols[f.name] = _typed_keys(
-                    rng, (pid * _KEY_MULT + self.key_offset) % _KEY_SPACE, key_style
+                    rng, (pid * _KEY_MULT + self.key_offset) % _KEY_SPACE, key_style,
+                    (self.key_rng, key_error) if key_error.any() else None,
                 )
             elif f.role == "wave":
                 cols[f.name] = pd.array(np.full(n, wave, dtype=np.int64), dtype="Int64")
@@ -544,6 +721,7 @@ class _Simulation:
             "key_style": _STYLE_NAMES[key_style],
             "group_conflict": conflict,
             "latent_general": self.u[pid],
+            "key_error": _ERROR_NAMES[key_error],
         })
         return frame, truth
 
