@@ -231,9 +231,11 @@ def _say(err: TextIO, quiet: bool, message: str) -> None:
 
 
 def _load_and_link(wave1: str, wave2: str, cb: Codebook, mapping: str | None,
-                   quarantine: bool, secret: str | None, err: TextIO, quiet: bool
+                   quarantine: bool, secret: str | None, err: TextIO, quiet: bool,
+                   linkage: dict[str, Any] | None = None,
                    ) -> tuple[SurveyWave, SurveyWave, Any]:
-    """Read and validate both waves and link them, saying so on ``err`` unless ``quiet``."""
+    """Read and validate both waves and link them, saying so on ``err`` unless ``quiet``
+    (``linkage``: the plan's tolerant-linkage options, ``AnalysisPlan.linkage_options``)."""
     from .link import link_waves
 
     start = time.perf_counter()
@@ -243,7 +245,7 @@ def _load_and_link(wave1: str, wave2: str, cb: Codebook, mapping: str | None,
         waves.append(_load(path, cb, number, mapping, quarantine, err))
     _say(err, quiet, f"linking the waves ({waves[0].rows_kept:,} and {waves[1].rows_kept:,} "
                      f"rows; +{time.perf_counter() - start:.1f} s)")
-    study = link_waves(waves[0], waves[1], secret=secret)
+    study = link_waves(waves[0], waves[1], secret=secret, **(linkage or {}))
     _say(err, quiet, f"{len(study.pairs):,} respondents linked "
                      f"(+{time.perf_counter() - start:.1f} s)")
     return waves[0], waves[1], study
@@ -258,13 +260,16 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     cb = _codebook(args.codebook)
     secret = _secret(args.secret_env or plan.secret_env or None)
+    options = plan.linkage_options(Path(args.plan).parent if args.plan else Path.cwd())
     w1, w2, study = _load_and_link(args.wave1, args.wave2, cb, args.mapping, args.quarantine,
-                                   secret, err, args.quiet)
+                                   secret, err, args.quiet, options)
     inputs: dict[str, Path] = {"wave1": Path(args.wave1), "wave2": Path(args.wave2),
                                "codebook": Path(args.codebook) if args.codebook
                                else data_dir() / "schema" / DEFAULT_CODEBOOK}
     if args.plan:
         inputs["plan"] = Path(args.plan)
+    if options["review"] is not None:
+        inputs["review"] = Path(options["review"])
     if args.mapping:
         inputs["mapping"] = Path(args.mapping)
     if cb.synthetic:

@@ -24,6 +24,12 @@ A plan file looks like this (every key optional; the defaults are shown)::
 
     [linkage]
     secret_env = ""            # environment variable holding the HMAC key, if any
+    linkage = "exact"          # exact | reviewed | auto: which candidate pairs are linked
+    min_score = 6.0            # auto: the score threshold (log2 odds)
+    review_file = ""           # reviewed: the clerical-review CSV (relative to the plan)
+    review_sha256 = ""         # reviewed: its SHA-256 (the run stops if the file differs)
+    agreement = ["group", "area", "demographic"]   # codebook roles or field names
+    key_components = []        # widths of a self-generated code's parts, e.g. [2, 2, 2, 2]
 """
 
 from __future__ import annotations
@@ -90,6 +96,12 @@ class AnalysisPlan:
         Disclosure control: counts below this are withheld from every output.
     secret_env
         Name of the environment variable holding the pseudonymisation key (never the key).
+    linkage, min_score, review_file, review_sha256, agreement, key_components
+        Tolerant linkage (``docs/linkage.md``): the policy for candidate pairs
+        (``"exact"``, ``"reviewed"``, ``"auto"``), the auto policy's score threshold, the
+        clerical-review file and its SHA-256 (both required by ``"reviewed"``), the fields
+        compared on candidates (codebook roles or field names) and the component widths of
+        a structured self-generated code. See :func:`~crisis_survey.link.link_waves`.
     source
         The plan file's name (set by :func:`load_plan`).
 
@@ -114,7 +126,21 @@ class AnalysisPlan:
     min_n: int = 5
     threshold: int = 10
     secret_env: str = ""
+    linkage: str = "exact"
+    min_score: float = 6.0
+    review_file: str = ""
+    review_sha256: str = ""
+    agreement: tuple[str, ...] = ("group", "area", "demographic")
+    key_components: tuple[int, ...] = ()
     source: str = ""
+
+    def linkage_options(self, folder: str | Path = ".") -> dict[str, Any]:
+        """Keyword arguments of :func:`~crisis_survey.link.link_waves` for this plan
+        (``review_file`` is read relative to ``folder``, the plan file's folder)."""
+        review = Path(folder) / self.review_file if self.review_file else None
+        return {"linkage": self.linkage, "min_score": self.min_score, "review": review,
+                "review_sha256": self.review_sha256 or None,
+                "agreement": self.agreement, "key_components": self.key_components}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (lists, dicts), as written to the manifest."""
@@ -122,7 +148,7 @@ class AnalysisPlan:
         out["tests"] = dict(sorted(self.tests.items()))
         out["test_options"] = {k: dict(sorted(v.items()))
                                for k, v in sorted(self.test_options.items())}
-        for key in ("items", "by", "designs"):
+        for key in ("items", "by", "designs", "agreement", "key_components"):
             out[key] = list(out[key])
         return out
 
@@ -140,7 +166,45 @@ class AnalysisPlan:
                    "alpha", "confidence", "min_n"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
         problems += [f"[disclosure] has unknown key {x!r}" for x in d if x != "threshold"]
-        problems += [f"[linkage] has unknown key {x!r}" for x in k if x != "secret_env"]
+        link_keys = {"secret_env", "linkage", "min_score", "review_file", "review_sha256",
+                     "agreement", "key_components"}
+        problems += [f"[linkage] has unknown key {x!r}" for x in k if x not in link_keys]
+        policy = k.get("linkage", "exact")
+        if policy not in ("exact", "reviewed", "auto"):
+            problems.append(f"[linkage] linkage is {policy!r} (expected one of "
+                            "['exact', 'reviewed', 'auto'])")
+            policy = "exact"
+        min_score = k.get("min_score", 6.0)
+        if isinstance(min_score, bool) or not isinstance(min_score, int | float):
+            problems.append(f"[linkage] min_score must be a number, got {min_score!r}")
+            min_score = 6.0
+        review_file = k.get("review_file", "")
+        review_sha = k.get("review_sha256", "")
+        if not isinstance(review_file, str):
+            problems.append(f"[linkage] review_file must be a file name, got {review_file!r}")
+            review_file = ""
+        if not isinstance(review_sha, str) or (
+                review_sha and (len(review_sha) != 64
+                                or any(c not in "0123456789abcdef" for c in review_sha.lower()))):
+            problems.append("[linkage] review_sha256 must be the file's SHA-256 (64 "
+                            f"hexadecimal digits), got {review_sha!r}")
+            review_sha = ""
+        if policy == "reviewed" and not (review_file and review_sha):
+            problems.append("[linkage] linkage = 'reviewed' needs review_file and "
+                            "review_sha256 (so a re-analysis links exactly the same people)")
+        agreement = k.get("agreement", ["group", "area", "demographic"])
+        if isinstance(agreement, str):
+            agreement = [agreement]
+        if not isinstance(agreement, list) or not all(isinstance(v, str) for v in agreement):
+            problems.append(f"[linkage] agreement must be a list of roles or field names, "
+                            f"got {agreement!r}")
+            agreement = ["group", "area", "demographic"]
+        components = k.get("key_components", [])
+        if not isinstance(components, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in components):
+            problems.append("[linkage] key_components must be a list of positive whole "
+                            f"numbers, got {components!r}")
+            components = []
 
         def strings(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
             value = a.get(key, list(default))
@@ -217,6 +281,12 @@ class AnalysisPlan:
             min_n=int(min_n),
             threshold=int(threshold),
             secret_env=str(k.get("secret_env", "")),
+            linkage=str(policy),
+            min_score=float(min_score),
+            review_file=review_file,
+            review_sha256=review_sha.lower(),
+            agreement=tuple(agreement),
+            key_components=tuple(int(v) for v in components),
             source=source,
         )
 

@@ -4,7 +4,9 @@
 (normalised, optionally pseudonymised with HMAC-SHA256) and returns a :class:`LinkedStudy`
 whose :class:`LinkageReport` accounts for every row. :func:`attrition_table` compares the
 wave-1 respondents who were linked with those who were not. The rules and their reasons are
-in ``docs/linkage.md``.
+in ``docs/linkage.md``. Keys without an exact partner that differ by one retyping error
+are *candidate pairs*: linked only as the policy says (``link_waves(linkage=...)``), and
+reviewed by a person through :func:`write_review_file`.
 """
 
 from ._attrition import attrition_table, standardized_difference
@@ -12,6 +14,7 @@ from ._keys import normalise_keys, pseudonymise
 from ._linkage import link_waves
 from ._report import LinkageReport
 from ._study import LinkedStudy
+from ._tolerant import review_sha256, write_review_file
 
 __all__ = [
     "LinkageReport",
@@ -20,5 +23,7 @@ __all__ = [
     "link_waves",
     "normalise_keys",
     "pseudonymise",
+    "review_sha256",
     "standardized_difference",
+    "write_review_file",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..load._wave import SurveyWave
 from ._keys import digest_all, normalise_array, pseudonymise, secret_bytes
 from ._report import ROW_TABLE_COLUMNS, build_report, statuses
 from ._study import LinkedStudy
+from ._tolerant import DEFAULT_AGREEMENT, POLICIES, Tolerant, tolerant_links
 
 __all__ = ["link_waves"]
 
@@ -184,6 +186,12 @@ def link_waves(
     wave2: SurveyWave,
     *,
     secret: bytes | str | None = None,
+    linkage: str = "exact",
+    min_score: float | None = None,
+    review: str | Path | pd.DataFrame | None = None,
+    review_sha256: str | None = None,
+    agreement: Sequence[str] = DEFAULT_AGREEMENT,
+    key_components: Sequence[int] = (),
 ) -> LinkedStudy:
     """Link the respondents of two survey waves on the codebook's link key.
 
@@ -197,6 +205,29 @@ def link_waves(
         (:func:`pseudonymise`) before anything is stored in the result: the raw keys then
         appear nowhere in the returned study (not in its waves' data, its pairs or its
         report). Keep the secret out of the outputs.
+    linkage
+        Which *candidate pairs* (keys without an exact partner that differ by one retyping
+        error, see Notes) are linked: ``"exact"`` (default) none, they are only counted
+        and listed; ``"reviewed"`` the pairs a person accepted in the clerical-review file
+        ``review``; ``"auto"`` the pairs scoring at least ``min_score`` that are the only
+        best candidate of both their rows.
+    min_score
+        The auto policy's threshold on the score (log2 odds; default
+        ``DEFAULT_MIN_SCORE`` = 6, docs/linkage.md section 8).
+    review
+        The clerical-review file (CSV from :func:`write_review_file` with its ``decision``
+        column filled in: ``accept``, ``reject`` or blank) or the same table as a
+        DataFrame. An input only: nothing writes it into an output.
+    review_sha256
+        If given, the review file's SHA-256 must be this (the plan records it, so a
+        re-analysis links exactly the same people).
+    agreement
+        Fields compared on each candidate pair, as codebook roles (``"group"``,
+        ``"area"``, ``"demographic"``: every field of that role) or field names.
+    key_components
+        For a structured self-generated code: the widths (in characters of the normalised
+        key) of its components, e.g. ``(2, 2, 2, 2)``; keys of that length that differ in
+        exactly one component are candidates too.
 
     Returns
     -------
@@ -229,6 +260,12 @@ def link_waves(
        conflict*: both rows are left unlinked (analysed as unpaired rows) and listed in
        ``report.conflicts``. A matched pair whose area differs is linked and listed.
     4. Every other matched pair is *linked*; its analysis group is the (shared) group.
+
+    5. Candidate pairs (a wave-1 and a wave-2 row, each *wave-w only*, whose keys differ by
+       one edit, a swap of neighbouring characters, look-alike characters or one
+       component) are scored and linked only as ``linkage`` says; a candidate whose group
+       differs is never linked. ``report.tolerant`` counts them, ``report.candidates``
+       lists them (analyst only), and ``study.exact_linkage()`` is the study without them.
 
     For each wave, respondents = linked + only + duplicate + group conflict + missing key;
     the report checks this identity. Rows quarantined at loading are carried into the
@@ -263,6 +300,9 @@ def link_waves(
     [1, 2, 1, 1, 1]
     """
     _check_inputs(wave1, wave2)
+    if linkage not in POLICIES:
+        raise LinkageError([_problem(None, f"linkage is {linkage!r}",
+                                     f"one of {', '.join(POLICIES)}", value=linkage)])
     cb = wave1.codebook
     link_key = cb.link_key.name
     key_secret = secret_bytes(secret) if secret is not None else None
@@ -312,27 +352,58 @@ def link_waves(
     key1 = pd.Series(stored.slice(0, n1), index=wave1.data.index, dtype="str")
     key2 = pd.Series(stored.slice(n1), index=wave2.data.index, dtype="str")
 
+    linked_pos1 = np.flatnonzero(status1 == _LINKED)
+    tolerant = tolerant_links(
+        wave1, wave2, norm1=norm1, norm2=norm2, shown1=key1, shown2=key2,
+        only1=np.flatnonzero(status1 == _ONLY), only2=np.flatnonzero(status2 == _ONLY),
+        linked1=linked_pos1, linked2=partner1[linked_pos1],
+        group1=gcode1.astype(np.int64), group2=gcode2.astype(np.int64),
+        policy=linkage, min_score=min_score, review=review, review_sha256=review_sha256,
+        agreement=agreement, key_components=tuple(int(w) for w in key_components))
+
     area1, area2 = _areas(wave1, wave2)
-
-    rows1 = _row_table(1, key1, status1, group1, group2, area1, area2, partner1,
-                       wave2.data.index, own1, other1, labels)
-    rows2 = _row_table(2, key2, status2, group2, group1, area2, area1, partner2,
-                       wave1.data.index, own2, other2, labels)
-
     if key_secret is not None:
         wave1 = _pseudonymised_wave(wave1, key1, key_secret)
         wave2 = _pseudonymised_wave(wave2, key2, key_secret)
+    parts: dict[str, Any] = dict(wave1=wave1, wave2=wave2, key1=key1, key2=key2, group1=group1,
+                 group2=group2, area1=area1, area2=area2, own=(own1, own2),
+                 other=(other1, other2), labels=labels, pseudonymised=key_secret is not None,
+                 tolerant=tolerant)
+    exact = _assemble(status1, status2, partner1, partner2, **parts)
+    if tolerant.pos1.size == 0:
+        return exact
+    status1, status2 = status1.copy(), status2.copy()
+    partner1, partner2 = partner1.copy(), partner2.copy()
+    status1[tolerant.pos1] = _LINKED
+    status2[tolerant.pos2] = _LINKED
+    partner1[tolerant.pos1] = tolerant.pos2
+    partner2[tolerant.pos2] = tolerant.pos1
+    return _assemble(status1, status2, partner1, partner2, exact=exact, **parts)
 
+
+def _assemble(status1: IntArray, status2: IntArray, partner1: IntArray, partner2: IntArray,
+              *, wave1: SurveyWave, wave2: SurveyWave, key1: pd.Series, key2: pd.Series,
+              group1: pd.Categorical, group2: pd.Categorical, area1: pd.Categorical,
+              area2: pd.Categorical, own: tuple[IntArray, IntArray],
+              other: tuple[IntArray, IntArray], labels: list[str], pseudonymised: bool,
+              tolerant: Tolerant, exact: LinkedStudy | None = None) -> LinkedStudy:
+    """The LinkedStudy of one set of statuses and partners (exact, or with candidates)."""
+    cb = wave1.codebook
+    rows1 = _row_table(1, key1, status1, group1, group2, area1, area2, partner1,
+                       wave2.data.index, own[0], other[0], labels)
+    rows2 = _row_table(2, key2, status2, group2, group1, area2, area1, partner2,
+                       wave1.data.index, own[1], other[1], labels)
     report = build_report(rows1, rows2, excluded=(wave1.rows_excluded, wave2.rows_excluded),
-                          labels=labels, pseudonymised=key_secret is not None)
+                          labels=labels, pseudonymised=pseudonymised, tolerant=tolerant)
     linked_pos1 = np.flatnonzero(status1 == _LINKED)
     pairs = _pairs(wave1, wave2, linked_pos1, partner1[linked_pos1],
                    key1.iloc[linked_pos1], group1[linked_pos1], labels)
     return LinkedStudy(codebook=cb, wave1=wave1, wave2=wave2, report=report, pairs=pairs,
-                       pseudonymised=key_secret is not None, _row_tables=(rows1, rows2),
+                       pseudonymised=pseudonymised, _row_tables=(rows1, rows2),
                        _labels=tuple(labels),
                        _pair_positions=(np.asarray(linked_pos1, dtype=np.int64),
-                                        np.asarray(partner1[linked_pos1], dtype=np.int64)))
+                                        np.asarray(partner1[linked_pos1], dtype=np.int64)),
+                       _exact=exact)
 
 
 def _pseudonymised_wave(wave: SurveyWave, keys: pd.Series, secret: bytes) -> SurveyWave:

@@ -18,9 +18,9 @@ filtered) gets a consistent report by rebuilding it from the filtered tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -114,6 +114,25 @@ class LinkageReport:
         indexed by row number.
     pseudonymised
         Whether the keys above are HMAC-SHA256 pseudonyms (``link_waves(secret=...)``).
+    policy
+        How candidate pairs were linked: ``"exact"`` (none), ``"reviewed"`` or ``"auto"``.
+    tolerant
+        Numbers (column ``All``; publishable like ``counts``): ``linked exactly``,
+        ``candidate pairs`` (pairs of unmatched keys differing by one retyping error),
+        ``candidates linked`` by the policy, ``candidates rejected`` (in review, or below
+        the auto threshold), ``candidates undecided`` (blank or absent in the review file;
+        every candidate under ``"exact"``), ``not linked: group differs``, ``not linked:
+        another candidate as good``, ``returners still missed (estimate)`` (candidates
+        beyond those expected by chance that are not linked) and ``blocks too common to
+        search``. ``counts`` counts the linked candidates as ``linked``.
+    candidates
+        **Analyst only; never for publication.** One row per candidate pair:
+        ``row_wave1, row_wave2, key_wave1, key_wave2`` (stored keys: normalised, or
+        pseudonyms), ``difference`` (confusable, one edit, transposition, component),
+        ``distance``, ``score``, ``agree_<field>`` (yes/no/missing), ``decision`` and
+        ``linked``.
+    min_score, review_sha256
+        The auto threshold used, or the SHA-256 of the review file applied (else None).
 
     ``str()``, ``_repr_html_`` and :meth:`to_frame` show the counts only, never a key.
 
@@ -137,6 +156,11 @@ class LinkageReport:
     wave1_only_keys: pd.Series
     wave2_only_keys: pd.Series
     pseudonymised: bool = False
+    policy: str = "exact"
+    tolerant: pd.DataFrame = field(default_factory=pd.DataFrame)
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    min_score: float | None = None
+    review_sha256: str | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The counts table (a copy): safe to publish, holds no key or identifier."""
@@ -179,9 +203,17 @@ class LinkageReport:
 
     def _headline(self) -> str:
         c = self.counts["All"]
+        extra = ""
+        if len(self.tolerant) and self.policy != "exact":
+            linked = self.tolerant.loc["candidates linked", "All"]
+            extra = (f", {int(cast(Any, linked))} of them candidates linked by the "
+                     f"{self.policy} policy")
+        elif len(self.tolerant) and int(cast(Any, self.tolerant.loc["candidate pairs", "All"])):
+            found = self.tolerant.loc["candidate pairs", "All"]
+            extra = f" ({int(cast(Any, found))} candidate pairs not linked: linkage = 'exact')"
         return (
             f"Linkage of wave 1 ({int(c['wave-1 respondents'])} respondents) and wave 2 "
-            f"({int(c['wave-2 respondents'])}): {int(c['linked'])} linked"
+            f"({int(c['wave-2 respondents'])}): {int(c['linked'])} linked{extra}"
             + (" (keys pseudonymised with HMAC-SHA256)" if self.pseudonymised else "")
         )
 
@@ -279,6 +311,7 @@ def build_report(
     excluded: tuple[int, int],
     labels: list[str],
     pseudonymised: bool,
+    tolerant: Any = None,
 ) -> LinkageReport:
     """Derive the report from the two row tables; check the accounting identity."""
     columns = ["All", *labels]
@@ -332,4 +365,8 @@ def build_report(
         wave1_only_keys=_keys_series(rows1, only(1)),
         wave2_only_keys=_keys_series(rows2, only(2)),
         pseudonymised=pseudonymised,
+        **({} if tolerant is None else {
+            "policy": tolerant.policy, "tolerant": tolerant.counts,
+            "candidates": tolerant.candidates, "min_score": tolerant.min_score,
+            "review_sha256": tolerant.review_sha256}),
     )

@@ -83,6 +83,15 @@ class LinkedStudy:
     _pair_positions: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = \
         dataclasses.field(default=None, repr=False, compare=False)
     _filters: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    #: the same study linked exactly, when the policy linked candidate pairs (else None)
+    _exact: LinkedStudy | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def exact_linkage(self) -> LinkedStudy:
+        """The study with exact links only (itself when no candidate pair was linked).
+
+        The report's sensitivity table compares the main results under both.
+        """
+        return self if self._exact is None else self._exact
 
     # -- access ----------------------------------------------------------------------------
     def wave(self, wave: int) -> SurveyWave:
@@ -237,14 +246,19 @@ class LinkedStudy:
                 rows_read=len(data) + len(wave.exclusions)))
         new_rows = (rows1.loc[keep1], rows2.loc[keep2])
         pairs = self.pairs.loc[keep1[linked1]]
-        report = build_report(
+        report = dataclasses.replace(build_report(
             new_rows[0], new_rows[1],
             excluded=(self.wave1.rows_excluded, self.wave2.rows_excluded),
-            labels=list(self._labels), pseudonymised=self.pseudonymised)
+            labels=list(self._labels), pseudonymised=self.pseudonymised),
+            policy=self.report.policy, tolerant=self.report.tolerant,
+            candidates=self.report.candidates, min_score=self.report.min_score,
+            review_sha256=self.report.review_sha256)
         filters = self._filters + tuple((k, tuple(v)) for k, v in conditions.items())
+        exact = (None if self._exact is None
+                 else self._exact.subset(group, **column_values))
         return dataclasses.replace(self, wave1=waves[0], wave2=waves[1], report=report,
                                    pairs=pairs, _row_tables=new_rows, _filters=filters,
-                                   _pair_positions=None)
+                                   _pair_positions=None, _exact=exact)
 
     def _check_conditions(self, conditions: dict[str, list[Any]]) -> None:
         d1, d2 = self.wave1.data, self.wave2.data
