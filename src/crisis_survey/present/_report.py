@@ -361,6 +361,9 @@ def write_report(
     table = comparison.table
     say(1, steps, f"compared {len(comparison.options.get('items', []))} items in "
                   f"{table['group'].nunique():,} cells: {len(table):,} rows")
+    exact = study.exact_linkage() if hasattr(study, "exact_linkage") else study
+    exact_comparison = (compare_waves(exact, **_comparison_kwargs(plan))
+                        if exact is not study else None)
 
     groups = list(study.groups)
     ordinal = [f.name for f in cb.items(measurement="ordinal")
@@ -379,10 +382,20 @@ def write_report(
                 models.append(fitted)
 
     say(3, steps, "building tables")
+    from ._sensitivity import linkage_sensitivity_table, tolerant_linkage_table
+
+    link_tabs = [t for t in (
+        tolerant_linkage_table(study, threshold=thr)
+        if getattr(study.report, "policy", "exact") != "exact" else None,
+        linkage_sensitivity_table(comparison, exact_comparison, policy=study.report.policy,
+                                  threshold=thr) if exact_comparison is not None else None,
+    ) if t is not None]
     tabs: list[PublicationTable] = [
         T.sample_table(study, threshold=thr),
         T.linkage_table(study, threshold=thr),
+        *link_tabs,
     ]
+    first = 2 + len(link_tabs)
     comparison_tabs = [
         T.comparison_table(comparison, designs=[d], threshold=thr, confidence=plan.confidence)
         for d in plan.designs
@@ -484,10 +497,11 @@ def write_report(
     sections: list[tuple[str, list[tuple[str, Any]]]] = [
         ("Respondents and linkage", [
             ("figure", figs["flow"]), ("table", tabs[0]), ("table", tabs[1]),
+            *[("table", t) for t in tabs[2:first]],
         ]),
         ("Change between the waves", [
             ("p", findings + " (" + "; ".join(per_group) + ")."),
-            *[("table", t) for t in tabs[2:2 + len(comparison_tabs)]],
+            *[("table", t) for t in tabs[first:first + len(comparison_tabs)]],
             *[("figure", figs[n]) for n in figs if n.startswith("forest_")],
             *[("figure", figs[n]) for n in figs if n.startswith("likert")],
             ("figure", figs["paired_change"]),
