@@ -8,7 +8,8 @@ found by blocking (exact joins on derived strings, never all pairs) and checked 
 rapidfuzz's distances; each gets a Fellegi-Sunter style score (``docs/linkage.md``,
 section 8). Nothing here decides a link: ``_linkage`` applies the policy.
 
-Blocking strings of a key ``k`` (``s`` = ``k`` with look-alikes folded to one character):
+Blocking strings of a key ``k`` (``s`` = ``k`` with look-alikes folded to one character),
+joined through 64-bit polynomial hashes computed from prefix sums (never built as strings):
 
 - ``s`` with one character deleted, for each position, and ``s`` itself. Two keys share
   one of these exactly when their folded forms are within one deletion of a common string,
@@ -51,9 +52,6 @@ MAX_BLOCK = 50
 MAX_KEY_LENGTH = 64
 #: Look-alike characters folded to one before comparing (on the normalised, case-folded key).
 _FOLD = str.maketrans("o0il1s5b8", "001115588")
-_FOLD_BYTES = np.arange(256, dtype=np.uint8)
-for _a, _b in zip(b"oilsb", b"01158", strict=True):
-    _FOLD_BYTES[_a] = _b
 
 
 @dataclass(frozen=True)
@@ -70,87 +68,122 @@ class Candidates:
         return int(self.pos1.size)
 
 
-def fold_lookalikes(keys: pa.LargeStringArray) -> pa.LargeStringArray:
-    """Each key with O/0, I/l/1, S/5, B/8 folded to the digit (bytewise: they are ASCII)."""
-    if keys.offset:
-        keys = keys.take(pa.array(np.arange(len(keys))))
-    _, offsets_buf, data_buf = keys.buffers()
-    if data_buf is None or len(keys) == 0:
-        return keys
-    n = len(keys)
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[keys.offset: keys.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]: offsets[-1]]
-    folded = _FOLD_BYTES[data]
-    validity = keys.buffers()[0]
-    return pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer((offsets - offsets[0]).tobytes()), pa.py_buffer(folded.tobytes()),
-        validity, keys.null_count, 0)
+#: Look-alike folding of code points below 128 (others are kept).
+_FOLD_CP = np.arange(128, dtype=np.uint32)
+for _a, _b in zip(b"oilsb", b"01158", strict=True):
+    _FOLD_CP[_a] = _b
+#: Polynomial hashing modulo 2**64: an odd base (invertible), and mixing constants.
+_BASE = 0x100000001B3
+_BASE_INV = pow(_BASE, -1, 2**64)
+_MIX1 = np.uint64(0x9E3779B97F4A7C15)
+_MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 
 
-def _blocking_strings(keys: pa.LargeStringArray, components: Sequence[int]
-                      ) -> tuple[list[pa.Array], list[IntArray]]:
-    """(blocking strings, row position of each) for every key (non-null) of one wave."""
-    strings: list[pa.Array] = []
+def _powers(n: int, base: int) -> npt.NDArray[np.uint64]:
+    out = np.empty(n, dtype=np.uint64)
+    value = 1
+    for i in range(n):  # n is a key length (at most MAX_KEY_LENGTH + 1)
+        out[i] = value
+        value = value * base % 2**64
+    return out
+
+
+def _finish(h: npt.NDArray[np.uint64], length: int, tag: int) -> npt.NDArray[np.uint64]:
+    """The blocking code of a string with hash ``h``: its length and kind mixed in."""
+    with np.errstate(over="ignore"):
+        mixed = (h ^ (np.uint64(length) * _MIX1)) * _MIX2 + np.uint64(tag)
+    return np.asarray(mixed, dtype=np.uint64)
+
+
+def _blocking_codes(keys: pa.LargeStringArray, components: Sequence[int]
+                    ) -> tuple[list[npt.NDArray[np.uint64]], list[IntArray]]:
+    """64-bit codes of every blocking string of every non-null key, and the key's position.
+
+    A blocking string is never built: its polynomial hash (sum of code point x base^j,
+    modulo 2**64) is computed from prefix sums of the key's code points, so each of the
+    ``len + 1`` deletion strings of a key costs a few array operations. Keys are grouped by
+    length (one fixed-width code-point matrix per length). Two different strings may
+    share a code (a hash collision); that only adds a pair which the distance check
+    removes, so no candidate is lost and none is invented.
+    """
+    codes: list[npt.NDArray[np.uint64]] = []
     owners: list[IntArray] = []
     lengths = np.asarray(pc.utf8_length(keys).fill_null(0).to_numpy(), dtype=np.int64)
-    folded = fold_lookalikes(keys)
-    tag = pa.scalar("\x01", pa.large_string())
-    empty = pa.scalar("", pa.large_string())
-    short = lengths <= MAX_KEY_LENGTH
-    ok = np.flatnonzero((lengths > 0) & short)
-    if ok.size:
-        sub = folded.take(pa.array(ok))
-        strings.append(pc.binary_join_element_wise(tag, sub, empty))
-        owners.append(ok)
-        for i in range(int(lengths[ok].max())):
-            rows = np.flatnonzero(lengths[ok] > i)
-            part = sub.take(pa.array(rows))
-            strings.append(pc.binary_join_element_wise(
-                tag, pc.utf8_slice_codeunits(part, 0, i),
-                pc.utf8_slice_codeunits(part, i + 1), empty))
-            owners.append(ok[rows])
-    width = int(sum(components))
-    if len(components) > 1 and width > 0:
-        rows = np.flatnonzero(lengths == width)
-        if rows.size:
-            sub = keys.take(pa.array(rows))
-            start = 0
-            for c, w in enumerate(components):
-                marker = pa.scalar(f"\x02{c}", pa.large_string())
-                strings.append(pc.binary_join_element_wise(
-                    marker, pc.utf8_slice_codeunits(sub, 0, start),
-                    pc.utf8_slice_codeunits(sub, start + w), empty))
+    values = keys.to_numpy(zero_copy_only=False)
+    width = int(sum(components)) if len(components) > 1 else -1
+    bounds = np.cumsum([0, *components]) if width > 0 else np.zeros(0, dtype=np.int64)
+    for length in np.unique(lengths[lengths > 0]):
+        L = int(length)
+        if L > MAX_KEY_LENGTH and width != L:
+            continue
+        rows = np.flatnonzero(lengths == L)
+        raw = np.asarray(values[rows].astype(f"<U{L}")).view(np.uint32).reshape(rows.size, L)
+        power = _powers(L + 1, _BASE)
+        with np.errstate(over="ignore"):
+            if L <= MAX_KEY_LENGTH:
+                folded = raw.copy()
+                small = folded < 128
+                folded[small] = _FOLD_CP[folded[small]]
+                prefix = np.zeros((rows.size, L + 1), dtype=np.uint64)
+                np.cumsum(folded.astype(np.uint64) * power[:L], axis=1, out=prefix[:, 1:])
+                full = prefix[:, L]
+                codes.append(_finish(full, L, 1))
                 owners.append(rows)
-                start += w
-    return strings, owners
+                inverse = np.uint64(_BASE_INV)
+                for i in range(L):  # the key with its i-th character deleted
+                    h = prefix[:, i] + (full - prefix[:, i + 1]) * inverse
+                    codes.append(_finish(h, L - 1, 1))
+                    owners.append(rows)
+            if width == L:
+                prefix = np.zeros((rows.size, L + 1), dtype=np.uint64)
+                np.cumsum(raw.astype(np.uint64) * power[:L], axis=1, out=prefix[:, 1:])
+                full = prefix[:, L]
+                for c in range(len(components)):  # the key with component c blanked out
+                    start, end = int(bounds[c]), int(bounds[c + 1])
+                    h = prefix[:, start] + (full - prefix[:, end])
+                    codes.append(_finish(h, L, 2 + c))
+                    owners.append(rows)
+    return codes, owners
 
 
-def _join(strings1: list[pa.Array], owners1: list[IntArray], strings2: list[pa.Array],
-          owners2: list[IntArray]) -> tuple[IntArray, IntArray, int]:
-    """Distinct (row1, row2) sharing a blocking string; blocks over MAX_BLOCK skipped."""
-    n1 = sum(len(s) for s in strings1)
-    chunks = [s.cast(pa.large_string()) for s in strings1 + strings2]
-    if not chunks or n1 == 0 or n1 == sum(len(s) for s in chunks):
-        return np.empty(0, np.int64), np.empty(0, np.int64), 0
-    encoded = pc.dictionary_encode(pa.concat_arrays(chunks))
-    codes = np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
-    own1 = np.concatenate(owners1)
-    own2 = np.concatenate(owners2)
-    c1, c2 = codes[:n1], codes[n1:]
-    size = len(encoded.dictionary)
-    count1 = np.bincount(c1, minlength=size)
-    count2 = np.bincount(c2, minlength=size)
-    shared = (count1 > 0) & (count2 > 0)
-    common = shared & ((count1 > MAX_BLOCK) | (count2 > MAX_BLOCK))
-    use = shared & ~common
-    keep1, keep2 = use[c1], use[c2]
+def _join(codes1: list[npt.NDArray[np.uint64]], owners1: list[IntArray],
+          codes2: list[npt.NDArray[np.uint64]], owners2: list[IntArray]
+          ) -> tuple[IntArray, IntArray, int]:
+    """Distinct (row1, row2) sharing a blocking code; blocks over MAX_BLOCK skipped."""
+    empty = np.empty(0, np.int64)
+    if not codes1 or not codes2:
+        return empty, empty, 0
+    c1, c2 = np.concatenate(codes1), np.concatenate(codes2)
+    own1, own2 = np.concatenate(owners1), np.concatenate(owners2)
+    u1, n1 = _sorted_counts(np.sort(c1))
+    u2, n2 = _sorted_counts(np.sort(c2))
+    shared, at1, at2 = np.intersect1d(u1, u2, assume_unique=True, return_indices=True)
+    small = (n1[at1] <= MAX_BLOCK) & (n2[at2] <= MAX_BLOCK)
+    # the usable codes are few (those shared by both waves): a hash look-up of every code
+    # in them stays in cache, unlike a binary search in all codes
+    usable = pd.Index(shared[small])
+    keep1 = usable.get_indexer(pd.Index(c1)) >= 0
+    keep2 = usable.get_indexer(pd.Index(c2)) >= 0
     left = pd.DataFrame({"code": c1[keep1], "row1": own1[keep1]})
     right = pd.DataFrame({"code": c2[keep2], "row2": own2[keep2]})
-    pairs = left.merge(right, on="code", how="inner")[["row1", "row2"]]
-    packed = np.unique(pairs["row1"].to_numpy(np.int64) * (int(own2.max()) + 1)
+    pairs = left.merge(right, on="code", how="inner")
+    if pairs.empty:
+        return empty, empty, int((~small).sum())
+    radix = int(own2.max()) + 1
+    packed = np.unique(pairs["row1"].to_numpy(np.int64) * radix
                        + pairs["row2"].to_numpy(np.int64))
-    row1, row2 = np.divmod(packed, int(own2.max()) + 1)
-    return row1.astype(np.int64), row2.astype(np.int64), int(common.sum())
+    row1, row2 = np.divmod(packed, radix)
+    return row1.astype(np.int64), row2.astype(np.int64), int((~small).sum())
+
+
+def _sorted_counts(values: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64], IntArray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    if values.size == 0:
+        return values, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    return values[starts], np.diff(np.append(starts, values.size)).astype(np.int64)
+
+
 
 
 def _component_differs(a: Sequence[str], b: Sequence[str], components: Sequence[int]
@@ -181,8 +214,8 @@ def find_candidates(keys1: pa.LargeStringArray, keys2: pa.LargeStringArray,
     """
     sub1 = keys1.take(pa.array(rows1, type=pa.int64()))
     sub2 = keys2.take(pa.array(rows2, type=pa.int64()))
-    s1, o1 = _blocking_strings(sub1, components)
-    s2, o2 = _blocking_strings(sub2, components)
+    s1, o1 = _blocking_codes(sub1, components)
+    s2, o2 = _blocking_codes(sub2, components)
     i1, i2, skipped = _join(s1, o1, s2, o2)
     empty = np.empty(0, np.int64)
     if i1.size == 0:

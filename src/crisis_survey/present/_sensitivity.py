@@ -126,7 +126,7 @@ def linkage_sensitivity_table(
         return None
     n_a, n_b = n_a[differs], n_b[differs]
     rows: dict[str, list[str]] = {k: [] for k in (
-        "label", "group", "n_exact", "effect_exact", "p_exact", "n", "effect", "p")}
+        "label", "group", "measure", "n_exact", "effect_exact", "p_exact", "n", "effect", "p")}
     any_hidden = False
     for i, r in both.iterrows():
         small = n_a[i] < threshold or n_b[i] < threshold
@@ -134,6 +134,8 @@ def linkage_sensitivity_table(
         any_hidden |= hide_n
         rows["label"].append(str(r["label"]))
         rows["group"].append(str(r["group"]))
+        rows["measure"].append(str(r["effect_measure"]) if pd.notna(r["effect_measure"])
+                               else MISSING)
         rows["n_exact"].append(format_count(n_b[i]))
         rows["n"].append(SUPPRESSED_MARKER if hide_n else format_count(n_a[i]))
         for suffix, key in (("_exact", "_exact"), ("", "")):
@@ -156,7 +158,8 @@ def linkage_sensitivity_table(
     return PublicationTable(
         name="linkage_sensitivity", title=f"Paired results under exact and {title}",
         data=data, stub="label",
-        column_labels={"label": "Item", "group": "Group", "n_exact": "Pairs",
+        column_labels={"label": "Item", "group": "Group", "measure": "Effect measure",
+                       "n_exact": "Pairs",
                        "effect_exact": "Effect [CI]", "p_exact": "p", "n": "Pairs",
                        "effect": "Effect [CI]", "p": "p"},
         spanners=(Spanner("Exact linkage", ("n_exact", "effect_exact", "p_exact")),
