@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from ..stats._registry import TESTS
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
@@ -642,19 +643,7 @@ def linkage_table(
 # -- (c) the wave comparison ----------------------------------------------------------------
 #: Short names of the tests in ``compare_waves``'s ``test`` column, and their definitions.
 TEST_NAMES: dict[str, tuple[str, str]] = {
-    "wilcoxon_signed_rank": ("Wilcoxon", "Wilcoxon signed-rank test (V)"),
-    "mann_whitney": ("Mann–Whitney", "Mann–Whitney U test (W)"),
-    "partially_overlapping_t": ("PO t", "partially overlapping samples t-test "
-                                "(Derrick et al., 2017)"),
-    "partially_overlapping_z": ("PO z", "partially overlapping samples z-test for two "
-                                "proportions (Derrick et al., 2015)"),
-    "mcnemar": ("McNemar", "McNemar test"),
-    "chi_square": ("χ² test", "Pearson chi-square test"),
-    "marginal_homogeneity": ("Stuart–Maxwell", "Stuart–Maxwell test of marginal homogeneity"),
-    "fisher_exact": ("Fisher", "Fisher's exact test"),
-    "linear_trend": ("Trend", "linear-by-linear association test"),
-    "paired_t": ("Paired t", "paired t-test"),
-    "welch_t": ("Welch t", "Welch t-test"),
+    name: (spec.abbreviation, spec.label) for name, spec in TESTS.items()
 }
 
 #: Abbreviations of effect measures (defined in the table's notes).
