@@ -141,7 +141,8 @@ class LinkageReport:
     >>> from crisis_survey import load_sample_study
     >>> report = load_sample_study().report
     >>> report
-    <LinkageReport: Linkage of wave 1 (658 respondents) and wave 2 (413): 231 linked>
+    <LinkageReport: Linkage of wave 1 (658 respondents) and wave 2 (413): 231 linked (7
+    candidate pairs not linked: linkage = 'exact')>
     >>> report.counts.loc[["linked", "wave-1 only", "duplicate keys wave 1"]]
                            All  Service user  Carer
     category
