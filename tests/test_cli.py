@@ -189,7 +189,8 @@ def test_validate_problems_file_holds_every_problem(
 
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("ragged.csv", "line 4 has 28 fields where the header has 27"),  # not pandas' C error
+    ("ragged.csv", "row 4: value 'A003,"),  # the row, by number and its own text
+    ("ragged.csv", "the row has 28 fields where the header has 27"),  # not pandas' C error
     ("not_asked_item.csv", "answers to a question not asked in wave 1 (1 row)"),
     ("wrong_wave.csv", "wave does not match (expected 1 (the wave being loaded))"),
 ])

@@ -217,8 +217,11 @@ def test_excel(reference: SurveyWave, tmp_path: Path) -> None:
     assert w.data.index.tolist() == [4, 5, 6, 7]
     pd.testing.assert_frame_equal(w.data.reset_index(drop=True),
                                   reference.data.reset_index(drop=True))
-    with pytest.raises(DataValidationError, match="column not in the codebook"):
-        load_wave(path, wave=1)  # first sheet is the README
+    # no sheet=: two sheets hold survey columns, so the analyst must say which
+    with pytest.raises(DataValidationError, match="more than one sheet holds survey columns"
+                       ) as many:
+        load_wave(path, wave=1)
+    assert "--sheet" in many.value.problems.loc[0, "expected"]
     with pytest.raises(DataValidationError, match="sheet not found") as info:
         load_wave(path, wave=1, sheet="Wave 2")
     assert "README, Wave 1, Labels" in info.value.problems.loc[0, "expected"]

@@ -88,8 +88,17 @@ def _out_folder(args: argparse.Namespace) -> Path:
 
 
 # -- subcommands ----------------------------------------------------------------------------
+def _file_options(args: argparse.Namespace, wave: int) -> dict[str, Any]:
+    """load_wave's per-file options from ``--sheet`` (validate) or ``--sheet1``/``--sheet2``
+    (link, report) and ``--absent-columns``."""
+    sheet = getattr(args, "sheet", None) or getattr(args, f"sheet{wave}", None)
+    if isinstance(sheet, str) and sheet.isdigit():
+        sheet = int(sheet)
+    return {"sheet": sheet, "absent_columns": getattr(args, "absent_columns", "raise")}
+
+
 def _load(path: str, cb: Codebook, wave: int, mapping: str | None, quarantine: bool,
-          err: TextIO) -> SurveyWave:
+          err: TextIO, **options: Any) -> SurveyWave:
     from .load import load_wave
 
     if not path.strip():
@@ -101,7 +110,7 @@ def _load(path: str, cb: Codebook, wave: int, mapping: str | None, quarantine: b
 
     with _warnings_to(err):
         return load_wave(Path(path), cb, wave=wave, mapping=mapping,
-                         on_error="quarantine" if quarantine else "raise")
+                         on_error="quarantine" if quarantine else "raise", **options)
 
 
 def _accounting_line(w: SurveyWave) -> str:
@@ -156,7 +165,8 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         # Quarantine mode always, so the accounting can be shown; without --quarantine any
         # problem makes the file invalid.
-        wave = _load(args.file, cb, args.wave, args.mapping, True, err)
+        wave = _load(args.file, cb, args.wave, args.mapping, True, err,
+                     **_file_options(args, args.wave))
     except DataValidationError as exc:
         saved = _save_problems(exc.problems, args.problems)
         print(_problem_report(exc.problems, f"{name} cannot be loaded as wave {args.wave}",
@@ -183,8 +193,8 @@ def _cmd_link(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     folder = _out_folder(args)
     cb = _codebook(args.codebook)
     secret = _secret(args.secret_env)
-    w1 = _load(args.wave1, cb, 1, args.mapping, args.quarantine, err)
-    w2 = _load(args.wave2, cb, 2, args.mapping, args.quarantine, err)
+    w1 = _load(args.wave1, cb, 1, args.mapping, args.quarantine, err, **_file_options(args, 1))
+    w2 = _load(args.wave2, cb, 2, args.mapping, args.quarantine, err, **_file_options(args, 2))
     study = link_waves(w1, w2, secret=secret)
     written = write_outputs(study, folder, synthetic=cb.synthetic,
                             inputs=[Path(args.wave1), Path(args.wave2)])
@@ -233,16 +243,19 @@ def _say(err: TextIO, quiet: bool, message: str) -> None:
 def _load_and_link(wave1: str, wave2: str, cb: Codebook, mapping: str | None,
                    quarantine: bool, secret: str | None, err: TextIO, quiet: bool,
                    linkage: dict[str, Any] | None = None,
+                   options: dict[int, dict[str, Any]] | None = None,
                    ) -> tuple[SurveyWave, SurveyWave, Any]:
     """Read and validate both waves and link them, saying so on ``err`` unless ``quiet``
-    (``linkage``: the plan's tolerant-linkage options, ``AnalysisPlan.linkage_options``)."""
+    (``linkage``: the plan's tolerant-linkage options, ``AnalysisPlan.linkage_options``;
+    ``options``: each wave's load_wave options, from ``_file_options``)."""
     from .link import link_waves
 
     start = time.perf_counter()
     waves = []
     for number, path in ((1, wave1), (2, wave2)):
         _say(err, quiet, f"reading and checking wave {number} ({Path(path).name})")
-        waves.append(_load(path, cb, number, mapping, quarantine, err))
+        waves.append(_load(path, cb, number, mapping, quarantine, err,
+                           **(options or {}).get(number, {})))
     _say(err, quiet, f"linking the waves ({waves[0].rows_kept:,} and {waves[1].rows_kept:,} "
                      f"rows; +{time.perf_counter() - start:.1f} s)")
     study = link_waves(waves[0], waves[1], secret=secret, **(linkage or {}))
@@ -262,7 +275,8 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     secret = _secret(args.secret_env or plan.secret_env or None)
     options = plan.linkage_options(Path(args.plan).parent if args.plan else Path.cwd())
     w1, w2, study = _load_and_link(args.wave1, args.wave2, cb, args.mapping, args.quarantine,
-                                   secret, err, args.quiet, options)
+                                   secret, err, args.quiet, options,
+                                   {w: _file_options(args, w) for w in (1, 2)})
     inputs: dict[str, Path] = {"wave1": Path(args.wave1), "wave2": Path(args.wave2),
                                "codebook": Path(args.codebook) if args.codebook
                                else data_dir() / "schema" / DEFAULT_CODEBOOK}
@@ -323,6 +337,20 @@ def _add_study_arguments(p: argparse.ArgumentParser, *, quarantine: str) -> None
                         "pseudonymise link keys (never pass the secret itself)")
     p.add_argument("--quarantine", action="store_true", help=quarantine)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    for w in (1, 2):
+        p.add_argument(f"--sheet{w}", metavar="SHEET",
+                       help=f"Excel only: the wave-{w} workbook's sheet (name or 0-based "
+                            "number; default: the one sheet holding the survey columns)")
+    _add_absent_argument(p)
+
+
+_ABSENT_HELP = ("what a file lacking the column of a question its wave asked means: 'raise' "
+                "(default: an error) or 'not_answered' (every answer to it missing)")
+
+
+def _add_absent_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--absent-columns", choices=("raise", "not_answered"), default="raise",
+                   help=_ABSENT_HELP)
 
 
 _QUIET_HELP = ("no progress messages on stderr (by default every step prints what it is "
@@ -351,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quarantine", action="store_true",
                    help="rows with problems would be excluded rather than rejecting the "
                         "file: exit 0 unless the file itself is unusable")
+    p.add_argument("--sheet", metavar="SHEET",
+                   help="Excel only: the sheet to read (name or 0-based number; default: the "
+                        "one sheet holding the survey columns)")
+    _add_absent_argument(p)
     p.add_argument("--problems", metavar="FILE.csv",
                    help="write every problem to this CSV file (file, row, column, value, "
                         "problem, expected); it holds values from the survey file, for the "

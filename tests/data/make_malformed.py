@@ -107,6 +107,119 @@ NUMERIC_BAD: dict[str, tuple[str, int, str]] = {
 }
 
 
+#: Input faults of real exports (issue 12): file name -> what is wrong. Each becomes the
+#: library's own error naming file, row, column and value, or a documented correct load
+#: (tests/test_faults.py).
+FAULTS: dict[str, str] = {
+    "short_row.csv": "row 4 lost its exp_dignity cell: later answers shift one column left",
+    "long_row.csv": "row 3 has a surplus field",
+    "header_only.csv": "a header and no data rows",
+    "absent_item.csv": "no column for exp_dignity, which wave 1 asked",
+    "nul_byte.csv": "a NUL byte inside row 3's comments",
+    "control_area.csv": "a BEL control character in row 2's area code",
+    "na_tokens.csv": "NA, N/A, NULL, None, NaN, #N/A in comments and in an item",
+    "na_tokens.xlsx": "the same cells in a workbook",
+    "formula_no_cache.xlsx": "overall_rating as formulas without saved values (rows 2-3)",
+    "cover_sheet.xlsx": "a cover sheet before the data sheet",
+    "two_data_sheets.xlsx": "two sheets both with the survey's columns",
+    "list_column.parquet": "services as a Parquet list column",
+    "own_missing.sav": "SPSS: don't know coded 98 (value label, user-missing 98-99), not 8",
+    "stata_wave1.dta": "the valid wave as a Stata file (codes, value labels)",
+}
+
+#: the NA-like tokens (pandas' read_excel makes them missing by default; read_csv does not
+#: here): both readers keep them as text.
+NA_TOKENS = ["NA", "N/A", "NULL", "None", "NaN", "#N/A"]
+
+
+def write_faults() -> None:
+    frame = valid_frame()
+    write_csv(frame, "_valid.csv")
+    text = (HERE / "_valid.csv").read_text().split("\n")
+    (HERE / "_valid.csv").unlink()
+    header = text[0].split(",")
+    j = header.index("exp_dignity")
+    # row 4 (data row index 2): delete the exp_dignity cell
+    cells = text[3].split(",")
+    del cells[j]
+    short = list(text)
+    short[3] = ",".join(cells)
+    (HERE / "short_row.csv").write_text("\n".join(short))
+    long = list(text)
+    long[2] = long[2] + ",surplus"
+    (HERE / "long_row.csv").write_text("\n".join(long))
+    (HERE / "header_only.csv").write_text(text[0] + "\n")
+    write_csv(frame.drop(columns=["exp_dignity"]), "absent_item.csv")
+    nul = valid_frame()
+    nul.loc[1, "comments"] = "fine\x00"
+    write_csv(nul, "nul_byte.csv")
+    ctrl = valid_frame()
+    ctrl.loc[0, "area"] = "E38000001\x07"
+    write_csv(ctrl, "control_area.csv")
+    na = pd.concat([valid_frame()] * 2, ignore_index=True).iloc[:6].copy()
+    na["respondent_id"] = [f"N{i}" for i in range(6)]
+    na["comments"] = NA_TOKENS
+    na["exp_listened"] = NA_TOKENS
+    write_csv(na, "na_tokens.csv")
+    na.to_excel(HERE / "na_tokens.xlsx", index=False)
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "data"
+    sheet.append(list(VALID))
+    for i in range(4):
+        sheet.append([VALID[c][i] for c in VALID])
+    col = list(VALID).index("overall_rating") + 1
+    sheet.cell(row=2, column=col, value="=2+2")  # openpyxl stores no cached value
+    sheet.cell(row=3, column=col, value="=B3")
+    book.save(HERE / "formula_no_cache.xlsx")
+
+    with pd.ExcelWriter(HERE / "cover_sheet.xlsx", engine="openpyxl") as xl:
+        pd.DataFrame({"Crisis care survey export": ["Exported 2014-12-01", "Wave 1"]}).to_excel(
+            xl, sheet_name="Cover", index=False)
+        valid_frame().to_excel(xl, sheet_name="Responses", index=False)
+    with pd.ExcelWriter(HERE / "two_data_sheets.xlsx", engine="openpyxl") as xl:
+        valid_frame().to_excel(xl, sheet_name="Wave 1", index=False)
+        valid_frame().iloc[:2].to_excel(xl, sheet_name="Wave 1 (old)", index=False)
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = valid_frame().drop(columns=[c for c in VALID if c.startswith("svc_")])
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column("svc_ae", pa.array([["ae"], [], ["ae", "gp"], None],
+                                                    type=pa.list_(pa.string())))
+    pq.write_table(table, HERE / "list_column.parquet")
+
+    import pyreadstat
+
+    coded = valid_frame().replace("", None)
+    coded["overall_rating"] = [4, 4, 98, 1]  # the file's own "Don't know" code
+    coded["group"] = [1, 2, 1, 2]
+    coded["gender"] = [1, 2, 9, 1]
+    coded["exp_understood"] = [4, 4, 1, 2]
+    coded["exp_knew_contact"] = [1, 0, 8, 1]
+    numeric = ["wave", "age_band", "ethnicity", "exp_help_when_needed", "exp_help_speed",
+               "exp_dignity", "exp_listened", "exp_involved", "exp_family_involved",
+               "exp_followup", *[c for c in VALID if c.startswith("svc_")]]
+    for col in numeric:
+        coded[col] = pd.to_numeric(coded[col])
+    pyreadstat.write_sav(
+        coded, str(HERE / "own_missing.sav"),
+        variable_value_labels={"overall_rating": {1: "Very poor", 2: "Poor", 3: "Fair",
+                                                  4: "Good", 5: "Excellent",
+                                                  98: "Don't know", 99: "Refused"}},
+        missing_ranges={"overall_rating": [{"lo": 98, "hi": 99}]},
+    )
+    stata = coded.copy()
+    stata["overall_rating"] = [4, 4, 8, 1]
+    stata["completed_date"] = pd.to_datetime(stata["completed_date"])
+    pyreadstat.write_dta(stata, str(HERE / "stata_wave1.dta"),
+                         variable_value_labels={"group": {1: "Service user", 2: "Carer"}})
+
+
 def main() -> None:
     for name, (column, i, value) in ONE_BAD_CELL.items():
         frame = valid_frame()
@@ -151,6 +264,7 @@ def main() -> None:
                                                   4: "Poor", 5: "Very poor", 8: "Don't know"}},
     )
 
+    write_faults()
     (HERE / "numeric.schema.json").write_text(json.dumps(NUMERIC_CODEBOOK, indent=2) + "\n")
     write_csv(pd.DataFrame(NUMERIC_VALID), "numeric_valid.csv")
     for name, (column, i, value) in NUMERIC_BAD.items():

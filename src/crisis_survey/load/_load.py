@@ -25,6 +25,7 @@ from ._validate import (
     as_text,
     convert_field,
     empty_converted,
+    file_aliases,
     missing_kinds_dtype,
     value_label_conflicts,
 )
@@ -33,6 +34,7 @@ from ._wave import SurveyWave
 __all__ = ["load_wave"]
 
 OnError = Literal["raise", "quarantine"]
+AbsentColumns = Literal["raise", "not_answered"]
 _EXCLUSION_COLUMNS = ["row", "reason", "file", "column", "value", "problem", "expected"]
 
 
@@ -109,6 +111,7 @@ def load_wave(
     on_error: OnError = "raise",
     sheet: str | int | None = None,
     encoding: str | None = None,
+    absent_columns: AbsentColumns = "raise",
 ) -> SurveyWave:
     """Read one survey wave and validate every cell against the codebook.
 
@@ -118,7 +121,7 @@ def load_wave(
         The survey file. The extension picks the reader: ``.csv`` (also ``.txt``, ``.tsv``;
         UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252 as Excel writes it,
         detected in that order; comma, semicolon, tab or bar separated), ``.xlsx``/``.xlsm``
-        (Excel), ``.sav``/``.zsav`` (SPSS) or ``.parquet``/``.pq``.
+        (Excel), ``.sav``/``.zsav`` (SPSS), ``.dta`` (Stata) or ``.parquet``/``.pq``.
     codebook
         The codebook to validate against; ``None`` uses the crisis-care survey's codebook
         (:func:`crisis_survey.codebook.default_codebook`).
@@ -141,6 +144,9 @@ def load_wave(
         Excel only: sheet name or 0-based position (default: the first sheet).
     encoding
         CSV only: the text encoding, overriding detection (e.g. ``"latin-1"``).
+    absent_columns
+        ``"raise"`` (default): a question this wave asked (``x-waves``) whose column the file
+        lacks is an error. ``"not_answered"``: it is read as not answered in every row.
 
     Returns
     -------
@@ -166,8 +172,21 @@ def load_wave(
     meaning of another codebook level are reported. Missing codes ("Don't know", ...) become
     missing values in ``data``; their kind, and ``"not_answered"`` for blanks, is in
     ``missing_reasons``. Rows with no value in any codebook column are skipped and not
-    counted. Optional fields of this wave that the file lacks are added as entirely missing
-    ("not_answered"), with a warning. ``rows_read == rows_kept + rows_excluded``.
+    counted. A question (item or demographic) this wave asked whose column the file lacks is
+    an error; with ``absent_columns="not_answered"`` it is added as entirely missing
+    ("not_answered"), with a warning, as are other optional fields the file lacks.
+    ``rows_read == rows_kept + rows_excluded``; a file with a header and no rows is an error.
+
+    Faults of real exports are reported, never repaired silently: a CSV row with more or fewer
+    fields than the header (named by its row; in quarantine mode that row is excluded and
+    the others keep their numbers), NUL bytes and control characters in a value, Excel
+    formula cells without a saved value, Parquet list columns. ``NA``, ``N/A``, ``NULL``,
+    ``None``, ``NaN`` and ``#N/A`` are text in every format (declare them in the field's
+    ``missingValues`` if they mean missing). With no ``sheet``, a workbook is read from the
+    one sheet whose header holds codebook columns (a cover sheet is passed over); two such
+    sheets are an error. SPSS and Stata files' own value labels explain codes the codebook
+    does not list (a "Don't know" coded 98 in the file where the codebook says 8).
+    CSV files are parsed by pyarrow's multi-threaded reader, answers dictionary-encoded.
 
     Every check is vectorised over a column; categorical columns are matched through their
     distinct values (:func:`pandas.factorize`), so time grows linearly with rows.
@@ -181,7 +200,8 @@ def load_wave(
     ...     "r1,Service user,2014-10-03,4\\n"
     ...     "r2,2,2014-10-04,Don't know\\n")
     >>> import warnings; warnings.simplefilter("ignore")  # columns this file lacks
-    >>> w = load_wave(folder / "w1.csv", wave=1, mapping={"Q1": "overall_rating"})
+    >>> w = load_wave(folder / "w1.csv", wave=1, mapping={"Q1": "overall_rating"},
+    ...               absent_columns="not_answered")
     >>> w.data["overall_rating"].tolist()
     ['Good', nan]
     >>> w.missing_reasons.loc[3, "overall_rating"]
@@ -193,6 +213,9 @@ def load_wave(
     if on_error not in ("raise", "quarantine"):
         raise CrisisSurveyError(
             f"on_error={on_error!r} is not an option; expected 'raise' or 'quarantine'")
+    if absent_columns not in ("raise", "not_answered"):
+        raise CrisisSurveyError(f"absent_columns={absent_columns!r} is not an option; "
+                                "expected 'raise' or 'not_answered'")
     cb = codebook if codebook is not None else default_codebook()
     if not isinstance(path, str | Path):
         raise DataValidationError(
@@ -213,14 +236,21 @@ def load_wave(
     plain_fields = {f.name for f in cb.fields
                     if f.role in ("identifier", "link_key") or f.measurement == "text"}
 
-    def plain(column: str) -> bool:
+    by_key = {n.casefold(): n for n in cb.names}
+
+    def target_of(column: str) -> str | None:
         key = column.strip().casefold()
-        target = maps[key] if key in maps else next(
-            (n for n in cb.names if n.casefold() == key), None)
-        return target in plain_fields
+        return maps[key] if key in maps else by_key.get(key)
+
+    def plain(column: str) -> bool:
+        return target_of(column) in plain_fields
+
+    def known(column: str) -> bool:
+        return column.strip().casefold() in maps or target_of(column) is not None
 
     table = read_table(raw_bytes, source, p.suffix.lower(), sheet=sheet, encoding=encoding,
-                       plain=plain)
+                       plain=plain, known=known)
+    del raw_bytes
     frame = table.frame
     columns = [str(c) for c in frame.columns]
     plan = plan_columns(columns, maps, cb, wave, source)
@@ -236,14 +266,20 @@ def load_wave(
                 f"wave {', '.join(str(w) for w in cb[name].waves)}), or check the wave "
                 "number given",
                 column=columns[j]))
-    if table.value_labels:
+    aliases: dict[str, dict[str, int | str]] = {}
+    if table.value_labels or table.user_missing:
         for name, j in plan.column_of.items():
-            labels = table.value_labels.get(columns[j])
+            labels = table.value_labels.get(columns[j], {})
             if labels and cb[name].levels:
                 file_problems.extend(value_label_conflicts(cb[name], labels, columns[j], source))
+            if cb[name].levels:
+                aliases[name] = file_aliases(cb[name], labels,
+                                             table.user_missing.get(columns[j], []))
 
     n = len(frame)
     probs = Problems(source, table.rows)
+    if table.row_problems:
+        probs.add_rows(pd.DataFrame(table.row_problems, columns=list(PROBLEM_COLUMNS)))
     info = cb.wave_info(wave)
     converted: dict[str, Converted] = {}
     for f in cb.fields:
@@ -252,7 +288,8 @@ def load_wave(
         if f.name in plan.column_of:
             j = plan.column_of[f.name]
             converted[f.name] = convert_field(f, frame.iloc[:, j], columns[j], probs,
-                                              wave=wave, info=info)
+                                              wave=wave, info=info,
+                                              aliases=aliases.get(f.name))
         else:
             converted[f.name] = empty_converted(f, n, wave)
 
@@ -268,14 +305,30 @@ def load_wave(
                                                table.rows[blank_row])]
     bad = probs.bad & ~blank_row
     column_order = {c: j for j, c in enumerate(columns)}
-    file_frame = pd.DataFrame(file_problems, columns=list(PROBLEM_COLUMNS))
+    rows_read = int((~blank_row).sum()) + table.skipped_rows
+    if rows_read == 0:
+        file_problems.append(file_problem(
+            source, "the file has a header but no data rows" if len(columns) else
+            "the file has no data", "at least one respondent's row under the header"))
+    if plan.absent_asked and absent_columns == "raise":
+        for name in plan.absent_asked:
+            asked = ", ".join(str(w) for w in cb[name].waves)
+            file_problems.append(file_problem(
+                source, f"no column for a question asked in wave {wave}",
+                f"a column {name!r} ({cb[name].label}) or a mapping entry naming it; if wave "
+                f"{wave} did not ask it, x-waves in the codebook (now {asked}); to read the "
+                "file with every answer to it missing, absent_columns='not_answered' "
+                "(--absent-columns not_answered)", column=name))
 
+    file_frame = pd.DataFrame(file_problems, columns=list(PROBLEM_COLUMNS))
     if not file_frame.empty or (on_error == "raise" and not cell_problems.empty):
         parts = [x for x in (file_frame, cell_problems) if not x.empty]
         raise _error(_order(pd.concat(parts, ignore_index=True), column_order), source)
-    if plan.absent:
+    absent = [n for n in plan.absent if n not in plan.absent_asked] \
+        if absent_columns == "raise" else plan.absent
+    if absent:
         warnings.warn(
-            f"{source}: no column for {', '.join(plan.absent)}; "
+            f"{source}: no column for {', '.join(absent)}; "
             "these are treated as not answered in every row",
             UserWarning, stacklevel=2)
 
@@ -284,6 +337,12 @@ def load_wave(
     data = pd.DataFrame(
         {name: _column(conv.values, keep, index) for name, conv in converted.items()},
         index=index)
+    if not keep.all():
+        # categories seen only in excluded rows (areas, groups without declared levels)
+        # are not categories of the data kept
+        for name in data.columns:
+            if not cb[name].levels and isinstance(data[name].dtype, pd.CategoricalDtype):
+                data[name] = data[name].cat.remove_unused_categories()
     reasons_dtype = missing_kinds_dtype()
     reasons = pd.DataFrame(
         {name: pd.Series(pd.Categorical.from_codes(conv.kinds[keep], dtype=reasons_dtype,
@@ -300,6 +359,6 @@ def load_wave(
         data=data,
         missing_reasons=reasons,
         exclusions=_exclusions(ordered),
-        rows_read=int((~blank_row).sum()),
+        rows_read=rows_read,
         problems=ordered,
     )

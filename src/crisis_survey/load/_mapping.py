@@ -130,6 +130,7 @@ class ColumnPlan:
     column_of: dict[str, int] = field(default_factory=dict)  # field name -> column position
     ignored: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)  # optional fields of this wave not in file
+    absent_asked: list[str] = field(default_factory=list)  # of which questions (items, ...)
     not_asked: list[str] = field(default_factory=list)  # fields not asked in this wave, present
     problems: list[dict[str, Any]] = field(default_factory=list)
 
@@ -182,4 +183,6 @@ def plan_columns(
                 "column for it", column=f.name))
         elif f.role != "wave":  # the wave column may be left out: wave= says it
             plan.absent.append(f.name)
+            if f.role in ("item", "demographic"):
+                plan.absent_asked.append(f.name)
     return plan

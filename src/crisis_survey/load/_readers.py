@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ READERS: dict[str, str] = {
     ".xlsm": "excel",
     ".sav": "spss",
     ".zsav": "spss",
+    ".dta": "stata",
     ".parquet": "parquet",
     ".pq": "parquet",
 }
@@ -42,13 +42,26 @@ READERS: dict[str, str] = {
 @dataclass
 class RawTable:
     """A file's cells as read: ``frame`` (columns as named in the file), ``rows`` (the
-    spreadsheet row number of each frame row) and, for SPSS, the stored value labels."""
+    spreadsheet row number of each frame row) and, for SPSS and Stata, the stored value labels
+    and user-missing codes.
+
+    ``row_problems`` are problems of rows the reader could not give a frame row (a CSV row
+    with too few or too many fields) or of cells it could not read (an Excel formula without
+    a saved value), each with its row number: they exclude the row like any cell problem.
+    ``skipped_rows`` is how many of them have no frame row (they still count as read).
+    """
 
     frame: pd.DataFrame
     rows: np.ndarray
     format: str
     encoding: str | None = None
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
+    user_missing: dict[str, list[Any]] = field(default_factory=dict)
+    row_problems: list[dict[str, Any]] = field(default_factory=list)
+    skipped_rows: int = 0
+    sheet: str | None = None
+    #: grid column position -> frame column position (Excel)
+    column_positions: dict[int, int] = field(default_factory=dict)
 
 
 def file_problem(
@@ -59,45 +72,35 @@ def file_problem(
             "problem": problem, "expected": expected}
 
 
+def suggest_text(value: str, choices: list[str]) -> str:
+    """" (did you mean 'x'?)" for the closest of ``choices``, or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _fail(source: str, problem: str, expected: str, **kw: Any) -> DataValidationError:
     return DataValidationError([file_problem(source, problem, expected, **kw)])
 
 
 # -- text files ----------------------------------------------------------------------------
-def _decode(raw: bytes, source: str, encoding: str | None) -> tuple[str, str]:
-    """Decode CSV bytes: the given encoding, else UTF-8 (with or without BOM), UTF-16 with a
-    BOM, or Windows-1252 (what Excel's "CSV" writes on an English Windows machine)."""
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise _fail(source, "unknown text encoding", "an encoding Python knows, e.g. "
-                        "'utf-8', 'cp1252', 'latin-1'", value=encoding) from None
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError as exc:
-            raise _fail(source, f"the file is not valid {encoding} text (byte {exc.start})",
-                        "text in the encoding given, or leave encoding=None to detect it",
-                        value=encoding) from None
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" in raw[:4096]:
-        raise _fail(source, "the file is not text (it holds binary data)",
-                    "a CSV text file; for Excel, SPSS or Parquet use the matching extension")
+#: Magic numbers of binary formats that are sometimes renamed .csv.
+_BINARY_MAGIC = (b"PK\x03\x04", b"PAR1", b"$FL2", b"$FL3", b"\xd0\xcf\x11\xe0", b"\x1f\x8b",
+                 b"\x89PNG", b"%PDF")
+
+
+def _check_encoding(source: str, encoding: str) -> None:
     try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        raise _fail(source, "the text encoding could not be recognised",
-                    "UTF-8 or Windows-1252 (Excel) text, or pass encoding=") from None
+        codecs.lookup(encoding)
+    except LookupError:
+        raise _fail(source, "unknown text encoding", "an encoding Python knows, e.g. "
+                    "'utf-8', 'cp1252', 'latin-1'", value=encoding) from None
+
+
+def _looks_binary(raw: bytes) -> bool:
+    head = raw[:4096]
+    return head.startswith(_BINARY_MAGIC) or head.count(b"\x00") > len(head) // 10
 
 
 def _delimiter(text: str, suffix: str) -> str:
@@ -109,36 +112,263 @@ def _delimiter(text: str, suffix: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _parser_message(exc: Exception) -> str:
-    """pandas' tokenizer error in the analyst's words (line numbers count the header)."""
-    text = " ".join(str(exc).split())
-    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if found:
-        want, line, got = found.groups()
-        return f"line {line} has {got} fields where the header has {want}"
-    return text
+def _utf8(raw: bytes, source: str, encoding: str | None) -> tuple[bytes, str]:
+    """The bytes as UTF-8 for the parser, and the encoding the file was read in.
+
+    UTF-8 (with or without BOM) is passed through untouched (the parser checks it); UTF-16
+    with a BOM, an explicit non-UTF-8 ``encoding``, or (when the parser finds the bytes are
+    not UTF-8) Windows-1252 as Excel writes it, are decoded here."""
+    if encoding is not None:
+        _check_encoding(source, encoding)
+        if codecs.lookup(encoding).name == "utf-8":
+            return raw, encoding
+        try:
+            return raw.decode(encoding).encode("utf-8"), encoding
+        except UnicodeDecodeError as exc:
+            raise _fail(source, f"the file is not valid {encoding} text (byte {exc.start})",
+                        "text in the encoding given, or leave encoding=None to detect it",
+                        value=encoding) from None
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8):], "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16").encode("utf-8"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    if _looks_binary(raw):
+        raise _fail(source, "the file is not text (it holds binary data)",
+                    "a CSV text file; for Excel, SPSS, Stata or Parquet use the matching "
+                    "extension")
+    return raw, "utf-8"
 
 
-def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None) -> RawTable:
-    text, used = _decode(raw, source, encoding)
-    if not text.strip():
-        raise _fail(source, "the file is empty", "a header row naming the columns, then data")
-    sep = _delimiter(text, suffix)
+def _cp1252(raw: bytes, source: str) -> bytes:
     try:
-        grid = pd.read_csv(
-            io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
-            na_values=[""], skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL,
+        return raw.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:
+        raise _fail(source, "the text encoding could not be recognised",
+                    "UTF-8 or Windows-1252 (Excel) text, or pass encoding=") from None
+
+
+def _header(data: bytes, sep: str) -> tuple[list[str], int]:
+    """The header's cells and how many physical lines precede the first data line."""
+    start = 0
+    skipped = 0
+    while True:
+        end = data.find(b"\n", start)
+        line = data[start:] if end < 0 else data[start:end]
+        if line.strip(b"\r\n\t ,;|") or end < 0:
+            break
+        start = end + 1
+        skipped += 1
+    text = line.decode("utf-8", errors="replace").rstrip("\r")
+    cells = next(csv.reader([text], delimiter=sep), [])
+    return cells, skipped + 1
+
+
+def _ragged_rows(data: bytes, sep: str, width: int, lines_before: int
+                 ) -> list[tuple[int, int, str]]:
+    """(spreadsheet row, fields, text) of every row whose field count differs from the
+    header's; the parser skips them without saying where they are.
+
+    Rows are counted as records (a quoted value may hold a newline), as pandas and Excel
+    count them. The file is scanned once with the csv module; this runs only when some row
+    has the wrong number of fields."""
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    found: list[tuple[int, int, str]] = []
+    for i, record in enumerate(reader):
+        if i >= lines_before and record and len(record) != width:
+            found.append((i + 1, len(record), sep.join(record)))
+    return found
+
+
+def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
+              plain: Callable[[str], bool]) -> RawTable:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    data, used = _utf8(raw, source, encoding)
+    if not data.strip():
+        raise _fail(source, "the file is empty", "a header row naming the columns, then data")
+    sep = _delimiter(data[:65536].decode("utf-8", errors="replace"), suffix)
+    header, lines_before = _header(data, sep)
+    width = len(header)
+    names = [f"c{j}" for j in range(width)]
+    ragged: list[int] = []
+
+    def on_invalid(row: Any) -> str:
+        ragged.append(int(row.actual_columns))
+        return "skip"
+
+    # Answers (few distinct values) are read dictionary-encoded: pandas Categoricals whose
+    # categories are matched once; identifiers and free text as plain strings. Every column
+    # is read as text: the codebook, not the parser, decides what a value means.
+    coded = pa.dictionary(pa.int32(), pa.string())
+    types = {n: (pa.string() if plain(h.strip()) else coded)
+             for n, h in zip(names, header, strict=True)}
+
+    def parse(buffer: bytes) -> Any:
+        ragged.clear()
+        return pacsv.read_csv(
+            pa.BufferReader(buffer),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=lines_before,
+                                           use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in buffer,
+                                             ignore_empty_lines=False,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""],
+                                                 strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=True),
         )
-    except pd.errors.ParserError as exc:
-        raise _fail(source, f"the file is not well-formed CSV ({_parser_message(exc)})",
-                    "every row with the same number of columns as the header") from None
-    except (ValueError, csv.Error) as exc:
+
+    try:
+        try:
+            table = parse(data)
+        except pa.ArrowInvalid as exc:
+            if "UTF8" not in str(exc) or encoding is not None or used != "utf-8":
+                raise
+            data, used = _cp1252(raw, source), "cp1252"
+            table = parse(data)
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise _fail(source, f"the file is not valid {encoding or used} text ({exc})",
+                        "text in the encoding given, or leave encoding=None to detect it",
+                        value=encoding) from None
         raise _fail(source, f"the file cannot be read as CSV ({exc})", "a CSV file") from None
-    return _split_header(grid, source, "csv", used)
+    del raw
+    if not width or (width == 1 and not header[0].strip() and table.num_rows == 0):
+        raise _fail(source, "the file is empty", "a header row naming the columns, then data")
+
+    n = table.num_rows
+    problems: list[dict[str, Any]] = []
+    skipped = np.zeros(0, dtype=np.int64)
+    if ragged:
+        found = _ragged_rows(data, sep, width, lines_before)
+        skipped = np.asarray([row for row, *_ in found], dtype=np.int64)
+        for row, got, text in found:
+            want = width
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            problems.append({
+                "file": source, "row": row, "column": None, "value": shown,
+                "problem": f"the row has {got} fields where the header has {want} (a cell "
+                           "deleted or a separator added shifts every later answer into the "
+                           "wrong column)",
+                "expected": f"{want} fields, one per header column"})
+    del data
+    frame = table.to_pandas(split_blocks=True, self_destruct=True, ignore_metadata=True)
+    del table
+    # Data rows are numbered as a spreadsheet shows them; rows the parser skipped keep their
+    # numbers (they are reported), so later rows are not renumbered.
+    total = n + len(skipped)
+    all_rows = np.arange(total, dtype=np.int64) + lines_before + 1
+    rows = all_rows[~np.isin(all_rows, skipped)] if len(skipped) else all_rows
+    keep_cols: list[int] = []
+    col_names: list[str] = []
+    for j, name in enumerate(header):
+        text = name.strip()
+        if text:
+            col_names.append(text)
+            keep_cols.append(j)
+        elif frame.iloc[:, j].notna().any():
+            col_names.append(f"(unnamed column {j + 1})")
+            keep_cols.append(j)
+    frame = frame.iloc[:, keep_cols] if len(keep_cols) != width else frame
+    frame.columns = pd.Index(col_names, dtype=object)
+    frame.index = pd.RangeIndex(len(frame))
+    return RawTable(frame=frame, rows=rows[:len(frame)], format="csv", encoding=used,
+                    row_problems=problems, skipped_rows=len(skipped))
 
 
 # -- Excel ---------------------------------------------------------------------------------
-def _read_excel(raw: bytes, source: str, sheet: str | int | None) -> RawTable:
+def _sheet_header(book: Any, name: str) -> list[str]:
+    """The first non-blank row of a sheet (its header), as text."""
+    sheet = book[name]
+    for row in sheet.iter_rows(values_only=True, max_row=50):
+        cells = [str(c).strip() for c in row if c is not None and str(c).strip()]
+        if cells:
+            return cells
+    return []
+
+
+def _choose_sheet(raw: bytes, source: str, names: list[str],
+                  known: Callable[[str], bool]) -> tuple[str, list[str]]:
+    """With no ``sheet=``: the one sheet whose header names codebook columns.
+
+    A workbook with a cover or notes sheet first, or with the data on a later sheet, is read
+    from the sheet holding the survey columns; the other sheets are named in a warning. Two
+    sheets with survey columns are an error (pass ``sheet=``)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    try:
+        headers = {n: _sheet_header(book, n) for n in names}
+    finally:
+        book.close()
+    scores = {n: sum(1 for c in h if known(c)) for n, h in headers.items()}
+    best = [n for n in names if scores[n] > 0]
+    # sheets of notes (a cover page, a README: text in one column) are not data
+    tabular = [n for n in names if len(headers[n]) > 1]
+    if not best:
+        best = tabular[:1] or [n for n in names if headers[n]][:1] or names[:1]
+        return best[0], [n for n in tabular if n != best[0]]
+    if len(best) > 1:
+        raise _fail(source, "more than one sheet holds survey columns: "
+                    + ", ".join(f"{n!r} ({scores[n]} codebook columns)" for n in best),
+                    "sheet= naming the one to read (on the command line: --sheet)",
+                    value=", ".join(best))
+    return best[0], [n for n in tabular if n != best[0]]
+
+
+def _special_cells(raw: bytes, sheet_name: str
+                   ) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
+    """(sheet row, column position, text) of formula cells without a saved value, and of
+    error cells (``#N/A``, ``#DIV/0!``, ...).
+
+    Files written by programs that do not calculate (pandas, openpyxl, many survey platforms'
+    "Excel" export) store a formula only; reading saved values gives a blank for each such
+    cell, so they are found and reported instead. pandas reads an error cell as blank; it is
+    read as its text, as a CSV export of the sheet writes it. The workbook is scanned only
+    if its sheets hold formulas or error cells at all."""
+    import openpyxl
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        parts = [z.read(n) for n in z.namelist()
+                 if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+    has_formula = any(b"<f" in x for x in parts)
+    has_error = any(b't="e"' in x for x in parts)
+    if not (has_formula or has_error):
+        return [], []
+    values = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False) \
+        if has_formula else None
+    missing: list[tuple[int, int, str]] = []
+    errors: list[tuple[int, int, str]] = []
+    try:
+        cached: dict[tuple[int, int], Any] = {}
+        for row in values[sheet_name].iter_rows():
+            for c in row:
+                if getattr(c, "row", None) is None:
+                    continue
+                cached[(c.row, c.column)] = c.value
+                if c.data_type == "e" and c.value is not None:
+                    errors.append((int(c.row), int(c.column) - 1, str(c.value)))
+        if formulas is not None:
+            for row in formulas[sheet_name].iter_rows():
+                for c in row:
+                    f = getattr(c, "value", None)
+                    if isinstance(f, str) and f.startswith("=") and \
+                            cached.get((c.row, c.column)) is None:
+                        missing.append((int(c.row), int(c.column) - 1, f))
+    finally:
+        values.close()
+        if formulas is not None:
+            formulas.close()
+    return missing, errors
+
+
+def _read_excel(raw: bytes, source: str, sheet: str | int | None,
+                known: Callable[[str], bool]) -> RawTable:
     if not zipfile.is_zipfile(io.BytesIO(raw)):
         raise _fail(source, "the file is not a readable .xlsx workbook (corrupt, or another "
                     "format renamed)", "an Excel .xlsx workbook (Excel 2007 or later)")
@@ -148,27 +378,59 @@ def _read_excel(raw: bytes, source: str, sheet: str | int | None) -> RawTable:
         raise _fail(source, f"the workbook cannot be opened ({type(exc).__name__}: {exc})",
                     "an Excel .xlsx workbook") from None
     names = [str(n) for n in book.sheet_names]
+    others: list[str] = []
     if sheet is None:
-        chosen: str | int = 0
+        chosen: str = names[0]
+        if len(names) > 1:
+            chosen, others = _choose_sheet(raw, source, names, known)
     elif isinstance(sheet, int) and not isinstance(sheet, bool):
         if not 0 <= sheet < len(names):
             raise _fail(source, "sheet not found", f"a sheet number 0-{len(names) - 1} or a "
                         f"sheet name: {', '.join(names)}", value=sheet)
-        chosen = sheet
+        chosen = names[sheet]
     else:
         if str(sheet) not in names:
-            raise _fail(source, "sheet not found", f"one of the sheets: {', '.join(names)}",
-                        value=sheet)
+            raise _fail(source, "sheet not found", f"one of the sheets: {', '.join(names)}"
+                        + suggest_text(str(sheet), names), value=sheet)
         chosen = str(sheet)
     try:
-        grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+        # Cells are read as written: "NA", "N/A", "NULL", "None", "NaN", "#N/A" stay text,
+        # as they do in CSV files (a codebook declares them in missingValues if they mean
+        # missing), so a value never changes with the file format.
+        grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object,
+                             keep_default_na=False, na_values=[""])
     except Exception as exc:  # a damaged sheet part
         raise _fail(source, f"the sheet cannot be read ({type(exc).__name__}: {exc})",
                     "an Excel .xlsx workbook") from None
     if grid.empty:
         raise _fail(source, "the sheet is empty", "a header row naming the columns, then data",
-                    value=names[chosen] if isinstance(chosen, int) else chosen)
-    return _split_header(grid, source, "excel", None)
+                    value=chosen)
+    no_value, errors = _special_cells(raw, chosen)
+    for row, j, text in errors:
+        if row - 1 < grid.shape[0] and j < grid.shape[1]:
+            grid.iat[row - 1, j] = text
+    table = _split_header(grid, source, "excel", None)
+    table.sheet = chosen
+    if others:
+        import warnings
+
+        warnings.warn(f"{source}: read sheet {chosen!r} (it holds the survey columns); "
+                      f"sheet{'s' if len(others) > 1 else ''} "
+                      f"{', '.join(repr(o) for o in others)} not read", UserWarning,
+                      stacklevel=4)
+    header_names = list(table.frame.columns)
+    positions = table.column_positions
+    data_rows = set(table.rows.tolist())
+    for row, j, formula in no_value:
+        if row not in data_rows or j not in positions:
+            continue
+        table.row_problems.append({
+            "file": source, "row": row, "column": header_names[positions[j]], "value": formula,
+            "problem": "formula cell without a saved value (the workbook was written by a "
+                       "program that does not calculate formulas)",
+            "expected": "the answer itself: open and save the workbook in Excel or "
+                        "LibreOffice, or export values rather than formulas"})
+    return table
 
 
 def _split_header(grid: pd.DataFrame, source: str, fmt: str, encoding: str | None) -> RawTable:
@@ -198,11 +460,30 @@ def _split_header(grid: pd.DataFrame, source: str, fmt: str, encoding: str | Non
     frame.columns = pd.Index(names, dtype=object)
     rows = np.asarray(body.index, dtype=np.int64) + 1
     frame.index = pd.RangeIndex(len(frame))
-    return RawTable(frame=frame, rows=rows, format=fmt, encoding=encoding)
+    return RawTable(frame=frame, rows=rows, format=fmt, encoding=encoding,
+                    column_positions={j: k for k, j in enumerate(cols)})
 
 
-# -- SPSS ----------------------------------------------------------------------------------
-def _read_spss(raw: bytes, source: str, suffix: str) -> RawTable:
+# -- SPSS and Stata -----------------------------------------------------------------------
+def _user_missing(meta: Any) -> dict[str, list[Any]]:
+    """Each column's user-missing codes as the file declares them (discrete values, and
+    whole-number ranges ``lo``-``hi`` spelt out when short)."""
+    out: dict[str, list[Any]] = {}
+    for name, values in (getattr(meta, "missing_user_values", None) or {}).items():
+        out.setdefault(str(name).strip(), []).extend(values)
+    for name, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        codes = out.setdefault(str(name).strip(), [])
+        for r in ranges:
+            lo, hi = r.get("lo"), r.get("hi")
+            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and \
+                    float(lo).is_integer() and float(hi).is_integer() and 0 <= hi - lo <= 100:
+                codes.extend(range(int(lo), int(hi) + 1))
+            elif lo is not None:
+                codes.extend({lo, hi} - {None})
+    return {k: sorted(set(v), key=str) for k, v in out.items() if v}
+
+
+def _read_statistical(raw: bytes, source: str, suffix: str, kind: str) -> RawTable:
     import os
     import tempfile
 
@@ -210,20 +491,26 @@ def _read_spss(raw: bytes, source: str, suffix: str) -> RawTable:
 
     # pyreadstat reads from a path; write the bytes we hashed so both see the same file.
     fd, tmp = tempfile.mkstemp(suffix=suffix)
+    what = "an SPSS .sav file" if kind == "spss" else "a Stata .dta file"
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
-        frame, meta = pyreadstat.read_sav(tmp, apply_value_formats=False, user_missing=True)
+        if kind == "spss":
+            frame, meta = pyreadstat.read_sav(tmp, apply_value_formats=False, user_missing=True)
+        else:
+            frame, meta = pyreadstat.read_dta(tmp, apply_value_formats=False, user_missing=True)
     except Exception as exc:  # pyreadstat.ReadstatError and friends
-        raise _fail(source, f"the SPSS file cannot be read ({type(exc).__name__}: {exc})",
-                    "an SPSS .sav file") from None
+        name = "SPSS" if kind == "spss" else "Stata"
+        raise _fail(source, f"the {name} file cannot be read ({type(exc).__name__}: {exc})",
+                    what) from None
     finally:
         os.unlink(tmp)
-    labels = {str(k): dict(v) for k, v in (meta.variable_value_labels or {}).items()}
+    labels = {str(k).strip(): dict(v) for k, v in (meta.variable_value_labels or {}).items()}
     frame.columns = pd.Index([str(c).strip() for c in frame.columns], dtype=object)
     rows = np.arange(len(frame), dtype=np.int64) + 2
     frame.index = pd.RangeIndex(len(frame))
-    return RawTable(frame=frame, rows=rows, format="spss", value_labels=labels)
+    return RawTable(frame=frame, rows=rows, format=kind, value_labels=labels,
+                    user_missing=_user_missing(meta))
 
 
 # -- Parquet -------------------------------------------------------------------------------
@@ -244,6 +531,15 @@ def _read_parquet(raw: bytes, source: str, plain: Callable[[str], bool]) -> RawT
     except Exception as exc:  # pyarrow.ArrowInvalid and friends
         raise _fail(source, f"the Parquet file cannot be read ({type(exc).__name__}: {exc})",
                     "an Apache Parquet file") from None
+    nested = [f for f in table.schema
+              if pa.types.is_nested(f.type) or (pa.types.is_dictionary(f.type)
+              and pa.types.is_nested(f.type.value_type))]
+    if nested:
+        raise DataValidationError([file_problem(
+            source, f"the column holds {f.type} values (several values per cell)",
+            "one value per cell; spread a list into one column per option (like the "
+            "codebook's 0/1 select columns), or export it as text", column=f.name)
+            for f in nested])
     # Dates as datetime64, not Python date objects.
     for i, col in enumerate(table.columns):
         if pa.types.is_date(col.type):
@@ -270,11 +566,14 @@ def read_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     plain: Callable[[str], bool] = lambda name: False,
+    known: Callable[[str], bool] = lambda name: False,
 ) -> RawTable:
     """Read a file's bytes by its (lower-case) extension ``suffix``.
 
-    ``plain(column)`` says which Parquet text columns hold identifiers or free text (read as
-    strings); other text columns are read as Categoricals.
+    ``plain(column)`` says which CSV and Parquet text columns hold identifiers or free text
+    (read as strings); other text columns are read as Categoricals. ``known(column)`` says
+    which columns the codebook (or the mapping) knows: with no ``sheet``, a workbook is read
+    from the one sheet whose header has such columns.
     """
     kind = READERS.get(suffix)
     if kind is None:
@@ -284,14 +583,15 @@ def read_table(
         raise _fail(source, "the file is empty", "a survey file with a header row and data")
     if sheet is not None and kind != "excel":
         raise _fail(source, "sheet= was given but the file is not an Excel workbook",
-                    "sheet=None for CSV, SPSS and Parquet files", value=sheet)
+                    "sheet=None for CSV, SPSS, Stata and Parquet files", value=sheet)
     if encoding is not None and kind != "csv":
         raise _fail(source, "encoding= was given but the file is not a text (CSV) file",
-                    "encoding=None for Excel, SPSS and Parquet files", value=encoding)
+                    "encoding=None for Excel, SPSS, Stata and Parquet files", value=encoding)
     readers: dict[str, Callable[[], RawTable]] = {
-        "csv": lambda: _read_csv(raw, source, suffix, encoding),
-        "excel": lambda: _read_excel(raw, source, sheet),
-        "spss": lambda: _read_spss(raw, source, suffix),
+        "csv": lambda: _read_csv(raw, source, suffix, encoding, plain),
+        "excel": lambda: _read_excel(raw, source, sheet, known),
+        "spss": lambda: _read_statistical(raw, source, suffix, "spss"),
+        "stata": lambda: _read_statistical(raw, source, suffix, "stata"),
         "parquet": lambda: _read_parquet(raw, source, plain),
     }
     return readers[kind]()

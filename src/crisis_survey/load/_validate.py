@@ -28,7 +28,8 @@ from .._errors import PROBLEM_COLUMNS
 from ..codebook import Field, WaveInfo
 from ..codebook._model import MISSING_KINDS
 
-__all__ = ["PROBLEM_KINDS", "Converted", "Problems", "convert_field", "missing_kinds_dtype"]
+__all__ = ["PROBLEM_KINDS", "Converted", "Problems", "convert_field", "file_aliases",
+           "missing_kinds_dtype"]
 
 #: The ``problem`` wording of every cell-level check (stable: filter the problems table on it).
 PROBLEM_KINDS: dict[str, str] = {
@@ -45,7 +46,13 @@ PROBLEM_KINDS: dict[str, str] = {
     "outside": "date outside the fieldwork window",
     "wave": "wave does not match",
     "not_boolean": "not true or false",
+    "control": "control character in the value",
+    "nul": "NUL byte in the value (the file may be damaged)",
 }
+
+#: Characters no value may hold: C0 controls and DEL (free text may hold tab and newlines).
+_CONTROL_ANY = r"[\x00-\x1f\x7f]"
+_CONTROL_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _SPACES = re.compile(r"\s+")
@@ -93,6 +100,14 @@ class Problems:
             "value": values, "problem": problem, "expected": exp,
         }))
         self.bad |= mask
+
+    def add_rows(self, problems: pd.DataFrame) -> None:
+        """Problems the reader found, with their row numbers: rows of the frame among them
+        are marked bad; rows the reader could not read (not in the frame) are only listed."""
+        if problems.empty:
+            return
+        self.frames.append(problems.loc[:, list(PROBLEM_COLUMNS)])
+        self.bad |= np.isin(self.rows, problems["row"].to_numpy(dtype=np.int64))
 
     def table(self) -> pd.DataFrame:
         if not self.frames:
@@ -187,9 +202,63 @@ def lookup_table(f: Field) -> dict[str, int | str]:
 
 
 # -- converters ----------------------------------------------------------------------------
-def _categorical(f: Field, raw: pd.Series, column: str, probs: Problems) -> Converted:
+def file_aliases(f: Field, labels: dict[Any, str], user_missing: list[Any]
+                 ) -> dict[str, int | str]:
+    """What an SPSS/Stata file's own value labels say its codes mean, for codes the codebook
+    does not know: a code labelled like a codebook level or missing code (by label) is read
+    as it. A user-missing code of the file labelled like no codebook entry stays unknown."""
+    table = lookup_table(f)
+    out: dict[str, int | str] = {}
+    for code, label in labels.items():
+        tok = _token(code)
+        if tok is None or tok in table:
+            continue
+        hit = table.get(_token(label) or "")
+        if hit is not None:
+            out[tok] = hit
+    del user_missing  # reported through their labels (see value_label_conflicts)
+    return out
+
+
+def _control(f: Field, raw: pd.Series, column: str, probs: Problems) -> None:
+    """Flag values holding NUL bytes or other control characters (never silently kept: an
+    area code with a stray control character would be a different area)."""
+    if not (isinstance(raw.dtype, pd.CategoricalDtype) or ptypes.is_string_dtype(raw.dtype)
+            or raw.dtype == object):
+        return
+    pattern = _CONTROL_TEXT if f.measurement == "text" else _CONTROL_ANY
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        cats = pd.Series(np.asarray(raw.cat.categories, dtype=object))
+        per = cats.map(lambda v: isinstance(v, str) and re.search(pattern, v) is not None)
+        nul = cats.map(lambda v: isinstance(v, str) and "\x00" in v)
+        codes = raw.cat.codes.to_numpy()
+        hit = _take(per.to_numpy(dtype=bool), codes, False)
+        has_nul = _take(nul.to_numpy(dtype=bool), codes, False)
+    elif raw.dtype == object:
+        hit = raw.map(lambda v: isinstance(v, str) and re.search(pattern, v) is not None
+                      ).to_numpy(dtype=bool)
+        has_nul = raw.map(lambda v: isinstance(v, str) and "\x00" in v).to_numpy(dtype=bool)
+    else:
+        hit = raw.str.contains(pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+        if not hit.any():
+            return
+        has_nul = raw.str.contains("\x00", regex=False).to_numpy(dtype=bool, na_value=False)
+    if not hit.any():
+        return
+    probs.flag(column, has_nul, raw, PROBLEM_KINDS["nul"],
+               "text without NUL bytes: re-export the file")
+    probs.flag(column, hit & ~has_nul, raw, PROBLEM_KINDS["control"],
+               "printable text" + (" (tabs and line breaks are allowed in free text)"
+                                   if f.measurement == "text" else
+                                   " without tabs, line breaks or other control characters"))
+
+
+def _categorical(f: Field, raw: pd.Series, column: str, probs: Problems,
+                 aliases: dict[str, int | str] | None = None) -> Converted:
     codes, uniques = _factor(raw)
     table = lookup_table(f)
+    if aliases:
+        table = {**aliases, **table}
     k = len(uniques)
     level = np.full(k, -1, dtype=np.int64)
     kind = _no_kinds(k)
@@ -445,11 +514,16 @@ def _boolean(f: Field, raw: pd.Series, column: str, probs: Problems) -> Converte
 
 
 def convert_field(
-    f: Field, raw: pd.Series, column: str, probs: Problems, *, wave: int, info: WaveInfo
+    f: Field, raw: pd.Series, column: str, probs: Problems, *, wave: int, info: WaveInfo,
+    aliases: dict[str, int | str] | None = None,
 ) -> Converted:
-    """Check and convert the column ``column`` (values ``raw``) holding field ``f``."""
+    """Check and convert the column ``column`` (values ``raw``) holding field ``f``.
+
+    ``aliases`` (token -> level index or missing kind) are codes an SPSS/Stata file's own
+    value labels explain (see :func:`file_aliases`)."""
+    _control(f, raw, column, probs)
     if f.levels:
-        conv = _categorical(f, raw, column, probs)
+        conv = _categorical(f, raw, column, probs, aliases)
     elif f.role == "wave":
         conv = _wave(f, raw, column, probs, wave)
     elif f.type == "date":
