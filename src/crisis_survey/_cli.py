@@ -321,6 +321,22 @@ def _cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return OK
 
 
+def _cmd_codebook_draft(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from .codebook import draft_codebook
+
+    schema, mapping = draft_codebook(args.file, rename=bool(args.mapping))
+    if args.mapping:
+        Path(args.mapping).write_text(json.dumps(mapping, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    print(json.dumps(schema, indent=2, ensure_ascii=False), file=out)
+    notes = sum(len(f.get("x-review", [])) for f in schema["fields"])
+    print(f"{len(schema['fields'])} fields drafted from {Path(args.file).name}; {notes} "
+          "guesses are marked x-review for you to check", file=err)
+    return OK
+
+
 # -- parser ---------------------------------------------------------------------------------
 _CODEBOOK_HELP = "codebook JSON (default: built-in)"
 _MAPPING_HELP = "column mapping, JSON or CSV (file column -> codebook field)"
@@ -432,6 +448,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind,
                        default=defaults[name], help=f"default {defaults[name]}")
     p.set_defaults(handler=_cmd_generate)
+
+    p = sub.add_parser("codebook", help="write a draft codebook from a survey file",
+                       description="Codebook tools.")
+    codebook_sub = p.add_subparsers(dest="codebook_command", required=True, metavar="ACTION")
+    d = codebook_sub.add_parser(
+        "draft", help="draft a codebook from a .sav, .dta or .csv file",
+        description="Write a draft codebook (Table Schema JSON) to standard output from an "
+                    "SPSS or Stata file's variable labels, value labels and user-missing "
+                    "codes, or from a CSV file's values (types and categories guessed). Every "
+                    "guess is listed in the field's x-review property: check it, then delete "
+                    "it. Example: crisis-survey codebook draft wave1.sav > my.schema.json")
+    d.add_argument("file", metavar="FILE", help="survey file (.sav, .zsav, .dta or .csv)")
+    d.add_argument("--mapping", metavar="OUT.json",
+                   help="name the fields from their variable labels and write the column "
+                        "mapping (file column -> field) to this file")
+    d.set_defaults(handler=_cmd_codebook_draft)
     return parser
 
 

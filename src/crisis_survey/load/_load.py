@@ -248,8 +248,17 @@ def load_wave(
     def known(column: str) -> bool:
         return column.strip().casefold() in maps or target_of(column) is not None
 
+    def small_int(column: str) -> bool:
+        name = target_of(column)
+        if name is None or name in plain_fields:
+            return False
+        f = cb[name]
+        codes = [*f.codes, *(m.code for m in f.missing)]
+        return f.type == "integer" and all(
+            isinstance(c, int) and -32768 <= c < 32768 for c in codes)
+
     table = read_table(raw_bytes, source, p.suffix.lower(), sheet=sheet, encoding=encoding,
-                       plain=plain, known=known)
+                       plain=plain, known=known, small_int=small_int)
     del raw_bytes
     frame = table.frame
     columns = [str(c) for c in frame.columns]
@@ -289,7 +298,8 @@ def load_wave(
             j = plan.column_of[f.name]
             converted[f.name] = convert_field(f, frame.iloc[:, j], columns[j], probs,
                                               wave=wave, info=info,
-                                              aliases=aliases.get(f.name))
+                                              aliases=aliases.get(f.name),
+                                              clean=table.clean)
         else:
             converted[f.name] = empty_converted(f, n, wave)
 

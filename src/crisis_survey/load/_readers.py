@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ class RawTable:
     sheet: str | None = None
     #: grid column position -> frame column position (Excel)
     column_positions: dict[int, int] = field(default_factory=dict)
+    #: CSV: (the file has no control bytes but tab and line breaks, it has no quotes)
+    clean: tuple[bool, bool] | None = None
 
 
 def file_problem(
@@ -88,6 +91,11 @@ def _fail(source: str, problem: str, expected: str, **kw: Any) -> DataValidation
 #: Magic numbers of binary formats that are sometimes renamed .csv.
 _BINARY_MAGIC = (b"PK\x03\x04", b"PAR1", b"$FL2", b"$FL3", b"\xd0\xcf\x11\xe0", b"\x1f\x8b",
                  b"\x89PNG", b"%PDF")
+
+
+#: Every byte but the control characters other than tab and line breaks (bytes.translate
+#: deletes these, leaving only the control bytes: a fast test over the whole file).
+_NOT_CONTROL = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\t\n\r"
 
 
 def _check_encoding(source: str, encoding: str) -> None:
@@ -184,7 +192,7 @@ def _ragged_rows(data: bytes, sep: str, width: int, lines_before: int
 
 
 def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
-              plain: Callable[[str], bool]) -> RawTable:
+              plain: Callable[[str], bool], small_int: Callable[[str], bool]) -> RawTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -201,14 +209,18 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
         ragged.append(int(row.actual_columns))
         return "skip"
 
-    # Answers (few distinct values) are read dictionary-encoded: pandas Categoricals whose
-    # categories are matched once; identifiers and free text as plain strings. Every column
-    # is read as text: the codebook, not the parser, decides what a value means.
+    # Answers coded as small whole numbers (the codebook says so) are parsed as int16 by the
+    # multi-threaded parser and become Categoricals of their codes without hashing; other
+    # answers (labels, dates, text codes) are read dictionary-encoded, so their few distinct
+    # values are matched once; identifiers and free text as plain strings. A column the
+    # codebook calls integer that holds labels is found in a sample of the file first, or
+    # by the parser's conversion error, and read dictionary-encoded instead.
     coded = pa.dictionary(pa.int32(), pa.string())
-    types = {n: (pa.string() if plain(h.strip()) else coded)
-             for n, h in zip(names, header, strict=True)}
+    types = {n: (pa.string() if plain(h.strip()) else pa.int16() if small_int(h.strip())
+                 else coded) for n, h in zip(names, header, strict=True)}
+    ints = [n for n, t in types.items() if t == pa.int16()]
 
-    def parse(buffer: bytes) -> Any:
+    def parse(buffer: bytes, sample: bool = False) -> Any:
         ragged.clear()
         return pacsv.read_csv(
             pa.BufferReader(buffer),
@@ -217,19 +229,42 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in buffer,
                                              ignore_empty_lines=False,
                                              invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""],
-                                                 strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names} if sample else types,
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
+
+    if ints:
+        cut = data.rfind(b"\n", 0, 1 << 20) if len(data) > 1 << 20 else len(data)
+        try:
+            head = parse(data[:cut], sample=True)
+            for n in ints:
+                try:
+                    head.column(n).cast(pa.int16())
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    types[n] = coded
+        except pa.ArrowInvalid:
+            pass  # the full parse below reports it
+
+    def parse_all(buffer: bytes) -> Any:
+        for _ in range(width + 1):
+            try:
+                return parse(buffer)
+            except pa.ArrowInvalid as exc:
+                found = re.search(r"CSV column #(\d+): CSV conversion error to int16", str(exc))
+                if not found:
+                    raise
+                types[names[int(found.group(1))]] = coded
+        return parse(buffer)
 
     try:
         try:
-            table = parse(data)
+            table = parse_all(data)
         except pa.ArrowInvalid as exc:
             if "UTF8" not in str(exc) or encoding is not None or used != "utf-8":
                 raise
             data, used = _cp1252(raw, source), "cp1252"
-            table = parse(data)
+            table = parse_all(data)
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc):
             raise _fail(source, f"the file is not valid {encoding or used} text ({exc})",
@@ -255,8 +290,10 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
                            "deleted or a separator added shifts every later answer into the "
                            "wrong column)",
                 "expected": f"{want} fields, one per header column"})
+    clean = (not data.translate(None, _NOT_CONTROL), b'"' not in data)
     del data
-    frame = table.to_pandas(split_blocks=True, self_destruct=True, ignore_metadata=True)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True, ignore_metadata=True,
+                            types_mapper={pa.int16(): pd.Int16Dtype()}.get)
     del table
     # Data rows are numbered as a spreadsheet shows them; rows the parser skipped keep their
     # numbers (they are reported), so later rows are not renumbered.
@@ -277,7 +314,7 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
     frame.columns = pd.Index(col_names, dtype=object)
     frame.index = pd.RangeIndex(len(frame))
     return RawTable(frame=frame, rows=rows[:len(frame)], format="csv", encoding=used,
-                    row_problems=problems, skipped_rows=len(skipped))
+                    row_problems=problems, skipped_rows=len(skipped), clean=clean)
 
 
 # -- Excel ---------------------------------------------------------------------------------
@@ -567,13 +604,15 @@ def read_table(
     encoding: str | None = None,
     plain: Callable[[str], bool] = lambda name: False,
     known: Callable[[str], bool] = lambda name: False,
+    small_int: Callable[[str], bool] = lambda name: False,
 ) -> RawTable:
     """Read a file's bytes by its (lower-case) extension ``suffix``.
 
     ``plain(column)`` says which CSV and Parquet text columns hold identifiers or free text
     (read as strings); other text columns are read as Categoricals. ``known(column)`` says
     which columns the codebook (or the mapping) knows: with no ``sheet``, a workbook is read
-    from the one sheet whose header has such columns.
+    from the one sheet whose header has such columns. ``small_int(column)`` says which CSV
+    columns the codebook expects to hold small whole-number codes (parsed as numbers).
     """
     kind = READERS.get(suffix)
     if kind is None:
@@ -588,7 +627,7 @@ def read_table(
         raise _fail(source, "encoding= was given but the file is not a text (CSV) file",
                     "encoding=None for Excel, SPSS, Stata and Parquet files", value=encoding)
     readers: dict[str, Callable[[], RawTable]] = {
-        "csv": lambda: _read_csv(raw, source, suffix, encoding, plain),
+        "csv": lambda: _read_csv(raw, source, suffix, encoding, plain, small_int),
         "excel": lambda: _read_excel(raw, source, sheet, known),
         "spss": lambda: _read_statistical(raw, source, suffix, "spss"),
         "stata": lambda: _read_statistical(raw, source, suffix, "stata"),

@@ -160,6 +160,18 @@ def _factor(raw: pd.Series) -> tuple[np.ndarray, list[Any]]:
         lo, hi = int(vals.min()), int(vals.max())
         if hi - lo < 4096:
             return vals.astype(np.int64) - lo, list(range(lo, hi + 1))
+    if isinstance(raw.dtype, pd.Int16Dtype) and len(raw):
+        # small whole-number codes as the CSV parser read them (NA where blank)
+        data = np.asarray(raw.array._data)
+        mask = np.asarray(raw.array._mask)
+        if mask.all():
+            return np.full(len(raw), -1, dtype=np.int64), []
+        valid = data[~mask]
+        lo, hi = int(valid.min()), int(valid.max())
+        if hi - lo < 4096:
+            small = data.astype(np.int32) - lo
+            small[mask] = -1
+            return small, list(range(lo, hi + 1))
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     return np.asarray(codes), list(uniques)
 
@@ -220,11 +232,18 @@ def file_aliases(f: Field, labels: dict[Any, str], user_missing: list[Any]
     return out
 
 
-def _control(f: Field, raw: pd.Series, column: str, probs: Problems) -> None:
+def _control(f: Field, raw: pd.Series, column: str, probs: Problems,
+             clean: tuple[bool, bool] | None) -> None:
     """Flag values holding NUL bytes or other control characters (never silently kept: an
-    area code with a stray control character would be a different area)."""
+    area code with a stray control character would be a different area).
+
+    ``clean`` is what the reader knows of the whole file: (no control bytes but tab and
+    line breaks, no quoted values); a plain text column of such a file is not scanned."""
     if not (isinstance(raw.dtype, pd.CategoricalDtype) or ptypes.is_string_dtype(raw.dtype)
             or raw.dtype == object):
+        return
+    if clean is not None and clean[0] and not isinstance(raw.dtype, pd.CategoricalDtype) \
+            and (clean[1] or f.measurement == "text"):
         return
     pattern = _CONTROL_TEXT if f.measurement == "text" else _CONTROL_ANY
     if isinstance(raw.dtype, pd.CategoricalDtype):
@@ -375,6 +394,27 @@ def _duplicates(f: Field, text: pd.Series, column: str, raw: pd.Series, probs: P
 
 def _observed_categories(f: Field, raw: pd.Series, column: str, probs: Problems) -> Converted:
     """A nominal field without declared levels (e.g. local area codes): the values seen."""
+    if isinstance(raw.dtype, pd.CategoricalDtype) and not f.unique:
+        # dictionary-encoded: normalise each distinct value once, then merge equal ones
+        cats = as_text(pd.Series(np.asarray(raw.cat.categories, dtype=object)))
+        kinds_per = _missing_of_text(f, cats.str.casefold()) if f.missing else None
+        if kinds_per is not None:
+            cats = cats.mask(kinds_per >= 0)
+        uniq_codes, uniques = pd.factorize(cats, sort=True, use_na_sentinel=True)
+        codes = raw.cat.codes.to_numpy()
+        row_code = _take(np.asarray(uniq_codes, dtype=np.int64), codes, -1)
+        blank = _take(cats.isna().to_numpy() if kinds_per is None else
+                      (cats.isna().to_numpy() & (kinds_per < 0)), codes, True)
+        kinds = None
+        if kinds_per is not None:
+            kinds = _take(kinds_per, codes, np.int8(-1))
+        if f.role in ("item", "demographic"):
+            kinds = kinds if kinds is not None else _no_kinds(len(codes))
+            kinds[blank] = NOT_ANSWERED
+        values = pd.Categorical.from_codes(
+            row_code, dtype=pd.CategoricalDtype([str(u) for u in uniques], ordered=False),
+            validate=False)
+        return Converted(values=values, blank=blank, kinds=kinds)
     conv = _text(f, raw, column, probs)
     codes, uniques = pd.factorize(pd.Series(conv.values), sort=True, use_na_sentinel=True)
     conv.values = pd.Categorical.from_codes(
@@ -383,20 +423,30 @@ def _observed_categories(f: Field, raw: pd.Series, column: str, probs: Problems)
     return conv
 
 
-def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series | None]:
-    """Float values, the blank mask, and the stripped text (None if stored as numbers)."""
+def _numbers(raw: pd.Series, need_text: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, pd.Series | None]:
+    """Float values, the blank mask, and the stripped text (None if stored as numbers, or
+    if not ``need_text`` for a dictionary-encoded column)."""
     if ptypes.is_bool_dtype(raw.dtype) or (
         ptypes.is_numeric_dtype(raw.dtype) and not isinstance(raw.dtype, pd.CategoricalDtype)
     ):
         num = raw.to_numpy(dtype=float, na_value=np.nan)
         return num, np.isnan(num), None
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        # dictionary-encoded (CSV, Parquet): convert each distinct value once
+        cats = as_text(pd.Series(np.asarray(raw.cat.categories, dtype=object)))
+        per = pd.to_numeric(cats, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        codes = raw.cat.codes.to_numpy()
+        num = _take(per, codes, np.nan)
+        blank = _take(cats.isna().to_numpy(), codes, True)
+        return num, blank, (as_text(raw) if need_text else None)
     text = as_text(raw)
     num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return num, text.isna().to_numpy(), text
 
 
 def _numeric(f: Field, raw: pd.Series, column: str, probs: Problems) -> Converted:
-    num, blank, text = _numbers(raw)
+    num, blank, text = _numbers(raw, any(isinstance(m.code, str) for m in f.missing))
     kinds = _no_kinds(len(num))
     for m in f.missing:
         if isinstance(m.code, int):
@@ -447,9 +497,18 @@ def _date(f: Field, raw: pd.Series, column: str, probs: Problems, info: WaveInfo
             is_stamp = raw.map(lambda v: isinstance(v, dt.date)).to_numpy(dtype=bool)
         else:
             is_stamp = np.zeros(len(raw), dtype=bool)
-        text = as_text(raw.where(~is_stamp)) if is_stamp.any() else as_text(raw)
-        blank = text.isna().to_numpy() & ~is_stamp
-        parsed = pd.to_datetime(text, format=fmt, dayfirst=dayfirst, errors="coerce")
+        if isinstance(raw.dtype, pd.CategoricalDtype):
+            # a few hundred fieldwork days: parse each distinct date once
+            cats = as_text(pd.Series(np.asarray(raw.cat.categories, dtype=object)))
+            per = pd.to_datetime(cats, format=fmt, dayfirst=dayfirst, errors="coerce")
+            codes = raw.cat.codes.to_numpy()
+            stamp = _take(per.to_numpy(dtype="datetime64[ns]"), codes, np.datetime64("NaT"))
+            parsed = pd.Series(stamp, index=raw.index)
+            blank = _take(cats.isna().to_numpy(), codes, True)
+        else:
+            text = as_text(raw.where(~is_stamp)) if is_stamp.any() else as_text(raw)
+            blank = text.isna().to_numpy() & ~is_stamp
+            parsed = pd.to_datetime(text, format=fmt, dayfirst=dayfirst, errors="coerce")
         if is_stamp.any():
             stamps = pd.to_datetime(raw[is_stamp].astype(object).map(pd.Timestamp))
             parsed = parsed.astype(stamps.dtype)
@@ -477,7 +536,7 @@ def _date(f: Field, raw: pd.Series, column: str, probs: Problems, info: WaveInfo
 
 
 def _wave(f: Field, raw: pd.Series, column: str, probs: Problems, wave: int) -> Converted:
-    num, blank, _ = _numbers(raw)
+    num, blank, _ = _numbers(raw, need_text=False)
     wrong = ~blank & ~(num == wave)
     probs.flag(column, wrong, raw, PROBLEM_KINDS["wave"],
                f"{wave} (the wave being loaded)")
@@ -515,13 +574,13 @@ def _boolean(f: Field, raw: pd.Series, column: str, probs: Problems) -> Converte
 
 def convert_field(
     f: Field, raw: pd.Series, column: str, probs: Problems, *, wave: int, info: WaveInfo,
-    aliases: dict[str, int | str] | None = None,
+    aliases: dict[str, int | str] | None = None, clean: tuple[bool, bool] | None = None,
 ) -> Converted:
     """Check and convert the column ``column`` (values ``raw``) holding field ``f``.
 
     ``aliases`` (token -> level index or missing kind) are codes an SPSS/Stata file's own
     value labels explain (see :func:`file_aliases`)."""
-    _control(f, raw, column, probs)
+    _control(f, raw, column, probs, clean)
     if f.levels:
         conv = _categorical(f, raw, column, probs, aliases)
     elif f.role == "wave":

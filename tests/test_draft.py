@@ -1,0 +1,109 @@
+"""``crisis-survey codebook draft`` (src/crisis_survey/codebook/_draft.py): a draft codebook
+from an SPSS/Stata file's labels and user-missing codes, or from a CSV file's values, with
+every guess marked ``x-review``; the draft loads, and the file loads with it."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from crisis_survey import CodebookError, load_wave
+from crisis_survey._cli import main
+from crisis_survey.codebook import codebook_from_dict, draft_codebook
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+DATA = ROOT / "tests" / "data"
+
+
+def test_a_sav_file_gives_titles_categories_and_missing_codes() -> None:
+    schema, mapping = draft_codebook(SAMPLE / "synthetic_wave1.sav")
+    fields = {f["name"]: f for f in schema["fields"]}
+    rating = fields["overall_rating"]
+    assert rating["title"] == "Overall quality of crisis care"  # the variable label
+    assert [c["label"] for c in rating["categories"]] == [
+        "Very poor", "Poor", "Fair", "Good", "Excellent"]  # the value labels
+    assert rating["missingValues"][0]["value"] == ""  # the standard's blank, kept
+    assert {"value": "8", "label": "Don't know", "x-kind": "dont_know"} in \
+        rating["missingValues"]  # from the file's value label (and user-missing code)
+    assert rating["x-measurement"] == "ordinal" and rating["categoriesOrdered"] is True
+    assert all(f["x-review"] for f in schema["fields"])  # every guess is marked
+    assert fields["respondent_id"]["x-role"] == "identifier"
+    assert mapping["overall_rating"] == "overall_rating"
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = load_wave(SAMPLE / "synthetic_wave1.sav", cb, wave=1)
+    assert (w.rows_read, w.rows_excluded) == (658, 0)
+
+
+def test_user_missing_codes_of_the_file_become_missing_values() -> None:
+    schema, _ = draft_codebook(DATA / "own_missing.sav")
+    rating = next(f for f in schema["fields"] if f["name"] == "overall_rating")
+    assert {"value": "98", "label": "Don't know", "x-kind": "dont_know"} in \
+        rating["missingValues"]
+    assert {"value": "99", "label": "Refused", "x-kind": "prefer_not_to_say"} in \
+        rating["missingValues"]
+    assert [c["value"] for c in rating["categories"]] == [1, 2, 3, 4, 5]
+
+
+def test_a_stata_file_drafts_too() -> None:
+    schema, _ = draft_codebook(DATA / "stata_wave1.dta")
+    group = next(f for f in schema["fields"] if f["name"] == "group")
+    assert group["x-role"] == "group" and group["x-measurement"] == "nominal"
+    assert [c["label"] for c in group["categories"]] == ["Service user", "Carer"]
+
+
+def test_a_csv_file_gives_guessed_types_marked_for_review() -> None:
+    schema, _ = draft_codebook(SAMPLE / "synthetic_wave1.csv")
+    fields = {f["name"]: f for f in schema["fields"]}
+    assert fields["completed_date"]["type"] == "date"
+    assert fields["overall_rating"]["type"] == "integer"
+    assert fields["comments"]["x-measurement"] == "text"
+    assert fields["respondent_id"]["type"] == "string"
+    for f in schema["fields"]:
+        assert f["x-review"][0].startswith("type: guessed")
+    codebook_from_dict(schema)  # loads as it is
+
+
+def test_the_cli_writes_the_draft_and_the_mapping(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "map.json"
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["codebook", "draft", str(SAMPLE / "synthetic_wave1.sav"),
+                     "--mapping", str(target)])
+    assert code == 0, err.getvalue()
+    schema = json.loads(out.getvalue())
+    mapping = json.loads(target.read_text())
+    assert mapping["overall_rating"] == "overall_quality_of_crisis_care"
+    assert "guesses are marked x-review" in err.getvalue()
+    (tmp_path / "my.schema.json").write_text(out.getvalue())
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = load_wave(SAMPLE / "synthetic_wave1.sav", cb, wave=1, mapping=target)
+    assert "overall_quality_of_crisis_care" in w.data.columns and w.rows_kept == 658
+
+
+def test_a_draft_is_valid_frictionless(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frictionless = pytest.importorskip("frictionless")
+    schema, _ = draft_codebook(SAMPLE / "synthetic_wave1.sav")
+    (tmp_path / "d.schema.json").write_text(json.dumps(schema))
+    (tmp_path / "w.csv").write_bytes((SAMPLE / "synthetic_wave1.csv").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    report = frictionless.validate("w.csv", schema="d.schema.json")
+    assert report.valid, [e.message for t in report.tasks for e in t.errors][:3]
+
+
+def test_unreadable_files_are_a_codebook_error(tmp_path: Path) -> None:
+    with pytest.raises(CodebookError, match="file not found"):
+        draft_codebook(tmp_path / "none.sav")
+    with pytest.raises(CodebookError, match="cannot be read"):
+        draft_codebook(DATA / "corrupt.sav")
+    with pytest.raises(CodebookError, match="cannot draft a codebook from a .xlsx"):
+        draft_codebook(DATA / "na_tokens.xlsx")
