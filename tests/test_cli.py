@@ -160,19 +160,20 @@ def test_validate_many_problems_are_counted_by_kind_then_listed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The wave-2 file read as wave 1: every row has the wrong wave and date (413 each) and two
-    # wave-2-only questions are answered. A wall of 828 lines would hide that; the counts
-    # by kind say it at once.
+    # wave-2-only questions are answered, and the file is said to look like wave 2's. A wall
+    # of 829 lines would hide that; the counts by kind say it at once.
     assert main(["validate", "--wave", "1", str(W2)]) == 1
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0] == f"{W2.name} cannot be loaded as wave 1: 828 problems found."
+    assert lines[0] == f"{W2.name} cannot be loaded as wave 1: 829 problems found."
+    assert any("the file looks like wave 2's, not wave 1's" in line for line in lines)
     assert "  413 x wave does not match: wave (413)" in lines
     assert "  413 x date outside the fieldwork window: completed_date (413)" in lines
     assert "  413 rows affected. The first 20 problems:" in lines
     listed = [line for line in lines if line.startswith("  - ")]
     assert len(listed) == 20
     assert not any(line.startswith(f"  - {W2.name}") for line in listed)  # named once, above
-    assert lines[-1].startswith("  ... and 808 more") and "--problems" in lines[-1]
+    assert lines[-1].startswith("  ... and 809 more") and "--problems" in lines[-1]
 
 
 def test_validate_problems_file_holds_every_problem(
@@ -183,7 +184,7 @@ def test_validate_problems_file_holds_every_problem(
     assert f"Every problem is listed in {target}." in capsys.readouterr().out
     problems = pd.read_csv(target)
     assert list(problems.columns) == ["file", "row", "column", "value", "problem", "expected"]
-    assert len(problems) == 828
+    assert len(problems) == 829
     assert (problems.loc[problems["column"] == "wave", "row"].tolist()
             == list(range(2, 415)))  # spreadsheet rows of the 413 respondents
 

@@ -105,5 +105,5 @@ def test_unreadable_files_are_a_codebook_error(tmp_path: Path) -> None:
         draft_codebook(tmp_path / "none.sav")
     with pytest.raises(CodebookError, match="cannot be read"):
         draft_codebook(DATA / "corrupt.sav")
-    with pytest.raises(CodebookError, match="cannot draft a codebook from a .xlsx"):
+    with pytest.raises(CodebookError, match=r"cannot draft a codebook from a \.xlsx"):
         draft_codebook(DATA / "na_tokens.xlsx")

@@ -208,3 +208,38 @@ def test_stata_files_read_like_the_csv() -> None:
     ref = load_wave(DATA / "own_missing.sav", wave=1)
     pd.testing.assert_frame_equal(w.data, ref.data, check_dtype=False)
     pd.testing.assert_frame_equal(w.missing_reasons, ref.missing_reasons)
+
+
+def test_swapped_waves_are_said_to_be_swapped() -> None:
+    """The wave-2 file given as wave 1: its dates are in wave 2's fieldwork and it answers
+    wave-2-only questions, so the error says the files look swapped (in both modes)."""
+    sample = DATA.parents[1] / "data" / "sample"
+    for mode in MODES:
+        with pytest.raises(DataValidationError) as info:
+            load_wave(sample / "synthetic_wave2.csv", wave=1, on_error=mode)  # type: ignore[arg-type]
+        p = info.value.problems
+        hint = p.loc[p["problem"].str.startswith("the file looks like wave 2's"), "problem"]
+        assert len(hint) == 1
+        assert "413 of 413 completed_date dates fall in wave 2's fieldwork" in hint.iloc[0]
+        assert "aware_concordat" in hint.iloc[0]
+
+
+def test_the_plan_is_checked_against_the_codebook_before_any_data_are_read(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[analysis]\nitems = ["overall_ratng"]\nby = ["grup"]\nfamily = "itme"\n'
+                    '[analysis.tests]\nexp_dignty = "mann_whitney"\n')
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        # the wave files do not exist: the plan's problems come first
+        code = main(["report", "--wave1", str(tmp_path / "none1.csv"), "--wave2",
+                     str(tmp_path / "none2.csv"), "--plan", str(plan), "--out",
+                     str(tmp_path / "out")])
+    text = err.getvalue()
+    assert code == 2, text
+    assert "does not fit codebook 'crisis_care_survey' (4 problems)" in text
+    for hint in ("did you mean 'overall_rating'?", "did you mean 'group'?",
+                 "did you mean 'item'?", "did you mean 'exp_dignity'?"):
+        assert hint in text
+    assert "no such file" not in text

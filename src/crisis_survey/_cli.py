@@ -265,13 +265,14 @@ def _load_and_link(wave1: str, wave2: str, cb: Codebook, mapping: str | None,
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._plan import AnalysisPlan, load_plan
+    from ._plan import AnalysisPlan, check_plan, load_plan
     from ._resources import data_dir
     from .codebook._frictionless import DEFAULT_CODEBOOK
 
     folder = _out_folder(args)
     plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     cb = _codebook(args.codebook)
+    check_plan(plan, cb)  # before any data are read
     secret = _secret(args.secret_env or plan.secret_env or None)
     options = plan.linkage_options(Path(args.plan).parent if args.plan else Path.cwd())
     w1, w2, study = _load_and_link(args.wave1, args.wave2, cb, args.mapping, args.quarantine,

@@ -38,11 +38,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import CrisisSurveyError
 
-__all__ = ["AnalysisPlan", "PlanError", "load_plan"]
+if TYPE_CHECKING:
+    from .codebook import Codebook
+
+__all__ = ["AnalysisPlan", "PlanError", "check_plan", "load_plan"]
 
 _DESIGNS = ("paired", "independent", "overlapping")  # the default designs
 _ALL_DESIGNS = ("paired", "independent", "overlapping", "unlinked")
@@ -327,3 +330,67 @@ def load_plan(path: str | Path) -> AnalysisPlan:
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"The analysis plan {p} is not valid TOML: {exc}") from None
     return AnalysisPlan.from_mapping(spec, source=p.name)
+
+
+def _suggest(value: str, choices: list[str]) -> str:
+    import difflib
+
+    folded = {c.casefold(): c for c in choices}
+    close = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
+
+
+def check_plan(plan: AnalysisPlan, codebook: Codebook) -> None:
+    """Check a plan's items, ``by``, family and tests against the codebook, before any data
+    are read; raise :class:`PlanError` listing every problem, with "did you mean" names.
+
+    Examples
+    --------
+    >>> from crisis_survey.codebook import default_codebook
+    >>> plan = AnalysisPlan(items=("overall_ratng",), by=("grup",))
+    >>> try:
+    ...     check_plan(plan, default_codebook())
+    ... except PlanError as error:
+    ...     print(error)  # doctest: +ELLIPSIS
+    The analysis plan does not fit codebook 'crisis_care_survey' (2 problems):
+      - [analysis] items: 'overall_ratng' is not a field ... (did you mean 'overall_rating'?)
+      - [analysis] by: 'grup' is neither a role nor a field (did you mean 'group'?)
+    """
+    from .codebook._model import MEASUREMENTS, ROLES
+    from .compare import FAMILIES
+
+    problems: list[str] = []
+    names = list(codebook.names)
+    items = [f.name for f in codebook.items()]
+    for name in plan.items:
+        if name not in codebook:
+            problems.append(f"[analysis] items: {name!r} is not a field of the codebook"
+                            + _suggest(name, names))
+            continue
+        f = codebook[name]
+        if f.role != "item":
+            problems.append(f"[analysis] items: {name!r} is a {f.role} field, not a survey "
+                            "item" + _suggest(name, items))
+        elif f.measurement in (None, "text"):
+            problems.append(f"[analysis] items: {name!r} is free text and is never compared")
+        elif not (1 in f.waves and 2 in f.waves):
+            problems.append(f"[analysis] items: {name!r} was asked only in wave(s) "
+                            f"{list(f.waves)}; only items asked in both waves are compared")
+    roles = [r for r in ROLES if any(f.role == r for f in codebook.fields)]
+    for b in plan.by:
+        if b not in roles and b not in codebook:
+            problems.append(f"[analysis] by: {b!r} is neither a role nor a field"
+                            + _suggest(b, [*roles, *names]))
+    if plan.family not in FAMILIES:
+        problems.append(f"[analysis] family is {plan.family!r} (expected one of "
+                        f"{list(FAMILIES)})" + _suggest(plan.family, list(FAMILIES)))
+    for key in plan.tests:
+        if key not in codebook and key not in MEASUREMENTS:
+            problems.append(f"[analysis.tests] {key!r} is neither an item nor a measurement "
+                            "level" + _suggest(key, [*items, *MEASUREMENTS]))
+    if problems:
+        where = f" {plan.source}" if plan.source else ""
+        raise PlanError(
+            f"The analysis plan{where} does not fit codebook {codebook.name!r} "
+            f"({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
+            + "\n".join(f"  - {p}" for p in problems))

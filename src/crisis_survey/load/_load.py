@@ -102,6 +102,42 @@ def _column(values: Any, keep: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(values[keep], index=index, copy=False)
 
 
+def _swapped(cb: Codebook, wave: int, plan: Any, converted: dict[str, Converted],
+             rows: np.ndarray, source: str) -> list[dict[str, Any]]:
+    """A file-level problem if the file looks like another wave's: most of its fieldwork
+    dates in that wave's window, or answers to questions only that wave asked."""
+    out: list[dict[str, Any]] = []
+    for w in cb.waves:
+        if w.number == wave:
+            continue
+        why = []
+        if w.fieldwork_start is not None or w.fieldwork_end is not None:
+            for f in cb.fields:
+                if f.role != "date" or f.type != "date" or f.name not in plan.column_of:
+                    continue
+                stamps = pd.to_datetime(np.asarray(converted[f.name].values)[rows])
+                got = np.asarray(stamps.notna())
+                if not got.any():
+                    continue
+                inside = got.copy()
+                if w.fieldwork_start is not None:
+                    inside &= np.asarray(stamps >= pd.Timestamp(w.fieldwork_start))
+                if w.fieldwork_end is not None:
+                    inside &= np.asarray(stamps <= pd.Timestamp(w.fieldwork_end))
+                if inside.sum() > got.sum() / 2:
+                    why.append(f"{int(inside.sum())} of {int(got.sum())} {f.name} dates fall in "
+                               f"wave {w.number}'s fieldwork")
+        only = [n for n in plan.not_asked if cb[n].waves == (w.number,)]
+        if only:
+            why.append(f"it answers {', '.join(only)}, asked only in wave {w.number}")
+        if why:
+            out.append(file_problem(
+                source, f"the file looks like wave {w.number}'s, not wave {wave}'s: "
+                + "; ".join(why), f"the wave-{wave} file: are the wave-1 and wave-2 files "
+                "swapped? (check wave= / --wave1 and --wave2)"))
+    return out
+
+
 def load_wave(
     path: str | Path,
     codebook: Codebook | None = None,
@@ -330,6 +366,7 @@ def load_wave(
                 "file with every answer to it missing, absent_columns='not_answered' "
                 "(--absent-columns not_answered)", column=name))
 
+    file_problems.extend(_swapped(cb, wave, plan, converted, ~blank_row, source))
     file_frame = pd.DataFrame(file_problems, columns=list(PROBLEM_COLUMNS))
     if not file_frame.empty or (on_error == "raise" and not cell_problems.empty):
         parts = [x for x in (file_frame, cell_problems) if not x.empty]
