@@ -18,7 +18,7 @@ from .._errors import (
 )
 from ..codebook import Codebook, default_codebook
 from ._mapping import MappingLike, plan_columns, read_mapping
-from ._readers import file_problem, read_table
+from ._readers import READERS, file_problem, read_table
 from ._validate import (
     Converted,
     Problems,
@@ -94,6 +94,28 @@ def _read_bytes(p: Path) -> bytes:
                                                 "a readable survey file")]) from None
 
 
+def _hash_file(p: Path) -> str:
+    """SHA-256 of a file read in blocks (the same errors as reading it whole)."""
+    _read_bytes_check(p)
+    digest = hashlib.sha256()
+    with p.open("rb") as fh:
+        while block := fh.read(1 << 24):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_bytes_check(p: Path) -> None:
+    if not p.exists():
+        _read_bytes(p)  # raises "file not found"
+    if p.is_dir():
+        _read_bytes(p)  # raises "the path is a folder"
+    try:
+        with p.open("rb"):
+            pass
+    except OSError:
+        _read_bytes(p)
+
+
 def _column(values: Any, keep: np.ndarray, index: pd.Index) -> pd.Series:
     if isinstance(values, pd.Series):
         values = values.array
@@ -102,10 +124,12 @@ def _column(values: Any, keep: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(values[keep], index=index, copy=False)
 
 
-def _swapped(cb: Codebook, wave: int, plan: Any, converted: dict[str, Converted],
-             rows: np.ndarray, source: str) -> list[dict[str, Any]]:
-    """A file-level problem if the file looks like another wave's: most of its fieldwork
-    dates in that wave's window, or answers to questions only that wave asked."""
+def _swapped(cb: Codebook, wave: int, plan: Any, answered: list[str],
+             converted: dict[str, Converted], rows: np.ndarray, source: str
+             ) -> list[dict[str, Any]]:
+    """A file-level problem if the file looks like another wave's: 90% or more of its
+    fieldwork dates (at least 10) in that wave's window, or answers to questions only that
+    wave asked."""
     out: list[dict[str, Any]] = []
     for w in cb.waves:
         if w.number == wave:
@@ -124,10 +148,12 @@ def _swapped(cb: Codebook, wave: int, plan: Any, converted: dict[str, Converted]
                     inside &= np.asarray(stamps >= pd.Timestamp(w.fieldwork_start))
                 if w.fieldwork_end is not None:
                     inside &= np.asarray(stamps <= pd.Timestamp(w.fieldwork_end))
-                if inside.sum() > got.sum() / 2:
+                # a swap puts (nearly) every date in the other window; a few stray dates
+                # are reported row by row as outside the fieldwork window
+                if inside.sum() >= 10 and inside.sum() >= 0.9 * got.sum():
                     why.append(f"{int(inside.sum())} of {int(got.sum())} {f.name} dates fall in "
                                f"wave {w.number}'s fieldwork")
-        only = [n for n in plan.not_asked if cb[n].waves == (w.number,)]
+        only = [n for n in answered if cb[n].waves == (w.number,)]
         if only:
             why.append(f"it answers {', '.join(only)}, asked only in wave {w.number}")
         if why:
@@ -267,8 +293,14 @@ def load_wave(
             "one of the waves " + ", ".join(str(w.number) for w in cb.waves), value=wave)])
     wave = int(wave)
     maps = read_mapping(mapping, cb)
-    raw_bytes = _read_bytes(p)
-    sha256 = hashlib.sha256(raw_bytes).hexdigest()
+    suffix = p.suffix.lower()
+    if READERS.get(suffix) == "csv":
+        # CSV is parsed from disk in blocks: hash it as a stream, never hold it whole
+        sha256 = _hash_file(p)
+        raw_bytes: bytes | Path = p
+    else:
+        raw_bytes = _read_bytes(p)
+        sha256 = hashlib.sha256(raw_bytes).hexdigest()
     plain_fields = {f.name for f in cb.fields
                     if f.role in ("identifier", "link_key") or f.measurement == "text"}
 
@@ -293,17 +325,19 @@ def load_wave(
         return f.type == "integer" and all(
             isinstance(c, int) and -32768 <= c < 32768 for c in codes)
 
-    table = read_table(raw_bytes, source, p.suffix.lower(), sheet=sheet, encoding=encoding,
+    table = read_table(raw_bytes, source, suffix, sheet=sheet, encoding=encoding,
                        plain=plain, known=known, small_int=small_int)
     del raw_bytes
     frame = table.frame
     columns = [str(c) for c in frame.columns]
     plan = plan_columns(columns, maps, cb, wave, source)
     file_problems: list[dict[str, Any]] = list(plan.problems)
+    answered_not_asked: list[str] = []
     for name in plan.not_asked:
         j = plan.column_of[name]
         answered = as_text(frame.iloc[:, j]).notna()
         if answered.any():
+            answered_not_asked.append(name)
             file_problems.append(file_problem(
                 source, f"answers to a question not asked in wave {wave} "
                 f"({int(answered.sum())} row{'s' if int(answered.sum()) != 1 else ''})",
@@ -366,7 +400,8 @@ def load_wave(
                 "file with every answer to it missing, absent_columns='not_answered' "
                 "(--absent-columns not_answered)", column=name))
 
-    file_problems.extend(_swapped(cb, wave, plan, converted, ~blank_row, source))
+    file_problems.extend(_swapped(cb, wave, plan, answered_not_asked, converted, ~blank_row,
+                                  source))
     file_frame = pd.DataFrame(file_problems, columns=list(PROBLEM_COLUMNS))
     if not file_frame.empty or (on_error == "raise" and not cell_problems.empty):
         parts = [x for x in (file_frame, cell_problems) if not x.empty]

@@ -16,6 +16,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,14 @@ _BINARY_MAGIC = (b"PK\x03\x04", b"PAR1", b"$FL2", b"$FL3", b"\xd0\xcf\x11\xe0", 
 #: Every byte but the control characters other than tab and line breaks (bytes.translate
 #: deletes these, leaving only the control bytes: a fast test over the whole file).
 _NOT_CONTROL = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\t\n\r"
+
+
+def _known_encoding(encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
 
 
 def _check_encoding(source: str, encoding: str) -> None:
@@ -191,16 +200,51 @@ def _ragged_rows(data: bytes, sep: str, width: int, lines_before: int
     return found
 
 
-def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
+def _scan(path: Path) -> tuple[bool, bool]:
+    """(no control bytes but tab and line breaks, no quotes) of a file, read in blocks."""
+    clean, unquoted = True, True
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 24):
+            clean = clean and not block.translate(None, _NOT_CONTROL)
+            unquoted = unquoted and b'"' not in block
+            if not clean and not unquoted:
+                break
+    return clean, unquoted
+
+
+def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
               plain: Callable[[str], bool], small_int: Callable[[str], bool]) -> RawTable:
+    """Parse a CSV file with pyarrow's multi-threaded reader.
+
+    Given a path (the usual case), a UTF-8 file is parsed from disk in blocks, never held
+    whole in memory; other encodings are transcoded to UTF-8 in memory first."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    data, used = _utf8(raw, source, encoding)
+    path = raw if isinstance(raw, Path) else None
+    if path is not None:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)
+        whole: bytes | None = None
+        transcode = encoding is not None and (
+            not _known_encoding(encoding) or codecs.lookup(encoding).name != "utf-8")
+        if transcode or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            whole = path.read_bytes()
+            data, used = _utf8(whole, source, encoding)
+        else:
+            data, used = _utf8(head, source, encoding)  # checks only; parsed from disk
+    else:
+        assert isinstance(raw, bytes)
+        whole = raw
+        data, used = _utf8(raw, source, encoding)
+    on_disk = path is not None and whole is None
     if not data.strip():
         raise _fail(source, "the file is empty", "a header row naming the columns, then data")
-    sep = _delimiter(data[:65536].decode("utf-8", errors="replace"), suffix)
-    header, lines_before = _header(data, sep)
+    head_text = data[:65536]
+    if head_text.startswith(codecs.BOM_UTF8):
+        head_text = head_text[len(codecs.BOM_UTF8):]
+    sep = _delimiter(head_text.decode("utf-8", errors="replace"), suffix)
+    header, lines_before = _header(head_text if on_disk else data, sep)
     width = len(header)
     names = [f"c{j}" for j in range(width)]
     ragged: list[int] = []
@@ -220,13 +264,13 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
                  else coded) for n, h in zip(names, header, strict=True)}
     ints = [n for n, t in types.items() if t == pa.int16()]
 
-    def parse(buffer: bytes, sample: bool = False) -> Any:
+    def parse(buffer: bytes | None, sample: bool = False) -> Any:
         ragged.clear()
         return pacsv.read_csv(
-            pa.BufferReader(buffer),
+            pa.BufferReader(buffer) if buffer is not None else str(path),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=lines_before,
                                            use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in buffer,
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True,
                                              ignore_empty_lines=False,
                                              invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -235,18 +279,20 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
         )
 
     if ints:
-        cut = data.rfind(b"\n", 0, 1 << 20) if len(data) > 1 << 20 else len(data)
+        sample_bytes = data if not on_disk else head
+        cut = sample_bytes.rfind(b"\n", 0, 1 << 20) if len(sample_bytes) >= 1 << 20 else \
+            len(sample_bytes)
         try:
-            head = parse(data[:cut], sample=True)
+            sampled = parse(sample_bytes[:cut], sample=True)
             for n in ints:
                 try:
-                    head.column(n).cast(pa.int16())
+                    sampled.column(n).cast(pa.int16())
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     types[n] = coded
         except pa.ArrowInvalid:
             pass  # the full parse below reports it
 
-    def parse_all(buffer: bytes) -> Any:
+    def parse_all(buffer: bytes | None) -> Any:
         for _ in range(width + 1):
             try:
                 return parse(buffer)
@@ -259,11 +305,12 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
 
     try:
         try:
-            table = parse_all(data)
+            table = parse_all(None if on_disk else data)
         except pa.ArrowInvalid as exc:
             if "UTF8" not in str(exc) or encoding is not None or used != "utf-8":
                 raise
-            data, used = _cp1252(raw, source), "cp1252"
+            whole = whole if whole is not None else path.read_bytes()  # type: ignore[union-attr]
+            data, used, on_disk = _cp1252(whole, source), "cp1252", False
             table = parse_all(data)
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc):
@@ -271,7 +318,7 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
                         "text in the encoding given, or leave encoding=None to detect it",
                         value=encoding) from None
         raise _fail(source, f"the file cannot be read as CSV ({exc})", "a CSV file") from None
-    del raw
+    del raw, whole
     if not width or (width == 1 and not header[0].strip() and table.num_rows == 0):
         raise _fail(source, "the file is empty", "a header row naming the columns, then data")
 
@@ -279,7 +326,8 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
     problems: list[dict[str, Any]] = []
     skipped = np.zeros(0, dtype=np.int64)
     if ragged:
-        found = _ragged_rows(data, sep, width, lines_before)
+        found = _ragged_rows(path.read_bytes() if on_disk and path is not None else data,
+                             sep, width, lines_before)
         skipped = np.asarray([row for row, *_ in found], dtype=np.int64)
         for row, got, text in found:
             want = width
@@ -290,7 +338,8 @@ def _read_csv(raw: bytes, source: str, suffix: str, encoding: str | None,
                            "deleted or a separator added shifts every later answer into the "
                            "wrong column)",
                 "expected": f"{want} fields, one per header column"})
-    clean = (not data.translate(None, _NOT_CONTROL), b'"' not in data)
+    clean = _scan(path) if on_disk and path is not None else \
+        (not data.translate(None, _NOT_CONTROL), b'"' not in data)
     del data
     frame = table.to_pandas(split_blocks=True, self_destruct=True, ignore_metadata=True,
                             types_mapper={pa.int16(): pd.Int16Dtype()}.get)
@@ -596,7 +645,7 @@ def _read_parquet(raw: bytes, source: str, plain: Callable[[str], bool]) -> RawT
 
 
 def read_table(
-    raw: bytes,
+    raw: bytes | Path,
     source: str,
     suffix: str,
     *,
@@ -618,7 +667,9 @@ def read_table(
     if kind is None:
         raise _fail(source, "unknown file type", "a file ending in "
                     + ", ".join(sorted(READERS)), value=suffix or "(no extension)")
-    if not raw:
+    if isinstance(raw, Path) and kind != "csv":
+        raw = raw.read_bytes()
+    if (raw.stat().st_size == 0) if isinstance(raw, Path) else not raw:
         raise _fail(source, "the file is empty", "a survey file with a header row and data")
     if sheet is not None and kind != "excel":
         raise _fail(source, "sheet= was given but the file is not an Excel workbook",
@@ -626,11 +677,13 @@ def read_table(
     if encoding is not None and kind != "csv":
         raise _fail(source, "encoding= was given but the file is not a text (CSV) file",
                     "encoding=None for Excel, SPSS, Stata and Parquet files", value=encoding)
+    if kind == "csv":
+        return _read_csv(raw, source, suffix, encoding, plain, small_int)
+    blob = raw if isinstance(raw, bytes) else raw.read_bytes()
     readers: dict[str, Callable[[], RawTable]] = {
-        "csv": lambda: _read_csv(raw, source, suffix, encoding, plain, small_int),
-        "excel": lambda: _read_excel(raw, source, sheet, known),
-        "spss": lambda: _read_statistical(raw, source, suffix, "spss"),
-        "stata": lambda: _read_statistical(raw, source, suffix, "stata"),
-        "parquet": lambda: _read_parquet(raw, source, plain),
+        "excel": lambda: _read_excel(blob, source, sheet, known),
+        "spss": lambda: _read_statistical(blob, source, suffix, "spss"),
+        "stata": lambda: _read_statistical(blob, source, suffix, "stata"),
+        "parquet": lambda: _read_parquet(blob, source, plain),
     }
     return readers[kind]()
