@@ -317,10 +317,9 @@ def test_wave_2_file_loaded_as_wave_1_is_caught(tmp_path: Path) -> None:
         load_wave(path, wave=1)
     p = info.value.problems
     assert set(p["problem"]) >= {"wave does not match", "date outside the fieldwork window"}
-    # two wave-2-only questions answered, and the file said to look like wave 2's
-    assert p["row"].isna().sum() == 3
-    assert p.loc[p["row"].isna(), "problem"].str.startswith(
-        "the file looks like wave 2's, not wave 1's: it answers aware_concordat").sum() == 1
+    # two wave-2-only questions answered (four rows are too few to call the files swapped:
+    # tests/test_faults.py has the swapped sample files)
+    assert p["row"].isna().sum() == 2
 
 
 def test_exclusions_join_several_problems_of_a_row(tmp_path: Path) -> None:

@@ -124,12 +124,13 @@ def _column(values: Any, keep: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(values[keep], index=index, copy=False)
 
 
-def _swapped(cb: Codebook, wave: int, plan: Any, answered: list[str],
+def _swapped(cb: Codebook, wave: int, plan: Any, answered: dict[str, int],
              converted: dict[str, Converted], rows: np.ndarray, source: str
              ) -> list[dict[str, Any]]:
     """A file-level problem if the file looks like another wave's: 90% or more of its
-    fieldwork dates (at least 10) in that wave's window, or answers to questions only that
-    wave asked."""
+    fieldwork dates (at least 10) in that wave's window, or answers to a question only that
+    wave asked in at least half of its rows (at least 10). ``answered``: rows answering
+    each question this wave did not ask."""
     out: list[dict[str, Any]] = []
     for w in cb.waves:
         if w.number == wave:
@@ -154,13 +155,14 @@ def _swapped(cb: Codebook, wave: int, plan: Any, answered: list[str],
                     why.append(f"{int(inside.sum())} of {int(got.sum())} {f.name} dates fall in "
                                f"wave {w.number}'s fieldwork")
         only = [n for n in answered if cb[n].waves == (w.number,)]
-        if only:
+        n_rows = int(rows.sum())
+        if only and n_rows >= 10 and max(answered[n] for n in only) >= n_rows / 2:
             why.append(f"it answers {', '.join(only)}, asked only in wave {w.number}")
         if why:
             out.append(file_problem(
                 source, f"the file looks like wave {w.number}'s, not wave {wave}'s: "
                 + "; ".join(why), f"the wave-{wave} file: are the wave-1 and wave-2 files "
-                "swapped? (check wave= / --wave1 and --wave2)"))
+                "swapped? (check the wave number given, or which file is which wave)"))
     return out
 
 
@@ -332,12 +334,12 @@ def load_wave(
     columns = [str(c) for c in frame.columns]
     plan = plan_columns(columns, maps, cb, wave, source)
     file_problems: list[dict[str, Any]] = list(plan.problems)
-    answered_not_asked: list[str] = []
+    answered_not_asked: dict[str, int] = {}
     for name in plan.not_asked:
         j = plan.column_of[name]
         answered = as_text(frame.iloc[:, j]).notna()
         if answered.any():
-            answered_not_asked.append(name)
+            answered_not_asked[name] = int(answered.sum())
             file_problems.append(file_problem(
                 source, f"answers to a question not asked in wave {wave} "
                 f"({int(answered.sum())} row{'s' if int(answered.sum()) != 1 else ''})",

@@ -94,6 +94,8 @@ class Problems:
         if not mask.any():
             return
         values = raw.to_numpy(dtype=object)[mask]
+        if isinstance(raw.dtype, pd.Int16Dtype):  # CSV codes parsed as numbers: the text
+            values = np.array([str(v) for v in values], dtype=object)
         exp: Any = expected if isinstance(expected, str) else np.asarray(expected, dtype=object)
         self.frames.append(pd.DataFrame({
             "file": self.source, "row": self.rows[mask], "column": column,
