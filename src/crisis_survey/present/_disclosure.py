@@ -33,6 +33,7 @@ __all__ = [
     "Suppression",
     "assert_no_identifiers",
     "audit_suppression",
+    "default_protection",
     "identifying_values",
     "is_small",
     "percent_reveals_small",
@@ -155,15 +156,36 @@ def _pinned(lo: float, hi: float) -> bool:
     return math.isfinite(hi) and math.ceil(lo - 1e-7) >= math.floor(hi + 1e-7)
 
 
+def default_protection(threshold: int) -> int:
+    """The fewest whole numbers a withheld small count's interval must hold by default:
+    half the possible small values ``1 .. threshold - 1``, rounded up (5 for 10).
+
+    Examples
+    --------
+    >>> default_protection(10), default_protection(5)
+    (5, 2)
+    """
+    return max(1, math.ceil((int(threshold) - 1) / 2))
+
+
+def _width(lo: float, hi: float) -> float:
+    """How many whole numbers ``[lo, hi]`` holds (``inf`` when unbounded)."""
+    if not math.isfinite(hi):
+        return math.inf
+    return max(0.0, math.floor(hi + 1e-7) - math.ceil(lo - 1e-7) + 1.0)
+
+
 def _exact_cells(
-    values: np.ndarray, status: np.ndarray, lines: Sequence[_Line], suppress_zeros: bool
+    values: np.ndarray, status: np.ndarray, lines: Sequence[_Line], suppress_zeros: bool,
+    protection: int = 1,
 ) -> list[int]:
-    """Primary cells whose value a reader can work out exactly from the published ones.
+    """Primary cells a reader can narrow to fewer than ``protection`` whole numbers.
 
     A cell is fixed by the equations alone when the null space of the reader's system has
-    no component along it. Otherwise it can move both ways unless some withheld cell sits
-    on its lower bound (a reader knows withheld cells are at least 1 when zeros are
-    shown); only then is linear programming needed to find its bounds.
+    no component along it. Otherwise its bounds (linear programming, withheld cells at
+    least 1 when zeros are shown) must hold ``protection`` whole numbers; with
+    ``protection=1`` only exact recovery counts, and the LP is needed only when some
+    withheld cell sits on its lower bound.
     """
     hidden = np.flatnonzero(status != _PUBLISHED)
     if hidden.size == 0:
@@ -183,7 +205,8 @@ def _exact_cells(
     for k, c in enumerate(hidden):
         if status[c] != _PRIMARY:
             continue
-        if not free[k] or (at_bound and _pinned(*_bounds(a_eq, b_eq, k, lower))):
+        check = protection > 1 or at_bound
+        if not free[k] or (check and _width(*_bounds(a_eq, b_eq, k, lower)) < protection):
             exact.append(int(c))
     return exact
 
@@ -208,8 +231,10 @@ def _protect(
     suppress_zeros: bool,
     force: np.ndarray,
     prefer: Prefer,
+    protection: int = 1,
 ) -> np.ndarray:
     status = np.zeros(values.size, dtype=np.int8)
+    lower = _lower_bound(suppress_zeros)
     primary = (values >= 1) & (values < threshold)
     if suppress_zeros:
         primary |= values == 0
@@ -224,10 +249,13 @@ def _protect(
                 continue
             hidden_parts = [p for p in line.parts if status[p] != _PUBLISHED]
             sum_hidden = float(values[hidden_parts].sum()) if hidden_parts else 0.0
-            # one withheld cell in a line is recovered by subtraction; withheld parts that
-            # add up to less than the threshold disclose a small count (their union)
+            # one withheld cell in a line is recovered by subtraction; withheld parts whose
+            # known sum leaves a small count fewer than ``protection`` possible values
+            # (each other withheld part is at least ``lower``) narrow it too far
+            small_part = any(status[p] == _PRIMARY for p in hidden_parts)
+            room = sum_hidden - lower * len(hidden_parts) + 1
             need = len(hidden) == 1 or (
-                status[line.total] == _PUBLISHED and 0 < sum_hidden < threshold
+                status[line.total] == _PUBLISHED and small_part and room < protection
             )
             if need:
                 pick = _pick(values, status, line, prefer)
@@ -236,7 +264,7 @@ def _protect(
                     changed = True
         if changed:
             continue
-        exact = _exact_cells(values, status, lines, suppress_zeros)
+        exact = _exact_cells(values, status, lines, suppress_zeros, protection)
         if not exact:
             return status
         target = exact[0]
@@ -272,6 +300,8 @@ class Suppression:
         The options used.
     margin_label
         The label of the total row and column.
+    protection
+        The fewest whole numbers a reader's interval for a withheld small count holds.
 
     Examples
     --------
@@ -292,6 +322,7 @@ class Suppression:
     suppress_zeros: bool
     margins: Margins
     margin_label: str = "Total"
+    protection: int = 1
 
     @property
     def mask(self) -> pd.DataFrame:
@@ -445,6 +476,7 @@ def suppress(
     force: pd.DataFrame | None = None,
     prefer: Prefer = "parts",
     margin_label: str = "Total",
+    protection: int | None = None,
 ) -> Suppression:
     """Withhold small counts, and the counts that would reveal them, from a count table.
 
@@ -473,6 +505,10 @@ def suppress(
         less useful grand total).
     margin_label
         Label of the total row and column.
+    protection
+        The fewest whole numbers a reader's interval for a withheld small count must hold
+        (default :func:`default_protection`: half the possible small values, 5 for a
+        threshold of 10).
 
     Returns
     -------
@@ -485,14 +521,14 @@ def suppress(
     suppression then repeats, until nothing changes:
 
     1. In every line (a row or column with its total), if exactly one cell is withheld, or
-       the withheld parts of a line with a published total add up to less than
-       ``threshold`` (which would disclose their sum), withhold the smallest published
-       non-zero part of that line (the total if no part is left).
-    2. Audit: for every withheld cell, find by linear programming the smallest and largest
-       value consistent with all published cells, all row and column equations and
-       non-negativity (cells >= 1 when zeros are published, as a reader then knows a
-       withheld cell is not zero). If these bounds leave one whole number, the cell is
-       disclosed: withhold the smallest published non-zero cell in a line through it.
+       the withheld parts of a line with a published total add up to a sum that leaves a
+       small count fewer than ``protection`` possible values, withhold the smallest
+       published non-zero part of that line (the total if no part is left).
+    2. Audit: for every withheld small count, find by linear programming the smallest and
+       largest value consistent with all published cells, all row and column equations
+       and non-negativity (cells >= 1 when zeros are published, as a reader then knows a
+       withheld cell is not zero). If these bounds hold fewer than ``protection`` whole
+       numbers, withhold the smallest published non-zero cell in a line through it.
 
     Zeros are shown by default: a zero reveals no individual, and hiding them while showing
     that a cell was withheld tells a reader the cell is at least 1 anyway. Choose
@@ -538,7 +574,7 @@ def suppress(
         prior = table.mask if force is None else (table.mask | force)
         return suppress(base, threshold=threshold, margins=table.margins,
                         suppress_zeros=suppress_zeros, force=prior, prefer=prefer,
-                        margin_label=label)
+                        margin_label=label, protection=protection)
     if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or threshold < 1:
         raise DisclosureError(f"threshold must be a whole number >= 1; got {threshold!r}")
     if margins not in (True, False, "row", "column"):
@@ -562,12 +598,14 @@ def suppress(
         aligned = force.reindex(index=counts.index, columns=counts.columns, fill_value=False)
         forced = aligned.fillna(False).to_numpy(dtype=bool).ravel()
     values = counts.to_numpy(dtype=np.int64).ravel()
+    need = default_protection(int(threshold)) if protection is None else int(protection)
     codes = _protect(values, lines, threshold=int(threshold), suppress_zeros=suppress_zeros,
-                     force=forced, prefer=prefer)
+                     force=forced, prefer=prefer, protection=need)
     names = np.asarray(_STATUS_NAMES, dtype=object)[codes].reshape(counts.shape)
     status = pd.DataFrame(names, index=counts.index, columns=counts.columns)
     return Suppression(counts=counts, status=status, threshold=int(threshold),
-                       suppress_zeros=suppress_zeros, margins=margins, margin_label=margin_label)
+                       suppress_zeros=suppress_zeros, margins=margins, margin_label=margin_label,
+                       protection=need)
 
 
 def suppress_together(
@@ -578,6 +616,7 @@ def suppress_together(
     suppress_zeros: bool = False,
     prefer: Prefer = "parts",
     margin_label: str = "Total",
+    protection: int | None = None,
 ) -> list[Suppression]:
     """Suppress several count tables that publish one row in common, consistently.
 
@@ -590,7 +629,7 @@ def suppress_together(
         when the blocks share their totals row (the demographic blocks of one wave share
         the respondents per group), or a row of cells (the linked respondents, a part of
         both waves' linkage tables).
-    threshold, suppress_zeros, prefer, margin_label
+    threshold, suppress_zeros, prefer, margin_label, protection
         As for :func:`suppress` (totals are always added: ``margins=True``).
 
     Returns
@@ -627,7 +666,7 @@ def suppress_together(
                 force.loc[shared] = shared_mask.reindex(force.columns).to_numpy()
             results.append(suppress(block, threshold=threshold, margins=True,
                                     suppress_zeros=suppress_zeros, force=force, prefer=prefer,
-                                    margin_label=margin_label))
+                                    margin_label=margin_label, protection=protection))
         rows = [_shared_row(r.mask, shared) for r in results]
         union = rows[0].copy()
         for row in rows[1:]:
@@ -679,10 +718,12 @@ def audit_suppression(result: Suppression) -> pd.DataFrame:
     """Check a :class:`Suppression` as a reader would attack it.
 
     Returns one row per withheld cell: ``row, column, status, lower, upper, pinned,
-    disclosed``, where ``lower``/``upper`` are the smallest and largest values consistent
-    with the published cells and the row and column equations (cells >= 1 when zeros are
-    shown), ``pinned`` says whether they leave one whole number, and ``disclosed`` whether a
-    small count is thereby revealed (a pinned primary cell). Secondary cells are counts of
+    disclosed, values, narrowed``, where ``lower``/``upper`` are the smallest and largest
+    values consistent with the published cells and the row and column equations (cells >= 1
+    when zeros are shown), ``pinned`` says whether they leave one whole number,
+    ``disclosed`` whether a small count is thereby revealed (a pinned primary cell),
+    ``values`` how many whole numbers the interval holds and ``narrowed`` whether a small
+    count keeps fewer than the table's ``protection``. Secondary cells are counts of
     at least ``threshold``: their being pinned discloses nothing small. Published counts in
     ``1 .. threshold - 1`` (never produced by :func:`suppress`) are reported with
     ``status="published"`` and ``disclosed=True``.
@@ -718,20 +759,21 @@ def audit_suppression(result: Suppression) -> pd.DataFrame:
     for k, c in enumerate(hidden):
         lo, hi = _bounds(a_eq, b_eq, k, lower)
         i, j = divmod(int(c), n_cols)
+        primary = result.status.iat[i, j] == "primary"
         records.append({
             "row": counts.index[i], "column": counts.columns[j],
             "status": result.status.iat[i, j], "lower": lo, "upper": hi,
-            "pinned": _pinned(lo, hi),
-            "disclosed": _pinned(lo, hi) and result.status.iat[i, j] == "primary",
+            "pinned": _pinned(lo, hi), "disclosed": _pinned(lo, hi) and primary,
+            "values": _width(lo, hi), "narrowed": primary and _width(lo, hi) < result.protection,
         })
     small = (values >= 1) & (values < result.threshold) & ~hidden_mask
     for c in np.flatnonzero(small):
         i, j = divmod(int(c), n_cols)
         records.append({"row": counts.index[i], "column": counts.columns[j],
                         "status": "published", "lower": values[c], "upper": values[c],
-                        "pinned": True, "disclosed": True})
+                        "pinned": True, "disclosed": True, "values": 1.0, "narrowed": True})
     return pd.DataFrame(records, columns=["row", "column", "status", "lower", "upper",
-                                          "pinned", "disclosed"])
+                                          "pinned", "disclosed", "values", "narrowed"])
 
 
 # -- identifiers must never reach an output ------------------------------------------------

@@ -20,6 +20,23 @@ from ._tables import _codes, study_waves
 __all__ = ["change_counts", "likert_counts"]
 
 
+#: Decimals of a published percentage: figures are drawn at this precision, never finer.
+PERCENT_DIGITS = 1
+
+
+def _publishable(counts: np.ndarray, threshold: int) -> bool:
+    """Whether a bar may be drawn: at least ``threshold`` answers and every segment's count
+    0 or at least ``threshold`` (a bar's segments with the group's n would reveal a small
+    count, at whatever precision it is drawn)."""
+    c = np.asarray(counts)
+    return bool(c.sum() >= threshold and np.all((c == 0) | (c >= threshold)))
+
+
+def _published_percent(count: int, n: int) -> float:
+    """``100 * count / n`` at the published precision (:data:`PERCENT_DIGITS`)."""
+    return round(100.0 * count / n, PERCENT_DIGITS) if n else float("nan")
+
+
 def _ordinal_items(codebook: Any, items: Sequence[str] | None, waves: Sequence[int]) -> list[Any]:
     if items is None:
         return [f for f in codebook.items(measurement="ordinal")
@@ -50,15 +67,17 @@ def likert_counts(
         Grouping role or field (default ``"group"``: the field whose role is group; see
         :meth:`~crisis_survey.codebook.Codebook.resolve`).
     threshold
-        Bars built from fewer respondents are flagged ``drawn=False``.
+        Bars built from fewer respondents, or holding a level answered by 1 to
+        ``threshold - 1`` of them, are flagged ``drawn=False`` (their percentages NaN).
 
     Returns
     -------
     pandas.DataFrame
         One row per item, wave, group and level: ``item, label, wave, group, level,
         level_index, n_levels, count, n, percent, drawn``. ``percent`` is of the respondents
-        who gave a level (missing codes excluded); ``count`` is for drawing only and is
-        never printed on a figure.
+        who gave a level (missing codes excluded), rounded to one decimal (the published
+        precision; figures draw it and nothing finer); ``count`` and ``n`` are for the
+        analyst only and never reach a figure.
 
     Examples
     --------
@@ -93,12 +112,14 @@ def likert_counts(
                 len(groups), k)
             for gi, group in enumerate(groups):
                 n = int(table[gi].sum())
+                drawn = _publishable(table[gi], threshold)
                 for li, level in enumerate(f.labels):
                     c = int(table[gi, li])
                     records.append({
                         "item": f.name, "label": f.label, "wave": wave.wave, "group": group,
                         "level": level, "level_index": li, "n_levels": k, "count": c, "n": n,
-                        "percent": 100.0 * c / n if n else np.nan, "drawn": n >= threshold,
+                        "percent": _published_percent(c, n) if drawn else np.nan,
+                        "drawn": drawn,
                     })
     return pd.DataFrame(records, columns=["item", "label", "wave", "group", "level",
                                           "level_index", "n_levels", "count", "n", "percent",
@@ -120,8 +141,9 @@ def change_counts(
     items
         Ordinal or binary items (default: every ordinal item asked in both waves).
     threshold
-        Bars built from fewer pairs are flagged ``drawn=False``; a segment whose count is
-        below the threshold is flagged ``label=False`` (its percentage is not printed).
+        Bars built from fewer pairs, or with a segment of 1 to ``threshold - 1`` pairs, are
+        flagged ``drawn=False`` (percentages NaN); a segment whose count or complement is
+        below the threshold is flagged ``label_ok=False`` (its percentage is not printed).
 
     Returns
     -------
@@ -159,13 +181,15 @@ def change_counts(
         table = np.bincount(g[ok] * 3 + direction, minlength=3 * len(groups)).reshape(-1, 3)
         for gi, group in enumerate(groups):
             n = int(table[gi].sum())
+            drawn = _publishable(table[gi], threshold)
             for di, name in enumerate(("down", "same", "up")):
                 c = int(table[gi, di])
                 records.append({
                     "item": f.name, "label": f.label, "group": group, "direction": name,
-                    "count": c, "n": n, "percent": 100.0 * c / n if n else np.nan,
-                    "drawn": n >= threshold,
-                    "label_ok": c >= threshold and (n - c) >= threshold,
+                    "count": c, "n": n,
+                    "percent": _published_percent(c, n) if drawn else np.nan,
+                    "drawn": drawn,
+                    "label_ok": drawn and c >= threshold and (n - c) >= threshold,
                 })
     return pd.DataFrame(records, columns=["item", "label", "group", "direction", "count", "n",
                                           "percent", "drawn", "label_ok"])

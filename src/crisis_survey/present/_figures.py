@@ -160,7 +160,7 @@ def likert_chart(
                     ticklabels.append(f"{group}, {_wave_label(cb, int(wave))}")
                     if rows.empty or not bool(rows["drawn"].iloc[0]):
                         hidden.append(f"{cb[item].label}: {group}, {_wave_label(cb, int(wave))}")
-                        ax.text(0, y, f"n < {threshold}: not shown", ha="center",
+                        ax.text(0, y, "not shown (small counts)", ha="center",
                                 va="center", fontsize=6, color="0.35")
                         y += 1
                         continue
@@ -184,7 +184,8 @@ def likert_chart(
                    ncol=min(k, 5) if width >= 5 else min(k, 3),
                    bbox_to_anchor=(0.5, 1.0), handlelength=1.2, columnspacing=1.0)
         if hidden:
-            _note(fig, f"Bars based on fewer than {threshold} respondents are not shown.")
+            _note(fig, f"Bars based on fewer than {threshold} respondents, or with a level "
+                  f"answered by fewer than {threshold}, are not shown.")
         fig.tight_layout()
     return fig
 
@@ -281,7 +282,7 @@ def change_chart(
                 labels.append(group)
                 if not bool(rows["drawn"].iloc[0]):
                     hidden = True
-                    ax.text(0, y, f"n < {threshold}: not shown", ha="center", va="center",
+                    ax.text(0, y, "not shown (small counts)", ha="center", va="center",
                             fontsize=6, color="0.35")
                     y += 1
                     continue
@@ -305,7 +306,8 @@ def change_chart(
                    loc="lower center", ncol=3, bbox_to_anchor=(0.5, 1.0))
         notes = [f"Percentages are printed for segments of at least {threshold} respondents."]
         if hidden:
-            notes.append(f"Bars based on fewer than {threshold} pairs are not shown.")
+            notes.append(f"Bars based on fewer than {threshold} pairs, or with a segment of "
+                         f"fewer than {threshold}, are not shown.")
         _note(fig, " ".join(notes))
         fig.tight_layout()
     return fig
@@ -319,6 +321,7 @@ def forest_plot(
     items: Sequence[str] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     width: float = DOUBLE_COLUMN,
+    sources: Any = None,
 ) -> Figure:
     """Effect sizes with confidence intervals across items and groups (forest plot).
 
@@ -339,6 +342,10 @@ def forest_plot(
         Disclosure threshold, applied as in the comparison table.
     width
         Figure width in inches (3.5 single column, 7 double column).
+    sources
+        The cells behind each row, as for
+        :func:`~crisis_survey.present.comparison_table` (the derived-value rule): the
+        figure draws exactly the effect sizes the table publishes.
 
     Returns
     -------
@@ -367,7 +374,8 @@ def forest_plot(
             f"comparison has {n_groups} (e.g. group x area cells); draw it from a comparison "
             "by group, or filter the comparison's table to the cells you want"
         )
-    published = comparison_table(sel, designs=[design], threshold=threshold).values
+    published = comparison_table(sel, designs=[design], threshold=threshold,
+                                 sources=sources).values
     shown = published[["group", "item", "effect_size", "ci_low", "ci_high"]].rename(
         columns={"effect_size": "es", "ci_low": "lo", "ci_high": "hi"})
     merged = sel.merge(shown, on=["group", "item"], how="left", validate="one_to_one")

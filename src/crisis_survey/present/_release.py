@@ -15,11 +15,13 @@ its arguments and calls :func:`publish` (``report``, ``demo``) or :func:`write_o
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ._disclosure import (
@@ -40,7 +42,8 @@ if TYPE_CHECKING:
     from ._report import ReportFiles
     from ._tables import LinkageSuppression
 
-__all__ = ["SYNTHETIC_BANNER", "OutputSet", "Release", "publish", "publishable_accounting",
+__all__ = ["SYNTHETIC_BANNER", "OutputSet", "Release", "Source", "attrition_sources",
+           "comparison_sources", "linkage_outputs", "p_band", "publish", "publishable_accounting",
            "publishable_attrition", "write_outputs"]
 
 #: The one text that marks every page, file and console run made from synthetic data.
@@ -66,6 +69,30 @@ class OutputSet:
     summary: list[str] = field(default_factory=list)
 
 
+def linkage_outputs(study: LinkedStudy, *, threshold: int = DEFAULT_THRESHOLD
+                    ) -> dict[str, pd.DataFrame]:
+    """The CSV files of a release as published: ``accounting.csv``, ``linkage_counts.csv``
+    and ``attrition.csv`` (file name -> frame), protected as :func:`write_outputs` says."""
+    from ..link import attrition_table
+    from ._tables import NOT_STATED, protect_linkage_counts, sample_table
+
+    linkage = protect_linkage_counts(study, threshold=threshold)
+    attrition = attrition_table(study)
+    sample = sample_table(study, threshold=threshold).values
+    first = sample[(sample["wave"] == 1) & (sample["level"] == NOT_STATED)]
+    not_stated = [(str(g), str(v)) for g, v, c in zip(first["group"], first["variable"],
+                                                       first["count"], strict=True)
+                  if pd.isna(c)]
+    return {
+        "accounting.csv": publishable_accounting([study.wave1, study.wave2],
+                                                 threshold=threshold, linkage=linkage),
+        "linkage_counts.csv": linkage.display(),
+        "attrition.csv": publishable_attrition(
+            attrition, threshold=threshold, withheld_answered=not_stated,
+            sources=attrition_sources(study, list(pd.unique(attrition["variable"])))),
+    }
+
+
 def write_outputs(
     study: LinkedStudy,
     out: Path,
@@ -89,20 +116,11 @@ def write_outputs(
     respondent identifier, link key or free-text answer
     (:func:`~crisis_survey.present.assert_no_identifiers`, checked before writing).
     """
-    from ..link import attrition_table
-    from ._tables import protect_linkage_counts
-
     out.mkdir(parents=True, exist_ok=True)
     result = OutputSet(folder=out)
     secrets = identifying_values((study.wave1, study.wave2))
-    linkage = protect_linkage_counts(study, threshold=threshold)
-    linkage_counts = linkage.display()
-    tables: dict[str, pd.DataFrame] = {
-        "accounting.csv": publishable_accounting([study.wave1, study.wave2],
-                                                 threshold=threshold, linkage=linkage),
-        "linkage_counts.csv": linkage_counts,
-        "attrition.csv": publishable_attrition(attrition_table(study), threshold=threshold),
-    }
+    tables = linkage_outputs(study, threshold=threshold)
+    linkage_counts = tables["linkage_counts.csv"]
     for name, table in tables.items():
         _check_no_identifiers(name, table, study, secrets)
     for name, table in tables.items():
@@ -201,7 +219,9 @@ _ATTRITION_TEST_COLUMNS = ("statistic", "df", "p_value", "effect_size", "std_dif
 
 
 def publishable_attrition(
-    table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD
+    table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD,
+    sources: Mapping[tuple[str, str], Any] | None = None,
+    withheld_answered: Sequence[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """The attrition table as published, by the rules of the comparison table.
 
@@ -212,53 +232,125 @@ def publishable_attrition(
         and variable).
     threshold
         Disclosure threshold.
+    sources
+        ``(group, variable) ->`` the returned-by-level counts each row's test is computed
+        from (:func:`attrition_sources`); a row whose counts include a small one publishes
+        no statistic, effect size or standardized difference, and its p-value as a band.
 
     Returns
     -------
     pandas.DataFrame
         The columns of ``_ATTRITION_COLUMNS``; withheld counts show ``[c]``, withheld
-        values ``–``.
+        values ``–``; percentages to one decimal.
 
     Notes
     -----
     For each variable the ``n_returned``/``n_not_returned`` counts of the groups form a
     table whose ``All`` row is the total; it is protected by
     :func:`~crisis_survey.present.suppress` (primary and secondary suppression). A side's
-    percentage and median are withheld when its ``n`` is withheld, and the percentage also
-    when it reveals a count or complement below the threshold
-    (:func:`~crisis_survey.present._disclosure.percent_reveals_small`). When either side
-    is withheld, the test statistic, df, p-value, effect size and standardized difference
-    of the row are withheld too: with the other side's numbers they can give it away.
+    percentage is the count in its top levels over its n: those counts and their
+    complements form a table with the same ``All`` row, protected the same way (with the
+    withheld n's forced), so the ``All`` row's percentage minus the published groups'
+    cannot give a withheld group's count. A side's median is withheld with its n. When
+    either side is withheld, the test statistic, df, p-value, effect size and
+    standardized difference of the row are withheld too.
     """
     keep = [c for c in _ATTRITION_COLUMNS if c in table.columns]
     out = table.loc[:, keep].astype(object).copy()
-    n_hidden = pd.DataFrame(False, index=table.index, columns=["n_returned", "n_not_returned"])
+    sides = ("returned", "not_returned")
+    hidden = pd.DataFrame(False, index=table.index, columns=[f"{c}_{s}" for s in sides
+                                                               for c in ("n", "pct")])
     for _, rows in table.groupby("variable", sort=False):
         parts = rows[rows["group"] != "All"]
         if parts.empty:
             continue
         cells = parts.set_index("group")[["n_returned", "n_not_returned"]]
-        result = suppress(cells.astype("int64"), threshold=threshold, margin_label="All")
+        variable = str(rows["variable"].iloc[0])
+        force = pd.DataFrame(False, index=[*cells.index, "All"],
+                             columns=[*cells.columns, "All"])
+        for group in [*cells.index, "All"]:
+            force.at[group, "All"] = (str(group), variable) in set(withheld_answered)
+        result = suppress(cells.astype("int64"), threshold=threshold, margin_label="All",
+                          force=force)
         shown, mask = result.display(), result.mask
         for i, group in zip(rows.index, rows["group"], strict=True):
-            for col in ("n_returned", "n_not_returned"):
-                out.at[i, col] = str(shown.at[group, col])
-                n_hidden.at[i, col] = bool(mask.at[group, col])
-    any_hidden = pd.Series(False, index=table.index)
-    for side in ("returned", "not_returned"):
-        n = pd.to_numeric(table[f"n_{side}"], errors="coerce")
-        hide = n_hidden[f"n_{side}"].copy()
-        if f"pct_{side}" in table.columns:
-            pct = pd.to_numeric(table[f"pct_{side}"], errors="coerce")
-            reveals = [percent_reveals_small(p, k, threshold) for p, k in zip(pct, n, strict=True)]
-            hide |= pd.Series(reveals, index=table.index)
-        any_hidden |= hide
+            for side in sides:
+                out.at[i, f"n_{side}"] = str(shown.at[group, f"n_{side}"])
+                hidden.at[i, f"n_{side}"] = bool(mask.at[group, f"n_{side}"])
+        for side in sides:
+            col = f"pct_{side}"
+            if col not in table.columns:
+                continue
+            pct = pd.to_numeric(parts[col], errors="coerce")
+            n = parts[f"n_{side}"].astype("int64")
+            if pct.isna().all():
+                continue
+            if pct.isna().any():
+                hidden.loc[rows.index, col] = True
+                continue
+            k = (pct * n / 100.0).round().astype("int64")
+            counts = pd.DataFrame({"top": k.to_numpy(), "rest": (n - k).to_numpy()},
+                                  index=parts["group"].to_numpy())
+            force = pd.DataFrame(False, index=[*counts.index, "All"],
+                                 columns=["top", "rest", "All"])
+            force.loc[[*counts.index, "All"], "All"] = mask[f"n_{side}"].reindex(
+                [*counts.index, "All"]).to_numpy()
+            res = suppress(counts, threshold=threshold, margin_label="All", force=force)
+            for i, group in zip(rows.index, rows["group"], strict=True):
+                own = percent_reveals_small(float(table.at[i, col]),
+                                            float(table.at[i, f"n_{side}"]), threshold)
+                hidden.at[i, col] = own or bool(res.mask.at[group, "top"]
+                                                or res.mask.at[group, "rest"])
+    any_hidden = hidden.any(axis=1)
+    for side in sides:
+        hide = hidden[f"n_{side}"] | hidden[f"pct_{side}"]
         for col in (f"pct_{side}", f"median_{side}"):
             if col in out.columns:
                 out.loc[hide & table[col].notna(), col] = DERIVED_MARKER
+                shown_pct = ~hide & table[col].notna()
+                if col.startswith("pct_"):
+                    out.loc[shown_pct, col] = [round(float(v), 1)
+                                               for v in table.loc[shown_pct, col]]
+    banded = pd.Series(False, index=table.index)
+    if sources is not None:
+        for i, group, var in zip(table.index, table["group"], table["variable"], strict=True):
+            found = sources.get((str(group), str(var)))
+            if found is not None:
+                c = np.asarray(found)
+                banded.at[i] = not bool(np.all((c == 0) | (c >= threshold)))
     for col in _ATTRITION_TEST_COLUMNS:
         if col in out.columns:
-            out.loc[any_hidden & table[col].notna(), col] = DERIVED_MARKER
+            out.loc[(any_hidden | banded) & table[col].notna(), col] = DERIVED_MARKER
+    if "p_value" in out.columns:
+        band = banded & ~any_hidden & table["p_value"].notna()
+        out.loc[band, "p_value"] = [p_band(float(p)) for p in table.loc[band, "p_value"]]
+    return out
+
+
+def attrition_sources(study: LinkedStudy, variables: Sequence[str]) -> dict[tuple[str, str],
+                                                                              Any]:
+    """``(group, variable) ->`` the counts of wave-1 respondents by returned (linked) and
+    level, the table each attrition test is computed from (``"All"``: every group)."""
+    from ..compare._study import make_layout
+    from ._tables import _codes
+
+    cb = study.codebook
+    layout = make_layout(study, (cb.group.name,))
+    linked = layout.linked[0].astype(np.int64)
+    data = study.wave1.data
+    groups = list(cb.group.labels)
+    g = _codes(data[cb.group.name], groups)
+    out: dict[tuple[str, str], Any] = {}
+    for name in variables:
+        if name not in cb.names or not cb[name].levels or name not in data.columns:
+            continue
+        labels = cb[name].labels
+        lv = _codes(data[name], labels)
+        ok = lv >= 0
+        k = len(labels)
+        for gi, group in [(-1, "All"), *enumerate(groups)]:
+            sel = ok & ((g == gi) if gi >= 0 else (g >= 0))
+            out[(group, name)] = np.bincount(linked[sel] * k + lv[sel], minlength=2 * k)
     return out
 
 
@@ -351,3 +443,148 @@ def publish(
     report = write_report(study, folder, plan=plan, inputs=given, synthetic=synthetic,
                           progress=progress)
     return Release(outputs=outputs, report=report)
+
+
+# -- the derived-value rule ---------------------------------------------------------------------
+#: Bands a p-value is published in when its table holds a small count (the band reveals no
+#: cell: many tables give a p-value in the same band).
+P_BANDS: tuple[tuple[float, str], ...] = ((0.001, "< .001"), (0.01, "< .01"), (0.05, "< .05"))
+
+
+def p_band(p: float) -> str:
+    """A p-value as its band: ``< .001``, ``< .01``, ``< .05`` or ``≥ .05`` (``–`` if NaN).
+
+    Examples
+    --------
+    >>> [p_band(p) for p in (0.0004, 0.003, 0.04, 0.2, float("nan"))]
+    ['< .001', '< .01', '< .05', '≥ .05', '–']
+    """
+    if p != p:
+        return DERIVED_MARKER
+    for cut, text in P_BANDS:
+        if p < cut:
+            return text
+    return "≥ .05"
+
+
+@dataclass(frozen=True)
+class Source:
+    """The cells a comparison row's test is computed from.
+
+    ``cells`` are the counts; ``top1``/``top2`` mark the cells counted in each wave's
+    published percentage and ``base1``/``base2`` those of its denominator (boolean masks).
+    ``reveals`` is a 0/1 matrix: the sums of cells the test's statistic is a function of
+    (``None``: the cells themselves; the signed-rank test reads only the counts of each
+    difference ``x - y``, the diagonals of the pairs' table).
+    """
+
+    cells: Any
+    top1: Any
+    top2: Any
+    base1: Any
+    base2: Any
+    reveals: Any = None
+
+    def _revealed(self) -> Any:
+        import numpy as np
+
+        c = np.asarray(self.cells, dtype=float)
+        return np.eye(c.size) if self.reveals is None else np.asarray(self.reveals, float)
+
+    def passes(self, threshold: int) -> bool:
+        """The derived-value rule: every count the statistic is computed from is 0 or at
+        least ``threshold``."""
+        import numpy as np
+
+        sums = self._revealed() @ np.asarray(self.cells, dtype=float)
+        return bool(np.all((sums == 0) | (sums >= threshold)))
+
+    def narrowest(self, n_known: bool, pct_known: tuple[bool, bool], threshold: int,
+                  *, stats: bool = False) -> float:
+        """The fewest whole numbers a small cell can be narrowed to from what the row
+        publishes (its n and percentages taken as exact counts; with ``stats``, every sum
+        the statistic reveals too), by linear programming."""
+        import numpy as np
+        from scipy.optimize import linprog
+
+        c = np.asarray(self.cells, dtype=float)
+        small = np.flatnonzero((c >= 1) & (c < threshold))
+        if small.size == 0:
+            return math.inf
+        rows: list[Any] = []
+        if n_known:
+            rows += [np.asarray(self.base1, float), np.asarray(self.base2, float)]
+        rows += [np.asarray(top, float)
+                 for known, top in zip(pct_known, (self.top1, self.top2), strict=True) if known]
+        if stats:
+            rows += list(self._revealed())
+        if not rows:
+            return math.inf
+        a_eq = np.vstack(rows)
+        b_eq = a_eq @ c
+        best = math.inf
+        for k in small:
+            obj = np.zeros(c.size)
+            obj[k] = 1.0
+            lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            hi = linprog(-obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            if lo.status != 0 or hi.status != 0:
+                continue
+            low, high = float(lo.fun or 0.0), -float(hi.fun or 0.0)
+            best = min(best, math.floor(high + 1e-7) - math.ceil(low - 1e-7) + 1)
+        return best
+
+
+def comparison_sources(study: Any, comparison: Any) -> dict[tuple[str, str, str], Source]:
+    """The cells behind every categorical row of a comparison, keyed ``(group, item,
+    design)``: the ``k x k`` table of complete pairs (paired), both waves' level counts
+    (independent), or both (overlapping: pairs and unpaired answers).
+
+    Counted once for all items with :func:`crisis_survey.compare` 's counting layout, as
+    the tests themselves were.
+    """
+    import numpy as np
+
+    from ..compare._study import count_items, make_layout, resolve_by
+
+    options = getattr(comparison, "options", {})
+    table = getattr(comparison, "table", comparison)
+    by = tuple(options.get("by", ("group",)))
+    layout = make_layout(study, resolve_by(study, by))
+    cb = study.codebook
+    assert isinstance(table, pd.DataFrame)
+    fields = [cb[name] for name in pd.unique(table["item"]) if cb[name].levels]
+    tests: Mapping[str, Mapping[str, Any]] = options.get("tests", {})
+    out: dict[tuple[str, str, str], Source] = {}
+    for f, counts in zip(fields, count_items(layout, fields), strict=True):
+        k = len(f.labels)
+        top = np.zeros(k, dtype=bool)
+        if f.measurement == "ordinal":
+            top[-2:] = True
+        elif f.measurement == "binary":
+            top[1] = True
+        row_top = np.repeat(top, k)  # wave-1 level of cell (i, j) is i
+        col_top = np.tile(top, k)
+        ones = np.ones(k * k, bool)
+        # the signed-rank test reads the counts of each difference x - y (its diagonals)
+        i, j = np.divmod(np.arange(k * k), k)
+        diagonals = np.stack([(j - i) == d for d in range(-(k - 1), k)]).astype(np.int8)
+        ranks = tests.get(f.name, {}).get("paired") == "wilcoxon_signed_rank"
+        for c, label in enumerate(layout.cells):
+            pairs = np.rint(counts.table[c]).astype(np.int64).ravel()
+            w1 = np.rint(counts.indep[0][c]).astype(np.int64)
+            w2 = np.rint(counts.indep[1][c]).astype(np.int64)
+            a1 = np.rint(counts.alone[0][c]).astype(np.int64)
+            a2 = np.rint(counts.alone[1][c]).astype(np.int64)
+            z = np.zeros(k, bool)
+            o = np.ones(k, bool)
+            out[(label, f.name, "paired")] = Source(pairs, row_top, col_top, ones, ones,
+                                                    diagonals if ranks else None)
+            out[(label, f.name, "independent")] = Source(
+                np.concatenate([w1, w2]), np.concatenate([top, z]), np.concatenate([z, top]),
+                np.concatenate([o, z]), np.concatenate([z, o]))
+            out[(label, f.name, "overlapping")] = Source(
+                np.concatenate([pairs, a1, a2]), np.concatenate([row_top, top, z]),
+                np.concatenate([col_top, z, top]), np.concatenate([ones, o, z]),
+                np.concatenate([ones, z, o]))
+    return out

@@ -396,8 +396,12 @@ def write_report(
         *link_tabs,
     ]
     first = 2 + len(link_tabs)
+    from ._release import comparison_sources
+
+    sources = comparison_sources(study, comparison)
     comparison_tabs = [
-        T.comparison_table(comparison, designs=[d], threshold=thr, confidence=plan.confidence)
+        T.comparison_table(comparison, designs=[d], threshold=thr, confidence=plan.confidence,
+                           sources=sources)
         for d in plan.designs
     ]
     tabs += comparison_tabs
@@ -456,7 +460,7 @@ def write_report(
     few_cells = table["group"].nunique() <= len(GROUP_COLOURS)
 
     def forest(design: str) -> Callable[[], Any]:
-        return lambda: F.forest_plot(comparison, design=design, threshold=thr)
+        return lambda: F.forest_plot(comparison, design=design, threshold=thr, sources=sources)
 
     figure_specs += [
         (f"forest_{d}", forest(d),

@@ -29,6 +29,7 @@ from ._disclosure import (
     DERIVED_MARKER,
     SUPPRESSED_MARKER,
     Suppression,
+    default_protection,
     is_small,
     percent_reveals_small,
     suppress,
@@ -706,6 +707,43 @@ def _statistic_text(name: str, value: float, df: float) -> str:
     return f"{sym} = {format_number(value, 2)}"
 
 
+def _withheld_across_cells(sel: pd.DataFrame, threshold: int) -> set[tuple[Any, str]]:
+    """The n's withheld so that a comparison by several columns (group x area) cannot be
+    differenced: the cells sharing all but the last by-value (one group's areas) add up
+    to that group's n, published elsewhere, so each line of n's is protected with its
+    total (:func:`~crisis_survey.present._disclosure.suppress`, secondary suppression).
+    Returns ``((group, item, design), n column)`` of the n's withheld beyond the small ones.
+    """
+    out: set[tuple[Any, str]] = set()
+    labels = sel["group"].astype(str)
+    if not labels.str.contains(" / ", regex=False).any():
+        return out
+    parent = labels.str.rsplit(" / ", n=1).str[0]
+    for (_, item, design), rows in sel.assign(_parent=parent).groupby(
+            ["_parent", "item", "design"], sort=False):
+        if len(rows) < 2:
+            continue
+        for col in ("n_pairs",) if design == "paired" else ("n_wave1", "n_wave2"):
+            n = pd.to_numeric(rows[col], errors="coerce").fillna(0).astype("int64")
+            line = pd.DataFrame([n.to_numpy()], columns=range(len(rows)), index=["n"])
+            mask = suppress(line, threshold=threshold, margins="column").mask
+            for j, group in enumerate(rows["group"]):
+                if bool(mask.iat[0, j]) and not is_small(int(n.to_numpy()[j]), threshold):
+                    out.add(((group, item, design), col))
+    return out
+
+
+def _p_text(p: float, hidden: bool, banded: bool) -> str:
+    """A row's p-value as published: exact, as a band, or withheld."""
+    from ._release import p_band
+
+    if banded and not np.isnan(p):
+        return p_band(p)
+    if hidden:
+        return DERIVED_MARKER
+    return format_p(None if np.isnan(p) else p)
+
+
 def comparison_table(
     comparison: Any,
     *,
@@ -715,6 +753,8 @@ def comparison_table(
     layout: Literal["long", "wide"] = "long",
     threshold: int = DEFAULT_THRESHOLD,
     confidence: float = 0.95,
+    sources: Mapping[tuple[str, str, str], Any] | None = None,
+    protection: int | None = None,
 ) -> PublicationTable:
     """The wave comparison per group, from :func:`~crisis_survey.compare.compare_waves`.
 
@@ -735,6 +775,13 @@ def comparison_table(
     confidence
         Level of the effect-size intervals (for the header only; the intervals come from
         the comparison).
+    sources
+        The cells each row's test is computed from
+        (:func:`~crisis_survey.present._release.comparison_sources`, keyed ``(group, item,
+        design)``), for the derived-value rule; the report always passes them.
+    protection
+        The fewest values a small cell must keep (default
+        :func:`~crisis_survey.present._disclosure.default_protection`).
 
     Returns
     -------
@@ -754,7 +801,11 @@ def comparison_table(
     bounded by 1), p-values in APA style. Disclosure: an ``n`` from 1 to ``threshold - 1``
     is withheld, as is a percentage from which a count (or its complement) in that range
     could be worked out; in such a row the statistic, p-values and effect size are withheld
-    as well, since with the n they can reveal the counts.
+    as well, since with the n they can reveal the counts. With ``sources``, the
+    derived-value rule applies too: a row whose cells include a count from 1 to
+    ``threshold - 1`` publishes no statistic, effect size or interval, and its p-values
+    only as a band (``< .05``...); its percentages are withheld when, with its n, they
+    would narrow a small cell to fewer than ``protection`` values (linear programming).
 
     Examples
     --------
@@ -787,6 +838,8 @@ def comparison_table(
     cells: dict[tuple[Any, str, str], dict[str, str]] = {}
     published: list[dict[str, Any]] = []
     withheld = False
+    any_banded = False
+    across = _withheld_across_cells(sel, threshold)
     tests: dict[str, str] = {}
     how: dict[str, set[str]] = {}  # test -> ways its p-values were found
     untested: set[str] = set()  # why rows shown without a test have none
@@ -797,16 +850,29 @@ def comparison_table(
         n1, n2, npairs = (_num(rec[k]) for k in ("n_wave1", "n_wave2", "n_pairs"))
         e1, e2 = _num(rec["estimate_wave1"]), _num(rec["estimate_wave2"])
         pct = "%" in str(rec["summary_measure"])
-        hide_n = any(is_small(v, threshold) for v in (n1, n2, npairs))
+        key = (rec["group"], rec["item"], design)
+        small_n = {f: is_small(v, threshold) or (key, f) in across
+                   for f, v in (("n_wave1", n1), ("n_wave2", n2), ("n_pairs", npairs))}
+        hide_n = any(small_n.values())
         hide_1 = hide_n or (pct and percent_reveals_small(e1, n1, threshold))
         hide_2 = hide_n or (pct and percent_reveals_small(e2, n2, threshold))
-        hide_all = hide_n or hide_1 or hide_2
+        source = None if sources is None else sources.get(
+            (str(rec["group"]), str(rec["item"]), design))
+        need = default_protection(threshold) if protection is None else protection
+        banded = source is not None and not hide_n and (
+            not source.passes(threshold)
+            or source.narrowest(True, (not hide_1, not hide_2), threshold, stats=True) < need)
+        if banded and source is not None and source.narrowest(
+                True, (not hide_1, not hide_2), threshold) < need:
+            hide_1 = hide_2 = True
+        hide_all = hide_n or hide_1 or hide_2 or banded
         withheld |= hide_all
+        any_banded |= banded and not hide_n
         if design == "paired" and not np.isnan(npairs):
             n_text = SUPPRESSED_MARKER if hide_n else format_count(npairs)
         else:
-            n_text = " / ".join(SUPPRESSED_MARKER if is_small(v, threshold) else format_count(v)
-                                for v in (n1, n2))
+            n_text = " / ".join(SUPPRESSED_MARKER if small_n[f] else format_count(v)
+                                for f, v in (("n_wave1", n1), ("n_wave2", n2)))
         test = str(rec["test"]) if rec["test"] is not None and not pd.isna(rec["test"]) else ""
         short, long_name = TEST_NAMES.get(test, (test, test.replace("_", " ")))
         measure = str(rec["effect_measure"]) if isinstance(rec["effect_measure"], str) else ""
@@ -814,6 +880,7 @@ def comparison_table(
         es, lo, hi = (_num(rec[k]) for k in ("effect_size", "ci_low", "ci_high"))
         p, padj = _num(rec["p_value"]), _num(rec["p_adjusted"])
         stat, df = _num(rec["statistic"]), _num(rec["df"])
+        p_raw, padj_raw = p, padj
         if hide_all:
             es = lo = hi = p = padj = stat = float("nan")
         if test and not np.isnan(stat):
@@ -838,15 +905,15 @@ def comparison_table(
             "test": short if test else MISSING,
             "statistic": DERIVED_MARKER if hide_all else _statistic_text(
                 str(rec["statistic_name"]), stat, df),
-            "p": DERIVED_MARKER if hide_all else format_p(None if np.isnan(p) else p),
-            "p_adj": DERIVED_MARKER if hide_all else format_p(None if np.isnan(padj) else padj),
+            "p": _p_text(p_raw, hide_all, banded and not hide_n),
+            "p_adj": _p_text(padj_raw, hide_all, banded and not hide_n),
             "effect": DERIVED_MARKER if hide_all else effect,
         }
         cells[(rec["group"], str(rec["item"]), design)] = row
         published.append({
             "group": rec["group"], "item": rec["item"], "design": design,
-            "n_wave1": np.nan if is_small(n1, threshold) else n1,
-            "n_wave2": np.nan if is_small(n2, threshold) else n2,
+            "n_wave1": np.nan if small_n["n_wave1"] else n1,
+            "n_wave2": np.nan if small_n["n_wave2"] else n2,
             "n_pairs": np.nan if hide_n else npairs,
             "estimate_wave1": np.nan if hide_1 else e1,
             "estimate_wave2": np.nan if hide_2 else e2,
@@ -911,6 +978,10 @@ def comparison_table(
     if withheld:
         notes.append(suppression_note(threshold) + " In such rows the test results are "
                      f"withheld too ({DERIVED_MARKER}).")
+    if any_banded:
+        notes.append(f"Where the table a test is computed from holds a count below "
+                     f"{threshold}, its statistic and effect size are withheld and its "
+                     "p-values are shown as a band (< .001, < .01, < .05 or ≥ .05).")
     design_titles = {"paired": "linked respondents (paired tests)",
                      "independent": "all respondents of each wave (independent samples)",
                      "overlapping": "all respondents at once (partially overlapping samples)",

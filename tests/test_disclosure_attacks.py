@@ -1,0 +1,193 @@
+"""Issue 11: the library's own releases attacked as a hostile reader would (tests/_attacks.py).
+
+Each test reads only what a release publishes and asserts that no small count (1 to 9 at
+threshold 10) is recovered exactly: from the figures' geometry, by solving McNemar rows,
+by differencing attrition.csv (All minus groups, and Table 1's "Not stated"), and by
+subtracting published area n's from a group's n (a comparison by group x area). Studies:
+the shipped sample, and small generated studies by group and by group x area.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _attacks import (
+    area_attack,
+    attrition_attack,
+    geometry_attack,
+    mcnemar_attack,
+    not_stated_attack,
+)
+from crisis_survey.codebook import default_codebook
+from crisis_survey.compare import compare_waves
+from crisis_survey.link import attrition_table, link_waves
+from crisis_survey.load import load_wave
+from crisis_survey.present import change_chart, comparison_table, likert_chart, sample_table
+from crisis_survey.present._figdata import change_counts, likert_counts
+from crisis_survey.present._release import comparison_sources, linkage_outputs
+from crisis_survey.synthetic import generate_study, load_sample_study, write_study
+
+THRESHOLD = 10
+
+
+@cache
+def _generated(seed: int) -> Any:
+    import tempfile
+
+    cb = default_codebook()
+    folder = Path(tempfile.mkdtemp(prefix="attack"))
+    made = generate_study(n_service_users=120, n_carers=60, n_new_wave2=20, n_areas=4,
+                          seed=seed)
+    write_study(made, folder, formats=["csv"], codebook=cb)
+    waves = [load_wave(folder / f"synthetic_wave{w}.csv", cb, wave=w) for w in (1, 2)]
+    return link_waves(*waves)
+
+
+def _study(name: str) -> Any:
+    return load_sample_study() if name == "sample" else _generated(int(name[-1]))
+
+
+STUDIES = ["sample", "generated1", "generated2"]
+
+
+# -- figures ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", STUDIES)
+def test_likert_geometry_gives_back_no_small_count(name: str) -> None:
+    study = _study(name)
+    cb = study.codebook
+    items = [f.name for f in cb.items(measurement="ordinal")
+             if f.waves == (1, 2) and f.labels == cb["exp_listened"].labels]
+    data = likert_counts(study, items, threshold=THRESHOLD)
+    truth = [(rows.sort_values("level_index")["count"].to_numpy(), int(rows["n"].iloc[0]))
+             for _, rows in data.groupby(["item", "group", "wave"], sort=False)]
+    if name != "sample":  # the small studies have small counts to find
+        assert any(((c >= 1) & (c < THRESHOLD)).any() for c, _ in truth)
+    fig = likert_chart(study, items, threshold=THRESHOLD)
+    assert geometry_attack(fig, truth, THRESHOLD) == []
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_paired_change_geometry_gives_back_no_small_count(name: str) -> None:
+    study = _study(name)
+    data = change_counts(study, threshold=THRESHOLD)
+    truth = [(rows["count"].to_numpy(), int(rows["n"].iloc[0]))
+             for _, rows in data.groupby(["item", "group"], sort=False)]
+    if name != "sample":
+        assert any(((c >= 1) & (c < THRESHOLD)).any() for c, _ in truth)
+    fig = change_chart(study, threshold=THRESHOLD)
+    assert geometry_attack(fig, truth, THRESHOLD) == []
+
+
+def test_figures_draw_percentages_at_the_published_precision() -> None:
+    study = load_sample_study()
+    data = likert_counts(study, ["exp_listened"], threshold=THRESHOLD)
+    drawn = data["percent"].dropna()
+    assert len(drawn) and (drawn == drawn.round(1)).all()
+    # a bar holding a small segment is not drawn at all (no geometry to measure)
+    for _, rows in data.groupby(["item", "group", "wave"]):
+        small = ((rows["count"] >= 1) & (rows["count"] < THRESHOLD)).any()
+        assert bool(rows["drawn"].iloc[0]) == (not small and rows["n"].iloc[0] >= THRESHOLD)
+
+
+# -- McNemar ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", STUDIES)
+def test_mcnemar_rows_cannot_be_solved_for_a_small_cell(name: str) -> None:
+    study = _study(name)
+    comparison = compare_waves(study, designs=("paired",))
+    sources = comparison_sources(study, comparison)
+    table = comparison_table(comparison, designs=["paired"], threshold=THRESHOLD,
+                             sources=sources)
+    raw = comparison.table
+    recovered: list[int] = []
+    rows_with_small = 0
+    for rec, shown in zip(table.values.to_dict("records"), table.data.to_dict("records"),
+                          strict=True):
+        kind = raw[(raw["group"] == rec["group"]) & (raw["item"] == rec["item"])]
+        if kind["test"].iloc[0] != "mcnemar":
+            continue
+        cells = np.asarray(sources[(rec["group"], rec["item"], "paired")].cells).reshape(2, 2)
+        rows_with_small += bool(((cells >= 1) & (cells < THRESHOLD)).any())
+        recovered += mcnemar_attack({k: str(v) for k, v in shown.items()}, cells, THRESHOLD)
+    assert rows_with_small > 0
+    assert recovered == []
+
+
+def test_mcnemar_row_without_small_cells_is_published_whole() -> None:
+    study = load_sample_study()
+    comparison = compare_waves(study, items=["exp_followup"], designs=("paired",))
+    sources = comparison_sources(study, comparison)
+    shown = comparison_table(comparison, designs=["paired"], sources=sources).data
+    su = shown[shown["group"] == "Service user"].iloc[0]
+    cells = np.asarray(sources[("Service user", "exp_followup", "paired")].cells)
+    assert ((cells == 0) | (cells >= THRESHOLD)).all()
+    assert su["statistic"].startswith("χ²") and su["effect"].startswith("OR")
+
+
+# -- differencing -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", STUDIES)
+def test_attrition_all_minus_groups_gives_back_nothing(name: str) -> None:
+    study = _study(name)
+    published = linkage_outputs(study, threshold=THRESHOLD)["attrition.csv"]
+    truth = attrition_table(study)
+    assert attrition_attack(published, truth, THRESHOLD) == []
+    pct = pd.to_numeric(published["pct_returned"], errors="coerce").dropna()
+    assert len(pct) and (pct == pct.round(1)).all()  # published precision, not 15 digits
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_table1_not_stated_is_not_group_n_minus_attrition_n(name: str) -> None:
+    study = _study(name)
+    cb = study.codebook
+    published = linkage_outputs(study, threshold=THRESHOLD)["attrition.csv"]
+    sample = sample_table(study, threshold=THRESHOLD)
+    vals = sample.values
+    ns = vals[(vals["wave"] == 1) & (vals["level"] == "Not stated")]
+    withheld = {(str(g), str(v)) for g, v, c in zip(ns["group"], ns["variable"], ns["count"],
+                                                    strict=True) if pd.isna(c)}
+    data = study.wave1.data
+    truth = {}
+    group_n = {}
+    for g in cb.group.labels:
+        rows = data[data[cb.group.name] == g]
+        group_n[g] = len(rows)
+        for f in cb.demographics():
+            truth[(g, f.name)] = int((~rows[f.name].isin(f.labels)).sum())
+    truth.update({("All", f.name): int((~data[f.name].isin(f.labels)).sum())
+                  for f in cb.demographics()})
+    group_n["All"] = len(data)
+    assert not_stated_attack(group_n, withheld, published, truth, THRESHOLD) == []
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_group_n_minus_area_ns_gives_back_nothing(seed: int) -> None:
+    study = _generated(seed)
+    cb = study.codebook
+    comparison = compare_waves(study, by=("group", "area"), designs=("independent",))
+    sources = comparison_sources(study, comparison)
+    table = comparison_table(comparison, designs=["independent"], threshold=THRESHOLD,
+                             sources=sources)
+    raw = comparison.table
+    shown = table.data.copy()
+    recovered: list[int] = []
+    for wave, part in ((1, 0), (2, 1)):
+        data = (study.wave1 if wave == 1 else study.wave2).data
+        # the reader's group n: respondents answering the item (the published n of a
+        # by-group table of the same item; the strongest reader knows it)
+        for item in pd.unique(raw["item"]):
+            answered = data[data[item].isin(cb[item].labels)] if cb[item].labels else data
+            group_n = answered.groupby(cb.group.name, observed=True).size().to_dict()
+            label = cb[item].label
+            rows = shown[shown["item"] == label].copy()
+            rows["n"] = rows["n"].str.split(" / ").str[part]
+            truth = {(g, label): int(n) for g, n in zip(
+                raw.loc[raw["item"] == item, "group"],
+                raw.loc[raw["item"] == item, f"n_wave{wave}"], strict=True)}
+            recovered += area_attack(rows, {str(k): int(v) for k, v in group_n.items()},
+                                     truth, THRESHOLD)
+    assert recovered == []
