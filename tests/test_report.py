@@ -14,6 +14,7 @@ import pytest
 from crisis_survey import AnalysisPlan, change_by_group_model, compare_waves
 from crisis_survey._cli import main
 from crisis_survey.present import write_report
+from crisis_survey.present._release import p_band
 from crisis_survey.present._report import SYNTHETIC_BANNER
 from crisis_survey.synthetic import load_sample_study, sample_study_paths
 
@@ -127,6 +128,14 @@ def test_tables_carry_the_statistics(report_dir: Path, study) -> None:  # type: 
           & (t["design"] == "paired")].iloc[0]
     md = (report_dir / "tables" / "comparison_paired.md").read_text(encoding="utf-8")
     line = next(line for line in md.splitlines() if "Overall quality of crisis care" in line)
+    # its signed-rank differences include a small count: p is published as its band
+    # (issue 11, the derived-value rule), never as an exact value
+    assert f"| {p_band(r['p_value'])} |" in line
+    assert f"{r['p_value']:.3f}".lstrip("0") not in line
+    # a McNemar row whose 2x2 holds no small count keeps its exact p
+    r = t[(t["item"] == "exp_followup") & (t["group"] == "Service user")
+          & (t["design"] == "paired")].iloc[0]
+    line = next(line for line in md.splitlines() if "Followed up after the crisis" in line)
     assert f"{r['p_value']:.3f}".lstrip("0") in line
 
 

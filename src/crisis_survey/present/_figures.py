@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 FIGURE_FORMATS: tuple[str, ...] = ("svg", "pdf", "png")
+#: Background of the "not shown" note of a withheld bar (it sits on the zero line).
+_BLANK: dict[str, Any] = {"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": "none"}
 
 
 def _rc() -> Any:
@@ -161,7 +163,7 @@ def likert_chart(
                     if rows.empty or not bool(rows["drawn"].iloc[0]):
                         hidden.append(f"{cb[item].label}: {group}, {_wave_label(cb, int(wave))}")
                         ax.text(0, y, "not shown (small counts)", ha="center",
-                                va="center", fontsize=6, color="0.35")
+                                va="center", fontsize=6, color="0.35", bbox=_BLANK)
                         y += 1
                         continue
                     pct = rows["percent"].to_numpy(dtype=float)
@@ -283,7 +285,7 @@ def change_chart(
                 if not bool(rows["drawn"].iloc[0]):
                     hidden = True
                     ax.text(0, y, "not shown (small counts)", ha="center", va="center",
-                            fontsize=6, color="0.35")
+                            fontsize=6, color="0.35", bbox=_BLANK)
                     y += 1
                     continue
                 left = -(rows.loc["down", "percent"] + rows.loc["same", "percent"] / 2)

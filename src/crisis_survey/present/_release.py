@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from ._tables import LinkageSuppression
 
 __all__ = ["SYNTHETIC_BANNER", "OutputSet", "Release", "Source", "attrition_sources",
-           "comparison_sources", "linkage_outputs", "p_band", "publish", "publishable_accounting",
-           "publishable_attrition", "write_outputs"]
+           "audit_release", "comparison_sources", "linkage_outputs", "p_band", "publish",
+           "publishable_accounting", "publishable_attrition", "write_outputs"]
 
 #: The one text that marks every page, file and console run made from synthetic data.
 SYNTHETIC_BANNER = (
@@ -297,8 +297,8 @@ def publishable_attrition(
                 [*counts.index, "All"]).to_numpy()
             res = suppress(counts, threshold=threshold, margin_label="All", force=force)
             for i, group in zip(rows.index, rows["group"], strict=True):
-                own = percent_reveals_small(float(table.at[i, col]),
-                                            float(table.at[i, f"n_{side}"]), threshold)
+                own = percent_reveals_small(_number(table.at[i, col]),
+                                            _number(table.at[i, f"n_{side}"]), threshold)
                 hidden.at[i, col] = own or bool(res.mask.at[group, "top"]
                                                 or res.mask.at[group, "rest"])
     any_hidden = hidden.any(axis=1)
@@ -325,6 +325,13 @@ def publishable_attrition(
         band = banded & ~any_hidden & table["p_value"].notna()
         out.loc[band, "p_value"] = [p_band(float(p)) for p in table.loc[band, "p_value"]]
     return out
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def attrition_sources(study: LinkedStudy, variables: Sequence[str]) -> dict[tuple[str, str],
@@ -553,7 +560,8 @@ def comparison_sources(study: Any, comparison: Any) -> dict[tuple[str, str, str]
     layout = make_layout(study, resolve_by(study, by))
     cb = study.codebook
     assert isinstance(table, pd.DataFrame)
-    fields = [cb[name] for name in pd.unique(table["item"]) if cb[name].levels]
+    # as the tests and summaries read them (a binary item's reported level second)
+    fields = [cb[name].oriented() for name in pd.unique(table["item"]) if cb[name].levels]
     tests: Mapping[str, Mapping[str, Any]] = options.get("tests", {})
     out: dict[tuple[str, str, str], Source] = {}
     for f, counts in zip(fields, count_items(layout, fields), strict=True):
@@ -588,3 +596,219 @@ def comparison_sources(study: Any, comparison: Any) -> dict[tuple[str, str, str]
                 np.concatenate([col_top, z, top]), np.concatenate([ones, o, z]),
                 np.concatenate([ones, z, o]))
     return out
+
+
+# -- the release-wide audit ---------------------------------------------------------------------
+@dataclass
+class _Facts:
+    """What a release publishes, as counts of *persons* (a linked pair is one person with
+    both rows; unlinked rows are persons of one wave): a boolean mask per published or
+    withheld count, its true value and whether it is published."""
+
+    n_persons: int
+    masks: list[Any] = field(default_factory=list)
+    values: list[int] = field(default_factory=list)
+    published: list[bool] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+    def add(self, label: str, mask: Any, published: bool) -> None:
+        self.masks.append(mask)
+        self.values.append(int(mask.sum()))
+        self.published.append(bool(published))
+        self.labels.append(label)
+
+
+def audit_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
+                  protection: int | None = None, designs: Sequence[str] = ("paired",
+                                                                           "independent"),
+                  parts: Sequence[str] = ("table1", "comparison", "statistics", "attrition",
+                                          "figures", "wave2"),
+                  ) -> pd.DataFrame:
+    """Attack a release as a reader holding all of it at once, by linear programming.
+
+    Every count the release publishes or withholds is written as a sum over *atoms*
+    (classes of respondents that every published count treats alike): Table 1's cells and
+    group totals, each comparison row's n's, the counts behind its percentages and, where
+    its statistic is published, every count the statistic is computed from (paired and
+    independent designs), attrition.csv's n's, the Likert and paired-change bars drawn,
+    and the wave-2 table by group. The reader knows the published counts exactly, that
+    withheld counts are at least 1 (zeros are shown) and that atoms are not negative;
+    for each withheld small count the smallest and largest value consistent with all of
+    it are found (scipy HiGHS).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per withheld count from 1 to ``threshold - 1``: ``fact, value, lower,
+        upper, values, narrowed`` (``narrowed``: fewer than ``protection`` whole numbers
+        left, default :func:`~crisis_survey.present._disclosure.default_protection`).
+    """
+    from scipy.optimize import linprog
+
+    from ..compare._study import make_layout, resolve_by
+    from ._disclosure import _width, default_protection
+    from ._figdata import change_counts, likert_counts
+    from ._tables import _codes, comparison_table, sample_table, wave2_items_table
+
+    need = default_protection(threshold) if protection is None else protection
+    cb = study.codebook
+    options = getattr(comparison, "options", {})
+    layout = make_layout(study, resolve_by(study, tuple(options.get("by", ("group",)))))
+    waves = (study.wave1.data, study.wave2.data)
+    pos1, pos2 = (np.asarray(p, dtype=np.int64) for p in layout.pair_pos)
+    m = len(pos1)
+    alone = [np.setdiff1d(np.arange(len(w)), p) for w, p in zip(waves, (pos1, pos2),
+                                                               strict=True)]
+    n_persons = m + len(alone[0]) + len(alone[1])
+    rows = [np.full(n_persons, -1, np.int64), np.full(n_persons, -1, np.int64)]
+    rows[0][:m], rows[1][:m] = pos1, pos2
+    rows[0][m:m + len(alone[0])] = alone[0]
+    rows[1][m + len(alone[0]):] = alone[1]
+    facts = _Facts(n_persons)
+
+    def of_wave(w: int, row_mask: Any) -> Any:
+        out = np.zeros(n_persons, dtype=bool)
+        r = rows[w - 1]
+        has = r >= 0
+        out[has] = np.asarray(row_mask, dtype=bool)[r[has]]
+        return out
+
+    def of_pairs(pair_mask: Any) -> Any:
+        out = np.zeros(n_persons, dtype=bool)
+        out[:m] = pair_mask
+        return out
+
+    groups = list(cb.group.labels)
+    gcode = [_codes(w[cb.group.name], groups) for w in waves]
+    pair_group = gcode[0][pos1]
+
+    def in_group(codes: Any, group: str) -> Any:
+        return codes >= 0 if group == "All" else codes == groups.index(group)
+
+    # Table 1
+    sample = sample_table(study, threshold=threshold)
+    for rec in sample.values.to_dict("records") if "table1" in parts else []:
+        w, f = int(rec["wave"]), cb[rec["variable"]]
+        lv = _codes(waves[w - 1][f.name], f.labels)
+        level = -1 if rec["level"] == "Not stated" else f.labels.index(rec["level"])
+        hit = (lv == level) if level >= 0 else (lv < 0)
+        facts.add(f"Table 1 w{w} {rec['group']} {f.name}={rec['level']}",
+                  of_wave(w, hit & in_group(gcode[w - 1], str(rec["group"]))),
+                  not pd.isna(rec["count"]))
+    for w in (1, 2):
+        for g in [*groups, "All"]:
+            facts.add(f"Table 1 w{w} {g} respondents", of_wave(w, in_group(gcode[w - 1], g)),
+                      True)
+    # comparison rows
+    sources = comparison_sources(study, comparison)
+    cells = list(layout.cells)
+    for design in designs if "comparison" in parts else []:
+        if design not in set(comparison.table["design"]):
+            continue
+        shown = comparison_table(comparison, designs=[design], threshold=threshold,
+                                 sources=sources).values
+        for rec in shown.to_dict("records"):
+            f = cb[rec["item"]].oriented()
+            if not f.levels or rec["group"] not in cells:
+                continue
+            c = cells.index(rec["group"])
+            k = len(f.labels)
+            top = np.zeros(k + 1, dtype=bool)  # index -1 (missing) reads the spare False
+            if f.measurement == "ordinal":
+                top[k - 2:k] = True
+            elif f.measurement == "binary":
+                top[1] = True
+            stats = "statistics" in parts and (not pd.isna(rec["effect_size"])
+                                               or not pd.isna(rec["statistic"]))
+            name = f"{design} {rec['group']} {f.name}"
+            if design == "paired":
+                x = _codes(waves[0][f.name], f.labels)[pos1]
+                y = _codes(waves[1][f.name], f.labels)[pos2]
+                ok = (layout.cell_pair == c) & (x >= 0) & (y >= 0)
+                facts.add(f"{name} n", of_pairs(ok), not pd.isna(rec["n_pairs"]))
+                facts.add(f"{name} top w1", of_pairs(ok & top[x]),
+                          not pd.isna(rec["estimate_wave1"]))
+                facts.add(f"{name} top w2", of_pairs(ok & top[y]),
+                          not pd.isna(rec["estimate_wave2"]))
+                if stats:
+                    for i in range(k):
+                        for j in range(k):
+                            facts.add(f"{name} cell {i},{j}", of_pairs(ok & (x == i) & (y == j)),
+                                      True)
+            else:
+                for w in (1, 2):
+                    lv = _codes(waves[w - 1][f.name], f.labels)
+                    ok = (layout.cell_wave[w - 1] == c) & (lv >= 0)
+                    facts.add(f"{name} n w{w}", of_wave(w, ok), not pd.isna(rec[f"n_wave{w}"]))
+                    facts.add(f"{name} top w{w}", of_wave(w, ok & top[lv]),
+                              not pd.isna(rec[f"estimate_wave{w}"]))
+                    if stats:
+                        for i in range(k):
+                            facts.add(f"{name} w{w} level {i}", of_wave(w, ok & (lv == i)), True)
+    # attrition.csv n's
+    attrition = linkage_outputs(study, threshold=threshold)["attrition.csv"]
+    linked1 = np.zeros(len(waves[0]), dtype=bool)
+    linked1[pos1] = True
+    for rec in attrition.to_dict("records") if "attrition" in parts else []:
+        var = str(rec["variable"])
+        if var not in cb.names or not cb[var].levels or var not in waves[0].columns:
+            continue
+        ok = (_codes(waves[0][var], cb[var].labels) >= 0) & in_group(gcode[0], str(rec["group"]))
+        for side, flag in (("returned", linked1), ("not_returned", ~linked1)):
+            facts.add(f"attrition {rec['group']} {var} n_{side}", of_wave(1, ok & flag),
+                      str(rec[f"n_{side}"]) != SUPPRESSED_MARKER)
+    # figures: the bars drawn
+    drawn = "figures" in parts
+    for rec in likert_counts(study, threshold=threshold).to_dict("records") if drawn else []:
+        if rec["drawn"]:
+            w, f = int(rec["wave"]), cb[rec["item"]]
+            lv = _codes(waves[w - 1][f.name], f.labels)
+            facts.add(f"Likert w{w} {rec['group']} {f.name}={rec['level']}",
+                      of_wave(w, (lv == int(rec["level_index"]))
+                              & in_group(gcode[w - 1], str(rec["group"]))), True)
+    for rec in change_counts(study, threshold=threshold).to_dict("records") if drawn else []:
+        if rec["drawn"]:
+            f = cb[rec["item"]].oriented()
+            x = _codes(waves[0][f.name], f.labels)[pos1]
+            y = _codes(waves[1][f.name], f.labels)[pos2]
+            step = {"down": -1, "same": 0, "up": 1}[str(rec["direction"])]
+            facts.add(f"change {rec['group']} {f.name} {rec['direction']}",
+                      of_pairs((x >= 0) & (y >= 0) & (np.sign(y - x) == step)
+                               & in_group(pair_group, str(rec["group"]))), True)
+    # the wave-2 table by group
+    wave2_only = [f.name for f in cb.items() if f.waves == (2,) and f.levels]
+    if wave2_only and "wave2" in parts:
+        w2 = wave2_items_table(study, items=wave2_only, by="group", threshold=threshold).values
+        for rec in w2.to_dict("records"):
+            f = cb[rec["item"]]
+            lv = _codes(waves[1][f.name], f.labels)
+            hit = (lv == f.labels.index(rec["level"])) & in_group(gcode[1], str(rec["column"]))
+            facts.add(f"wave-2 {rec['column']} {f.name}={rec['level']}", of_wave(2, hit),
+                      not pd.isna(rec["count"]))
+
+    # atoms: persons every fact treats alike
+    matrix = np.vstack(facts.masks)
+    packed = np.packbits(matrix, axis=0).T
+    _, first = np.unique(packed, axis=0, return_index=True)
+    atoms = matrix[:, first].astype(float)
+    published = np.asarray(facts.published)
+    values = np.asarray(facts.values, dtype=float)
+    a_eq, b_eq = atoms[published], values[published]
+    a_eq, keep = np.unique(a_eq, axis=0, return_index=True)
+    b_eq = b_eq[keep]
+    hidden = np.flatnonzero(~published & (values > 0))
+    a_ub = -atoms[hidden]
+    b_ub = -np.ones(hidden.size)
+    records: list[dict[str, Any]] = []
+    for q in np.flatnonzero(~published & (values >= 1) & (values < threshold)):
+        lo = linprog(atoms[q], A_eq=a_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub, bounds=(0, None),
+                     method="highs")
+        hi = linprog(-atoms[q], A_eq=a_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub,
+                     bounds=(0, None), method="highs")
+        low = float(lo.fun) if lo.status == 0 and lo.fun is not None else 1.0
+        high = -float(hi.fun) if hi.status == 0 and hi.fun is not None else math.inf
+        records.append({"fact": facts.labels[q], "value": int(values[q]), "lower": low,
+                        "upper": high, "values": _width(low, high),
+                        "narrowed": _width(low, high) < need})
+    return pd.DataFrame(records, columns=["fact", "value", "lower", "upper", "values",
+                                          "narrowed"])
