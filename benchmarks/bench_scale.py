@@ -16,6 +16,13 @@ to Parquet and times, as the median of ``--reps`` repetitions:
     counting pass and counts on two cores, so (a) can come in under this "floor"; see
     docs/performance.md.)
 
+(e) every design and every kind of item: ``compare_waves`` with its default designs
+    (paired, independent, overlapping) on 10 ordinal, 10 binary and 5 nominal items (a second
+    study, generated as ``benchmarks/bench_report.py`` does), by group and by group and area,
+    against the per-cell scipy/statsmodels loop of ``bench_report.py`` (Wilcoxon,
+    Mann-Whitney, McNemar, Stuart-Maxwell, chi-square or Fisher, and the partially
+    overlapping t / z tests with scipy's t / normal distribution per cell).
+
 It also times ``import crisis_survey`` (fresh interpreter), the first ``compare_waves`` call of
 the process on its own (it imports numba and loads the compiled counting kernels from numba's
 cache, or compiles them once), and reading + validating the N-row wave-1 Parquet file
@@ -202,12 +209,50 @@ def _floor(study: Any, items: list[str]) -> Callable[[], int]:
     return run
 
 
+def _all_kinds(args: argparse.Namespace, n: int) -> dict[str, Any]:
+    """(e): every design and every kind of item, on a second study (10 ordinal, 10 binary and
+    5 nominal items; bench_report.py's generator and per-cell scipy/statsmodels loop)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_report as br
+
+    from crisis_survey.codebook import load_codebook
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.link import link_waves
+    from crisis_survey.load import load_wave
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_report.py"),
+                        "--write", tmp, "--n", str(n), "--seed", str(args.seed),
+                        "--formats", "parquet"], check=True)
+        cb_e = load_codebook(Path(tmp) / "codebook.json")
+        study_e = link_waves(*(load_wave(Path(tmp) / f"synthetic_wave{w}.parquet", cb_e,
+                                         wave=w) for w in (1, 2)))
+    compare_waves(study_e, items=["b01"])  # first call of these item kinds
+    e_s, res_e = _median_time(lambda: compare_waves(study_e), args.reps)
+    ea_s, res_ea = _median_time(lambda: compare_waves(study_e, by=("group", "area")),
+                                args.reps)
+    le_s, cells_e = br._loop(study_e, ("group",))
+    lea_s, cells_ea = br._loop(study_e, ("group", "area"))
+
+    return {
+        "all_kinds_groups_s": e_s, "all_kinds_areas_s": ea_s,
+        "all_kinds_rows_groups": len(res_e.table), "all_kinds_rows_areas": len(res_ea.table),
+        "all_kinds_loop_groups_s": le_s, "all_kinds_loop_areas_s": lea_s,
+        "all_kinds_cells_groups": cells_e, "all_kinds_cells_areas": cells_ea,
+        "all_kinds_speedup_vs_loop": le_s / e_s,
+        "all_kinds_speedup_vs_loop_areas": lea_s / ea_s,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="respondents per wave")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--kinds", choices=("all", "ordinal"), default="all",
+                        help="ordinal: skip (e), every design and item kind")
     parser.add_argument("--write", metavar="DIR", help=argparse.SUPPRESS)  # child process
     args = parser.parse_args(argv)
     say: Callable[[str], None] = (lambda s: None) if args.json else print
@@ -252,8 +297,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ca_s, cells_a, _ = _median_loop(study, items, ("group", "area"), args.reps)
     d_s, _ = _median_time(_floor(study, items), max(args.reps, 5))
 
+    # (e) every design and every kind of item, on a second study (10 ordinal, 10 binary and
+    # 5 nominal items; bench_report.py's generator and per-cell loop)
+    kinds = _all_kinds(args, n) if args.kinds == "all" else {}
+
     table = res_a.table
     diffs = []
+
     for row in table.itertuples(index=False):
         ref = p_loop.get((row.item, row.group, row.design))
         if ref is not None and not np.isnan(row.p_value):
@@ -272,6 +322,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ratio_to_floor": a_s / d_s, "peak_mib": peak_mib, "max_rel_p_diff": max_rel,
         "p_values_compared": len(diffs), "import_s": import_s, "load_parquet_s": load_s,
         "first_call_s": first_s,
+        **kinds,
     }
     if args.json:
         print(json.dumps(result))
@@ -289,6 +340,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"compare_waves call of the process (numba import, kernels) {first_s:.2f} s")
         say(f"max relative p-value difference (a) vs (c): {max_rel:.2e} "
             f"over {len(diffs)} p-values")
+        if kinds:
+            k = kinds
+            say(f"(e) every design and item kind (10 ordinal, 10 binary, 5 nominal items): "
+                f"by group ({k['all_kinds_rows_groups']} rows) {k['all_kinds_groups_s']:.3f} "
+                f"s, loop {k['all_kinds_loop_groups_s']:.3f} s "
+                f"({k['all_kinds_cells_groups']} item cells) = "
+                f"{k['all_kinds_speedup_vs_loop']:.1f}x; by group and area "
+                f"({k['all_kinds_rows_areas']} rows) {k['all_kinds_areas_s']:.3f} s, loop "
+                f"{k['all_kinds_loop_areas_s']:.3f} s ({k['all_kinds_cells_areas']} item "
+                f"cells) = {k['all_kinds_speedup_vs_loop_areas']:.1f}x")
     return result
 
 
