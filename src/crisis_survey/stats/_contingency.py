@@ -748,6 +748,43 @@ def _max_rest(cols: Sequence[int], upto: int) -> FloatArray:
     return out
 
 
+def _two_column_tails(c1: IntArray, c2: IntArray, t: IntArray, limit: FloatArray) -> FloatArray:
+    """Hypergeometric probability of the first-column counts ``a`` of the last two columns
+    (sizes ``c1``, ``c2``; ``t`` to share) with ``h(a) = lC(c1, a) + lC(c2, t - a) <= limit``,
+    element by element: ``h`` is concave in ``a``, so those ``a`` are two tails, found by
+    bisection on each side of the mode and summed in closed form."""
+    lo = np.maximum(0, t - c2)
+    hi = np.minimum(c1, t)
+    mode = np.clip(((t + 1) * (c1 + 1)) // (c1 + c2 + 2), lo, hi)
+    f1, f2 = np.asarray(c1, dtype=float), np.asarray(c2, dtype=float)
+
+    def h(a: IntArray) -> FloatArray:
+        return np.asarray(_lchoose(f1, a.astype(float)) + _lchoose(f2, (t - a).astype(float)))
+
+    # left: largest a in [lo, mode] with h(a) <= limit (h is non-decreasing there);
+    # invariant: a_left is lo - 1 or satisfies, bad_left is mode + 1 or fails
+    a_left, bad_left = lo - 1, mode + 1
+    while np.any(bad_left - a_left > 1):
+        active = bad_left - a_left > 1
+        mid = np.where(active, (a_left + bad_left) // 2, lo)
+        ok = h(mid) <= limit
+        a_left = np.where(active & ok, mid, a_left)
+        bad_left = np.where(active & ~ok, mid, bad_left)
+    # right: smallest a in [mode + 1, hi] with h(a) <= limit (h is non-increasing there);
+    # invariant: a_right is hi + 1 or satisfies, bad_right is mode or fails
+    a_right, bad_right = hi + 1, mode.copy()
+    while np.any(a_right - bad_right > 1):
+        active = a_right - bad_right > 1
+        mid = np.where(active, (a_right + bad_right) // 2, hi)
+        ok = h(mid) <= limit
+        a_right = np.where(active & ok, mid, a_right)
+        bad_right = np.where(active & ~ok, mid, bad_right)
+    m_tot = c1 + c2
+    left_mass = np.where(a_left >= lo, stats.hypergeom.cdf(a_left, m_tot, c1, t), 0.0)
+    right_mass = np.where(a_right <= hi, stats.hypergeom.sf(a_right - 1, m_tot, c1, t), 0.0)
+    return np.asarray(left_mass + right_mass, dtype=np.float64)
+
+
 def _fisher_2xk_pvalue(table: IntArray, rel_err: float) -> float:
     """Two-sided Fisher p-value of a 2 x k table (all columns non-empty).
 
@@ -805,39 +842,10 @@ def _fisher_2xk_pvalue(table: IntArray, rel_err: float) -> float:
     # last two columns: h(a) = lC(c1, a) + lC(c2, t - a) is concave in a
     c1, c2 = int(col[k - 2]), int(col[k - 1])
     t = r1 - s
-    lo = np.maximum(0, t - c2)
-    hi = np.minimum(c1, t)
-    mode = np.clip(((t + 1) * (c1 + 1)) // (c1 + c2 + 2), lo, hi)
-    limit = threshold - w
-
-    def h(a: IntArray) -> FloatArray:
-        return np.asarray(
-            _lchoose(float(c1), a.astype(float)) + _lchoose(float(c2), (t - a).astype(float))
-        )
-
-    # left: largest a in [lo, mode] with h(a) <= limit (h is non-decreasing there);
-    # invariant: a_left is lo - 1 or satisfies, bad_left is mode + 1 or fails
-    a_left, bad_left = lo - 1, mode + 1
-    while np.any(bad_left - a_left > 1):
-        active = bad_left - a_left > 1
-        mid = np.where(active, (a_left + bad_left) // 2, lo)
-        ok = h(mid) <= limit
-        a_left = np.where(active & ok, mid, a_left)
-        bad_left = np.where(active & ~ok, mid, bad_left)
-    # right: smallest a in [mode + 1, hi] with h(a) <= limit (h is non-increasing there);
-    # invariant: a_right is hi + 1 or satisfies, bad_right is mode or fails
-    a_right, bad_right = hi + 1, mode.copy()
-    while np.any(a_right - bad_right > 1):
-        active = a_right - bad_right > 1
-        mid = np.where(active, (a_right + bad_right) // 2, hi)
-        ok = h(mid) <= limit
-        a_right = np.where(active & ok, mid, a_right)
-        bad_right = np.where(active & ~ok, mid, bad_right)
     m_tot = c1 + c2
     scale = np.exp(w + _lchoose(float(m_tot), t.astype(float)) - log_total)
-    left_mass = np.where(a_left >= lo, stats.hypergeom.cdf(a_left, m_tot, c1, t), 0.0)
-    right_mass = np.where(a_right <= hi, stats.hypergeom.sf(a_right - 1, m_tot, c1, t), 0.0)
-    p += float(np.sum(scale * (left_mass + right_mass)))
+    p += float(np.sum(scale * _two_column_tails(np.asarray(c1), np.asarray(c2), t,
+                                                threshold - w)))
     return min(1.0, p)
 
 
@@ -1327,33 +1335,9 @@ def _fisher_2x2_batch(tables: Any, *, confidence: float = 0.95) -> dict[str, npt
     log_total = _lchoose(n.astype(float), r1.astype(float))
     obs = 0.0 + (_lchoose(fc1, f1.astype(float)) + _lchoose(fc2, f2.astype(float)))
     threshold = obs + math.log1p(_REL_ERR)
-    tt = r1
-    lo = np.maximum(0, tt - c2)
-    hi = np.minimum(c1, tt)
-    mode = np.clip(((tt + 1) * (c1 + 1)) // (c1 + c2 + 2), lo, hi)
-    limit = threshold - 0.0
-
-    def h(a: IntArray) -> FloatArray:
-        return np.asarray(_lchoose(fc1, a.astype(float)) + _lchoose(fc2, (tt - a).astype(float)))
-
-    a_left, bad_left = lo - 1, mode + 1
-    while np.any(bad_left - a_left > 1):
-        active = bad_left - a_left > 1
-        mid = np.where(active, (a_left + bad_left) // 2, lo)
-        good = h(mid) <= limit
-        a_left = np.where(active & good, mid, a_left)
-        bad_left = np.where(active & ~good, mid, bad_left)
-    a_right, bad_right = hi + 1, mode.copy()
-    while np.any(a_right - bad_right > 1):
-        active = a_right - bad_right > 1
-        mid = np.where(active, (a_right + bad_right) // 2, hi)
-        good = h(mid) <= limit
-        a_right = np.where(active & good, mid, a_right)
-        bad_right = np.where(active & ~good, mid, bad_right)
-    scale = np.exp(0.0 + _lchoose(n.astype(float), tt.astype(float)) - log_total)
-    left_mass = np.where(a_left >= lo, stats.hypergeom.cdf(a_left, n, c1, tt), 0.0)
-    right_mass = np.where(a_right <= hi, stats.hypergeom.sf(a_right - 1, n, c1, tt), 0.0)
-    out["p_value"][idx] = np.minimum(1.0, 0.0 + scale * (left_mass + right_mass))
+    scale = np.exp(0.0 + _lchoose(n.astype(float), r1.astype(float)) - log_total)
+    tails = _two_column_tails(c1, c2, r1, threshold - 0.0)
+    out["p_value"][idx] = np.minimum(1.0, 0.0 + scale * tails)
     # -- conditional odds ratio and its interval ---------------------------------------
     est, ci_low, ci_high = _conditional_odds_ratio_batch(t, level)
     out["statistic"][idx] = est
