@@ -128,8 +128,8 @@ def test_matched_pairs_rank_biserial_matches_effectsize(case: dict[str, Any]) ->
             x, y, alternative=ALT[ref["alternative"]], confidence=ref["ci"], method="asymptotic"
         )
         assert _close(res.effect_size, ref["r"])
-        assert _close(res.ci_low, ref["ci_low"])
-        assert _close(res.ci_high, ref["ci_high"])
+        # the interval is no longer effectsize's Fisher-z one (its coverage fails under ties
+        # and zeros); it is checked in tests/test_rank_ci.py
     for ref in case["effectsize_xy"]:
         # effectsize::rank_biserial(x, y, paired = TRUE): same r (its CI counts non-zero
         # wave-1 values instead of non-zero differences; documented, not followed)
@@ -142,8 +142,9 @@ def test_effect_size_ignores_zero_method() -> None:
     x, y = _vec(case["x"]), _vec(case["y"])
     ref = case["effectsize"][0]  # rank_biserial(x - y), two-sided 95%
     res = wilcoxon_signed_rank(x, y, zero_method="pratt")
+    wil = wilcoxon_signed_rank(x, y)
     assert _close(res.effect_size, ref["r"])
-    assert _close(res.ci_low, ref["ci_low"])
+    assert _close(res.ci_low, wil.ci_low) and _close(res.ci_high, wil.ci_high)
 
 
 def test_published_example_hollander_wolfe() -> None:
@@ -194,9 +195,7 @@ def test_rank_biserial_matches_effectsize(case: dict[str, Any]) -> None:
         res = mann_whitney(
             x, y, alternative=ALT[ref["alternative"]], confidence=ref["ci"], method="asymptotic"
         )
-        assert _close(res.effect_size, ref["r"])
-        assert _close(res.ci_low, ref["ci_low"])
-        assert _close(res.ci_high, ref["ci_high"])
+        assert _close(res.effect_size, ref["r"])  # interval: tests/test_rank_ci.py
 
 
 # -- the exact distributions against brute-force enumeration ---------------------------
@@ -524,7 +523,7 @@ def test_all_differences_negative_gives_minus_one() -> None:
     # effectsize 0.8.3 returns r = +1 here (its rank transform of a constant vector loses the
     # sign); the matched-pairs rank-biserial is -1 by definition (R+ = 0).
     res = wilcoxon_signed_rank([1, 2, 3, 1], [2, 3, 4, 2])
-    assert res.effect_size == -1.0 and res.ci_low == -1.0 and res.ci_high == -1.0
+    assert res.effect_size == -1.0 and res.ci_low == -1.0 and res.ci_high > -1.0
     assert res.statistic == 0
 
 

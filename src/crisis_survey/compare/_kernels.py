@@ -295,13 +295,14 @@ def _wilcoxon_batch(tables: FloatArray) -> Batch:
     pos, neg, zeros = _difference_counts(tables)
     b = rk._signed_rank_batch(pos, neg, zeros)
     p = np.array(b["p_value"], dtype=np.float64)
+    low, high = np.array(b["ci_low"]), np.array(b["ci_high"])
     small = b["n_nonzero"] < rk.AUTO_EXACT_BELOW
     exact = small & (b["n_nonzero"] > 0)
-    if exact.any():
-        p[exact] = rk._signed_rank_exact_ps(pos[exact], neg[exact], zeros[exact],
-                                            b["v2"][exact], b["total2"][exact])
+    if exact.any():  # exact p-values and the intervals inverting the same exact test
+        p[exact], low[exact], high[exact] = rk._signed_rank_exact(
+            pos[exact], neg[exact], zeros[exact], b["v2"][exact], b["total2"][exact])
     return Batch("wilcoxon_signed_rank", "V", "matched-pairs rank-biserial r", b["statistic"],
-                 None, p, b["r"], b["ci_low"], b["ci_high"], ~(small & ~exact),
+                 None, p, b["r"], low, high, ~(small & ~exact),
                  np.where(exact, EXACT, CORRECTED).astype(object))
 
 

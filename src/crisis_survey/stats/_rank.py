@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 from .._errors import CrisisSurveyError
 from ._arrays import FloatArray, check_alternative, paired, unpaired
@@ -24,6 +24,12 @@ from ._exact import (
     exact_p_values,
     rank_sum_pmf,
     signed_rank_pmfs,
+)
+from ._rank_ci import (
+    newcombe_ci,
+    rank_sum_ci_exact,
+    signed_rank_ci_asymptotic,
+    signed_rank_ci_exact,
 )
 from ._results import Alternative, TestResult
 
@@ -131,27 +137,6 @@ def _continuity(deviation: FloatArray, alternative: str, correction: bool) -> Fl
     return 0.5 * np.sign(deviation)
 
 
-def _fisher_ci(
-    r: FloatArray, se: FloatArray, confidence: float, alternative: str
-) -> tuple[FloatArray, FloatArray]:
-    """CI of rank-biserial correlations as effectsize computes it (Fisher z, normal)."""
-    level = confidence if alternative == "two-sided" else 2.0 * confidence - 1.0
-    q = float(ndtri(1.0 - (1.0 - level) / 2.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inside = np.abs(r) < 1.0
-        rf = np.arctanh(np.where(inside, r, 0.0))
-        # min/max: at level 0 (one-sided, confidence 0.5) tanh(atanh(r)) may miss r by an ulp
-        low = np.where(inside, np.minimum(np.tanh(rf - q * se), r), np.sign(r))
-        high = np.where(inside, np.maximum(np.tanh(rf + q * se), r), np.sign(r))
-    finite = np.isfinite(r)
-    low, high = np.where(finite, low, np.nan), np.where(finite, high, np.nan)
-    if alternative == "less":
-        low = np.where(finite, -1.0, np.nan)
-    elif alternative == "greater":
-        high = np.where(finite, 1.0, np.nan)
-    return low, high
-
-
 def _doubled_midranks_rows(counts: IntArray, offset: IntArray | int = 0) -> IntArray:
     """:func:`doubled_midranks` of every row of a 2-D count array (zero counts allowed)."""
     start = np.cumsum(counts, axis=1) - counts + np.asarray(offset, dtype=np.int64).reshape(-1, 1)
@@ -221,9 +206,12 @@ def _signed_rank_batch(
         n = n_nonzero.astype(np.float64)
         s_max = n * (n + 1.0) / 2.0
         r = ((pos * r2_wilcox).sum(axis=1) / 2.0 - (neg * r2_wilcox).sum(axis=1) / 2.0) / s_max
-        se = np.sqrt((2.0 * n**3 + 3.0 * n**2 + n) / 6.0) / s_max
     r = np.where(n_nonzero > 0, r, np.nan)
-    ci_low, ci_high = _fisher_ci(r, se, confidence, alternative)
+    # the asymptotic inversion of the test along the tilted family (:mod:`._rank_ci`); the
+    # exact p-value's callers replace it by the exact inversion (_signed_rank_exact)
+    ci_low, ci_high = signed_rank_ci_asymptotic(
+        r2_wilcox, mult, (pos * r2_wilcox).sum(axis=1), confidence=confidence,
+        alternative=alternative, correction=correction)
     return {
         "statistic": statistic, "v2": v2, "total2": total2, "expectation": expectation,
         "variance": variance, "deviation": deviation, "z": z, "p_value": p_value,
@@ -304,11 +292,30 @@ def _signed_rank_exact_ps(
 ) -> FloatArray:
     """:func:`_signed_rank_exact_p` for many samples (one row of counts each) at once: the
     distributions in one compiled call, then each p-value."""
-    mult = np.atleast_2d(np.asarray(pos, dtype=np.int64) + np.asarray(neg, dtype=np.int64))
+    return _signed_rank_exact(pos, neg, n_zero, v2, total2, pratt=pratt,
+                              alternative=alternative)[0]
+
+
+def _signed_rank_exact(
+    pos: Any, neg: Any, n_zero: Any, v2: Any, total2: Any, *, pratt: bool = False,
+    alternative: str = "two-sided", confidence: float = 0.95,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Exact p-values and the exact intervals of the matched-pairs rank-biserial r (the
+    inversion of the same exact test, :func:`._rank_ci.signed_rank_ci_exact`) of many samples
+    (one row of counts each), from one computation of the null distributions (two under
+    Pratt's method, whose test ranks the zeros but whose effect size does not)."""
+    pos = np.atleast_2d(np.asarray(pos, dtype=np.int64))
+    mult = pos + np.atleast_2d(np.asarray(neg, dtype=np.int64))
     offset = np.asarray(n_zero, dtype=np.int64) if pratt else 0
     r2 = _doubled_midranks_rows(mult, offset)  # zero counts leave the other groups' ranks
     pmf, _ = signed_rank_pmfs(r2, mult)
-    return exact_p_values(pmf, np.asarray(v2), np.asarray(total2), alternative)
+    p = exact_p_values(pmf, np.asarray(v2), np.asarray(total2), alternative)
+    if pratt:
+        r2 = _doubled_midranks_rows(mult)
+        pmf, _ = signed_rank_pmfs(r2, mult)
+    low, high = signed_rank_ci_exact(pmf, r2, mult, (pos * r2).sum(axis=1),
+                                     confidence=confidence, alternative=alternative)
+    return p, low, high
 
 
 def _signed_rank_from_counts(
@@ -352,9 +359,13 @@ def _signed_rank_from_counts(
     n_nonzero = int(b["n_nonzero"])
     exact = _choose_exact(method, n_nonzero < AUTO_EXACT_BELOW)
     exact_p = None
-    if exact:
-        exact_p = _signed_rank_exact_p(pos, neg, int(n_zero), int(b["v2"]), int(b["total2"]),
-                                       pratt=pratt, alternative=alternative)
+    if exact and n_nonzero > 0:
+        p, low, high = _signed_rank_exact(
+            pos[None, :], neg[None, :], [int(n_zero)], [int(b["v2"])], [int(b["total2"])],
+            pratt=pratt, alternative=alternative, confidence=confidence)
+        exact_p, b["ci_low"], b["ci_high"] = float(p[0]), low[0], high[0]
+    elif exact:
+        exact_p = 1.0  # nothing to rank: the conditional distribution is a point
     zeros = "Pratt: zeros ranked, then dropped" if pratt else "zero differences dropped"
     return _rank_result(
         b, exact_p=exact_p, ties="ties and zeros", correction=correction,
@@ -439,24 +450,36 @@ def wilcoxon_signed_rank(
     ``2 min(P(V <= v), P(V >= v))`` since the distribution is symmetric).
 
     The effect size is ``r = (R^+ - R^-) / (n(n+1)/2)`` with ranks of the non-zero
-    differences (zeros dropped whatever ``zero_method``), as effectsize computes it; its
-    interval is
-    ``tanh(atanh(r) +/- z_q SE)`` with ``SE = sqrt((2n^3 + 3n^2 + n)/6) / (n(n+1)/2)``
-    and, for a one-sided ``alternative``, level ``2 confidence - 1`` and the far bound set to
-    -1 or 1 (effectsize's convention). ``n`` here is the number of non-zero differences, as in
-    ``effectsize::rank_biserial(Pair(x, y) ~ 1)`` and ``rank_biserial(x - y)``; the two-vector
-    call ``rank_biserial(x, y, paired = TRUE)`` (effectsize 0.8.3) gives the same ``r`` but
-    counts the non-zero *wave-1 values* instead, which makes its interval depend on how the
-    answers are coded, so we do not follow it. When every difference is zero there is nothing to
-    rank: ``V = 0``, the p-value is 1 and the effect size NaN. When the variance is zero the
-    asymptotic p-value is 1 (R returns NaN).
+    differences (zeros dropped whatever ``zero_method``), as effectsize computes it; ``n``
+    here is the number of non-zero differences, as in ``effectsize::rank_biserial(x - y)``
+    (the two-vector call ``rank_biserial(x, y, paired = TRUE)`` gives the same ``r``). Its
+    interval inverts the signed-rank test itself (effectsize's Fisher-z interval does not
+    keep its coverage under ties and zeros: under no change it excluded 0 in 25% of samples
+    of 10 pairs). Along the exponentially tilted family ``P_lambda ∝ exp(lambda V) P_0``, in
+    which the signs are independent with ``P(d_i > 0) = expit(lambda R_i)``, the bounds are
+    the family's expected ``r``,
+    ``theta(lambda) = sum_i R_i tanh(lambda R_i / 2) / sum_i R_i``, at the ``lambda`` where
+    ``P_lambda(V >= v)`` (lower bound) or ``P_lambda(V <= v)`` (upper bound) equals
+    ``(1 - confidence) / 2`` (``1 - confidence`` and the far bound -1 or 1 for a one-sided
+    ``alternative``). With the exact method the tails are those of the exact conditional
+    distribution, so the interval excludes 0 exactly when the exact p-value is below
+    ``1 - confidence``; with the normal approximation they are the family's normal tails
+    with the test's continuity correction. The interval never has zero width (one positive
+    difference gives [-0.95, 1]); with one tie group (binary items) it is Clopper-Pearson's
+    interval for ``(b - c) / (b + c)``. See :mod:`crisis_survey.stats._rank_ci` and
+    ``docs/methods/rank-tests.md`` (measured coverage).
+
+    When every difference is zero there is nothing to rank: ``V = 0``, the p-value is 1 and
+    the effect size NaN. When the variance is zero the asymptotic p-value is 1 (R returns
+    NaN).
 
     Equivalent R calls::
 
         wilcox.test(x, y, paired = TRUE, exact = FALSE, correct = TRUE)    # asymptotic
         coin::wilcoxsign_test(x ~ y, distribution = "exact",
                               zero.method = "Wilcoxon")                     # exact
-        effectsize::rank_biserial(x - y)     # same r as rank_biserial(x, y, paired = TRUE)
+        effectsize::rank_biserial(x - y)     # same r (not its interval)
+        # the interval: no R package; tests/fixtures/r/rank_ci.R enumerates it
 
     References
     ----------
@@ -484,7 +507,7 @@ def wilcoxon_signed_rank(
     Likert answers (1-5) at two waves, with ties, zeros and a missing answer. With 7
     non-zero differences ``"auto"`` uses the exact conditional distribution (R:
     ``wilcox.test`` gives V = 4; ``coin::wilcoxsign_test(distribution = "exact")`` p = 0.125;
-    ``effectsize::rank_biserial(w1 - w2)`` r = -0.71 [-0.94, -0.07]):
+    ``effectsize::rank_biserial(w1 - w2)`` r = -0.71; the interval contains 0 as p > 0.05):
 
     >>> w1 = [3, 4, 2, 5, 3, 3, 4, None, 2, 1]
     >>> w2 = [4, 4, 3, 5, 4, 2, 5, 3, 3, 2]
@@ -492,7 +515,7 @@ def wilcoxon_signed_rank(
     >>> res.n, res.details["n_zero"], res.statistic, round(res.p_value, 6)
     (9, 2.0, 4.0, 0.125)
     >>> round(res.effect_size, 2), round(res.ci_low, 2), round(res.ci_high, 2)
-    (-0.71, -0.94, -0.07)
+    (-0.71, -0.99, 0.16)
     """
     _check_options(method, alternative, confidence)
     if zero_method not in _ZERO_METHODS:
@@ -571,10 +594,9 @@ def _mann_whitney_batch(
         p_value = np.where(degenerate, 1.0, _normal_p(z, alternative))
         # rank-biserial correlation (effectsize): (U_x - U_y) / (n_x n_y) = 2 W / (n_x n_y) - 1
         r = 2.0 * statistic / (fx * fy) - 1.0
-        se = np.sqrt((ft + 1.0) / (3.0 * fx * fy))
     empty = (n_x == 0) | (n_y == 0)
     r, p_value = np.where(empty, np.nan, r), np.where(empty, np.nan, p_value)
-    ci_low, ci_high = _fisher_ci(r, se, confidence, alternative)
+    ci_low, ci_high = newcombe_ci(r, fx, fy, confidence=confidence, alternative=alternative)
     return {
         "statistic": statistic, "t2": t2, "n_x": n_x, "n_y": n_y, "expectation": expectation,
         "variance": variance, "deviation": deviation, "z": z, "p_value": p_value, "r": r,
@@ -636,6 +658,9 @@ def _mann_whitney_from_counts(
         if pmf.size <= t2:  # numerical guard; the observed sum is always in the support
             pmf = np.concatenate([pmf, np.zeros(t2 + 1 - pmf.size)])
         exact_p = exact_p_value(pmf, t2, 2 * n_x * (n_total + 1), alternative)
+        low, high = rank_sum_ci_exact(pmf[None, :], [t2], [n_x], [n_y],
+                                      confidence=confidence, alternative=alternative)
+        b["ci_low"], b["ci_high"] = low[0], high[0]
     return _rank_result(
         b, exact_p=exact_p, ties="ties", correction=correction,
         method="Mann-Whitney / Wilcoxon rank-sum test ({how})", n=n_total,
@@ -707,16 +732,23 @@ def mann_whitney(
     distribution need not be symmetric, so this can differ from doubling the smaller tail).
 
     The effect size is ``r = (U_x - U_y) / (n_x n_y) = 2 W / (n_x n_y) - 1`` as
-    ``effectsize::rank_biserial(x, y)``, with interval ``tanh(atanh(r) +/- z_q SE)``,
-    ``SE = sqrt((N + 1) / (3 n_x n_y))`` (effectsize's convention for one-sided alternatives
-    as in :func:`wilcoxon_signed_rank`). When all observations are tied the variance is zero
-    and the p-value is 1 (R returns NaN for the asymptotic test).
+    ``effectsize::rank_biserial(x, y)``. Its interval: with the exact method, the inversion
+    of the exact conditional test along the exponentially tilted family
+    ``P_lambda ∝ exp(lambda W) P_0`` (bounds = the family's expected ``r`` where a tail of
+    ``W`` equals ``(1 - confidence) / 2``; open to -1 or 1 when ``W`` is at an end of its
+    support); with the normal approximation, Newcombe's (2006) method-5 score interval for
+    ``A = (r + 1) / 2``, solving ``(A_hat - A)^2 = z^2 V(A)`` with
+    ``V(A) = A(1 - A) / (n_x n_y) (2N* - 1 - (3N* - 3) / ((2 - A)(1 + A)))``,
+    ``N* = N / 2``. Neither has zero width at ``r = -1`` or ``1``.
+
+    When all observations are tied the variance is zero and the p-value is 1 (R returns NaN
+    for the asymptotic test).
 
     Equivalent R calls::
 
         wilcox.test(x, y, exact = FALSE, correct = TRUE)                    # asymptotic
         coin::wilcox_test(v ~ g, distribution = "exact")                    # exact
-        effectsize::rank_biserial(x, y)
+        effectsize::rank_biserial(x, y)      # same r (not its interval)
 
     References
     ----------
@@ -725,13 +757,15 @@ def mann_whitney(
     Streitberg, B. & Roehmel, J. (1986). Exact distributions for permutation and rank tests.
     Statistical Software Newsletter 12, 10-17.
     Kerby, D. S. (2014). The simple difference formula. Comprehensive Psychology 3.
+    Newcombe, R. G. (2006). Confidence intervals for an effect size measure based on the
+    Mann-Whitney statistic. Part 2. Statistics in Medicine 25, 559-573.
 
     Examples
     --------
     Satisfaction (1-5) of service users answering only in 2014 (x) or only in 2015 (y).
     Both samples are small, so ``"auto"`` uses the exact conditional distribution (R:
     ``wilcox.test`` W = 12; ``coin::wilcox_test(distribution = "exact")`` p = 0.03575;
-    ``effectsize::rank_biserial(x, y)`` r = -0.62 [-0.86, -0.13]):
+    ``effectsize::rank_biserial(x, y)`` r = -0.62):
 
     >>> from crisis_survey.stats import mann_whitney
     >>> x = [2, 3, 3, 4, 2, 1, 3, None]
@@ -740,7 +774,7 @@ def mann_whitney(
     >>> res.statistic, res.n, round(res.p_value, 5)
     (12.0, 16, 0.03575)
     >>> round(res.effect_size, 2), round(res.ci_low, 2), round(res.ci_high, 2)
-    (-0.62, -0.86, -0.13)
+    (-0.62, -0.87, -0.02)
     """
     _check_options(method, alternative, confidence)
     a, b = unpaired(x, y)
