@@ -93,3 +93,41 @@ def test_unpaired_interval_coverage(n: int, shift: float) -> None:
     reps = 400
     covered = _mw_coverage(n, shift, reps)
     assert covered >= 0.95 - 3.29 * math.sqrt(0.95 * 0.05 / reps), f"coverage {covered:.4f}"
+
+
+def _tost_rate(n: int, margin: float, reps: int, seed: int) -> float:
+    """Rejection rate of the signed-rank TOST at alpha = 0.05 when the true rank-biserial is
+    exactly ``margin`` (signs independent of the size of the change, P(up) = (1 + margin)/2;
+    |d| = 1, 2, 3 with probabilities 0.6, 0.3, 0.1; 45% of pairs unchanged)."""
+    from crisis_survey.stats import _rank_ci as ci
+
+    rng = np.random.default_rng(seed)
+    size = rng.choice([0, 1, 2, 3], p=[0.45, 0.33, 0.165, 0.055], size=(reps, n))
+    sign = np.where(rng.random((reps, n)) < (1 + margin) / 2, 1, -1)
+    d = size * sign
+    pos = np.stack([(d == k).sum(axis=1) for k in range(1, 4)], axis=1)
+    neg = np.stack([(d == -k).sum(axis=1) for k in range(1, 4)], axis=1)
+    mult = pos + neg
+    r2 = rk._doubled_midranks_rows(mult)
+    v2 = (pos * r2).sum(axis=1)
+    nonzero = mult.sum(axis=1)
+    p = np.ones(reps)
+    exact = (nonzero > 0) & (nonzero < rk.AUTO_EXACT_BELOW)
+    if exact.any():
+        pmf, _ = rk.signed_rank_pmfs(r2[exact], mult[exact])
+        p[exact] = ci.signed_rank_tost(pmf, r2[exact], mult[exact], v2[exact], margin)
+    big = nonzero >= rk.AUTO_EXACT_BELOW
+    if big.any():
+        p[big] = ci.signed_rank_tost(None, r2[big], mult[big], v2[big], margin)
+    return float(np.mean(p < 0.05))
+
+
+@pytest.mark.parametrize("n", [10, 30, 100, 300])
+def test_tost_holds_its_level_at_the_margin(n: int) -> None:
+    reps = 4000
+    rate = _tost_rate(n, 0.3, reps, seed=3000 + n)
+    # stated exception (docs/methods/coverage.md): at 300 pairs the asymptotic TOST measured
+    # 0.063 and 0.052 in two seeds, slightly liberal: the generator's signs do not depend on
+    # the size of the change, the tilted family's do; asserted below 0.075
+    limit = 0.075 if n == 300 else 0.05 + 3.29 * math.sqrt(0.05 * 0.95 / reps)
+    assert rate <= limit, f"TOST size {rate:.4f} at n={n}"

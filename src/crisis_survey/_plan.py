@@ -12,6 +12,7 @@ A plan file looks like this (every key optional; the defaults are shown)::
     alpha = 0.05
     confidence = 0.95
     min_n = 5
+    unreachable = "exclude"    # or "keep": cells that cannot reach p < alpha leave the family
 
     [analysis.tests]           # override the test chosen from an item's measurement level
     overall_rating = "wilcoxon_signed_rank"
@@ -95,6 +96,10 @@ class AnalysisPlan:
         Significance level of the report's summary; confidence level of every interval.
     min_n
         Fewest observations for which a test is run.
+    unreachable
+        ``"exclude"`` (default): paired cells whose smallest attainable p-value is at least
+        ``alpha`` are left out of their p-value family (with the reason in the note);
+        ``"keep"``: every tested cell enters its family (``compare_waves(unreachable=)``).
     threshold
         Disclosure control: counts below this are withheld from every output.
     secret_env
@@ -127,6 +132,7 @@ class AnalysisPlan:
     alpha: float = 0.05
     confidence: float = 0.95
     min_n: int = 5
+    unreachable: str = "exclude"
     threshold: int = 10
     secret_env: str = ""
     linkage: str = "exact"
@@ -166,7 +172,7 @@ class AnalysisPlan:
         d = dict(spec.get("disclosure", {}))
         k = dict(spec.get("linkage", {}))
         allowed = {"items", "by", "designs", "tests", "test_options", "adjust", "family",
-                   "alpha", "confidence", "min_n"}
+                   "alpha", "confidence", "min_n", "unreachable"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
         problems += [f"[disclosure] has unknown key {x!r}" for x in d if x != "threshold"]
         link_keys = {"secret_env", "linkage", "min_score", "review_file", "review_sha256",
@@ -238,6 +244,11 @@ class AnalysisPlan:
         if not isinstance(min_n, int) or min_n < 1:
             problems.append(f"[analysis] min_n must be a positive whole number, got {min_n!r}")
             min_n = 5
+        unreachable = a.get("unreachable", "exclude")
+        if unreachable not in ("exclude", "keep"):
+            problems.append(
+                f"[analysis] unreachable is {unreachable!r} (expected 'exclude' or 'keep')")
+            unreachable = "exclude"
         threshold = d.get("threshold", 10)
         if not isinstance(threshold, int) or threshold < 1:
             problems.append(
@@ -282,6 +293,7 @@ class AnalysisPlan:
             alpha=float(alpha),
             confidence=float(confidence),
             min_n=int(min_n),
+            unreachable=str(unreachable),
             threshold=int(threshold),
             secret_env=str(k.get("secret_env", "")),
             linkage=str(policy),

@@ -16,6 +16,7 @@ from .._errors import CrisisSurveyError
 from ..codebook import Field
 from ..stats._multiplicity import ADJUST_METHODS, _adjust_grouped
 from ..stats._registry import DESIGNS, TESTS, check_options
+from . import _families as fam
 from . import _kernels as kn
 from ._study import (
     FloatArray,
@@ -426,6 +427,8 @@ def _item_blocks(
             "effect_measure": _same(None, rows), "effect_size": np.full(rows, np.nan),
             "ci_low": np.full(rows, np.nan), "ci_high": np.full(rows, np.nan),
             "method": _same(None, rows), "reason": _same(None, rows),
+            "_p_min": np.zeros(rows),  # smallest attainable p (_families), not a column
+            "_changed": np.zeros(rows),  # pairs whose answer changed (paired categorical)
         }
         if test is None:
             why = f"no {design} test for {f.measurement} items with more than two levels"
@@ -488,6 +491,16 @@ def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
         _put(out, np.array([c]), result.statistic_name, result.statistic, result.df,
              result.p_value, result.effect_measure, result.effect_size, result.ci_low,
              result.ci_high)
+    if design == "paired" and categorical and test in fam.PAIRED_CATEGORICAL:
+        # one convention for "nobody changed" and the smallest attainable p (_families)
+        nobody = np.flatnonzero(todo & (fam.changed_pairs(dd.tables) == 0))
+        out["p_value"][nobody], out["statistic"][nobody] = 1.0, 0.0
+        for col in ("effect_size", "ci_low", "ci_high"):
+            out[col][nobody] = np.nan
+        for c in nobody.tolist():
+            notes[c] = fam.NOBODY_CHANGED
+        out["_p_min"] = np.where(todo, fam.smallest_p(test, dd.tables, out["df"]), 0.0)
+        out["_changed"] = fam.changed_pairs(dd.tables)
     return np.asarray(notes, dtype=object)
 
 
@@ -536,15 +549,20 @@ def _towards_wave2(measure: str | None, effect: Any, low: Any, high: Any) -> tup
 
 
 def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str,
-            codes: Mapping[str, IntArray]) -> None:
+            codes: Mapping[str, IntArray], leave_out: npt.NDArray[np.bool_] | None = None
+            ) -> None:
     """Fill ``p_adjusted`` and ``adjust_method``; ``codes`` holds integer codes of some
-    columns (equal codes for equal values), the others are factorized."""
+    columns (equal codes for equal values), the others are factorized. Rows in
+    ``leave_out`` get no adjusted p-value and do not count in their family."""
     cols = FAMILIES[family] if isinstance(family, str) else tuple(family)
     if table.empty:
         table["adjust_method"] = adjust
         return
+    p = table["p_value"].to_numpy(dtype=float)
+    if leave_out is not None:
+        p = np.where(leave_out, np.nan, p)
     if adjust == "none":
-        table["p_adjusted"] = table["p_value"]
+        table["p_adjusted"] = p
         return
     # one integer per distinct combination of the family columns (missing values form a
     # family of their own, as groupby(dropna=False) would)
@@ -556,7 +574,6 @@ def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str,
             code, uniques = pd.factorize(table[col], use_na_sentinel=False)
             size = len(uniques)
         families = pd.factorize(families * size + code)[0]
-    p = table["p_value"].to_numpy(dtype=float)
     table["p_adjusted"] = _adjust_grouped(p, families, adjust)
 
 
@@ -618,6 +635,7 @@ def compare_waves(
     adjust: str = "holm",
     alpha: float = 0.05,
     min_n: int = 5,
+    unreachable: str = "exclude",
 ) -> WaveComparison:
     r"""Compare every survey item between waves 1 and 2, per by-value and design.
 
@@ -677,6 +695,13 @@ def compare_waves(
     min_n : int
         Fewest complete pairs (paired design) or answers per wave (other designs) for a test
         to be run; thinner cells get a row with a ``note`` and no test.
+    unreachable : {"exclude", "keep"}
+        ``"exclude"`` (default): a paired cell whose smallest attainable p-value is at least
+        ``alpha`` (an exact signed-rank test on 5 changed pairs cannot go below 0.0625;
+        nobody changed) keeps its p-value but gets no adjusted p-value and is not counted
+        in its family, with the reason in ``note``; ``"keep"``: every tested cell enters
+        its family. Cells where nobody changed report p = 1 in the signed-rank, McNemar and
+        Stuart-Maxwell tests alike (see ``docs/methods/comparing-waves.md``).
 
     Returns
     -------
@@ -768,6 +793,9 @@ def compare_waves(
         raise CrisisSurveyError(f"alpha must be between 0 and 1; got {alpha!r}")
     if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1:
         raise CrisisSurveyError(f"min_n must be a positive whole number; got {min_n!r}")
+    if unreachable not in fam.UNREACHABLE:
+        raise CrisisSurveyError(
+            f"unreachable={unreachable!r}; expected one of {', '.join(fam.UNREACHABLE)}")
 
     if test_options is not None and not isinstance(test_options, Mapping):
         raise CrisisSurveyError(
@@ -795,7 +823,18 @@ def compare_waves(
                                  options_of))
     blocks = [made[(f.name, design)] for f in fields for design in designs]
     table, codes = _assemble(blocks, adjust)
-    _adjust(table, family, adjust, codes)
+    leave_out = None
+    if unreachable == "exclude" and blocks:
+        p_min = np.concatenate([np.asarray(b["_p_min"], dtype=float) for b in blocks])
+        leave_out = (p_min >= alpha) & table["p_value"].notna().to_numpy()
+        if leave_out.any():
+            notes = table["note"].to_numpy(dtype=object).copy()
+            changed = np.concatenate([np.asarray(b["_changed"], dtype=float) for b in blocks])
+            for i in np.flatnonzero(leave_out).tolist():
+                why = fam.unreachable_note(float(p_min[i]), float(changed[i]), alpha)
+                notes[i] = why if notes[i] is None else f"{notes[i]}; {why}"
+            table["note"] = _text(notes)
+    _adjust(table, family, adjust, codes, leave_out)
     options: dict[str, Any] = {
         "items": [f.name for f in fields],
         "by": list(by_cols),
@@ -808,6 +847,7 @@ def compare_waves(
         "adjust": adjust,
         "alpha": float(alpha),
         "min_n": int(min_n),
+        "unreachable": unreachable,
         "confidence": 0.95,
         "codebook": {"name": study.codebook.name, "version": study.codebook.version},
         "waves": [

@@ -283,6 +283,7 @@ def _comparison_kwargs(plan: AnalysisPlan) -> dict[str, Any]:
         "adjust": plan.adjust,
         "alpha": plan.alpha,
         "min_n": plan.min_n,
+        "unreachable": plan.unreachable,
     }
 
 

@@ -338,7 +338,7 @@ def newcombe_ci(
                 lo, hi = np.where(positive, lo, mid), np.where(positive, mid, hi)
         return 0.5 * (lo + hi)
 
-    low_a = root(np.zeros_like(a_hat), a_hat.copy(), below=True)
+    low_a = root(np.zeros_like(a_hat), a_hat.copy(), below=True)  # 64 halvings of [0, 1]
     high_a = root(a_hat.copy(), np.ones_like(a_hat), below=False)
     low, high = 2.0 * low_a - 1.0, 2.0 * high_a - 1.0
     return _finish(low, high, ok, alternative, r)
