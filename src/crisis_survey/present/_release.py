@@ -62,7 +62,15 @@ def _sha256(path: Path) -> str:
 # -- the linkage outputs (CSV) -----------------------------------------------------------------
 @dataclass
 class OutputSet:
-    """What :func:`write_outputs` wrote: the files and the lines of the summary."""
+    """What :func:`write_outputs` wrote: the files and the lines of the summary.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> result = OutputSet(folder=Path("out"))
+    >>> result.files, result.summary
+    ([], [])
+    """
 
     folder: Path
     files: list[Path] = field(default_factory=list)
@@ -115,6 +123,34 @@ def write_outputs(
     (:func:`~crisis_survey.present._tables.protect_linkage_counts`); no file holds a
     respondent identifier, link key or free-text answer
     (:func:`~crisis_survey.present.assert_no_identifiers`, checked before writing).
+
+    Parameters
+    ----------
+    study
+        The linked study (:func:`~crisis_survey.link.link_waves`).
+    out
+        Output folder (made if absent).
+    synthetic
+        Say in ``README.md`` that the data are SYNTHETIC (the sample study).
+    inputs
+        Input files whose SHA-256 the README lists.
+    threshold
+        Smallest count published; counts from 1 to ``threshold - 1`` are withheld.
+
+    Returns
+    -------
+    OutputSet
+        The files written and the lines of the console summary.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crisis_survey import load_sample_study
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     written = write_outputs(load_sample_study(), Path(folder), synthetic=True)
+    ...     print(sorted(p.name for p in written.files))
+    ['README.md', 'accounting.csv', 'attrition.csv', 'linkage_counts.csv']
     """
     out.mkdir(parents=True, exist_ok=True)
     result = OutputSet(folder=out)
@@ -383,6 +419,14 @@ class Release:
         ``accounting.csv``, ``linkage_counts.csv``, ``attrition.csv`` and ``README.md``.
     report
         The report's files (:class:`~crisis_survey.present.ReportFiles`).
+
+    Examples
+    --------
+    :func:`publish` returns one; its ``files`` are every file written, CSVs and report:
+
+    >>> from dataclasses import fields
+    >>> [f.name for f in fields(Release)]
+    ['outputs', 'report']
     """
 
     outputs: OutputSet
