@@ -514,3 +514,35 @@ def test_a_key_outside_its_table_is_an_error_not_a_stray_write() -> None:
     with pytest.raises(CrisisSurveyError, match="outside its table"):
         _study._counted(np.array([0, 3], dtype=np.uint16), 2, np.array([1, 2], np.uint16),
                         [3])
+
+
+# -- arguments that would publish an identifier, or make no sense ------------------------------
+@pytest.mark.parametrize(("by", "why"), [
+    ("respondent_id", "a respondent identifier"),  # used to publish every id as a row
+    ("link_key", "the link key"),  # used to crash (KeyError)
+    ("comments", "a free-text answer"),  # used to publish comments as row headings
+    ("completed_date", "a date"),
+    (("group", "respondent_id"), "a respondent identifier"),
+])
+def test_by_never_names_an_identifier_free_text_or_date(
+    study: FakeStudy, by: str | tuple[str, ...], why: str
+) -> None:
+    with pytest.raises(CrisisSurveyError) as info:
+        compare_waves(study, items=["overall_rating"], by=by)
+    msg = str(info.value)
+    assert "by= cannot group the results by these columns" in msg and why in msg
+    ids = set(study.wave1.data["respondent_id"].astype(str))
+    assert not any(i in msg for i in ids)
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"designs": ("paired", "paired")}, "designs= names a design twice"),
+    ({"by": ("group", "group")}, "by= names a column twice"),
+    ({"min_n": 2**63 - 1}, "min_n must be a whole number from 1 to 1,000,000,000"),
+    ({"min_n": True}, "min_n must be a whole number"),
+])
+def test_repeated_or_out_of_range_arguments_are_clear_errors(
+    study: FakeStudy, kwargs: dict[str, Any], needle: str
+) -> None:
+    with pytest.raises(CrisisSurveyError, match=needle):
+        compare_waves(study, items=["overall_rating"], **kwargs)

@@ -337,3 +337,58 @@ def test_exclusions_join_several_problems_of_a_row(tmp_path: Path) -> None:
     assert len(w.problems) == 2
     assert list(ex.columns) == ["row", "reason", "file", "column", "value", "problem",
                                 "expected"]
+
+
+# -- problems never repeat an identifier or contact details ---------------------------------------
+def _wave_file(tmp_path: Path, **changes: tuple[int, str]) -> Path:
+    frame = mm.valid_frame()
+    for column, (row, value) in changes.items():
+        frame.loc[row, column] = value
+    path = tmp_path / "wave1.csv"
+    frame.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+@pytest.mark.parametrize(("column", "value", "why"), [
+    ("area", "jo.bloggs@example.org", "an e-mail address"),
+    ("area", "+44 7700 900123", "a phone number"),
+    ("area", "07700 900123", "a phone number"),
+    ("group", "jo.bloggs@example.org", "an e-mail address"),
+])
+def test_contact_details_in_a_grouping_column_are_refused_without_echoing_them(
+    tmp_path: Path, column: str, value: str, why: str
+) -> None:
+    path = _wave_file(tmp_path, **{column: (1, value)})
+    with pytest.raises(DataValidationError) as info:
+        load_wave(path, wave=1)
+    problems = info.value.problems
+    row = problems[problems["column"] == column].iloc[0]
+    assert (row["file"], row["row"]) == ("wave1.csv", 3)
+    assert row["value"] == f"[not shown: {why}]"
+    assert value not in str(info.value) and value not in problems.to_csv()
+    # quarantined, the row is left out and the value never becomes a category (a label)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wave = load_wave(path, wave=1, on_error="quarantine")
+    assert 3 not in wave.data.index
+    assert value not in [str(c) for c in wave.data[column].cat.categories]
+
+
+def test_area_codes_and_short_numbers_are_not_taken_for_contact_details(tmp_path: Path) -> None:
+    wave = load_wave(_wave_file(tmp_path, area=(1, "12345")), wave=1)
+    assert "12345" in list(wave.data["area"].cat.categories)
+
+
+def test_problems_name_the_rows_of_a_repeated_identifier_not_the_identifier(
+    tmp_path: Path
+) -> None:
+    path = _wave_file(tmp_path, respondent_id=(2, "A001"), link_key=(2, "k1@example.org"))
+    with pytest.raises(DataValidationError) as info:
+        load_wave(path, wave=1)
+    problems = info.value.problems
+    dup = problems[problems["problem"] == PROBLEM_KINDS["duplicate"]]
+    assert sorted(dup["row"]) == [2, 4]
+    assert set(dup["value"]) == {"[not shown: a respondent identifier]"}
+    assert "the same value is on row 4" in dup["expected"].iloc[0]
+    assert "A001" not in str(info.value) and "A001" not in problems.to_csv()
+    assert "k1@example.org" not in str(info.value)

@@ -270,9 +270,11 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .codebook._frictionless import DEFAULT_CODEBOOK
 
     folder = _out_folder(args)
-    plan = load_plan(args.plan) if args.plan else AnalysisPlan()
+    with _warnings_to(err):
+        plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     cb = _codebook(args.codebook)
     check_plan(plan, cb)  # before any data are read
+    plan.check(cb)  # no identifier, free text or date as a by, item or test
     secret = _secret(args.secret_env or plan.secret_env or None)
     options = plan.linkage_options(Path(args.plan).parent if args.plan else Path.cwd())
     w1, w2, study = _load_and_link(args.wave1, args.wave2, cb, args.mapping, args.quarantine,

@@ -22,6 +22,7 @@ A plan file looks like this (every key optional; the defaults are shown)::
 
     [disclosure]
     threshold = 10             # counts below this are suppressed in published outputs
+    allow_small_threshold = false  # true: a threshold below 5 is accepted (with a warning)
 
     [linkage]
     secret_env = ""            # environment variable holding the HMAC key, if any
@@ -36,7 +37,8 @@ A plan file looks like this (every key optional; the defaults are shown)::
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,11 +48,74 @@ from ._errors import CrisisSurveyError
 if TYPE_CHECKING:
     from .codebook import Codebook
 
-__all__ = ["AnalysisPlan", "PlanError", "check_plan", "load_plan"]
+__all__ = ["MAX_MIN_N", "MIN_THRESHOLD", "AnalysisPlan", "PlanError", "check_plan",
+           "load_plan"]
 
 _DESIGNS = ("paired", "independent", "overlapping")  # the default designs
 _ALL_DESIGNS = ("paired", "independent", "overlapping", "unlinked")
 _ADJUST = ("holm", "hochberg", "bh", "by", "bonferroni", "none")
+#: The smallest disclosure threshold a plan may set without ``allow_small_threshold``.
+MIN_THRESHOLD = 5
+#: Thresholds below this are accepted with a warning (10 is the library's default).
+ADVISED_THRESHOLD = 10
+#: The largest ``min_n`` (more observations than any survey has).
+MAX_MIN_N = 1_000_000_000
+
+
+def _whole(value: Any) -> bool:
+    """A whole number, not a boolean (TOML's ``true`` is not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _value_problems(*, designs: Iterable[str], items: Iterable[str], by: Iterable[str],
+                    alpha: Any, confidence: Any, min_n: Any, threshold: Any,
+                    allow_small_threshold: Any) -> list[str]:
+    """The problems of the plan's values, one line each (shared by the TOML reader and the
+    constructor, so ``AnalysisPlan(threshold=True)`` is refused as the file is)."""
+    problems: list[str] = []
+    for key, values in (("designs", list(designs)), ("items", list(items)), ("by", list(by))):
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:
+            problems.append(f"[analysis] {key} names {', '.join(map(repr, twice))} more than "
+                            "once (expected each at most once)")
+    problems += [f"[analysis] designs has {x!r} (expected one of {list(_ALL_DESIGNS)})"
+                 for x in dict.fromkeys(designs) if x not in _ALL_DESIGNS]
+    if not _number(alpha) or not 0 < alpha < 1:
+        problems.append(f"[analysis] alpha must be a number between 0 and 1, got {alpha!r}")
+    if not _number(confidence) or not 0 < confidence < 1:
+        problems.append(
+            f"[analysis] confidence must be a number between 0 and 1, got {confidence!r}")
+    if not _whole(min_n) or not 1 <= min_n <= MAX_MIN_N:
+        problems.append(f"[analysis] min_n must be a whole number from 1 to {MAX_MIN_N:,}, "
+                        f"got {min_n!r}")
+    if not isinstance(allow_small_threshold, bool):
+        problems.append("[disclosure] allow_small_threshold must be true or false, got "
+                        f"{allow_small_threshold!r}")
+        allow_small_threshold = False
+    if not _whole(threshold) or threshold < 1:
+        problems.append(
+            f"[disclosure] threshold must be a positive whole number, got {threshold!r}"
+        )
+    elif threshold < MIN_THRESHOLD and not allow_small_threshold:
+        problems.append(
+            f"[disclosure] threshold {threshold} would publish counts from {threshold} "
+            f"upwards; it must be at least {MIN_THRESHOLD} (set allow_small_threshold = true "
+            "to accept a smaller one)"
+        )
+    return problems
+
+
+def _raise(problems: list[str], source: str) -> None:
+    if problems:
+        where = f" in {source}" if source else ""
+        raise PlanError(
+            f"The analysis plan{where} is not valid ({len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}):\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 class PlanError(CrisisSurveyError):
@@ -101,7 +166,11 @@ class AnalysisPlan:
         ``alpha`` are left out of their p-value family (with the reason in the note);
         ``"keep"``: every tested cell enters its family (``compare_waves(unreachable=)``).
     threshold
-        Disclosure control: counts below this are withheld from every output.
+        Disclosure control: counts below this are withheld from every output. A whole
+        number, at least 5 (:data:`MIN_THRESHOLD`) unless ``allow_small_threshold``; below
+        10 the plan is accepted with a warning.
+    allow_small_threshold
+        Accept a threshold below 5 (it publishes counts that small; a warning says so).
     secret_env
         Name of the environment variable holding the pseudonymisation key (never the key).
     linkage, min_score, review_file, review_sha256, agreement, key_components
@@ -134,6 +203,7 @@ class AnalysisPlan:
     min_n: int = 5
     unreachable: str = "exclude"
     threshold: int = 10
+    allow_small_threshold: bool = False
     secret_env: str = ""
     linkage: str = "exact"
     min_score: float = 6.0
@@ -150,6 +220,38 @@ class AnalysisPlan:
         return {"linkage": self.linkage, "min_score": self.min_score, "review": review,
                 "review_sha256": self.review_sha256 or None,
                 "agreement": self.agreement, "key_components": self.key_components}
+
+    def __post_init__(self) -> None:
+        _raise(_value_problems(
+            designs=self.designs, items=self.items, by=self.by, alpha=self.alpha,
+            confidence=self.confidence, min_n=self.min_n, threshold=self.threshold,
+            allow_small_threshold=self.allow_small_threshold), self.source)
+        if self.threshold < ADVISED_THRESHOLD:
+            where = f" in {self.source}" if self.source else ""
+            warnings.warn(
+                f"the analysis plan{where} sets the disclosure threshold to "
+                f"{self.threshold}: counts from {self.threshold} upwards are published "
+                f"(the default is {ADVISED_THRESHOLD})", UserWarning, stacklevel=3)
+
+    def check(self, codebook: Codebook) -> None:
+        """Refuse a plan that would publish an identifier, link key, free text or a date.
+
+        Raises :class:`PlanError` when ``by``, ``items`` or ``tests`` names such a field
+        (:attr:`~crisis_survey.codebook.Field.private`); called before any data are read.
+
+        Examples
+        --------
+        >>> from crisis_survey import default_codebook
+        >>> AnalysisPlan(by=("respondent_id",)).check(default_codebook())
+        Traceback (most recent call last):
+        ...
+        crisis_survey._plan.PlanError: The analysis plan is not valid (1 problem):
+          - [analysis] by: 'respondent_id' is a respondent identifier, which is never published
+        """
+        problems = [f"[analysis] {key}: {p}" for key, names in (
+            ("by", self.by), ("items", self.items), ("tests", tuple(self.tests)))
+            for p in codebook.private_fields(names)]
+        _raise(problems, self.source)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (lists, dicts), as written to the manifest."""
@@ -174,7 +276,8 @@ class AnalysisPlan:
         allowed = {"items", "by", "designs", "tests", "test_options", "adjust", "family",
                    "alpha", "confidence", "min_n", "unreachable"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
-        problems += [f"[disclosure] has unknown key {x!r}" for x in d if x != "threshold"]
+        problems += [f"[disclosure] has unknown key {x!r}" for x in d
+                     if x not in ("threshold", "allow_small_threshold")]
         link_keys = {"secret_env", "linkage", "min_score", "review_file", "review_sha256",
                      "agreement", "key_components"}
         problems += [f"[linkage] has unknown key {x!r}" for x in k if x not in link_keys]
@@ -224,37 +327,31 @@ class AnalysisPlan:
                 return default
             return tuple(value)
 
-        designs = strings("designs", _DESIGNS)
-        problems += [f"[analysis] designs has {x!r} (expected one of {list(_ALL_DESIGNS)})"
-                     for x in designs if x not in _ALL_DESIGNS]
-        adjust = str(a.get("adjust", "holm"))
+        def text(section: dict[str, Any], name: str, key: str, default: str) -> str:
+            value = section.get(key, default)
+            if not isinstance(value, str):
+                problems.append(f"[{name}] {key} must be a string, got {value!r}")
+                return default
+            return value
+
+        items, by, designs = strings("items", ()), strings("by", ("group",)), \
+            strings("designs", _DESIGNS)
+        adjust = text(a, "analysis", "adjust", "holm")
         if adjust not in _ADJUST:
             problems.append(f"[analysis] adjust is {adjust!r} (expected one of {list(_ADJUST)})")
-        alpha = a.get("alpha", 0.05)
-        if not isinstance(alpha, int | float) or not 0 < alpha < 1:
-            problems.append(f"[analysis] alpha must be a number between 0 and 1, got {alpha!r}")
-            alpha = 0.05
-        confidence = a.get("confidence", 0.95)
-        if not isinstance(confidence, int | float) or not 0 < confidence < 1:
-            problems.append(
-                f"[analysis] confidence must be a number between 0 and 1, got {confidence!r}"
-            )
-            confidence = 0.95
-        min_n = a.get("min_n", 5)
-        if not isinstance(min_n, int) or min_n < 1:
-            problems.append(f"[analysis] min_n must be a positive whole number, got {min_n!r}")
-            min_n = 5
+        family = text(a, "analysis", "family", "group")
+        secret_env = text(k, "linkage", "secret_env", "")
+        alpha, confidence = a.get("alpha", 0.05), a.get("confidence", 0.95)
+        min_n, threshold = a.get("min_n", 5), d.get("threshold", 10)
+        allow_small = d.get("allow_small_threshold", False)
+        problems += _value_problems(designs=designs, items=items, by=by, alpha=alpha,
+                                    confidence=confidence, min_n=min_n, threshold=threshold,
+                                    allow_small_threshold=allow_small)
         unreachable = a.get("unreachable", "exclude")
         if unreachable not in ("exclude", "keep"):
             problems.append(
                 f"[analysis] unreachable is {unreachable!r} (expected 'exclude' or 'keep')")
             unreachable = "exclude"
-        threshold = d.get("threshold", 10)
-        if not isinstance(threshold, int) or threshold < 1:
-            problems.append(
-                f"[disclosure] threshold must be a positive whole number, got {threshold!r}"
-            )
-            threshold = 10
         tests = a.get("tests", {})
         if not isinstance(tests, Mapping) or not all(
             isinstance(v, str) for v in tests.values()
@@ -276,26 +373,22 @@ class AnalysisPlan:
                 except CrisisSurveyError as exc:
                     problems += [f"[analysis.test_options] {line.strip(' -')}"
                                  for line in str(exc).splitlines()[1:] or [str(exc)]]
-        if problems:
-            where = f" in {source}" if source else ""
-            raise PlanError(
-                f"The analysis plan{where} is not valid ({len(problems)} problem"
-                f"{'s' if len(problems) != 1 else ''}):\n" + "\n".join(f"  - {p}" for p in problems)
-            )
+        _raise(problems, source)
         return cls(
-            items=strings("items", ()),
-            by=strings("by", ("group",)),
+            items=items,
+            by=by,
             designs=designs,
             tests=dict(tests),
             test_options={str(k): dict(v) for k, v in test_options.items()},
             adjust=adjust,
-            family=str(a.get("family", "group")),
+            family=family,
             alpha=float(alpha),
             confidence=float(confidence),
             min_n=int(min_n),
             unreachable=str(unreachable),
             threshold=int(threshold),
-            secret_env=str(k.get("secret_env", "")),
+            allow_small_threshold=bool(allow_small),
+            secret_env=secret_env,
             linkage=str(policy),
             min_score=float(min_score),
             review_file=review_file,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from html import escape
 from typing import Literal
@@ -171,6 +171,30 @@ class Field:
     def label(self) -> str:
         """Short human label: the title if there is one, else the name."""
         return self.title or self.name
+
+    @property
+    def private(self) -> str | None:
+        """Why this field may never be published (a ``by``, an item or a label), or None.
+
+        Identifiers, link keys, free-text answers and dates single out a respondent, so
+        they never become a table's rows, columns or labels (``docs/disclosure-control.md``).
+
+        Examples
+        --------
+        >>> from crisis_survey import default_codebook
+        >>> cb = default_codebook()
+        >>> cb.identifier.private, cb["overall_rating"].private
+        ('a respondent identifier', None)
+        """
+        if self.role == "identifier":
+            return "a respondent identifier"
+        if self.role == "link_key":
+            return "the link key"
+        if self.measurement == "text":
+            return "a free-text answer"
+        if self.role == "date" or self.type in ("date", "datetime"):
+            return "a date"
+        return None
 
     @property
     def is_categorical(self) -> bool:
@@ -382,6 +406,29 @@ class Codebook:
 
     def demographics(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.role == "demographic")
+
+    def private_fields(self, names: Iterable[str]) -> list[str]:
+        """Problems, one line each, for the ``names`` that may never be published.
+
+        ``by``, items and labels are refused when they name (as a field or a role,
+        :meth:`resolve`) an identifier, the link key, a free-text answer or a date
+        (:attr:`Field.private`); names not in the codebook are left to the caller.
+
+        Examples
+        --------
+        >>> from crisis_survey import default_codebook
+        >>> default_codebook().private_fields(["group", "respondent_id"])
+        ["'respondent_id' is a respondent identifier, which is never published"]
+        """
+        problems = []
+        for name in names:
+            try:
+                why = self.resolve(name).private
+            except KeyError:
+                continue
+            if why is not None:
+                problems.append(f"{name!r} is {why}, which is never published")
+        return problems
 
     # -- display ---------------------------------------------------------------------------
     def _summary_lines(self) -> list[str]:

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from .._plan import MAX_MIN_N
 from ..codebook import Field
 from ..stats._multiplicity import ADJUST_METHODS, _adjust_grouped
 from ..stats._registry import DESIGNS, TESTS, check_options
@@ -769,12 +770,22 @@ def compare_waves(
     12
     """
     by_cols = resolve_by(study, by)
+    private = study.codebook.private_fields(by_cols)
+    if private:
+        raise CrisisSurveyError(
+            "by= cannot group the results by these columns (their values would be "
+            "published as row headings):\n" + "\n".join(f"  - {p}" for p in private)
+        )
+    if len(set(by_cols)) != len(by_cols):
+        raise CrisisSurveyError(f"by= names a column twice: {list(by_cols)}")
     designs = (designs,) if isinstance(designs, str) else tuple(designs)
     bad = [d for d in designs if d not in DESIGNS]
     if bad or not designs:
         raise CrisisSurveyError(
             f"designs= has {bad or 'nothing'}; expected some of {', '.join(DESIGNS)}"
         )
+    if len(set(designs)) != len(designs):
+        raise CrisisSurveyError(f"designs= names a design twice: {list(designs)}")
     if adjust != "none" and adjust not in ADJUST_METHODS:
         raise CrisisSurveyError(
             f"adjust={adjust!r}; expected one of {', '.join((*ADJUST_METHODS, 'none'))}"
@@ -792,8 +803,9 @@ def compare_waves(
         )
     if not (isinstance(alpha, int | float) and 0 < alpha < 1):
         raise CrisisSurveyError(f"alpha must be between 0 and 1; got {alpha!r}")
-    if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1:
-        raise CrisisSurveyError(f"min_n must be a positive whole number; got {min_n!r}")
+    if isinstance(min_n, bool) or not isinstance(min_n, int) or not 1 <= min_n <= MAX_MIN_N:
+        raise CrisisSurveyError(
+            f"min_n must be a whole number from 1 to {MAX_MIN_N:,}; got {min_n!r}")
     if unreachable not in fam.UNREACHABLE:
         raise CrisisSurveyError(
             f"unreachable={unreachable!r}; expected one of {', '.join(fam.UNREACHABLE)}")

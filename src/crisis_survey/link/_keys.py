@@ -111,8 +111,8 @@ def _to_arrow(keys: Any, what: str) -> pa.LargeStringArray:
             problem = f"{what} holds text that cannot be encoded as UTF-8"
         else:
             problem = f"{what} holds a value that is not text"
-        raise LinkageError(
-            [{"value": repr(bad), "problem": problem,
+        raise LinkageError(  # the key itself is never repeated: say what kind of value it is
+            [{"value": type(bad).__name__, "problem": problem,
               "expected": "strings (or missing values) as link keys"}]
         ) from None
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._errors import LinkageError
+from ..load._validate import withheld
 from ..load._wave import SurveyWave
 from ._keys import digest_all, normalise_array, pseudonymise, secret_bytes
 from ._report import ROW_TABLE_COLUMNS, build_report, statuses
@@ -138,7 +139,7 @@ _WITHHELD = "[withheld: holds a link key]"
 
 
 def _pseudonym(value: Any, secret: bytes) -> Any:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or withheld(value):
         return value
     return pseudonymise([str(value)], secret).iloc[0]
 

@@ -48,6 +48,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "not_boolean": "not true or false",
     "control": "control character in the value",
     "nul": "NUL byte in the value (the file may be damaged)",
+    "personal": "looks like an e-mail address or phone number",
 }
 
 #: Characters no value may hold: C0 controls and DEL (free text may hold tab and newlines).
@@ -68,18 +69,76 @@ def missing_kinds_dtype() -> pd.CategoricalDtype:
     return pd.CategoricalDtype(list(MISSING_KINDS), ordered=False)
 
 
+def _given(value: Any) -> bool:
+    return not (value is None or value is pd.NA or value is pd.NaT
+                or (isinstance(value, float) and math.isnan(value)))
+
+
 def _no_kinds(n: int) -> np.ndarray:
     return np.full(n, -1, dtype=np.int8)
 
 
+#: What a problem shows instead of a value it must not repeat (an identifier, a link key,
+#: a free-text answer, or anything that looks like an e-mail address or phone number): the
+#: file, row and column say where it is.
+WITHHELD_VALUE = "[not shown: {}]"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE_CHARS = re.compile(r"\+?[\d\s().\-/]+")
+
+
+def withheld(value: Any) -> bool:
+    """Whether ``value`` is the placeholder of a value a problem does not show."""
+    return isinstance(value, str) and value.startswith(WITHHELD_VALUE.split("{")[0])
+
+
+def looks_personal(value: Any) -> str | None:
+    """``"an e-mail address"`` or ``"a phone number"`` if ``value`` looks like one, else None.
+
+    A phone number is text of digits, spaces and ``+ ( ) . - /`` holding 10 to 15 digits (or
+    7 to 15 after a leading ``+``); shorter numbers, such as area codes, pass.
+
+    Examples
+    --------
+    >>> looks_personal("jo.bloggs@example.org"), looks_personal("+44 7700 900123")
+    ('an e-mail address', 'a phone number')
+    >>> looks_personal("E06000001"), looks_personal("12345"), looks_personal(2014)
+    (None, None, None)
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _EMAIL.fullmatch(text):
+        return "an e-mail address"
+    if _PHONE_CHARS.fullmatch(text):
+        digits = sum(ch.isdigit() for ch in text)
+        if 10 <= digits <= 15 or (text.startswith("+") and 7 <= digits <= 15):
+            return "a phone number"
+    return None
+
+
 class Problems:
-    """Collects cell-level problems of one file and the rows they make bad."""
+    """Collects cell-level problems of one file and the rows they make bad.
+
+    ``withheld`` maps a column to why its values are never repeated in a problem (an
+    identifier, the link key, free text): its problems show :data:`WITHHELD_VALUE` instead.
+    """
 
     def __init__(self, source: str, rows: np.ndarray) -> None:
         self.source = source
         self.rows = rows
         self.bad = np.zeros(len(rows), dtype=bool)
         self.frames: list[pd.DataFrame] = []
+        self.withheld: dict[str, str] = {}
+
+    def shown(self, column: str, values: np.ndarray) -> np.ndarray:
+        """The values as a problem may show them: private ones replaced by a placeholder."""
+        why = self.withheld.get(column)
+        out = values.copy()
+        for i, v in enumerate(values.tolist()):
+            reason = why if why is not None and _given(v) else looks_personal(v)
+            if reason is not None:
+                out[i] = WITHHELD_VALUE.format(reason)
+        return out
 
     def flag(
         self,
@@ -96,6 +155,7 @@ class Problems:
         values = raw.to_numpy(dtype=object)[mask]
         if isinstance(raw.dtype, pd.Int16Dtype):  # CSV codes parsed as numbers: the text
             values = np.array([str(v) for v in values], dtype=object)
+        values = self.shown(column, values)
         exp: Any = expected if isinstance(expected, str) else np.asarray(expected, dtype=object)
         self.frames.append(pd.DataFrame({
             "file": self.source, "row": self.rows[mask], "column": column,
@@ -418,7 +478,14 @@ def _observed_categories(f: Field, raw: pd.Series, column: str, probs: Problems)
             validate=False)
         return Converted(values=values, blank=blank, kinds=kinds)
     conv = _text(f, raw, column, probs)
-    codes, uniques = pd.factorize(pd.Series(conv.values), sort=True, use_na_sentinel=True)
+    text = pd.Series(conv.values)
+    codes, uniques = pd.factorize(text, sort=True, use_na_sentinel=True)
+    personal = np.array([looks_personal(u) is not None for u in uniques], dtype=bool)
+    if personal.any():  # contact details typed into a grouping column never become a label
+        bad = _take(personal, np.asarray(codes), False)
+        probs.flag(column, bad, raw, PROBLEM_KINDS["personal"],
+                   f"a {f.role} code or name (never a person's contact details)")
+        codes, uniques = pd.factorize(text.mask(bad), sort=True, use_na_sentinel=True)
     conv.values = pd.Categorical.from_codes(
         codes, dtype=pd.CategoricalDtype([str(u) for u in uniques], ordered=False),
         validate=False)
@@ -582,6 +649,8 @@ def convert_field(
 
     ``aliases`` (token -> level index or missing kind) are codes an SPSS/Stata file's own
     value labels explain (see :func:`file_aliases`)."""
+    if f.private is not None and f.role != "date" and f.type not in ("date", "datetime"):
+        probs.withheld[column] = f.private
     _control(f, raw, column, probs, clean)
     if f.levels:
         conv = _categorical(f, raw, column, probs, aliases)

@@ -898,18 +898,23 @@ def assert_no_identifiers(
             )
     secrets = {str(v).strip() for v in sensitive_values if v is not None and str(v).strip()}
     secrets.discard("nan")
-    cells = frame.astype(object).to_numpy().ravel().tolist()
-    seen: set[str] = set()
-    for value in [*cells, *_labels(frame.columns), *_labels(frame.index)]:
-        if not isinstance(value, str) or value in seen:
-            continue
-        seen.add(value)
+    # where each text is (never the text itself: the message must not repeat it)
+    places: dict[str, str] = {}
+    for label in _labels(frame.columns):
+        places.setdefault(label, "a column label")
+    for label in _labels(frame.index):
+        places.setdefault(label, "a row label")
+    for j, column in enumerate(frame.columns):
+        for value in frame.iloc[:, j].astype(object).tolist():
+            if isinstance(value, str):
+                places.setdefault(value, f"a cell of column {str(column)!r}")
+    for value, where in places.items():
         text = value.strip()
         if text in secrets:
-            problems.append(f"the value {text!r} is a respondent identifier, link key or "
+            problems.append(f"{where} holds a respondent identifier, link key or "
                             "free-text answer")
         elif _DIGEST.match(text.casefold()):
-            problems.append(f"the value {text[:12]}... looks like a pseudonymised link key")
+            problems.append(f"{where} holds what looks like a pseudonymised link key")
     if problems:
         raise DisclosureError(
             "The output would disclose identifying information:\n  - "

@@ -347,6 +347,7 @@ def write_report(
     from . import _tables as T
 
     plan = plan or AnalysisPlan()
+    plan.check(study.codebook)
     out = Path(out)
     tables_dir, figures_dir = out / "tables", out / "figures"
     for d in (tables_dir, figures_dir):
