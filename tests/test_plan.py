@@ -132,6 +132,7 @@ def test_the_constructor_checks_as_the_file_does() -> None:
     ("by", "link_key", "the link key"),
     ("by", "comments", "a free-text answer"),
     ("by", "completed_date", "a date"),
+    ("by", "identifier", "a respondent identifier"),  # a role name means its field
     ("items", "respondent_id", "a respondent identifier"),
     ("tests", "comments", "a free-text answer"),
 ])

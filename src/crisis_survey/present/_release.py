@@ -34,6 +34,7 @@ from ._disclosure import (
     percent_reveals_small,
     suppress,
 )
+from ._safe import write_csv
 
 if TYPE_CHECKING:
     from .._plan import AnalysisPlan
@@ -160,9 +161,7 @@ def write_outputs(
     for name, table in tables.items():
         _check_no_identifiers(name, table, study, secrets)
     for name, table in tables.items():
-        path = out / name
-        table.to_csv(path, lineterminator="\n", index=name != "attrition.csv")
-        result.files.append(path)
+        result.files.append(write_csv(table, out / name, index=name != "attrition.csv"))
 
     lines = []
     if synthetic:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import CrisisSurveyError
+from ._safe import assert_offline, latex_escape, markdown_escape, neutral_cell
 
 if TYPE_CHECKING:
     from ._tables import PublicationTable
@@ -76,10 +77,6 @@ def _body(table: PublicationTable) -> Iterable[tuple[str | None, list[str]]]:
 
 
 # -- Markdown ---------------------------------------------------------------------------------
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(table: PublicationTable) -> str:
     """GitHub-flavoured Markdown: bold number, italic title, a pipe table, notes.
 
@@ -115,24 +112,24 @@ def to_markdown(table: PublicationTable) -> str:
     if table.heading:
         lines.append(f"**{table.heading}**")
         lines.append("")
-    lines.append(f"*{_md_escape(table.title)}*")
+    lines.append(f"*{markdown_escape(table.title)}*")
     lines.append("")
-    head = [_md_escape(table.label(table.stub)) if table.stub in table.column_labels else ""]
+    head = [markdown_escape(table.label(table.stub)) if table.stub in table.column_labels else ""]
     for c in table.body_columns:
         sp = table.spanner_of(c)
         label = table.label(c)
-        head.append(_md_escape(f"{sp}: {label}" if sp else label))
+        head.append(markdown_escape(f"{sp}: {label}" if sp else label))
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join([":---"] + ["---:"] * len(table.body_columns)) + "|")
     width = len(head)
     for group, cells in _body(table):
         if group is not None:
-            lines.append("| " + " | ".join([f"**{_md_escape(group)}**"] + [""] * (width - 1))
+            lines.append("| " + " | ".join([f"**{markdown_escape(group)}**"] + [""] * (width - 1))
                          + " |")
-        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(markdown_escape(c) for c in cells) + " |")
     if table.notes:
         lines.append("")
-        lines.append("*Note.* " + " ".join(_md_escape(n) for n in table.notes))
+        lines.append("*Note.* " + " ".join(markdown_escape(n) for n in table.notes))
     return "\n".join(lines) + "\n"
 
 
@@ -169,19 +166,22 @@ def to_html(table: PublicationTable) -> str:
     labels: dict[str, Any] = {c: table.label(c) for c in table.body_columns}
     gt = GT(df, rowname_col=table.stub, groupname_col=table.row_group,
             id=f"cs_{table.name}")
-    title = f"**{html.escape(table.heading)}**" if table.heading else ""
-    from great_tables import md
+    # text is escaped here and passed as HTML: never read as Markdown (no link, no image)
+    from great_tables import html as gt_html
 
-    if title:
-        gt = gt.tab_header(title=md(title), subtitle=md(f"*{html.escape(table.title)}*"))
+    title = f"<em>{html.escape(table.title)}</em>"
+    if table.heading:
+        gt = gt.tab_header(title=gt_html(f"<strong>{html.escape(table.heading)}</strong>"),
+                           subtitle=gt_html(title))
     else:
-        gt = gt.tab_header(title=md(f"*{html.escape(table.title)}*"))
+        gt = gt.tab_header(title=gt_html(title))
     for sp in table.spanners:
         gt = gt.tab_spanner(label=sp.label, columns=list(sp.columns), id=_css_id(sp.label))
     gt = gt.cols_label(**labels) if labels else gt
     gt = gt.cols_align(align="right", columns=table.body_columns)
     for i, note in enumerate(table.notes):
-        gt = gt.tab_source_note(md(("*Note.* " if i == 0 else "") + html.escape(note)))
+        gt = gt.tab_source_note(gt_html(("<em>Note.</em> " if i == 0 else "")
+                                        + html.escape(note)))
     gt = gt.tab_options(
         table_font_names=["Arial", "Helvetica", "sans-serif"],
         table_font_size="13px",
@@ -200,9 +200,7 @@ def to_html(table: PublicationTable) -> str:
     # one CSS rule, not a style per body cell: great_tables looks up every cell's styles in
     # the list of all styles, so per-cell styles made the HTML quadratic in the rows
     gt = gt.opt_css(f"#cs_{table.name} td.gt_row {{ white-space: nowrap; }}")
-    out: str = gt.as_raw_html()
-    if re.search(r"https?://", out):
-        raise CrisisSurveyError("the HTML table refers to an external resource")
+    out: str = assert_offline(gt.as_raw_html(), f"the HTML table {table.name}")
     return out
 
 
@@ -235,44 +233,14 @@ def html_document(tables: Sequence[PublicationTable], title: str = "Tables") -> 
     (True, True)
     """
     body = "\n<br/>\n".join(to_html(t) for t in tables)
-    return (
+    return assert_offline(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
         f"<title>{html.escape(title)}</title>\n</head>\n<body style=\"background:#fff\">\n"
-        f"{body}\n</body>\n</html>\n"
+        f"{body}\n</body>\n</html>\n", f"the HTML page {title!r}"
     )
 
 
 # -- LaTeX ------------------------------------------------------------------------------------
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}
-_LATEX_UNICODE = {
-    "\u2212": "$-$", "–": "--", "—": "---", "χ": r"$\chi$", "²": r"\textsuperscript{2}",
-    "Δ": r"$\Delta$", "≤": r"$\leq$", "≥": r"$\geq$", "é": r"\'e", "<": r"\textless{}",
-    ">": r"\textgreater{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters and map the few non-ASCII symbols used.
-
-    Examples
-    --------
-    >>> latex_escape("50% of n_1 < .001 & χ²")
-    '50\\\\% of n\\\\_1 \\\\textless{} .001 \\\\& $\\\\chi$\\\\textsuperscript{2}'
-    """
-    out = []
-    for ch in text:
-        if ch in _LATEX_SPECIAL:
-            out.append(_LATEX_SPECIAL[ch])
-        elif ch in _LATEX_UNICODE:
-            out.append(_LATEX_UNICODE[ch])
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def to_latex(table: PublicationTable) -> str:
     """A LaTeX ``table`` environment with booktabs rules (needs ``\\usepackage{booktabs}``).
 
@@ -629,14 +597,14 @@ def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
         ws = wb.create_sheet(_sheet_name(table.name, used))
         r = 1
         if table.heading:
-            ws.cell(r, 1, table.heading).font = Font(bold=True)
+            ws.cell(r, 1, neutral_cell(table.heading)).font = Font(bold=True)
             r += 1
-        ws.cell(r, 1, table.title).font = Font(italic=True)
+        ws.cell(r, 1, neutral_cell(table.title)).font = Font(italic=True)
         r += 2
         for hrow in _header_rows(table):
             c = 1
             for text, span in hrow:
-                cell = ws.cell(r, c, text or None)
+                cell = ws.cell(r, c, neutral_cell(text) or None)
                 cell.font = Font(bold=True)
                 cell.alignment = Alignment(horizontal="center" if c > 1 else "left",
                                            wrap_text=True)
@@ -648,16 +616,16 @@ def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
             r += 1
         for group, cells in _body(table):
             if group is not None:
-                ws.cell(r, 1, group).font = Font(italic=True)
+                ws.cell(r, 1, neutral_cell(group)).font = Font(italic=True)
                 r += 1
             for c, text in enumerate(cells, start=1):
-                cell = ws.cell(r, c, text)
+                cell = ws.cell(r, c, neutral_cell(text))
                 if c > 1:
                     cell.alignment = Alignment(horizontal="right")
             r += 1
         r += 1
         for i, note in enumerate(table.notes):
-            ws.cell(r, 1, ("Note. " if i == 0 else "") + note)
+            ws.cell(r, 1, neutral_cell(("Note. " if i == 0 else "") + note))
             r += 1
         ws.column_dimensions["A"].width = max(
             [len(str(v)) for v in table.data[table.stub]] + [12]) + 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ._disclosure import suppression_note
 from ._format import format_estimate_ci, format_p
 from ._manifest import build_manifest, write_manifest
 from ._release import SYNTHETIC_BANNER
+from ._safe import assert_offline
 from ._style import GROUP_COLOURS
 from ._tables import PublicationTable
 
@@ -168,10 +170,14 @@ nav ul{columns:2}
 """
 
 
+_SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+
+
 def _inline_svg(path: Path) -> str:
+    """The figure's ``<svg>`` element, without the XML prologue and the RDF metadata."""
     text = path.read_text(encoding="utf-8")
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    return _SVG_METADATA.sub("", text[start:] if start >= 0 else text)
 
 
 def _html_report(
@@ -206,7 +212,7 @@ def _html_report(
     if synthetic:
         parts.append(f"<p class=\"banner\">{html.escape(SYNTHETIC_BANNER)}</p>\n")
     parts.append("</body>\n</html>\n")
-    return "".join(parts)
+    return assert_offline("".join(parts))
 
 
 # -- Word --------------------------------------------------------------------------------------
