@@ -74,8 +74,11 @@ def _secret(var: str | None) -> str | None:
     return value
 
 
-def _out_folder(args: argparse.Namespace) -> Path:
-    """The ``--out`` folder, checked before any work is done (it is made when written)."""
+def _out_folder(args: argparse.Namespace, *, release: bool = True) -> Path:
+    """The ``--out`` folder, checked before any work is done (it is made when written).
+
+    A release's folder must be absent, empty or an earlier output of crisis_survey
+    (:func:`~crisis_survey.present._safe.check_out_folder`)."""
     name = str(args.out)
     if not name.strip():
         raise CrisisSurveyError("--out: no folder name given")
@@ -84,6 +87,10 @@ def _out_folder(args: argparse.Namespace) -> Path:
         if part.exists() and not part.is_dir():
             raise CrisisSurveyError(f"--out {name}: {part} is a file (expected a folder, "
                                     "or a path where one can be made)")
+    if release:
+        from .present._safe import check_out_folder
+
+        check_out_folder(folder)
     return folder
 
 
@@ -314,7 +321,7 @@ _SIZE_ARGS = ("n_service_users", "n_carers", "return_rate", "n_new_wave2", "n_ar
 def _cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .synthetic import generate_study, write_study
 
-    folder = _out_folder(args)
+    folder = _out_folder(args, release=False)
     cb = _codebook(args.codebook)
     kwargs = {name: getattr(args, name) for name in _SIZE_ARGS}
     study = generate_study(codebook=cb, **kwargs)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PACKAGES", "build_manifest", "file_sha256", "write_manifest"]
+__all__ = ["MANIFEST_NAME", "PACKAGES", "build_manifest", "file_sha256", "folder_files",
+           "write_folder_manifest", "write_manifest"]
+
+#: The manifest's file name: it marks a folder as an output of crisis_survey.
+MANIFEST_NAME = "manifest.json"
 
 #: Distributions whose versions every manifest records.
 PACKAGES: tuple[str, ...] = (
@@ -48,6 +53,7 @@ def build_manifest(
     codebook: Mapping[str, Any],
     outputs: Iterable[str | Path] = (),
     synthetic: bool = False,
+    root: str | Path | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest as plain data.
 
@@ -63,7 +69,13 @@ def build_manifest(
         Files the run wrote (their SHA-256 is recorded; the manifest itself is excluded).
     synthetic
         Whether the inputs are the library's synthetic sample study.
+    root
+        The output folder: each output is keyed by its path relative to it
+        (``tables/linkage.md``); without it, by its file name.
     """
+    def key(p: str | Path) -> str:
+        return Path(p).relative_to(root).as_posix() if root is not None else Path(p).name
+
     return {
         "manifest_version": 1,
         "synthetic_data": synthetic,
@@ -78,9 +90,7 @@ def build_manifest(
             "implementation": platform.python_implementation(),
             "packages": {name: _version(name) for name in PACKAGES},
         },
-        "outputs": {
-            Path(p).name: file_sha256(p) for p in sorted(outputs, key=lambda q: Path(q).name)
-        },
+        "outputs": {key(p): file_sha256(p) for p in sorted(outputs, key=key)},
     }
 
 
@@ -90,3 +100,32 @@ def write_manifest(path: str | Path, manifest: Mapping[str, Any]) -> Path:
     p.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",
                  encoding="utf-8")
     return p
+
+
+def folder_files(folder: str | Path) -> list[Path]:
+    """Every file under ``folder`` but the manifest, in a fixed order (links not followed)."""
+    root = Path(folder)
+    found = []
+    for here, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        found += [Path(here) / f for f in sorted(files)]
+    return [p for p in found if p != root / MANIFEST_NAME]
+
+
+def write_folder_manifest(
+    folder: str | Path,
+    *,
+    inputs: Mapping[str, str | Path],
+    options: Mapping[str, Any],
+    codebook: Mapping[str, Any],
+    synthetic: bool = False,
+) -> Path:
+    """Write ``folder/manifest.json`` listing every file in ``folder`` with its SHA-256.
+
+    The outputs are found by walking the folder just before the manifest is written, so a
+    file written by any step of the run is listed, by its path relative to the folder.
+    """
+    root = Path(folder)
+    manifest = build_manifest(inputs=inputs, options=options, codebook=codebook,
+                              outputs=folder_files(root), synthetic=synthetic, root=root)
+    return write_manifest(root / MANIFEST_NAME, manifest)

@@ -34,7 +34,8 @@ from ._disclosure import (
     percent_reveals_small,
     suppress,
 )
-from ._safe import write_csv
+from ._manifest import write_folder_manifest
+from ._safe import staged_folder, write_csv
 
 if TYPE_CHECKING:
     from .._plan import AnalysisPlan
@@ -77,6 +78,12 @@ class OutputSet:
     files: list[Path] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
 
+    def moved_to(self, folder: Path) -> OutputSet:
+        """The same files once their folder has been moved to ``folder``."""
+        return OutputSet(folder=folder,
+                         files=[folder / p.relative_to(self.folder) for p in self.files],
+                         summary=list(self.summary))
+
 
 def linkage_outputs(study: LinkedStudy, *, threshold: int = DEFAULT_THRESHOLD
                     ) -> dict[str, pd.DataFrame]:
@@ -104,7 +111,7 @@ def linkage_outputs(study: LinkedStudy, *, threshold: int = DEFAULT_THRESHOLD
 
 def write_outputs(
     study: LinkedStudy,
-    out: Path,
+    out: str | Path,
     *,
     synthetic: bool,
     inputs: Sequence[Path] = (),
@@ -125,12 +132,17 @@ def write_outputs(
     respondent identifier, link key or free-text answer
     (:func:`~crisis_survey.present.assert_no_identifiers`, checked before writing).
 
+    The files are written into a temporary folder beside ``out`` and moved into place with
+    a ``manifest.json`` listing each with its SHA-256; ``out`` must be absent, empty or an
+    earlier output of crisis_survey, which is replaced whole
+    (:func:`~crisis_survey.present._safe.staged_folder`).
+
     Parameters
     ----------
     study
         The linked study (:func:`~crisis_survey.link.link_waves`).
     out
-        Output folder (made if absent).
+        Output folder: absent, empty or an earlier output of crisis_survey.
     synthetic
         Say in ``README.md`` that the data are SYNTHETIC (the sample study).
     inputs
@@ -153,7 +165,28 @@ def write_outputs(
     ...     print(sorted(p.name for p in written.files))
     ['README.md', 'accounting.csv', 'attrition.csv', 'linkage_counts.csv']
     """
-    out.mkdir(parents=True, exist_ok=True)
+    with staged_folder(out) as stage:
+        result = write_outputs_into(study, stage, synthetic=synthetic, inputs=inputs,
+                                    threshold=threshold)
+        cb = study.codebook
+        write_folder_manifest(
+            stage, inputs={f"wave{i}": p for i, p in enumerate(inputs, 1)},
+            options={"threshold": threshold},
+            codebook={"name": cb.name, "version": cb.version, "source": Path(cb.source).name},
+            synthetic=synthetic)
+    return result.moved_to(Path(out))
+
+
+def write_outputs_into(
+    study: LinkedStudy,
+    out: Path,
+    *,
+    synthetic: bool,
+    inputs: Sequence[Path] = (),
+    threshold: int = DEFAULT_THRESHOLD,
+) -> OutputSet:
+    """:func:`write_outputs` into the existing folder ``out``, without staging or manifest
+    (:func:`publish` writes the report beside them, then one manifest)."""
     result = OutputSet(folder=out)
     secrets = identifying_values((study.wave1, study.wave2))
     tables = linkage_outputs(study, threshold=threshold)
@@ -482,17 +515,18 @@ def publish(
     ['README.md', 'accounting.csv', 'attrition.csv', 'linkage_counts.csv']
     """
     from .._plan import AnalysisPlan
-    from ._report import write_report
+    from ._report import write_report_into
 
     plan = plan or AnalysisPlan()
     folder = Path(out)
     given = {k: Path(v) for k, v in (inputs or {}).items()}
     waves = [given[k] for k in ("wave1", "wave2") if k in given]
-    outputs = write_outputs(study, folder, synthetic=synthetic, inputs=waves,
-                            threshold=plan.threshold)
-    report = write_report(study, folder, plan=plan, inputs=given, synthetic=synthetic,
-                          progress=progress)
-    return Release(outputs=outputs, report=report)
+    with staged_folder(folder) as stage:  # moved into place whole, once complete
+        outputs = write_outputs_into(study, stage, synthetic=synthetic, inputs=waves,
+                                     threshold=plan.threshold)
+        report = write_report_into(study, stage, plan=plan, inputs=given,
+                                   synthetic=synthetic, progress=progress)
+    return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder))
 
 
 # -- the derived-value rule ---------------------------------------------------------------------

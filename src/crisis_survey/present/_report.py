@@ -23,13 +23,13 @@ from .._errors import CrisisSurveyError
 from .._plan import AnalysisPlan
 from ._disclosure import suppression_note
 from ._format import format_estimate_ci, format_p
-from ._manifest import build_manifest, write_manifest
+from ._manifest import write_folder_manifest
 from ._release import SYNTHETIC_BANNER
-from ._safe import assert_offline
+from ._safe import assert_offline, staged_folder
 from ._style import GROUP_COLOURS
 from ._tables import PublicationTable
 
-__all__ = ["ReportFiles", "write_report"]
+__all__ = ["ReportFiles", "write_report", "write_report_into"]
 
 _DESIGN_TITLES = {
     "paired": "linked respondents (paired tests)",
@@ -80,6 +80,16 @@ class ReportFiles:
     @property
     def files(self) -> tuple[Path, ...]:
         return (*self.tables, *self.figures, self.html, self.docx, self.manifest)
+
+    def moved_to(self, out: Path) -> ReportFiles:
+        """The same files once their folder has been moved to ``out``."""
+        def move(p: Path) -> Path:
+            return out / p.relative_to(self.out)
+
+        return ReportFiles(out=out, html=move(self.html), docx=move(self.docx),
+                           manifest=move(self.manifest),
+                           tables=tuple(move(p) for p in self.tables),
+                           figures=tuple(move(p) for p in self.figures))
 
     def __str__(self) -> str:
         return (
@@ -310,9 +320,12 @@ def write_report(
     study
         The linked study (:func:`~crisis_survey.link.link_waves`).
     out
-        Output folder (created). Files: ``report.html`` (self-contained: opens offline),
-        ``report.docx``, ``manifest.json``, ``tables/`` (each table as HTML, LaTeX, Markdown,
-        Word and Excel) and ``figures/`` (SVG, PDF and 300 dpi PNG).
+        Output folder: absent, empty, or an earlier output of crisis_survey (recognised by
+        its ``manifest.json``), which is replaced whole. The report is written into a
+        temporary folder beside it and moved into place only when complete. Files:
+        ``report.html`` (self-contained: opens offline), ``report.docx``, ``manifest.json``
+        (every file's SHA-256), ``tables/`` (each table as HTML, LaTeX, Markdown, Word and
+        Excel) and ``figures/`` (SVG, PDF and 300 dpi PNG).
     plan
         The analysis plan (items, grouping, designs, tests, adjustment, alpha, disclosure
         threshold). Default: :class:`~crisis_survey.AnalysisPlan` defaults.
@@ -345,6 +358,29 @@ def write_report(
     ...     files = write_report(load_sample_study(), folder, plan=plan, synthetic=True)
     ...     print(files.html.name, files.docx.name, files.manifest.name)
     report.html report.docx manifest.json
+    """
+    with staged_folder(out) as stage:
+        files = write_report_into(study, stage, plan=plan, inputs=inputs, synthetic=synthetic,
+                                  title=title, progress=progress)
+    return files.moved_to(Path(out))
+
+
+def write_report_into(
+    study: Any,
+    out: str | Path,
+    *,
+    plan: AnalysisPlan | None = None,
+    inputs: Mapping[str, str | Path] | None = None,
+    synthetic: bool = False,
+    title: str | None = None,
+    progress: Progress | None = None,
+) -> ReportFiles:
+    """Write the report into the existing folder ``out`` (no staging); the manifest lists
+    every file in ``out``, including files an earlier step of the release wrote there.
+
+    :func:`write_report` and :func:`~crisis_survey.present.publish` call this inside a
+    :func:`~crisis_survey.present._safe.staged_folder`; the arguments are
+    :func:`write_report`'s.
     """
     from ..compare import compare_waves
     from ..compare._model import models_by_item
@@ -550,15 +586,13 @@ def write_report(
                                        sections=sections))
 
     say(7, steps, "writing the manifest")
-    outputs = [*table_files, *figure_files, html_path, docx_path]
-    manifest = build_manifest(
+    manifest_path = write_folder_manifest(
+        out,
         inputs=dict(inputs or {}),
         options=options,
         codebook={"name": cb.name, "version": cb.version, "source": Path(cb.source).name},
-        outputs=outputs,
         synthetic=synthetic,
     )
-    manifest_path = write_manifest(out / "manifest.json", manifest)
     return ReportFiles(out=out, html=html_path, docx=docx_path, manifest=manifest_path,
                        tables=tuple(table_files), figures=tuple(figure_files))
 

@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,9 @@ from typing import Any
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from ._manifest import MANIFEST_NAME
 
 __all__ = [
-    "MANIFEST_NAME",
     "OutputFolderError",
     "assert_offline",
     "latex_escape",
@@ -47,8 +47,6 @@ __all__ = [
     "write_csv",
 ]
 
-#: The manifest's file name: it marks a folder as an output of crisis_survey.
-MANIFEST_NAME = "manifest.json"
 
 # -- spreadsheet cells ------------------------------------------------------------------------
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -108,16 +106,21 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, index: bool = True) -> P
 
 
 # -- markup -------------------------------------------------------------------------------------
-# Markdown markup a text could start, and the escape that keeps it text (CommonMark lets a
-# backslash escape any ASCII punctuation). Only what can form markup is escaped, so an
-# ordinary label (``p < .001``, ``[c]``, ``n_1``) reads as it is.
-_MD_RULES = (
-    re.compile(r"[\\`*~|]"),  # backslashes, code, emphasis, strikethrough, table cells
-    re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"),  # _emphasis_, not snake_case
-    re.compile(r"<(?=[A-Za-z/!?])"),  # raw HTML, comments and <autolinks>
-    re.compile(r"(?<=\])\("),  # [text](url) and ![alt](src): links and images
-    re.compile(r"&(?=#?[0-9A-Za-z]+;)"),  # character references (&#106;avascript)
-    re.compile(r"(?i)(?<=[a-z0-9]):(?=//)|(?<=\bwww)\.|(?<=\w)@(?=\w)"),  # GFM autolinks
+# Markdown markup a text could start, and what keeps it text. A backslash escapes the
+# characters every Markdown dialect escapes (CommonMark, GFM, Python-Markdown); the others
+# become character references, which every dialect shows as the character and none reads as
+# markup. Only what can form markup is touched, so an ordinary label (``p < .001``, ``[c]``,
+# ``n_1``) reads as it is.
+_MD_RULES: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
+    (re.compile(r"[\\`*|]"), lambda c: "\\" + c),  # code, emphasis, table cells
+    (re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"), lambda c: "\\_"),  # not snake_case
+    (re.compile(r"(?<=\])\("), lambda c: "\\("),  # [text](url) and ![alt](src)
+    (re.compile(r"&(?=#?[0-9A-Za-z]+;)"), lambda c: "&amp;"),  # &#106;avascript
+    (re.compile(r"<(?=[A-Za-z/!?])"), lambda c: "&lt;"),  # raw HTML and <autolinks>
+    (re.compile(r"~"), lambda c: "&#126;"),  # ~~strikethrough~~
+    # GFM's autolinks: scheme://, www. and e-mail addresses
+    (re.compile(r"(?i)(?<=[a-z0-9]):(?=//)|(?<=\bwww)\.|(?<=\w)@(?=\w)"),
+     lambda c: f"&#{ord(c)};"),
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -130,13 +133,13 @@ def markdown_escape(text: str) -> str:
     Examples
     --------
     >>> print(markdown_escape("[x](javascript:alert(1)) ![i](//h/p.png) <b>"))
-    [x]\(javascript:alert(1)) ![i]\(//h/p.png) \<b>
+    [x]\(javascript:alert(1)) ![i]\(//h/p.png) &lt;b>
     >>> print(markdown_escape("see https://x.org, www.x.org; p < .001 [c] n_1 *"))
-    see https\://x.org, www\.x.org; p < .001 [c] n_1 \*
+    see https&#58;//x.org, www&#46;x.org; p < .001 [c] n_1 \*
     """
     out = _CONTROL.sub(" ", text)
-    for rule in _MD_RULES:
-        out = rule.sub(lambda m: "\\" + m.group(0), out)
+    for rule, replace in _MD_RULES:
+        out = rule.sub(lambda m, r=replace: r(m.group(0)), out)  # type: ignore[misc]
     return out
 
 
@@ -305,7 +308,7 @@ def check_out_folder(out: str | Path) -> Path:
     if not folder.is_dir():
         raise OutputFolderError(f"--out {folder} is a file (expected a folder, or a path "
                                 "where one can be made)")
-    entries = sorted(folder.rglob("*"))
+    entries = _entries(folder)
     if not entries:
         return folder
     links = [p for p in entries if p.is_symlink()]
@@ -327,6 +330,14 @@ def check_out_folder(out: str | Path) -> Path:
             f"manifest does not list ({', '.join(foreign[:5])}{more}); it would be replaced "
             "whole, so move them first or choose another folder")
     return folder
+
+
+def _entries(folder: Path) -> list[Path]:
+    """Every file, folder and link under ``folder`` (links listed, never followed)."""
+    found: list[Path] = []
+    for here, dirs, files in os.walk(folder, followlinks=False):
+        found += [Path(here) / name for name in (*dirs, *files)]
+    return sorted(found)
 
 
 def _rel(path: Path, folder: Path) -> str:
@@ -360,6 +371,9 @@ def staged_folder(out: str | Path) -> Iterator[Path]:
     parent = folder.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=parent))
+    mask = os.umask(0o077)
+    os.umask(mask)
+    os.chmod(stage, 0o777 & ~mask)  # the permissions ``mkdir out`` would have given
     try:
         yield stage
         check_out_folder(folder)  # nothing has appeared there meanwhile
