@@ -40,7 +40,6 @@ __all__ = [
     "assert_offline",
     "latex_escape",
     "markdown_escape",
-    "mathtext_escape",
     "neutral_cell",
     "neutral_frame",
     "staged_folder",
@@ -178,17 +177,6 @@ def latex_escape(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
-
-
-def mathtext_escape(text: str) -> str:
-    """``text`` for a matplotlib label: ``$`` is shown, never read as mathtext.
-
-    Examples
-    --------
-    >>> mathtext_escape("Cost $5 to $10")
-    'Cost \\\\$5 to \\\\$10'
-    """
-    return text.replace("$", r"\$")
 
 
 # -- offline HTML -----------------------------------------------------------------------------
