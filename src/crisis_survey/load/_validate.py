@@ -454,6 +454,21 @@ def _duplicates(f: Field, text: pd.Series, column: str, raw: pd.Series, probs: P
     probs.flag(column, dup, raw, problem, expected)
 
 
+def _drop_personal(f: Field, column: str, raw: pd.Series, probs: Problems, codes: np.ndarray,
+                   uniques: Any) -> tuple[np.ndarray, Any]:
+    """Flag the rows whose value looks like contact details and drop those values from the
+    categories (codes ``-1``): they never become a label of any table."""
+    personal = np.array([looks_personal(u) is not None for u in uniques], dtype=bool)
+    if not personal.any():
+        return codes, uniques
+    bad = _take(personal, codes, False)
+    probs.flag(column, bad, raw, PROBLEM_KINDS["personal"],
+               f"a {f.role} code or name (never a person's contact details)")
+    new_index = np.append(np.cumsum(~personal) - 1, -1)  # the last entry: code -1 stays -1
+    out = np.where(bad, -1, new_index[codes]).astype(np.int64)
+    return out, [u for u, p in zip(uniques, personal, strict=True) if not p]
+
+
 def _observed_categories(f: Field, raw: pd.Series, column: str, probs: Problems) -> Converted:
     """A nominal field without declared levels (e.g. local area codes): the values seen."""
     if isinstance(raw.dtype, pd.CategoricalDtype) and not f.unique:
@@ -465,6 +480,7 @@ def _observed_categories(f: Field, raw: pd.Series, column: str, probs: Problems)
         uniq_codes, uniques = pd.factorize(cats, sort=True, use_na_sentinel=True)
         codes = raw.cat.codes.to_numpy()
         row_code = _take(np.asarray(uniq_codes, dtype=np.int64), codes, -1)
+        row_code, uniques = _drop_personal(f, column, raw, probs, row_code, uniques)
         blank = _take(cats.isna().to_numpy() if kinds_per is None else
                       (cats.isna().to_numpy() & (kinds_per < 0)), codes, True)
         kinds = None
@@ -478,14 +494,8 @@ def _observed_categories(f: Field, raw: pd.Series, column: str, probs: Problems)
             validate=False)
         return Converted(values=values, blank=blank, kinds=kinds)
     conv = _text(f, raw, column, probs)
-    text = pd.Series(conv.values)
-    codes, uniques = pd.factorize(text, sort=True, use_na_sentinel=True)
-    personal = np.array([looks_personal(u) is not None for u in uniques], dtype=bool)
-    if personal.any():  # contact details typed into a grouping column never become a label
-        bad = _take(personal, np.asarray(codes), False)
-        probs.flag(column, bad, raw, PROBLEM_KINDS["personal"],
-                   f"a {f.role} code or name (never a person's contact details)")
-        codes, uniques = pd.factorize(text.mask(bad), sort=True, use_na_sentinel=True)
+    codes, uniques = pd.factorize(pd.Series(conv.values), sort=True, use_na_sentinel=True)
+    codes, uniques = _drop_personal(f, column, raw, probs, np.asarray(codes), uniques)
     conv.values = pd.Categorical.from_codes(
         codes, dtype=pd.CategoricalDtype([str(u) for u in uniques], ordered=False),
         validate=False)
