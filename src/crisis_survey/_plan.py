@@ -437,14 +437,6 @@ def load_plan(path: str | Path) -> AnalysisPlan:
     return AnalysisPlan.from_mapping(spec, source=p.name)
 
 
-def _suggest(value: str, choices: list[str]) -> str:
-    import difflib
-
-    folded = {c.casefold(): c for c in choices}
-    close = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0.6)
-    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
-
-
 def check_plan(plan: AnalysisPlan, codebook: Codebook) -> None:
     """Check a plan's items, ``by``, family and tests against the codebook, before any data
     are read; raise :class:`PlanError` listing every problem, with "did you mean" names.
@@ -461,6 +453,7 @@ def check_plan(plan: AnalysisPlan, codebook: Codebook) -> None:
       - [analysis] items: 'overall_ratng' is not a field ... (did you mean 'overall_rating'?)
       - [analysis] by: 'grup' is neither a role nor a field (did you mean 'group'?)
     """
+    from .codebook._frictionless import suggest as _suggest
     from .codebook._model import MEASUREMENTS, ROLES
     from .compare import FAMILIES
 

@@ -80,9 +80,13 @@ def _date(raw: Any) -> dt.date | None:
 
 
 def suggest(value: object, choices: list[str] | tuple[str, ...]) -> str:
-    """" (did you mean 'x'?)" for the closest of ``choices``, or ""."""
-    close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """" (did you mean 'x'?)" for the closest of ``choices`` (case ignored), or "".
+
+    The one "did you mean" of the library: codebook roles and scales, sheet names, plan
+    items, ``by`` and families."""
+    folded = {str(c).casefold(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(value).casefold(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
 
 
 def _list(spec: Mapping[str, Any], key: str, name: str | None, probs: _Problems) -> list[Any]:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataValidationError
+from ..codebook._frictionless import suggest
 
 __all__ = ["READERS", "RawTable", "file_problem", "read_table"]
 
@@ -74,14 +75,6 @@ def file_problem(
     """One file-level problem row (no row number)."""
     return {"file": source, "row": None, "column": column, "value": value,
             "problem": problem, "expected": expected}
-
-
-def suggest_text(value: str, choices: list[str]) -> str:
-    """" (did you mean 'x'?)" for the closest of ``choices``, or ""."""
-    import difflib
-
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _fail(source: str, problem: str, expected: str, **kw: Any) -> DataValidationError:
@@ -477,7 +470,7 @@ def _read_excel(raw: bytes, source: str, sheet: str | int | None,
     else:
         if str(sheet) not in names:
             raise _fail(source, "sheet not found", f"one of the sheets: {', '.join(names)}"
-                        + suggest_text(str(sheet), names), value=sheet)
+                        + suggest(str(sheet), names), value=sheet)
         chosen = str(sheet)
     try:
         # Cells are read as written: "NA", "N/A", "NULL", "None", "NaN", "#N/A" stay text,
