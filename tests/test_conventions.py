@@ -183,15 +183,19 @@ def test_bad_test_options_name_the_test_and_the_choices(study: LinkedStudy) -> N
 
 
 def test_no_change_is_said_as_such() -> None:
-    # cells (group x area) where every linked respondent gave the same answer twice: McNemar
-    # is not defined, and the reason says so (not "too few answers")
+    # cells (group x area) where every linked respondent gave the same answer twice: the
+    # reason says so (not "too few answers"), and McNemar follows the one "nobody changed"
+    # convention of the signed-rank test (docs/methods/comparing-waves.md): statistic 0,
+    # p = 1, no effect size, and the cell cannot reach significance, so it leaves its family
     sample = load_sample_study()
     t = compare_waves(sample, items=["svc_ae", "svc_police_cell"], by=("group", "area"),
                       designs=("paired",)).table
     no_change = t[t["reason"] == "nobody changed answer"]
     assert len(no_change) >= 1
-    assert no_change["test"].eq("mcnemar").all() and no_change["p_value"].isna().all()
-    assert no_change["note"].str.contains("nobody changed answer").all()
+    assert no_change["test"].eq("mcnemar").all()
+    assert no_change["statistic"].eq(0).all() and no_change["p_value"].eq(1).all()
+    assert no_change["effect_size"].isna().all() and no_change["p_adjusted"].isna().all()
+    assert no_change["note"].str.contains("nobody changed").all()
     assert not t.loc[t["reason"].isna(), "p_value"].isna().any()
     thin = t[t["reason"] == "too few complete pairs"]
     assert (thin["n_pairs"] < 5).all() and thin["p_value"].isna().all()
