@@ -154,7 +154,7 @@ class DataValidationError(_ProblemsError):
     ...     _ = path.write_text("respondent_id,link_key,wave,group,completed_date,"
     ...                         "overall_rating\\nR1,k1,1,1,2014-10-02,9\\n")
     ...     try:
-    ...         load_wave(path, wave=1)
+    ...         load_wave(path, wave=1, absent_columns="not_answered")
     ...     except DataValidationError as error:
     ...         problems = error.problems
     >>> problems[["row", "column", "value", "problem"]]

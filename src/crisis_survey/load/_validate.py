@@ -300,7 +300,13 @@ def _control(f: Field, raw: pd.Series, column: str, probs: Problems,
     area code with a stray control character would be a different area).
 
     ``clean`` is what the reader knows of the whole file: (no control bytes but tab and
-    line breaks, no quoted values); a plain text column of such a file is not scanned."""
+    line breaks, no quoted values); a plain text column of such a file is not scanned.
+
+    The link key is the one exception: a retyped or pasted key often carries an invisible
+    character (NUL, U+202E, ...), and linkage removes every such character when it
+    normalises keys (docs/linkage.md), so the row is kept and still links."""
+    if f.role == "link_key":
+        return
     if not (isinstance(raw.dtype, pd.CategoricalDtype) or ptypes.is_string_dtype(raw.dtype)
             or raw.dtype == object):
         return

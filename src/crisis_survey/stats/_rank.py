@@ -767,7 +767,7 @@ def mann_whitney(
     >>> res.statistic, res.n, round(res.p_value, 5)
     (12.0, 16, 0.03575)
     >>> round(res.effect_size, 2), round(res.ci_low, 2), round(res.ci_high, 2)
-    (-0.62, -0.87, -0.02)
+    (-0.62, -0.88, -0.03)
     """
     _check_options(method, alternative, confidence)
     a, b = unpaired(x, y)
