@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from ..stats._registry import effect_spec
 from ._disclosure import DEFAULT_THRESHOLD, SUPPRESSED_MARKER
 from ._figdata import change_counts, likert_counts
 from ._style import (
@@ -397,7 +398,8 @@ def forest_plot(
         withheld = False
         for ax, m in zip(axes, measures, strict=True):
             rows = merged[merged["effect_measure"] == m]
-            odds = "odds ratio" in str(m).casefold()
+            spec = effect_spec(str(m))
+            odds = spec.scale == "ratio" if spec else "odds ratio" in str(m).casefold()
             item_list = per[m]
             offset = np.linspace(-0.18, 0.18, len(groups)) if len(groups) > 1 else [0.0]
             for gi, g in enumerate(groups):
@@ -441,7 +443,13 @@ def forest_plot(
 
 
 def _measure_axis_label(measure: str) -> str:
-    """Axis label; compare_waves reads every signed effect as wave 2 relative to wave 1."""
+    """Axis label; compare_waves reads every signed effect as wave 2 relative to wave 1
+    (the label and direction of a registered measure come from its
+    :class:`~crisis_survey.stats.EffectSpec`)."""
+    spec = effect_spec(measure)
+    if spec is not None:
+        label = spec.label[0].upper() + spec.label[1:]
+        return label if not spec.signed else f"{label} ({spec.direction})"
     text = measure[0].upper() + measure[1:]
     low = measure.casefold()
     if "odds ratio" in low:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from ..stats._registry import effect_spec
+
 __all__ = [
     "MINUS",
     "MISSING",
@@ -48,6 +50,9 @@ def bounded_measure(measure: str | None) -> bool:
     """
     if not measure:
         return False
+    spec = effect_spec(measure)
+    if spec is not None:
+        return spec.bounded
     text = measure.casefold()
     return text in {"r", "v", "w"} or any(word in text for word in _BOUNDED_WORDS)
 

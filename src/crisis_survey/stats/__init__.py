@@ -1,9 +1,12 @@
 """Statistical tests for two-wave survey data.
 
 Every test takes array-likes (lists, numpy arrays, pandas Series; ``None``/NaN is a missing
-answer) and returns a frozen :class:`TestResult`. Paired tests take ``x`` (wave 1) and ``y``
-(wave 2) aligned by respondent and drop incomplete pairs; unpaired tests drop missing values
-from each sample. Rank and contingency tests are computed from counts, in one pass per item.
+answer) and returns a frozen :class:`TestResult`. ``x`` is always wave 1 and ``y`` wave 2.
+Paired tests take them aligned by respondent and drop incomplete pairs; unpaired tests drop
+missing values from each sample. One direction: every signed statistic and effect reads wave 2
+relative to wave 1 (positive, or a ratio above 1, = higher in wave 2); :data:`STATISTICS` and
+:data:`EFFECTS` say how each statistic and effect is named, signed and formatted. Rank and
+contingency tests are computed from counts, in one pass per item.
 
 Submodules are imported lazily, so ``import crisis_survey.stats`` is cheap.
 """
@@ -27,10 +30,14 @@ if TYPE_CHECKING:
     from ._parametric import paired_t, welch_t
     from ._proportions import proportion_ci
     from ._rank import mann_whitney, wilcoxon_signed_rank
-    from ._registry import TESTS, TestSpec
+    from ._registry import EFFECTS, STATISTICS, TESTS, EffectSpec, StatisticSpec, TestSpec
     from ._results import TestResult
 
 _WHERE: dict[str, str] = {
+    "EFFECTS": "._registry",
+    "EffectSpec": "._registry",
+    "STATISTICS": "._registry",
+    "StatisticSpec": "._registry",
     "TESTS": "._registry",
     "TestSpec": "._registry",
     "TestResult": "._results",
@@ -50,7 +57,11 @@ _WHERE: dict[str, str] = {
 }
 
 __all__ = [
+    "EFFECTS",
+    "STATISTICS",
     "TESTS",
+    "EffectSpec",
+    "StatisticSpec",
     "TestResult",
     "TestSpec",
     "adjust_pvalues",
