@@ -627,3 +627,24 @@ def test_fisher_2x2_batch() -> None:
     one = [r if ok else None for r, ok in zip(one, batch["ok"], strict=True)]
     _agree(batch, one, RESULT_KEYS, rtol=1e-12)
     assert batch["ok"][3] and batch["ok"][4]
+
+
+def test_fisher_2x3_batch_equals_the_one_table_enumeration_and_r() -> None:
+    from crisis_survey.stats._contingency import _fisher_2x3_batch, _fisher_from_table
+
+    # small tables (thin local-area cells), large ones (many states, pruning) and ties
+    tabs = np.concatenate([_random_tables(5, 300, (2, 3), 8), _random_tables(6, 60, (2, 3), 90)])
+    tabs[3] = [[6, 6, 6], [6, 6, 6]]
+    tabs[4] = [[0, 0, 5], [3, 4, 0]]
+    tabs = tabs[(tabs.sum(axis=1) > 0).all(axis=1)]  # 2 x 3 tables (empty rows: not ok)
+    one = _each(_fisher_from_table, tabs)
+    batch = _fisher_2x3_batch(tabs)
+    assert batch["ok"].sum() > 150
+    assert not batch["ok"][tabs[:, 0].sum(axis=1) == 0].any()
+    _agree(batch, one, {"statistic": "statistic", "p_value": "p_value"}, rtol=1e-12)
+    # R 4.2.2: fisher.test(matrix(c(...), 2, byrow = TRUE))$p.value (tests/fixtures)
+    r_cases = [c for c in FISHER if np.shape(c["table"]) == (2, 3)]
+    assert r_cases
+    got = _fisher_2x3_batch(np.array([c["table"] for c in r_cases]))["p_value"]
+    for value, case in zip(got, r_cases, strict=True):
+        assert value == pytest.approx(case["p"], rel=1e-9)

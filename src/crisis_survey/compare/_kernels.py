@@ -349,10 +349,11 @@ def _chi_square_batch(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool
                   cells & both & v["ok"])
 
 
-def _fisher_batch(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool_]) -> Batch:
-    """Fisher's test of the cells whose 2 x k table has exactly two answered levels (a 2 x 2
-    table after dropping the empty columns, as :func:`_fisher_from_table` does); larger tables
-    are enumerated per cell."""
+def _fisher_batches(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool_]
+                    ) -> list[Batch]:
+    """Fisher's test of the cells whose 2 x k table has two or three answered levels (a 2 x 2
+    or 2 x 3 table after dropping the empty columns, as :func:`_fisher_from_table` does);
+    tables with more answered levels are enumerated per cell."""
     tab = _two_by_k_batch(w1, w2)
     used = tab.sum(axis=1) > 0
     two = used.sum(axis=1) == 2
@@ -369,8 +370,18 @@ def _fisher_batch(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool_]) 
         for key in values:
             values[key][idx] = f[key]
         ok[idx] = f["ok"]
-    return _batch("fisher_exact", "odds ratio", "odds ratio (conditional MLE)", values, ok,
-                  method=EXACT)
+    batches = [_batch("fisher_exact", "odds ratio", "odds ratio (conditional MLE)", values, ok,
+                      method=EXACT)]
+    three = np.flatnonzero((used.sum(axis=1) == 3) & cells)
+    if three.size:
+        cols = np.sort(np.argsort(~used[three], axis=1, kind="stable")[:, :3], axis=1)
+        f = ct._fisher_2x3_batch(np.take_along_axis(tab[three], cols[:, None, :], axis=2))
+        v3 = {"statistic": nan.copy(), "p_value": nan.copy()}
+        ok3 = np.zeros(m, dtype=bool)
+        v3["statistic"][three], v3["p_value"][three], ok3[three] = (
+            f["statistic"], f["p_value"], f["ok"])
+        batches.append(_batch("fisher_exact", "P(table)", None, v3, ok3, method=EXACT))
+    return batches
 
 
 def _moments_batch(counts: FloatArray, scores: FloatArray) -> tuple[FloatArray, ...]:
@@ -459,10 +470,10 @@ def run_batch(test: str, tables: FloatArray, w1: FloatArray, w2: FloatArray,
     if test == "chi_square" and categorical:
         return [_chi_square_batch(w1, w2, everyone)]
     if test == "fisher_exact" and categorical:
-        return [_fisher_batch(w1, w2, everyone)]
+        return _fisher_batches(w1, w2, everyone)
     if test == "chi_square_or_fisher" and categorical:
         low = _min_expected_batch(w1, w2)
-        return [_chi_square_batch(w1, w2, ~(low < 5.0)), _fisher_batch(w1, w2, low < 5.0)]
+        return [_chi_square_batch(w1, w2, ~(low < 5.0)), *_fisher_batches(w1, w2, low < 5.0)]
     if test == "partially_overlapping_t":
         return [_po_t_batch(tables, w1, w2, scores, categorical)]
     if test == "partially_overlapping_z" and categorical and binary_table:

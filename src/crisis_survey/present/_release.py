@@ -29,7 +29,7 @@ from ._disclosure import (
     DERIVED_MARKER,
     SUPPRESSED_MARKER,
     DisclosureError,
-    assert_no_identifiers,
+    _refuse_identifiers,
     identifying_values,
     percent_reveals_small,
     suppress,
@@ -423,9 +423,12 @@ def attrition_sources(study: LinkedStudy, variables: Sequence[str]) -> dict[tupl
         lv = _codes(data[name], labels)
         ok = lv >= 0
         k = len(labels)
-        for gi, group in [(-1, "All"), *enumerate(groups)]:
-            sel = ok & ((g == gi) if gi >= 0 else (g >= 0))
-            out[(group, name)] = np.bincount(linked[sel] * k + lv[sel], minlength=2 * k)
+        # one count over (group + 1, linked, level): row 0 holds the rows without a group
+        key = ((g[ok] + 1) * 2 + linked[ok]) * k + lv[ok]
+        counts = np.bincount(key, minlength=(len(groups) + 1) * 2 * k).reshape(-1, 2 * k)
+        out[("All", name)] = counts[1:].sum(axis=0)
+        for gi, group in enumerate(groups):
+            out[(group, name)] = counts[gi + 1]
     return out
 
 
@@ -433,7 +436,7 @@ def _check_no_identifiers(name: str, table: pd.DataFrame, study: LinkedStudy,
                           secrets: set[str]) -> None:
     """Refuse to write a table holding a respondent id, link key or comment."""
     try:
-        assert_no_identifiers(table, study.codebook, sensitive_values=secrets)
+        _refuse_identifiers(table, study.codebook, secrets)
     except DisclosureError as exc:
         raise DisclosureError(
             f"{name} was not written (please report this as a bug): {exc}"

@@ -236,7 +236,21 @@ def _slug(text: str) -> str:
 
 
 def _codes(series: pd.Series, labels: Sequence[str]) -> np.ndarray:
-    """Position of each value among ``labels``; -1 where missing or not a label."""
+    """Position of each value among ``labels``; -1 where missing or not a label.
+
+    A categorical column (what ``load_wave`` makes of every coded field) is recoded through
+    its few categories, one lookup per row; anything else goes through
+    :func:`_codes_reference`, which hashes every value (a second a million rows)."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return _codes_reference(series, labels)
+    position = {label: i for i, label in enumerate(labels)}
+    table = np.array([position.get(c, -1) for c in series.cat.categories] + [-1],
+                     dtype=np.int64)
+    return table[np.asarray(series.cat.codes, dtype=np.int64)]  # code -1 -> the last entry
+
+
+def _codes_reference(series: pd.Series, labels: Sequence[str]) -> np.ndarray:
+    """:func:`_codes` by matching every value (the plain reference)."""
     cat = pd.Categorical(series.astype(object), categories=list(labels))
     return np.asarray(cat.codes, dtype=np.int64)
 

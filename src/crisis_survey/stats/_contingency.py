@@ -1347,6 +1347,92 @@ def _fisher_2x2_batch(tables: Any, *, confidence: float = 0.95) -> dict[str, npt
     return out
 
 
+#: States (tables x first-column counts) enumerated at once by :func:`_fisher_2x3_batch`.
+_FISHER_BATCH_STATES = 1_000_000
+
+
+def _fisher_2x3_batch(tables: Any) -> dict[str, npt.NDArray[Any]]:
+    """:func:`_fisher_from_table` of a stack of ``(m, 2, 3)`` tables with no empty row or
+    column (``ok`` False for the others, and for tables too large to enumerate, which the
+    one-table function refuses): the probability of the table (``statistic``) and the
+    two-sided p-value, for all tables at once.
+
+    The steps of :func:`_fisher_2xk_pvalue` for three columns, on every table together:
+    the columns sorted by size, the first-row count of the smallest enumerated for all
+    tables in one array (each state knows its table), the states whose most probable
+    completion is already below the threshold summed in closed form (the most probable
+    split of a count between two columns is the hypergeometric mode), and the last two
+    columns summed as two hypergeometric tails (:func:`_two_column_tails`); the sums are
+    added up per table with one ``bincount``.
+    """
+    tab = np.asarray(tables, dtype=np.int64).reshape(-1, 2, 3)
+    m = tab.shape[0]
+    col_all = tab.sum(axis=1)
+    row_all = tab.sum(axis=2)
+    ok = (col_all > 0).all(axis=1) & (row_all > 0).all(axis=1)
+    # the one-table function's bound on the enumeration (it raises beyond it)
+    r1_all = row_all[:, 0]
+    small = np.sort(col_all, axis=1, kind="stable")[:, 0]
+    ok &= np.minimum(small, r1_all) + 1 <= _FISHER_MAX_STATES
+    out = {"statistic": np.full(m, np.nan), "p_value": np.full(m, np.nan), "ok": ok}
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    order = np.argsort(col_all[idx], axis=1, kind="stable")
+    col = np.take_along_axis(col_all[idx], order, axis=1)
+    first = np.take_along_axis(tab[idx, 0], order, axis=1)
+    r1 = first.sum(axis=1)
+    n = col.sum(axis=1)
+    fcol, ffirst = col.astype(float), first.astype(float)
+    log_total = _lchoose(n.astype(float), r1.astype(float))
+    lc = _lchoose(fcol, ffirst)
+    out["statistic"][idx] = np.exp(np.sum(_lchoose(col_all[idx].astype(float),
+                                                   tab[idx, 0].astype(float)), axis=1)
+                                   - log_total)
+    obs = (0.0 + lc[:, 0]) + (lc[:, 1] + lc[:, 2])
+    threshold = obs + math.log1p(_REL_ERR)
+    guard = 1e-9 * (1.0 + np.abs(threshold))
+    c0, c1, c2 = col[:, 0], col[:, 1], col[:, 2]
+    rest = c1 + c2
+    lo = np.maximum(0, r1 - rest)
+    hi = np.minimum(c0, r1)
+    sizes = hi - lo + 1
+    p = np.zeros(idx.size)
+    # tables in chunks of at most _FISHER_BATCH_STATES states (one table may exceed it)
+    ends = np.cumsum(sizes)
+    start = 0
+    while start < idx.size:
+        base = ends[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, base + _FISHER_BATCH_STATES, "right")))
+        part = np.arange(start, stop)
+        tid = np.repeat(part, sizes[part])
+        offsets = np.arange(tid.size) - np.repeat(np.cumsum(sizes[part]) - sizes[part],
+                                                  sizes[part])
+        a = lo[tid] + offsets
+        w = _lchoose(fcol[tid, 0], a.astype(float))
+        t = r1[tid] - a
+        # the most probable split of t between the last two columns (hypergeometric mode)
+        b_lo, b_hi = np.maximum(0, t - c2[tid]), np.minimum(c1[tid], t)
+        mode = np.clip(((t + 1) * (c1[tid] + 1)) // (rest[tid] + 2), b_lo, b_hi)
+        best = (_lchoose(fcol[tid, 1], mode.astype(float))
+                + _lchoose(fcol[tid, 2], (t - mode).astype(float)))
+        full = w + best <= threshold[tid] - guard[tid]
+        contrib = np.zeros(tid.size)
+        contrib[full] = np.exp(w[full] + _lchoose(rest[tid][full].astype(float),
+                                                  t[full].astype(float)) - log_total[tid][full])
+        live = ~full & (w <= threshold[tid] + guard[tid])
+        if np.any(live):
+            lt = tid[live]
+            scale = np.exp(w[live] + _lchoose(rest[lt].astype(float), t[live].astype(float))
+                           - log_total[lt])
+            contrib[live] = scale * _two_column_tails(c1[lt], c2[lt], t[live],
+                                                      threshold[lt] - w[live])
+        p += np.bincount(tid, weights=contrib, minlength=idx.size)
+        start = stop
+    out["p_value"][idx] = np.minimum(1.0, p)
+    return out
+
+
 def _conditional_odds_ratio_batch(tables: IntArray, level: float
                                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """:func:`_conditional_odds_ratio` of a stack of 2 x 2 tables: the supports padded to
