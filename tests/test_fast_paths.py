@@ -17,11 +17,15 @@ from hypothesis import strategies as st
 from crisis_survey.link import LinkedStudy, normalise_keys
 from crisis_survey.present._disclosure import (
     _NUMBER,
+    _identifying_among,
     _sensitive_fields,
     identifying_values,
 )
 from crisis_survey.present._release import attrition_sources
 from crisis_survey.present._tables import _codes, _codes_reference
+from crisis_survey.stats._exact import signed_rank_pmfs
+from crisis_survey.stats._rank import _doubled_midranks_rows
+from crisis_survey.stats._rank_ci import _exact_root, _exact_root_block
 from crisis_survey.synthetic import load_sample_study
 
 
@@ -101,3 +105,40 @@ def test_attrition_sources_equal_the_per_group_reference() -> None:
     assert fast.keys() == ref.keys() and len(ref) > 10
     for key, counts in ref.items():
         np.testing.assert_array_equal(fast[key], counts)
+
+
+@pytest.mark.parametrize("upper", [True, False])
+def test_exact_tilt_roots_by_support_width_equal_the_padded_reference(upper: bool) -> None:
+    """Cells of very different sizes stacked (padded to the widest support), as
+    compare_waves stacks the small cells of every area."""
+    rng = np.random.default_rng(3)
+    k = 4
+    n_pairs = rng.integers(1, 49, 120)
+    mult = np.stack([rng.multinomial(int(n), np.full(k, 1 / k)) for n in n_pairs])
+    r2 = _doubled_midranks_rows(mult, 0)
+    pmf, _ = signed_rank_pmfs(r2, mult)
+    pos = rng.binomial(mult, 0.6)
+    v = (pos * r2).sum(axis=1).astype(float)
+    with np.errstate(divide="ignore"):
+        logpmf = np.log(pmf)
+    t = np.arange(pmf.shape[1], dtype=float)
+    fast = _exact_root(logpmf, t, v, 0.025, upper)
+    reference = _exact_root_block(logpmf, t, v, 0.025, upper)
+    np.testing.assert_allclose(fast, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_identifying_among_equals_the_intersection_with_every_identifying_value() -> None:
+    study = load_sample_study()
+    data = study.wave1.data.copy()
+    key = study.codebook.link_key.name
+    ident = study.codebook.identifier.name
+    data.loc[data.index[:5], key] = ["  AB-12 ", "413", "", "\u00a0Zed\u2003", None]
+    data.loc[data.index[:2], ident] = [" R-1 ", "12,000"]
+    waves = [dataclasses.replace(study.wave1, data=data), study.wave2]
+    everything = identifying_values(waves)
+    some = sorted(everything)[::7]
+    texts = {*some, "AB-12", "ab12", "Zed", "R-1", "413", "12,000", "", "Carer", "Overall",
+             "no such text", str(data[ident].iloc[3])}
+    found = _identifying_among(waves, texts)
+    assert found == texts & everything
+    assert {"AB-12", "ab12", "Zed", "R-1"} <= found and "413" not in found

@@ -841,14 +841,23 @@ def identifying_values(waves: Iterable[SurveyWave]) -> set[str]:
             # one string per distinct value, converted by pandas in one call (iterating an
             # Arrow-backed column in Python costs about a microsecond a value)
             texts = pd.Series(wave.data[name].dropna().unique()).astype(str).tolist()
-            values.update(t.strip() for t in texts)
+            values.update(_not_numbers([t.strip() for t in texts]))
             if name == cb.link_key.name:
-                values.update(normalise_keys(pd.Series(texts, dtype=object)).dropna().unique())
+                keys = normalise_keys(pd.Series(texts, dtype=object)).dropna()
+                values.update(_not_numbers(keys.drop_duplicates().tolist()))
         for f in cb.fields:
             vocabulary |= {f.name, f.label, *f.labels}
     values -= vocabulary
-    values.discard("")
-    return {v for v in values if not _NUMBER.fullmatch(v)}
+    return values
+
+
+_NUMBER_START = frozenset("+-0123456789")
+
+
+def _not_numbers(texts: list[str]) -> list[str]:
+    """The non-empty texts that are not plain numbers (the regular expression only runs on
+    texts that start like a number)."""
+    return [t for t in texts if t and not (t[0] in _NUMBER_START and _NUMBER.fullmatch(t))]
 
 
 def assert_no_identifiers(
@@ -896,6 +905,58 @@ def assert_no_identifiers(
     _refuse_identifiers(frame, codebook, secrets)
 
 
+def _places(frame: pd.DataFrame) -> dict[str, str]:
+    """Every text of a table (labels and string cells) -> where it first is (never the text
+    itself: a message must not repeat it)."""
+    places: dict[str, str] = {}
+    for label in _labels(frame.columns):
+        places.setdefault(label, "a column label")
+    for label in _labels(frame.index):
+        places.setdefault(label, "a row label")
+    for j, column in enumerate(frame.columns):
+        for value in frame.iloc[:, j].astype(object).tolist():
+            if isinstance(value, str):
+                places.setdefault(value, f"a cell of column {str(column)!r}")
+    return places
+
+
+def _published_texts(frames: Iterable[pd.DataFrame]) -> set[str]:
+    """The stripped texts of tables about to be published (labels and string cells)."""
+    return {text.strip() for frame in frames for text in _places(frame)}
+
+
+#: Texts whose ends may be white space to strip (a superset: anything but an ASCII letter or
+#: digit at either end); only these are stripped one by one.
+_UNTRIMMED = r"^[^0-9A-Za-z]|[^0-9A-Za-z]$"
+
+
+def _identifying_among(waves: Iterable[SurveyWave], texts: Set[str]) -> set[str]:
+    """``texts & identifying_values(waves)``, found by looking the few published ``texts``
+    up in each sensitive column (vectorised hash look-ups) instead of building the set of
+    every identifier, link key and comment of the study (a Python set of millions of
+    strings at national scale). :func:`identifying_values` is the plain reference."""
+    from ..link import normalise_keys
+
+    wanted = {t for t in texts if t}
+    found: set[str] = set()
+    vocabulary: set[str] = set()
+    for wave in waves:
+        cb = wave.codebook
+        for f in cb.fields:
+            vocabulary |= {f.name, f.label, *f.labels}
+        if not wanted:
+            continue
+        for name in sorted(_sensitive_fields(cb) & set(wave.data.columns)):
+            column = wave.data[name].dropna().astype(str)
+            found.update(column[column.isin(wanted)].tolist())
+            padded = column[column.str.contains(_UNTRIMMED, regex=True)].tolist()
+            found.update(t.strip() for t in padded if t.strip() in wanted)
+            if name == cb.link_key.name:
+                keys = normalise_keys(column).dropna()
+                found.update(keys[keys.isin(wanted)].tolist())
+    return set(_not_numbers(sorted(found - vocabulary)))
+
+
 def _refuse_identifiers(frame: pd.DataFrame, codebook: Codebook, secrets: Set[str]) -> None:
     """:func:`assert_no_identifiers` with ``secrets`` already stripped strings (what
     :func:`identifying_values` returns): a release checks each of its tables against the
@@ -908,17 +969,7 @@ def _refuse_identifiers(frame: pd.DataFrame, codebook: Codebook, secrets: Set[st
                 f"{label!r} is an identifier, link-key or free-text field and must not be "
                 "published"
             )
-    # where each text is (never the text itself: the message must not repeat it)
-    places: dict[str, str] = {}
-    for label in _labels(frame.columns):
-        places.setdefault(label, "a column label")
-    for label in _labels(frame.index):
-        places.setdefault(label, "a row label")
-    for j, column in enumerate(frame.columns):
-        for value in frame.iloc[:, j].astype(object).tolist():
-            if isinstance(value, str):
-                places.setdefault(value, f"a cell of column {str(column)!r}")
-    for value, where in places.items():
+    for value, where in _places(frame).items():
         text = value.strip()
         if text in secrets and text not in ("", "nan"):
             problems.append(f"{where} holds a respondent identifier, link key or "

@@ -29,8 +29,9 @@ from ._disclosure import (
     DERIVED_MARKER,
     SUPPRESSED_MARKER,
     DisclosureError,
+    _identifying_among,
+    _published_texts,
     _refuse_identifiers,
-    identifying_values,
     percent_reveals_small,
     suppress,
 )
@@ -188,8 +189,8 @@ def write_outputs_into(
     """:func:`write_outputs` into the existing folder ``out``, without staging or manifest
     (:func:`publish` writes the report beside them, then one manifest)."""
     result = OutputSet(folder=out)
-    secrets = identifying_values((study.wave1, study.wave2))
     tables = linkage_outputs(study, threshold=threshold)
+    secrets = _identifying_among((study.wave1, study.wave2), _published_texts(tables.values()))
     linkage_counts = tables["linkage_counts.csv"]
     for name, table in tables.items():
         _check_no_identifiers(name, table, study, secrets)

@@ -139,6 +139,33 @@ def _log_tails(logpmf: FloatArray, t: FloatArray, lam: FloatArray, v: FloatArray
 
 def _exact_root(logpmf: FloatArray, t: FloatArray, v: FloatArray, a: float, upper: bool
                 ) -> FloatArray:
+    """:func:`_exact_root_block` of rows of similar support widths at a time.
+
+    The rows of ``logpmf`` are padded to the widest support of all cells (a few thousand
+    points for 49 non-zero differences), most cells need far fewer: each block is cut to
+    its own widest support, so the work follows the cells' own supports (the padding holds
+    only zero probabilities, ``-inf`` on the log scale)."""
+    rows = len(v)
+    if rows == 0:
+        return np.zeros(0)
+    finite = np.isfinite(logpmf)
+    width = logpmf.shape[1]
+    last = np.where(finite.any(axis=1), width - 1 - np.argmax(finite[:, ::-1], axis=1), 0)
+    order = np.argsort(last, kind="stable")
+    out = np.empty(rows)
+    start = 0
+    while start < rows:
+        cap = int(last[order[start]] * 1.25) + 32  # widths within a quarter of each other
+        stop = start + int(np.searchsorted(last[order[start:]], cap, side="right"))
+        block = order[start:stop]
+        w = int(last[block].max()) + 1
+        out[block] = _exact_root_block(logpmf[block, :w], t[:w], v[block], a, upper)
+        start = stop
+    return out
+
+
+def _exact_root_block(logpmf: FloatArray, t: FloatArray, v: FloatArray, a: float,
+                      upper: bool) -> FloatArray:
     """The tilt lambda of every row at which ``P_lambda(T >= v) = a`` (``upper``) or
     ``P_lambda(T <= v) = a``: Newton's method on the log tail (its derivative is the tilted
     mean beyond ``v`` minus the tilted mean), kept inside a shrinking bracket and replaced by
