@@ -349,6 +349,11 @@ def _check_args(**kwargs: Any) -> None:
         value = kwargs[name]
         if not isinstance(value, (int, float)) or not math.isfinite(float(value)):
             problems.append(f"{name} must be a finite number (latent SD units), got {value!r}")
+    for name in ("selective_return", "area_effect_sd"):
+        value = kwargs[name]
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(float(value)) or float(value) < 0):
+            problems.append(f"{name} must be a finite number >= 0, got {value!r}")
     seed = kwargs["seed"]
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         problems.append(f"seed must be a whole number >= 0, got {seed!r}")
@@ -383,6 +388,9 @@ def generate_study(
     codebook: Codebook | None = None,
     retyped_keys: float = 0.0,
     key_errors: Sequence[str] = KEY_ERRORS,
+    selective_return: float = 0.0,
+    item_effects: Mapping[str, float] | None = None,
+    area_effect_sd: float = 0.0,
 ) -> SyntheticStudy:
     """Simulate the two waves of the crisis-care survey, as a survey platform exports them.
 
@@ -420,6 +428,22 @@ def generate_study(
         same as with ``retyped_keys=0``.
     key_errors
         The error kinds to draw from (default: all of :data:`KEY_ERRORS`).
+    selective_return
+        Strength of return selected on what the analyst sees: the log selection weight
+        per SD of the respondent's wave-1 answer (level position, standardised) to the
+        first experience item of the codebook (the headline item), on top of the default
+        selection. ``0`` (default): returners are chosen as before, and the study is
+        byte-identical to one made without this argument. With a positive strength the
+        returners rated care better at wave 1 than those who did not return, so their
+        wave-2 answers are better and (regression to the mean) their change smaller than
+        the population's; return is missing at random given that answer, so weights that
+        use it recover the truth (``docs/methods/attrition-weights.md``).
+    item_effects
+        Item name -> extra wave-2 shift (latent SD units) of that item, in both groups, on
+        top of the group effects.
+    area_effect_sd
+        SD of an extra wave-2 shift per local area (latent SD units), drawn from its own
+        random stream (the rest of the study is the same as with ``0``).
 
     Returns
     -------
@@ -471,7 +495,8 @@ def generate_study(
     _check_args(
         n_service_users=n_service_users, n_carers=n_carers, return_rate=return_rate,
         n_new_wave2=n_new_wave2, n_areas=n_areas, effect_service_users=effect_service_users,
-        effect_carers=effect_carers, seed=seed,
+        effect_carers=effect_carers, seed=seed, selective_return=selective_return,
+        area_effect_sd=area_effect_sd,
     )
     kinds = [key_errors] if isinstance(key_errors, str) else list(key_errors)
     unknown = [k for k in kinds if k not in KEY_ERRORS]
@@ -483,8 +508,20 @@ def generate_study(
             f"retyped_keys={retyped_keys!r}, key_errors={key_errors!r}")
     cb = codebook if codebook is not None else default_codebook()
     _check_codebook(cb)
+    shifts = dict(item_effects or {})
+    bad = [f"{k!r}: {v!r}" for k, v in shifts.items()
+           if k not in cb or isinstance(v, bool) or not isinstance(v, (int, float))
+           or not math.isfinite(float(v))]
+    if bad:
+        raise CrisisSurveyError(
+            "generate_study: item_effects must map codebook items to finite numbers "
+            f"(latent SD units); got {', '.join(bad)}")
     rng = np.random.default_rng(int(seed))
     sim = _Simulation(cb, rng, int(n_areas), (float(effect_service_users), float(effect_carers)))
+    sim.item_shift = {k: float(v) for k, v in shifts.items() if v}
+    if area_effect_sd:
+        sim.area_shift = np.random.default_rng([int(seed), 17]).normal(
+            0.0, float(area_effect_sd), len(sim.area_codes)).astype(np.float32)
     sim.retyped = float(retyped_keys)
     sim.error_codes = np.array([KEY_ERRORS.index(k) + 1 for k in kinds], dtype=np.int64)
     sim.key_rng = np.random.default_rng([int(seed), 16])
@@ -499,11 +536,18 @@ def generate_study(
     pid1 = np.concatenate([np.arange(n1), rep1]).astype(np.int64)
     kind1 = np.array(["wave 1"] * n1 + ["repeat submission"] * n_rep1, dtype=object)
 
+    selected_on = None
+    if selective_return:  # wave 1 first: return is chosen on its answers
+        wave1, truth1 = sim.wave_frame(1, pid1, kind1, np.zeros(n1 + n_rep1, dtype=bool))
+        selected_on = sim.wave1_answer(wave1, truth1, n1)
+
     # Wave 2: returners (weighted sampling without replacement: Gumbel top-k), new people.
     k = round(float(return_rate) * n1)
     older = sim.age_older[:n1]
     score = (P.RETURN_SELECTION_LATENT * sim.u[:n1] + P.RETURN_SELECTION_OLDER * older
              + rng.gumbel(size=n1))
+    if selected_on is not None:
+        score += float(selective_return) * selected_on
     returners = (np.sort(np.argpartition(-score, k - 1)[:k]) if 0 < k < n1
                  else np.arange(n1 if k >= n1 else 0))
     first2 = np.concatenate([returners, np.arange(n1, n1 + n_new)]).astype(np.int64)
@@ -518,7 +562,8 @@ def generate_study(
     if n_conf:
         conflict[rng.choice(len(returners), size=n_conf, replace=False)] = True
 
-    wave1, truth1 = sim.wave_frame(1, pid1, kind1, np.zeros(n1 + n_rep1, dtype=bool))
+    if selected_on is None:
+        wave1, truth1 = sim.wave_frame(1, pid1, kind1, np.zeros(n1 + n_rep1, dtype=bool))
     wave2, truth2 = sim.wave_frame(2, pid2, kind2, conflict)
     truth = pd.concat([truth1, truth2], ignore_index=True)
     params = {
@@ -528,6 +573,12 @@ def generate_study(
         "effect_carers": float(effect_carers), "seed": int(seed),
         "codebook": f"{cb.name} {cb.version}",
     }
+    if selective_return:
+        params["selective_return"] = float(selective_return)
+    if sim.item_shift:
+        params["item_effects"] = dict(sorted(sim.item_shift.items()))
+    if area_effect_sd:
+        params["area_effect_sd"] = float(area_effect_sd)
     if retyped_keys:
         params["retyped_keys"] = float(retyped_keys)
         if tuple(kinds) != KEY_ERRORS:
@@ -558,6 +609,25 @@ class _Simulation:
         self.retyped = 0.0
         self.error_codes = np.arange(1, len(KEY_ERRORS) + 1, dtype=np.int64)
         self.key_rng = np.random.default_rng(0)
+        self.item_shift: dict[str, float] = {}
+        self.area_shift: npt.NDArray[np.float32] | None = None
+
+    def wave1_answer(self, wave1: pd.DataFrame, truth1: pd.DataFrame, n1: int) -> FloatArray:
+        """Each wave-1 person's standardised answer (level position) to the first experience
+        item, from their first submission; 0 when missing or not answered."""
+        out = np.zeros(n1)
+        if not self.latent_items:
+            return out
+        f = self.latent_items[0]
+        first = (truth1["kind"] == "wave 1").to_numpy()
+        person = truth1["person"].to_numpy()[first]
+        codes = pd.Series(wave1[f.name].to_numpy()[first], dtype="object")
+        position = {c: i for i, c in enumerate(f.codes)}
+        level = codes.map(position).to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = ~np.isnan(level)
+        if ok.sum() > 1 and np.std(level[ok]) > 0:
+            out[person[ok]] = (level[ok] - level[ok].mean()) / level[ok].std()
+        return out
 
     # -- people -------------------------------------------------------------------------------
     def make_people(self, n_su: int, n_c: int, n_new: int) -> None:
@@ -666,6 +736,8 @@ class _Simulation:
         shift = np.where(is_carer, P.CARER_SHIFT, 0.0)
         if wave == 2:
             shift += np.where(is_carer, self.effects[1], self.effects[0])
+            if self.area_shift is not None:
+                shift += self.area_shift[self.area[pid]]
         base = (math.sqrt(P.GENERAL_VAR) * self.u[pid] + shift).astype(np.float32)
         for f in cb.fields:
             if wave not in f.waves:
@@ -759,6 +831,8 @@ class _Simulation:
             j = self.latent_items.index(f)
             # base = sqrt(0.3) u_i + group mean + wave-2 effect (shared by the items).
             z = base + np.float32(math.sqrt(P.ITEM_VAR)) * self.v[j, pid]
+            if wave == 2 and f.name in self.item_shift:
+                z += np.float32(self.item_shift[f.name])
             z += np.float32(math.sqrt(P.NOISE_VAR)) * rng.standard_normal(n, dtype=np.float32)
             probs = P.LATENT_PROBS.get(f.name, tuple([1.0] * len(f.levels)))
             if len(probs) != len(f.levels):
