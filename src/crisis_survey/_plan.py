@@ -13,6 +13,14 @@ A plan file looks like this (every key optional; the defaults are shown)::
     confidence = 0.95
     min_n = 5
     unreachable = "exclude"    # or "keep": cells that cannot reach p < alpha leave the family
+    primary = "paired"         # the design the findings report (default: paired if run, else
+                               # the first design); the others are sensitivity analyses
+
+    [analysis.equivalence]     # smallest important change per verdict measure (TOST margin)
+    rank_biserial = 0.2
+    risk_difference = 0.10
+    standardised_mean_difference = 0.3
+    overall_rating = { rank_biserial = 0.15 }   # per item, per measure
 
     [analysis.tests]           # override the test chosen from an item's measurement level
     overall_rating = "wilcoxon_signed_rank"
@@ -109,6 +117,40 @@ def _value_problems(*, designs: Iterable[str], items: Iterable[str], by: Iterabl
     return problems
 
 
+def _verdict_problems(primary: Any, designs: Iterable[str], equivalence: Any) -> list[str]:
+    """Problems of ``primary`` and ``[analysis.equivalence]`` (item names are checked
+    against the codebook by :func:`check_plan`)."""
+    from .compare._verdicts import MEASURES
+
+    problems: list[str] = []
+    designs = list(designs)
+    if not isinstance(primary, str) or (primary and primary not in designs):
+        problems.append(f"[analysis] primary is {primary!r} (expected one of the designs "
+                        f"run: {designs})")
+    if not isinstance(equivalence, Mapping):
+        return [*problems, "[analysis.equivalence] must map measures or items to margins"]
+
+    def margin(key: str, v: Any) -> None:
+        if not _number(v) or not 0 < v < 1:
+            problems.append(f"[analysis.equivalence] {key} = {v!r} (expected a number "
+                            "between 0 and 1)")
+
+    for key, v in equivalence.items():
+        if key in MEASURES:
+            margin(str(key), v)
+        elif isinstance(v, Mapping):
+            for m, mv in v.items():
+                if m not in MEASURES:
+                    problems.append(f"[analysis.equivalence] {key}.{m} is not a measure "
+                                    f"(expected one of {list(MEASURES)})")
+                else:
+                    margin(f"{key}.{m}", mv)
+        else:
+            problems.append(f"[analysis.equivalence] {key} = {v!r} (expected a margin for a "
+                            f"measure {list(MEASURES)} or a table of them for an item)")
+    return problems
+
+
 def _raise(problems: list[str], source: str) -> None:
     if problems:
         where = f" in {source}" if source else ""
@@ -165,6 +207,15 @@ class AnalysisPlan:
         ``"exclude"`` (default): paired cells whose smallest attainable p-value is at least
         ``alpha`` are left out of their p-value family (with the reason in the note);
         ``"keep"``: every tested cell enters its family (``compare_waves(unreachable=)``).
+    primary
+        The design whose verdicts the findings report (empty, the default: ``"paired"`` if
+        it is run, else the first of ``designs``); the other designs are reported as
+        sensitivity analyses.
+    equivalence
+        The smallest important change (equivalence margin of the TOST) per verdict measure
+        (``rank_biserial``, ``risk_difference``, ``standardised_mean_difference``) and per
+        item (``{"overall_rating": {"rank_biserial": 0.15}}``); defaults 0.2, 0.10 and 0.3
+        (``docs/methods/verdicts.md``).
     threshold
         Disclosure control: counts below this are withheld from every output. A whole
         number, at least 5 (:data:`MIN_THRESHOLD`) unless ``allow_small_threshold``; below
@@ -202,6 +253,8 @@ class AnalysisPlan:
     confidence: float = 0.95
     min_n: int = 5
     unreachable: str = "exclude"
+    primary: str = ""
+    equivalence: Mapping[str, Any] = field(default_factory=dict)
     threshold: int = 10
     allow_small_threshold: bool = False
     secret_env: str = ""
@@ -225,7 +278,8 @@ class AnalysisPlan:
         _raise(_value_problems(
             designs=self.designs, items=self.items, by=self.by, alpha=self.alpha,
             confidence=self.confidence, min_n=self.min_n, threshold=self.threshold,
-            allow_small_threshold=self.allow_small_threshold), self.source)
+            allow_small_threshold=self.allow_small_threshold)
+            + _verdict_problems(self.primary, self.designs, self.equivalence), self.source)
         if self.threshold < ADVISED_THRESHOLD:
             where = f" in {self.source}" if self.source else ""
             warnings.warn(
@@ -257,6 +311,8 @@ class AnalysisPlan:
         """Plain-data form (lists, dicts), as written to the manifest."""
         out = asdict(self)
         out["tests"] = dict(sorted(self.tests.items()))
+        out["equivalence"] = {k: dict(v) if isinstance(v, Mapping) else v
+                              for k, v in sorted(self.equivalence.items())}
         out["test_options"] = {k: dict(sorted(v.items()))
                                for k, v in sorted(self.test_options.items())}
         for key in ("items", "by", "designs", "agreement", "key_components"):
@@ -274,7 +330,7 @@ class AnalysisPlan:
         d = dict(spec.get("disclosure", {}))
         k = dict(spec.get("linkage", {}))
         allowed = {"items", "by", "designs", "tests", "test_options", "adjust", "family",
-                   "alpha", "confidence", "min_n", "unreachable"}
+                   "alpha", "confidence", "min_n", "unreachable", "primary", "equivalence"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
         problems += [f"[disclosure] has unknown key {x!r}" for x in d
                      if x not in ("threshold", "allow_small_threshold")]
@@ -352,6 +408,11 @@ class AnalysisPlan:
             problems.append(
                 f"[analysis] unreachable is {unreachable!r} (expected 'exclude' or 'keep')")
             unreachable = "exclude"
+        primary = a.get("primary", "")
+        equivalence = a.get("equivalence", {})
+        problems += _verdict_problems(primary, designs, equivalence)
+        if problems:
+            primary, equivalence = "", {}
         tests = a.get("tests", {})
         if not isinstance(tests, Mapping) or not all(
             isinstance(v, str) for v in tests.values()
@@ -386,6 +447,9 @@ class AnalysisPlan:
             confidence=float(confidence),
             min_n=int(min_n),
             unreachable=str(unreachable),
+            primary=str(primary),
+            equivalence={str(k): dict(v) if isinstance(v, Mapping) else v
+                         for k, v in equivalence.items()},
             threshold=int(threshold),
             allow_small_threshold=bool(allow_small),
             secret_env=secret_env,
@@ -482,6 +546,12 @@ def check_plan(plan: AnalysisPlan, codebook: Codebook) -> None:
     if plan.family not in FAMILIES:
         problems.append(f"[analysis] family is {plan.family!r} (expected one of "
                         f"{list(FAMILIES)})" + _suggest(plan.family, list(FAMILIES)))
+    from .compare._verdicts import MEASURES
+
+    for key in plan.equivalence:
+        if key not in MEASURES and key not in items:
+            problems.append(f"[analysis.equivalence] {key!r} is neither a measure nor an item"
+                            + _suggest(key, [*MEASURES, *items]))
     for key in plan.tests:
         if key not in codebook and key not in MEASUREMENTS:
             problems.append(f"[analysis.tests] {key!r} is neither an item nor a measurement "

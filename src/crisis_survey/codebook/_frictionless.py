@@ -7,6 +7,9 @@ what the standard has no word for is in ``x-`` properties, which Table Schema al
 - field ``x-role``: identifier, link_key, wave, group, area, date, demographic, item, other
 - field ``x-measurement``: ordinal, binary, nominal, numeric, text
 - field ``x-question``: the question as asked; ``x-waves``: the waves that asked it
+- field ``x-polarity``: ``higher_is_better`` or ``lower_is_better`` (ordinal, binary and
+  numeric items; for a binary item, more of the reported level); absent: no direction is
+  better, and verdicts say "increased"/"decreased" instead of "improved"/"got worse"
 - field ``x-selectGroup``: the multi-select question a 0/1 column belongs to
 - field ``x-reports``: the code of the level a binary item reports (default: the level
   coded 1)
@@ -38,6 +41,7 @@ from .._resources import data_dir
 from ._model import (
     MEASUREMENTS,
     MISSING_KINDS,
+    POLARITIES,
     ROLES,
     Codebook,
     Field,
@@ -254,6 +258,12 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
                       "the code of one of the item's two categories"
                       + (f" ({', '.join(map(str, codes))})" if codes else ""))
             reports = None
+    polarity = spec.get("x-polarity")
+    if polarity is not None and (polarity not in POLARITIES or measurement not in (
+            "ordinal", "binary", "numeric")):
+        probs.add(name, polarity, "x-polarity is not a direction of an ordinal, binary or "
+                  "numeric item", " or ".join(POLARITIES) + " (or no x-polarity)")
+        polarity = None
     constraints = spec.get("constraints") or {}
     if not isinstance(constraints, Mapping):
         probs.add(name, constraints, "constraints is not a JSON object",
@@ -287,6 +297,7 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         maximum=constraints.get("maximum"),
         format=_text(spec, "format", name, probs, "default"),
         reports=reports,
+        polarity=polarity,
     )
 
 

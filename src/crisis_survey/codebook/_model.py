@@ -40,6 +40,8 @@ SINGLE_ROLES: tuple[str, ...] = ("identifier", "link_key", "wave", "group", "are
 MISSING_KINDS: tuple[str, ...] = (
     "dont_know", "not_applicable", "prefer_not_to_say", "not_answered",
 )
+#: Values of a field's ``x-polarity`` (which way is better; absent: neither).
+POLARITIES: tuple[str, ...] = ("higher_is_better", "lower_is_better")
 
 __all__ = [
     "Codebook",
@@ -98,7 +100,11 @@ class Field:
     ``services_used`` question has one 0/1 column per service). ``format`` is the Table
     Schema format of a date field: ``"default"`` (ISO 8601), ``"any"`` or a ``strftime``
     pattern such as ``"%d/%m/%Y"``. ``reports`` is the code of the level a binary item
-    reports (codebook ``x-reports``; see :attr:`reported`).
+    reports (codebook ``x-reports``; see :attr:`reported`). ``polarity`` says which way is
+    better (codebook ``x-polarity``): ``"higher_is_better"`` (a higher level, or more of a
+    binary item's reported level, is an improvement), ``"lower_is_better"``, or ``None``
+    (default: no direction is better, e.g. which services were used; the verdicts then say
+    "increased" / "decreased", never "improved").
 
     Examples
     --------
@@ -127,6 +133,7 @@ class Field:
     maximum: float | None = None
     format: str = "default"
     reports: int | str | None = None
+    polarity: str | None = None
 
     @property
     def reported(self) -> Level | None:

@@ -19,6 +19,7 @@ from ..stats._multiplicity import ADJUST_METHODS, _adjust_grouped
 from ..stats._registry import DESIGNS, TESTS, check_options
 from . import _families as fam
 from . import _kernels as kn
+from . import _verdicts as vd
 from ._study import (
     FloatArray,
     IntArray,
@@ -40,8 +41,11 @@ COLUMNS: tuple[str, ...] = (
     "n_wave2", "n_pairs", "summary_wave1", "summary_wave2", "estimate_wave1", "estimate_wave2",
     "summary_measure", "statistic_name", "statistic", "df", "p_value", "p_adjusted",
     "adjust_method", "effect_measure", "effect_size", "ci_low", "ci_high", "n_excluded_codes",
-    "reason", "note",
+    "reason", "note", "verdict", "verdict_measure", "verdict_estimate", "equivalence_margin",
+    "p_equivalence", "p_equivalence_adjusted", "mde", "verdict_reason",
 )
+#: The verdict columns (:mod:`._verdicts`), added after the p-values are adjusted.
+_VERDICT_COLUMNS = COLUMNS[COLUMNS.index("verdict"):]
 
 #: The designs run unless ``designs=`` says otherwise (``"unlinked"`` is asked for by name).
 DEFAULT_DESIGNS: tuple[str, ...] = ("paired", "independent", "overlapping")
@@ -437,8 +441,11 @@ def _item_blocks(
             out["reason"] = _same(why, rows)
         else:
             out["note"] = _run_tests(out, test, design, dd, categorical, scores, min_n, opts)
+        vin = vd.CellData(vd.kind_of(test, f.measurement), dd.tables, dd.w1, dd.w2, dd.s1,
+                          dd.s2, scores, categorical)
         for q, item in enumerate(group):
             part = {col: values[q * m:(q + 1) * m] for col, values in out.items()}
+            part["_verdict"] = vin.take(slice(q * m, (q + 1) * m))
             # a str (or None) stands for a column of equal values
             part.update(by=by_name, group=cells, item=item.name, label=item.label,
                         measurement=item.measurement, design=design, summary_measure=measure)
@@ -552,20 +559,18 @@ def _towards_wave2(measure: str | None, effect: Any, low: Any, high: Any) -> tup
 
 def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str,
             codes: Mapping[str, IntArray], leave_out: npt.NDArray[np.bool_] | None = None
-            ) -> None:
+            ) -> IntArray:
     """Fill ``p_adjusted`` and ``adjust_method``; ``codes`` holds integer codes of some
     columns (equal codes for equal values), the others are factorized. Rows in
-    ``leave_out`` get no adjusted p-value and do not count in their family."""
+    ``leave_out`` get no adjusted p-value and do not count in their family. Returns every
+    row's family code."""
     cols = FAMILIES[family] if isinstance(family, str) else tuple(family)
     if table.empty:
         table["adjust_method"] = adjust
-        return
+        return np.zeros(0, dtype=np.int64)
     p = table["p_value"].to_numpy(dtype=float)
     if leave_out is not None:
         p = np.where(leave_out, np.nan, p)
-    if adjust == "none":
-        table["p_adjusted"] = p
-        return
     # one integer per distinct combination of the family columns (missing values form a
     # family of their own, as groupby(dropna=False) would)
     families = np.zeros(len(table), dtype=np.int64)
@@ -576,7 +581,8 @@ def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str,
             code, uniques = pd.factorize(table[col], use_na_sentinel=False)
             size = len(uniques)
         families = pd.factorize(families * size + code)[0]
-    table["p_adjusted"] = _adjust_grouped(p, families, adjust)
+    table["p_adjusted"] = p if adjust == "none" else _adjust_grouped(p, families, adjust)
+    return np.asarray(families, dtype=np.int64)
 
 
 def _text(values: npt.NDArray[np.object_]) -> pd.Series:
@@ -594,7 +600,7 @@ def _assemble(blocks: Sequence[Mapping[str, Any]], adjust: str
     n = int(sizes.sum())
     data: dict[str, Any] = {}
     codes: dict[str, IntArray] = {}
-    for col in COLUMNS:
+    for col in COLUMNS[:COLUMNS.index("verdict")]:  # the verdicts come after the p-values
         if col == "p_adjusted":
             data[col] = np.full(n, np.nan)
             continue
@@ -638,6 +644,8 @@ def compare_waves(
     alpha: float = 0.05,
     min_n: int = 5,
     unreachable: str = "exclude",
+    equivalence: Mapping[str, Any] | None = None,
+    primary: str | None = None,
 ) -> WaveComparison:
     r"""Compare every survey item between waves 1 and 2, per by-value and design.
 
@@ -822,6 +830,12 @@ def compare_waves(
     if unused:  # check_options names them
         check_options(unused[0], None)
     fields = _select_items(study, items)
+    margins = vd.check_margins(equivalence, [f.name for f in fields])
+    primary_design = primary if primary is not None else (
+        "paired" if "paired" in designs else designs[0])
+    if primary_design not in designs:
+        raise CrisisSurveyError(
+            f"primary={primary!r} is not one of the designs run ({', '.join(designs)})")
     chosen = _resolve_tests(fields, tests)
     layout = make_layout(study, by_cols)
     by_name = " / ".join(by_cols)
@@ -847,7 +861,17 @@ def compare_waves(
                 why = fam.unreachable_note(float(p_min[i]), float(changed[i]), alpha)
                 notes[i] = why if notes[i] is None else f"{notes[i]}; {why}"
             table["note"] = _text(notes)
-    _adjust(table, family, adjust, codes, leave_out)
+    families = _adjust(table, family, adjust, codes, leave_out)
+    polarity = {f.name: f.polarity for f in fields}
+    if blocks:
+        made_cols = vd.verdict_columns(blocks, table, families, leave_out, margins, polarity,
+                                       float(alpha), adjust)
+        for col in _VERDICT_COLUMNS:
+            values = made_cols[col]
+            table[col] = _text(values) if values.dtype == object else values
+    else:
+        for col in _VERDICT_COLUMNS:
+            table[col] = pd.Series([], dtype=object)
     options: dict[str, Any] = {
         "items": [f.name for f in fields],
         "by": list(by_cols),
@@ -861,6 +885,9 @@ def compare_waves(
         "alpha": float(alpha),
         "min_n": int(min_n),
         "unreachable": unreachable,
+        "equivalence": {k: dict(v) for k, v in margins.items()},
+        "primary": primary_design,
+        "power": vd.POWER,
         "confidence": 0.95,
         "codebook": {"name": study.codebook.name, "version": study.codebook.version},
         "waves": [

@@ -300,6 +300,10 @@ def _comparison_kwargs(plan: AnalysisPlan) -> dict[str, Any]:
         "alpha": plan.alpha,
         "min_n": plan.min_n,
         "unreachable": plan.unreachable,
+        "equivalence": {k: v for k, v in plan.equivalence.items()
+                        if not plan.items or k in plan.items or not isinstance(v, Mapping)}
+        or None,
+        "primary": plan.primary or None,
     }
 
 
