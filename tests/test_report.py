@@ -166,6 +166,7 @@ def test_report_command_with_plan(tmp_path: Path, capsys: pytest.CaptureFixture[
     captured = capsys.readouterr()
     assert code == 0, captured.err
     # progress on stderr: every step with the seconds since the start, and counts
+    assert re.search(r"^\[0/7 \+[\d.]+ s\] wrote 4 linkage files$", captured.err, re.M)
     assert re.search(r"^\[1/7 \+\d+\.\d s\] comparing the waves$", captured.err, re.M)
     assert re.search(r"^\[1/7 \+[\d.]+ s\] compared 2 items in 2 cells: 8 rows$",
                      captured.err, re.M), captured.err

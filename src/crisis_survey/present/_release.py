@@ -502,7 +502,8 @@ def publish(
     synthetic
         Mark every page and file as synthetic data (:data:`SYNTHETIC_BANNER`).
     progress
-        Called as ``progress(step, total, message)`` before each step of the report.
+        Called as ``progress(step, total, message)`` before each step of the report
+        (step 0: the linkage outputs, written first).
 
     Returns
     -------
@@ -525,9 +526,13 @@ def publish(
     folder = Path(out)
     given = {k: Path(v) for k, v in (inputs or {}).items()}
     waves = [given[k] for k in ("wave1", "wave2") if k in given]
+    say: Progress = progress or (lambda i, n, m: None)
     with staged_folder(folder) as stage:  # moved into place whole, once complete
+        # step 0 of the report's 7: the linkage files come first
+        say(0, 7, "linkage outputs: accounting, linkage counts, attrition")
         outputs = write_outputs_into(study, stage, synthetic=synthetic, inputs=waves,
                                      threshold=plan.threshold)
+        say(0, 7, f"wrote {len(outputs.files)} linkage files")
         report = write_report_into(study, stage, plan=plan, inputs=given,
                                    synthetic=synthetic, progress=progress)
     return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder))
