@@ -91,8 +91,8 @@ def _write(folder: Path, n: int, seed: int, formats: tuple[str, ...] = ("csv",))
 
 
 _LINE = re.compile(r"^\[(\d+)/(\d+) \+([\d.]+) s\] (.*)$")
-_STEPS = {0: "linkage outputs", 1: "compare", 2: "models", 3: "build tables", 4: "write tables", 5: "figures",
-          6: "HTML + Word", 7: "manifest + start-up"}
+_STEPS = {0: "linkage outputs", 1: "compare", 2: "models", 3: "build tables",
+          4: "write tables", 5: "figures", 6: "HTML + Word", 7: "manifest + start-up"}
 
 
 def _report(folder: Path, by: tuple[str, ...]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -251,8 +252,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--kinds", choices=("all", "ordinal"), default="all",
-                        help="ordinal: skip (e), every design and item kind")
+    parser.add_argument("--kinds", choices=("all", "ordinal", "e"), default="all",
+                        help="ordinal: skip (e), every design and item kind; e: only (e)")
     parser.add_argument("--write", metavar="DIR", help=argparse.SUPPRESS)  # child process
     args = parser.parse_args(argv)
     say: Callable[[str], None] = (lambda s: None) if args.json else print
@@ -260,6 +261,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.write:
         _write(Path(args.write), int(args.n), args.seed)
         return {}
+    if args.kinds == "e":
+        load = os.getloadavg()
+        k = _all_kinds(args, int(args.n))
+        k.update(n_per_wave=int(args.n), reps=args.reps, load_before=load,
+                 load_after=os.getloadavg(),
+                 peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+        print(json.dumps(k) if args.json else _kinds_line(k))
+        return k
     import_s = _import_time()
     from crisis_survey.compare import compare_waves
     from crisis_survey.link import link_waves
@@ -341,16 +350,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         say(f"max relative p-value difference (a) vs (c): {max_rel:.2e} "
             f"over {len(diffs)} p-values")
         if kinds:
-            k = kinds
-            say(f"(e) every design and item kind (10 ordinal, 10 binary, 5 nominal items): "
-                f"by group ({k['all_kinds_rows_groups']} rows) {k['all_kinds_groups_s']:.3f} "
-                f"s, loop {k['all_kinds_loop_groups_s']:.3f} s "
-                f"({k['all_kinds_cells_groups']} item cells) = "
-                f"{k['all_kinds_speedup_vs_loop']:.1f}x; by group and area "
-                f"({k['all_kinds_rows_areas']} rows) {k['all_kinds_areas_s']:.3f} s, loop "
-                f"{k['all_kinds_loop_areas_s']:.3f} s ({k['all_kinds_cells_areas']} item "
-                f"cells) = {k['all_kinds_speedup_vs_loop_areas']:.1f}x")
+            say(_kinds_line(kinds))
     return result
+
+
+def _kinds_line(k: dict[str, Any]) -> str:
+    return (f"(e) every design and item kind (10 ordinal, 10 binary, 5 nominal items): "
+            f"by group ({k['all_kinds_rows_groups']} rows) {k['all_kinds_groups_s']:.3f} "
+            f"s, loop {k['all_kinds_loop_groups_s']:.3f} s "
+            f"({k['all_kinds_cells_groups']} item cells) = "
+            f"{k['all_kinds_speedup_vs_loop']:.1f}x; by group and area "
+            f"({k['all_kinds_rows_areas']} rows) {k['all_kinds_areas_s']:.3f} s, loop "
+            f"{k['all_kinds_loop_areas_s']:.3f} s ({k['all_kinds_cells_areas']} item "
+            f"cells) = {k['all_kinds_speedup_vs_loop_areas']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,19 @@ from crisis_survey.present._disclosure import (
 )
 from crisis_survey.present._release import attrition_sources
 from crisis_survey.present._tables import _codes, _codes_reference
-from crisis_survey.stats._exact import signed_rank_pmfs
+from crisis_survey.stats._exact import (
+    _exact_p_values_padded,
+    exact_p_values,
+    signed_rank_pmfs,
+)
 from crisis_survey.stats._rank import _doubled_midranks_rows
-from crisis_survey.stats._rank_ci import _exact_root, _exact_root_block
+from crisis_survey.stats._rank_ci import (
+    _exact_root,
+    _exact_root_block,
+    _log_tails,
+    _width_blocks,
+    signed_rank_tost,
+)
 from crisis_survey.synthetic import load_sample_study
 
 
@@ -142,3 +152,37 @@ def test_identifying_among_equals_the_intersection_with_every_identifying_value(
     found = _identifying_among(waves, texts)
     assert found == texts & everything
     assert {"AB-12", "ab12", "Zed", "R-1"} <= found and "413" not in found
+
+
+def test_tost_tails_by_support_width_equal_the_padded_reference() -> None:
+    rng = np.random.default_rng(4)
+    mult = np.stack([rng.multinomial(int(n), np.full(4, 0.25))
+                     for n in rng.integers(1, 49, 90)])
+    r2 = _doubled_midranks_rows(mult, 0)
+    pmf, _ = signed_rank_pmfs(r2, mult)
+    v = (rng.binomial(mult, 0.5) * r2).sum(axis=1).astype(float)
+    with np.errstate(divide="ignore"):
+        logpmf = np.log(pmf)
+    t = np.arange(pmf.shape[1], dtype=float)
+    lam = rng.normal(0, 0.05, len(v))
+    blocked = np.empty((2, len(v)))
+    for block, w in _width_blocks(logpmf):
+        blocked[:, block] = _log_tails(logpmf[block, :w], t[:w], lam[block], v[block])
+    np.testing.assert_allclose(blocked, _log_tails(logpmf, t, lam, v), rtol=1e-12)
+    # and the public TOST p-value through the blocks
+    p = signed_rank_tost(pmf, r2, mult, v, 0.2)
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+def test_exact_p_values_by_support_width_equal_the_padded_reference(alternative: str) -> None:
+    rng = np.random.default_rng(5)
+    mult = np.stack([rng.multinomial(int(n), np.full(5, 0.2))
+                     for n in rng.integers(0, 49, 150)])
+    r2 = _doubled_midranks_rows(mult, 0)
+    pmf, _ = signed_rank_pmfs(r2, mult)
+    v = (rng.binomial(mult, 0.55) * r2).sum(axis=1)
+    total = (mult * r2).sum(axis=1)
+    np.testing.assert_allclose(exact_p_values(pmf, v, total, alternative),
+                               _exact_p_values_padded(pmf, v, total, alternative),
+                               rtol=1e-13, atol=1e-300)

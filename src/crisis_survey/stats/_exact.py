@@ -40,6 +40,8 @@ Costs and limits
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import numpy.typing as npt
 from scipy.special import binom as _binomial_coefficient
@@ -154,10 +156,42 @@ def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> tuple[FloatArray, Int
     return pmf, sizes
 
 
+def width_blocks(widths: IntArray) -> Iterator[tuple[npt.NDArray[np.intp], int]]:
+    """Row numbers in blocks of similar ``widths`` (within a quarter of each other, plus 32),
+    each with the block's largest width: distributions stacked in one array are padded to
+    the widest, and most small cells need far fewer points."""
+    widths = np.asarray(widths, dtype=np.int64)
+    order = np.argsort(widths, kind="stable")
+    start = 0
+    while start < len(order):
+        cap = int(widths[order[start]] * 1.25) + 32
+        stop = start + int(np.searchsorted(widths[order[start:]], cap, side="right"))
+        block = order[start:stop]
+        yield block, max(1, int(widths[block].max()))
+        start = stop
+
+
 def exact_p_values(pmf: FloatArray, observed: IntArray, twice_center: IntArray,
                    alternative: str) -> FloatArray:
     """:func:`exact_p_value` of every row of ``pmf`` (rows zero beyond their support), with
-    each row's observed statistic and twice its expectation; vectorised over the rows."""
+    each row's observed statistic and twice its expectation; vectorised over the rows, in
+    blocks of similar support width (:func:`width_blocks`)."""
+    pmf = np.atleast_2d(pmf)
+    observed = np.broadcast_to(np.asarray(observed, dtype=np.int64), (pmf.shape[0],))
+    twice_center = np.broadcast_to(np.asarray(twice_center, dtype=np.int64), (pmf.shape[0],))
+    nonzero = pmf != 0.0
+    widths = np.where(nonzero.any(axis=1),
+                      pmf.shape[1] - np.argmax(nonzero[:, ::-1], axis=1), 1)
+    out = np.empty(pmf.shape[0])
+    for block, w in width_blocks(widths):
+        out[block] = _exact_p_values_padded(pmf[block, :w], observed[block],
+                                            twice_center[block], alternative)
+    return out
+
+
+def _exact_p_values_padded(pmf: FloatArray, observed: IntArray, twice_center: IntArray,
+                           alternative: str) -> FloatArray:
+    """:func:`exact_p_values` on the rows as given (the plain reference)."""
     t = np.arange(pmf.shape[1], dtype=np.int64)[None, :]
     observed = np.asarray(observed, dtype=np.int64)[:, None]
     center = np.asarray(twice_center, dtype=np.int64)[:, None]

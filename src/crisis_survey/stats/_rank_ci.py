@@ -42,6 +42,7 @@ Biopharmaceutics 15, 657-680.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -137,30 +138,24 @@ def _log_tails(logpmf: FloatArray, t: FloatArray, lam: FloatArray, v: FloatArray
     return ge, le
 
 
-def _exact_root(logpmf: FloatArray, t: FloatArray, v: FloatArray, a: float, upper: bool
-                ) -> FloatArray:
-    """:func:`_exact_root_block` of rows of similar support widths at a time.
+def _width_blocks(logpmf: FloatArray) -> Iterator[tuple[npt.NDArray[np.intp], int]]:
+    """Rows of ``logpmf`` in blocks of similar support width (``_exact.width_blocks``), each
+    with its widest support: the work follows the cells' own supports (the padding holds
+    only zero probabilities, ``-inf`` on the log scale, so nothing else changes)."""
+    from ._exact import width_blocks
 
-    The rows of ``logpmf`` are padded to the widest support of all cells (a few thousand
-    points for 49 non-zero differences), most cells need far fewer: each block is cut to
-    its own widest support, so the work follows the cells' own supports (the padding holds
-    only zero probabilities, ``-inf`` on the log scale)."""
-    rows = len(v)
-    if rows == 0:
-        return np.zeros(0)
     finite = np.isfinite(logpmf)
     width = logpmf.shape[1]
-    last = np.where(finite.any(axis=1), width - 1 - np.argmax(finite[:, ::-1], axis=1), 0)
-    order = np.argsort(last, kind="stable")
-    out = np.empty(rows)
-    start = 0
-    while start < rows:
-        cap = int(last[order[start]] * 1.25) + 32  # widths within a quarter of each other
-        stop = start + int(np.searchsorted(last[order[start:]], cap, side="right"))
-        block = order[start:stop]
-        w = int(last[block].max()) + 1
+    return width_blocks(np.where(finite.any(axis=1),
+                                 width - np.argmax(finite[:, ::-1], axis=1), 1))
+
+
+def _exact_root(logpmf: FloatArray, t: FloatArray, v: FloatArray, a: float, upper: bool
+                ) -> FloatArray:
+    """:func:`_exact_root_block` of each block of :func:`_width_blocks`."""
+    out = np.empty(len(v))
+    for block, w in _width_blocks(logpmf):
         out[block] = _exact_root_block(logpmf[block, :w], t[:w], v[block], a, upper)
-        start = stop
     return out
 
 
@@ -277,8 +272,10 @@ def signed_rank_tost(
         t = np.arange(np.atleast_2d(pmf).shape[1], dtype=np.float64)
         with np.errstate(divide="ignore"):
             logpmf = np.log(np.atleast_2d(pmf))
-        p1 = _log_tails(logpmf, t, lam_lo, v)[0]
-        p2 = _log_tails(logpmf, t, lam_hi, v)[1]
+        p1, p2 = np.empty(len(v)), np.empty(len(v))
+        for block, w in _width_blocks(logpmf):
+            p1[block] = _log_tails(logpmf[block, :w], t[:w], lam_lo[block], v[block])[0]
+            p2[block] = _log_tails(logpmf[block, :w], t[:w], lam_hi[block], v[block])[1]
     else:
         c = 1.0 if correction else 0.0
         mu1, sd1 = _moments(lam_lo, s, m)
