@@ -225,3 +225,19 @@ def test_quiet_report_prints_no_progress(tmp_path: Path,
     assert code == 0, captured.err
     assert "[1/7" not in captured.err and "reading and checking" not in captured.err
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_findings_open_both_reports(report_dir: Path) -> None:
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    h1 = html.index("<h1>")
+    assert html.index('<h2 id="findings">Findings</h2>') < html.index("<nav>")
+    assert html.index("<h2") > h1 and html.find("<h2", h1) == html.index('id="findings"') - 4
+    for text in ("Service user (paired", "Carer (paired", "Improved: How quickly help came",
+                 "Inconclusive (", "Between the groups", "Other designs (sensitivity"):
+        assert text in html, text
+    # the old one-line summary counting every item once per design is gone
+    assert "tests found a change" not in html
+    with zipfile.ZipFile(report_dir / "report.docx") as z:
+        body = z.read("word/document.xml").decode("utf-8")
+    assert body.index("Findings") < body.index("This report compares")
+    assert "Improved: How quickly help came" in body

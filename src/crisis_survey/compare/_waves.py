@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,9 @@ from ._study import (
     resolve_by,
 )
 from ._summaries import summarise_many, summary_measure
+
+if TYPE_CHECKING:
+    from ..present._findings import Findings
 
 __all__ = ["COLUMNS", "DEFAULT_DESIGNS", "DEFAULT_TESTS", "FAMILIES", "WaveComparison",
            "compare_waves"]
@@ -129,6 +132,30 @@ class WaveComparison:
             "effect": t["effect_size"].map(fmt),
             "note": t["note"].fillna(""),
         })
+
+    def summary(self, models: Sequence[Any] = ()) -> Findings:
+        """The findings, answer first: per group, each item that changed (direction and
+        size in words and numbers), the items with no change shown by equivalence, the
+        inconclusive ones with the change they could have detected, whether change
+        differed between the groups (``models``: :func:`change_by_group_model` results)
+        and where the other designs disagree with the primary one (``options["primary"]``).
+
+        Built from :attr:`table` as it is, for the analyst (no disclosure control: the
+        reports build their findings through the publishing layer, which withholds small
+        counts). ``print(comparison.summary())`` shows it as text; Jupyter as HTML.
+
+        Examples
+        --------
+        >>> from crisis_survey import compare_waves, load_sample_study
+        >>> c = compare_waves(load_sample_study(), items=["exp_help_speed"])
+        >>> print(str(c.summary()).splitlines()[2])
+        Service user (paired, 118 linked respondents per item)
+        """
+        from ..present._findings import build_findings
+
+        return build_findings(self.table, primary=str(self.options.get("primary", "paired")),
+                              alpha=float(self.options.get("alpha", 0.05)), models=models,
+                              adjust=str(self.options.get("adjust", "")))
 
     def __str__(self) -> str:
         head = (

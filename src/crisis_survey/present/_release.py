@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SYNTHETIC_BANNER", "OutputSet", "Release", "Source", "attrition_sources",
            "audit_release", "comparison_sources", "linkage_outputs", "p_band", "publish",
-           "publishable_accounting", "publishable_attrition", "write_outputs"]
+           "publishable_accounting", "publishable_attrition", "publishable_findings",
+           "write_outputs"]
 
 #: The one text that marks every page, file and console run made from synthetic data.
 SYNTHETIC_BANNER = (
@@ -682,6 +683,52 @@ def comparison_sources(study: Any, comparison: Any) -> dict[tuple[str, str, str]
                 np.concatenate([col_top, z, top]), np.concatenate([ones, o, z]),
                 np.concatenate([ones, z, o]))
     return out
+
+
+_PUBLISHED = ("n_wave1", "n_wave2", "n_pairs", "estimate_wave1", "estimate_wave2",
+              "effect_size", "ci_low", "ci_high")
+
+
+def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequence[Any] = (),
+                         waves: Sequence[str] = ("wave 1", "wave 2"),
+                         groups: Sequence[str] | None = None) -> Any:
+    """The findings section as the release may publish it (:mod:`._findings`).
+
+    ``tables`` are the release's comparison tables (:func:`~crisis_survey.present._tables.
+    comparison_table`, one or more designs, built with the release's threshold and sources):
+    the findings quote only the numbers those tables publish. A row whose n is withheld
+    gets no verdict ("not reported: small counts"); a row whose effect is withheld is named
+    with its verdict but without numbers, and its detectable effect (a function of its
+    counts) is not quoted either; no p-value is quoted (a verdict says no more than the
+    band a banded p-value is published in).
+    """
+    from ._findings import build_findings
+
+    table = comparison.table.copy()
+    published = pd.concat([t.values for t in tables], ignore_index=True) if tables else None
+    withheld = np.zeros(len(table), dtype=bool)
+    if published is not None and not published.empty:
+        key = ["group", "item", "design"]
+        pub = published.drop_duplicates(key).set_index(key)
+        idx = pd.MultiIndex.from_frame(table[key].astype({"design": str, "item": str}))
+        known = idx.isin(pub.index)
+        for col in _PUBLISHED:
+            if col not in pub.columns:
+                continue
+            raw = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+            shown = pub[col].reindex(idx).to_numpy(dtype=float)
+            hidden = known & np.isnan(shown) & ~np.isnan(raw)
+            withheld |= hidden
+            table[col] = np.where(known, shown, raw)
+            if col.startswith("n_"):
+                small = hidden
+                table.loc[small, "verdict"] = "not reported"
+        table.loc[withheld, "mde"] = np.nan
+    table["_withheld"] = withheld
+    options = getattr(comparison, "options", {})
+    return build_findings(table, primary=str(options.get("primary", "paired")),
+                          alpha=float(options.get("alpha", 0.05)), waves=waves,
+                          models=models, groups=groups, adjust=str(options.get("adjust", "")))
 
 
 # -- the release-wide audit ---------------------------------------------------------------------

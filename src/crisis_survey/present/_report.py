@@ -177,6 +177,8 @@ figcaption{font-size:.9em;color:#333;margin-top:4px}
 .note{font-size:.9em;color:#333}table{margin:1em 0}
 code{background:#f3f3f3;padding:0 3px}
 nav ul{columns:2}
+.findings h3{margin:.7em 0 .2em;font-size:1.05em}.findings ul{margin:.2em 0;padding-left:1.3em}
+.findings li{margin:.1em 0}.findings p.note{margin:.2em 0}
 """
 
 
@@ -192,13 +194,16 @@ def _inline_svg(path: Path) -> str:
 
 def _html_report(
     *, title: str, synthetic: bool, intro: Sequence[str],
-    sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]], to_html: Callable[[Any], str]
+    sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]], to_html: Callable[[Any], str],
+    findings: Any = None,
 ) -> str:
     parts = ["<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n",
              f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"]
     if synthetic:
         parts.append(f"<div class=\"banner\" role=\"note\">{html.escape(SYNTHETIC_BANNER)}</div>\n")
     parts.append(f"<h1>{html.escape(title)}</h1>\n")
+    if findings is not None:  # the answer first (present/_findings.py)
+        parts.append(f"<h2 id=\"findings\">Findings</h2>\n{findings.to_html()}\n")
     parts.extend(f"<p>{html.escape(p)}</p>\n" for p in intro)
     parts.append("<nav><h2>Contents</h2><ul>")
     parts.extend(f"<li><a href=\"#s{i}\">{html.escape(name)}</a></li>"
@@ -228,7 +233,7 @@ def _html_report(
 # -- Word --------------------------------------------------------------------------------------
 def _docx_report(
     *, title: str, synthetic: bool, intro: Sequence[str],
-    sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]],
+    sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]], findings: Any = None,
 ) -> bytes:
     from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.shared import Inches, Pt
@@ -244,6 +249,9 @@ def _docx_report(
         run.bold = True
         run.font.size = Pt(8)
     doc.add_heading(title, level=0)
+    if findings is not None:  # the answer first (present/_findings.py)
+        doc.add_heading("Findings", level=1)
+        findings.add_to_docx(doc)
     for p in intro:
         doc.add_paragraph(p)
     for i, (name, blocks) in enumerate(sections, 1):
@@ -535,24 +543,17 @@ def write_report_into(
         suppression_note(thr) + " No respondent identifier, link key or free-text answer "
         "appears in this report.",
     ]
-    sig = table[(table["p_adjusted"] < plan.alpha) & table["note"].isna()]
-    findings = (
-        f"At alpha = {plan.alpha} after {plan.adjust} adjustment within each family, "
-        f"{len(sig)} of {int(table['p_value'].notna().sum())} tests found a change between "
-        "the waves"
-    )
-    per_group = [
-        f"{g}: {int((sig['group'] == g).sum())} of "
-        f"{int(((table['group'] == g) & table['p_value'].notna()).sum())}"
-        for g in groups
-    ]
+    from ._release import publishable_findings
+
+    findings = publishable_findings(
+        comparison, comparison_tabs, models=models, groups=[str(g) for g in groups],
+        waves=[w.label or f"wave {w.number}" for w in cb.waves])
     sections: list[tuple[str, list[tuple[str, Any]]]] = [
         ("Respondents and linkage", [
             ("figure", figs["flow"]), ("table", tabs[0]), ("table", tabs[1]),
             *[("table", t) for t in tabs[2:first]],
         ]),
         ("Change between the waves", [
-            ("p", findings + " (" + "; ".join(per_group) + ")."),
             *[("table", t) for t in tabs[first:first + len(comparison_tabs)]],
             *[("figure", figs[n]) for n in figs if n.startswith("forest_")],
             *[("figure", figs[n]) for n in figs if n.startswith("likert")],
@@ -582,12 +583,12 @@ def write_report_into(
         ("pre", json.dumps(options, indent=2, sort_keys=True, default=str)),
     ]))
     doc_html = _html_report(title=title, synthetic=synthetic, intro=intro, sections=sections,
-                            to_html=R.to_html)
+                            to_html=R.to_html, findings=findings)
     html_path = out / "report.html"
     html_path.write_text(doc_html, encoding="utf-8")
     docx_path = out / "report.docx"
     docx_path.write_bytes(_docx_report(title=title, synthetic=synthetic, intro=intro,
-                                       sections=sections))
+                                       sections=sections, findings=findings))
 
     say(7, steps, "writing the manifest")
     manifest_path = write_folder_manifest(
