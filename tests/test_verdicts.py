@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crisis_survey import AnalysisPlan, compare_waves, load_sample_study
 from crisis_survey._errors import CodebookError, CrisisSurveyError
@@ -237,3 +239,50 @@ def test_wald_tosts_hold_their_nominal_level_at_the_margin() -> None:
     r0 = vd.two_prop(cell("two_prop", w1=np.c_[300 - x0, x0], w2=np.c_[300 - y0, y0]), delta,
                      level)
     assert float(np.mean(r0.p_tost < alpha)) > 0.5
+
+
+def test_numeric_items_read_a_standardised_mean_difference() -> None:
+    from _compare_data import make_study
+
+    t = compare_waves(make_study(5), items=["wellbeing"]).table
+    assert set(t["verdict_measure"]) == {"standardised mean difference"}
+    ok = t["p_value"].notna()
+    assert t.loc[ok, "mde"].gt(0).all() and t.loc[ok, "p_equivalence"].between(0, 1).all()
+    paired = t[(t["design"] == "paired") & ok]
+    # the sign follows the wave means (wave 2 relative to wave 1)
+    assert (np.sign(paired["verdict_estimate"])
+            == np.sign(paired["estimate_wave2"] - paired["estimate_wave1"])).all()
+
+
+@given(st.lists(st.integers(0, 12), min_size=9, max_size=9))
+@settings(max_examples=60, deadline=None)
+def test_swapping_the_waves_flips_the_estimate_not_the_equivalence(counts: list[int]) -> None:
+    t = np.array(counts, dtype=float).reshape(1, 3, 3)
+    level = np.array([0.01])
+    a = vd.signed_rank(cell("signed_rank", t, w1=np.ones((1, 3))), 0.3, level)
+    b = vd.signed_rank(cell("signed_rank", t.transpose(0, 2, 1), w1=np.ones((1, 3))), 0.3,
+                       level)
+    if np.isnan(a.theta[0]):
+        assert np.isnan(b.theta[0])
+        return
+    assert b.theta[0] == pytest.approx(-a.theta[0], abs=1e-12)
+    assert b.p_tost[0] == pytest.approx(a.p_tost[0], abs=1e-9)
+    assert b.mde[0] == pytest.approx(a.mde[0], abs=1e-12)
+    w1, w2 = t.sum(axis=2), t.sum(axis=1)
+    c = vd.newcombe(cell("newcombe", w1=w1, w2=w2), 0.3, level)
+    d = vd.newcombe(cell("newcombe", w1=w2, w2=w1), 0.3, level)
+    if np.isfinite(c.theta[0]):
+        assert d.theta[0] == pytest.approx(-c.theta[0], abs=1e-12)
+        assert d.p_tost[0] == pytest.approx(c.p_tost[0], abs=1e-9, nan_ok=True)
+
+
+@pytest.mark.slow
+def test_newcombe_tost_holds_its_level_at_the_margin() -> None:
+    """Binary answers, p1 = .4, p2 = .6: the rank-biserial r is p2 - p1 = 0.2 = Δ."""
+    rng = np.random.default_rng(7)
+    reps = 4000
+    x = rng.binomial(300, 0.4, reps)
+    y = rng.binomial(300, 0.6, reps)
+    r = vd.newcombe(cell("newcombe", w1=np.c_[300 - x, x], w2=np.c_[300 - y, y]), 0.2,
+                    np.full(reps, 0.05))
+    assert float(np.mean(r.p_tost < 0.05)) < 0.061
