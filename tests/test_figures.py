@@ -162,3 +162,66 @@ def test_figure_widths() -> None:
     w1, w2 = make_wave(1, 60, 60), make_wave(2, 60, 60)
     fig = likert_chart([w1, w2], ["exp_listened"], width=3.5)
     assert np.isclose(fig.get_figwidth(), 3.5)
+
+
+def test_figures_display_in_jupyter_and_carry_alt_text(study) -> None:  # type: ignore[no-untyped-def]
+    fig = likert_chart(study, ["exp_listened", "exp_dignity"])
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    html = fig._repr_html_()
+    assert "<svg" in html and "<title>" in html and 'width="' not in html.split(">")[1]
+    # the alt text reads the published percentages, one per bar
+    data = likert_counts(study, ["exp_listened", "exp_dignity"])
+    bar = data[(data["item"] == "exp_listened") & (data["wave"] == 1)
+               & (data["group"] == "Service user")]
+    agree = bar.loc[bar["level_index"] >= 3, "percent"].sum()
+    assert f"Service user, 2014: {agree:.1f}% agree or strongly agree" in fig.alt_text
+
+
+def test_svg_keeps_text_and_alt_text(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fig = likert_chart(study, ["exp_listened"])
+    svg = save_figure(fig, tmp_path / "l", formats=("svg",))[0].read_text(encoding="utf-8")
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert study.codebook["exp_listened"].label in texts
+    assert "Service user, 2014" in texts
+    assert 'role="img"' in svg and "<title>Stacked bar chart" in svg
+    # no coordinate finer than the SVG's precision
+    numbers = re.findall(r"\d+\.(\d+)", " ".join(re.findall(r"<[^>]*>", svg)))
+    assert numbers and max(len(n) for n in numbers) <= 2
+
+
+@pytest.mark.parametrize("values", [[0.9, 1.2], [0.98, 1.01], [0.3, 5.0], [0.01, 300.0],
+                                    [1.0], [2.5, 2.6]])
+def test_log_axis_has_at_least_three_labelled_ticks(values: list[float]) -> None:
+    from crisis_survey.present._figures import log_ticks
+
+    ticks, (lo, hi) = log_ticks(values)
+    inside = [t for t in ticks if lo <= t <= hi]
+    assert 3 <= len(inside) <= 9
+    assert lo <= min(values) and hi >= max(values) and lo < 1 < hi
+
+
+def test_forest_plot_odds_axis_ticks_and_wrapped_labels() -> None:
+    frame = comparison_frame()
+    fig = forest_plot(frame, design="paired", width=3.5)
+    for ax in fig.axes:
+        if ax.get_xscale() == "log":
+            fig.draw_without_rendering()
+            lo, hi = ax.get_xlim()
+            labelled = [t for t in ax.get_xticks() if lo <= t <= hi]
+            assert len(labelled) >= 3
+
+
+def test_likert_sorts_by_agreement_and_can_stack_from_zero(study) -> None:  # type: ignore[no-untyped-def]
+    items = ["exp_listened", "exp_dignity", "exp_understood"]
+    data = likert_counts(study, items)
+    agree = (data[data["level_index"] >= 3].groupby(["item", "group", "wave"])["percent"]
+             .sum().groupby("item").mean().sort_values(ascending=False))
+    fig = likert_chart(study, items, sort="agreement")
+    headings = [t.get_text() for t in fig.axes[0].texts if t.get_fontweight() == "bold"]
+    assert headings == [study.codebook[i].label for i in agree.index]
+    flat = likert_chart(study, items, centre=False)
+    assert fig.axes[0].get_xlim() == (-100, 100) and flat.axes[0].get_xlim() == (0, 100)
+    assert min(p.get_x() for p in flat.axes[0].patches) >= 0
+    with pytest.raises(CrisisSurveyError, match="sort"):
+        likert_chart(study, items, sort="alphabet")

@@ -186,10 +186,13 @@ _SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
 def _inline_svg(path: Path) -> str:
-    """The figure's ``<svg>`` element, without the XML prologue and the RDF metadata."""
+    """The figure's ``<svg>`` element, without the XML prologue and the RDF metadata, scaled
+    to the page's width (:func:`~crisis_survey.present._figures.responsive_svg`)."""
+    from ._figures import responsive_svg
+
     text = path.read_text(encoding="utf-8")
     start = text.find("<svg")
-    return _SVG_METADATA.sub("", text[start:] if start >= 0 else text)
+    return responsive_svg(_SVG_METADATA.sub("", text[start:] if start >= 0 else text))
 
 
 def _html_report(
