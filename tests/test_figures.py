@@ -225,3 +225,77 @@ def test_likert_sorts_by_agreement_and_can_stack_from_zero(study) -> None:  # ty
     assert min(p.get_x() for p in flat.axes[0].patches) >= 0
     with pytest.raises(CrisisSurveyError, match="sort"):
         likert_chart(study, items, sort="alphabet")
+
+
+
+def _long_label_study(tmp: Path, label: str):  # type: ignore[no-untyped-def]
+    """The sample study with its second group renamed to ``label`` (codebook and data)."""
+    import json
+
+    from crisis_survey import link_waves, load_codebook, load_wave
+    from crisis_survey._resources import data_dir
+    from crisis_survey.codebook._frictionless import DEFAULT_CODEBOOK
+    from crisis_survey.synthetic import sample_study_paths
+
+    spec = json.loads((data_dir() / "schema" / DEFAULT_CODEBOOK).read_text(encoding="utf-8"))
+    for f in spec["fields"]:
+        if f.get("x-role") == "group":
+            f["categories"][1]["label"] = label
+    path = tmp / "long.schema.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    cb = load_codebook(path)
+    a, b = sample_study_paths()
+    return link_waves(load_wave(a, cb, wave=1), load_wave(b, cb, wave=2))
+
+
+LONG = "Family members, friends and unpaid carers"
+
+
+@pytest.mark.parametrize("width", [7.0, 3.5])
+def test_flow_diagram_boxes_never_overlap_with_long_labels(width: float,
+                                                           tmp_path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = flow_diagram(_long_label_study(tmp_path, LONG), width=width)
+    ax = fig.axes[0]
+    for dpi in (100, 300):  # the raster sizes the PNGs are drawn at
+        fig.set_dpi(dpi)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        boxes = [p.get_window_extent(renderer) for p in ax.patches
+                 if type(p).__name__ == "Rectangle"]
+        texts = [t for t in ax.texts if "\n" in t.get_text() or ":" in t.get_text()]
+        assert len(boxes) == 12
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                inter_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+                inter_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+                assert inter_w <= 0 or inter_h <= 0, (a, b)
+        # each box's text lies inside it
+        for box, text in zip(boxes, texts, strict=False):
+            ext = text.get_window_extent(renderer)
+            assert box.x0 <= ext.x0 and ext.x1 <= box.x1 + 0.5, text.get_text()
+            assert box.y0 <= ext.y0 and ext.y1 <= box.y1 + 0.5, text.get_text()
+    assert any(LONG.split()[0] in t.get_text() for t in ax.texts)
+    assert fig.get_figwidth() >= width - 1e-9
+
+
+def test_flow_diagram_draws_each_analysed_set_from_the_right_box(study) -> None:  # type: ignore[no-untyped-def]
+    fig = flow_diagram(study)
+    texts = {t.get_text().split("\n")[0]: t.get_text() for t in fig.axes[0].texts}
+    table = linkage_table(study).values
+
+    def n(wave: int, category: str, group: str) -> str:
+        v = table[(table["wave"] == wave) & (table["category"] == category)
+                  & (table["group"] == group)]["count"].iloc[0]
+        return f"{int(v):,}"
+
+    for w, year in ((1, "2014"), (2, "2015")):
+        independent = texts[next(k for k in texts if k.startswith("Analysed, independent")
+                                 and year in texts[k])]
+        for g in ("Service user", "Carer"):
+            # the independent design analyses every respondent of the wave, linked or not
+            assert f"{g}: {n(w, 'Respondents (rows kept)', g)}" in independent
+    paired = texts["Analysed, paired design:"]
+    for g in ("Service user", "Carer"):
+        assert f"{g}: {n(1, 'Linked (in both waves)', g)}" in paired
+    assert "Participant flow diagram" in fig.alt_text

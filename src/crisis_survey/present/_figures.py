@@ -14,6 +14,7 @@ import io
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,10 +55,17 @@ FIGURE_FORMATS: tuple[str, ...] = ("svg", "pdf", "png")
 _BLANK: dict[str, Any] = {"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": "none"}
 
 
+#: Drawing settings on top of the house style: no hinting, so a text is as wide in a PNG at
+#: any resolution as in the SVG and PDF (hinted 7-point text at 110 dpi is 5% wider, and
+#: would overflow the flow diagram's boxes, which are sized from the text).
+_DRAW_RC: dict[str, Any] = {"text.hinting": "no_hinting"}
+
+
 def _rc() -> Any:
     import matplotlib as mpl
 
-    return mpl.rc_context(dict(RC))  # type: ignore[arg-type]
+    settings: dict[Any, Any] = {**RC, **_DRAW_RC}
+    return mpl.rc_context(settings)
 
 
 #: Resolution of the PNG a notebook shows (the saved PNG is 300 dpi).
@@ -616,6 +624,92 @@ def _measure_axis_label(measure: str) -> str:
 
 
 # -- (d) participant flow ---------------------------------------------------------------------
+#: Flow-diagram geometry, in points: text padding inside a box, gaps between boxes and rows,
+#: the routing lanes outside the wave columns.
+_PAD, _GAP, _ROW, _LANE, _ARM, _FLOW_FONT = 5.0, 14.0, 16.0, 12.0, 14.0, 7.0
+
+
+@dataclass
+class _Box:
+    """A box of the flow diagram: its text, size (from the text's rendered extent) and
+    place (top-left corner, points, y downward)."""
+
+    text: str
+    style: str = "main"
+    w: float = 0.0
+    h: float = 0.0
+    x: float = 0.0
+    y: float = 0.0
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def mid(self) -> float:
+        return self.y + self.h / 2
+
+
+def _measure(boxes: Sequence[_Box]) -> None:
+    """Set each box's size from its text as rendered (Agg at 720 dpi, so that hinting at
+    small pixel sizes does not shrink the extents; 10 pixels = 1 point)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with _rc():
+        fig = Figure(dpi=720)
+        renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
+        for b in boxes:
+            t = fig.text(0, 0, b.text, fontsize=_FLOW_FONT, linespacing=1.3)
+            t.set_fontfeatures(_FEATURES)
+            ext = t.get_window_extent(renderer)
+            b.w, b.h = ext.width / 10 + 2 * _PAD, ext.height / 10 + 2 * _PAD
+
+
+def _flow_layout(columns: dict[str, list[_Box | None]], excl: tuple[_Box, _Box]
+                 ) -> tuple[float, float]:
+    """Place the boxes: three columns (wave 1, linked, wave 2), one row per stage, each row
+    as tall as its tallest box; the wave columns as wide as their widest box, the middle
+    one as wide as its widest box and wide enough for the two exclusion boxes, which sit
+    beside the arrows from "read" to "respondents", on their inner side. Returns the
+    diagram's width and height (points)."""
+    left, mid, right = columns["left"], columns["mid"], columns["right"]
+
+    def widest(col: list[_Box | None]) -> float:
+        return max(b.w for b in col if b is not None)
+
+    wl, wr = widest(left), widest(right)
+    # the exclusion boxes start _ARM from their column's centre line
+    wm = max(widest(mid), excl[0].w + excl[1].w + 2 * _ARM + _GAP - (wl + wr) / 2 - 2 * _GAP)
+    xl = _LANE
+    xm = xl + wl + _GAP
+    xr = xm + wm + _GAP
+    y = 0.0
+    for row in range(len(left)):
+        cells = [(left[row], xl, wl), (mid[row], xm, wm), (right[row], xr, wr)]
+        height = max(b.h for b, _, _ in cells if b is not None)
+        for b, x0, w in cells:
+            if b is not None:
+                b.x, b.y = x0 + (w - b.w) / 2, y + (height - b.h) / 2
+        y += height + (_GAP if row != 1 else _ROW)
+        if row == 0:  # the exclusions, attached to the arrows from "read" to "kept"
+            h = max(e.h for e in excl)
+            excl[0].x, excl[0].y = xl + wl / 2 + _ARM, y
+            excl[1].x, excl[1].y = xr + wr / 2 - _ARM - excl[1].w, y
+            for e in excl:
+                e.y += (h - e.h) / 2
+            y += h + _GAP
+    return xr + wr + _LANE, y - _GAP
+
+
 def flow_diagram(
     study: Any,
     *,
@@ -623,6 +717,15 @@ def flow_diagram(
     width: float = DOUBLE_COLUMN,
 ) -> Figure:
     """CONSORT-style participant flow: read, excluded, kept, linked, analysed, per wave.
+
+    Each wave's rows read lead to its respondents (rows excluded at loading attached to
+    that arrow); the respondents split into those linked across the waves (one box for
+    both waves) and those not linked (by reason). The paired design analyses the linked
+    respondents; the independent design analyses every respondent of each wave (linked or
+    not), so its arrows come from the respondents, not from "not linked". Boxes are sized
+    from their text as rendered and placed in rows and columns, so they never overlap;
+    long group labels wrap to keep the diagram within ``width`` where they can, and the
+    diagram grows wider where they cannot.
 
     The numbers are those published in :func:`~crisis_survey.present.linkage_table` (same
     disclosure control): rows read are shown only when the exclusions are published, so a
@@ -635,11 +738,13 @@ def flow_diagram(
     threshold
         Disclosure threshold: counts below it are shown as withheld.
     width
-        Figure width in inches (3.5 single column, 7 double column).
+        Figure width in inches (3.5 single column, 7 double column): the widest the
+        diagram is made where its text fits.
 
     Returns
     -------
     matplotlib.figure.Figure
+        It displays itself in Jupyter and carries ``alt_text`` (every box's text).
 
     Examples
     --------
@@ -653,69 +758,118 @@ def flow_diagram(
     table = linkage_table(study, threshold=threshold)
     vals = table.values
     cb = study.codebook
-    groups = [g for g in vals["group"].unique() if g != "All"]
+    groups = [str(g) for g in vals["group"].unique() if g != "All"]
 
     def count(wave: int, category: str, group: str = "All") -> str:
         hit = vals[(vals["wave"] == wave) & (vals["category"] == category)
                    & (vals["group"] == group)]
         if hit.empty:
-            return "—"
+            return "-"
         v = hit["count"].iloc[0]
         return SUPPRESSED_MARKER if pd.isna(v) else f"{int(v):,}"
 
-    def by_group(wave: int, category: str) -> str:
-        return "\n".join(f"{g}: {count(wave, category, g)}" for g in groups)
+    cat_excl = "Excluded at loading (invalid rows)"
+    cat_kept = "Respondents (rows kept)"
+    cat_linked = "Linked (in both waves)"
+    reasons = [
+        ("key in this wave only", "Not linked: key found in this wave only"),
+        ("key shared by several rows", "Not linked: key shared by several rows"),
+        (f"{cb.groups_label} differs", "Not linked: respondent group differs between waves"),
+        ("no link key", "Not linked: no link key"),
+    ]
 
-    with _rc():
-        fig = _new_figure(width, width * 0.72)
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(0, 100)
-        ax.set_ylim(0, 100)
-        ax.axis("off")
-        box = {"boxstyle": "square,pad=0.5", "facecolor": "white", "edgecolor": "0.2",
-               "linewidth": 0.7}
-        side = {**box, "facecolor": "#f2f2f2"}
+    def build(chars: int) -> tuple[dict[str, list[_Box | None]], tuple[_Box, _Box]]:
+        def lines(items: Sequence[tuple[str, str]]) -> str:
+            return "\n".join(textwrap.fill(f"{a}: {b}", chars, subsequent_indent="   ",
+                                           break_long_words=False) for a, b in items)
 
-        def put(x: float, y: float, text: str, style: dict[str, Any] = box) -> None:
-            ax.text(x, y, text, ha="center", va="center", fontsize=7, bbox=style,
-                    linespacing=1.3)
+        def by_group(wave: int, category: str) -> str:
+            return lines([(g, count(wave, category, g)) for g in groups])
 
-        def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
-            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                        arrowprops={"arrowstyle": "-|>", "color": "0.2", "linewidth": 0.7,
-                                    "shrinkA": 0, "shrinkB": 0})
-
-        cat_excl = "Excluded at loading (invalid rows)"
-        cat_kept = "Respondents (rows kept)"
-        cat_linked = "Linked (in both waves)"
-        for w, x in ((1, 22), (2, 78)):
-            excl = count(w, cat_excl)
+        cols: dict[str, list[_Box | None]] = {"left": [], "mid": [None, None], "right": []}
+        excl: list[_Box] = []
+        for w, side in ((1, "left"), (2, "right")):
+            label = _wave_label(cb, w)
+            excluded = count(w, cat_excl)
             wave = study.wave1 if w == 1 else study.wave2
-            read = f"{wave.rows_read:,}" if excl != SUPPRESSED_MARKER else SUPPRESSED_MARKER
-            put(x, 92, f"{_wave_label(cb, w)} survey\nrows read: {read}")
-            arrow(x, 87.5, x, 77.5)
-            put(x + (11 if w == 1 else -11), 82.5, f"Excluded at loading: {excl}", side)
-            put(x, 72, f"Respondents: {count(w, cat_kept)}\n{by_group(w, cat_kept)}")
-            arrow(x, 64.5, x, 53)
-            other = [
-                ("key in this wave only", "Not linked: key found in this wave only"),
-                ("shared key", "Not linked: key shared by several rows"),
-                ("group differs", "Not linked: respondent group differs between waves"),
-                ("no link key", "Not linked: no link key"),
+            read = f"{wave.rows_read:,}" if excluded != SUPPRESSED_MARKER else SUPPRESSED_MARKER
+            excl.append(_Box(f"Excluded at loading: {excluded}\n(invalid rows)", "side"))
+            cols[side] += [
+                _Box(f"{label} survey\nRows read: {read}"),
+                _Box(f"{label} respondents: {count(w, cat_kept)}\n{by_group(w, cat_kept)}"),
+                _Box("Not linked\n" + lines([(a, count(w, c)) for a, c in reasons]), "side"),
+                _Box(textwrap.fill(f"Analysed, independent design: all {label} "
+                                   "respondents", max(chars, 24)) + "\n"
+                     + by_group(w, cat_kept), "analysed"),
             ]
-            put(x, 45, "Not linked\n" + "\n".join(f"{a}: {count(w, c)}" for a, c in other),
-                side)
-            arrow(x, 37, x, 23)
-            put(x, 15, f"Analysed, independent design\n(all wave-{w} respondents)\n"
-                f"{by_group(w, cat_kept)}")
-        put(50, 52, f"Linked across waves\n{count(1, cat_linked)}\n"
-            f"{by_group(1, cat_linked)}")
-        arrow(30, 67, 43, 57)
-        arrow(70, 67, 57, 57)
-        arrow(50, 45.5, 50, 23)
-        put(50, 15, f"Analysed, paired design\n{by_group(1, cat_linked)}")
-        ax.text(1, 1, f"Counts below {threshold}, and counts that would reveal them, are "
-                f"withheld ({SUPPRESSED_MARKER}).", fontsize=6.5, ha="left", va="bottom")
+        cols["mid"] += [
+            _Box(f"Linked across waves: {count(1, cat_linked)}\n{by_group(1, cat_linked)}"),
+            _Box("Analysed, paired design:\nlinked respondents\n" + by_group(1, cat_linked),
+                 "analysed"),
+        ]
+        boxes = [b for col in cols.values() for b in col if b is not None] + excl
+        _measure(boxes)
+        return cols, (excl[0], excl[1])
+
+    target = width * 72
+    for chars in (44, 36, 30, 26, 22, 18):
+        cols, excl = build(chars)
+        total_w, total_h = _flow_layout(cols, excl)
+        if total_w <= target:
+            break
+    note = (f"Counts below {threshold}, and counts that would reveal them, are withheld "
+            f"({SUPPRESSED_MARKER}).")
+    total_h += 14.0
+    fig_w = max(target, total_w)
+    dx = (fig_w - total_w) / 2
+    with _rc():
+        from matplotlib.patches import Rectangle
+
+        fig = _new_figure(fig_w / 72, total_h / 72)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(-dx, fig_w - dx)
+        ax.set_ylim(total_h, 0)
+        ax.axis("off")
+        faces = {"main": "white", "side": "#f2f2f2", "analysed": "#e8f0f8"}
+        ordered = [cols["left"][0], cols["right"][0], excl[0], excl[1], cols["left"][1],
+                   cols["right"][1], cols["left"][2], cols["mid"][2], cols["right"][2],
+                   cols["left"][3], cols["mid"][3], cols["right"][3]]
+        for b in ordered:
+            assert b is not None
+            ax.add_patch(Rectangle((b.x, b.y), b.w, b.h, facecolor=faces[b.style],
+                                   edgecolor="0.2", linewidth=0.7))
+            ax.text(b.x + _PAD, b.y + _PAD, b.text, ha="left", va="top",
+                    fontsize=_FLOW_FONT, linespacing=1.3)
+
+        def path(*points: tuple[float, float]) -> None:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs[:-1], ys[:-1], color="0.2", linewidth=0.7, solid_capstyle="butt")
+            ax.annotate("", xy=points[-1], xytext=points[-2],
+                        arrowprops={"arrowstyle": "-|>", "color": "0.2", "linewidth": 0.7,
+                                    "shrinkA": 0, "shrinkB": 0, "mutation_scale": 7})
+
+        linked, paired = cols["mid"][2], cols["mid"][3]
+        assert linked is not None and paired is not None
+        for side, e, lane in (("left", excl[0], _LANE / 2),
+                              ("right", excl[1], total_w - _LANE / 2)):
+            read, kept, notlinked, indep = cols[side]
+            assert read and kept and notlinked and indep
+            inner = e.x if side == "left" else e.right
+            ax.plot([read.cx, read.cx], [read.bottom, kept.y - 6], color="0.2", linewidth=0.7)
+            path((read.cx, kept.y - 6), (read.cx, kept.y))
+            path((read.cx, e.mid), (inner, e.mid))
+            path((kept.cx, kept.bottom), (kept.cx, notlinked.y))
+            edge = kept.right if side == "left" else kept.x
+            into = linked.x + linked.w * (0.3 if side == "left" else 0.7)
+            path((edge, kept.mid), (into, kept.mid), (into, linked.y))
+            out = kept.x if side == "left" else kept.right
+            to = indep.x if side == "left" else indep.right
+            path((out, kept.mid), (lane, kept.mid), (lane, indep.mid), (to, indep.mid))
+        path((linked.cx, linked.bottom), (linked.cx, paired.y))
+        ax.text(0, total_h - 2, note, fontsize=6.5, ha="left", va="bottom")
+    _set_alt(fig, "Participant flow diagram. " + "; ".join(
+        b.text.replace("\n   ", " ").replace("\n", ", ") for b in ordered if b is not None)
+        + ". " + note)
     return fig
 
 
@@ -723,8 +877,8 @@ def flow_diagram(
 #: Settings of every save: real text in SVG (searchable, read by screen readers), TrueType
 #: (Type 42) fonts subset into the PDF (journals refuse Type 3), and no second layout pass
 #: per format (the tight bounding box is computed once, :func:`_tight_bbox`).
-SAVE_RC: dict[str, Any] = {"svg.fonttype": "none", "pdf.fonttype": 42, "savefig.bbox": None,
-                           "svg.hashsalt": "crisis_survey"}
+SAVE_RC: dict[str, Any] = {**_DRAW_RC, "svg.fonttype": "none", "pdf.fonttype": 42,
+                           "savefig.bbox": None, "svg.hashsalt": "crisis_survey"}
 #: Decimals of SVG coordinates (points): figures are drawn from published values, and the
 #: file carries no finer coordinates than a reader's eye (0.01 pt) needs.
 SVG_DIGITS = 2
