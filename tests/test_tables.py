@@ -84,16 +84,17 @@ def _row(table: PublicationTable, group: str, item: str, design: str | None = No
 def test_comparison_values_follow_the_input_with_stated_rounding() -> None:
     t = comparison_table(comparison_frame())
     r = _row(t, "Service user", "Listened to", "Paired (linked respondents)")
-    # input: n_pairs 135, estimates 48.148148 / 61.481481 (1 decimal), V 1493.5 (2 decimals),
-    # p .0123 -> .012, p_adj .0004 -> < .001, r_rb -.286431 [-.486354, -.058009] (2 decimals,
-    # no leading zero: bounded by 1)
+    # input: n_pairs 135, estimates 48.148148 / 61.481481 (1 decimal), V 1493.5 (a rank sum:
+    # a whole number, or one decimal for a midrank half), p .0123 -> .012, p_adj .0004 ->
+    # < .001, r -.286431 [-.486354, -.058009] (2 decimals, no leading zero: bounded by 1);
+    # non-breaking spaces around "=" so a cell never wraps inside a statistic
     assert r[["n", "wave1", "wave2", "test", "statistic", "p", "p_adj"]].tolist() == [
-        "135", "48.1", "61.5", "Wilcoxon", "V = 1,493.50", ".012", "< .001"]
-    assert r["effect"] == "r_rb = \u2212.29 [\u2212.49, \u2212.06]"
+        "135", "48.1", "61.5", "Wilcoxon", "V\xa0=\xa01,493.5", ".012", "< .001"]
+    assert r["effect"] == "r\xa0=\xa0\u2212.29 [\u2212.49, \u2212.06]"
     r = _row(t, "Service user", "Listened to", "Partially overlapping")
     # df 18.5 shown to one decimal; a mean difference keeps its leading zero
     assert r[["n", "statistic", "p", "p_adj", "effect"]].tolist() == [
-        "434 / 258", "t(18.5) = 2.42", ".026", "> .999", "MD = 0.46 [0.05, 0.86]"]
+        "434 / 258", "t(18.5)\xa0=\xa02.42", ".026", "> .999", "MD\xa0=\xa00.46 [0.05, 0.86]"]
 
 
 def test_comparison_disclosure() -> None:
@@ -117,8 +118,11 @@ def test_comparison_notes_name_tests_measures_and_adjustment() -> None:
     notes = " ".join(t.notes)
     assert "Wilcoxon signed-rank test" in notes
     assert "partially overlapping samples t-test" in notes
-    assert "holm" in notes
-    assert "r_rb = matched-pairs rank-biserial r" in notes
+    assert "Holm's step-down method" in notes
+    assert "r = matched-pairs rank-biserial correlation" in notes
+    # human labels, never the library's column names or option values
+    for raw in ("r_rb", "p_adj", "holm", "p_adjusted", "effect_size"):
+        assert raw not in notes and raw not in " ".join(t.column_labels.values())
 
 
 def test_comparison_wide_layout_and_selection() -> None:
@@ -133,6 +137,21 @@ def test_comparison_wide_layout_and_selection() -> None:
         comparison_table(comparison_frame(), designs=["independent"])
     with pytest.raises(CrisisSurveyError, match="lacks columns"):
         comparison_table(pd.DataFrame({"item": ["x"]}))
+
+
+def test_comparison_strata_layout_puts_groups_side_by_side() -> None:
+    t = comparison_table(comparison_frame(), layout="strata", style="medical")
+    # one spanner per group (gtsummary's tbl_strata), one block of rows per design
+    assert [s.label for s in t.spanners] == ["Service user", "Carer"]
+    assert t.row_group == "design"
+    row = t.data[(t.data["item"] == "Listened to")
+                 & (t.data["design"] == "Paired (linked respondents)")].iloc[0]
+    assert row["g0_n"] == "135" and row["g1_n"] == "[c]"   # the carers' 7 pairs are withheld
+    # medical style: leading zeros, "<0.001", intervals "(low to high)"
+    assert row["g0_p"] == "0.012" and row["g0_p_adj"] == "<0.001"
+    assert row["g0_effect"] == "r\xa0=\xa0\u22120.29 (\u22120.49 to \u22120.06)"
+    assert t.label("g0_p_adj") == "Adjusted p"
+    assert t.label("g0_effect") == "Effect size (95% CI)"
 
 
 # -- sample, linkage, wave-2 items -----------------------------------------------------------

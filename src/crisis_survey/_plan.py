@@ -40,6 +40,9 @@ A plan file looks like this (every key optional; the defaults are shown)::
     review_sha256 = ""         # reviewed: its SHA-256 (the run stops if the file differs)
     agreement = ["group", "area", "demographic"]   # codebook roles or field names
     key_components = []        # widths of a self-generated code's parts, e.g. [2, 2, 2, 2]
+
+    [present]
+    style = "apa"              # how tables print numbers: "apa" or "medical" (leading zeros)
 """
 
 from __future__ import annotations
@@ -151,6 +154,17 @@ def _verdict_problems(primary: Any, designs: Iterable[str], equivalence: Any) ->
     return problems
 
 
+def _present_problems(style: Any) -> list[str]:
+    """Problems of ``[present] style``."""
+    from .present._style import TABLE_STYLES
+
+    problems: list[str] = []
+    if not isinstance(style, str) or style not in TABLE_STYLES:
+        problems.append(f"[present] style is {style!r} (expected one of "
+                        f"{sorted(TABLE_STYLES)})")
+    return problems
+
+
 def _raise(problems: list[str], source: str) -> None:
     if problems:
         where = f" in {source}" if source else ""
@@ -230,6 +244,10 @@ class AnalysisPlan:
         clerical-review file and its SHA-256 (both required by ``"reviewed"``), the fields
         compared on candidates (codebook roles or field names) and the component widths of
         a structured self-generated code. See :func:`~crisis_survey.link.link_waves`.
+    style
+        How tables print numbers: ``"apa"`` (APA 7: ``.05``, ``[low, high]``) or
+        ``"medical"`` (leading zeros, ``(low to high)``);
+        :data:`~crisis_survey.present._style.TABLE_STYLES`.
     source
         The plan file's name (set by :func:`load_plan`).
 
@@ -264,6 +282,7 @@ class AnalysisPlan:
     review_sha256: str = ""
     agreement: tuple[str, ...] = ("group", "area", "demographic")
     key_components: tuple[int, ...] = ()
+    style: str = "apa"
     source: str = ""
 
     def linkage_options(self, folder: str | Path = ".") -> dict[str, Any]:
@@ -279,7 +298,8 @@ class AnalysisPlan:
             designs=self.designs, items=self.items, by=self.by, alpha=self.alpha,
             confidence=self.confidence, min_n=self.min_n, threshold=self.threshold,
             allow_small_threshold=self.allow_small_threshold)
-            + _verdict_problems(self.primary, self.designs, self.equivalence), self.source)
+            + _verdict_problems(self.primary, self.designs, self.equivalence)
+            + _present_problems(self.style), self.source)
         if self.threshold < ADVISED_THRESHOLD:
             where = f" in {self.source}" if self.source else ""
             warnings.warn(
@@ -323,12 +343,14 @@ class AnalysisPlan:
     def from_mapping(cls, spec: Mapping[str, Any], source: str = "") -> AnalysisPlan:
         """Build a plan from parsed TOML; raise :class:`PlanError` listing every problem."""
         problems: list[str] = []
-        known = {"analysis", "disclosure", "linkage"}
+        known = {"analysis", "disclosure", "linkage", "present"}
         problems += [f"unknown section [{k}] (expected one of {sorted(known)})"
                      for k in spec if k not in known]
         a = dict(spec.get("analysis", {}))
         d = dict(spec.get("disclosure", {}))
         k = dict(spec.get("linkage", {}))
+        pr = dict(spec.get("present", {}))
+        problems += [f"[present] has unknown key {x!r}" for x in pr if x != "style"]
         allowed = {"items", "by", "designs", "tests", "test_options", "adjust", "family",
                    "alpha", "confidence", "min_n", "unreachable", "primary", "equivalence"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
@@ -403,6 +425,8 @@ class AnalysisPlan:
         problems += _value_problems(designs=designs, items=items, by=by, alpha=alpha,
                                     confidence=confidence, min_n=min_n, threshold=threshold,
                                     allow_small_threshold=allow_small)
+        style = pr.get("style", "apa")
+        problems += _present_problems(style)
         unreachable = a.get("unreachable", "exclude")
         if unreachable not in ("exclude", "keep"):
             problems.append(
@@ -459,6 +483,7 @@ class AnalysisPlan:
             review_sha256=review_sha.lower(),
             agreement=tuple(agreement),
             key_components=tuple(int(v) for v in components),
+            style=str(style),
             source=source,
         )
 

@@ -1,10 +1,15 @@
 """Number formatting for published tables, in one place (private module).
 
-APA 7th edition style by default: p-values to three decimals without a leading zero and
-``< .001`` below that; statistics that cannot exceed 1 in absolute value (correlations,
-rank-biserial r, proportions, differences in proportions, Cramér's V) without a leading
-zero; other statistics to two decimals; a minus sign (U+2212) for negative numbers;
-thousands separated by commas in counts.
+Every function takes the journal style (:class:`~crisis_survey.present._style.TableStyle`,
+chosen in the plan as ``[present] style``); APA 7th edition by default: p-values to three
+decimals without a leading zero and ``< .001`` below that; statistics that cannot exceed 1
+in absolute value (correlations, rank-biserial r, proportions, differences in proportions,
+Cramér's V) without a leading zero; other statistics to two decimals; a minus sign (U+2212)
+for negative numbers; thousands separated by commas in counts. The medical style keeps
+leading zeros, writes ``<0.001`` and intervals as ``(low to high)``. Test statistics are
+formatted by their kind in the registry (:data:`~crisis_survey.stats.STATISTICS`): rank
+sums and counts as whole numbers (a rank sum with midranks to one decimal), t, z and
+chi-square to two decimals.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from ..stats._registry import effect_spec
+from ..stats._registry import STATISTICS, effect_spec
+from ._style import TableStyle, table_style
 
 __all__ = [
     "MINUS",
@@ -23,7 +29,12 @@ __all__ = [
     "format_number",
     "format_p",
     "format_percent",
+    "format_statistic",
+    "statistic_symbol",
 ]
+
+#: A non-breaking space: ``V = 1,494`` never wraps between its symbol and value.
+NBSP: Final = "\u00a0"
 
 #: What a value that does not exist (no test was run) shows.
 MISSING: Final = "—"
@@ -97,7 +108,8 @@ def format_number(
     return (MINUS if negative else "") + body
 
 
-def format_p(p: float | None, *, digits: int = 3) -> str:
+def format_p(p: float | None, *, digits: int | None = None,
+             style: str | TableStyle | None = None) -> str:
     """A p-value in APA style: ``< .001``, ``.012``, ``.500``, ``> .999``.
 
     Parameters
@@ -105,7 +117,10 @@ def format_p(p: float | None, *, digits: int = 3) -> str:
     p
         The p-value (``None``/NaN shows as an em dash).
     digits
-        Decimals (APA 7: two or three; three by default).
+        Decimals (APA 7: two or three; default: the style's, three).
+    style
+        The journal style (default APA): medical keeps the leading zero (``0.012``,
+        ``<0.001``).
 
     Returns
     -------
@@ -121,19 +136,25 @@ def format_p(p: float | None, *, digits: int = 3) -> str:
     --------
     >>> [format_p(p) for p in (0.0004, 0.001, 0.0123, 0.05, 0.9996)]
     ['< .001', '.001', '.012', '.050', '> .999']
+    >>> [format_p(p, style="medical") for p in (0.0004, 0.0123, 0.9996)]
+    ['<0.001', '0.012', '>0.999']
     """
     if _missing(p):
         return MISSING
     assert p is not None
+    st = table_style(style)
+    digits = st.p_digits if digits is None else digits
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"a p-value lies between 0 and 1; got {p!r}")
+    zero = "0" if st.leading_zero else ""
+    gap = st.p_prefix[1:]  # "< " keeps its space, "<" has none
     smallest = 10.0 ** (-digits)
     if p < smallest:
-        return "< " + f"{smallest:.{digits}f}"[1:]
+        return st.p_prefix + zero + f"{smallest:.{digits}f}"[1:]
     text = f"{p:.{digits}f}"
     if float(text) >= 1.0:
-        return "> ." + "9" * digits
-    return text[1:]
+        return ">" + gap + zero + "." + "9" * digits
+    return zero + text[1:]
 
 
 def format_count(n: int | float | None) -> str:
@@ -162,8 +183,10 @@ def format_estimate_ci(
     digits: int = 2,
     *,
     leading_zero: bool = True,
+    style: str | TableStyle | None = None,
 ) -> str:
-    """An estimate with its confidence interval in APA style: ``0.35 [0.12, 0.58]``.
+    """An estimate with its confidence interval: ``0.35 [0.12, 0.58]`` (APA) or
+    ``0.35 (0.12 to 0.58)`` (medical).
 
     Parameters
     ----------
@@ -172,7 +195,10 @@ def format_estimate_ci(
     digits
         Decimal places.
     leading_zero
-        ``False`` for quantities that cannot exceed 1 (APA: ``.35``).
+        ``False`` for quantities that cannot exceed 1 (APA: ``.35``); a style that keeps
+        leading zeros (medical) keeps them regardless.
+    style
+        The journal style (default APA).
 
     Returns
     -------
@@ -185,10 +211,81 @@ def format_estimate_ci(
     '−0.20 [−0.41, 0.01]'
     >>> format_estimate_ci(0.31, 0.1, None, leading_zero=False)
     '.31'
+    >>> format_estimate_ci(0.31, -0.1, 0.5, leading_zero=False, style="medical")
+    '0.31 (−0.10 to 0.50)'
     """
+    st = table_style(style)
+    leading_zero = leading_zero or st.leading_zero
     head = format_number(estimate, digits, leading_zero=leading_zero)
     if head == MISSING or _missing(low) or _missing(high):
         return head
     lo = format_number(low, digits, leading_zero=leading_zero)
     hi = format_number(high, digits, leading_zero=leading_zero)
-    return f"{head} [{lo}, {hi}]"
+    return st.interval(head, lo, hi)
+
+
+def statistic_symbol(name: str | None) -> str:
+    """The printed symbol of a test statistic (``"X-squared"`` -> ``"χ²"``), from the
+    registry; an unknown name prints as given.
+
+    Examples
+    --------
+    >>> statistic_symbol("X-squared"), statistic_symbol("V"), statistic_symbol("Q")
+    ('χ²', 'V', 'Q')
+    """
+    if not isinstance(name, str):
+        return ""
+    spec = STATISTICS.get(name)
+    return spec.symbol if spec is not None and spec.symbol else name
+
+
+def statistic_digits(name: str | None, value: float) -> int:
+    """Decimals a statistic is printed with, by its kind in the registry: rank sums 0 (1
+    when midranks make the sum a half), counts 0, t/z/chi-square their ``decimals`` (2)."""
+    spec = STATISTICS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        return 2
+    if spec.kind == "rank_sum":
+        return 0 if float(value).is_integer() else 1
+    if spec.kind == "count":
+        return 0
+    return spec.decimals
+
+
+def format_statistic(name: str | None, value: float | None, df: float | None = None,
+                     *, symbol: bool = True) -> str:
+    """A test statistic formatted by its kind: ``V = 1,493.5``, ``χ²(1) = 3.84``, ``t(377.4) =
+    −3.75`` (a non-breaking space around ``=`` so the cell never wraps inside it).
+
+    Parameters
+    ----------
+    name
+        ``TestResult.statistic_name`` (a key of :data:`~crisis_survey.stats.STATISTICS`).
+    value, df
+        The statistic and its degrees of freedom (``None``/NaN: none).
+    symbol
+        Prefix the symbol (``V =``); ``False`` gives the number alone.
+
+    Examples
+    --------
+    >>> format_statistic("V", 1493.5), format_statistic("W", 47108.0)
+    ('V\xa0=\xa01,493.5', 'W\xa0=\xa047,108')
+    >>> format_statistic("X-squared", 3.8415, 1), format_statistic("t", -3.751, 377.43)
+    ('χ²(1)\xa0=\xa03.84', 't(377.4)\xa0=\xa0−3.75')
+    >>> format_statistic("V", float("nan"))
+    '—'
+    """
+    if _missing(value):
+        return MISSING
+    assert value is not None
+    spec = STATISTICS.get(name) if isinstance(name, str) else None
+    if spec is not None and spec.kind == "none":
+        return MISSING
+    number = format_number(value, statistic_digits(name, value))
+    if not symbol:
+        return number
+    sym = statistic_symbol(name)
+    if not _missing(df):
+        assert df is not None
+        sym = f"{sym}({format_number(df, 0 if float(df).is_integer() else 1)})"
+    return f"{sym}{NBSP}={NBSP}{number}" if sym else number

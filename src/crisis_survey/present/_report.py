@@ -460,7 +460,7 @@ def write_report_into(
     sources = comparison_sources(study, comparison)
     comparison_tabs = [
         T.comparison_table(comparison, designs=[d], threshold=thr, confidence=plan.confidence,
-                           sources=sources)
+                           sources=sources, style=plan.style)
         for d in plan.designs
     ]
     tabs += comparison_tabs

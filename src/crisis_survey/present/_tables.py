@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
-from ..stats._registry import TESTS
+from ..stats._registry import TESTS, effect_spec
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
@@ -44,7 +44,9 @@ from ._format import (
     format_number,
     format_p,
     format_percent,
+    format_statistic,
 )
+from ._style import TableStyle, table_style
 
 if TYPE_CHECKING:
     from ..codebook import Codebook, Field
@@ -661,17 +663,21 @@ TEST_NAMES: dict[str, tuple[str, str]] = {
     name: (spec.abbreviation, spec.label) for name, spec in TESTS.items()
 }
 
-#: Abbreviations of effect measures (defined in the table's notes).
-EFFECT_ABBREVIATIONS: dict[str, str] = {
-    "matched-pairs rank-biserial r": "r_rb",
-    "rank-biserial r": "r_rb",
-    "mean difference": "MD",
-    "odds ratio b/c (discordant pairs)": "OR",
-    "Cramer's V (bias-corrected)": "V",
-    "difference in proportions": "Δp",
+#: Human names of the p-value adjustments (``adjust_method``), for headers and notes.
+ADJUST_NAMES: dict[str, str] = {
+    "holm": "Holm's step-down method", "hochberg": "Hochberg's step-up method",
+    "bh": "Benjamini–Hochberg false discovery rate", "by": "Benjamini–Yekutieli false "
+    "discovery rate", "bonferroni": "Bonferroni's method",
 }
 
-_STATISTIC_SYMBOLS: dict[str, str] = {"X-squared": "χ²", "chi-squared": "χ²"}
+
+def effect_symbol(measure: str) -> tuple[str, str]:
+    """The symbol printed beside an effect size and its definition for the notes, from the
+    registry (:data:`~crisis_survey.stats.EFFECTS`); an unknown measure prints as given."""
+    spec = effect_spec(measure)
+    if spec is None:
+        return measure, measure
+    return spec.symbol, spec.label
 
 _DESIGN_LABELS: dict[str, str] = {
     "paired": "Paired (linked respondents)",
@@ -711,16 +717,6 @@ def _num(value: Any) -> float:
     return out
 
 
-def _statistic_text(name: str, value: float, df: float) -> str:
-    if np.isnan(value):
-        return MISSING
-    sym = _STATISTIC_SYMBOLS.get(name, name)
-    if not np.isnan(df):
-        dft = format_number(df, 0 if float(df).is_integer() else 1)
-        sym = f"{sym}({dft})"
-    return f"{sym} = {format_number(value, 2)}"
-
-
 def _withheld_across_cells(sel: pd.DataFrame, threshold: int) -> set[tuple[Any, str]]:
     """The n's withheld so that a comparison by several columns (group x area) cannot be
     differenced: the cells sharing all but the last by-value (one group's areas) add up
@@ -747,7 +743,7 @@ def _withheld_across_cells(sel: pd.DataFrame, threshold: int) -> set[tuple[Any, 
     return out
 
 
-def _p_text(p: float, hidden: bool, banded: bool) -> str:
+def _p_text(p: float, hidden: bool, banded: bool, style: TableStyle | None = None) -> str:
     """A row's p-value as published: exact, as a band, or withheld."""
     from ._release import p_band
 
@@ -755,7 +751,7 @@ def _p_text(p: float, hidden: bool, banded: bool) -> str:
         return p_band(p)
     if hidden:
         return DERIVED_MARKER
-    return format_p(None if np.isnan(p) else p)
+    return format_p(None if np.isnan(p) else p, style=style)
 
 
 def comparison_table(
@@ -764,11 +760,12 @@ def comparison_table(
     designs: Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
     items: Sequence[str] | None = None,
-    layout: Literal["long", "wide"] = "long",
+    layout: Literal["long", "wide", "strata"] = "long",
     threshold: int = DEFAULT_THRESHOLD,
     confidence: float = 0.95,
     sources: Mapping[tuple[str, str, str], Any] | None = None,
     protection: int | None = None,
+    style: str | TableStyle | None = None,
 ) -> PublicationTable:
     """The wave comparison per group, from :func:`~crisis_survey.compare.compare_waves`.
 
@@ -783,7 +780,8 @@ def comparison_table(
         Restrict to these by-values / items (default: all).
     layout
         ``"long"``: one row per item and design (a ``design`` column); ``"wide"``: one row
-        per item, the designs side by side under spanners.
+        per item, the designs side by side under spanners; ``"strata"``: the groups side
+        by side under spanners (gtsummary's ``tbl_strata``), one block of rows per design.
     threshold
         Disclosure threshold (see Notes).
     confidence
@@ -796,6 +794,8 @@ def comparison_table(
     protection
         The fewest values a small cell must keep (default
         :func:`~crisis_survey.present._disclosure.default_protection`).
+    style
+        The journal style of the numbers (``"apa"``, the default, or ``"medical"``).
 
     Returns
     -------
@@ -831,8 +831,9 @@ def comparison_table(
     ['Overall quality of crisis care', '135', 'Wilcoxon', '.013']
     """
     table = _comparison_frame(comparison)
-    if layout not in ("long", "wide"):
-        raise CrisisSurveyError(f"layout must be 'long' or 'wide'; got {layout!r}")
+    st = table_style(style)
+    if layout not in ("long", "wide", "strata"):
+        raise CrisisSurveyError(f"layout must be 'long', 'wide' or 'strata'; got {layout!r}")
     present = [d for d in ("paired", "independent", "overlapping", "unlinked")
                if d in set(table["design"])]
     present += [d for d in pd.unique(table["design"]) if d not in present]
@@ -857,7 +858,7 @@ def comparison_table(
     tests: dict[str, str] = {}
     how: dict[str, set[str]] = {}  # test -> ways its p-values were found
     untested: set[str] = set()  # why rows shown without a test have none
-    measures: dict[str, str] = {}
+    measures: dict[str, set[str]] = {}
     adjust = sorted({str(m) for m in sel["adjust_method"].dropna()})
     for rec in sel.to_dict("records"):
         design = str(rec["design"])
@@ -890,7 +891,7 @@ def comparison_table(
         test = str(rec["test"]) if rec["test"] is not None and not pd.isna(rec["test"]) else ""
         short, long_name = TEST_NAMES.get(test, (test, test.replace("_", " ")))
         measure = str(rec["effect_measure"]) if isinstance(rec["effect_measure"], str) else ""
-        abbr = EFFECT_ABBREVIATIONS.get(measure, measure)
+        abbr, definition = effect_symbol(measure)
         es, lo, hi = (_num(rec[k]) for k in ("effect_size", "ci_low", "ci_high"))
         p, padj = _num(rec["p_value"]), _num(rec["p_adjusted"])
         stat, df = _num(rec["statistic"]), _num(rec["df"])
@@ -905,22 +906,23 @@ def comparison_table(
             reason = rec.get("reason")
             untested.add(str(reason) if isinstance(reason, str) else "too few answers")
         if measure and not np.isnan(es):
-            measures[abbr] = measure
+            measures.setdefault(abbr, set()).add(definition)
         digits_pct = 1
         w1 = DERIVED_MARKER if hide_1 else (
             format_number(e1, digits_pct) if pct else format_number(e1, 2))
         w2 = DERIVED_MARKER if hide_2 else (
             format_number(e2, digits_pct) if pct else format_number(e2, 2))
-        effect = format_estimate_ci(es, lo, hi, 2, leading_zero=not bounded_measure(measure))
+        effect = format_estimate_ci(es, lo, hi, 2, leading_zero=not bounded_measure(measure),
+                                    style=st)
         if effect != MISSING and abbr:
-            effect = f"{abbr} = {effect}"
+            effect = f"{abbr}\u00a0=\u00a0{effect}"
         row = {
             "n": n_text, "wave1": w1, "wave2": w2,
             "test": short if test else MISSING,
-            "statistic": DERIVED_MARKER if hide_all else _statistic_text(
+            "statistic": DERIVED_MARKER if hide_all else format_statistic(
                 str(rec["statistic_name"]), stat, df),
-            "p": _p_text(p_raw, hide_all, banded and not hide_n),
-            "p_adj": _p_text(padj_raw, hide_all, banded and not hide_n),
+            "p": _p_text(p_raw, hide_all, banded and not hide_n, st),
+            "p_adj": _p_text(padj_raw, hide_all, banded and not hide_n, st),
             "effect": DERIVED_MARKER if hide_all else effect,
         }
         cells[(rec["group"], str(rec["item"]), design)] = row
@@ -938,9 +940,27 @@ def comparison_table(
     rows: list[dict[str, str]] = []
     spanners: list[Spanner] = []
     labels = {"n": "n", "wave1": "Wave 1 (%)", "wave2": "Wave 2 (%)", "test": "Test",
-              "statistic": "Statistic", "p": "p", "p_adj": "p_adj",
-              "effect": f"Effect size [{round(confidence * 100)}% CI]"}
-    if layout == "long":
+              "statistic": "Statistic", "p": "p", "p_adj": "Adjusted p",
+              "effect": f"Effect size {st.ci_header(round(confidence * 100))}"}
+    if layout == "strata":
+        # the groups side by side (gtsummary's tbl_strata), one block of rows per design
+        columns = ["design", "item"]
+        col_labels = {}
+        strata_cols = [c for c in COMPARISON_COLUMNS if c != "test"]
+        for gi, g in enumerate(group_order):
+            ids = tuple(f"g{gi}_{c}" for c in strata_cols)
+            spanners.append(Spanner(str(g), ids))
+            col_labels.update({f"g{gi}_{c}": labels[c] for c in strata_cols})
+            columns += list(ids)
+        for d in chosen:
+            for it in item_order:
+                r3: dict[str, str] = {"design": _DESIGN_LABELS.get(d, d),
+                                      "item": str(item_label[it])}
+                for gi, g in enumerate(group_order):
+                    r4 = cells.get((g, it, d), dict.fromkeys(COMPARISON_COLUMNS, MISSING))
+                    r3.update({f"g{gi}_{c}": r4[c] for c in strata_cols})
+                rows.append(r3)
+    elif layout == "long":
         labels["design"] = "Design"
         for g in group_order:
             for it in item_order:
@@ -980,11 +1000,12 @@ def comparison_table(
             f"{k}, {' or '.join(sorted(v))}" for k, v in sorted(how.items())) + ".")
     if measures:
         notes.append("Effect sizes: " + "; ".join(
-            f"{k} = {v}" for k, v in sorted(measures.items())) + ".")
+            f"{k} = {' or '.join(sorted(v))}" for k, v in sorted(measures.items())) + ".")
     if adjust:
         notes.append(
-            f"p_adj: p-values adjusted for multiple testing ({', '.join(adjust)} method) "
-            "within each family of tests."
+            "Adjusted p: p-values adjusted for multiple testing ("
+            + ", ".join(ADJUST_NAMES.get(a, a) for a in adjust)
+            + ") within each family of tests."
         )
     if (data == MISSING).to_numpy().any():
         why = "; ".join(sorted(untested)) or "too few answers"
@@ -1005,7 +1026,7 @@ def comparison_table(
         title += ": " + design_titles.get(chosen[0], chosen[0])
     return PublicationTable(
         name="comparison_" + "_".join(chosen), title=title, data=data, stub="item",
-        row_group="group",
+        row_group="design" if layout == "strata" else "group",
         column_labels=col_labels, spanners=tuple(spanners), notes=tuple(notes),
         values=_display_order(pd.DataFrame(published), group_order, item_order, chosen),
     )
