@@ -148,7 +148,7 @@ def test_plan_selects_items_designs_and_threshold(study, tmp_path: Path) -> None
     assert not any("independent" in n or "overlapping" in n for n in names)
     md = (tmp_path / "tables" / "comparison_paired.md").read_text(encoding="utf-8")
     assert "Treated with dignity" in md and "Listened to" not in md
-    assert "bonferroni" in md
+    assert "Bonferroni's method" in md  # the adjustment named in words, not the plan's code
     for table in (tmp_path / "tables").glob("*.md"):
         assert not [c for c in _count_cells(table.read_text()) if 0 < c < 20], table.name
     manifest = json.loads((tmp_path / "manifest.json").read_text())
