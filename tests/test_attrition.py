@@ -80,7 +80,14 @@ def test_attrition_rows_match_r(case: dict[str, Any]) -> None:
     assert _close(r["p_value"], case["p_value"])
     assert _close(r["df"], case["df"])
     # effectsize::rank_biserial(x, y)$r_rank_biserial / cramers_v(tab)$Cramers_v_adjusted
-    assert _close(r["effect_size"], case["effect_size"])
+    # (x = returned); a binary item's effect is the risk difference returned - not returned,
+    # from R's percentages (its interval: tests/test_effects.py)
+    if case["measurement"] == "binary":
+        assert r["effect_measure"] == "risk difference"
+        assert _close(r["effect_size"],
+                      (case["pct_returned"] - case["pct_not_returned"]) / 100)
+    else:
+        assert _close(r["effect_size"], case["effect_size"])
     # standardized differences written out in attrition.R
     assert _close(r["std_diff"], case["std_diff"])
     if case["measurement"] == "ordinal":

@@ -21,7 +21,6 @@ from _compare_data import AREAS, FakeStudy, make_study, shuffle_rows, swap_waves
 from crisis_survey import CrisisSurveyError
 from crisis_survey import stats as S
 from crisis_survey.compare import COLUMNS, compare_waves
-from crisis_survey.compare._waves import WAVE1_MINUS_WAVE2
 
 REL = 1e-9
 ITEMS = ["overall_rating", "exp_knew_contact", "first_contact", "wellbeing", "svc_gp"]
@@ -97,13 +96,15 @@ def _check_rows(study: FakeStudy, table: pd.DataFrame, by: tuple[str, ...]) -> i
         if not isinstance(row["test"], str) or isinstance(row["note"], str):
             continue
         ref = _reference(study, row, by)
+        # the stats functions and the table read every effect as wave 2 relative to wave 1
         effect, low, high = ref.effect_size, ref.ci_low, ref.ci_high
-        if (ref.effect_measure or "").startswith(WAVE1_MINUS_WAVE2):
-            # the table orients signed effects as wave 2 relative to wave 1
-            effect, low, high = (None if v is None else -v for v in (effect, high, low))
+        odds = [ref.details.get(k) for k in ("odds_ratio", "odds_ratio_ci_low",
+                                             "odds_ratio_ci_high")]
         for col, ref_value in (
             ("statistic", ref.statistic), ("p_value", ref.p_value), ("df", ref.df),
             ("effect_size", effect), ("ci_low", low), ("ci_high", high),
+            ("odds_ratio", odds[0]), ("odds_ratio_ci_low", odds[1]),
+            ("odds_ratio_ci_high", odds[2]),
         ):
             got = row[col]
             assert _close(None if pd.isna(got) else float(got), ref_value), (

@@ -27,6 +27,7 @@ from crisis_survey.stats import (
 )
 from crisis_survey.stats._contingency import (
     _chi_square_from_table,
+    _cramers_v,
     _fisher_from_table,
     _marginal_homogeneity_from_table,
     _mcnemar_from_counts,
@@ -101,15 +102,20 @@ def test_mcnemar_matches_r(case: dict[str, Any]) -> None:
     _close(exact.p_value, case["exact_p"])
     assert exact.statistic == n01
     _close(mcnemar(x, y, method="midp").p_value, case["midp_p"])
-    # R: b / c with binom.test(b, b + c)$conf.int transformed by p / (1 - p)
-    _close(res.effect_size, case["odds_ratio"])  # type: ignore[arg-type]
-    _close(res.ci_low, case["or_ci"][0])  # type: ignore[arg-type]
-    _close(res.ci_high, case["or_ci"][1])  # type: ignore[arg-type]
-    ninety = mcnemar(x, y, confidence=0.90)
-    _close(ninety.ci_low, case["or_ci90"][0])  # type: ignore[arg-type]
-    _close(ninety.ci_high, case["or_ci90"][1])  # type: ignore[arg-type]
-    # R: Newcombe (1998) method 10 written out in contingency.R (newcombe10)
+    # R: b / c with binom.test(b, b + c)$conf.int transformed by p / (1 - p); b = pairs moving
+    # to the positive answer, so the odds ratio reads wave 2 relative to wave 1 as in R
     d = res.details
+    _close(d["odds_ratio"], case["odds_ratio"])
+    _close(d["odds_ratio_ci_low"], case["or_ci"][0])
+    _close(d["odds_ratio_ci_high"], case["or_ci"][1])
+    ninety = mcnemar(x, y, confidence=0.90)
+    _close(ninety.details["odds_ratio_ci_low"], case["or_ci90"][0])
+    _close(ninety.details["odds_ratio_ci_high"], case["or_ci90"][1])
+    # R: Newcombe (1998) method 10 written out in contingency.R (newcombe10), p2 - p1: the
+    # effect itself
+    assert res.effect_measure == "paired risk difference"
+    assert (res.effect_size, res.ci_low, res.ci_high) == (
+        d["risk_difference"], d["risk_difference_ci_low"], d["risk_difference_ci_high"])
     _close(d["risk_difference"], case["newcombe"][0])
     _close(d["risk_difference_ci_low"], case["newcombe"][1])
     _close(d["risk_difference_ci_high"], case["newcombe"][2])
@@ -212,10 +218,11 @@ def test_mcnemar_swapping_waves(pairs: list[tuple[Any, Any]], method: str, corr:
     assert e["risk_difference"] == pytest.approx(-d["risk_difference"], abs=1e-12)
     assert e["risk_difference_ci_low"] == pytest.approx(-d["risk_difference_ci_high"], abs=1e-12)
     assert d["risk_difference_ci_low"] <= d["risk_difference"] <= d["risk_difference_ci_high"]
-    assert fwd.effect_size is not None and back.effect_size is not None
-    if 0 < fwd.effect_size < math.inf:
-        assert back.effect_size == pytest.approx(1 / fwd.effect_size, rel=1e-12)
-        assert back.ci_low == pytest.approx(1 / fwd.ci_high, rel=1e-9)  # type: ignore[operator]
+    assert fwd.effect_size == d["risk_difference"]
+    odds, back_odds = d["odds_ratio"], e["odds_ratio"]
+    if 0 < odds < math.inf:
+        assert back_odds == pytest.approx(1 / odds, rel=1e-12)
+        assert e["odds_ratio_ci_low"] == pytest.approx(1 / d["odds_ratio_ci_high"], rel=1e-9)
 
 
 def test_mcnemar_from_counts_equals_array_version() -> None:
@@ -309,22 +316,40 @@ def test_chi_square_matches_r(case: dict[str, Any]) -> None:
     _close(res.statistic, case["statistic"])
     assert res.df == case["df"]
     _close(res.p_value, case["p"])
+    # The fixture's V intervals are effectsize's one-sided defaults (alternative = "greater"):
+    # a one-sided c lower bound is the lower bound of our two-sided 2c - 1 interval. The
+    # two-sided bounds themselves: tests/test_effects.py (tests/fixtures/effects.json).
+    # Binary tables (2 x 2) report the risk difference instead (test_effects.py); their V is
+    # checked through the one formula, _cramers_v.
+    n = int(table.sum())
+    used = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] == 2:
+        assert res.effect_measure == "risk difference"
+
+        def v_of(conf: float, adjust: bool = True) -> tuple[float, float, float]:
+            return _cramers_v(res.statistic, n, 2, used.shape[1], conf, adjust)
+    else:
+        assert res.effect_measure == "Cramer's V (bias-corrected)"
+
+        def v_of(conf: float, adjust: bool = True) -> tuple[float, float, float]:
+            r = chi_square(x, y, confidence=conf, adjust=adjust)
+            assert r.effect_size is not None and r.ci_low is not None and r.ci_high is not None
+            return r.effect_size, r.ci_low, r.ci_high
     # R: V and lower limit solved precisely (contingency.R, v_precise), effectsize's formula
-    _close(res.effect_size, case["precise_v_adjusted"][0])  # type: ignore[arg-type]
-    _close(res.ci_low, case["precise_v_adjusted"][1])  # type: ignore[arg-type]
-    assert res.ci_high == 1.0
+    v, low, _ = v_of(0.90)
+    _close(v, case["precise_v_adjusted"][0])
+    _close(low, case["precise_v_adjusted"][1])
     # R: effectsize::cramers_v(tab) itself; its optim-based CI agrees to about 1e-5
-    _close(res.effect_size, case["effectsize_v_adjusted"][0])  # type: ignore[arg-type]
-    _close(res.ci_low, case["effectsize_v_adjusted"][1], rtol=1e-4, atol=1e-6)  # type: ignore[arg-type]
-    assert case["effectsize_v_adjusted"][2] == 1
-    raw = chi_square(x, y, adjust=False)
-    _close(raw.effect_size, case["precise_v"][0])  # type: ignore[arg-type]
-    _close(raw.ci_low, case["precise_v"][1])  # type: ignore[arg-type]
-    _close(raw.effect_size, case["effectsize_v"][0])  # type: ignore[arg-type]
-    _close(raw.ci_low, case["effectsize_v"][1], rtol=1e-4, atol=1e-6)  # type: ignore[arg-type]
-    ninety = chi_square(x, y, confidence=0.90)
-    _close(ninety.ci_low, case["precise_v_adjusted90"][1])  # type: ignore[arg-type]
-    _close(ninety.ci_low, case["effectsize_v_adjusted90"][1], rtol=1e-4, atol=1e-6)  # type: ignore[arg-type]
+    _close(v, case["effectsize_v_adjusted"][0])
+    _close(low, case["effectsize_v_adjusted"][1], rtol=1e-4, atol=1e-6)
+    v, low, _ = v_of(0.90, adjust=False)
+    _close(v, case["precise_v"][0])
+    _close(low, case["precise_v"][1])
+    _close(v, case["effectsize_v"][0])
+    _close(low, case["effectsize_v"][1], rtol=1e-4, atol=1e-6)
+    _, low, _ = v_of(0.80)
+    _close(low, case["precise_v_adjusted90"][1])
+    _close(low, case["effectsize_v_adjusted90"][1], rtol=1e-4, atol=1e-6)
 
 
 def test_chi_square_drops_levels_nobody_chose() -> None:
@@ -359,8 +384,9 @@ tables_2xk = st.integers(2, 5).flatmap(
 def test_cramers_v_of_a_perfect_association_is_at_most_one() -> None:
     # hypothesis found 1.0000000000000002 for this table (rounding in the bias correction)
     res = _chi_square_from_table(np.array([[0, 1], [6, 0]]))
-    assert res.effect_size is not None and res.effect_size <= 1.0
-    assert res.effect_size == pytest.approx(1.0)
+    v, _, high = _cramers_v(res.statistic, 7, 2, 2, 0.95, True)
+    assert v <= 1.0 and high <= 1.0
+    assert v == pytest.approx(1.0)
 
 
 @settings(max_examples=150, deadline=None)
@@ -372,18 +398,23 @@ def test_chi_square_invariances(table: np.ndarray, seed: int) -> None:
     if math.isnan(base.p_value):
         return
     assert 0.0 <= base.p_value <= 1.0
-    assert base.effect_size is not None and base.ci_low is not None
+    assert base.effect_size is not None and base.ci_low is not None and base.ci_high is not None
+    binary = base.effect_measure == "risk difference"
     if math.isnan(base.effect_size):
         # bias-corrected V undefined at tiny n; R: cramers_v(matrix(c(0,1,1,0),2)) is NaN
         assert table.sum() <= 3 and math.isnan(base.ci_low)
         return
-    assert 0.0 <= base.ci_low <= 1.0 and 0.0 <= base.effect_size <= 1.0
+    low = -1.0 if binary else 0.0
+    assert low <= base.ci_low <= base.effect_size <= base.ci_high <= 1.0
     perm = np.random.default_rng(seed).permutation(table.shape[1])
     for other in (table[::-1], table[:, perm]):  # swap waves; relabel categories
         res = _chi_square_from_table(other)
         assert res.statistic == pytest.approx(base.statistic, rel=1e-9, abs=1e-12)
         assert res.p_value == pytest.approx(base.p_value, rel=1e-9, abs=1e-15)
-        assert res.effect_size == pytest.approx(base.effect_size, rel=1e-9, abs=1e-12)
+        # V has no direction; the risk difference changes sign with either swap (or stays)
+        size = abs(res.effect_size or 0.0) if binary else res.effect_size
+        assert size == pytest.approx(abs(base.effect_size) if binary else base.effect_size,
+                                     rel=1e-9, abs=1e-12)
 
 
 # ---------------------------------------------------------------------------------------
@@ -402,14 +433,18 @@ def test_fisher_matches_r(case: dict[str, Any]) -> None:
     if table.shape[1] == 2:
         # R: fisher.test's conditional MLE and CI equations solved with uniroot(tol = 1e-14)
         # (contingency.R, fisher_precise); fisher.test itself stops at uniroot's default tol
+        # (the odds of the second answer in wave 2 over wave 1: R's and ours alike); the
+        # effect is the risk difference (tests/test_effects.py), the odds ratio beside it
         est, lo, hi = case["precise"]
-        _close(res.effect_size, est, atol=1e-9)  # type: ignore[arg-type]
-        _close(res.ci_low, lo, atol=1e-9)  # type: ignore[arg-type]
-        _close(res.ci_high, hi, atol=1e-9)  # type: ignore[arg-type]
-        _close(res.effect_size, case["r_estimate"], rtol=1e-3, atol=1e-4)  # type: ignore[arg-type]
-        ninety = fisher_exact(x, y, confidence=0.90)
-        _close(ninety.ci_low, case["precise90"][1], atol=1e-9)  # type: ignore[arg-type]
-        _close(ninety.ci_high, case["precise90"][2], atol=1e-9)  # type: ignore[arg-type]
+        d = res.details
+        assert res.effect_measure == "risk difference" and res.statistic == d["odds_ratio"]
+        _close(d["odds_ratio"], est, atol=1e-9)
+        _close(d["odds_ratio_ci_low"], lo, atol=1e-9)
+        _close(d["odds_ratio_ci_high"], hi, atol=1e-9)
+        _close(d["odds_ratio"], case["r_estimate"], rtol=1e-3, atol=1e-4)
+        ninety = fisher_exact(x, y, confidence=0.90).details
+        _close(ninety["odds_ratio_ci_low"], case["precise90"][1], atol=1e-9)
+        _close(ninety["odds_ratio_ci_high"], case["precise90"][2], atol=1e-9)
 
 
 def test_fisher_large_2x2_and_2x3_are_feasible() -> None:

@@ -33,6 +33,9 @@ FIXTURE = json.loads(
 )
 RTOL = 1e-6  # agreement with R (stored with 15 significant digits)
 ALTS = {"two.sided": "two-sided", "less": "less", "greater": "greater"}
+#: Partover.test / Prop.test read wave 1 - wave 2, ours wave 2 - wave 1: R's alternative is
+#: ours the other way round, its t, z, estimate and interval ours negated (bounds swapped).
+FLIP = {"two-sided": "two-sided", "less": "greater", "greater": "less"}
 
 
 def _num(v: Any) -> float:
@@ -84,18 +87,19 @@ def test_t_matches_r(case: dict[str, Any]) -> None:
     res = partially_overlapping_t(
         *_data(case["dataset"]),
         var_equal=case["var_equal"],
-        alternative=ALTS[case["alternative"]],
+        alternative=FLIP[ALTS[case["alternative"]]],
         confidence=case["confidence"],
         incomplete_pairs=case["incomplete_pairs"],
     )
-    _close(res.statistic, case["statistic"])
+    assert res.ci_low is not None and res.ci_high is not None and res.estimate is not None
+    _close(-res.statistic, case["statistic"])
     _close(res.df, case["df"])
     _close(res.p_value, case["p_value"])
-    _close(res.estimate, case["estimate"])
+    _close(-res.estimate, case["estimate"])
     _close(res.details["se"], case["se"])
     _close(res.details["r"], case["r"])
-    _close(res.ci_low, case["conf_int"][0])
-    _close(res.ci_high, case["conf_int"][1])
+    _close(-res.ci_high, case["conf_int"][0])
+    _close(-res.ci_low, case["conf_int"][1])
     assert res.details["mean_diff_ci_low"] == res.ci_low
     for key in ("n1", "n2", "n_pairs", "n_x_only", "n_y_only"):
         name = {"n1": "n_x", "n2": "n_y"}.get(key, key)
@@ -108,20 +112,21 @@ def test_z_matches_r(case: dict[str, Any]) -> None:
     # Expected: prop_z() in overlap.R = Prop.test(x1, x2, x3, x4, alternative, conf.level).
     res = partially_overlapping_z(
         *_data(case["dataset"]),
-        alternative=ALTS[case["alternative"]],
+        alternative=FLIP[ALTS[case["alternative"]]],
         confidence=case["confidence"],
         incomplete_pairs=case["incomplete_pairs"],
     )
-    _close(res.statistic, case["statistic"])
+    assert res.ci_low is not None and res.ci_high is not None and res.estimate is not None
+    _close(-res.statistic, case["statistic"])
     _close(res.p_value, case["p_value"])
-    _close(res.estimate, case["estimate"])
+    _close(-res.estimate, case["estimate"])
     _close(res.details["se"], case["se"])
     _close(res.details["r"], case["r"])
     _close(res.details["p_x"], case["p1"])
     _close(res.details["p_y"], case["p2"])
     _close(res.details["p_pooled"], case["pbar"])
-    _close(res.ci_low, case["conf_int"][0])
-    _close(res.ci_high, case["conf_int"][1])
+    _close(-res.ci_high, case["conf_int"][0])
+    _close(-res.ci_low, case["conf_int"][1])
     assert res.df is None
     assert res.details["n_pairs"] == case["n_pairs"]
     assert res.n == case["n1"] + case["n2"]
@@ -138,12 +143,12 @@ EX1 = (
 
 def test_published_example_1() -> None:
     # Derrick, Toher & White (2017), Partover.test example: t = 2.4207, df = 18.5,
-    # p = 0.02597 (equal variances).
+    # p = 0.02597 (equal variances), sample a relative to sample b; b relative to a here.
     res = partially_overlapping_t(*EX1, var_equal=True)
-    assert res.statistic == pytest.approx(2.4207, abs=5e-5)
+    assert res.statistic == pytest.approx(-2.4207, abs=5e-5)
     assert res.df == 18.5
     assert res.p_value == pytest.approx(0.02597, abs=5e-6)
-    assert res.estimate == 2.0  # means 16.25 (a) - 14.25 (b)
+    assert res.estimate == -2.0  # means 14.25 (b) - 16.25 (a)
     assert "T_new1" in res.method
 
 
@@ -154,19 +159,20 @@ def test_published_example_1_stacked_layout() -> None:
     a = [*EX1[0], *na, *EX1[2]]
     b = [*na, *EX1[1], *EX1[3]]
     res = partially_overlapping_t(None, None, a, b, var_equal=True)
-    assert res.statistic == pytest.approx(2.4207, abs=5e-5)
+    assert res.statistic == pytest.approx(-2.4207, abs=5e-5)
     assert res.df == 18.5
     assert res.details["n_moved_to_x_only"] == 8
     assert res.details["n_moved_to_y_only"] == 8
 
 
 def test_published_example_2() -> None:
-    # Derrick, Dobson-Mckittrick, Toher & White (2015), Prop.test example: z = -1.937,
-    # p = 0.05278.  15 pairs: (1,1) x8, (1,0) x1, (0,1) x3, (0,0) x3.
+    # Derrick, Dobson-Mckittrick, Toher & White (2015), Prop.test example: z = -1.937 (wave 1
+    # relative to wave 2; ours +1.937), p = 0.05278.  15 pairs: (1,1) x8, (1,0) x1, (0,1) x3,
+    # (0,0) x3.
     px = [1] * 8 + [1] + [0] * 3 + [0] * 3
     py = [1] * 8 + [0] + [1] * 3 + [0] * 3
     res = partially_overlapping_z([1, 1, 1, 1, 1, 0, 0, 0, 0], [1] * 6, px, py)
-    assert res.statistic == pytest.approx(-1.937, abs=5e-4)
+    assert res.statistic == pytest.approx(1.937, abs=5e-4)
     assert res.p_value == pytest.approx(0.05278, abs=5e-6)
     assert (res.details["n_11"], res.details["n_10"], res.details["n_01"]) == (8, 1, 3)
     assert res.details["n_00"] == 3
@@ -177,9 +183,9 @@ def test_published_example_2() -> None:
 # -- the package's one-sided p-value -----------------------------------------------------------
 def test_greater_is_the_upper_tail() -> None:
     # Partover.test gives pt(-abs(t)) for "greater"; for t < 0 the right answer is
-    # pt(t, lower.tail = FALSE) > 0.5.  Example 1 reversed has t = -2.4207.
-    res = partially_overlapping_t(EX1[1], EX1[0], EX1[3], EX1[2], alternative="greater")
-    less = partially_overlapping_t(EX1[1], EX1[0], EX1[3], EX1[2], alternative="less")
+    # pt(t, lower.tail = FALSE) > 0.5.  Example 1 (b relative to a) has t = -2.4207.
+    res = partially_overlapping_t(*EX1, alternative="greater")
+    less = partially_overlapping_t(*EX1, alternative="less")
     assert res.statistic < 0
     assert res.p_value > 0.5
     assert res.p_value + less.p_value == pytest.approx(1.0, abs=1e-12)
@@ -351,7 +357,7 @@ def test_without_pairs_is_student_or_welch(data: Any) -> None:
     assert new2.df == pytest.approx(welch.df, rel=1e-9)
     assert new2.p_value == pytest.approx(welch.p_value, rel=1e-7, abs=1e-15)
     new1 = partially_overlapping_t(x1, x2, [], [], var_equal=True)
-    student = sps.ttest_ind(x1, x2, equal_var=True)
+    student = sps.ttest_ind(x2, x1, equal_var=True)  # scipy: first minus second
     assert new1.statistic == pytest.approx(float(student.statistic), rel=1e-9)
     assert new1.df == len(x1) + len(x2) - 2
     assert new1.p_value == pytest.approx(float(student.pvalue), rel=1e-7, abs=1e-15)

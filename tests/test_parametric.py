@@ -31,6 +31,17 @@ RTOL = 1e-6  # agreement with R (values are stored with 15 significant digits)
 RTOL_OPTIM = 2e-4
 
 ALTS = {"two.sided": "two-sided", "less": "less", "greater": "greater"}
+#: R's t.test(x, y) reads x - y (wave 1 - wave 2), ours y - x: R's alternative about x - y is
+#: ours the other way round, and its t, estimate, effect and intervals are ours negated (the
+#: bounds swapped). docs/methods/reproducing-r-and-spss.md says so.
+FLIP = {"two-sided": "two-sided", "less": "greater", "greater": "less"}
+
+
+def _as_r(estimate: float | None, low: float | None, high: float | None
+          ) -> tuple[float, float, float]:
+    """An estimate and its interval as R reports them (wave 1 relative to wave 2)."""
+    assert estimate is not None and low is not None and high is not None
+    return -estimate, -high, -low
 
 
 def _num(v: Any) -> float:
@@ -77,25 +88,29 @@ def test_paired_t_matches_r(case: dict[str, Any]) -> None:
     # effectsize::cohens_d / hedges_g(x, y, paired = TRUE, ci, alternative) in parametric.R.
     x, y = _data(case["dataset"])
     alt, conf = ALTS[case["alternative"]], case["confidence"]
-    res = paired_t(x, y, alternative=alt, confidence=conf)
-    _close(res.statistic, case["statistic"])
+    res = paired_t(x, y, alternative=FLIP[alt], confidence=conf)
+    _close(-res.statistic, case["statistic"])
     _close(res.df, case["df"])
     _close(res.p_value, case["p_value"])
-    _close(res.estimate, case["estimate"])
-    _close(res.details["mean_diff_ci_low"], case["conf_int"][0])
-    _close(res.details["mean_diff_ci_high"], case["conf_int"][1])
+    est, low, high = _as_r(res.estimate, res.details["mean_diff_ci_low"],
+                           res.details["mean_diff_ci_high"])
+    _close(est, case["estimate"])
+    _close(low, case["conf_int"][0])
+    _close(high, case["conf_int"][1])
     _close(res.details["se"], case["stderr"])
     assert res.n == case["n"]
     # Cohen's d_z: exact noncentral-t limits (uniroot) to 1e-6, effectsize's optim ones looser.
     for actual, exact, optim in zip(
-        (res.effect_size, res.ci_low, res.ci_high), case["d_exact"], case["cohens_d"], strict=True
+        _as_r(res.effect_size, res.ci_low, res.ci_high), case["d_exact"], case["cohens_d"],
+        strict=True
     ):
         _close(actual, exact)
         _close(actual, optim, RTOL_OPTIM)
     assert res.effect_measure == "Cohen's d_z"
-    g = paired_t(x, y, alternative=alt, confidence=conf, effect="g_z")
+    g = paired_t(x, y, alternative=FLIP[alt], confidence=conf, effect="g_z")
     for actual, exact, optim in zip(
-        (g.effect_size, g.ci_low, g.ci_high), case["g_exact"], case["hedges_g"], strict=True
+        _as_r(g.effect_size, g.ci_low, g.ci_high), case["g_exact"], case["hedges_g"],
+        strict=True
     ):
         _close(actual, exact)
         _close(actual, optim, RTOL_OPTIM)
@@ -114,13 +129,15 @@ def test_welch_t_matches_r(case: dict[str, Any]) -> None:
     # effectsize::hedges_g / cohens_d(x, y, pooled_sd = FALSE / TRUE, ci, alternative).
     x, y = _data(case["dataset"])
     alt, conf = ALTS[case["alternative"]], case["confidence"]
-    res = welch_t(x, y, alternative=alt, confidence=conf)
-    _close(res.statistic, case["statistic"])
+    res = welch_t(x, y, alternative=FLIP[alt], confidence=conf)
+    _close(-res.statistic, case["statistic"])
     _close(res.df, case["df"])
     _close(res.p_value, case["p_value"])
-    _close(res.estimate, case["estimate"])
-    _close(res.details["mean_diff_ci_low"], case["conf_int"][0])
-    _close(res.details["mean_diff_ci_high"], case["conf_int"][1])
+    est, low, high = _as_r(res.estimate, res.details["mean_diff_ci_low"],
+                           res.details["mean_diff_ci_high"])
+    _close(est, case["estimate"])
+    _close(low, case["conf_int"][0])
+    _close(high, case["conf_int"][1])
     _close(res.details["se"], case["stderr"])
     assert res.n == case["n_x"] + case["n_y"]
     assert res.details["n_x"] == case["n_x"]
@@ -130,7 +147,8 @@ def test_welch_t_matches_r(case: dict[str, Any]) -> None:
         ("d", False, "d_unpooled"),
         ("d", True, "d_pooled"),
     ):
-        r = welch_t(x, y, alternative=alt, confidence=conf, effect=effect, pooled_sd=pooled)
+        r = welch_t(x, y, alternative=FLIP[alt], confidence=conf, effect=effect,
+                    pooled_sd=pooled)
         optim_key = {
             "g_unpooled": "hedges_g_unpooled",
             "g_pooled": "hedges_g_pooled",
@@ -138,7 +156,8 @@ def test_welch_t_matches_r(case: dict[str, Any]) -> None:
             "d_pooled": "cohens_d_pooled",
         }[key]
         for actual, exact, optim in zip(
-            (r.effect_size, r.ci_low, r.ci_high), case[f"{key}_exact"], case[optim_key], strict=True
+            _as_r(r.effect_size, r.ci_low, r.ci_high), case[f"{key}_exact"], case[optim_key],
+            strict=True
         ):
             _close(actual, exact)
             _close(actual, optim, RTOL_OPTIM)
@@ -154,20 +173,21 @@ SLEEP_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
 
 def test_sleep_paired_published() -> None:
     # Published example 5 (R's sleep data): t = -4.0621, df = 9, p = 0.002833,
-    # mean difference -1.58, 95% CI (-2.4599, -0.7001).
+    # mean difference -1.58, 95% CI (-2.4599, -0.7001), as t.test(drug1, drug2) reads it;
+    # drug 2 relative to drug 1 (the second sample relative to the first) they change sign.
     res = paired_t(SLEEP_1, SLEEP_2)
-    assert res.statistic == pytest.approx(-4.0621, abs=5e-5)
+    assert res.statistic == pytest.approx(4.0621, abs=5e-5)
     assert res.df == 9
     assert res.p_value == pytest.approx(0.002833, abs=5e-7)
-    assert res.estimate == pytest.approx(-1.58, abs=1e-12)
-    assert res.details["mean_diff_ci_low"] == pytest.approx(-2.4599, abs=5e-5)
-    assert res.details["mean_diff_ci_high"] == pytest.approx(-0.7001, abs=5e-5)
+    assert res.estimate == pytest.approx(1.58, abs=1e-12)
+    assert res.details["mean_diff_ci_low"] == pytest.approx(0.7001, abs=5e-5)
+    assert res.details["mean_diff_ci_high"] == pytest.approx(2.4599, abs=5e-5)
 
 
 def test_sleep_welch_published() -> None:
-    # Published example 5: Welch t = -1.8608, df = 17.776, p = 0.07939.
+    # Published example 5: Welch t = -1.8608 (drug 1 - drug 2), df = 17.776, p = 0.07939.
     res = welch_t(SLEEP_1, SLEEP_2)
-    assert res.statistic == pytest.approx(-1.8608, abs=5e-5)
+    assert res.statistic == pytest.approx(1.8608, abs=5e-5)
     assert res.df == pytest.approx(17.776, abs=5e-4)
     assert res.p_value == pytest.approx(0.07939, abs=5e-6)
 
@@ -178,7 +198,7 @@ def test_missing_values_drop_incomplete_pairs() -> None:
     x = [math.nan, *SLEEP_1[1:9], 0.0]
     y = [1.9, *SLEEP_2[1:9], None]
     res = paired_t(x, y)
-    ref = sps.ttest_rel(SLEEP_1[1:9], SLEEP_2[1:9])
+    ref = sps.ttest_rel(SLEEP_2[1:9], SLEEP_1[1:9])  # scipy reads first minus second
     assert res.n == 8
     assert res.details["n_dropped"] == 2
     assert res.statistic == pytest.approx(float(ref.statistic), rel=1e-12)
@@ -193,8 +213,8 @@ def test_series_and_ordered_categorical_inputs() -> None:
         pd.Categorical(["fair", "good", "good", "good", "very good", "good"], levels, True)
     )
     res = paired_t(w1, w2)
-    # scored 0..3: differences x - y over complete pairs = -1, 0, -1, -1, 1
-    ref = paired_t([-1, 0, -1, -1, 1], [0, 0, 0, 0, 0])
+    # scored 0..3: changes y - x over complete pairs = 1, 0, 1, 1, -1
+    ref = paired_t([0, 0, 0, 0, 0], [1, 0, 1, 1, -1])
     assert res.n == 5
     assert res.statistic == pytest.approx(ref.statistic, rel=1e-12)
 
@@ -301,7 +321,7 @@ def test_welch_swap_and_p_range(data: Any, alternative: Any) -> None:
     assert b.p_value == pytest.approx(two.p_value, rel=1e-9, abs=1e-15)
     assert b.effect_size == pytest.approx(-two.effect_size, rel=1e-9)
     # scipy's Welch test as an independent check of statistic and p-value
-    ref = sps.ttest_ind(x, y, equal_var=False, alternative=alternative)
+    ref = sps.ttest_ind(y, x, equal_var=False, alternative=alternative)  # scipy: first - second
     assert a.statistic == pytest.approx(float(ref.statistic), rel=1e-9)
     assert a.p_value == pytest.approx(float(ref.pvalue), rel=1e-7, abs=1e-14)
 
@@ -323,8 +343,9 @@ def test_noncentral_t_limits_survive_scipy_nan_tail() -> None:
     # ncp = 8, where scipy's nct.cdf returns NaN.  Expected (R 4.2.2):
     #   effectsize::cohens_d(c(1,2), c(5,5), pooled_sd = FALSE) -> -7 [-15.8491147, 0.4293921]
     #   (optim); uniroot on pt(-7, 1, ncp) = 0.975 / 0.025 -> -15.84911068050433,
-    #   0.429393025235547 (h = 1 here, so these are the limits of d).
-    res = welch_t([1, 2], [5, 5], effect="d")
+    #   0.429393025235547 (h = 1 here, so these are the limits of d). Wave 1 = (5, 5),
+    #   wave 2 = (1, 2) reads the same way.
+    res = welch_t([5, 5], [1, 2], effect="d")
     assert res.effect_size == pytest.approx(-7.0, rel=1e-12)
     assert res.ci_low == pytest.approx(-15.84911068050433, rel=1e-9)
     assert res.ci_high == pytest.approx(0.429393025235547, rel=1e-9)
@@ -357,8 +378,8 @@ def test_effect_interval_for_huge_t_scales_and_matches_normal_theory() -> None:
     # ncp limits are t * sqrt(chi2 quantile / df) + O(1) when |t| is huge, so the limits
     # scale by 1e3 too, up to O(1/t) (t = 22360 and 2.2e7 here);
     x = [1.0, 2, 3, 4, 5, 6]
-    base = paired_t(x, [v - 10 + 1e-3 * (-1) ** i for i, v in enumerate(x)])
-    small = paired_t(x, [v - 10 + 1e-6 * (-1) ** i for i, v in enumerate(x)])
+    base = paired_t([v - 10 + 1e-3 * (-1) ** i for i, v in enumerate(x)], x)
+    small = paired_t([v - 10 + 1e-6 * (-1) ** i for i, v in enumerate(x)], x)
     ratio = small.effect_size / base.effect_size
     assert ratio == pytest.approx(1e3, rel=1e-6)
     assert small.ci_low / base.ci_low == pytest.approx(ratio, rel=1e-3)
@@ -371,7 +392,7 @@ def test_effect_interval_for_huge_t_scales_and_matches_normal_theory() -> None:
     # (2) with n = 300 pairs the interval is close to the large-sample normal interval
     # d +- 1.96 sqrt(1/n + d^2 / (2 (n - 1))) (Hedges & Olkin 1985, ch. 5).
     xs = np.arange(300.0)
-    res = paired_t(xs, xs + 50 + 0.01 * (np.arange(300) % 3))
+    res = paired_t(xs + 50 + 0.01 * (np.arange(300) % 3), xs)
     d = res.effect_size
     half = 1.959964 * math.sqrt(1 / 300 + d * d / (2 * 299))
     assert res.ci_low == pytest.approx(d - half, rel=2e-3)

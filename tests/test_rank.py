@@ -3,6 +3,11 @@
 Reference values come from R (tests/fixtures/rank.json, produced by
 tests/fixtures/r/rank.R with R 4.2.2, coin 1.4.2, effectsize 0.8.3): stats::wilcox.test,
 coin::wilcoxsign_test / coin::wilcox_test (exact and asymptotic), effectsize::rank_biserial.
+
+The fixtures call R with (x, y) = (wave 1, wave 2), so R reads wave 1 relative to wave 2; ours
+read wave 2 relative to wave 1 (docs/methods/reproducing-r-and-spss.md). The comparisons use
+the documented flip: R's V is the other rank sum (2 E V - V), its W is n_x n_y - W, its z and
+r change sign, and its alternative "greater" is our "less".
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from crisis_survey.stats._rank import _mann_whitney_from_counts, _signed_rank_fr
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "rank.json").read_text())
 ALT = {"two.sided": "two-sided", "less": "less", "greater": "greater"}
 ZERO = {"Wilcoxon": "wilcox", "Pratt": "pratt"}
+#: R's alternative about x - y is ours about y - x the other way round
+FLIP = {"two-sided": "two-sided", "less": "greater", "greater": "less"}
 REL = 1e-6
 
 
@@ -86,9 +93,10 @@ def test_fixture_provenance() -> None:
 @pytest.mark.parametrize(("case", "ref"), _cases("signed_rank"))
 def test_signed_rank_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> None:
     x, y = _vec(case["x"]), _vec(case["y"])
-    alt = ALT[ref["alternative"]]
+    alt = FLIP[ALT[ref["alternative"]]]
     if ref["source"] == "wilcox.test":
-        # stats::wilcox.test(x, y, paired = TRUE, exact = ..., correct = ...)
+        # stats::wilcox.test(x, y, paired = TRUE, exact = ..., correct = ...): R's V sums the
+        # ranks of x - y > 0, ours those of y - x > 0, the rest of the ranks
         res = wilcoxon_signed_rank(
             x,
             y,
@@ -96,7 +104,7 @@ def test_signed_rank_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> Non
             correction=ref["correct"],
             alternative=alt,
         )
-        assert res.statistic == ref["statistic"]
+        assert res.statistic == 2 * res.details["expectation"] - ref["statistic"]
         assert _close(res.p_value, ref["p_value"])
     elif ref["distribution"] == "exact":
         # coin::wilcoxsign_test(x ~ y, distribution = "exact", zero.method = ...)
@@ -104,7 +112,7 @@ def test_signed_rank_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> Non
             x, y, method="exact", zero_method=ZERO[ref["zero_method"]], alternative=alt
         )
         assert _close(res.p_value, ref["p_value"])
-        assert _close(res.details["z"], ref["z"], rel=1e-9)
+        assert _close(res.details["z"], -ref["z"], rel=1e-9)
     else:
         # coin::wilcoxsign_test(x ~ y, distribution = "asymptotic", zero.method = "Pratt"):
         # no continuity correction. coin forms upper tails as 1 - pnorm(|z|), so its tiny
@@ -112,7 +120,7 @@ def test_signed_rank_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> Non
         res = wilcoxon_signed_rank(
             x, y, method="asymptotic", correction=False, zero_method="pratt", alternative=alt
         )
-        assert _close(res.details["z"], ref["z"], rel=1e-9)
+        assert _close(res.details["z"], -ref["z"], rel=1e-9)
         assert _close(res.p_value, ref["p_value"], abs_=1e-15)
     assert res.n == case["n_pairs"]
     assert res.statistic_name == "V"
@@ -123,37 +131,40 @@ def test_signed_rank_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> Non
 def test_matched_pairs_rank_biserial_matches_effectsize(case: dict[str, Any]) -> None:
     x, y = _vec(case["x"]), _vec(case["y"])
     for ref in case["effectsize"]:
-        # effectsize::rank_biserial(x - y, ci = ..., alternative = ...)
+        # effectsize::rank_biserial(x - y, ci = ..., alternative = ...): r of wave 1 - wave 2
         res = wilcoxon_signed_rank(
-            x, y, alternative=ALT[ref["alternative"]], confidence=ref["ci"], method="asymptotic"
+            x, y, alternative=FLIP[ALT[ref["alternative"]]], confidence=ref["ci"],
+            method="asymptotic"
         )
-        assert _close(res.effect_size, ref["r"])
+        assert _close(res.effect_size, -ref["r"])
         # the interval is no longer effectsize's Fisher-z one (its coverage fails under ties
         # and zeros); it is checked in tests/test_rank_ci.py
     for ref in case["effectsize_xy"]:
         # effectsize::rank_biserial(x, y, paired = TRUE): same r (its CI counts non-zero
         # wave-1 values instead of non-zero differences; documented, not followed)
-        res = wilcoxon_signed_rank(x, y, alternative=ALT[ref["alternative"]])
-        assert _close(res.effect_size, ref["r"])
+        res = wilcoxon_signed_rank(x, y, alternative=FLIP[ALT[ref["alternative"]]])
+        assert _close(res.effect_size, -ref["r"])
 
 
 def test_effect_size_ignores_zero_method() -> None:
     case = next(c for c in FIXTURE["signed_rank"] if c["id"] == "many_zeros_n40")
     x, y = _vec(case["x"]), _vec(case["y"])
-    ref = case["effectsize"][0]  # rank_biserial(x - y), two-sided 95%
+    ref = case["effectsize"][0]  # rank_biserial(x - y), two-sided 95%: wave 1 - wave 2
     res = wilcoxon_signed_rank(x, y, zero_method="pratt")
     wil = wilcoxon_signed_rank(x, y)
-    assert _close(res.effect_size, ref["r"])
+    assert _close(res.effect_size, -ref["r"])
     assert _close(res.ci_low, wil.ci_low) and _close(res.ci_high, wil.ci_high)
 
 
 def test_published_example_hollander_wolfe() -> None:
     # Published example 4 (shared/reference/published-examples.md): Hollander & Wolfe (1973)
     # p. 29, the example of R's wilcox.test: one-sided V = 40, exact p = 0.01953 (= 10/512).
+    # R tests x > y; read as y relative to x the scores fell: V = 45 - 40, "less".
     x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
     y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
-    res = wilcoxon_signed_rank(x, y, alternative="greater")
-    assert res.statistic == 40
+    res = wilcoxon_signed_rank(x, y, alternative="less")
+    assert res.statistic == 5
+    assert res.effect_size is not None and res.effect_size < 0
     assert round(res.p_value, 5) == 0.01953
     assert math.isclose(res.p_value, 10 / 512, rel_tol=1e-12)
     assert res.details["exact"] == 1.0
@@ -166,9 +177,10 @@ def test_published_example_hollander_wolfe() -> None:
 @pytest.mark.parametrize(("case", "ref"), _cases("rank_sum"))
 def test_mann_whitney_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> None:
     x, y = _vec(case["x"]), _vec(case["y"])
-    alt = ALT[ref["alternative"]]
+    alt = FLIP[ALT[ref["alternative"]]]
     if ref["source"] == "wilcox.test":
-        # stats::wilcox.test(x, y, exact = ..., correct = ...)
+        # stats::wilcox.test(x, y, exact = ..., correct = ...): R's W is the U of x, ours the
+        # U of y (wave 2), n_x n_y - W
         res = mann_whitney(
             x,
             y,
@@ -176,11 +188,11 @@ def test_mann_whitney_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> No
             correction=ref["correct"],
             alternative=alt,
         )
-        assert res.statistic == ref["statistic"]
+        assert res.statistic == case["n_x"] * case["n_y"] - ref["statistic"]
     else:
         # coin::wilcox_test(v ~ g, distribution = "exact"), g = factor(x first, then y)
         res = mann_whitney(x, y, method="exact", alternative=alt)
-        assert _close(res.details["z"], ref["z"], rel=1e-9)
+        assert _close(res.details["z"], -ref["z"], rel=1e-9)
     assert _close(res.p_value, ref["p_value"])
     assert res.n == case["n_x"] + case["n_y"]
     assert (res.details["n_x"], res.details["n_y"]) == (case["n_x"], case["n_y"])
@@ -191,11 +203,12 @@ def test_mann_whitney_matches_r(case: dict[str, Any], ref: dict[str, Any]) -> No
 def test_rank_biserial_matches_effectsize(case: dict[str, Any]) -> None:
     x, y = _vec(case["x"]), _vec(case["y"])
     for ref in case["effectsize"]:
-        # effectsize::rank_biserial(x, y, ci = ..., alternative = ...)
+        # effectsize::rank_biserial(x, y, ci = ..., alternative = ...): x relative to y
         res = mann_whitney(
-            x, y, alternative=ALT[ref["alternative"]], confidence=ref["ci"], method="asymptotic"
+            x, y, alternative=FLIP[ALT[ref["alternative"]]], confidence=ref["ci"],
+            method="asymptotic"
         )
-        assert _close(res.effect_size, ref["r"])  # interval: tests/test_rank_ci.py
+        assert _close(res.effect_size, -ref["r"])  # interval: tests/test_rank_ci.py
 
 
 # -- the exact distributions against brute-force enumeration ---------------------------
@@ -232,9 +245,9 @@ def test_exact_signed_rank_equals_enumeration(
         expected = 1.0
     else:
         expected = np.mean(np.abs(stats_arr - centre) >= abs(observed - centre) - 1e-9)
-    res = wilcoxon_signed_rank(
-        diffs,
+    res = wilcoxon_signed_rank(  # y - x = diffs
         np.zeros_like(diffs),
+        diffs,
         method="exact",
         zero_method=zero_method,
         alternative=alternative,
@@ -266,7 +279,7 @@ def test_exact_rank_sum_equals_enumeration(x: list[int], y: list[int], alternati
         expected = 1.0
     else:
         expected = np.mean(np.abs(sums - centre) >= abs(observed - centre) - 1e-9)
-    res = mann_whitney(x, y, method="exact", alternative=alternative)
+    res = mann_whitney(y, x, method="exact", alternative=alternative)  # W: the U of x here
     assert res.statistic == observed - n_x * (n_x + 1) / 2
     assert math.isclose(res.p_value, expected, rel_tol=1e-10, abs_tol=1e-12)
 
@@ -438,7 +451,7 @@ def test_signed_rank_from_counts_equals_data() -> None:
     d = np.repeat([1, 2, 3, -1, -2, 0], [5, 3, 2, 4, 6, 7]).astype(float)
     for zm in ("wilcox", "pratt"):
         for method in ("exact", "asymptotic"):
-            from_data = wilcoxon_signed_rank(d, np.zeros_like(d), zero_method=zm, method=method)
+            from_data = wilcoxon_signed_rank(np.zeros_like(d), d, zero_method=zm, method=method)
             from_counts = _signed_rank_from_counts(pos, neg, n_zero, zero_method=zm, method=method)
             assert from_data == from_counts
 
@@ -481,8 +494,8 @@ def test_large_whole_numbers_take_the_unique_path() -> None:
     # differences of 1e12 with a small spread must not allocate a 1e12-long bincount
     x = np.array([1e12, 1e12 + 3, 1e12 + 1, 5.0, 7.0])
     y = np.array([0.0, 0.0, 0.0, 5.0, 9.0])
-    res = wilcoxon_signed_rank(x, y)
-    # ranks of |d| = (1e12, 1e12+3, 1e12+1, 2) -> (2, 4, 3, 1); positive: 2 + 4 + 3
+    res = wilcoxon_signed_rank(y, x)
+    # ranks of |d| = (1e12, 1e12+3, 1e12+1, 2) -> (2, 4, 3, 1); positive x - y: 2 + 4 + 3
     assert res.statistic == 9 and res.details["n_zero"] == 1
     assert mann_whitney(x, y) == mann_whitney([4, 6, 5, 1, 2], [0, 0, 0, 1, 3])
 
@@ -522,7 +535,7 @@ def test_all_zero_differences_and_all_ties() -> None:
 def test_all_differences_negative_gives_minus_one() -> None:
     # effectsize 0.8.3 returns r = +1 here (its rank transform of a constant vector loses the
     # sign); the matched-pairs rank-biserial is -1 by definition (R+ = 0).
-    res = wilcoxon_signed_rank([1, 2, 3, 1], [2, 3, 4, 2])
+    res = wilcoxon_signed_rank([2, 3, 4, 2], [1, 2, 3, 1])  # every answer lower in wave 2
     assert res.effect_size == -1.0 and res.ci_low == -1.0 and res.ci_high > -1.0
     assert res.statistic == 0
 
@@ -592,7 +605,7 @@ def test_exact_rank_sum_p_values_in_one_call_equal_the_distribution(levels: int,
     cy = rng.integers(0, 10, (60, levels)) * (rng.random((60, levels)) < 0.8)
     keep = (cx.sum(axis=1) > 0) & (cy.sum(axis=1) > 0)
     cx, cy = cx[keep], cy[keep]
-    got = rank_sum_exact_ps(cx, cy, alternative)
-    want = [_mann_whitney_from_counts(a, b, method="exact", alternative=alternative).p_value
+    got = rank_sum_exact_ps(cx, cy, alternative)  # the rank sum of the first sample
+    want = [_mann_whitney_from_counts(b, a, method="exact", alternative=alternative).p_value
             for a, b in zip(cx, cy, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -25,8 +25,9 @@ FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "rank_ci.json").read_
 
 
 def _from_differences(d: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Wave-1 and wave-2 answers whose changes (wave 2 - wave 1) are ``d``."""
     d_arr = np.asarray(d, dtype=float)
-    return d_arr + 10.0, np.full(d_arr.size, 10.0)
+    return np.full(d_arr.size, 10.0), d_arr + 10.0
 
 
 @pytest.mark.parametrize("case", FIXTURE["paired"], ids=lambda c: str(c["d"])[:30])
@@ -62,19 +63,20 @@ def test_one_tie_group_is_clopper_pearson(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", FIXTURE["unpaired"], ids=lambda c: str(len(c["x"])))
 def test_mann_whitney_interval_matches_newcombe_in_r(case: dict[str, Any]) -> None:
+    # R's r is x relative to y (rank_biserial(x, y)); ours y relative to x: the sign flipped
     res = mann_whitney(case["x"], case["y"], method="asymptotic", confidence=case["confidence"])
-    assert res.effect_size == pytest.approx(case["r"], abs=1e-12)
-    assert res.ci_low == pytest.approx(case["ci_low"], abs=1e-8)
-    assert res.ci_high == pytest.approx(case["ci_high"], abs=1e-8)
+    assert res.effect_size == pytest.approx(-case["r"], abs=1e-12)
+    assert res.ci_low == pytest.approx(-case["ci_high"], abs=1e-8)
+    assert res.ci_high == pytest.approx(-case["ci_low"], abs=1e-8)
 
 
 def test_no_zero_width_when_every_change_has_one_sign() -> None:
-    one = wilcoxon_signed_rank([2], [1])
+    one = wilcoxon_signed_rank([1], [2])
     assert (one.effect_size, one.ci_low, one.ci_high) == (1.0, pytest.approx(-0.95), 1.0)
-    down = wilcoxon_signed_rank([1, 2, 3, 1], [2, 3, 4, 2])  # four tied -1 differences
+    down = wilcoxon_signed_rank([2, 3, 4, 2], [1, 2, 3, 1])  # four tied -1 changes
     assert down.effect_size == -1.0 and down.ci_low == -1.0
     assert down.ci_high == pytest.approx(2 * (1 - 0.025**0.25) - 1, abs=1e-9)
-    mw = mann_whitney([1, 1, 1], [2, 2, 2])
+    mw = mann_whitney([2, 2, 2], [1, 1, 1])
     assert mw.effect_size == -1.0 and mw.ci_low == -1.0 and mw.ci_high > -1.0
 
 

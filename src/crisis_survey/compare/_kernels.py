@@ -121,7 +121,7 @@ def _wilcoxon(cell: Cell, opts: Options = _NONE) -> TestResult:
     t = cell.table
     k = t.shape[0]
     i, j = np.indices((k, k))
-    d = (i - j).ravel()  # x - y in level positions
+    d = (j - i).ravel()  # y - x (wave 2 minus wave 1) in level positions
     flat = t.ravel()
     pos = np.bincount(d[d > 0] - 1, weights=flat[d > 0], minlength=k - 1)
     neg = np.bincount(-d[d < 0] - 1, weights=flat[d < 0], minlength=k - 1)
@@ -199,10 +199,11 @@ def _var(ssd: float, n: float) -> float:
 def _paired_t(cell: Cell, opts: Options = _NONE) -> TestResult:
     """As :func:`crisis_survey.stats.paired_t` with its defaults (two-sided, 95%, d_z)."""
     (n, mx, sx), (_, my, sy), cross = _pair_moments(cell)
-    if cell.diff is not None:
-        _, mean_d, ssd_d = (float(v) for v in cell.diff)
+    if cell.diff is not None:  # the moments of x - y: the change y - x has minus its mean
+        _, minus_d, ssd_d = (float(v) for v in cell.diff)
+        mean_d = -minus_d
     else:
-        mean_d, ssd_d = mx - my, max(sx + sy - 2.0 * cross, 0.0)
+        mean_d, ssd_d = my - mx, max(sx + sy - 2.0 * cross, 0.0)
     return pm._paired_t_from_moments(int(n), mean_d, _var(ssd_d, n), mx, my)
 
 
@@ -263,6 +264,9 @@ class Batch:
     ci_high: FloatArray
     done: npt.NDArray[np.bool_]  # cells computed here; the per-cell kernel does the others
     method: npt.NDArray[np.object_]  # how each p-value was found (see p_method)
+    odds_ratio: FloatArray | None = None  # binary items: the odds ratio beside the RD
+    odds_ratio_ci_low: FloatArray | None = None
+    odds_ratio_ci_high: FloatArray | None = None
 
 
 def _batch(test: str, statistic_name: str, effect_measure: str | None,
@@ -274,16 +278,25 @@ def _batch(test: str, statistic_name: str, effect_measure: str | None,
     return Batch(test, statistic_name, effect_measure, values["statistic"], values.get("df"),
                  p, values.get(effect, nan), values.get("ci_low", nan),
                  values.get("ci_high", nan), done & ~np.isnan(p),
-                 np.full(m, method, dtype=object))
+                 np.full(m, method, dtype=object), values.get("odds_ratio"),
+                 values.get("odds_ratio_ci_low"), values.get("odds_ratio_ci_high"))
+
+
+def _table_effect(test: str, levels: int) -> str | None:
+    """The effect measure ``test`` reports for a wave x answer table with ``levels`` answer
+    levels (the registry's: a binary item's risk difference, Cramer's V for more levels)."""
+    spec = TESTS[test].effect_for("binary" if levels == 2 else "nominal")
+    return spec.name if spec is not None else None
 
 
 def _difference_counts(tables: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
-    """Counts of paired differences ``x - y = +d`` / ``-d`` (d = 1..k-1) and of zeros, read off
-    the diagonals of every ``k x k`` table (wave-1 level in rows)."""
+    """Counts of paired differences ``y - x = +d`` / ``-d`` (wave 2 minus wave 1, d = 1..k-1)
+    and of zeros, read off the diagonals of every ``k x k`` table (wave-1 level in rows, so
+    the pairs higher in wave 2 are above the diagonal)."""
     t = np.rint(tables).astype(np.int64)
     k = t.shape[1]
-    pos = np.stack([np.trace(t, offset=-d, axis1=1, axis2=2) for d in range(1, k)], axis=1)
-    neg = np.stack([np.trace(t, offset=d, axis1=1, axis2=2) for d in range(1, k)], axis=1)
+    pos = np.stack([np.trace(t, offset=d, axis1=1, axis2=2) for d in range(1, k)], axis=1)
+    neg = np.stack([np.trace(t, offset=-d, axis1=1, axis2=2) for d in range(1, k)], axis=1)
     return pos, neg, np.trace(t, axis1=1, axis2=2)
 
 
@@ -301,7 +314,7 @@ def _wilcoxon_batch(tables: FloatArray) -> Batch:
     if exact.any():  # exact p-values and the intervals inverting the same exact test
         p[exact], low[exact], high[exact] = rk._signed_rank_exact(
             pos[exact], neg[exact], zeros[exact], b["v2"][exact], b["total2"][exact])
-    return Batch("wilcoxon_signed_rank", "V", "matched-pairs rank-biserial r", b["statistic"],
+    return Batch("wilcoxon_signed_rank", "V", _effect("wilcoxon_signed_rank"), b["statistic"],
                  None, p, b["r"], low, high, ~(small & ~exact),
                  np.where(exact, EXACT, CORRECTED).astype(object))
 
@@ -320,9 +333,16 @@ def _mann_whitney_batch(w1: FloatArray, w2: FloatArray) -> Batch:
         ex.MAX_ENUMERATED
     if exact.any():
         p[exact] = ex.rank_sum_exact_ps(cx[exact], cy[exact], "two-sided")
-    return Batch("mann_whitney", "W", "rank-biserial r", b["statistic"], None, p, b["r"],
+    return Batch("mann_whitney", "W", _effect("mann_whitney"), b["statistic"], None, p, b["r"],
                  b["ci_low"], b["ci_high"], ~empty & (~small | exact),
                  np.where(exact, EXACT, CORRECTED).astype(object))
+
+
+def _effect(test: str) -> str:
+    """The name of the effect measure ``test`` reports (one for every level it serves)."""
+    names = {name for _, name in TESTS[test].effects}
+    assert len(names) == 1, (test, names)
+    return names.pop()
 
 
 def _two_by_k_batch(w1: FloatArray, w2: FloatArray) -> npt.NDArray[np.int64]:
@@ -345,7 +365,7 @@ def _chi_square_batch(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool
     tab = _two_by_k_batch(w1, w2)
     both = (tab.sum(axis=2) > 0).all(axis=1)  # _two_by_k raises otherwise
     v = ct._chi_square_batch(tab)
-    return _batch("chi_square", "X-squared", "Cramer's V (bias-corrected)", v,
+    return _batch("chi_square", "X-squared", _table_effect("chi_square", tab.shape[2]), v,
                   cells & both & v["ok"])
 
 
@@ -360,27 +380,37 @@ def _fisher_batches(w1: FloatArray, w2: FloatArray, cells: npt.NDArray[np.bool_]
     m = tab.shape[0]
     nan = np.full(m, np.nan)
     values: dict[str, npt.NDArray[Any]] = {key: nan.copy() for key in (
-        "statistic", "p_value", "effect_size", "ci_low", "ci_high")}
+        "statistic", "p_value", "effect_size", "ci_low", "ci_high", "odds_ratio",
+        "odds_ratio_ci_low", "odds_ratio_ci_high")}
     ok = np.zeros(m, dtype=bool)
     idx = np.flatnonzero(two & cells)
     if idx.size:
         cols = np.sort(np.argsort(~used[idx], axis=1, kind="stable")[:, :2], axis=1)
         t2 = np.take_along_axis(tab[idx], cols[:, None, :], axis=2)
         f = ct._fisher_2x2_batch(t2)
+        if tab.shape[2] > 2:  # two answered levels of more: the chi-square test's V
+            v = ct._chi_square_batch(t2, binary=False)
+            f.update(effect_size=v["effect_size"], ci_low=v["ci_low"], ci_high=v["ci_high"])
         for key in values:
             values[key][idx] = f[key]
         ok[idx] = f["ok"]
-    batches = [_batch("fisher_exact", "odds ratio", "odds ratio (conditional MLE)", values, ok,
-                      method=EXACT)]
+    batches = [_batch("fisher_exact", "odds ratio",
+                      _table_effect("fisher_exact", tab.shape[2]), values, ok, method=EXACT)]
     three = np.flatnonzero((used.sum(axis=1) == 3) & cells)
     if three.size:
         cols = np.sort(np.argsort(~used[three], axis=1, kind="stable")[:, :3], axis=1)
-        f = ct._fisher_2x3_batch(np.take_along_axis(tab[three], cols[:, None, :], axis=2))
-        v3 = {"statistic": nan.copy(), "p_value": nan.copy()}
+        t3 = np.take_along_axis(tab[three], cols[:, None, :], axis=2)
+        f = ct._fisher_2x3_batch(t3)
+        v = ct._chi_square_batch(t3)  # the effect: the chi-square test's V of the same table
+        v3 = {key: nan.copy() for key in ("statistic", "p_value", "effect_size", "ci_low",
+                                           "ci_high")}
         ok3 = np.zeros(m, dtype=bool)
         v3["statistic"][three], v3["p_value"][three], ok3[three] = (
             f["statistic"], f["p_value"], f["ok"])
-        batches.append(_batch("fisher_exact", "P(table)", None, v3, ok3, method=EXACT))
+        for key in ("effect_size", "ci_low", "ci_high"):
+            v3[key][three] = v[key]
+        batches.append(_batch("fisher_exact", "P(table)", _table_effect("fisher_exact", 3),
+                              v3, ok3, method=EXACT))
     return batches
 
 
@@ -432,7 +462,7 @@ def _po_t_batch(tables: FloatArray, w1: FloatArray, w2: FloatArray, scores: Floa
         v1 = np.where(n1 > 1, s1 / (n1 - 1), np.nan)
         v2 = np.where(n2 > 1, s2 / (n2 - 1), np.nan)
     v = ov._partially_overlapping_t_batch((n1, m1, v1), (n2, m2, v2), ax[0], ay[0], nc, r)
-    return _batch("partially_overlapping_t", "t", "mean difference", v, v["ok"],
+    return _batch("partially_overlapping_t", "t", _effect("partially_overlapping_t"), v, v["ok"],
                   effect="estimate", method=T_DIST)
 
 
@@ -442,7 +472,7 @@ def _po_z_batch(tables: FloatArray, w1: FloatArray, w2: FloatArray) -> Batch:
     a, b = np.rint(w1).astype(np.int64), np.rint(w2).astype(np.int64)
     v = ov._partially_overlapping_z_batch(
         (t[:, 0], t[:, 1], t[:, 2], t[:, 3]), (a.sum(axis=1), a[:, 1]), (b.sum(axis=1), b[:, 1]))
-    return _batch("partially_overlapping_z", "z", "difference in proportions", v, v["ok"],
+    return _batch("partially_overlapping_z", "z", _effect("partially_overlapping_z"), v, v["ok"],
                   effect="estimate")
 
 
@@ -463,10 +493,10 @@ def run_batch(test: str, tables: FloatArray, w1: FloatArray, w2: FloatArray,
         return [_mann_whitney_batch(w1, w2)]
     if test == "mcnemar" and categorical and binary_table:
         v = ct._mcnemar_batch(np.rint(tables).astype(np.int64), correction=False)
-        return [_batch(test, "X-squared", "odds ratio b/c (discordant pairs)", v, v["ok"])]
+        return [_batch(test, "X-squared", _effect(test), v, v["ok"])]
     if test == "marginal_homogeneity" and categorical:
         v = ct._marginal_homogeneity_batch(np.rint(tables).astype(np.int64))
-        return [_batch(test, "X-squared", None, v, v["ok"])]
+        return [_batch(test, "X-squared", _effect(test), v, v["ok"])]
     if test == "chi_square" and categorical:
         return [_chi_square_batch(w1, w2, everyone)]
     if test == "fisher_exact" and categorical:

@@ -43,9 +43,10 @@ COLUMNS: tuple[str, ...] = (
     "by", "group", "item", "label", "measurement", "design", "test", "method", "n_wave1",
     "n_wave2", "n_pairs", "summary_wave1", "summary_wave2", "estimate_wave1", "estimate_wave2",
     "summary_measure", "statistic_name", "statistic", "df", "p_value", "p_adjusted",
-    "adjust_method", "effect_measure", "effect_size", "ci_low", "ci_high", "n_excluded_codes",
-    "reason", "note", "verdict", "verdict_measure", "verdict_estimate", "equivalence_margin",
-    "p_equivalence", "p_equivalence_adjusted", "mde", "verdict_reason",
+    "adjust_method", "effect_measure", "effect_size", "ci_low", "ci_high", "odds_ratio",
+    "odds_ratio_ci_low", "odds_ratio_ci_high", "n_excluded_codes", "reason", "note", "verdict",
+    "verdict_measure", "verdict_estimate", "equivalence_margin", "p_equivalence",
+    "p_equivalence_adjusted", "mde", "verdict_reason",
 )
 #: The verdict columns (:mod:`._verdicts`), added after the p-values are adjusted.
 _VERDICT_COLUMNS = COLUMNS[COLUMNS.index("verdict"):]
@@ -458,6 +459,8 @@ def _item_blocks(
             "df": np.full(rows, np.nan), "p_value": np.full(rows, np.nan),
             "effect_measure": _same(None, rows), "effect_size": np.full(rows, np.nan),
             "ci_low": np.full(rows, np.nan), "ci_high": np.full(rows, np.nan),
+            "odds_ratio": np.full(rows, np.nan), "odds_ratio_ci_low": np.full(rows, np.nan),
+            "odds_ratio_ci_high": np.full(rows, np.nan),
             "method": _same(None, rows), "reason": _same(None, rows),
             "_p_min": np.zeros(rows),  # smallest attainable p (_families), not a column
             "_changed": np.zeros(rows),  # pairs whose answer changed (paired categorical)
@@ -503,6 +506,11 @@ def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
                  None if batch.df is None else batch.df[done], batch.p_value[done],
                  batch.effect_measure, batch.effect_size[done], batch.ci_low[done],
                  batch.ci_high[done])
+            if batch.odds_ratio is not None:
+                for col in ("odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"):
+                    values = getattr(batch, col)
+                    assert values is not None
+                    out[col][at] = values[done]
     for c in np.flatnonzero(per_cell).tolist():
         cell = dd.cell(c, categorical, scores)
         run_as = test
@@ -526,12 +534,15 @@ def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
         _put(out, np.array([c]), result.statistic_name, result.statistic, result.df,
              result.p_value, result.effect_measure, result.effect_size, result.ci_low,
              result.ci_high)
+        for col in ("odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"):
+            out[col][c] = result.details.get(col, np.nan)
     if design == "paired" and categorical and test in fam.PAIRED_CATEGORICAL:
         # one convention for "nobody changed" and the smallest attainable p (_families)
         tested = ~thin
         nobody = np.flatnonzero(tested & (fam.changed_pairs(dd.tables) == 0))
         out["p_value"][nobody], out["statistic"][nobody] = 1.0, 0.0
-        for col in ("effect_size", "ci_low", "ci_high"):
+        for col in ("effect_size", "ci_low", "ci_high", "odds_ratio", "odds_ratio_ci_low",
+                    "odds_ratio_ci_high"):
             out[col][nobody] = np.nan
         for c in nobody.tolist():
             notes[c] = fam.NOBODY_CHANGED
@@ -547,41 +558,19 @@ def _same(value: Any, m: int) -> npt.NDArray[np.object_]:
 
 def _put(out: dict[str, Any], at: npt.NDArray[np.int64], name: str, statistic: Any, df: Any,
          p: Any, measure: str | None, effect: Any, low: Any, high: Any) -> None:
-    """Write test results into the cells at positions ``at``, effects oriented towards wave 2.
+    """Write test results into the cells at positions ``at`` (the stats functions read every
+    statistic and effect as wave 2 relative to wave 1 already).
 
     Values are scalars (one cell's result) or arrays with one entry per position of ``at``
     (a batch).
     """
     if at.size == 0:
         return
-    effect, low, high = _towards_wave2(measure, effect, low, high)
     out["statistic_name"][at] = name
     out["effect_measure"][at] = measure
     for col, value in (("statistic", statistic), ("df", df), ("p_value", p),
                        ("effect_size", effect), ("ci_low", low), ("ci_high", high)):
         out[col][at] = np.asarray(np.nan if value is None else value, dtype=float)
-
-
-#: Effect measures that the stats functions report as wave 1 relative to wave 2 (x - y, or
-#: "x tends to be larger"). The comparison table negates them so that every signed effect
-#: reads the same way: positive = higher answers (more "yes") in wave 2. Odds ratios of
-#: discordant pairs (b/c with b = moves up), conditional-MLE odds ratios of the wave x answer
-#: table and the linear-trend r are already oriented that way; Cramer's V has no sign.
-WAVE1_MINUS_WAVE2: tuple[str, ...] = (
-    "matched-pairs rank-biserial r", "rank-biserial r", "mean difference",
-    "difference in proportions", "Cohen's d", "Hedges' g",
-)
-
-
-def _towards_wave2(measure: str | None, effect: Any, low: Any, high: Any) -> tuple[Any, Any, Any]:
-    """Effect size and CI oriented as wave 2 relative to wave 1 (see WAVE1_MINUS_WAVE2)."""
-    if not (measure or "").startswith(WAVE1_MINUS_WAVE2):
-        return effect, low, high
-
-    def neg(v: Any) -> Any:
-        return None if v is None else -np.asarray(v, dtype=float)
-
-    return neg(effect), neg(high), neg(low)
 
 
 def _adjust(table: pd.DataFrame, family: str | Sequence[str], adjust: str,
@@ -642,7 +631,8 @@ def _assemble(blocks: Sequence[Mapping[str, Any]], adjust: str
             data[col] = pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64),
                                                missing)
         elif col in ("estimate_wave1", "estimate_wave2", "statistic", "df", "p_value",
-                     "effect_size", "ci_low", "ci_high"):
+                     "effect_size", "ci_low", "ci_high", "odds_ratio", "odds_ratio_ci_low",
+                     "odds_ratio_ci_high"):
             data[col] = (np.concatenate([np.asarray(v, dtype=float) for v in parts]) if parts
                          else np.zeros(0))
         elif all(v is None or isinstance(v, str) for v in parts):  # one value per block
@@ -770,18 +760,28 @@ def compare_waves(
 
     Every test is computed from counts gathered for all by-values at once: a histogram of
     ``by * k + level`` per wave and of ``by * k * k + x * k + y`` for the pairs (the
-    signed-rank test reads the counts of each difference ``x - y`` off the diagonals of each
-    ``k x k`` table), several items sharing one compiled counting pass. Differences and
-    effects are wave 1 minus wave 2, as in
-    :mod:`crisis_survey.stats`. Every test uses the stats functions' defaults (two-sided, 95%
-    intervals). "Don't know", "not applicable" and "prefer not to say" answers are excluded
+    signed-rank test reads the counts of each change ``y - x`` off the diagonals of each
+    ``k x k`` table), several items sharing one compiled counting pass.
+
+    One direction: every statistic, difference and effect reads wave 2 relative to wave 1,
+    as in :mod:`crisis_survey.stats` (positive ``t``, ``z``, differences and correlations,
+    and odds ratios above 1, mean higher answers, or more of a binary item's reported level,
+    in wave 2; ``V`` and ``W`` sum the ranks of wave 2's side). Unsigned statistics (chi-square)
+    and magnitudes (Cramér's V for nominal items, Cohen's w) have no direction. Binary items
+    report the risk difference (wave 2 - wave 1, Newcombe's interval) in ``effect_size``
+    whichever test gives the p-value, and the odds ratio with its interval in
+    ``odds_ratio``, ``odds_ratio_ci_low`` and ``odds_ratio_ci_high`` (NaN for other items).
+    How each statistic and effect is named, signed and formatted is in
+    :data:`crisis_survey.stats.STATISTICS` and :data:`crisis_survey.stats.EFFECTS`. Every
+    test uses the stats functions' defaults (two-sided, 95% intervals). "Don't know", "not
+    applicable" and "prefer not to say" answers are excluded
     and counted in ``n_excluded_codes`` (answers in the rows the design draws on).
     See ``docs/methods/comparing-waves.md``.
 
     Equivalent R, for one cell (e.g. service users, an ordinal item)::
 
-        wilcox.test(x, y, paired = TRUE)          # paired
-        wilcox.test(x1, y2)                       # independent
+        wilcox.test(y, x, paired = TRUE)          # paired (y = wave 2 first)
+        wilcox.test(y2, x1)                       # independent
         Partiallyoverlapping::Partover.test(x_only, y_only, x_paired, y_paired)
         p.adjust(p, method = "holm")              # within each family
 

@@ -154,10 +154,13 @@ def _summaries(codes: IntArray, fld: Field) -> tuple[str, float, float, str]:
 def _test(measurement: str, ret: pd.Series, nret: pd.Series) -> tuple[Any, str | None]:
     from .. import stats  # lazily: only attrition needs the tests
 
+    # the stats functions read their second sample relative to the first; not returned
+    # first, so that W, the rank-biserial r and a binary item's risk difference read the
+    # returners relative to the others, as std_diff does
     try:
         if measurement == "ordinal":
-            return stats.mann_whitney(ret, nret), None
-        return stats.chi_square(ret, nret), None
+            return stats.mann_whitney(nret, ret), None
+        return stats.chi_square(nret, ret), None
     except CrisisSurveyError as exc:
         return None, f"no test: {exc}"
 
@@ -195,7 +198,9 @@ def attrition_table(
         "Yes"; nominal: % per level), the same as numbers in ``median_*`` (level score
         1..k, ordinal only) and ``pct_*`` (the headline %, ordinal and binary), the test
         (``mann_whitney`` for ordinal, ``chi_square`` for binary/nominal, both from
-        :mod:`crisis_survey.stats`, ``x`` = returned) with its effect size, and
+        :mod:`crisis_survey.stats`, read as returned relative to not returned: ``W`` is
+        the U of the returners, the rank-biserial r and a binary item's risk difference are
+        positive when the returners answered higher) with its effect size, and
         ``std_diff``, the standardized difference returned minus not returned
         (:func:`standardized_difference`). ``note`` says why a row has no test.
 

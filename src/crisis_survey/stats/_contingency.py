@@ -24,7 +24,12 @@ from scipy import optimize, special, stats
 
 from .._errors import CrisisSurveyError
 from ._arrays import FloatArray, as_float
-from ._proportions import _clopper_pearson, _wilson, check_confidence
+from ._proportions import (
+    _clopper_pearson,
+    check_confidence,
+    newcombe_difference,
+    newcombe_paired,
+)
 from ._results import TestResult
 
 __all__ = ["chi_square", "fisher_exact", "linear_trend", "marginal_homogeneity", "mcnemar"]
@@ -215,34 +220,13 @@ def _binom_midp_half(x: int, n: int) -> float:
 def _newcombe_paired(
     n00: int, n01: int, n10: int, n11: int, level: float
 ) -> tuple[float, float, float]:
-    """Paired difference p2 - p1 with Newcombe's (1998) method-10 interval.
+    """Paired difference p2 - p1 with Newcombe's (1998) method-10 interval
+    (:func:`._proportions.newcombe_paired` of one table).
 
     p1 = P(wave 1 = high level) = (n10 + n11)/n, p2 = (n01 + n11)/n.
     """
-    n = n00 + n01 + n10 + n11
-    x1, x2 = n10 + n11, n01 + n11
-    p1, p2 = x1 / n, x2 / n
-    l1, u1 = _wilson(x1, n, level)
-    l2, u2 = _wilson(x2, n, level)
-    margins = float(x1) * float(n - x1) * float(x2) * float(n - x2)
-    phi = 0.0
-    if margins > 0:
-        cross = float(n11) * float(n00) - float(n10) * float(n01)
-        if cross > n / 2.0:
-            adjusted = cross - n / 2.0
-        elif cross < 0:
-            adjusted = cross
-        else:
-            adjusted = 0.0
-        phi = adjusted / math.sqrt(margins)
-    diff = p2 - p1
-    low = diff - math.sqrt(
-        max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2)
-    )
-    high = diff + math.sqrt(
-        max(0.0, (u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2)
-    )
-    return diff, max(-1.0, low), min(1.0, high)
+    diff, low, high = newcombe_paired(n00, n01, n10, n11, level)
+    return float(diff), float(low), float(high)
 
 
 _MCNEMAR_METHODS = ("asymptotic", "exact", "midp")
@@ -310,9 +294,9 @@ def _mcnemar_from_counts(
         df = None
     # odds ratio b/c with the exact conditional interval: Clopper-Pearson on b/(b+c)
     lo_p, hi_p = _clopper_pearson(b, m, level)
-    or_est = math.inf if c == 0 else b / c
-    or_low = lo_p / (1.0 - lo_p)
-    or_high = math.inf if hi_p >= 1.0 else hi_p / (1.0 - hi_p)
+    details["odds_ratio"] = math.inf if c == 0 else b / c
+    details["odds_ratio_ci_low"] = lo_p / (1.0 - lo_p)
+    details["odds_ratio_ci_high"] = math.inf if hi_p >= 1.0 else hi_p / (1.0 - hi_p)
     return TestResult(
         method=name,
         statistic=statistic,
@@ -320,10 +304,10 @@ def _mcnemar_from_counts(
         n=n,
         df=df,
         statistic_name=stat_name,
-        effect_size=or_est,
-        effect_measure="odds ratio b/c (discordant pairs)",
-        ci_low=or_low,
-        ci_high=or_high,
+        effect_size=diff,
+        effect_measure="paired risk difference",
+        ci_low=rd_low,
+        ci_high=rd_high,
         confidence=level,
         details=details,
     )
@@ -363,11 +347,15 @@ def mcnemar(
     -------
     TestResult
         ``statistic`` is X-squared (asymptotic) or ``b`` (exact, mid-p); ``effect_size`` is
-        the discordant-pair odds ratio ``b / c`` with its exact conditional interval.
-        ``details`` holds ``b``, ``c``, ``n_discordant``, ``p1``, ``p2`` (proportions with the
-        positive answer in waves 1 and 2), ``risk_difference`` (``p2 - p1``) with
-        ``risk_difference_ci_low``/``_high`` (Newcombe's method 10), and ``z`` (asymptotic:
-        signed square root of X-squared). With no discordant pairs the test is not defined:
+        the paired risk difference ``p2 - p1`` (wave 2 minus wave 1: positive = more of the
+        positive answer in wave 2) with Newcombe's method-10 interval (``effect_measure=
+        "paired risk difference"``). ``details`` holds ``b``, ``c``, ``n_discordant``,
+        ``p1``, ``p2`` (proportions with the positive answer in waves 1 and 2),
+        ``risk_difference`` with ``risk_difference_ci_low``/``_high`` (the same as the
+        effect), ``odds_ratio`` (the discordant-pair odds ratio ``b / c``, above 1 when more
+        pairs moved to the positive answer) with ``odds_ratio_ci_low``/``_high`` (its exact
+        conditional interval), and ``z`` (asymptotic: square root of X-squared, positive
+        when ``b > c``). With no discordant pairs the test is not defined:
         statistic and p-value are NaN (R's ``mcnemar.test`` gives NaN too).
 
     Notes
@@ -412,8 +400,10 @@ def mcnemar(
     >>> res = mcnemar(x, y, correction=False)
     >>> round(res.statistic, 2), f"{res.p_value:.1e}"
     (17.36, '3.1e-05')
-    >>> round(res.details["risk_difference"], 2)
-    -0.04
+    >>> round(res.effect_size, 2), res.effect_measure  # approval fell
+    (-0.04, 'paired risk difference')
+    >>> round(res.details["odds_ratio"], 3)
+    0.573
     >>> f"{mcnemar(x, y, method='exact').p_value:.1e}"
     '3.7e-05'
     """
@@ -490,6 +480,7 @@ def _marginal_homogeneity_from_table(table: Any, *, method: str = "stuart-maxwel
         # SM <= n always; SM = n (up to rounding) when every pair made the same change
         statistic = math.inf if sm >= n * (1.0 - 1e-10) else sm / (1.0 - sm / n)
     p = float(stats.chi2.sf(statistic, rank))
+    cohen_w, w_low, w_high = _cohens_w(sm, n, rank, 0.95)
     return TestResult(
         method=name,
         statistic=statistic,
@@ -497,8 +488,19 @@ def _marginal_homogeneity_from_table(table: Any, *, method: str = "stuart-maxwel
         n=n,
         df=float(rank),
         statistic_name="X-squared",
+        effect_size=cohen_w,
+        effect_measure="Cohen's w",
+        ci_low=w_low,
+        ci_high=w_high,
         details=details,
     )
+
+
+def _cohens_w(chisq: float, n: int, df: int, level: float) -> tuple[float, float, float]:
+    """Cohen's w = sqrt(X^2 / n) of the Stuart-Maxwell statistic with the two-sided
+    noncentral chi-square interval sqrt(lambda / n) (:func:`_ncp_bounds`)."""
+    low, high = _ncp_bounds(chisq, float(df), level)
+    return math.sqrt(chisq / n), math.sqrt(low / n), math.sqrt(high / n)
 
 
 def marginal_homogeneity(
@@ -583,17 +585,30 @@ def _ncp_lower(chisq: float, df: float, level: float) -> float:
     return float(optimize.brentq(f, 0.0, hi, xtol=1e-12 * max(1.0, chisq), rtol=1e-14, maxiter=500))
 
 
+def _ncp_bounds(chisq: float, df: float, level: float) -> tuple[float, float]:
+    """Two-sided interval of the noncentrality: ``lambda_L`` with ``P(X^2_df(lambda_L) <=
+    chisq) = (1 + level) / 2`` and ``lambda_U`` with ``... = (1 - level) / 2`` (each 0 when
+    ``chisq`` is at most the central quantile), as ``effectsize``'s
+    ``alternative = "two.sided"``."""
+    return (_ncp_lower(chisq, df, (1.0 + level) / 2.0),
+            _ncp_lower(chisq, df, (1.0 - level) / 2.0))
+
+
 def _cramers_v(
     chisq: float, n: int, nrow: int, ncol: int, level: float, adjust: bool
 ) -> tuple[float, float, float]:
-    """Cramer's V and its one-sided lower confidence bound, as effectsize::cramers_v."""
+    """Cramer's V and its two-sided interval, as ``effectsize::cramers_v(...,
+    alternative = "two.sided")``."""
     df = (nrow - 1) * (ncol - 1)
     phi = math.sqrt(chisq / n)
-    phi_low = math.sqrt(_ncp_lower(chisq, df, level) / n)
+    lam_low, lam_high = _ncp_bounds(chisq, df, level)
+    phi_low = math.sqrt(lam_low / n)
+    phi_high = math.sqrt(lam_high / n)
     if adjust:
         e = df / (n - 1)
         phi = math.sqrt(max(0.0, phi * phi - e))
         phi_low = math.sqrt(max(0.0, phi_low * phi_low - e))
+        phi_high = math.sqrt(max(0.0, phi_high * phi_high - e))
         k = nrow - (nrow - 1) ** 2 / (n - 1)
         l_ = ncol - (ncol - 1) ** 2 / (n - 1)
     else:
@@ -601,10 +616,36 @@ def _cramers_v(
     if min(k, l_) <= 1.0:
         # The bias-corrected V is undefined for tiny n (e.g. 2 x 2 with n = 2);
         # effectsize::cramers_v returns NaN with CI (NaN, 1) there too.
-        return math.nan, math.nan, 1.0
+        return math.nan, math.nan, math.nan
     div = math.sqrt(min(k, l_) - 1.0)
     # V is at most 1; rounding can push a perfect association to 1 + 2e-16
-    return min(phi / div, 1.0), min(phi_low / div, 1.0), 1.0
+    return min(phi / div, 1.0), min(phi_low / div, 1.0), min(phi_high / div, 1.0)
+
+
+def _table_v(t: IntArray, level: float) -> tuple[float, float, float]:
+    """Bias-corrected Cramer's V of a table with no empty row or column (the effect of the
+    chi-square test of the same table), with its two-sided interval."""
+    n = int(t.sum())
+    if n < 2:
+        return math.nan, math.nan, math.nan
+    expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / n
+    chisq = float(np.sum((t - expected) ** 2 / expected))
+    return _cramers_v(chisq, n, int(t.shape[0]), int(t.shape[1]), level, True)
+
+
+def _binary_effects(t: IntArray, level: float) -> tuple[str, float, float, float,
+                                                         dict[str, float]]:
+    """The effect of a 2 x 2 wave x answer table (rows wave 1, wave 2; columns the other
+    answer, then the reported one): the risk difference ``p2 - p1`` with Newcombe's hybrid
+    score interval, and in ``details`` the conditional odds ratio (wave 2 vs wave 1) with its
+    exact interval, whichever test gives the p-value."""
+    x1, n1, x2, n2 = int(t[0, 1]), int(t[0].sum()), int(t[1, 1]), int(t[1].sum())
+    rd, low, high = (float(v) for v in newcombe_difference(x1, n1, x2, n2, level))
+    details = {"p1": x1 / n1, "p2": x2 / n2}
+    if (t.sum(axis=0) > 0).all() and (t.sum(axis=1) > 0).all():
+        est, or_low, or_high = _conditional_odds_ratio(t, level)
+        details.update(odds_ratio=est, odds_ratio_ci_low=or_low, odds_ratio_ci_high=or_high)
+    return "risk difference", rd, low, high, details
 
 
 def _chi_square_from_table(
@@ -634,9 +675,16 @@ def _chi_square_from_table(
     else:
         statistic = chisq
     p = float(stats.chi2.sf(statistic, df))
-    v, v_low, v_high = (
-        _cramers_v(chisq, n, r, c, level, adjust) if n > 1 else (math.nan, math.nan, math.nan)
-    )
+    details = {"min_expected": float(expected.min()), "n_rows": float(r), "n_cols": float(c),
+               "continuity_correction": 1.0 if yates else 0.0}
+    if tab.shape == (2, 2):  # a binary item (two levels, both answered): its risk difference
+        measure, v, v_low, v_high, more = _binary_effects(t.astype(np.int64), level)
+        details.update(more)
+    else:
+        measure = "Cramer's V (bias-corrected)" if adjust else "Cramer's V"
+        v, v_low, v_high = (
+            _cramers_v(chisq, n, r, c, level, adjust) if n > 1
+            else (math.nan, math.nan, math.nan))
     return TestResult(
         method=name,
         statistic=statistic,
@@ -645,12 +693,11 @@ def _chi_square_from_table(
         df=float(df),
         statistic_name="X-squared",
         effect_size=v,
-        effect_measure="Cramer's V (bias-corrected)" if adjust else "Cramer's V",
+        effect_measure=measure,
         ci_low=v_low,
         ci_high=v_high,
         confidence=level,
-        details={"min_expected": float(expected.min()), "n_rows": float(r), "n_cols": float(c),
-                 "continuity_correction": 1.0 if yates else 0.0},
+        details=details,
     )
 
 
@@ -666,9 +713,10 @@ def chi_square(
         answers are dropped.
     adjust : bool
         Report the bias-corrected Cramér's V (Bergsma 2013), effectsize's default. With
-        ``False`` the classical V.
+        ``False`` the classical V. (Tables with two answer levels report the risk
+        difference instead.)
     confidence : float
-        Level of the one-sided lower confidence bound for V (the upper bound is 1).
+        Level of the two-sided interval of the effect.
     correction : bool
         Yates's continuity correction when the table is 2 x 2 (R's ``correct =``; R's
         default is ``TRUE``, ours ``False``: one default for ``stats`` and ``compare_waves``,
@@ -677,9 +725,14 @@ def chi_square(
     Returns
     -------
     TestResult
-        X-squared, ``df = k - 1``, p-value; ``effect_size`` Cramér's V with ``ci_low`` its
-        lower confidence bound and ``ci_high = 1``; ``details`` holds ``min_expected`` (the
-        smallest expected count, to judge the chi-squared approximation).
+        X-squared, ``df = k - 1``, p-value. With two answer levels (a binary item)
+        ``effect_size`` is the risk difference ``p2 - p1`` (wave 2 minus wave 1; the
+        reported level is the second) with Newcombe's hybrid score interval, and
+        ``details`` adds ``p1``, ``p2`` and the conditional odds ratio (``odds_ratio``,
+        wave 2 vs wave 1) with its exact interval; with more levels, Cramér's V with its
+        two-sided interval (V has no direction: nominal levels have no order). ``details``
+        holds ``min_expected`` (the smallest expected count, to judge the chi-squared
+        approximation).
 
     Notes
     -----
@@ -688,21 +741,25 @@ def chi_square(
     correction. Answers given in neither wave are dropped (they would give zero expected
     counts; R's ``chisq.test`` returns NaN for them).
 
-    Cramér's V, as ``effectsize::cramers_v`` with its defaults (``adjust = TRUE``,
-    ``alternative = "greater"``): :math:`\\tilde\\phi^2 = \\max(0, X^2/N - df/(N-1))`,
+    Cramér's V, as ``effectsize::cramers_v(adjust = TRUE, alternative = "two.sided")``:
+    :math:`\\tilde\\phi^2 = \\max(0, X^2/N - df/(N-1))`,
     :math:`\\tilde k = r - (r-1)^2/(N-1)`, :math:`\\tilde l = c - (c-1)^2/(N-1)`,
-    :math:`V = \\tilde\\phi / \\sqrt{\\min(\\tilde k, \\tilde l) - 1}`. The lower bound inverts
-    the noncentral chi-squared: :math:`\\lambda_L` solves
-    :math:`P(\\chi^2_{df}(\\lambda_L) \\le X^2) = c` (0 if :math:`X^2 \\le \\chi^2_{df, c}`), and
-    is converted like :math:`X^2` (with :math:`\\lambda_L` in place of :math:`X^2`). We solve
-    for :math:`\\lambda_L` to full precision; effectsize uses ``optim`` and agrees to about
-    1e-5.
+    :math:`V = \\tilde\\phi / \\sqrt{\\min(\\tilde k, \\tilde l) - 1}`. The two-sided interval
+    inverts the noncentral chi-squared (no bootstrap): :math:`\\lambda_L` solves
+    :math:`P(\\chi^2_{df}(\\lambda_L) \\le X^2) = (1 + c)/2` and :math:`\\lambda_U` solves
+    :math:`P(\\chi^2_{df}(\\lambda_U) \\le X^2) = (1 - c)/2` (each 0 if :math:`X^2` is at most
+    the central quantile), and each is converted like :math:`X^2`. We solve to full
+    precision; effectsize uses ``optim`` and agrees to about 1e-5.
+
+    The risk difference's interval is Newcombe's (1998) hybrid score interval (method 10;
+    :func:`~crisis_survey.stats._proportions.newcombe_difference`).
 
     With ``correction=True`` a 2 x 2 table's statistic is
     :math:`\\sum (|O - E| - \\min(0.5, \\min|O - E|))^2 / E` (R's Yates correction).
 
     Equivalent R calls: ``chisq.test(table(wave, answer), correct = FALSE)`` and
-    ``effectsize::cramers_v(table(wave, answer))``.
+    ``effectsize::cramers_v(table(wave, answer), alternative = "two.sided")``; the risk
+    difference in base R in ``tests/fixtures/r/newcombe.R``.
 
     References
     ----------
@@ -720,6 +777,8 @@ def chi_square(
     >>> res = chi_square(wave1, wave2)
     >>> round(res.statistic, 4), res.df, round(res.p_value, 4)
     (6.738, 2.0, 0.0344)
+    >>> res.effect_measure, round(res.effect_size, 3), round(res.ci_low, 3), round(res.ci_high, 3)
+    ("Cramer's V (bias-corrected)", 0.154, 0.0, 0.296)
     """
     table, _ = _unpaired_table(x, y)
     return _chi_square_from_table(table, adjust=adjust, confidence=confidence,
@@ -915,23 +974,32 @@ def _fisher_from_table(table: Any, *, confidence: float = 0.95) -> TestResult:
         return _undefined(name, "fewer than two rows or columns with answers", n, "statistic")
     if t.shape[1] == 2:
         p = _fisher_2xk_pvalue(t, _REL_ERR)
-        est, ci_low, ci_high = _conditional_odds_ratio(t, level)
+        if tab.shape[1] == 2:  # a binary item: its risk difference
+            measure, rd, rd_low, rd_high, details = _binary_effects(t, level)
+        else:  # two answered levels of more: Cramer's V, the odds ratio as the statistic
+            measure = "Cramer's V (bias-corrected)"
+            rd, rd_low, rd_high = _table_v(t, level)
+            est, or_low, or_high = _conditional_odds_ratio(t, level)
+            details = {"odds_ratio": est, "odds_ratio_ci_low": or_low,
+                       "odds_ratio_ci_high": or_high}
         return TestResult(
             method=name,
-            statistic=est,
+            statistic=details["odds_ratio"],
             p_value=p,
             n=n,
             df=None,
             statistic_name="odds ratio",
-            effect_size=est,
-            effect_measure="odds ratio (conditional MLE)",
-            ci_low=ci_low,
-            ci_high=ci_high,
+            effect_size=rd,
+            effect_measure=measure,
+            ci_low=rd_low,
+            ci_high=rd_high,
             confidence=level,
+            details=details,
         )
     # same 1e-7 relative tie tolerance as R's 2 x 2 code; R's FEXACT (used for 2 x k) agrees
     # with it on every fixture table (tests/fixtures/contingency.json)
     p = _fisher_2xk_pvalue(t, _REL_ERR)
+    v, v_low, v_high = _table_v(t, level)
     return TestResult(
         method=name,
         statistic=float(
@@ -944,6 +1012,11 @@ def _fisher_from_table(table: Any, *, confidence: float = 0.95) -> TestResult:
         n=n,
         df=None,
         statistic_name="P(table)",
+        effect_size=v,
+        effect_measure="Cramer's V (bias-corrected)",
+        ci_low=v_low,
+        ci_high=v_high,
+        confidence=level,
         details={"n_cols": float(t.shape[1])},
     )
 
@@ -956,16 +1029,20 @@ def fisher_exact(x: Any, y: Any, *, confidence: float = 0.95) -> TestResult:
     x, y : array-like
         Wave-1 answers and wave-2 answers (independent samples). Missing answers dropped.
     confidence : float
-        Level of the odds-ratio interval (2 x 2 tables only).
+        Level of the effect's interval.
 
     Returns
     -------
     TestResult
-        Two-sided exact p-value. For two answer levels, ``statistic`` and ``effect_size``
-        are the conditional maximum-likelihood odds ratio (odds of the higher level in wave 2
-        relative to wave 1) with its exact conditional interval, as R reports. For more
-        levels ``statistic`` is the probability of the observed table (``P(table)``), as
-        scipy reports, and there is no effect size (use :func:`chi_square`'s Cramér's V).
+        Two-sided exact p-value; the effect is the one :func:`chi_square` reports, whichever
+        test gives the p-value. For two answer levels, ``effect_size`` is the risk
+        difference ``p2 - p1`` (wave 2 minus wave 1) with Newcombe's hybrid score
+        interval, and ``statistic`` and ``details["odds_ratio"]`` the conditional
+        maximum-likelihood odds ratio (odds of the higher level in wave 2 relative to wave
+        1; its exact conditional interval in ``odds_ratio_ci_low``/``_high``), as R reports.
+        For more levels ``statistic`` is the probability of the observed table
+        (``P(table)``), as scipy reports, and the effect the bias-corrected Cramér's V of the
+        table with its two-sided interval.
 
     Notes
     -----
@@ -994,8 +1071,10 @@ def fisher_exact(x: Any, y: Any, *, confidence: float = 0.95) -> TestResult:
     --------
     >>> from crisis_survey.stats import fisher_exact
     >>> res = fisher_exact([1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 0])
-    >>> round(res.p_value, 4), round(res.effect_size, 4)
+    >>> round(res.p_value, 4), round(res.details["odds_ratio"], 4)
     (0.2424, 0.1648)
+    >>> res.effect_measure, round(res.effect_size, 4)  # 1 of 6 in wave 2, 3 of 5 in wave 1
+    ('risk difference', -0.4333)
     """
     table, _ = _unpaired_table(x, y)
     return _fisher_from_table(table, confidence=confidence)
@@ -1034,6 +1113,7 @@ def _linear_trend_from_table(
     r = cov / math.sqrt(var_u * var_v)
     r = max(-1.0, min(1.0, r))
     m2 = (n - 1.0) * r * r
+    low, high = _fisher_z_interval(r, n, 0.95)
     return TestResult(
         method=name,
         statistic=m2,
@@ -1043,8 +1123,20 @@ def _linear_trend_from_table(
         statistic_name="M-squared",
         effect_size=r,
         effect_measure="Pearson r (wave vs answer score)",
+        ci_low=low,
+        ci_high=high,
         details={"z": math.copysign(math.sqrt(m2), r), "r": r},
     )
+
+
+def _fisher_z_interval(r: float, n: float, level: float) -> tuple[float, float]:
+    """``tanh(atanh(r) -/+ z / sqrt(n - 3))`` (NaN below 4 answers; the bound is +-1 at
+    ``|r| = 1``), as R's ``cor.test``."""
+    if n < 4:
+        return math.nan, math.nan
+    z = float(special.ndtri((1.0 + level) / 2.0)) / math.sqrt(n - 3.0)
+    centre = math.atanh(r) if abs(r) < 1.0 else math.copysign(math.inf, r)
+    return math.tanh(centre - z), math.tanh(centre + z)
 
 
 def linear_trend(x: Any, y: Any, *, scores: Sequence[float] | None = None) -> TestResult:
@@ -1067,7 +1159,8 @@ def linear_trend(x: Any, y: Any, *, scores: Sequence[float] | None = None) -> Te
     -------
     TestResult
         ``statistic`` :math:`M^2`, ``df = 1``, p-value; ``effect_size`` the Pearson
-        correlation between wave (scores 1, 2) and answer score; ``details["z"]`` is coin's
+        correlation between wave (scores 1, 2) and answer score (positive: higher answers
+        in wave 2) with its Fisher-z interval (R's ``cor.test``); ``details["z"]`` is coin's
         signed standardised statistic :math:`Z` (:math:`Z^2 = M^2`; positive when wave-2
         answers score higher).
 
@@ -1125,8 +1218,9 @@ def _mcnemar_batch(
     tables: Any, *, correction: bool = True, confidence: float = 0.95
 ) -> dict[str, npt.NDArray[Any]]:
     """:func:`_mcnemar_from_counts` (asymptotic) of a stack of paired 2 x 2 tables
-    ``(m, 2, 2)``: ``statistic``, ``df``, ``p_value``, ``effect_size`` (odds ratio b/c),
-    ``ci_low``, ``ci_high`` and ``ok`` (False: no pair, or no discordant pair)."""
+    ``(m, 2, 2)``: ``statistic``, ``df``, ``p_value``, ``effect_size`` (the paired risk
+    difference) with ``ci_low``, ``ci_high``, ``odds_ratio`` (b/c) with ``odds_ratio_ci_low``,
+    ``odds_ratio_ci_high``, and ``ok`` (False: no pair, or no discordant pair)."""
     t = np.asarray(tables, dtype=np.int64).reshape(-1, 4)
     b, c = t[:, 1], t[:, 2]
     level = check_confidence(confidence)
@@ -1146,11 +1240,13 @@ def _mcnemar_batch(
         est = np.where(c == 0, math.inf, b / np.where(c == 0, 1, c))
         or_low = lower / (1.0 - lower)
         or_high = np.where(upper >= 1.0, math.inf, upper / (1.0 - upper))
+        rd, rd_low, rd_high = newcombe_paired(t[:, 0], t[:, 1], t[:, 2], t[:, 3], level)
     nan = np.nan
     return {"statistic": np.where(ok, statistic, nan), "df": np.where(ok, 1.0, nan),
-            "p_value": np.where(ok, p, nan), "effect_size": np.where(ok, est, nan),
-            "ci_low": np.where(ok, or_low, nan), "ci_high": np.where(ok, or_high, nan),
-            "ok": ok}
+            "p_value": np.where(ok, p, nan), "effect_size": np.where(ok, rd, nan),
+            "ci_low": np.where(ok, rd_low, nan), "ci_high": np.where(ok, rd_high, nan),
+            "odds_ratio": np.where(ok, est, nan), "odds_ratio_ci_low": np.where(ok, or_low, nan),
+            "odds_ratio_ci_high": np.where(ok, or_high, nan), "ok": ok}
 
 
 def _marginal_homogeneity_batch(tables: Any) -> dict[str, npt.NDArray[Any]]:
@@ -1188,9 +1284,16 @@ def _marginal_homogeneity_batch(tables: Any) -> dict[str, npt.NDArray[Any]]:
     df = rank.astype(np.float64)
     with np.errstate(invalid="ignore"):
         p = special.chdtrc(np.where(ok, df, 1.0), np.where(ok, statistic, 0.0))
+    # Cohen's w with its two-sided noncentral chi-square interval (as _cohens_w)
+    n = np.where(nonempty, tab.sum(axis=(1, 2)), 1).astype(np.float64)
+    x, dff = np.where(ok, statistic, 0.0), np.where(ok, df, 1.0)
+    lam_low = _ncp_lower_batch(x, dff, 0.975)
+    lam_high = _ncp_lower_batch(x, dff, 0.025)
     nan = np.nan
     return {"statistic": np.where(ok, statistic, nan), "df": np.where(ok, df, nan),
-            "p_value": np.where(ok, p, nan), "ok": ok}
+            "p_value": np.where(ok, p, nan), "effect_size": np.where(ok, np.sqrt(x / n), nan),
+            "ci_low": np.where(ok, np.sqrt(lam_low / n), nan),
+            "ci_high": np.where(ok, np.sqrt(lam_high / n), nan), "ok": ok}
 
 
 def _ncp_lower_batch(chisq: FloatArray, df: FloatArray, level: float) -> FloatArray:
@@ -1252,12 +1355,16 @@ _EPS_F = float(np.finfo(np.float64).eps)
 
 
 def _chi_square_batch(
-    tables: Any, *, adjust: bool = True, confidence: float = 0.95
+    tables: Any, *, adjust: bool = True, confidence: float = 0.95,
+    binary: bool | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
     """:func:`_chi_square_from_table` of a stack of ``(m, r, c)`` count tables: ``statistic``,
-    ``df``, ``p_value``, Cramer's V ``effect_size`` with ``ci_low``/``ci_high``, ``min_expected``
+    ``df``, ``p_value``, the ``effect_size`` with ``ci_low``/``ci_high`` (Cramer's V and its
+    two-sided interval; for ``(m, 2, 2)`` tables the risk difference with Newcombe's interval
+    and ``odds_ratio``, ``odds_ratio_ci_low``, ``odds_ratio_ci_high``), ``min_expected``
     (over the answered rows and columns) and ``ok`` (False: empty, or fewer than two answered
-    rows or columns)."""
+    rows or columns). ``binary=False`` asks for V of 2 x 2 tables too (two answered levels of
+    an item with more)."""
     level = check_confidence(confidence)
     tab = np.asarray(tables, dtype=np.int64)
     n = tab.sum(axis=(1, 2))
@@ -1276,6 +1383,13 @@ def _chi_square_batch(
     df = (nr - 1) * (nc - 1)
     dff = np.where(ok, df, 1).astype(np.float64)
     p = special.chdtrc(dff, np.where(ok, chisq, 0.0))
+    nan = np.nan
+    out = {"statistic": np.where(ok, chisq, nan), "df": np.where(ok, dff, nan),
+           "p_value": np.where(ok, p, nan), "min_expected": np.where(n > 0, min_expected, nan),
+           "ok": ok}
+    if tab.shape[1:] == (2, 2) and binary is not False:
+        out.update(_binary_effects_batch(tab, ok, level))
+        return out
     v = np.full(n.shape, np.nan)
     v_low = np.full(n.shape, np.nan)
     v_high = np.full(n.shape, np.nan)
@@ -1284,11 +1398,13 @@ def _chi_square_batch(
         cs, nb, rb, cb = chisq[big], n[big].astype(np.float64), nr[big], nc[big]
         dfb = dff[big]
         phi = np.sqrt(cs / nb)
-        phi_low = np.sqrt(_ncp_lower_batch(cs, dfb, level) / nb)
+        phi_low = np.sqrt(_ncp_lower_batch(cs, dfb, (1.0 + level) / 2.0) / nb)
+        phi_high = np.sqrt(_ncp_lower_batch(cs, dfb, (1.0 - level) / 2.0) / nb)
         if adjust:
             e = dfb / (nb - 1)
             phi = np.sqrt(np.maximum(0.0, phi * phi - e))
             phi_low = np.sqrt(np.maximum(0.0, phi_low * phi_low - e))
+            phi_high = np.sqrt(np.maximum(0.0, phi_high * phi_high - e))
             kk = rb - (rb - 1) ** 2 / (nb - 1)
             ll = cb - (cb - 1) ** 2 / (nb - 1)
         else:
@@ -1298,19 +1414,39 @@ def _chi_square_batch(
             div = np.sqrt(small - 1.0)
             v[big] = np.where(small <= 1.0, np.nan, np.minimum(phi / div, 1.0))
             v_low[big] = np.where(small <= 1.0, np.nan, np.minimum(phi_low / div, 1.0))
-        v_high[big] = 1.0
-    nan = np.nan
-    return {"statistic": np.where(ok, chisq, nan), "df": np.where(ok, dff, nan),
-            "p_value": np.where(ok, p, nan), "effect_size": v, "ci_low": v_low,
-            "ci_high": v_high, "min_expected": np.where(n > 0, min_expected, nan), "ok": ok}
+            v_high[big] = np.where(small <= 1.0, np.nan, np.minimum(phi_high / div, 1.0))
+    out.update(effect_size=v, ci_low=v_low, ci_high=v_high)
+    return out
+
+
+def _binary_effects_batch(tab: IntArray, ok: npt.NDArray[np.bool_], level: float
+                          ) -> dict[str, FloatArray]:
+    """:func:`_binary_effects` of a stack of ``(m, 2, 2)`` wave x answer tables (the tables
+    in ``ok``; NaN elsewhere): the risk difference with Newcombe's interval and the
+    conditional odds ratio with its exact interval."""
+    m = tab.shape[0]
+    nan = np.full(m, np.nan)
+    out = {key: nan.copy() for key in ("effect_size", "ci_low", "ci_high", "odds_ratio",
+                                       "odds_ratio_ci_low", "odds_ratio_ci_high")}
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    t = tab[idx]
+    rd, low, high = newcombe_difference(t[:, 0, 1], t[:, 0].sum(axis=1), t[:, 1, 1],
+                                        t[:, 1].sum(axis=1), level)
+    out["effect_size"][idx], out["ci_low"][idx], out["ci_high"][idx] = rd, low, high
+    est, or_low, or_high = _conditional_odds_ratio_batch(t, level)
+    out["odds_ratio"][idx] = est
+    out["odds_ratio_ci_low"][idx], out["odds_ratio_ci_high"][idx] = or_low, or_high
+    return out
 
 
 def _fisher_2x2_batch(tables: Any, *, confidence: float = 0.95) -> dict[str, npt.NDArray[Any]]:
     """:func:`_fisher_from_table` of a stack of ``(m, 2, 2)`` tables with no empty row or
     column (``ok`` False for the others): the two-sided p-value (the closed form
-    :func:`_fisher_2xk_pvalue` uses for two columns, run for all tables at once) and the
-    conditional maximum-likelihood odds ratio with its exact interval
-    (:func:`_conditional_odds_ratio`, solved for all tables at once)."""
+    :func:`_fisher_2xk_pvalue` uses for two columns, run for all tables at once), the risk
+    difference with Newcombe's interval and the conditional maximum-likelihood odds ratio
+    with its exact interval (:func:`_binary_effects_batch`)."""
     level = check_confidence(confidence)
     tab = np.asarray(tables, dtype=np.int64)
     ok = (tab.sum(axis=1) > 0).all(axis=1) & (tab.sum(axis=2) > 0).all(axis=1)
@@ -1338,12 +1474,10 @@ def _fisher_2x2_batch(tables: Any, *, confidence: float = 0.95) -> dict[str, npt
     scale = np.exp(0.0 + _lchoose(n.astype(float), r1.astype(float)) - log_total)
     tails = _two_column_tails(c1, c2, r1, threshold - 0.0)
     out["p_value"][idx] = np.minimum(1.0, 0.0 + scale * tails)
-    # -- conditional odds ratio and its interval ---------------------------------------
-    est, ci_low, ci_high = _conditional_odds_ratio_batch(t, level)
-    out["statistic"][idx] = est
-    out["effect_size"][idx] = est
-    out["ci_low"][idx] = ci_low
-    out["ci_high"][idx] = ci_high
+    # -- the risk difference and the conditional odds ratio with their intervals -------
+    effects = _binary_effects_batch(tab, ok, level)
+    out.update(effects)
+    out["statistic"] = effects["odds_ratio"]
     return out
 
 

@@ -146,7 +146,8 @@ def partially_overlapping_t(
         ``True``: :math:`T_{new1}` (pooled variance).  ``False`` (default): :math:`T_{new2}`
         (separate variances, Welch-type degrees of freedom).
     alternative : {"two-sided", "less", "greater"}
-        Alternative hypothesis about ``mean(wave 1) - mean(wave 2)``.
+        Alternative hypothesis about ``mean(wave 2) - mean(wave 1)`` (``"greater"``: wave 2
+        higher).
     confidence : float
         Confidence level of the interval for the difference in means.
     incomplete_pairs : {"unpaired", "drop"}
@@ -157,8 +158,9 @@ def partially_overlapping_t(
     Returns
     -------
     TestResult
-        ``statistic`` (t), ``df``, ``p_value``, ``n`` (values used, ``n_x + n_y``),
-        ``estimate`` (difference in means), ``effect_size`` = the same difference with
+        ``statistic`` (t, positive when wave 2 is higher), ``df``, ``p_value``, ``n`` (values
+        used, ``n_x + n_y``), ``estimate`` (difference in means, wave 2 - wave 1), ``effect_size``
+        = the same difference with
         ``effect_measure="mean difference"`` and its confidence interval in ``ci_low``,
         ``ci_high`` (also in details ``mean_diff_ci_low``/``_high``).  ``details`` also holds
         ``se``, ``r``, ``mean_x``, ``mean_y``, ``sd_x``, ``sd_y``, the sample sizes ``n_x``,
@@ -180,20 +182,20 @@ def partially_overlapping_t(
 
     .. math::
 
-        T_{new1} = \frac{\bar x_1 - \bar x_2}
+        T_{new1} = \frac{\bar x_2 - \bar x_1}
             {s_p\sqrt{1/n_1 + 1/n_2 - 2 r n_c/(n_1 n_2)}},\quad
         s_p^2 = \frac{(n_1-1)s_1^2 + (n_2-1)s_2^2}{n_1+n_2-2},
 
         \nu_1 = (n_c - 1) + \frac{n_a + n_b + n_c - 1}{n_a + n_b + 2n_c}(n_a + n_b),
 
-        T_{new2} = \frac{\bar x_1 - \bar x_2}
+        T_{new2} = \frac{\bar x_2 - \bar x_1}
             {\sqrt{s_1^2/n_1 + s_2^2/n_2 - 2 r s_1 s_2 n_c/(n_1 n_2)}},
 
         \nu_2 = (n_c - 1) + \frac{\gamma - n_c + 1}{n_a + n_b + 2n_c}(n_a + n_b),\quad
         \gamma = \frac{(s_1^2/n_1 + s_2^2/n_2)^2}
             {(s_1^2/n_1)^2/(n_1-1) + (s_2^2/n_2)^2/(n_2-1)}.
 
-    The interval for the difference is :math:`\bar x_1 - \bar x_2 \pm t_{\nu}\,SE`.
+    The interval for the difference is :math:`\bar x_2 - \bar x_1 \pm t_{\nu}\,SE`.
 
     Limiting cases: with no unpaired values :math:`T_{new2}` *is* the paired t-test (and
     :math:`T_{new1}` is when the two sample variances are equal); with no pairs
@@ -203,7 +205,8 @@ def partially_overlapping_t(
     ``"greater"`` p-value as ``pt(-abs(t), df)``, wrong for negative t; here it is
     :math:`P(T_\nu \ge t)`.
 
-    Equivalent R (package ``Partiallyoverlapping``)::
+    Equivalent R (package ``Partiallyoverlapping``; it reads wave 1 relative to wave 2, so its
+    ``t`` and interval have the opposite sign)::
 
         Partover.test(x_only, y_only, x_paired, y_paired, var.equal = FALSE,
                       alternative = "two.sided", conf.level = 0.95)
@@ -227,7 +230,7 @@ def partially_overlapping_t(
     ...     [14, 15, 18, 20, 11, 19, 14, 15], [15, 10, 15, 17, 13, 19, 12, 13],
     ...     var_equal=True)
     >>> print(f"t = {res.statistic:.4f}, df = {res.df:.1f}, p = {res.p_value:.5f}")
-    t = 2.4207, df = 18.5, p = 0.02597
+    t = -2.4207, df = 18.5, p = 0.02597
     """
     check_alternative(alternative)
     check_confidence(confidence)
@@ -286,7 +289,7 @@ def _partially_overlapping_t_from_moments(
                 f"the partially overlapping t-test needs at least 2 values in wave {wave} "
                 f"(paired and unpaired together); got {n_:.0f}"
             )
-    estimate = m1 - m2
+    estimate = m2 - m1  # wave 2 minus wave 1
     if var_equal:
         sp = math.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
         se = sp * math.sqrt(max(0.0, 1.0 / n1 + 1.0 / n2 - 2.0 * r * nc / (n1 * n2)))
@@ -358,7 +361,7 @@ def _partially_overlapping_t_batch(
     n1, m1, v1 = (np.asarray(a, dtype=np.float64) for a in wave1)
     n2, m2, v2 = (np.asarray(a, dtype=np.float64) for a in wave2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        estimate = m1 - m2
+        estimate = m2 - m1  # wave 2 minus wave 1
         e1, e2 = v1 / n1, v2 / n2
         cov = 2.0 * r * nc * np.sqrt(v1 * v2) / (n1 * n2)
         se = np.sqrt(np.maximum(0.0, e1 + e2 - cov))
@@ -401,7 +404,8 @@ def partially_overlapping_z(
     x_paired, y_paired : array-like
         Wave-1 and wave-2 answers (0/1) of linked respondents, aligned.
     alternative : {"two-sided", "less", "greater"}
-        Alternative hypothesis about ``p(wave 1) - p(wave 2)``.
+        Alternative hypothesis about ``p(wave 2) - p(wave 1)`` (``"greater"``: more 1s in
+        wave 2).
     confidence : float
         Confidence level of the interval for the difference in proportions.
     incomplete_pairs : {"unpaired", "drop"}
@@ -412,7 +416,8 @@ def partially_overlapping_z(
     -------
     TestResult
         ``statistic`` (z), ``df=None``, ``p_value``, ``n`` (values used, ``n_x + n_y``),
-        ``estimate`` and ``effect_size`` = difference in proportions (``effect_measure=
+        ``estimate`` and ``effect_size`` = difference in proportions, wave 2 - wave 1
+        (``effect_measure=
         "difference in proportions"``) with the package's interval in ``ci_low``/``ci_high``.
         ``details``: ``p_x``, ``p_y``, ``p_pooled``, ``r`` (phi of the pairs), ``se``, the
         paired table ``n_11``, ``n_10``, ``n_01``, ``n_00`` (wave 1, wave 2), the unpaired
@@ -435,18 +440,19 @@ def partially_overlapping_z(
         \hat p_1 = \frac{a+b+e}{n_1},\quad \hat p_2 = \frac{a+c+g}{n_2},\quad
         \bar p = \frac{n_1\hat p_1 + n_2\hat p_2}{n_1+n_2},
 
-        z = \frac{\hat p_1 - \hat p_2}
+        z = \frac{\hat p_2 - \hat p_1}
             {\sqrt{\bar p(1-\bar p)\,(1/n_1 + 1/n_2 - 2 r n_c/(n_1 n_2))}},
 
     where :math:`r` is the phi coefficient (Pearson correlation) of the pairs, taken as 0 when
     a paired side is constant or there are fewer than 2 pairs.  The interval is the one
-    ``Prop.test`` reports, :math:`\hat p_1 - \hat p_2 \pm z_{1-\alpha/2}\,SE` with the same
+    ``Prop.test`` reports, :math:`\hat p_2 - \hat p_1 \pm z_{1-\alpha/2}\,SE` with the same
     pooled (null) SE as the test - so it excludes 0 exactly when the test rejects, but it is
     not an unpooled Wald interval; read it as a companion of the test.  Computed from counts
     (``np.bincount`` of the pair codes).  As for the t-test, the ``"greater"`` p-value is the
     upper tail (``Prop.test`` has ``pnorm(-abs(z))``).
 
-    Equivalent R (package ``Partiallyoverlapping``)::
+    Equivalent R (package ``Partiallyoverlapping``; it reads wave 1 relative to wave 2, so its
+    ``z`` and interval have the opposite sign)::
 
         Prop.test(x_only, y_only, x_paired, y_paired, alternative = "two.sided",
                   conf.level = 0.95)
@@ -467,9 +473,9 @@ def partially_overlapping_z(
     >>> pairs_y = [1] * 8 + [0] + [1] * 3 + [0] * 3
     >>> res = partially_overlapping_z([1, 1, 1, 1, 1, 0, 0, 0, 0], [1] * 6, pairs_x, pairs_y)
     >>> print(f"z = {res.statistic:.3f}, p = {res.p_value:.5f}")
-    z = -1.937, p = 0.05278
+    z = 1.937, p = 0.05278
     >>> print(f"difference {res.effect_size:.4f} [{res.ci_low:.4f}, {res.ci_high:.4f}]")
-    difference -0.2262 [-0.4551, 0.0027]
+    difference 0.2262 [-0.0027, 0.4551]
     """
     check_alternative(alternative)
     check_confidence(confidence)
@@ -532,7 +538,7 @@ def _partially_overlapping_z_from_counts(
     pbar = (n1 * p1 + n2 * p2) / (n1 + n2)
     w = pbar * (1.0 - pbar)
     se = math.sqrt(max(0.0, w / n1 + w / n2 - 2.0 * r * w * nc / (n1 * n2)))
-    estimate = p1 - p2
+    estimate = p2 - p1  # wave 2 minus wave 1
     if not se > 0.0:
         raise CrisisSurveyError(
             "every observation has the same value (all 0 or all 1, or only perfectly "
@@ -601,7 +607,7 @@ def _partially_overlapping_z_batch(
         pbar = (n1 * p1 + n2 * p2) / (n1 + n2)
         w = pbar * (1.0 - pbar)
         se = np.sqrt(np.maximum(0.0, w / n1 + w / n2 - 2.0 * r * w * nc / (n1 * n2)))
-        estimate = p1 - p2
+        estimate = p2 - p1  # wave 2 minus wave 1
         ok = (n1 > 0) & (n2 > 0) & (se > 0.0)
         z = np.where(ok, estimate / se, 0.0)
     p = p_values(z, alternative)

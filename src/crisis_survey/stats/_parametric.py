@@ -267,7 +267,8 @@ def paired_t(
     confidence: float = 0.95,
     effect: PairedEffect = "d_z",
 ) -> TestResult:
-    r"""Paired t-test of wave 1 against wave 2, with Cohen's :math:`d_z` (or Hedges' :math:`g_z`).
+    r"""Paired t-test of the change from wave 1 to wave 2, with Cohen's :math:`d_z` (or Hedges'
+    :math:`g_z`).
 
     Parameters
     ----------
@@ -276,7 +277,7 @@ def paired_t(
         ``None``/NaN for missing; an ordered Categorical is scored 0, 1, 2, ... by level.
         Pairs with a missing value on either side are dropped.
     alternative : {"two-sided", "less", "greater"}
-        Alternative hypothesis about the mean of ``x - y`` (``"greater"``: wave 1 higher).
+        Alternative hypothesis about the mean change ``y - x`` (``"greater"``: wave 2 higher).
     confidence : float
         Confidence level of the intervals (of the mean difference and of the effect size).
     effect : {"d_z", "g_z"}
@@ -286,8 +287,9 @@ def paired_t(
     Returns
     -------
     TestResult
-        ``statistic`` (t), ``df`` (n - 1), ``p_value``, ``n`` (complete pairs), ``estimate``
-        (mean of x - y), ``effect_size`` with ``ci_low``/``ci_high``, and ``details``:
+        ``statistic`` (t, positive when wave 2 is higher), ``df`` (n - 1), ``p_value``, ``n``
+        (complete pairs), ``estimate`` (mean change ``y - x``), ``effect_size`` with
+        ``ci_low``/``ci_high``, and ``details``:
         ``mean_diff_ci_low``, ``mean_diff_ci_high`` (R's ``conf.int``), ``se``, ``sd_diff``,
         ``mean_x``, ``mean_y``, ``n_pairs``, ``n_dropped`` (incomplete pairs), and
         ``hedges_j`` when ``effect="g_z"``.  One-sided intervals have an infinite bound.
@@ -299,7 +301,8 @@ def paired_t(
 
     Notes
     -----
-    With :math:`d_i = x_i - y_i`, :math:`\bar d`, :math:`s_d` and :math:`n` pairs:
+    With :math:`d_i = y_i - x_i` (wave 2 minus wave 1), :math:`\bar d`, :math:`s_d` and :math:`n`
+    pairs:
     :math:`t = \bar d / (s_d/\sqrt n)` on :math:`n-1` df, and the interval for the mean
     difference is :math:`\bar d \pm t_{n-1} s_d/\sqrt n`.
 
@@ -312,11 +315,12 @@ def paired_t(
     the limits with ``optim`` (accurate to ~1e-4 relative), here they are solved to machine
     precision.
 
-    Equivalent R::
+    Equivalent R (``y`` first, so that R reads wave 2 relative to wave 1;
+    ``t.test(x, y, paired = TRUE)`` gives the same numbers with the opposite sign)::
 
-        t.test(x, y, paired = TRUE, alternative = "two.sided", conf.level = 0.95)
-        effectsize::cohens_d(x, y, paired = TRUE, ci = 0.95)   # effect = "d_z"
-        effectsize::hedges_g(x, y, paired = TRUE, ci = 0.95)   # effect = "g_z"
+        t.test(y, x, paired = TRUE, alternative = "two.sided", conf.level = 0.95)
+        effectsize::cohens_d(y, x, paired = TRUE, ci = 0.95)   # effect = "d_z"
+        effectsize::hedges_g(y, x, paired = TRUE, ci = 0.95)   # effect = "g_z"
 
     References
     ----------
@@ -328,18 +332,19 @@ def paired_t(
 
     Examples
     --------
-    Hours of extra sleep under two drugs (R's ``sleep`` data, Student 1908):
+    Hours of extra sleep under two drugs (R's ``sleep`` data, Student 1908; R's
+    ``t.test(drug1, drug2, paired = TRUE)`` gives t = -4.0621, drug 1 relative to drug 2):
 
     >>> from crisis_survey.stats import paired_t
     >>> drug1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
     >>> drug2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
     >>> res = paired_t(drug1, drug2)
     >>> print(f"t = {res.statistic:.4f}, df = {res.df:.0f}, p = {res.p_value:.6f}")
-    t = -4.0621, df = 9, p = 0.002833
+    t = 4.0621, df = 9, p = 0.002833
     >>> print(f"{res.details['mean_diff_ci_low']:.4f} {res.details['mean_diff_ci_high']:.4f}")
-    -2.4599 -0.7001
+    0.7001 2.4599
     >>> print(f"d_z = {res.effect_size:.3f} [{res.ci_low:.3f}, {res.ci_high:.3f}]")
-    d_z = -1.285 [-2.118, -0.415]
+    d_z = 1.285 [0.415, 2.118]
     """
     check_alternative(alternative)
     check_confidence(confidence)
@@ -351,7 +356,7 @@ def paired_t(
             f"paired samples must have the same length: x has {a.size}, y has {b.size}"
         )
     keep = ~(np.isnan(a) | np.isnan(b))
-    diff = a[keep] - b[keep]
+    diff = b[keep] - a[keep]  # wave 2 minus wave 1
     n, mean_d, var_d = moments(diff)
     if n < 2:
         raise CrisisSurveyError(
@@ -384,7 +389,7 @@ def _paired_t_from_moments(
     n
         Number of complete pairs.
     mean_d, var_d
-        Mean and sample variance (``ddof=1``) of the differences ``x - y``.
+        Mean and sample variance (``ddof=1``) of the changes ``y - x`` (wave 2 minus wave 1).
     mean_x, mean_y
         Means of the two sides (reported in ``details``).
     alternative, confidence, effect
@@ -401,7 +406,7 @@ def _paired_t_from_moments(
         raise CrisisSurveyError(f"the paired t-test needs at least 2 complete pairs; got {n}")
     sd_d = math.sqrt(var_d)
     se = sd_d / math.sqrt(n)
-    _check_constant(se, mean_d, "the paired differences x - y")
+    _check_constant(se, mean_d, "the paired changes y - x")
     df = float(n - 1)
     t = mean_d / se
     ci_mean = interval(mean_d, se, alternative, confidence, df)
@@ -451,7 +456,7 @@ def welch_t(
     effect: IndependentEffect = "g",
     pooled_sd: bool = False,
 ) -> TestResult:
-    r"""Welch's two-sample t-test of wave 1 against wave 2, with Hedges' g.
+    r"""Welch's two-sample t-test of wave 2 against wave 1, with Hedges' g.
 
     Parameters
     ----------
@@ -459,7 +464,7 @@ def welch_t(
         Wave-1 and wave-2 answers of two independent samples (any lengths). ``None``/NaN
         values are dropped from each sample; an ordered Categorical is scored 0, 1, 2, ...
     alternative : {"two-sided", "less", "greater"}
-        Alternative hypothesis about ``mean(x) - mean(y)``.
+        Alternative hypothesis about ``mean(y) - mean(x)`` (``"greater"``: wave 2 higher).
     confidence : float
         Confidence level of the intervals.
     effect : {"g", "d"}
@@ -474,7 +479,8 @@ def welch_t(
     -------
     TestResult
         ``statistic`` (t), ``df`` (Welch-Satterthwaite), ``p_value``, ``n`` (``n_x + n_y``),
-        ``estimate`` (``mean(x) - mean(y)``), ``effect_size`` with its interval, and
+        ``estimate`` (``mean(y) - mean(x)``, positive when wave 2 is higher), ``effect_size`` with
+        its interval, and
         ``details``: ``mean_diff_ci_low``, ``mean_diff_ci_high``, ``se``, ``mean_x``,
         ``mean_y``, ``sd_x``, ``sd_y``, ``n_x``, ``n_y``, ``n_dropped_x``, ``n_dropped_y``
         and ``hedges_j`` when ``effect="g"``.
@@ -486,26 +492,27 @@ def welch_t(
 
     Notes
     -----
-    :math:`t = (\bar x - \bar y)/\sqrt{s_x^2/n_x + s_y^2/n_y}` with
+    :math:`t = (\bar y - \bar x)/\sqrt{s_x^2/n_x + s_y^2/n_y}` with
     :math:`\nu = (v_x + v_y)^2 / (v_x^2/(n_x-1) + v_y^2/(n_y-1))`, :math:`v = s^2/n`.
 
     Effect size (``effectsize`` 0.8.3 conventions):
 
-    * ``pooled_sd=False``: :math:`d = (\bar x - \bar y)/\sqrt{(s_x^2+s_y^2)/2}`; the interval
+    * ``pooled_sd=False``: :math:`d = (\bar y - \bar x)/\sqrt{(s_x^2+s_y^2)/2}`; the interval
       inverts the noncentral t at the Welch t and :math:`\nu`, scaled by
       :math:`\sqrt{h}`, :math:`h = 2(n_y s_x^2 + n_x s_y^2)/(n_x n_y (s_x^2+s_y^2))`;
       :math:`g = J(\nu)\,d`.
-    * ``pooled_sd=True``: :math:`d = (\bar x - \bar y)/s_p`, interval from the Student t on
+    * ``pooled_sd=True``: :math:`d = (\bar y - \bar x)/s_p`, interval from the Student t on
       :math:`n_x+n_y-2` df scaled by :math:`\sqrt{1/n_x+1/n_y}`; :math:`g = J(n_x+n_y-2)\,d`.
 
     :math:`J(m) = \Gamma(m/2)/(\sqrt{m/2}\,\Gamma((m-1)/2))`; bounds are multiplied by the same
     :math:`J`.  One-sided alternatives use level :math:`2c-1` and an infinite other bound.
 
-    Equivalent R::
+    Equivalent R (``y`` first, so that R reads wave 2 relative to wave 1;
+    ``t.test(x, y)`` gives the same numbers with the opposite sign)::
 
-        t.test(x, y, var.equal = FALSE, alternative = "two.sided", conf.level = 0.95)
-        effectsize::hedges_g(x, y, pooled_sd = FALSE, ci = 0.95)   # effect="g" (default)
-        effectsize::cohens_d(x, y, pooled_sd = TRUE, ci = 0.95)    # effect="d", pooled_sd=True
+        t.test(y, x, var.equal = FALSE, alternative = "two.sided", conf.level = 0.95)
+        effectsize::hedges_g(y, x, pooled_sd = FALSE, ci = 0.95)   # effect="g" (default)
+        effectsize::cohens_d(y, x, pooled_sd = TRUE, ci = 0.95)    # effect="d", pooled_sd=True
 
     References
     ----------
@@ -525,9 +532,9 @@ def welch_t(
     >>> drug2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
     >>> res = welch_t(drug1, drug2)
     >>> print(f"t = {res.statistic:.4f}, df = {res.df:.3f}, p = {res.p_value:.5f}")
-    t = -1.8608, df = 17.776, p = 0.07939
+    t = 1.8608, df = 17.776, p = 0.07939
     >>> print(f"g = {res.effect_size:.3f} [{res.ci_low:.3f}, {res.ci_high:.3f}]")
-    g = -0.796 [-1.665, 0.092]
+    g = 0.796 [-0.092, 1.665]
     """
     check_alternative(alternative)
     check_confidence(confidence)
@@ -590,7 +597,7 @@ def _welch_t_from_moments(
             )
     ex, ey = vx / nx, vy / ny
     se = math.sqrt(ex + ey)
-    diff = mx - my
+    diff = my - mx  # wave 2 minus wave 1
     _check_constant(se, max(abs(mx), abs(my)), "the data")
     df = (ex + ey) ** 2 / (ex**2 / (nx - 1) + ey**2 / (ny - 1))
     t = diff / se

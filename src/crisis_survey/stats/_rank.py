@@ -6,6 +6,14 @@ otherwise); midranks, the statistic, its null moments, the exact conditional dis
 and the rank-biserial effect size are then functions of those counts only. The private
 helpers :func:`_signed_rank_from_counts` and :func:`_mann_whitney_from_counts` take the counts
 directly, for callers that already hold contingency tables (the comparison engine).
+
+One direction: ``x`` is wave 1 and ``y`` wave 2, and every statistic and effect reads wave 2
+relative to wave 1. The signed-rank ``V`` sums the ranks of the pairs whose answer is higher in
+wave 2 (differences ``y - x``; R's ``wilcox.test(y, x, paired = TRUE)``), the rank-sum ``W``
+is the Mann-Whitney U of wave 2 (R's ``wilcox.test(y, x)``), and ``r > 0`` means higher
+answers in wave 2. R's ``wilcox.test(x, y)`` reads the other way: its ``V`` is
+``n(n+1)/2 - V`` (without zeros), its ``W`` is ``n_x n_y - W``, and its ``r`` has the
+opposite sign.
 """
 
 from __future__ import annotations
@@ -165,8 +173,9 @@ def _signed_rank_batch(
     Parameters
     ----------
     pos, neg
-        Integer arrays of shape ``(m, L)``: per sample, how many differences ``x - y`` are
-        positive / negative with each distinct absolute value, by increasing absolute value
+        Integer arrays of shape ``(m, L)``: per sample, how many differences ``y - x`` (wave 2
+        minus wave 1) are positive / negative with each distinct absolute value, by increasing
+        absolute value
         (zeros allowed).
     n_zero
         Integer array ``(m,)``: zero differences per sample.
@@ -333,10 +342,10 @@ def _signed_rank_from_counts(
     Parameters
     ----------
     pos, neg
-        Integer arrays of equal length: how many differences ``x - y`` are positive /
-        negative with each distinct absolute value, ordered by increasing absolute value
-        (entries may be zero). For survey items coded ``0..K-1`` entry ``j`` is the count of
-        differences ``+(j+1)`` / ``-(j+1)``.
+        Integer arrays of equal length: how many differences ``y - x`` (wave 2 minus wave 1)
+        are positive / negative with each distinct absolute value, ordered by increasing
+        absolute value (entries may be zero). For survey items coded ``0..K-1`` entry ``j`` is
+        the count of differences ``+(j+1)`` / ``-(j+1)``.
     n_zero
         Number of zero differences.
     zero_method, correction, method, alternative, confidence
@@ -406,7 +415,7 @@ def wilcoxon_signed_rank(
         ``"asymptotic"``: normal approximation with tie correction; ``"auto"`` (default):
         exact when fewer than 50 differences are non-zero, otherwise asymptotic.
     alternative
-        ``"greater"``: wave-1 values tend to be larger than wave-2 values (``x - y``
+        ``"greater"``: wave-2 values tend to be larger than wave-1 values (``y - x``
         shifted above 0); ``"less"``: the opposite; ``"two-sided"``.
     confidence
         Confidence level of the rank-biserial interval.
@@ -414,9 +423,11 @@ def wilcoxon_signed_rank(
     Returns
     -------
     TestResult
-        ``statistic`` is R's ``V`` (sum of the ranks of the positive differences),
-        ``effect_size`` the matched-pairs rank-biserial correlation with its confidence
-        interval, ``n`` the number of complete pairs (zeros included); ``details`` holds
+        ``statistic`` is ``V``, the sum of the ranks of the positive differences ``y - x``
+        (the pairs higher in wave 2; R's ``wilcox.test(y, x, paired = TRUE)``),
+        ``effect_size`` the matched-pairs rank-biserial correlation (positive: higher in
+        wave 2) with its confidence interval, ``n`` the number of complete pairs (zeros included);
+        ``details`` holds
         ``z`` (standardized statistic, continuity-corrected on the asymptotic path),
         ``n_zero``, ``n_nonzero``, ``n_positive``, ``n_negative``, the null ``expectation``
         and ``variance`` of ``V``, and ``exact`` (1 if the exact distribution was used).
@@ -430,7 +441,8 @@ def wilcoxon_signed_rank(
 
     Notes
     -----
-    With ``d_i = x_i - y_i``, ``R_i`` the midrank of ``|d_i|`` among the differences taking
+    With ``d_i = y_i - x_i`` (wave 2 minus wave 1), ``R_i`` the midrank of ``|d_i|`` among the
+    differences taking
     part (the non-zero ones; under Pratt's method all, zeros included) and ``n`` the number of
     non-zero differences,
 
@@ -450,8 +462,9 @@ def wilcoxon_signed_rank(
 
     The effect size is ``r = (R^+ - R^-) / (n(n+1)/2)`` with ranks of the non-zero
     differences (zeros dropped whatever ``zero_method``), as effectsize computes it; ``n``
-    here is the number of non-zero differences, as in ``effectsize::rank_biserial(x - y)``
-    (the two-vector call ``rank_biserial(x, y, paired = TRUE)`` gives the same ``r``). Its
+    here is the number of non-zero differences, as in ``effectsize::rank_biserial(y - x)``
+    (``rank_biserial(x, y, paired = TRUE)`` reads wave 1 relative to wave 2: the same ``r``
+    with the opposite sign). Its
     interval inverts the signed-rank test itself (effectsize's Fisher-z interval does not
     keep its coverage under ties and zeros: under no change it excluded 0 in 25% of samples
     of 10 pairs). Along the exponentially tilted family ``P_lambda ∝ exp(lambda V) P_0``, in
@@ -472,12 +485,14 @@ def wilcoxon_signed_rank(
     the effect size NaN. When the variance is zero the asymptotic p-value is 1 (R returns
     NaN).
 
-    Equivalent R calls::
+    Equivalent R calls (``y`` first, so that R reads wave 2 relative to wave 1; with
+    ``wilcox.test(x, y, ...)`` R's ``V`` is the sum of the other ranks and its ``z`` and
+    ``r`` change sign)::
 
-        wilcox.test(x, y, paired = TRUE, exact = FALSE, correct = TRUE)    # asymptotic
-        coin::wilcoxsign_test(x ~ y, distribution = "exact",
+        wilcox.test(y, x, paired = TRUE, exact = FALSE, correct = TRUE)    # asymptotic
+        coin::wilcoxsign_test(y ~ x, distribution = "exact",
                               zero.method = "Wilcoxon")                     # exact
-        effectsize::rank_biserial(x - y)     # same r (not its interval)
+        effectsize::rank_biserial(y - x)     # same r (not its interval)
         # the interval: no R package; tests/fixtures/r/rank_ci.R enumerates it
 
     References
@@ -491,30 +506,33 @@ def wilcoxon_signed_rank(
 
     Examples
     --------
-    Depression scores before (x) and after (y) the first therapy visit (Hollander & Wolfe
-    1973, p. 29; the example of R's ``wilcox.test``):
+    Depression scores before (x, the first wave) and after (y) the first therapy visit
+    (Hollander & Wolfe 1973, p. 29; the example of R's ``wilcox.test``, which tests
+    ``x > y`` with ``wilcox.test(x, y, paired = TRUE, alternative = "greater")``: V = 40,
+    p = 0.01953). Read as after relative to before, the scores fell: V = 45 - 40 = 5, r < 0:
 
     >>> from crisis_survey.stats import wilcoxon_signed_rank
     >>> x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
     >>> y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
-    >>> res = wilcoxon_signed_rank(x, y, alternative="greater")
+    >>> res = wilcoxon_signed_rank(x, y, alternative="less")
     >>> res.statistic, round(res.p_value, 5)
-    (40.0, 0.01953)
+    (5.0, 0.01953)
     >>> round(res.effect_size, 4)
-    0.7778
+    -0.7778
 
-    Likert answers (1-5) at two waves, with ties, zeros and a missing answer. With 7
-    non-zero differences ``"auto"`` uses the exact conditional distribution (R:
-    ``wilcox.test`` gives V = 4; ``coin::wilcoxsign_test(distribution = "exact")`` p = 0.125;
-    ``effectsize::rank_biserial(w1 - w2)`` r = -0.71; the interval contains 0 as p > 0.05):
+    Likert answers (1-5) at two waves, with ties, zeros and a missing answer; answers rose.
+    With 7 non-zero differences ``"auto"`` uses the exact conditional distribution (R:
+    ``wilcox.test(w2, w1, paired = TRUE)`` gives V = 24;
+    ``coin::wilcoxsign_test(distribution = "exact")`` p = 0.125;
+    ``effectsize::rank_biserial(w2 - w1)`` r = 0.71; the interval contains 0 as p > 0.05):
 
     >>> w1 = [3, 4, 2, 5, 3, 3, 4, None, 2, 1]
     >>> w2 = [4, 4, 3, 5, 4, 2, 5, 3, 3, 2]
     >>> res = wilcoxon_signed_rank(w1, w2)
     >>> res.n, res.details["n_zero"], res.statistic, round(res.p_value, 6)
-    (9, 2.0, 4.0, 0.125)
+    (9, 2.0, 24.0, 0.125)
     >>> round(res.effect_size, 2), round(res.ci_low, 2), round(res.ci_high, 2)
-    (-0.71, -0.99, 0.16)
+    (0.71, -0.16, 0.99)
     """
     _check_options(method, alternative, confidence)
     if zero_method not in _ZERO_METHODS:
@@ -528,7 +546,7 @@ def wilcoxon_signed_rank(
         )
     _check_finite(a, "x")
     _check_finite(b, "y")
-    pos, neg, n_zero = _difference_counts(a - b)
+    pos, neg, n_zero = _difference_counts(b - a)  # wave 2 minus wave 1
     return _signed_rank_from_counts(
         pos,
         neg,
@@ -559,16 +577,17 @@ def _mann_whitney_batch(
     Parameters
     ----------
     count_x, count_y
-        Integer arrays of shape ``(m, L)``: per comparison, how many members of ``x`` / ``y``
-        take each distinct value, by increasing value (zeros allowed). Rows where a sample
-        is empty give NaN.
+        Integer arrays of shape ``(m, L)``: per comparison, how many members of ``x`` (wave 1)
+        / ``y`` (wave 2) take each distinct value, by increasing value (zeros allowed). Rows
+        where a sample is empty give NaN.
     correction, alternative, confidence
         As in :func:`mann_whitney`; not re-validated here.
 
     Returns
     -------
     dict of numpy.ndarray
-        Per comparison: ``statistic`` (W), ``t2`` (doubled rank sum of x, integer), ``n_x``,
+        Per comparison: ``statistic`` (W, the U of wave 2), ``t2`` (doubled rank sum of y,
+        integer), ``n_x``,
         ``n_y``, ``expectation``, ``variance``, ``deviation``, ``z`` and ``p_value`` of the
         normal approximation (``p_value`` 1 where the variance is 0), ``r`` (rank-biserial),
         ``ci_low``, ``ci_high``.
@@ -579,8 +598,8 @@ def _mann_whitney_batch(
     n_x, n_y = cx.sum(axis=1), cy.sum(axis=1)
     n_total = n_x + n_y
     r2 = _doubled_midranks_rows(counts)
-    t2 = (cx * r2).sum(axis=1)  # doubled rank sum of x
-    statistic = (t2 - n_x * (n_x + 1)) / 2.0  # W
+    t2 = (cy * r2).sum(axis=1)  # doubled rank sum of y (wave 2)
+    statistic = (t2 - n_y * (n_y + 1)) / 2.0  # W: the U of wave 2
     fx, fy, ft = (v.astype(np.float64) for v in (n_x, n_y, n_total))
     expectation = fx * fy / 2.0
     ties = (counts.astype(np.float64) ** 3 - counts).sum(axis=1)
@@ -591,7 +610,7 @@ def _mann_whitney_batch(
         cc = _continuity(deviation, alternative, correction)
         z = np.where(degenerate, np.nan, (deviation - cc) / np.sqrt(variance))
         p_value = np.where(degenerate, 1.0, _normal_p(z, alternative))
-        # rank-biserial correlation (effectsize): (U_x - U_y) / (n_x n_y) = 2 W / (n_x n_y) - 1
+        # rank-biserial correlation (effectsize): (U_y - U_x) / (n_x n_y) = 2 W / (n_x n_y) - 1
         r = 2.0 * statistic / (fx * fy) - 1.0
     empty = (n_x == 0) | (n_y == 0)
     r, p_value = np.where(empty, np.nan, r), np.where(empty, np.nan, p_value)
@@ -617,8 +636,9 @@ def _mann_whitney_from_counts(
     Parameters
     ----------
     count_x, count_y
-        Integer arrays of equal length: how many members of ``x`` / ``y`` take each distinct
-        value, ordered by increasing value (levels with no observations are allowed). Both
+        Integer arrays of equal length: how many members of ``x`` (wave 1) / ``y`` (wave 2)
+        take each distinct value, ordered by increasing value (levels with no observations are
+        allowed). Both
         samples must be non-empty.
     correction, method, alternative, confidence
         As in :func:`mann_whitney`; not re-validated here.
@@ -646,17 +666,18 @@ def _mann_whitney_from_counts(
     exact = _choose_exact(method, n_x < AUTO_EXACT_BELOW and n_y < AUTO_EXACT_BELOW)
     exact_p = None
     if exact:
-        # distribution of the doubled rank sum of the smaller sample; reflect for x if needed
-        if n_x <= n_y:
-            pmf = rank_sum_pmf(counts, n_x)
+        # distribution of the doubled rank sum of the smaller sample; reflect for y (wave 2,
+        # whose rank sum is observed) if needed
+        if n_y <= n_x:
+            pmf = rank_sum_pmf(counts, n_y)
         else:
-            pmf_y = rank_sum_pmf(counts, n_y)
+            pmf_x = rank_sum_pmf(counts, n_x)
             full = n_total * (n_total + 1)  # doubled sum of all ranks
             pmf = np.zeros(full + 1, dtype=np.float64)
-            pmf[full - np.arange(pmf_y.size)] = pmf_y
+            pmf[full - np.arange(pmf_x.size)] = pmf_x
         if pmf.size <= t2:  # numerical guard; the observed sum is always in the support
             pmf = np.concatenate([pmf, np.zeros(t2 + 1 - pmf.size)])
-        exact_p = exact_p_value(pmf, t2, 2 * n_x * (n_total + 1), alternative)
+        exact_p = exact_p_value(pmf, t2, 2 * n_y * (n_total + 1), alternative)
     return _rank_result(
         b, exact_p=exact_p, ties="ties", correction=correction,
         method="Mann-Whitney / Wilcoxon rank-sum test ({how})", n=n_total,
@@ -689,16 +710,17 @@ def mann_whitney(
         ``"asymptotic"``: normal approximation with tie correction; ``"auto"`` (default):
         exact when both samples have fewer than 50 observations, otherwise asymptotic.
     alternative
-        ``"greater"``: ``x`` tends to be larger than ``y``; ``"less"``: smaller;
-        ``"two-sided"``.
+        ``"greater"``: ``y`` (wave 2) tends to be larger than ``x`` (wave 1); ``"less"``:
+        smaller; ``"two-sided"``.
     confidence
         Confidence level of the rank-biserial interval.
 
     Returns
     -------
     TestResult
-        ``statistic`` is R's ``W`` (the Mann-Whitney U of ``x``), ``effect_size`` the
-        rank-biserial correlation (positive when ``x`` tends to be larger) with its interval,
+        ``statistic`` is ``W``, the Mann-Whitney U of ``y`` (pairs with the wave-2 answer
+        higher, ties counting 1/2; R's ``wilcox.test(y, x)``), ``effect_size`` the
+        rank-biserial correlation (positive when wave 2 tends to be higher) with its interval,
         ``n`` the total number of observations; ``details`` holds ``z``, ``n_x``, ``n_y``, the
         null ``expectation`` and ``variance`` of ``W`` and ``exact``.
 
@@ -716,19 +738,20 @@ def mann_whitney(
 
     .. math::
 
-        W = \sum_{i \in x} R_i - \frac{n_x (n_x + 1)}{2}, \qquad E W = \frac{n_x n_y}{2},
+        W = \sum_{i \in y} R_i - \frac{n_y (n_y + 1)}{2}, \qquad E W = \frac{n_x n_y}{2},
         \qquad \operatorname{Var} W = \frac{n_x n_y}{12}
         \Bigl(N + 1 - \frac{\sum_j (t_j^3 - t_j)}{N (N - 1)}\Bigr),
 
     where ``t_j`` are the sizes of the tie groups. The asymptotic p-value uses
     ``z = (W - E W - c) / \sqrt{\operatorname{Var} W}`` with R's continuity correction ``c``.
-    The exact p-value uses the distribution of the rank sum of ``x`` over all
-    ``C(N, n_x)`` ways of splitting the pooled observations, conditional on the ties; the
+    The exact p-value uses the distribution of the rank sum of ``y`` over all
+    ``C(N, n_y)`` ways of splitting the pooled observations, conditional on the ties; the
     two-sided p-value is ``P(|W - E W| >= |w - E W|)`` (coin's definition; with ties the
     distribution need not be symmetric, so this can differ from doubling the smaller tail).
 
-    The effect size is ``r = (U_x - U_y) / (n_x n_y) = 2 W / (n_x n_y) - 1`` as
-    ``effectsize::rank_biserial(x, y)``. Its interval (whatever ``method``) is Newcombe's
+    The effect size is ``r = (U_y - U_x) / (n_x n_y) = 2 W / (n_x n_y) - 1`` as
+    ``effectsize::rank_biserial(y, x)`` (``rank_biserial(x, y)`` has the opposite sign). Its
+    interval (whatever ``method``) is Newcombe's
     (2006) method-5 score interval for
     ``A = (r + 1) / 2``, solving ``(A_hat - A)^2 = z^2 V(A)`` with
     ``V(A) = A(1 - A) / (n_x n_y) (2N* - 1 - (3N* - 3) / ((2 - A)(1 + A)))``,
@@ -737,11 +760,12 @@ def mann_whitney(
     When all observations are tied the variance is zero and the p-value is 1 (R returns NaN
     for the asymptotic test).
 
-    Equivalent R calls::
+    Equivalent R calls (``y`` first, so that R reads wave 2 relative to wave 1;
+    ``wilcox.test(x, y)`` gives ``W' = n_x n_y - W``, and its ``r`` has the opposite sign)::
 
-        wilcox.test(x, y, exact = FALSE, correct = TRUE)                    # asymptotic
+        wilcox.test(y, x, exact = FALSE, correct = TRUE)                    # asymptotic
         coin::wilcox_test(v ~ g, distribution = "exact")                    # exact
-        effectsize::rank_biserial(x, y)      # same r (not its interval)
+        effectsize::rank_biserial(y, x)      # same r (not its interval)
 
     References
     ----------
@@ -755,19 +779,20 @@ def mann_whitney(
 
     Examples
     --------
-    Satisfaction (1-5) of service users answering only in 2014 (x) or only in 2015 (y).
-    Both samples are small, so ``"auto"`` uses the exact conditional distribution (R:
-    ``wilcox.test`` W = 12; ``coin::wilcox_test(distribution = "exact")`` p = 0.03575;
-    ``effectsize::rank_biserial(x, y)`` r = -0.62):
+    Satisfaction (1-5) of service users answering only in 2014 (x) or only in 2015 (y); the
+    later answers are higher. Both samples are small, so ``"auto"`` uses the exact
+    conditional distribution (R: ``wilcox.test(y, x)`` W = 51, ``wilcox.test(x, y)`` W = 12 =
+    7 x 9 - 51; ``coin::wilcox_test(distribution = "exact")`` p = 0.03575;
+    ``effectsize::rank_biserial(y, x)`` r = 0.62):
 
     >>> from crisis_survey.stats import mann_whitney
     >>> x = [2, 3, 3, 4, 2, 1, 3, None]
     >>> y = [4, 5, 3, 4, 4, 5, 2, 4, 3]
     >>> res = mann_whitney(x, y)
     >>> res.statistic, res.n, round(res.p_value, 5)
-    (12.0, 16, 0.03575)
+    (51.0, 16, 0.03575)
     >>> round(res.effect_size, 2), round(res.ci_low, 2), round(res.ci_high, 2)
-    (-0.62, -0.88, -0.03)
+    (0.62, 0.03, 0.88)
     """
     _check_options(method, alternative, confidence)
     a, b = unpaired(x, y)

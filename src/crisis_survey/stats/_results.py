@@ -35,8 +35,10 @@ class TestResult:
         Readable name of the test as run (e.g. ``"Wilcoxon signed-rank test (exact, conditional
         on ties)"``).
     statistic
-        The test statistic, on the scale named by ``statistic_name`` (R's convention: ``V`` for
-        the signed-rank test, ``W`` for Mann-Whitney, ``X-squared``, ``t``, ``z``).
+        The test statistic, on the scale named by ``statistic_name`` (``V`` for the
+        signed-rank test, ``W`` for Mann-Whitney, ``X-squared``, ``t``, ``z``; see
+        :data:`~crisis_survey.stats.STATISTICS`). Signed statistics read wave 2 relative to
+        wave 1 (``y`` relative to ``x``): positive = higher in wave 2.
     p_value
         The p-value for ``alternative``.
     n
@@ -45,9 +47,12 @@ class TestResult:
     df
         Degrees of freedom, or ``None`` where the statistic has none.
     effect_size, effect_measure, ci_low, ci_high
-        Effect size, its name, and the bounds of its confidence interval at ``confidence``.
+        Effect size, its name (a key of :data:`~crisis_survey.stats.EFFECTS`), and the bounds
+        of its two-sided confidence interval at ``confidence``; signed effects read wave 2
+        relative to wave 1.
     estimate
-        A location estimate where the test has one (mean difference for t-tests), else ``None``.
+        A location estimate where the test has one (mean difference wave 2 - wave 1 for
+        t-tests), else ``None``.
     details
         Further named numbers (``z``, ``n_zero``, ``n_discordant``, ...).
 
@@ -62,16 +67,16 @@ class TestResult:
     >>> result = paired_t([3, 4, 2, 5, 4, 3], [4, 5, 4, 5, 5, 3])
     >>> print(result)
     Paired t-test
-      t                    -2.7116
+      t                    2.7116
       df                   5.0000
       p-value              0.0422
       n                    6
       alternative          two-sided
-      estimate             -0.8333
-      Cohen's d_z          -1.1070 [-2.1185, -0.0357]
+      estimate             0.8333
+      Cohen's d_z          1.1070 [0.0357, 2.1185]
     >>> result.to_frame()[["statistic_name", "statistic", "p_value", "effect_measure"]].round(4)
       statistic_name  statistic  p_value effect_measure
-    0              t    -2.7116   0.0422    Cohen's d_z
+    0              t     2.7116   0.0422    Cohen's d_z
     """
 
     __test__ = False  # not a pytest test class
