@@ -147,7 +147,9 @@ def test_x_reports_turns_percentages_and_odds_round(study: LinkedStudy) -> None:
     pd.testing.assert_series_equal(yes["p_value"], no["p_value"])
     mc_yes = yes[yes["test"] == "mcnemar"]
     mc_no = no[no["test"] == "mcnemar"]
-    assert (mc_yes["effect_size"].to_numpy() * mc_no["effect_size"].to_numpy()) == \
+    # the risk difference changes sign, the odds ratio beside it inverts
+    assert mc_yes["effect_size"].to_numpy() == pytest.approx(-mc_no["effect_size"].to_numpy())
+    assert (mc_yes["odds_ratio"].to_numpy() * mc_no["odds_ratio"].to_numpy()) == \
         pytest.approx(1.0)
     diff = yes["design"] == "overlapping"
     assert yes.loc[diff, "effect_size"].to_numpy() == \

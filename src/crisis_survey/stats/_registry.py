@@ -142,8 +142,16 @@ _STATISTICS: tuple[StatisticSpec, ...] = (
     StatisticSpec("statistic", "", "statistic", "none", 2),
 )
 
-#: Every test statistic by the name results give it (``TestResult.statistic_name``).
 STATISTICS: dict[str, StatisticSpec] = {s.name: s for s in _STATISTICS}
+"""Every test statistic by the name results give it (``TestResult.statistic_name``): its
+printed symbol, format kind and whether its sign reads the direction.
+
+Examples
+--------
+>>> from crisis_survey.stats import STATISTICS
+>>> STATISTICS["X-squared"].symbol, STATISTICS["W"].kind, STATISTICS["z"].signed
+('χ²', 'rank_sum', True)
+"""
 
 _NCT = "noncentral t inversion"
 _EFFECTS: tuple[EffectSpec, ...] = (
@@ -186,10 +194,31 @@ _EFFECTS: tuple[EffectSpec, ...] = (
                "two-sided noncentral chi-square inversion"),
     EffectSpec("Pearson r (wave vs answer score)", "correlation of wave and answer score",
                "r", "difference", True, "Fisher z interval"),
+    # the change-by-group model (compare.change_by_group_model)
+    EffectSpec("cumulative odds ratio", "odds of a higher answer in wave 2 vs wave 1", "OR",
+               "ratio", False, "Wald interval of the log odds ratio (robust SE), exponentiated"),
+    EffectSpec("ratio of cumulative odds ratios", "difference in change between groups "
+               "(ratio of the groups' odds ratios)", "ROR", "ratio", False,
+               "Wald interval of the interaction (robust SE), exponentiated"),
+    EffectSpec("mean code difference", "difference in mean code, wave 2 - wave 1", "MD",
+               "difference", False, "Wald interval (robust SE)"),
+    EffectSpec("difference in mean code change", "difference in change between groups (mean "
+               "code)", "ΔMD", "difference", False, "Wald interval (robust SE)"),
 )
 
-#: Every effect measure by the name results give it (``TestResult.effect_measure``).
 EFFECTS: dict[str, EffectSpec] = {e.name: e for e in _EFFECTS}
+"""Every effect measure by the name results give it (``TestResult.effect_measure``, the
+comparison table's ``effect_measure`` column, the model's ``effects``): label, symbol, scale
+(difference, ratio or magnitude), whether it is bounded, its interval and its direction.
+
+Examples
+--------
+>>> from crisis_survey.stats import EFFECTS
+>>> EFFECTS["paired risk difference"].direction
+'> 0: higher in wave 2'
+>>> EFFECTS["Cramer's V (bias-corrected)"].signed
+False
+"""
 
 
 def effect_spec(name: str | None) -> EffectSpec | None:
