@@ -251,3 +251,38 @@ def test_identifier_values_and_digests_are_refused() -> None:
     # an ordinary published table passes
     assert_no_identifiers(pd.DataFrame({"Item": ["Listened to"], "n": ["120"]}), cb,
                           sensitive_values=["R-0042"])
+
+
+# -- the stacked linear programmes (fast path) against one linprog per bound -----------------
+def _reference_bounds(obj: np.ndarray, a_eq: np.ndarray, b_eq: np.ndarray,
+                      upper: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.optimize import linprog
+
+    lo, hi = [], []
+    for c in obj:
+        lo.append(linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, upper), method="highs").fun)
+        hi.append(-linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, upper), method="highs").fun)
+    return np.asarray(lo), np.asarray(hi)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_stacked_and_screened_bounds_match_one_programme_per_bound(seed: int) -> None:
+    from crisis_survey.present._disclosure import _width, lp_stack
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 12))
+    x = rng.integers(0, 12, n).astype(float)
+    a_eq = (rng.random((int(rng.integers(1, n)), n)) < 0.4).astype(float)
+    obj = (rng.random((int(rng.integers(1, 6)), n)) < 0.3).astype(float)
+    spec = {"objectives": obj, "a_eq": a_eq, "b_eq": a_eq @ x, "lower": 0.0,
+            "upper": float(x.sum())}
+    ref_lo, ref_hi = _reference_bounds(obj, a_eq, a_eq @ x, float(x.sum()))
+    (lo, hi), = lp_stack([spec, spec])[:1]
+    assert np.allclose(lo, ref_lo, atol=1e-6) and np.allclose(hi, ref_hi, atol=1e-6)
+    # screened: a bound it does not solve for is an inner bound that is wide enough
+    (s_lo, s_hi), = lp_stack([{**spec, "x0": x}], enough=5)
+    for a, b, r_lo, r_hi in zip(s_lo, s_hi, ref_lo, ref_hi, strict=True):
+        assert r_lo - 1e-6 <= a and b <= r_hi + 1e-6
+        if _width(r_lo, r_hi) < 5:
+            assert np.isclose(a, r_lo, atol=1e-6) and np.isclose(b, r_hi, atol=1e-6)

@@ -194,9 +194,6 @@ def test_group_n_minus_area_ns_gives_back_nothing(seed: int) -> None:
 
 
 # -- the release-wide audit ---------------------------------------------------------------------
-COUNT_TABLES = ("table1", "attrition", "comparison", "wave2")
-
-
 def test_release_audit_catches_table1_differenced_with_attrition(monkeypatch: Any) -> None:
     # without the cross-table rule (answered n's withheld where Table 1 withholds "Not
     # stated"), the audit must find the carers' gender "Not stated" (4) pinned
@@ -210,19 +207,49 @@ def test_release_audit_catches_table1_differenced_with_attrition(monkeypatch: An
     audit = audit_release(study, comparison, threshold=THRESHOLD,
                           parts=("table1", "attrition"))
     pinned = audit[audit["narrowed"]]
-    assert "Table 1 w1 Carer gender=Not stated" in set(pinned["fact"])
+    assert "gender: w1 Carer gender=Not stated" in set(pinned["fact"])
+    row = audit.set_index("fact").loc["gender: w1 Carer gender=Not stated"]
+    assert row["lower"] == row["upper"] == row["value"] == 4
     monkeypatch.undo()
     audit = audit_release(study, comparison, threshold=THRESHOLD,
                           parts=("table1", "attrition"))
-    assert not audit["narrowed"].any()
+    assert not audit.loc[audit["output"] == "Table 1", "narrowed"].any()
 
 
-@pytest.mark.slow
-def test_release_audit_of_the_sample_finds_nothing() -> None:
-    # (on the small generated studies the audit flags most withheld cells: with ~180
-    # respondents nearly every one is an atom of its own, and the audit assumes the reader
-    # knows which combinations occur; see docs/disclosure-control.md, Known limits)
+@cache
+def _protected_sample() -> Any:
+    from crisis_survey import AnalysisPlan
+    from crisis_survey.present._release import protect_release
+    from crisis_survey.present._report import _comparison_kwargs
+
     study = load_sample_study()
-    comparison = compare_waves(study, designs=("paired", "independent"))
-    audit = audit_release(study, comparison, threshold=THRESHOLD, parts=COUNT_TABLES)
-    assert len(audit) > 0 and not audit["narrowed"].any()
+    comparison = compare_waves(study, **_comparison_kwargs(AnalysisPlan()))
+    return study, comparison, protect_release(study, comparison, threshold=THRESHOLD)
+
+
+def test_release_audit_and_secondary_action_leave_nothing_narrowed_on_the_sample() -> None:
+    study, comparison, guard = _protected_sample()
+    # the first audit finds the carers' attrition cells given away by the All row's and the
+    # service users' statistics (All minus service users); the audit withholds statistics
+    # until nothing is narrowed
+    assert guard.rounds > 1 and guard.withhold
+    assert ("attrition", "All", "overall_rating") in guard.withhold
+    assert guard.clean and len(guard.audit) > 300
+    assert guard.audit["values"].min() >= 5
+    # the published files follow the audit: the All row's test is banded
+    att = guard.published.attrition
+    row = att[(att["group"] == "All") & (att["variable"] == "overall_rating")].iloc[0]
+    assert row["statistic"] == "–" and row["p_value"] in ("< .001", "< .01", "< .05", "≥ .05")
+    # re-auditing the final release independently finds nothing either
+    again = audit_release(study, comparison, threshold=THRESHOLD, published=guard.published)
+    assert not again["narrowed"].any()
+
+
+def test_disclosure_summary_counts_what_was_withheld() -> None:
+    _, _, guard = _protected_sample()
+    summary = guard.summary().set_index("output")
+    assert summary.loc["Table 1", "withheld_primary"] == 24
+    assert summary.loc["Table 1", "withheld_secondary"] > 0
+    assert summary["statistics_withheld_by_audit"].sum() == len(guard.withhold)
+    assert (summary["narrowed"] == 0).all()
+    assert "none can be narrowed to fewer than 5" in guard.notes(THRESHOLD)[0]

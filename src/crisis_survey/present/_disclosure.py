@@ -10,6 +10,7 @@ derived from withheld counts (percentages, intervals) are withheld too. See
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence, Set
@@ -36,6 +37,8 @@ __all__ = [
     "default_protection",
     "identifying_values",
     "is_small",
+    "lp_intervals",
+    "lp_stack",
     "percent_reveals_small",
     "suppress",
     "suppress_together",
@@ -131,24 +134,286 @@ def _system(
     return np.vstack(rows), np.asarray(rhs)
 
 
-def _bounds(
-    a_eq: np.ndarray, b_eq: np.ndarray, k: int, lower: float
-) -> tuple[float, float]:
-    """Smallest and largest value of withheld cell ``k`` consistent with ``a_eq x = b_eq``
-    and ``x >= lower`` (linear programming, HiGHS)."""
-    from scipy.optimize import linprog
+#: Most variables one stacked linear programme of :func:`lp_intervals` holds.
+_STACK_LIMIT = 60_000
 
-    n = a_eq.shape[1]
-    if a_eq.shape[0] == 0:
-        return lower, math.inf
-    objective = np.zeros(n)
-    objective[k] = 1.0
-    bounds = [(lower, None)] * n
-    low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    lo = float(low.fun) if low.status == 0 and low.fun is not None else lower
-    hi = -float(high.fun) if high.status == 0 and high.fun is not None else math.inf
-    return lo, hi
+
+def lp_intervals(
+    objectives: np.ndarray,
+    *,
+    a_eq: Any = None,
+    b_eq: Any = None,
+    a_ub: Any = None,
+    b_ub: Any = None,
+    lower: Any = 0.0,
+    upper: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest value of each row of ``objectives`` (``m x n``) over
+    ``{x : a_eq x = b_eq, a_ub x <= b_ub, lower <= x <= upper}``, by linear programming
+    (:func:`lp_stack` of one problem).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lo, hi = lp_intervals(np.eye(2), a_eq=np.array([[1.0, 1.0]]), b_eq=np.array([5.0]),
+    ...                       lower=1.0)
+    >>> lo.tolist(), hi.tolist()
+    ([1.0, 1.0], [4.0, 4.0])
+    """
+    return lp_stack([{"objectives": objectives, "a_eq": a_eq, "b_eq": b_eq, "a_ub": a_ub,
+                      "b_ub": b_ub, "lower": lower, "upper": upper}])[0]
+
+
+def _parts(spec: dict[str, Any], n: int) -> dict[str, Any]:
+    from scipy import sparse
+
+    out: dict[str, Any] = {}
+    for key in ("eq", "ub"):
+        a, b = spec.get(f"a_{key}"), spec.get(f"b_{key}")
+        if a is None or b is None or np.asarray(a).size == 0:
+            continue
+        out[key] = (sparse.csr_matrix(np.asarray(a, dtype=float).reshape(-1, n)),
+                    np.asarray(b, dtype=float).ravel())
+    low = np.broadcast_to(np.asarray(spec.get("lower", 0.0), dtype=float), (n,))
+    up = spec.get("upper")
+    high = np.full(n, np.inf) if up is None else np.broadcast_to(
+        np.asarray(up, dtype=float), (n,))
+    out["bounds"] = (low, high)
+    return out
+
+
+def _null_basis(a: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """A basis of ``{x : a x = 0}`` (rows), by Gauss-Jordan elimination: each vector is
+    one free variable's move and the pivots it forces (sparse, "local" moves)."""
+    m, n = a.shape
+    r = a.astype(float).copy()
+    pivots: list[int] = []
+    row = 0
+    for col in range(n):
+        if row >= m:
+            break
+        k = row + int(np.argmax(np.abs(r[row:, col])))
+        if abs(r[k, col]) <= tol:
+            continue
+        r[[row, k]] = r[[k, row]]
+        r[row] /= r[row, col]
+        others = np.abs(r[:, col]) > tol
+        others[row] = False
+        r[others] -= np.outer(r[others, col], r[row])
+        pivots.append(col)
+        row += 1
+    free = [c for c in range(n) if c not in set(pivots)]
+    basis = np.zeros((len(free), n))
+    for i, f in enumerate(free):
+        basis[i, f] = 1.0
+        for j, p in enumerate(pivots):
+            basis[i, p] = -r[j, f]
+    return basis
+
+
+def _inner(parts: dict[str, Any], objectives: np.ndarray, x0: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Inner bounds of each objective: values on feasible segments through a central
+    point, along each move of the equations' null space and along the objective's own
+    projected direction. Every point of a segment is feasible, so the true interval holds
+    them all: a wide inner interval proves a wide interval without a programme."""
+    n = x0.size
+    null = _null_basis(parts["eq"][0].toarray()) if "eq" in parts else np.eye(n)
+    lo = objectives @ x0
+    if null.shape[0] == 0:
+        return lo, lo.copy()
+    low, high = parts["bounds"]
+    g_ub, b_ub = (parts["ub"][0].toarray(), parts["ub"][1]) if "ub" in parts else (
+        np.zeros((0, n)), np.zeros(0))
+
+    def reach(x: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # x + t d within low <= . <= high and g_ub (.) <= b_ub
+        gd = np.hstack([dirs, -dirs, dirs @ g_ub.T])
+        slack = np.maximum(np.concatenate([high - x, x - low, b_ub - g_ub @ x]), 0.0)
+        pos, neg = gd > 1e-12, gd < -1e-12
+        with np.errstate(divide="ignore", invalid="ignore"):
+            up = np.min(np.where(pos, slack / np.where(pos, gd, 1.0), np.inf), axis=1,
+                        initial=np.inf)
+            down = np.max(np.where(neg, slack / np.where(neg, gd, -1.0), -np.inf), axis=1,
+                          initial=-np.inf)
+        return (np.where(np.isfinite(down), down, 0.0), np.where(np.isfinite(up), up, 0.0))
+
+    down, up = reach(x0, null)  # first pass: move off the boundary the true point sits on
+    centre = (x0 + (np.sum(x0 + down[:, None] * null, axis=0)
+                    + np.sum(x0 + up[:, None] * null, axis=0)) / 2) / (1 + null.shape[0])
+    down, up = reach(centre, null)
+    base = objectives @ centre
+    rate = objectives @ null.T  # m x d
+    ends = np.stack([rate * down[None, :], rate * up[None, :]])
+    lo = base + np.minimum(ends.min(axis=(0, 2)), 0.0)
+    hi = base + np.maximum(ends.max(axis=(0, 2)), 0.0)
+    dirs = rate @ null  # each objective's direction in the null space
+    d_lo, d_hi = reach(centre, dirs)
+    step = np.einsum("ij,ij->i", objectives, dirs)
+    return np.minimum(lo, base + d_lo * step), np.maximum(hi, base + d_hi * step)
+
+
+def lp_stack(specs: Sequence[dict[str, Any]], *,
+             enough: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Bounds of many objectives over many polytopes, solved as few linear programmes.
+
+    Each spec holds ``objectives`` (``m x n``), optional ``a_eq, b_eq, a_ub, b_ub`` and
+    ``lower``/``upper`` variable bounds; the result holds, per spec, the smallest and
+    largest value of each objective. The variables of a spec are copied ``2 m`` times
+    (copy ``i`` minimises objective ``i``, copy ``m + i`` maximises it), and the copies of
+    every spec are stacked into one block-diagonal programme (HiGHS through
+    :func:`scipy.optimize.linprog`): the copies share no constraint, so the optimum of the
+    sum is the optimum of each. One by one, each small programme costs scipy's set-up time
+    (~2 ms); stacked, the solver's own time is what remains. When a stack fails (an
+    objective unbounded, say), its objectives are solved one by one (lower bound
+    ``lower``, upper ``inf`` when unbounded).
+
+    With ``enough`` (a number of whole numbers) and a feasible point ``x0`` in a spec, an
+    objective whose feasible segments through a central point already reach ``enough``
+    whole numbers is not solved: its bounds are the segments' (inner bounds, so the true
+    interval is at least as wide; :func:`_inner`). Only the others go to the solver.
+    """
+    if enough is not None and any("x0" in s for s in specs):
+        return _screened(specs, enough)
+    solved: list[tuple[np.ndarray, np.ndarray]] = _stacked(specs)
+    return solved
+
+
+def _screened(specs: Sequence[dict[str, Any]], enough: float
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+    # a few vertices per spec: the sum of its objectives pushed up and down, plainly and
+    # with random positive weights (one stack for all specs)
+    rng = np.random.default_rng(0)
+    probes = []
+    for spec in specs:
+        obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
+        if obj.size == 0:
+            probes.append({**spec, "objectives": np.zeros((0, 0))})
+            continue
+        w = rng.uniform(0.2, 1.0, size=(2, obj.shape[0]))
+        probes.append({**spec, "objectives": np.vstack([obj.sum(axis=0), w @ obj])})
+    vertices = _stacked(probes, keep=True)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    rest: list[dict[str, Any]] = []
+    where: list[tuple[int, np.ndarray]] = []
+    for si, spec in enumerate(specs):
+        obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
+        if obj.size == 0 or "x0" not in spec:
+            out.append((np.full(obj.shape[0], -math.inf), np.full(obj.shape[0], math.inf)))
+            rest.append(spec)
+            where.append((si, np.arange(obj.shape[0])))
+            continue
+        points = np.vstack([np.asarray(spec["x0"], dtype=float), *vertices[si]])
+        centre = points.mean(axis=0)
+        lo, hi = _inner(_parts(spec, obj.shape[1]), obj, centre)
+        seen = obj @ points.T
+        lo, hi = np.minimum(lo, seen.min(axis=1)), np.maximum(hi, seen.max(axis=1))
+        wide = np.array([_width(a, b) >= enough for a, b in zip(lo, hi, strict=True)],
+                        dtype=bool)
+        out.append((lo, hi))
+        todo = np.flatnonzero(~wide)
+        rest.append({**spec, "objectives": obj[todo]})
+        where.append((si, todo))
+    solved = _stacked(rest)
+    for (si, idx), (lo, hi) in zip(where, solved, strict=True):
+        out[si][0][idx], out[si][1][idx] = lo, hi
+    return out
+
+
+def _stacked(specs: Sequence[dict[str, Any]], *, keep: bool = False) -> Any:
+    from scipy import optimize
+    from scipy import sparse as _sparse
+
+    sparse: Any = _sparse
+    linprog: Any = optimize.linprog
+
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    points: list[list[np.ndarray]] = []  # the optimal vertices, with ``keep``
+    units: list[tuple[int, int, int]] = []  # (spec, first objective, end)
+    prepared = []
+    for si, spec in enumerate(specs):
+        obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
+        m = obj.shape[0]
+        n = obj.shape[1] if obj.size else 0
+        out.append((np.full(m, -math.inf), np.full(m, math.inf)))
+        points.append([])
+        prepared.append((obj, _parts(spec, n) if n else {}))
+        per = max(1, _STACK_LIMIT // max(1, 2 * n))
+        units += [(si, s, min(m, s + per)) for s in range(0, m, per) if n]
+    chunk: list[tuple[int, int, int]] = []
+    size = 0
+
+    def run(chunk: list[tuple[int, int, int]]) -> None:
+        costs: list[Any] = []
+        eqs: list[Any] = []
+        ubs: list[Any] = []
+        beq: list[Any] = []
+        bub: list[Any] = []
+        lows: list[Any] = []
+        highs: list[Any] = []
+        for si, s, e in chunk:
+            obj, parts = prepared[si]
+            sel = obj[s:e]
+            c = sel.shape[0]
+            costs.append(np.concatenate([sel, -sel]).ravel())
+            eye = sparse.identity(2 * c, format="csr")
+            n = obj.shape[1]
+            for key, mats, rhs in (("eq", eqs, beq), ("ub", ubs, bub)):
+                if key in parts:
+                    a, b = parts[key]
+                    mats.append(sparse.kron(eye, a, format="csr"))
+                    rhs.append(np.tile(b, 2 * c))
+                else:
+                    mats.append(sparse.csr_matrix((0, 2 * c * n)))
+            low, high = parts["bounds"]
+            lows.append(np.tile(low, 2 * c))
+            highs.append(np.tile(high, 2 * c))
+        kw: dict[str, Any] = {}
+        if beq:
+            kw["A_eq"], kw["b_eq"] = sparse.block_diag(eqs, format="csr"), np.concatenate(beq)
+        if bub:
+            kw["A_ub"], kw["b_ub"] = sparse.block_diag(ubs, format="csr"), np.concatenate(bub)
+        res = linprog(np.concatenate(costs), method="highs",
+                      bounds=np.column_stack([np.concatenate(lows), np.concatenate(highs)]),
+                      **kw)
+        if res.status == 0 and res.x is not None:
+            at = 0
+            for si, s, e in chunk:
+                obj = prepared[si][0]
+                sel, n = obj[s:e], obj.shape[1]
+                c = sel.shape[0]
+                x = res.x[at:at + 2 * c * n].reshape(2 * c, n)
+                at += 2 * c * n
+                out[si][0][s:e] = np.einsum("ij,ij->i", sel, x[:c])
+                out[si][1][s:e] = np.einsum("ij,ij->i", sel, x[c:])
+                if keep:
+                    points[si] += list(x)
+            return
+        for si, s, e in chunk:  # unbounded or numerically hard: one by one
+            obj, parts = prepared[si]
+            one = {f"{x}_{key}": v for key in ("eq", "ub") if key in parts
+                   for x, v in zip(("A", "b"), parts[key], strict=True)}
+            low, high = parts["bounds"]
+            for i in range(s, e):
+                for sign, arr in ((1.0, out[si][0]), (-1.0, out[si][1])):
+                    r = linprog(sign * obj[i], bounds=np.column_stack([low, high]),
+                                method="highs", **one)
+                    if r.status == 0 and r.fun is not None:
+                        arr[i] = sign * float(r.fun)
+                    elif sign > 0 and np.all(obj[i] >= 0):
+                        arr[i] = float(obj[i] @ low)
+
+    for unit in units:
+        si, s, e = unit
+        n = prepared[si][0].shape[1]
+        if chunk and size + 2 * (e - s) * n > _STACK_LIMIT:
+            run(chunk)
+            chunk, size = [], 0
+        chunk.append(unit)
+        size += 2 * (e - s) * n
+    if chunk:
+        run(chunk)
+    return points if keep else out
 
 
 def _pinned(lo: float, hi: float) -> bool:
@@ -201,14 +466,14 @@ def _exact_cells(
         free = np.linalg.norm(null, axis=1) > 1e-9 if null.size else np.zeros(hidden.size,
                                                                                dtype=bool)
     at_bound = bool(np.any(values[hidden] <= lower))
-    exact: list[int] = []
-    for k, c in enumerate(hidden):
-        if status[c] != _PRIMARY:
-            continue
-        check = protection > 1 or at_bound
-        if not free[k] or (check and _width(*_bounds(a_eq, b_eq, k, lower)) < protection):
-            exact.append(int(c))
-    return exact
+    primary = np.flatnonzero(status[hidden] == _PRIMARY)
+    narrow = np.zeros(hidden.size, dtype=bool)
+    if (protection > 1 or at_bound) and primary.size and a_eq.shape[0]:
+        (lo, hi), = lp_stack([{"objectives": np.eye(hidden.size)[primary], "a_eq": a_eq,
+                               "b_eq": b_eq, "lower": lower, "x0": values[hidden]}],
+                             enough=protection)
+        narrow[primary] = [_width(a, b) < protection for a, b in zip(lo, hi, strict=True)]
+    return [int(hidden[k]) for k in primary if not free[k] or narrow[k]]
 
 
 def _pick(values: np.ndarray, status: np.ndarray, line: _Line, prefer: Prefer) -> int | None:
@@ -324,7 +589,7 @@ class Suppression:
     margin_label: str = "Total"
     protection: int = 1
 
-    @property
+    @functools.cached_property
     def mask(self) -> pd.DataFrame:
         """Boolean frame: ``True`` where the count is withheld."""
         return self.status != "published"
@@ -756,8 +1021,12 @@ def audit_suppression(result: Suppression) -> pd.DataFrame:
     a_eq, b_eq = _system(values, hidden, lines)
     lower = _lower_bound(result.suppress_zeros)
     records: list[dict[str, Any]] = []
+    if a_eq.shape[0]:
+        los, his = lp_intervals(np.eye(hidden.size), a_eq=a_eq, b_eq=b_eq, lower=lower)
+    else:
+        los, his = np.full(hidden.size, lower), np.full(hidden.size, math.inf)
     for k, c in enumerate(hidden):
-        lo, hi = _bounds(a_eq, b_eq, k, lower)
+        lo, hi = float(los[k]), float(his[k])
         i, j = divmod(int(c), n_cols)
         primary = result.status.iat[i, j] == "primary"
         records.append({

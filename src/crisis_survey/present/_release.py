@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,9 @@ from ._disclosure import (
     _identifying_among,
     _published_texts,
     _refuse_identifiers,
+    _width,
+    default_protection,
+    lp_stack,
     percent_reveals_small,
     suppress,
 )
@@ -87,28 +90,38 @@ class OutputSet:
                          summary=list(self.summary))
 
 
-def linkage_outputs(study: LinkedStudy, *, threshold: int = DEFAULT_THRESHOLD
-                    ) -> dict[str, pd.DataFrame]:
+def linkage_outputs(study: LinkedStudy, *, threshold: int = DEFAULT_THRESHOLD,
+                    withhold: Collection[tuple[str, ...]] = ()) -> dict[str, pd.DataFrame]:
     """The CSV files of a release as published: ``accounting.csv``, ``linkage_counts.csv``
-    and ``attrition.csv`` (file name -> frame), protected as :func:`write_outputs` says."""
+    and ``attrition.csv`` (file name -> frame), protected as :func:`write_outputs` says
+    (``withhold``: origins ``("attrition", group, variable)`` the release audit bands)."""
     from ..link import attrition_table
-    from ._tables import NOT_STATED, protect_linkage_counts, sample_table
+    from ._tables import protect_linkage_counts, sample_table
 
     linkage = protect_linkage_counts(study, threshold=threshold)
-    attrition = attrition_table(study)
     sample = sample_table(study, threshold=threshold).values
-    first = sample[(sample["wave"] == 1) & (sample["level"] == NOT_STATED)]
-    not_stated = [(str(g), str(v)) for g, v, c in zip(first["group"], first["variable"],
-                                                       first["count"], strict=True)
-                  if pd.isna(c)]
     return {
         "accounting.csv": publishable_accounting([study.wave1, study.wave2],
                                                  threshold=threshold, linkage=linkage),
         "linkage_counts.csv": linkage.display(),
-        "attrition.csv": publishable_attrition(
-            attrition, threshold=threshold, withheld_answered=not_stated,
-            sources=attrition_sources(study, list(pd.unique(attrition["variable"])))),
+        "attrition.csv": _attrition_csv(study, attrition_table(study), sample,
+                                        threshold=threshold, withhold=withhold),
     }
+
+
+def _attrition_csv(study: LinkedStudy, attrition: pd.DataFrame, sample: pd.DataFrame, *,
+                   threshold: int, withhold: Collection[tuple[str, ...]]) -> pd.DataFrame:
+    """``attrition.csv`` from the attrition table and Table 1's published values."""
+    from ._tables import NOT_STATED
+
+    first = sample[(sample["wave"] == 1) & (sample["level"] == NOT_STATED)]
+    not_stated = [(str(g), str(v)) for g, v, c in zip(first["group"], first["variable"],
+                                                       first["count"], strict=True)
+                  if pd.isna(c)]
+    return publishable_attrition(
+        attrition, threshold=threshold, withheld_answered=not_stated,
+        sources=attrition_sources(study, list(pd.unique(attrition["variable"]))),
+        banded=[(o[1], o[2]) for o in withhold if o[0] == "attrition"])
 
 
 def write_outputs(
@@ -186,11 +199,17 @@ def write_outputs_into(
     synthetic: bool,
     inputs: Sequence[Path] = (),
     threshold: int = DEFAULT_THRESHOLD,
+    protection: Protection | None = None,
 ) -> OutputSet:
     """:func:`write_outputs` into the existing folder ``out``, without staging or manifest
-    (:func:`publish` writes the report beside them, then one manifest)."""
+    (:func:`publish` writes the report beside them, then one manifest). With
+    ``protection`` (the release audit, :func:`protect_release`), its CSVs are written and
+    ``disclosure.csv`` says what the audit found and withheld."""
     result = OutputSet(folder=out)
-    tables = linkage_outputs(study, threshold=threshold)
+    tables = (protection.published.csvs() if protection is not None
+              else linkage_outputs(study, threshold=threshold))
+    if protection is not None:
+        tables["disclosure.csv"] = protection.summary().set_index("output")
     secrets = _identifying_among((study.wave1, study.wave2), _published_texts(tables.values()))
     linkage_counts = tables["linkage_counts.csv"]
     for name, table in tables.items():
@@ -228,6 +247,11 @@ def write_outputs_into(
               "results of such a row. The linkage counts withhold the same cells as the "
               "report's linkage table. The analyst's Python objects keep the exact numbers.",
               "No file holds a respondent identifier, link key or free-text comment.", "",
+              *([*protection.notes(threshold), "",
+                 "- `disclosure.csv`: per output, the counts withheld because they are "
+                 "small (primary) and to protect them (secondary), the statistics the "
+                 "audit withheld, the small counts it attacked and the fewest possible "
+                 "values any of them keeps.", ""] if protection is not None else []),
               "## Headline", "",
               *[f"- {what}: {linkage_counts.loc[row, 'All']!s}" for what, row in (
                   ("linked respondents", "linked"), ("wave 1 respondents", "wave-1 respondents"),
@@ -292,6 +316,7 @@ def publishable_attrition(
     table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD,
     sources: Mapping[tuple[str, str], Any] | None = None,
     withheld_answered: Sequence[tuple[str, str]] = (),
+    banded: Collection[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """The attrition table as published, by the rules of the comparison table.
 
@@ -306,6 +331,9 @@ def publishable_attrition(
         ``(group, variable) ->`` the returned-by-level counts each row's test is computed
         from (:func:`attrition_sources`); a row whose counts include a small one publishes
         no statistic, effect size or standardized difference, and its p-value as a band.
+    banded
+        ``(group, variable)`` rows whose statistics the release audit withholds too (their
+        cells could be worked out from other rows' statistics: :func:`protect_release`).
 
     Returns
     -------
@@ -381,19 +409,22 @@ def publishable_attrition(
                 if col.startswith("pct_"):
                     out.loc[shown_pct, col] = [round(float(v), 1)
                                                for v in table.loc[shown_pct, col]]
-    banded = pd.Series(False, index=table.index)
+    extra = {(str(g), str(v)) for g, v in banded}
+    band = pd.Series(False, index=table.index)
     if sources is not None:
         for i, group, var in zip(table.index, table["group"], table["variable"], strict=True):
             found = sources.get((str(group), str(var)))
             if found is not None:
                 c = np.asarray(found)
-                banded.at[i] = not bool(np.all((c == 0) | (c >= threshold)))
+                band.at[i] = not bool(np.all((c == 0) | (c >= threshold)))
+            band.at[i] = bool(band.at[i]) or (str(group), str(var)) in extra
     for col in _ATTRITION_TEST_COLUMNS:
         if col in out.columns:
-            out.loc[(any_hidden | banded) & table[col].notna(), col] = DERIVED_MARKER
+            out.loc[(any_hidden | band) & table[col].notna(), col] = DERIVED_MARKER
     if "p_value" in out.columns:
-        band = banded & ~any_hidden & table["p_value"].notna()
-        out.loc[band, "p_value"] = [p_band(float(p)) for p in table.loc[band, "p_value"]]
+        in_band = band & ~any_hidden & table["p_value"].notna()
+        out.loc[in_band, "p_value"] = [p_band(float(p))
+                                       for p in table.loc[in_band, "p_value"]]
     return out
 
 
@@ -456,6 +487,8 @@ class Release:
         ``accounting.csv``, ``linkage_counts.csv``, ``attrition.csv`` and ``README.md``.
     report
         The report's files (:class:`~crisis_survey.present.ReportFiles`).
+    protection
+        What the release audit found and did (:class:`Protection`; ``disclosure.csv``).
 
     Examples
     --------
@@ -463,11 +496,12 @@ class Release:
 
     >>> from dataclasses import fields
     >>> [f.name for f in fields(Release)]
-    ['outputs', 'report']
+    ['outputs', 'report', 'protection']
     """
 
     outputs: OutputSet
     report: ReportFiles
+    protection: Protection | None = None
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -527,16 +561,38 @@ def publish(
     folder = Path(out)
     given = {k: Path(v) for k, v in (inputs or {}).items()}
     waves = [given[k] for k in ("wave1", "wave2") if k in given]
+    from ..compare import compare_waves
+    from ._report import _comparison_kwargs
+
+    plan.check(study.codebook)
     say: Progress = progress or (lambda i, n, m: None)
+    say(0, 7, "comparing the waves")
+    comparison = compare_waves(study, **_comparison_kwargs(plan))
+    say(0, 7, "auditing what the release publishes (disclosure control)")
+    guard = protect_release(study, comparison, threshold=plan.threshold,
+                            designs=plan.designs, confidence=plan.confidence)
+    bad = int(guard.audit["narrowed"].sum())
+    say(0, 7, f"audited {len(guard.audit):,} small counts in {guard.seconds:.1f} s: "
+              f"{bad or 'none'} narrowed ({len(guard.withhold)} statistic(s) withheld by the "
+              "audit)")
+    if bad:
+        import warnings
+
+        warnings.warn(f"the disclosure audit found {bad} small count(s) that the published "
+                      "tables narrow below the protection interval; review "
+                      "Release.protection.audit before sharing the release", stacklevel=2)
     with staged_folder(folder) as stage:  # moved into place whole, once complete
         # step 0 of the report's 7: the linkage files come first
         say(0, 7, "linkage outputs: accounting, linkage counts, attrition")
         outputs = write_outputs_into(study, stage, synthetic=synthetic, inputs=waves,
-                                     threshold=plan.threshold)
+                                     threshold=plan.threshold, protection=guard)
         say(0, 7, f"wrote {len(outputs.files)} linkage files")
         report = write_report_into(study, stage, plan=plan, inputs=given,
-                                   synthetic=synthetic, progress=progress)
-    return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder))
+                                   synthetic=synthetic, progress=progress,
+                                   comparison=comparison, sources=guard.published.sources,
+                                   notes=guard.notes(plan.threshold))
+    return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder),
+                   protection=guard)
 
 
 # -- the derived-value rule ---------------------------------------------------------------------
@@ -578,6 +634,7 @@ class Source:
     base1: Any
     base2: Any
     reveals: Any = None
+    withheld: bool = False  # the release audit withholds its statistic (secondary)
 
     def _revealed(self) -> Any:
         import numpy as np
@@ -590,17 +647,20 @@ class Source:
         least ``threshold``."""
         import numpy as np
 
+        if self.withheld:
+            return False
         sums = self._revealed() @ np.asarray(self.cells, dtype=float)
         return bool(np.all((sums == 0) | (sums >= threshold)))
 
     def narrowest(self, n_known: bool, pct_known: tuple[bool, bool], threshold: int,
-                  *, stats: bool = False) -> float:
+                  *, stats: bool = False, protection: int | None = None) -> float:
         """The fewest whole numbers a small cell can be narrowed to from what the row
         publishes (its n and percentages taken as exact counts; with ``stats``, every sum
-        the statistic reveals too), by linear programming."""
-        import numpy as np
-        from scipy.optimize import linprog
+        the statistic reveals too), by linear programming.
 
+        Cells shown to keep at least ``protection`` values (default
+        :func:`~crisis_survey.present._disclosure.default_protection`) by a feasible
+        segment are not solved for: the result is exact below ``protection``."""
         c = np.asarray(self.cells, dtype=float)
         small = np.flatnonzero((c >= 1) & (c < threshold))
         if small.size == 0:
@@ -615,27 +675,23 @@ class Source:
         if not rows:
             return math.inf
         a_eq = np.vstack(rows)
-        b_eq = a_eq @ c
-        best = math.inf
-        for k in small:
-            obj = np.zeros(c.size)
-            obj[k] = 1.0
-            lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            hi = linprog(-obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            if lo.status != 0 or hi.status != 0:
-                continue
-            low, high = float(lo.fun or 0.0), -float(hi.fun or 0.0)
-            best = min(best, math.floor(high + 1e-7) - math.ceil(low - 1e-7) + 1)
-        return best
+        need = default_protection(threshold) if protection is None else protection
+        (lo, hi), = lp_stack([{"objectives": np.eye(c.size)[small], "a_eq": a_eq,
+                               "b_eq": a_eq @ c, "lower": 0.0, "upper": float(c.sum()),
+                               "x0": c}], enough=need)
+        return min(_width(a, b) for a, b in zip(lo, hi, strict=True))
 
 
-def comparison_sources(study: Any, comparison: Any) -> dict[tuple[str, str, str], Source]:
+def comparison_sources(study: Any, comparison: Any, *,
+                       withhold: Collection[tuple[str, ...]] = ()
+                       ) -> dict[tuple[str, str, str], Source]:
     """The cells behind every categorical row of a comparison, keyed ``(group, item,
     design)``: the ``k x k`` table of complete pairs (paired), both waves' level counts
     (independent), or both (overlapping: pairs and unpaired answers).
 
     Counted once for all items with :func:`crisis_survey.compare` 's counting layout, as
-    the tests themselves were.
+    the tests themselves were. ``withhold``: origins ``("comparison", design, group,
+    item)`` whose statistics the release audit withholds (:func:`protect_release`).
     """
     import numpy as np
 
@@ -682,6 +738,12 @@ def comparison_sources(study: Any, comparison: Any) -> dict[tuple[str, str, str]
                 np.concatenate([pairs, a1, a2]), np.concatenate([row_top, top, z]),
                 np.concatenate([col_top, z, top]), np.concatenate([ones, o, z]),
                 np.concatenate([ones, z, o]))
+    if withhold:
+        for origin in withhold:
+            if origin[0] == "comparison":
+                key = (origin[2], origin[3], origin[1])
+                if key in out:
+                    out[key] = replace(out[key], withheld=True)
     return out
 
 
@@ -732,216 +794,242 @@ def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequ
 
 
 # -- the release-wide audit ---------------------------------------------------------------------
-@dataclass
-class _Facts:
-    """What a release publishes, as counts of *persons* (a linked pair is one person with
-    both rows; unlinked rows are persons of one wave): a boolean mask per published or
-    withheld count, its true value and whether it is published."""
+@dataclass(frozen=True)
+class Published:
+    """What a release publishes, as the audit reads it (the tables' published values).
 
-    n_persons: int
-    masks: list[Any] = field(default_factory=list)
-    values: list[int] = field(default_factory=list)
-    published: list[bool] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
+    Attributes
+    ----------
+    sample
+        Table 1's values (``sample_table(...).values``: ``NaN`` where withheld).
+    comparison
+        Design -> the comparison table's published values.
+    sources
+        :func:`comparison_sources`.
+    attrition, accounting, linkage_display
+        ``attrition.csv``, ``accounting.csv`` and ``linkage_counts.csv`` as written.
+    linkage_counts
+        The linkage report's true counts (the audit's truth, never written).
+    likert, change
+        The bars of the Likert and paired-change figures (``drawn`` flags).
+    wave2
+        The wave-2 table by group's values (``None`` without wave-2-only items).
+    """
 
-    def add(self, label: str, mask: Any, published: bool) -> None:
-        self.masks.append(mask)
-        self.values.append(int(mask.sum()))
-        self.published.append(bool(published))
-        self.labels.append(label)
+    sample: pd.DataFrame
+    comparison: dict[str, pd.DataFrame]
+    sources: dict[tuple[str, str, str], Source]
+    attrition: pd.DataFrame
+    accounting: pd.DataFrame
+    linkage_display: pd.DataFrame
+    linkage_counts: pd.DataFrame
+    likert: pd.DataFrame
+    change: pd.DataFrame
+    wave2: pd.DataFrame | None
+
+    withhold: frozenset[tuple[str, ...]] = frozenset()
+    attrition_raw: pd.DataFrame | None = None
+
+    @classmethod
+    def build(cls, study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
+              designs: Sequence[str] = ("paired", "independent", "overlapping"),
+              confidence: float = 0.95,
+              withhold: Collection[tuple[str, ...]] = (),
+              previous: Published | None = None) -> Published:
+        """Build the published values; with ``previous`` (the same release with fewer
+        statistics withheld), only what the new ``withhold`` changes is rebuilt."""
+        from ..link import attrition_table
+        from ._figdata import change_counts, likert_counts
+        from ._tables import (
+            _report_counts,
+            comparison_table,
+            protect_linkage_counts,
+            sample_table,
+            wave2_items_table,
+        )
+
+        withhold = frozenset(withhold)
+        sources = comparison_sources(study, comparison, withhold=withhold)
+        present = set(comparison.table["design"])
+        changed = (withhold ^ previous.withhold) if previous is not None else None
+
+        def table(d: str) -> pd.DataFrame:
+            if previous is not None and changed is not None and d in previous.comparison and \
+                    not any(o[0] == "comparison" and o[1] == d for o in changed):
+                return previous.comparison[d]
+            return comparison_table(comparison, designs=[d], threshold=threshold,
+                                    sources=sources, confidence=confidence).values
+
+        shown = {d: table(d) for d in designs if d in present}
+        if previous is not None and previous.attrition_raw is not None:
+            attrition = previous.attrition
+            if changed and any(o[0] == "attrition" for o in changed):
+                attrition = _attrition_csv(study, previous.attrition_raw, previous.sample,
+                                           threshold=threshold, withhold=withhold)
+            return replace(previous, comparison=shown, sources=sources, attrition=attrition,
+                           withhold=withhold)
+        cb = study.codebook
+        wave2_only = [f.name for f in cb.items() if f.waves == (2,) and f.levels]
+        wave2 = (wave2_items_table(study, items=wave2_only, by="group",
+                                   threshold=threshold).values if wave2_only else None)
+        sample = sample_table(study, threshold=threshold).values
+        linkage = protect_linkage_counts(study, threshold=threshold)
+        raw = attrition_table(study)
+        return cls(sample=sample, comparison=shown, sources=sources,
+                   attrition=_attrition_csv(study, raw, sample, threshold=threshold,
+                                            withhold=withhold),
+                   accounting=publishable_accounting([study.wave1, study.wave2],
+                                                     threshold=threshold, linkage=linkage),
+                   linkage_display=linkage.display(),
+                   linkage_counts=_report_counts(study),
+                   likert=likert_counts(study, threshold=threshold),
+                   change=change_counts(study, threshold=threshold), wave2=wave2,
+                   withhold=withhold, attrition_raw=raw)
+
+    def csvs(self) -> dict[str, pd.DataFrame]:
+        """The CSV files as :func:`linkage_outputs` gives them."""
+        return {"accounting.csv": self.accounting, "linkage_counts.csv": self.linkage_display,
+                "attrition.csv": self.attrition}
 
 
 def audit_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
-                  protection: int | None = None, designs: Sequence[str] = ("paired",
-                                                                           "independent"),
-                  parts: Sequence[str] = ("table1", "comparison", "statistics", "attrition",
-                                          "figures", "wave2"),
-                  ) -> pd.DataFrame:
-    """Attack a release as a reader holding all of it at once, by linear programming.
+                  protection: int | None = None,
+                  designs: Sequence[str] = ("paired", "independent", "overlapping"),
+                  parts: Sequence[str] | None = None,
+                  published: Published | None = None) -> pd.DataFrame:
+    """Attack a release as a reader holding all of it at once
+    (:func:`crisis_survey.present._audit.audit_release`; ``parts`` default: all)."""
+    from . import _audit
 
-    Every count the release publishes or withholds is written as a sum over *atoms*
-    (classes of respondents that every published count treats alike): Table 1's cells and
-    group totals, each comparison row's n's, the counts behind its percentages and, where
-    its statistic is published, every count the statistic is computed from (paired and
-    independent designs), attrition.csv's n's, the Likert and paired-change bars drawn,
-    and the wave-2 table by group. The reader knows the published counts exactly, that
-    withheld counts are at least 1 (zeros are shown) and that atoms are not negative;
-    for each withheld small count the smallest and largest value consistent with all of
-    it are found (scipy HiGHS).
+    return _audit.audit_release(study, comparison, threshold=threshold, protection=protection,
+                                designs=designs, parts=_audit.PARTS if parts is None else parts,
+                                published=published)
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per withheld count from 1 to ``threshold - 1``: ``fact, value, lower,
-        upper, values, narrowed`` (``narrowed``: fewer than ``protection`` whole numbers
-        left, default :func:`~crisis_survey.present._disclosure.default_protection`).
+
+@dataclass(frozen=True)
+class Protection:
+    """What the release audit did before anything was written (:func:`protect_release`).
+
+    Attributes
+    ----------
+    published
+        The release's published values after secondary action.
+    audit
+        The last audit: one row per small count checked (:func:`audit_release`).
+    withhold
+        The statistics withheld by the audit (secondary action): ``("comparison", design,
+        group, item)`` and ``("attrition", group, variable)``.
+    rounds
+        How many audits ran (1 when the first found nothing).
+    seconds
+        Time the audits and the secondary action took.
     """
-    from scipy.optimize import linprog
 
-    from ..compare._study import make_layout, resolve_by
-    from ._disclosure import _width, default_protection
-    from ._figdata import change_counts, likert_counts
-    from ._tables import _codes, comparison_table, sample_table, wave2_items_table
+    published: Published
+    audit: pd.DataFrame
+    withhold: frozenset[tuple[str, ...]]
+    rounds: int
+    seconds: float
 
-    need = default_protection(threshold) if protection is None else protection
-    cb = study.codebook
-    options = getattr(comparison, "options", {})
-    layout = make_layout(study, resolve_by(study, tuple(options.get("by", ("group",)))))
-    waves = (study.wave1.data, study.wave2.data)
-    pos1, pos2 = (np.asarray(p, dtype=np.int64) for p in layout.pair_pos)
-    m = len(pos1)
-    alone = [np.setdiff1d(np.arange(len(w)), p) for w, p in zip(waves, (pos1, pos2),
-                                                               strict=True)]
-    n_persons = m + len(alone[0]) + len(alone[1])
-    rows = [np.full(n_persons, -1, np.int64), np.full(n_persons, -1, np.int64)]
-    rows[0][:m], rows[1][:m] = pos1, pos2
-    rows[0][m:m + len(alone[0])] = alone[0]
-    rows[1][m + len(alone[0]):] = alone[1]
-    facts = _Facts(n_persons)
+    @property
+    def clean(self) -> bool:
+        return not bool(self.audit["narrowed"].any())
 
-    def of_wave(w: int, row_mask: Any) -> Any:
-        out = np.zeros(n_persons, dtype=bool)
-        r = rows[w - 1]
-        has = r >= 0
-        out[has] = np.asarray(row_mask, dtype=bool)[r[has]]
-        return out
+    def summary(self) -> pd.DataFrame:
+        """``disclosure.csv``: per output, the withheld small counts (primary), the other
+        withheld counts (secondary), the statistics the audit withheld, the small counts
+        attacked and the fewest whole numbers any of them keeps."""
+        withheld = self.audit.attrs.get("withheld", pd.DataFrame(
+            columns=["output", "primary", "secondary"]))
+        rows: dict[str, dict[str, Any]] = {
+            str(r["output"]): {"output": str(r["output"]), "withheld_primary":
+                                   int(r["primary"]), "withheld_secondary": int(r["secondary"])}
+                for r in withheld.to_dict("records")}
+        for out, part in self.audit.groupby("output", sort=False):
+            r = rows.setdefault(str(out), {"output": str(out), "withheld_primary": 0,
+                                           "withheld_secondary": 0})
+            r["small_counts_attacked"] = len(part)
+            r["fewest_values_left"] = float(part["values"].min())
+            r["narrowed"] = int(part["narrowed"].sum())
+        for origin in self.withhold:
+            out = "attrition.csv" if origin[0] == "attrition" else f"comparison ({origin[1]})"
+            r = rows.setdefault(out, {"output": out, "withheld_primary": 0,
+                                      "withheld_secondary": 0})
+            r["statistics_withheld_by_audit"] = r.get("statistics_withheld_by_audit", 0) + 1
+        frame = pd.DataFrame(list(rows.values()), columns=[
+            "output", "withheld_primary", "withheld_secondary", "statistics_withheld_by_audit",
+            "small_counts_attacked", "fewest_values_left", "narrowed"])
+        for c in ("statistics_withheld_by_audit", "small_counts_attacked", "narrowed"):
+            frame[c] = frame[c].fillna(0).astype("int64")
+        return frame.sort_values("output", kind="stable").reset_index(drop=True)
 
-    def of_pairs(pair_mask: Any) -> Any:
-        out = np.zeros(n_persons, dtype=bool)
-        out[:m] = pair_mask
-        return out
+    def notes(self, threshold: int) -> list[str]:
+        """The sentences the report and README carry about the audit."""
+        a = self.audit
+        fewest = float(a["values"].min()) if len(a) else math.inf
+        need = default_protection(threshold)
+        bad = int(a["narrowed"].sum())
+        text = (f"Before anything was written, an audit of the whole release (every table, "
+                f"figure and CSV together, by linear programming) attacked {len(a):,} small "
+                f"counts (withheld counts and the cells statistics are computed from): ")
+        if bad:
+            text += (f"{bad} of them can be narrowed to fewer than {need} possible values "
+                     "by combining the published tables (the analyst's list: "
+                     "Release.protection.audit); review them before this release is shared.")
+        else:
+            text += f"none can be narrowed to fewer than {need} possible values"
+            text += f" (the fewest any keeps: {fewest:.0f})." if math.isfinite(fewest) else "."
+        if self.withhold:
+            text += (f" To get there it withheld {len(self.withhold)} further "
+                     "statistic(s) whose cells other published values would have revealed "
+                     "(secondary suppression; see disclosure.csv).")
+        return [text]
 
-    groups = list(cb.group.labels)
-    gcode = [_codes(w[cb.group.name], groups) for w in waves]
-    pair_group = gcode[0][pos1]
 
-    def in_group(codes: Any, group: str) -> Any:
-        return codes >= 0 if group == "All" else codes == groups.index(group)
+def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
+                    designs: Sequence[str] = ("paired", "independent", "overlapping"),
+                    confidence: float = 0.95, protection: int | None = None,
+                    max_rounds: int = 6, strict: bool = False) -> Protection:
+    """Audit the whole release and act on what the audit finds, before anything is written.
 
-    # Table 1
-    sample = sample_table(study, threshold=threshold)
-    for rec in sample.values.to_dict("records") if "table1" in parts else []:
-        w, f = int(rec["wave"]), cb[rec["variable"]]
-        lv = _codes(waves[w - 1][f.name], f.labels)
-        level = -1 if rec["level"] == "Not stated" else f.labels.index(rec["level"])
-        hit = (lv == level) if level >= 0 else (lv < 0)
-        facts.add(f"Table 1 w{w} {rec['group']} {f.name}={rec['level']}",
-                  of_wave(w, hit & in_group(gcode[w - 1], str(rec["group"]))),
-                  not pd.isna(rec["count"]))
-    for w in (1, 2):
-        for g in [*groups, "All"]:
-            facts.add(f"Table 1 w{w} {g} respondents", of_wave(w, in_group(gcode[w - 1], g)),
-                      True)
-    # comparison rows
-    sources = comparison_sources(study, comparison)
-    cells = list(layout.cells)
-    for design in designs if "comparison" in parts else []:
-        if design not in set(comparison.table["design"]):
-            continue
-        shown = comparison_table(comparison, designs=[design], threshold=threshold,
-                                 sources=sources).values
-        for rec in shown.to_dict("records"):
-            f = cb[rec["item"]].oriented()
-            if not f.levels or rec["group"] not in cells:
-                continue
-            c = cells.index(rec["group"])
-            k = len(f.labels)
-            top = np.zeros(k + 1, dtype=bool)  # index -1 (missing) reads the spare False
-            if f.measurement == "ordinal":
-                top[k - 2:k] = True
-            elif f.measurement == "binary":
-                top[1] = True
-            stats = "statistics" in parts and (not pd.isna(rec["effect_size"])
-                                               or not pd.isna(rec["statistic"]))
-            name = f"{design} {rec['group']} {f.name}"
-            if design == "paired":
-                x = _codes(waves[0][f.name], f.labels)[pos1]
-                y = _codes(waves[1][f.name], f.labels)[pos2]
-                ok = (layout.cell_pair == c) & (x >= 0) & (y >= 0)
-                facts.add(f"{name} n", of_pairs(ok), not pd.isna(rec["n_pairs"]))
-                facts.add(f"{name} top w1", of_pairs(ok & top[x]),
-                          not pd.isna(rec["estimate_wave1"]))
-                facts.add(f"{name} top w2", of_pairs(ok & top[y]),
-                          not pd.isna(rec["estimate_wave2"]))
-                if stats:
-                    for i in range(k):
-                        for j in range(k):
-                            facts.add(f"{name} cell {i},{j}", of_pairs(ok & (x == i) & (y == j)),
-                                      True)
-            else:
-                for w in (1, 2):
-                    lv = _codes(waves[w - 1][f.name], f.labels)
-                    ok = (layout.cell_wave[w - 1] == c) & (lv >= 0)
-                    facts.add(f"{name} n w{w}", of_wave(w, ok), not pd.isna(rec[f"n_wave{w}"]))
-                    facts.add(f"{name} top w{w}", of_wave(w, ok & top[lv]),
-                              not pd.isna(rec[f"estimate_wave{w}"]))
-                    if stats:
-                        for i in range(k):
-                            facts.add(f"{name} w{w} level {i}", of_wave(w, ok & (lv == i)), True)
-    # attrition.csv n's
-    attrition = linkage_outputs(study, threshold=threshold)["attrition.csv"]
-    linked1 = np.zeros(len(waves[0]), dtype=bool)
-    linked1[pos1] = True
-    for rec in attrition.to_dict("records") if "attrition" in parts else []:
-        var = str(rec["variable"])
-        if var not in cb.names or not cb[var].levels or var not in waves[0].columns:
-            continue
-        ok = (_codes(waves[0][var], cb[var].labels) >= 0) & in_group(gcode[0], str(rec["group"]))
-        for side, flag in (("returned", linked1), ("not_returned", ~linked1)):
-            facts.add(f"attrition {rec['group']} {var} n_{side}", of_wave(1, ok & flag),
-                      str(rec[f"n_{side}"]) != SUPPRESSED_MARKER)
-    # figures: the bars drawn
-    drawn = "figures" in parts
-    for rec in likert_counts(study, threshold=threshold).to_dict("records") if drawn else []:
-        if rec["drawn"]:
-            w, f = int(rec["wave"]), cb[rec["item"]]
-            lv = _codes(waves[w - 1][f.name], f.labels)
-            facts.add(f"Likert w{w} {rec['group']} {f.name}={rec['level']}",
-                      of_wave(w, (lv == int(rec["level_index"]))
-                              & in_group(gcode[w - 1], str(rec["group"]))), True)
-    for rec in change_counts(study, threshold=threshold).to_dict("records") if drawn else []:
-        if rec["drawn"]:
-            f = cb[rec["item"]].oriented()
-            x = _codes(waves[0][f.name], f.labels)[pos1]
-            y = _codes(waves[1][f.name], f.labels)[pos2]
-            step = {"down": -1, "same": 0, "up": 1}[str(rec["direction"])]
-            facts.add(f"change {rec['group']} {f.name} {rec['direction']}",
-                      of_pairs((x >= 0) & (y >= 0) & (np.sign(y - x) == step)
-                               & in_group(pair_group, str(rec["group"]))), True)
-    # the wave-2 table by group
-    wave2_only = [f.name for f in cb.items() if f.waves == (2,) and f.levels]
-    if wave2_only and "wave2" in parts:
-        w2 = wave2_items_table(study, items=wave2_only, by="group", threshold=threshold).values
-        for rec in w2.to_dict("records"):
-            f = cb[rec["item"]]
-            lv = _codes(waves[1][f.name], f.labels)
-            hit = (lv == f.labels.index(rec["level"])) & in_group(gcode[1], str(rec["column"]))
-            facts.add(f"wave-2 {rec['column']} {f.name}={rec['level']}", of_wave(2, hit),
-                      not pd.isna(rec["count"]))
+    Each round builds what the release publishes (:class:`Published`) and attacks it
+    (:func:`audit_release`). A small count narrowed below the protection interval is
+    protected by withholding the statistic that reveals it (the one of its block sharing
+    most respondents with it: its p-value is then banded, its statistic and effect size
+    withheld, as for a row with a small cell); the release is rebuilt and audited again,
+    until nothing is narrowed.
 
-    # atoms: persons every fact treats alike
-    matrix = np.vstack(facts.masks)
-    packed = np.packbits(matrix, axis=0).T
-    _, first = np.unique(packed, axis=0, return_index=True)
-    atoms = matrix[:, first].astype(float)
-    published = np.asarray(facts.published)
-    values = np.asarray(facts.values, dtype=float)
-    a_eq, b_eq = atoms[published], values[published]
-    a_eq, keep = np.unique(a_eq, axis=0, return_index=True)
-    b_eq = b_eq[keep]
-    hidden = np.flatnonzero(~published & (values > 0))
-    a_ub = -atoms[hidden]
-    b_ub = -np.ones(hidden.size)
-    records: list[dict[str, Any]] = []
-    for q in np.flatnonzero(~published & (values >= 1) & (values < threshold)):
-        lo = linprog(atoms[q], A_eq=a_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub, bounds=(0, None),
-                     method="highs")
-        hi = linprog(-atoms[q], A_eq=a_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub,
-                     bounds=(0, None), method="highs")
-        low = float(lo.fun) if lo.status == 0 and lo.fun is not None else 1.0
-        high = -float(hi.fun) if hi.status == 0 and hi.fun is not None else math.inf
-        records.append({"fact": facts.labels[q], "value": int(values[q]), "lower": low,
-                        "upper": high, "values": _width(low, high),
-                        "narrowed": _width(low, high) < need})
-    return pd.DataFrame(records, columns=["fact", "value", "lower", "upper", "values",
-                                          "narrowed"])
+    A narrowed count with no statistic left to withhold (the count tables alone narrow
+    it) is left in the result (``clean`` is false; ``disclosure.csv`` and the report say
+    so) or, with ``strict``, raises :class:`DisclosureError` before anything is written.
+    """
+    import time
+
+    start = time.perf_counter()
+    withhold: set[tuple[str, ...]] = set()
+    published: Published | None = None
+    for rounds in range(1, max_rounds + 1):
+        published = Published.build(study, comparison, threshold=threshold, designs=designs,
+                                    confidence=confidence, withhold=withhold,
+                                    previous=published)
+        audit = audit_release(study, comparison, threshold=threshold, protection=protection,
+                              designs=designs, published=published)
+        narrowed = audit[audit["narrowed"]]
+        if narrowed.empty:
+            return Protection(published=published, audit=audit, withhold=frozenset(withhold),
+                              rounds=rounds, seconds=time.perf_counter() - start)
+        fixes = {f for f in narrowed["fix"] if f is not None} - withhold
+        if not fixes or rounds == max_rounds:
+            if not strict:
+                return Protection(published=published, audit=audit,
+                                  withhold=frozenset(withhold), rounds=rounds,
+                                  seconds=time.perf_counter() - start)
+            break
+        withhold |= fixes
+    facts = "; ".join(f"{r['fact']} (interval {r['lower']:.0f} to {r['upper']:.0f})"
+                      for r in narrowed.head(10).to_dict("records"))
+    raise DisclosureError(
+        f"the release was not written: the disclosure audit found {len(narrowed)} small "
+        f"count(s) that the published values narrow to fewer than the protection interval "
+        f"and that withholding statistics does not fix: {facts}. Please report this as a "
+        "bug; a higher [disclosure] threshold, fewer items or coarser groups avoid it")

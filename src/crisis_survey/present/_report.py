@@ -389,13 +389,17 @@ def write_report_into(
     synthetic: bool = False,
     title: str | None = None,
     progress: Progress | None = None,
+    comparison: Any = None,
+    sources: Any = None,
+    notes: Sequence[str] = (),
 ) -> ReportFiles:
     """Write the report into the existing folder ``out`` (no staging); the manifest lists
     every file in ``out``, including files an earlier step of the release wrote there.
 
     :func:`write_report` and :func:`~crisis_survey.present.publish` call this inside a
     :func:`~crisis_survey.present._safe.staged_folder`; the arguments are
-    :func:`write_report`'s.
+    :func:`write_report`'s, and from :func:`~crisis_survey.present.publish` the comparison
+    and its sources as the release audit left them, with the audit's ``notes``.
     """
     from ..compare import compare_waves
     from ..compare._model import models_by_item
@@ -416,7 +420,8 @@ def write_report_into(
     say: Progress = progress or (lambda i, n, m: None)
 
     say(1, steps, "comparing the waves")
-    comparison = compare_waves(study, **_comparison_kwargs(plan))
+    if comparison is None:
+        comparison = compare_waves(study, **_comparison_kwargs(plan))
     table = comparison.table
     say(1, steps, f"compared {len(comparison.options.get('items', []))} items in "
                   f"{table['group'].nunique():,} cells: {len(table):,} rows")
@@ -457,7 +462,8 @@ def write_report_into(
     first = 2 + len(link_tabs)
     from ._release import comparison_sources
 
-    sources = comparison_sources(study, comparison)
+    if sources is None:
+        sources = comparison_sources(study, comparison)
     comparison_tabs = [
         T.comparison_table(comparison, designs=[d], threshold=thr, confidence=plan.confidence,
                            sources=sources, style=plan.style)
@@ -545,6 +551,7 @@ def write_report_into(
         "tests that use both at once, with effect sizes and confidence intervals.",
         suppression_note(thr) + " No respondent identifier, link key or free-text answer "
         "appears in this report.",
+        *notes,
     ]
     from ._release import publishable_findings
 

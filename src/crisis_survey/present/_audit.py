@@ -1,0 +1,673 @@
+"""The release-wide disclosure audit (private module; :func:`audit_release` is reached
+through :mod:`crisis_survey.present._release`).
+
+A reader holds every file of a release at once. The audit writes everything the release
+publishes *or withholds* as a linear function of counts of respondents, and proves by
+linear programming that no small count (1 to ``threshold - 1``) can be narrowed to fewer
+than ``protection`` whole numbers. See ``docs/disclosure-control.md`` (The release-wide
+audit) for the model, its guarantee and its limits.
+
+The model (*marginal model*): respondents fall into *strata* (their respondent group and
+by-cell in each wave, and whether they are linked); within a stratum, every published count
+is about one variable at a time (an item or a demographic, in one wave or as a pair of
+waves). A reader who does not know which combinations of answers occur can then treat each
+variable as an independent *block*: its unknowns are the counts of every (stratum, wave-1
+answer, wave-2 answer) combination, *including the combinations nobody gave*. Blocks share
+only the strata sizes; they are coupled by propagating each stratum's bounds from every
+block to every other (exact when the strata sizes are published, as by group).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._disclosure import (
+    DEFAULT_THRESHOLD,
+    SUPPRESSED_MARKER,
+    _null_basis,
+    _width,
+    default_protection,
+    lp_stack,
+)
+
+if TYPE_CHECKING:
+    from ..link import LinkedStudy
+
+__all__ = ["AUDIT_COLUMNS", "audit_release"]
+
+#: Columns of :func:`audit_release`'s result.
+AUDIT_COLUMNS = ["output", "fact", "kind", "value", "lower", "upper", "values", "narrowed",
+                 "fix"]
+#: Every part of a release the audit can read.
+PARTS = ("table1", "linkage", "comparison", "statistics", "attrition", "figures", "wave2")
+
+
+@dataclass
+class _Block:
+    """One variable's unknowns and the facts about them.
+
+    ``weight`` holds the true count of each grid point; a fact is a 0/1 vector over the grid
+    with its output, label, and whether it is published (an equation for the reader),
+    withheld (known to be at least 1, a count to protect when small) or a *source* cell
+    (a count a statistic is computed from, printed nowhere: protected when small)."""
+
+    name: str
+    weight: np.ndarray
+    strata: np.ndarray  # stratum of each grid point
+    coefs: list[np.ndarray] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # "published" | "withheld" | "source"
+    labels: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    origins: list[tuple[str, ...] | None] = field(default_factory=list)
+
+    def add(self, output: str, label: str, mask: np.ndarray, kind: str,
+            origin: tuple[str, ...] | None = None) -> None:
+        self.coefs.append(np.asarray(mask, dtype=bool))
+        self.kinds.append(kind)
+        self.labels.append(label)
+        self.outputs.append(output)
+        self.origins.append(origin)
+
+
+@dataclass
+class _Frame:
+    """Grid points of one block as pseudo-respondents: their stratum attributes and answers
+    (``x1``/``x2``: level code, -1 missing, -2 no row in that wave)."""
+
+    has1: np.ndarray
+    has2: np.ndarray
+    linked: np.ndarray
+    g1: np.ndarray
+    g2: np.ndarray
+    c1: np.ndarray
+    c2: np.ndarray
+    cp: np.ndarray
+    x1: np.ndarray
+    x2: np.ndarray
+
+    def has(self, w: int) -> np.ndarray:
+        return self.has1 if w == 1 else self.has2
+
+    def g(self, w: int) -> np.ndarray:
+        return self.g1 if w == 1 else self.g2
+
+    def c(self, w: int) -> np.ndarray:
+        return self.c1 if w == 1 else self.c2
+
+    def x(self, w: int) -> np.ndarray:
+        return self.x1 if w == 1 else self.x2
+
+
+class _Persons:
+    """Every respondent once (a linked pair is one person with both rows), with the strata
+    attributes the audit's facts read."""
+
+    def __init__(self, study: LinkedStudy, layout: Any) -> None:
+        from ._tables import _codes
+
+        cb = study.codebook
+        self.waves = (study.wave1.data, study.wave2.data)
+        pos1, pos2 = (np.asarray(p, dtype=np.int64) for p in layout.pair_pos)
+        m = len(pos1)
+        alone = [np.setdiff1d(np.arange(len(w)), p)
+                 for w, p in zip(self.waves, (pos1, pos2), strict=True)]
+        n = m + len(alone[0]) + len(alone[1])
+        self.rows = [np.full(n, -1, np.int64), np.full(n, -1, np.int64)]
+        self.rows[0][:m], self.rows[1][:m] = pos1, pos2
+        self.rows[0][m:m + len(alone[0])] = alone[0]
+        self.rows[1][m + len(alone[0]):] = alone[1]
+        self.groups = list(cb.group.labels)
+        by_wave = layout.by_wave
+        attrs = []
+        for w in (0, 1):
+            r = self.rows[w]
+            has = r >= 0
+            g = np.full(n, -2, np.int64)
+            g[has] = _codes(self.waves[w][cb.group.name], self.groups)[r[has]]
+            c = np.full(n, -2, np.int64)
+            c[has] = np.asarray(by_wave[w])[r[has]]
+            attrs += [has.astype(np.int64), g, c]
+        cp = np.full(n, -2, np.int64)
+        cp[:m] = np.asarray(layout.by_pair)
+        linked = np.zeros(n, np.int64)
+        linked[:m] = 1
+        table = np.column_stack([*attrs, cp, linked])
+        self.strata, self.stratum = np.unique(table, axis=0, return_inverse=True)
+        self.stratum = self.stratum.ravel()
+
+    def codes(self, name: str, labels: Sequence[str], w: int) -> np.ndarray:
+        """Level code of ``name`` in wave ``w`` per person (-1 missing, -2 no row)."""
+        from ._tables import _codes
+
+        r = self.rows[w - 1]
+        out = np.full(r.size, -2, np.int64)
+        has = r >= 0
+        data = self.waves[w - 1]
+        out[has] = (_codes(data[name], labels)[r[has]] if name in data.columns else -1)
+        return out
+
+    def block(self, name: str, labels: Sequence[str]) -> tuple[_Block, _Frame]:
+        """The grid of every (stratum, wave-1 answer, wave-2 answer), answers the reader
+        cannot rule out included, with the true count of each point."""
+        k = len(labels)
+        s = self.strata
+        n_s = len(s)
+        in_wave = [name in self.waves[w].columns for w in (0, 1)]
+        doms = []
+        for w in (0, 1):
+            has = s[:, 3 * w] == 1
+            size = np.where(has, (k + 1) if in_wave[w] else 1, 1)
+            doms.append(size)
+        sizes = doms[0] * doms[1]
+        offset = np.concatenate([[0], np.cumsum(sizes)])
+        total = int(offset[-1])
+        stratum = np.repeat(np.arange(n_s), sizes)
+        local = np.arange(total) - offset[stratum]
+        d2 = doms[1][stratum]
+        pos = [local // d2, local % d2]
+        xs = []
+        for w in (0, 1):
+            has = s[stratum, 3 * w] == 1
+            xs.append(np.where(has, pos[w] - 1, -2))
+        frame = _Frame(
+            has1=s[stratum, 0] == 1, has2=s[stratum, 3] == 1, linked=s[stratum, 7] == 1,
+            g1=s[stratum, 1], g2=s[stratum, 4], c1=s[stratum, 2], c2=s[stratum, 5],
+            cp=s[stratum, 6], x1=xs[0], x2=xs[1])
+        # true counts: each person's grid point
+        p1, p2 = self.codes(name, labels, 1), self.codes(name, labels, 2)
+        q1 = np.where(p1 >= -1, p1 + 1, 0)
+        q2 = np.where(p2 >= -1, p2 + 1, 0)
+        point = offset[self.stratum] + q1 * doms[1][self.stratum] + q2
+        weight = np.bincount(point, minlength=total).astype(float)
+        return _Block(name=name, weight=weight, strata=stratum), frame
+
+
+def _top(measurement: str, k: int) -> np.ndarray:
+    """Levels counted in a published percentage (index ``-1``/``-2`` read a spare False)."""
+    top = np.zeros(k + 2, dtype=bool)
+    if measurement == "ordinal":
+        top[k - 2:k] = True
+    elif measurement == "binary":
+        top[1] = True
+    return top
+
+
+def audit_release(
+    study: LinkedStudy,
+    comparison: Any,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    protection: int | None = None,
+    designs: Sequence[str] = ("paired", "independent", "overlapping"),
+    parts: Sequence[str] = PARTS,
+    published: Any = None,
+) -> pd.DataFrame:
+    """Attack a release as a reader holding all of it at once, by linear programming.
+
+    Parameters
+    ----------
+    study, comparison
+        The linked study and its :func:`~crisis_survey.compare.compare_waves` result.
+    threshold, protection
+        Counts from 1 to ``threshold - 1`` are small; a small count is *narrowed* when
+        the reader's interval holds fewer than ``protection`` whole numbers (default
+        :func:`~crisis_survey.present._disclosure.default_protection`).
+    designs, parts
+        What the release publishes (the comparison designs; :data:`PARTS`).
+    published
+        The release's published values (:class:`~crisis_survey.present._release.Published`);
+        built here when not given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per small count checked (withheld counts and the cells statistics are
+        computed from): ``output, fact, kind, value, lower, upper, values, narrowed``.
+    """
+    from ..compare._study import make_layout, resolve_by
+    from ._release import Published
+
+    need = default_protection(threshold) if protection is None else int(protection)
+    cb = study.codebook
+    options = getattr(comparison, "options", {})
+    layout = make_layout(study, resolve_by(study, tuple(options.get("by", ("group",)))))
+    if published is None:
+        published = Published.build(study, comparison, threshold=threshold, designs=designs)
+    persons = _Persons(study, layout)
+    groups = persons.groups
+    cells = list(layout.cells)
+    parts = tuple(parts)
+
+    def in_group(codes: np.ndarray, group: str) -> np.ndarray:
+        return codes >= 0 if group == "All" else codes == groups.index(group)
+
+    blocks: dict[str, tuple[_Block, _Frame]] = {}
+
+    def block(name: str) -> tuple[_Block, _Frame] | None:
+        if name not in cb.names or not cb[name].levels:
+            return None
+        if name not in blocks:
+            f = cb[name].oriented()
+            blocks[name] = persons.block(name, f.labels)
+        return blocks[name]
+
+    def status(shown: bool) -> str:
+        return "published" if shown else "withheld"
+
+    # Table 1
+    if "table1" in parts:
+        for rec in published.sample.to_dict("records"):
+            got = block(str(rec["variable"]))
+            if got is None:
+                continue
+            b, fr = got
+            f = cb[str(rec["variable"])].oriented()
+            w = int(rec["wave"])
+            hit = (fr.x(w) == -1) if rec["level"] == "Not stated" else (
+                fr.x(w) == f.labels.index(str(rec["level"])))
+            b.add("Table 1", f"w{w} {rec['group']} {f.name}={rec['level']}",
+                  hit & in_group(fr.g(w), str(rec["group"])), status(not pd.isna(rec["count"])))
+    # comparison rows and the cells behind their statistics
+    for design, shown in published.comparison.items() if "comparison" in parts else []:
+        for rec in shown.to_dict("records"):
+            got = block(str(rec["item"]))
+            if got is None or rec["group"] not in cells:
+                continue
+            b, fr = got
+            f = cb[str(rec["item"])].oriented()
+            c = cells.index(rec["group"])
+            k = len(f.labels)
+            top = _top(str(f.measurement), k)
+            out = f"comparison ({design})"
+            name = f"{rec['group']} {f.name}"
+            stats = "statistics" in parts and not (pd.isna(rec["effect_size"])
+                                                   and pd.isna(rec["statistic"]))
+            x1, x2 = fr.x1, fr.x2
+            pair = fr.linked & (fr.cp == c) & (x1 >= 0) & (x2 >= 0)
+            answered = [fr.has1 & (fr.c1 == c) & (x1 >= 0), fr.has2 & (fr.c2 == c) & (x2 >= 0)]
+            src = published.sources.get((str(rec["group"]), f.name, design))
+            wilcoxon = src is not None and src.reveals is not None
+            origin = ("comparison", design, str(rec["group"]), f.name)
+            if design == "paired":
+                b.add(out, f"{name} n pairs", pair, status(not pd.isna(rec["n_pairs"])))
+                for w, xw in ((1, x1), (2, x2)):
+                    b.add(out, f"{name} top w{w}", pair & top[xw],
+                          status(not pd.isna(rec[f"estimate_wave{w}"])))
+                for i in range(k):
+                    for j in range(k):
+                        b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
+                              "source")
+                if stats:
+                    if wilcoxon:
+                        for d in range(-(k - 1), k):
+                            b.add(out, f"{name} difference {d}", pair & (x2 - x1 == d),
+                                  "published", origin)
+                    else:
+                        for i in range(k):
+                            for j in range(k):
+                                b.add(out, f"{name} pairs {i},{j} (statistic)",
+                                      pair & (x1 == i) & (x2 == j), "published", origin)
+                continue
+            for w, xw in ((1, x1), (2, x2)):
+                b.add(out, f"{name} n w{w}", answered[w - 1],
+                      status(not pd.isna(rec[f"n_wave{w}"])))
+                b.add(out, f"{name} top w{w}", answered[w - 1] & top[xw],
+                      status(not pd.isna(rec[f"estimate_wave{w}"])))
+            if design == "overlapping":
+                alone = [answered[0] & ~pair, answered[1] & ~pair]
+                for i in range(k):
+                    for j in range(k):
+                        b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
+                              "published" if stats else "source", origin if stats else None)
+                for w, xw in ((1, x1), (2, x2)):
+                    for i in range(k):
+                        b.add(out, f"{name} unpaired w{w} level {i}",
+                              alone[w - 1] & (xw == i), "published" if stats else "source",
+                              origin if stats else None)
+            else:
+                for w, xw in ((1, x1), (2, x2)):
+                    for i in range(k):
+                        b.add(out, f"{name} w{w} level {i}", answered[w - 1] & (xw == i),
+                              "published" if stats else "source", origin if stats else None)
+    # attrition.csv: n's, the counts behind its percentages, the cells behind its tests
+    if "attrition" in parts:
+        att = published.attrition
+        for rec in att.to_dict("records"):
+            got = block(str(rec["variable"]))
+            if got is None:
+                continue
+            b, fr = got
+            f = cb[str(rec["variable"])].oriented()
+            k = len(f.labels)
+            top = _top(str(f.measurement), k)
+            base = fr.has1 & (fr.x1 >= 0) & in_group(fr.g1, str(rec["group"]))
+            name = f"{rec['group']} {f.name}"
+            stats = str(rec.get("statistic", "")) not in ("–", "", "nan") or str(
+                rec.get("effect_size", "")) not in ("–", "", "nan")
+            for side, flag in (("returned", fr.linked), ("not_returned", ~fr.linked)):
+                sel = base & flag
+                b.add("attrition.csv", f"{name} n_{side}", sel,
+                      status(str(rec[f"n_{side}"]) != SUPPRESSED_MARKER))
+                pct = str(rec.get(f"pct_{side}", "–"))
+                if f.measurement in ("ordinal", "binary") and pct not in ("–", "", "nan"):
+                    b.add("attrition.csv", f"{name} top {side}", sel & top[fr.x1],
+                          "published")
+                for i in range(k):
+                    b.add("attrition.csv", f"{name} {side} level {i}", sel & (fr.x1 == i),
+                          "published" if stats else "source",
+                          ("attrition", str(rec["group"]), f.name) if stats else None)
+    # figures: the bars drawn
+    if "figures" in parts:
+        for rec in published.likert.to_dict("records"):
+            if not rec["drawn"]:
+                continue
+            got = block(str(rec["item"]))
+            if got is None:
+                continue
+            b, fr = got
+            w = int(rec["wave"])
+            b.add("Likert figure", f"w{w} {rec['group']} {rec['item']}={rec['level']}",
+                  fr.has(w) & (fr.x(w) == int(rec["level_index"]))
+                  & in_group(fr.g(w), str(rec["group"])), "published")
+        steps = {"down": -1, "same": 0, "up": 1}
+        for rec in published.change.to_dict("records"):
+            if not rec["drawn"]:
+                continue
+            got = block(str(rec["item"]))
+            if got is None:
+                continue
+            b, fr = got
+            b.add("paired-change figure", f"{rec['group']} {rec['item']} {rec['direction']}",
+                  fr.linked & (fr.x1 >= 0) & (fr.x2 >= 0)
+                  & (np.sign(fr.x2 - fr.x1) == steps[str(rec["direction"])])
+                  & in_group(fr.g1, str(rec["group"])), "published")
+    # the wave-2 table by group
+    if "wave2" in parts and published.wave2 is not None:
+        for rec in published.wave2.to_dict("records"):
+            got = block(str(rec["item"]))
+            if got is None:
+                continue
+            b, fr = got
+            f = cb[str(rec["item"])].oriented()
+            if str(rec["level"]) not in f.labels:
+                continue
+            b.add("wave-2 table", f"{rec['column']} {f.name}={rec['level']}",
+                  fr.has2 & (fr.x2 == f.labels.index(str(rec["level"])))
+                  & in_group(fr.g2, str(rec["column"])), status(not pd.isna(rec["count"])))
+
+    # the structure every block shares: respondents and linked per group (linkage table)
+    link = published.linkage_counts
+    shown_link = published.linkage_display
+    for b, fr in blocks.values():
+        for g in [*groups, "All"]:
+            col = g if g in shown_link.columns else None
+            for w in (1, 2):
+                shown = col is None or str(shown_link.at[f"wave-{w} respondents", col]) \
+                    != SUPPRESSED_MARKER
+                b.add("linkage table", f"wave-{w} respondents {g}",
+                      fr.has(w) & in_group(fr.g(w), g), status(shown))
+            shown = col is None or str(shown_link.at["linked", col]) != SUPPRESSED_MARKER
+            b.add("linkage table", f"linked {g}", fr.linked & in_group(fr.g1, g),
+                  status(shown))
+
+    problems = [_problem(b) for b, _ in blocks.values()]
+    problems.append(_linkage_problem(link, shown_link, published.accounting, groups))
+    return _solve(problems, need, threshold, persons)
+
+
+@dataclass
+class _Problem:
+    """One block as a linear programme over its *atoms* (grid points every fact treats
+    alike, merged)."""
+
+    name: str
+    atoms: np.ndarray  # facts x atoms, 0/1
+    value: np.ndarray  # true value of each fact
+    kinds: list[str]
+    labels: list[str]
+    outputs: list[str]
+    strata: np.ndarray  # strata x atoms, 0/1 (rows: the strata of _Persons.strata)
+    upper: float
+    truth: np.ndarray  # the true count of each atom (a feasible point)
+    origins: list[tuple[str, ...] | None] = field(default_factory=list)
+
+
+def _problem(b: _Block) -> _Problem:
+    matrix = np.vstack(b.coefs) if b.coefs else np.zeros((0, b.weight.size), bool)
+    n_strata = int(b.strata.max()) + 1 if b.strata.size else 0
+    strata = np.zeros((n_strata, b.weight.size), dtype=bool)
+    strata[b.strata, np.arange(b.weight.size)] = True
+    full = np.vstack([matrix, strata])
+    packed = np.packbits(full, axis=0).T
+    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    weight = np.bincount(inverse, weights=b.weight, minlength=first.size)
+    atoms = full[:, first].astype(float)
+    # atoms inside a published zero are zero: drop them (the reader knows it too)
+    kinds = np.asarray(b.kinds)
+    zero = np.asarray([k == "published" for k in kinds]) & (atoms[: len(b.coefs)] @ weight == 0)
+    alive = ~atoms[: len(b.coefs)][zero].any(axis=0) if zero.any() else np.ones(
+        atoms.shape[1], dtype=bool)
+    atoms, weight = atoms[:, alive], weight[alive]
+    value = atoms[: len(b.coefs)] @ weight
+    return _Problem(name=b.name, atoms=atoms[: len(b.coefs)], value=value, kinds=b.kinds,
+                    labels=b.labels, outputs=b.outputs, strata=atoms[len(b.coefs):],
+                    upper=float(b.weight.sum()), truth=weight, origins=b.origins)
+
+
+def _linkage_problem(counts: pd.DataFrame, shown: pd.DataFrame, accounting: pd.DataFrame,
+                     groups: Sequence[str]) -> _Problem:
+    """The linkage table, accounting.csv and the flow diagram: per wave and group the
+    linked, one-wave-only, duplicate-key, group-conflict and missing-key respondents
+    (linked shared by both waves), and per wave the rows excluded at loading."""
+    from ._tables import _link_keys
+
+    names: list[str] = [f"linked {g}" for g in groups]
+    cats = ("only", "duplicate", "conflict", "missing")
+    names += [f"{c} w{w} {g}" for w in (1, 2) for c in cats for g in groups]
+    names += ["excluded w1", "excluded w2"]
+    index = {n: i for i, n in enumerate(names)}
+    value = np.zeros(len(names))
+    for g in groups:
+        value[index[f"linked {g}"]] = _int(counts.at["linked", g])
+        for w in (1, 2):
+            keys = _link_keys(w)
+            for c in cats:
+                if keys[c] in counts.index:
+                    value[index[f"{c} w{w} {g}"]] = _int(counts.at[keys[c], g])
+    for w in (1, 2):
+        row = f"excluded at loading wave {w}"
+        value[index[f"excluded w{w}"]] = _int(counts.at[row, "All"]) if row in counts.index \
+            else 0
+    rows: list[np.ndarray] = []
+    kinds: list[str] = []
+    labels: list[str] = []
+    outputs: list[str] = []
+
+    def add(output: str, label: str, members: Sequence[str], shown_value: Any) -> None:
+        coef = np.zeros(len(names))
+        coef[[index[m] for m in members]] = 1.0
+        rows.append(coef)
+        kinds.append("withheld" if str(shown_value) == SUPPRESSED_MARKER else "published")
+        labels.append(label)
+        outputs.append(output)
+
+    columns = [*groups, "All"]
+    for col in columns:
+        gs = groups if col == "All" else [col]
+        if col not in shown.columns:
+            continue
+        add("linkage table", f"linked {col}", [f"linked {g}" for g in gs],
+            shown.at["linked", col])
+        for w in (1, 2):
+            keys = _link_keys(w)
+            members = [f"linked {g}" for g in gs] + [f"{c} w{w} {g}" for c in cats for g in gs]
+            add("linkage table", f"wave-{w} respondents {col}", members,
+                shown.at[f"wave-{w} respondents", col])
+            for c in cats:
+                if keys[c] in shown.index:
+                    add("linkage table", f"{keys[c]} {col}", [f"{c} w{w} {g}" for g in gs],
+                        shown.at[keys[c], col])
+    for w in (1, 2):
+        label = f"wave {w}"
+        if label not in accounting.index:
+            continue
+        members = [f"linked {g}" for g in groups] + [f"{c} w{w} {g}" for c in cats
+                                                     for g in groups]
+        add("accounting.csv", f"rows kept w{w}", members, accounting.at[label, "rows_kept"])
+        add("accounting.csv", f"rows excluded w{w}", [f"excluded w{w}"],
+            accounting.at[label, "rows_excluded"])
+        add("accounting.csv", f"rows read w{w}", [*members, f"excluded w{w}"],
+            accounting.at[label, "rows_read"])
+    atoms = np.vstack(rows)
+    strata = np.zeros((0, len(names)))
+    return _Problem(name="linkage", atoms=atoms, value=atoms @ value, kinds=kinds,
+                    labels=labels, outputs=outputs, strata=strata, upper=float(value.sum()),
+                    truth=value, origins=[None] * len(labels))
+
+
+def _int(v: Any) -> int:
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _solve(problems: Sequence[_Problem], need: int, threshold: int,
+           persons: _Persons) -> pd.DataFrame:
+    """Bounds of every small withheld or source count, blocks coupled through the strata
+    sizes (each stratum's tightest bounds over all blocks, fed back once)."""
+    def base(p: _Problem) -> dict[str, Any]:
+        kinds = np.asarray(p.kinds)
+        pub = kinds == "published"
+        held = (kinds == "withheld") & (p.value > 0)
+        eq_a, keep = np.unique(p.atoms[pub], axis=0, return_index=True)
+        return {"a_eq": eq_a.reshape(-1, p.atoms.shape[1]), "b_eq": p.value[pub][keep],
+                "a_ub": -p.atoms[held].reshape(-1, p.atoms.shape[1]),
+                "b_ub": -np.ones(int(held.sum())),
+                "lower": 0.0, "upper": p.upper, "x0": p.truth}
+
+    specs = [base(p) for p in problems]
+    n_strata = len(persons.strata)
+    todo = [i for i, p in enumerate(problems) if n_strata and p.strata.shape[0] == n_strata]
+    if todo:
+        # each stratum's size as tightly as any block bounds it, given to every block
+        sizes = np.bincount(persons.stratum, minlength=n_strata).astype(float)
+        # a stratum whose size the block's equations fix needs no programme
+        known = []
+        for i in todo:
+            a = specs[i]["a_eq"]
+            null = _null_basis(a) if a.size else np.eye(problems[i].atoms.shape[1])
+            known.append(np.all(np.abs(problems[i].strata @ null.T) < 1e-9, axis=1))
+        found = lp_stack([{**specs[i], "objectives": problems[i].strata[~k]}
+                          for i, k in zip(todo, known, strict=True)])
+        lo = np.full((len(todo), n_strata), -np.inf)
+        hi = np.full((len(todo), n_strata), np.inf)
+        for r, (k, (f_lo, f_hi)) in enumerate(zip(known, found, strict=True)):
+            lo[r, k] = hi[r, k] = sizes[k]
+            lo[r, ~k], hi[r, ~k] = f_lo, f_hi
+        lo, hi = lo.max(axis=0), hi.min(axis=0)
+        lo = np.minimum(np.ceil(lo - 1e-7), sizes)
+        hi = np.maximum(np.floor(hi + 1e-7), sizes)
+        pinned = lo == hi
+        for i in todo:
+            st, spec = problems[i].strata, specs[i]
+            spec["a_eq"] = np.vstack([spec["a_eq"], st[pinned]])
+            spec["b_eq"] = np.concatenate([spec["b_eq"], sizes[pinned]])
+            spec["a_ub"] = np.vstack([spec["a_ub"], st[~pinned], -st[~pinned]])
+            spec["b_ub"] = np.concatenate([spec["b_ub"], hi[~pinned], -lo[~pinned]])
+        # the linkage block's linked and respondents per group, as the strata bound them
+        link = next((i for i, p in enumerate(problems) if p.name == "linkage"), None)
+        if link is not None:
+            _bound_linkage(problems[link], specs[link], persons, lo, hi)
+    targets: list[list[int]] = []
+    stack: list[dict[str, Any]] = []
+    for p, spec in zip(problems, specs, strict=True):
+        kinds = np.asarray(p.kinds)
+        small = (p.value >= 1) & (p.value < threshold) & (kinds != "published")
+        idx = np.flatnonzero(small)
+        # one objective per distinct count (a cell printed twice is attacked once)
+        _, first = np.unique(p.atoms[idx], axis=0, return_index=True) if idx.size else (
+            None, np.zeros(0, np.int64))
+        targets.append([int(i) for i in idx[np.sort(first)]])
+        idx = idx[np.sort(first)]
+        stack.append({**spec, "objectives": p.atoms[idx]})
+    results = lp_stack(stack, enough=need)
+    records: list[dict[str, Any]] = []
+    for p, chosen, (lo_q, hi_q) in zip(problems, targets, results, strict=True):
+        for q, low, high in zip(chosen, lo_q, hi_q, strict=True):
+            width = _width(float(low), float(high))
+            records.append({"output": p.outputs[q], "fact": f"{p.name}: {p.labels[q]}",
+                            "kind": p.kinds[q], "value": int(p.value[q]),
+                            "lower": float(low), "upper": float(high), "values": width,
+                            "narrowed": width < need,
+                            "fix": _fix(p, q) if width < need else None})
+    out = pd.DataFrame(records, columns=AUDIT_COLUMNS)
+    out.attrs["withheld"] = _withheld(problems, threshold)
+    return out
+
+
+def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
+    """The published statistic to withhold for narrowed count ``q``: of the statistics
+    whose cells the block publishes, the one sharing most respondents with ``q`` (the
+    first when none shares any: the differencing went through them all)."""
+    overlap: dict[tuple[str, ...], float] = {}
+    for atoms, origin in zip(p.atoms, p.origins, strict=True):
+        if origin is not None:
+            overlap[origin] = max(overlap.get(origin, 0.0), float(atoms @ p.atoms[q]))
+    if not overlap:
+        return None
+    return max(overlap, key=lambda o: (overlap[o], o[2] == "All" if len(o) > 2 else False))
+
+
+def _withheld(problems: Sequence[_Problem], threshold: int) -> pd.DataFrame:
+    """Withheld counts per output: small (primary) and at least the threshold
+    (secondary), each printed count once."""
+    seen: dict[tuple[str, str], int] = {}
+    for p in problems:
+        for label, out, kind, v in zip(p.labels, p.outputs, p.kinds, p.value, strict=True):
+            shared = label.startswith(("wave-1 respondents", "wave-2 respondents", "linked"))
+            if kind == "withheld" and (p.name == "linkage" or not shared):
+                seen[(out, label)] = int(v)
+    rows: dict[str, dict[str, Any]] = {}
+    for (out, _), v in seen.items():
+        r = rows.setdefault(out, {"output": out, "primary": 0, "secondary": 0})
+        if v == 0 or v >= threshold:
+            r["secondary"] += 1
+        else:
+            r["primary"] += 1
+    return pd.DataFrame(list(rows.values()), columns=["output", "primary", "secondary"])
+
+
+def _bound_linkage(p: _Problem, spec: dict[str, Any], persons: _Persons, lo: np.ndarray,
+                   hi: np.ndarray) -> None:
+    """Add to the linkage block the bounds the strata give its per-group counts."""
+    st = persons.strata  # columns: has1, g1, c1, has2, g2, c2, cp, linked
+    rows, rhs = [], []
+    for q, label in enumerate(p.labels):
+        if p.kinds[q] != "withheld":
+            continue
+        for g, name in enumerate(persons.groups):
+            if label == f"linked {name}":
+                sel = (st[:, 7] == 1) & (st[:, 1] == g)
+            elif label in (f"wave-1 respondents {name}", f"wave-2 respondents {name}"):
+                w = int(label[5])
+                sel = (st[:, 3 * (w - 1)] == 1) & (st[:, 3 * (w - 1) + 1] == g)
+            else:
+                continue
+            rows += [p.atoms[q], -p.atoms[q]]
+            rhs += [float(hi[sel].sum()), -float(lo[sel].sum())]
+    if rows:
+        spec["a_ub"] = np.vstack([spec["a_ub"].reshape(-1, p.atoms.shape[1]), *rows])
+        spec["b_ub"] = np.concatenate([spec["b_ub"], rhs])
+
+
+def narrowest(audit: pd.DataFrame) -> float:
+    """The fewest whole numbers any small count of ``audit`` keeps (``inf`` if none)."""
+    return float(audit["values"].min()) if len(audit) else math.inf
