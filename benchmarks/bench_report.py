@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -111,6 +112,7 @@ def _report(folder: Path, by: tuple[str, ...]) -> dict[str, Any]:
                "print('WALL', time.perf_counter() - t, 'RSS', "
                "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 'RC', r.returncode)")
     env = {"PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"}
+    load_before = os.getloadavg()
     res = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True,
                          env=env, check=True)
     lines = res.stdout.splitlines()
@@ -136,6 +138,7 @@ def _report(folder: Path, by: tuple[str, ...]) -> dict[str, Any]:
     # what is left of the wall clock: interpreter start, imports, the manifest step
     steps["manifest + start-up"] = max(0.0, wall - load_link - total_steps)
     return {"by": list(by), "wall_s": wall, "peak_mib": rss / 1024.0,
+            "load_before": load_before, "load_after": os.getloadavg(),
             "read_check_link_s": load_link, "steps_s": steps, "report_end_s": report_end}
 
 
@@ -332,7 +335,8 @@ def _print(run: dict[str, Any]) -> None:
     parts += [f"{k} {v:.1f} s ({100 * v / wall:.0f}%)" for k, v in steps.items()]
     print(f"N = {run['n_per_wave']:,} per wave, by {' x '.join(run['by'])}: "
           f"report {wall:.1f} s, peak {run['peak_mib']:.0f} MiB "
-          f"(CSV {run['csv_mib']:.0f} MiB)")
+          f"(CSV {run['csv_mib']:.0f} MiB; load average {run['load_before'][0]:.1f} before, "
+          f"{run['load_after'][0]:.1f} after)")
     print("   " + "; ".join(parts))
     if "loop_s" in run:
         print(f"   per-cell scipy/statsmodels loop over {run['loop_cells']:,} item cells: "

@@ -555,7 +555,6 @@ def publish(
     ['README.md', 'accounting.csv', 'attrition.csv', 'linkage_counts.csv']
     """
     from .._plan import AnalysisPlan
-    from ._report import write_report_into
 
     plan = plan or AnalysisPlan()
     folder = Path(out)
@@ -587,6 +586,8 @@ def publish(
         outputs = write_outputs_into(study, stage, synthetic=synthetic, inputs=waves,
                                      threshold=plan.threshold, protection=guard)
         say(0, 7, f"wrote {len(outputs.files)} linkage files")
+        from ._report import write_report_into  # imports the writers (a second or more)
+
         report = write_report_into(study, stage, plan=plan, inputs=given,
                                    synthetic=synthetic, progress=progress,
                                    comparison=comparison, sources=guard.published.sources,
