@@ -8,8 +8,8 @@ comparison: a step whose line is steeper than it grows faster than the data.
 
 Usage::
 
-    python benchmarks/bench_report.py --n 10000 100000 1000000 --json > benchmarks/results/report.jsonl
-    python benchmarks/plot_report.py benchmarks/results/report.jsonl --out docs/img/report_scaling.png
+    python benchmarks/bench_report.py --n 10000 100000 1000000 --json > results.jsonl
+    python benchmarks/plot_report.py results.jsonl --out docs/img/report_scaling.png
 """
 
 from __future__ import annotations
