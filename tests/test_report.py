@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import zipfile
@@ -70,7 +71,7 @@ def test_word_report_says_synthetic_on_every_page(report_dir: Path) -> None:
         body = z.read("word/document.xml").decode()
         media = [n for n in z.namelist() if n.startswith("word/media/")]
     assert "SYNTHETIC DATA" in text  # the page header repeats on every page
-    assert body.count("<w:tbl>") == 8
+    assert body.count("<w:tbl>") == 8 + 4  # and the provenance: options, tests, inputs, software
     assert len(media) == 7
 
 
@@ -241,3 +242,200 @@ def test_findings_open_both_reports(report_dir: Path) -> None:
         body = z.read("word/document.xml").decode("utf-8")
     assert body.index("Findings") < body.index("This report compares")
     assert "Improved: How quickly help came" in body
+
+
+# -- a report a publisher accepts (issue 14 item 4) -------------------------------------------
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+
+
+def _xml(docx: Path, name: str):  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    with zipfile.ZipFile(docx) as z:
+        return etree.fromstring(z.read(name))
+
+
+def _instructions(root) -> list[str]:  # type: ignore[no-untyped-def]
+    return [" ".join((t.text or "").split()) for t in root.iter(f"{W}instrText")]
+
+
+def test_word_report_is_a4_in_british_english(report_dir: Path) -> None:
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    sizes = [(int(s.get(f"{W}w")), int(s.get(f"{W}h"))) for s in doc.iter(f"{W}pgSz")]
+    assert sizes
+    # A4 is 11906 x 16838 twentieths of a point (210 x 297 mm), either way round
+    assert {tuple(sorted(s)) for s in sizes} == {(11906, 16838)}
+    styles = _xml(report_dir / "report.docx", "word/styles.xml")
+    langs = {el.get(f"{W}val") for el in styles.iter(f"{W}lang")}
+    assert langs == {"en-GB"}
+
+
+def test_word_report_paper_and_language_follow_the_plan(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    plan = AnalysisPlan.from_mapping({"analysis": {"items": ["overall_rating"],
+                                                   "designs": ["paired"]},
+                                      "present": {"paper": "letter", "language": "en-US"}})
+    write_report(study, tmp_path, plan=plan, synthetic=True)
+    doc = _xml(tmp_path / "report.docx", "word/document.xml")
+    sizes = {tuple(sorted((int(s.get(f"{W}w")), int(s.get(f"{W}h")))))
+             for s in doc.iter(f"{W}pgSz")}
+    assert sizes == {(12240, 15840)}  # 8.5 x 11 inches
+    styles = _xml(tmp_path / "report.docx", "word/styles.xml")
+    assert {el.get(f"{W}val") for el in styles.iter(f"{W}lang")} == {"en-US"}
+
+
+@pytest.mark.parametrize(("present", "message"), [
+    ({"paper": "A5"}, "paper is 'A5'"),
+    ({"language": "english"}, "language is 'english'"),
+    ({"max_table_rows": 0}, "max_table_rows must be a positive whole number"),
+    ({"colour": "blue"}, "unknown key 'colour'"),
+])
+def test_present_section_of_the_plan_is_validated(present: dict[str, object],
+                                                  message: str) -> None:
+    from crisis_survey._plan import PlanError
+
+    with pytest.raises(PlanError, match=re.escape(message)):
+        AnalysisPlan.from_mapping({"present": present})
+
+
+def test_word_report_has_captions_contents_and_page_numbers(report_dir: Path) -> None:
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    fields = _instructions(doc)
+    seq_tables = [f for f in fields if f.startswith("SEQ Table")]
+    seq_figures = [f for f in fields if f.startswith("SEQ Figure")]
+    assert len(seq_tables) == doc.findall(f".//{W}tbl").__len__() == 12
+    assert len(seq_figures) == 7
+    # one TOC field each: the contents (headings), the list of tables, the list of figures
+    tocs = [f for f in fields if f.startswith("TOC")]
+    assert tocs == ['TOC \\o "1-1" \\h \\z \\u', 'TOC \\h \\z \\c "Table"',
+                    'TOC \\h \\z \\c "Figure"']
+    # every caption number sits in a bookmark that a REF field in the text can point to
+    marks = {b.get(f"{W}name") for b in doc.iter(f"{W}bookmarkStart")}
+    refs = [f.split()[1] for f in fields if f.startswith("REF ")]
+    assert refs and set(refs) <= marks
+    pagerefs = [f.split()[1] for f in fields if f.startswith("PAGEREF ")]
+    # findings and 5 sections, 12 tables, 7 figures
+    assert len(pagerefs) == 1 + 5 + 12 + 7 and set(pagerefs) <= marks
+    # captions come before their table and are kept with it
+    for tbl in doc.iter(f"{W}tbl"):
+        caption = tbl.getprevious()
+        assert caption.tag == f"{W}p"
+        assert "SEQ Table" in "".join(_instructions(caption))
+        assert caption.find(f"{W}pPr/{W}keepNext") is not None
+    # the footer: Page N of M
+    footers = [n for n in zipfile.ZipFile(report_dir / "report.docx").namelist()
+               if re.fullmatch(r"word/footer\d*\.xml", n)]
+    footer_fields = [f for n in footers for f in _instructions(_xml(report_dir / "report.docx", n))]
+    assert "PAGE" in footer_fields and "NUMPAGES" in footer_fields
+    # every section shows that footer: the first has it, none replaces it
+    sect = list(doc.iter(f"{W}sectPr"))
+    assert sect[0].find(f"{W}footerReference") is not None
+    assert all(s.find(f"{W}footerReference") is None for s in sect[1:])
+    settings = _xml(report_dir / "report.docx", "word/settings.xml")
+    assert settings.find(f"{W}updateFields").get(f"{W}val") == "true"
+
+
+def test_word_tables_repeat_headers_and_keep_rows_whole(report_dir: Path) -> None:
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    for tbl in doc.iter(f"{W}tbl"):
+        rows = tbl.findall(f"{W}tr")
+        assert all(r.find(f"{W}trPr/{W}cantSplit") is not None for r in rows)
+        assert rows[0].find(f"{W}trPr/{W}tblHeader") is not None
+        body = [r for r in rows if r.find(f"{W}trPr/{W}tblHeader") is None]
+        assert body, "a table with header rows only"
+    # a statistic's symbol stays with its value: no breakable space after "V =" or "z ="
+    text = "|".join(t.text or "" for tbl in doc.iter(f"{W}tbl") for t in tbl.iter(f"{W}t"))
+    assert "V\u00a0=\u00a0" in text or "z\u00a0=\u00a0" in text
+    assert not re.search(r"\b[A-Za-zχ²]+\(?[\d.]*\)? = \S", text.replace("\u00a0", "~"))
+
+
+def test_word_figures_have_alt_text(report_dir: Path) -> None:
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    pictures = list(doc.iter(f"{WP}docPr"))
+    assert len(pictures) == 7
+    for pic in pictures:
+        assert len(pic.get("descr", "")) > 40, pic.attrib
+        assert pic.get("title", "").startswith("Figure ")
+
+
+def test_word_report_has_no_blank_pages(report_dir: Path) -> None:
+    """Every section holds content, and no section break sits in an empty paragraph that
+    follows a table (the blank landscape pages of old); consecutive wide tables share one
+    landscape section."""
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    body = doc.find(f"{W}body")
+    sections: list[list] = [[]]  # type: ignore[type-arg]
+    for el in body:
+        if el.tag == f"{W}sectPr":
+            continue
+        sections[-1].append(el)
+        if el.find(f"{W}pPr/{W}sectPr") is not None:
+            sections.append([])
+    assert len(sections) > 1  # the wide tables are in landscape sections
+    for sec in sections:
+        texts = "".join(t.text or "" for el in sec for t in el.iter(f"{W}t"))
+        assert texts.strip() or any(el.tag == f"{W}tbl" for el in sec)
+    orientations = [s.find(f"{W}pgSz").get(f"{W}orient") for s in doc.iter(f"{W}sectPr")]
+    # no two neighbouring sections with the same orientation (a break for nothing)
+    assert all(a != b for a, b in itertools.pairwise(orientations))
+    for p in body.iter(f"{W}p"):
+        if p.find(f"{W}pPr/{W}pageBreakBefore") is not None:
+            raise AssertionError("page breaks before paragraphs")
+        if p.find(f".//{W}br[@{W}type='page']") is not None:
+            raise AssertionError("a hard page break")
+
+
+def test_no_json_in_the_reports(report_dir: Path) -> None:
+    import lxml.html
+
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    word = "".join(t.text or "" for t in doc.iter(f"{W}t"))
+    page = lxml.html.fromstring((report_dir / "report.html").read_text(encoding="utf-8"))
+    for style in page.xpath("//style | //svg"):
+        style.drop_tree()
+    html_text = page.text_content()
+    for text in (word, html_text):
+        assert not re.search(r'"\w+":\s', text)  # a JSON key
+        assert "{" not in text and "}" not in text
+        assert "manifest.json" in text
+    assert not page.xpath("//pre")
+    # the provenance: an input's SHA-256 and a package version, in table cells
+    digest = hashlib.sha256(W1.read_bytes()).hexdigest()
+    assert digest in word and digest in html_text
+    assert page.xpath(f"//td[contains(., '{digest}')]")
+    # the Word report links manifest.json as a file beside it
+    with zipfile.ZipFile(report_dir / "report.docx") as z:
+        rels = z.read("word/_rels/document.xml.rels").decode()
+    assert 'Target="manifest.json" TargetMode="External"' in rels
+
+
+def test_html_figures_are_responsive_svg_with_text(report_dir: Path) -> None:
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg\b[^>]*>", html)
+    assert len(svgs) == 7
+    for tag in svgs:
+        assert "viewBox" in tag and " width=" not in tag and " height=" not in tag
+        assert re.search(r'aria-label="[^"]{40,}"', tag)
+    assert html.count("<text") > 50  # the figures' words are text, not outlines
+    assert "Participant flow" in html and "2014 survey" in html
+
+
+def test_long_tables_are_cut_in_html_and_word_and_whole_in_excel(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    plan = AnalysisPlan.from_mapping({"analysis": {"items": ["overall_rating"],
+                                                   "designs": ["paired"]},
+                                      "present": {"max_table_rows": 5}})
+    files = write_report(study, tmp_path, plan=plan, synthetic=True)
+    sample_rows = len(pd.read_excel(tmp_path / "tables" / "sample.xlsx", header=None))
+    assert not (tmp_path / "tables" / "sample.docx").exists()
+    assert not (tmp_path / "tables" / "sample.html").exists()
+    assert (tmp_path / "tables" / "sample.md").exists()
+    ws = load_workbook(tmp_path / "tables" / "sample.xlsx").active
+    assert ws.max_row == sample_rows > 20  # every row
+    html = files.html.read_text(encoding="utf-8")
+    assert "The first 5 of" in html and "tables/sample.xlsx" in html
+    doc = _xml(files.docx, "word/document.xml")
+    first = next(iter(doc.iter(f"{W}tbl")))
+    body = [r for r in first.findall(f"{W}tr") if r.find(f"{W}trPr/{W}tblHeader") is None]
+    assert len(body) <= 5 + 5  # five rows and at most one row-group label before each

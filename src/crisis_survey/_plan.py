@@ -43,6 +43,9 @@ A plan file looks like this (every key optional; the defaults are shown)::
 
     [present]
     style = "apa"              # how tables print numbers: "apa" or "medical" (leading zeros)
+    paper = "A4"               # or "letter": the Word report's page size
+    language = "en-GB"         # the Word report's language (spelling, hyphenation)
+    max_table_rows = 200       # longer tables: the first rows in the report, all in XLSX
 """
 
 from __future__ import annotations
@@ -165,6 +168,17 @@ def _present_problems(style: Any) -> list[str]:
     return problems
 
 
+def _report_problems(paper: Any, language: Any, max_table_rows: Any) -> list[str]:
+    """Problems with the ``[present]`` section's values."""
+    from .present._word import check_page_setup
+
+    problems = check_page_setup(paper, language)
+    if not _whole(max_table_rows) or max_table_rows < 1:
+        problems.append(f"[present] max_table_rows must be a positive whole number, got "
+                        f"{max_table_rows!r}")
+    return problems
+
+
 def _raise(problems: list[str], source: str) -> None:
     if problems:
         where = f" in {source}" if source else ""
@@ -248,6 +262,13 @@ class AnalysisPlan:
         How tables print numbers: ``"apa"`` (APA 7: ``.05``, ``[low, high]``) or
         ``"medical"`` (leading zeros, ``(low to high)``);
         :data:`~crisis_survey.present._style.TABLE_STYLES`.
+    paper, language
+        The Word report's page size (``"A4"`` or ``"letter"``) and language tag
+        (``"en-GB"``, ``"en-US"``...).
+    max_table_rows
+        Tables with more rows are shown in the HTML and Word reports by their first
+        ``max_table_rows`` rows, with a note pointing to the full table in ``tables/``
+        (Excel, Markdown, LaTeX); a positive whole number.
     source
         The plan file's name (set by :func:`load_plan`).
 
@@ -283,6 +304,9 @@ class AnalysisPlan:
     agreement: tuple[str, ...] = ("group", "area", "demographic")
     key_components: tuple[int, ...] = ()
     style: str = "apa"
+    paper: str = "A4"
+    language: str = "en-GB"
+    max_table_rows: int = 200
     source: str = ""
 
     def linkage_options(self, folder: str | Path = ".") -> dict[str, Any]:
@@ -299,7 +323,8 @@ class AnalysisPlan:
             confidence=self.confidence, min_n=self.min_n, threshold=self.threshold,
             allow_small_threshold=self.allow_small_threshold)
             + _verdict_problems(self.primary, self.designs, self.equivalence)
-            + _present_problems(self.style), self.source)
+            + _present_problems(self.style)
+            + _report_problems(self.paper, self.language, self.max_table_rows), self.source)
         if self.threshold < ADVISED_THRESHOLD:
             where = f" in {self.source}" if self.source else ""
             warnings.warn(
@@ -350,7 +375,12 @@ class AnalysisPlan:
         d = dict(spec.get("disclosure", {}))
         k = dict(spec.get("linkage", {}))
         pr = dict(spec.get("present", {}))
-        problems += [f"[present] has unknown key {x!r}" for x in pr if x != "style"]
+        problems += [f"[present] has unknown key {x!r}" for x in pr
+                     if x not in ("style", "paper", "language", "max_table_rows")]
+        paper = pr.get("paper", "A4")
+        language = pr.get("language", "en-GB")
+        max_rows = pr.get("max_table_rows", 200)
+        problems += _report_problems(paper, language, max_rows)
         allowed = {"items", "by", "designs", "tests", "test_options", "adjust", "family",
                    "alpha", "confidence", "min_n", "unreachable", "primary", "equivalence"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
@@ -484,6 +514,9 @@ class AnalysisPlan:
             agreement=tuple(agreement),
             key_components=tuple(int(v) for v in components),
             style=str(style),
+            paper=str(paper),
+            language=str(language),
+            max_table_rows=int(max_rows),
             source=source,
         )
 

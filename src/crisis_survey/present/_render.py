@@ -399,12 +399,53 @@ def _spanned(tr: Any, grid_col: int) -> int:
     return extra
 
 
+#: The normal text size of the Word documents (points).
+_NORMAL_SIZE = 10.0
+#: Characters after which a Word table cell must not break its line: a statistic's symbol
+#: stays with its value (``V = 1,493.50``, not ``V =`` over ``1,493.50``).
+_NO_BREAK = re.compile(r"(?<=\S) (?=[=<>≤≥] )|(?<=[=<>≤≥]) (?=\S)")
+
+
+def _keep_together(text: str) -> str:
+    """``text`` with the spaces around ``=``/``<``/``>`` made non-breaking (layout only: the
+    characters shown are the same)."""
+    return _NO_BREAK.sub("\u00a0", text)
+
+
+def _column_widths(table: PublicationTable, text_width: int,
+                   header: list[list[tuple[str, int]]], font_size: float) -> list[int]:
+    """Column widths (EMU) that fit each body column's longest cell on one line (a header
+    may wrap at its spaces, so it counts by its longest word); the row labels get what is
+    left, at most what their longest label needs. When the body columns do not fit, they
+    share the width in proportion to what they need, and the row labels keep a quarter."""
+    emu_per_char = int(0.55 * font_size * 12700)  # an Arial character is about 0.55 em
+    padding = int(0.16 * 914400)  # Word's default cell margins, left and right
+    cols = [table.stub, *table.body_columns]
+    need = []
+    for k, col in enumerate(cols):
+        cells = table.data[col].astype(str)
+        body = int(cells.str.len().max()) if len(cells) else 0
+        label = header[-1][k][0] if k < len(header[-1]) else ""
+        word = max((len(w) for w in label.split()), default=0)
+        need.append(max(body, word, 3) * emu_per_char + padding)
+    stub_need, body_need = need[0], need[1:]
+    if sum(body_need) + min(stub_need, text_width // 4) > text_width:
+        scale = text_width * 3 / 4 / sum(body_need)
+        return [text_width // 4] + [int(n * scale) for n in body_need]
+    stub = min(stub_need, text_width - sum(body_need))
+    spare = text_width - stub - sum(body_need)
+    return [stub] + [n + int(spare * n / sum(body_need)) for n in body_need]
+
+
 def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None = None) -> None:
     """Append ``table`` to a python-docx ``Document`` as a real Word table, APA layout.
 
-    The number is bold, the title italic, the header row(s) bold with rules above and below
-    and repeated on each page; notes follow in a smaller font. ``font_size`` (points) sets
-    the size of the table's cells (default: the document's normal size).
+    The caption (``Table 3``, a ``SEQ Table`` field inside a bookmark, so the list of tables
+    and cross-references find it; then the italic title) is kept with the table. The header
+    row(s) are bold with rules above and below and repeated on each page; no row breaks
+    across pages; notes follow in a smaller font. ``font_size`` (points) sets the size of
+    the table's cells (default: the document's normal size). Column widths follow the
+    longest cell of each column.
     """
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -412,12 +453,15 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
+    from ._word import add_caption
+
     border = _docx_border
-    if table.heading:
+    if table.number is not None:
+        add_caption(doc, "Table", table.number, table.title, table.name)
+    else:
         p = doc.add_paragraph()
-        p.add_run(table.heading).bold = True
-    p = doc.add_paragraph()
-    p.add_run(table.title).italic = True
+        p.add_run(table.title).italic = True
+        p.paragraph_format.keep_with_next = True
     header = _header_rows(table)
     body_rows = list(_body(table))
     n_rows = len(header) + sum(1 + (g is not None) for g, _ in body_rows)
@@ -425,6 +469,8 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     wt = doc.add_table(rows=n_rows, cols=ncol)
     wt.alignment = WD_TABLE_ALIGNMENT.CENTER
     trs = list(wt._tbl.tr_lst)
+    for tr in trs:  # a row is never split across two pages
+        tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     r = 0
     for k, hrow in enumerate(header):
         tr = trs[r]
@@ -436,10 +482,11 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
         for text, span in hrow:
             cell = (_docx_merge(tr, wt, c - _spanned(tr, c), c - _spanned(tr, c) + span - 1)
                     if span > 1 else _docx_cells(tr, wt)[c])
-            cell.text = text
+            cell.text = _keep_together(text)
             for para in cell.paragraphs:
                 para.alignment = (WD_ALIGN_PARAGRAPH.CENTER if (k < len(header) - 1 or c)
                                   else WD_ALIGN_PARAGRAPH.LEFT)
+                para.paragraph_format.keep_with_next = True
                 for run in para.runs:
                     run.bold = True
             if k == 0:
@@ -454,21 +501,22 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
         if group is not None:
             merged = _docx_merge(trs[r], wt, 0, ncol - 1)
             merged.text = group
+            merged.paragraphs[0].paragraph_format.keep_with_next = True  # with its first row
             for run in merged.paragraphs[0].runs:
                 run.italic = True
             r += 1
         row_cells = _docx_cells(trs[r], wt)
         for c, text in enumerate(cells):
-            row_cells[c].text = text
+            row_cells[c].text = _keep_together(text)
             if c:
                 row_cells[c].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
         r += 1
     for cell in _docx_cells(trs[n_rows - 1], wt):
         border(cell, "bottom", 12)
-    # the row-label (stub) column gets 30% of the text width, the others share the rest
     sec = doc.sections[-1]
     text_width = sec.page_width - sec.left_margin - sec.right_margin
-    widths = [int(text_width * 0.3)] + [int(text_width * 0.7 / (ncol - 1))] * (ncol - 1)
+    widths = _column_widths(table, text_width, header,
+                            font_size if font_size is not None else _NORMAL_SIZE)
     wt.autofit = False
     for wcol, width in zip(wt.columns, widths, strict=False):
         wcol.width = width  # the grid (LibreOffice reads this)
@@ -476,10 +524,14 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     for row_cells in grid:
         for wcell, width in zip(row_cells, widths, strict=False):
             wcell.width = width
-    if font_size is not None:
-        for row_cells in grid:
-            for wcell in row_cells:
-                for para in wcell.paragraphs:
+    for row_cells in grid:
+        for wcell in row_cells:
+            for para in wcell.paragraphs:
+                fmt = para.paragraph_format
+                fmt.space_after = 0
+                fmt.space_before = 0
+                fmt.line_spacing = 1.0
+                if font_size is not None:
                     for run in para.runs:
                         run.font.size = Pt(font_size)
     for i, note in enumerate(table.notes):
@@ -488,6 +540,9 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
             p.add_run("Note. ").italic = True
         run = p.add_run(note)
         run.font.size = Pt(9)
+        p.paragraph_format.space_after = Pt(2)
+    if not table.notes:
+        doc.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
 def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
@@ -525,13 +580,17 @@ def to_docx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
     return _normalise_zip(buf.getvalue())
 
 
-def new_document(title: str = "") -> Any:
-    """A python-docx Document with fixed dates and author (so saves are reproducible) and
-    Arial 10 pt as the normal style."""
+def new_document(title: str = "", *, paper: str = "A4", language: str = "en-GB") -> Any:
+    """A python-docx Document with fixed dates and author (so saves are reproducible),
+    Arial 10 pt as the normal style, ``paper`` (``"A4"`` or ``"letter"``) with 2.54 cm
+    margins and ``language`` (a tag such as ``"en-GB"``) as the language of every style."""
     from docx import Document
-    from docx.shared import Pt
+    from docx.shared import Pt, RGBColor
+
+    from ._word import set_page_setup
 
     doc = Document()
+    set_page_setup(doc, paper=paper, language=language)
     props = doc.core_properties
     props.created = FIXED_DATE
     props.modified = FIXED_DATE
@@ -542,7 +601,11 @@ def new_document(title: str = "") -> Any:
     props.title = title
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
-    normal.font.size = Pt(10)
+    normal.font.size = Pt(_NORMAL_SIZE)
+    caption = doc.styles["Caption"]  # APA: black, the size of the text, not bold
+    caption.font.size = Pt(_NORMAL_SIZE)
+    caption.font.bold = False
+    caption.font.color.rgb = RGBColor(0, 0, 0)
     return doc
 
 

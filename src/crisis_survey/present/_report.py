@@ -8,9 +8,9 @@ them. The same study, plan and inputs give byte-identical files.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -163,6 +163,49 @@ def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: flo
     )
 
 
+# -- blocks ------------------------------------------------------------------------------------
+# A report is a list of sections (name, blocks); a block is (kind, content):
+#   ("p", text), ("note", text): a paragraph, a note in smaller type;
+#   ("refs", [text or Ref, ...]): a paragraph with cross-references to tables and figures;
+#   ("table", PublicationTable): a numbered table (captioned "Table N");
+#   ("figure", Figure): a numbered figure (captioned "Figure N", with alt text);
+#   ("link", (text before, file name, text after)): a paragraph linking a file of the report.
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure of the report: its SVG file (the PNG beside it goes into Word), number,
+    caption and alt text."""
+
+    svg: Path
+    number: int
+    name: str
+    caption: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A cross-reference to a table or figure of the report (``Table 3``, ``Figure 2``)."""
+
+    kind: str
+    number: int
+    name: str
+
+
+def _ref(target: PublicationTable | Figure) -> Ref:
+    if isinstance(target, Figure):
+        return Ref("Figure", target.number, target.name)
+    return Ref("Table", int(target.number or 0), target.name)
+
+
+Section = tuple[str, Sequence[tuple[str, Any]]]
+
+
+def _blocks_of(sections: Sequence[Section], kind: str) -> list[Any]:
+    return [c for _, blocks in sections for k, c in blocks if k == kind]
+
+
 # -- HTML --------------------------------------------------------------------------------------
 _CSS = """
 body{font-family:Arial,Helvetica,sans-serif;max-width:1100px;margin:0 auto;padding:0 24px 48px;
@@ -172,11 +215,11 @@ margin-top:2em}h3{margin-top:1.5em}
 .banner{position:sticky;top:0;z-index:9;background:#fff3cd;border:2px solid #b8860b;
 padding:8px 12px;font-weight:bold;margin:0 -12px}
 @media print{.banner{position:fixed;top:0;left:0;right:0}body{padding-top:56px}}
-figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}
-figcaption{font-size:.9em;color:#333;margin-top:4px}
+figure{margin:1.5em 0}figure svg{display:block;width:100%;max-width:900px;height:auto}
+figcaption{font-size:.95em;margin-bottom:6px}
 .note{font-size:.9em;color:#333}table{margin:1em 0}
 code{background:#f3f3f3;padding:0 3px}
-nav ul{columns:2}
+nav ul{columns:2}nav h3{margin:.8em 0 .2em;font-size:1em}
 .findings h3{margin:.7em 0 .2em;font-size:1.05em}.findings ul{margin:.2em 0;padding-left:1.3em}
 .findings li{margin:.1em 0}.findings p.note{margin:.2em 0}
 """
@@ -185,20 +228,60 @@ nav ul{columns:2}
 _SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
-def _inline_svg(path: Path) -> str:
+def _inline_svg(path: Path, alt: str = "") -> str:
     """The figure's ``<svg>`` element, without the XML prologue and the RDF metadata, scaled
-    to the page's width (:func:`~crisis_survey.present._figures.responsive_svg`)."""
+    to the page's width (:func:`~crisis_survey.present._figures.responsive_svg`) and
+    labelled with ``alt`` for screen readers."""
     from ._figures import responsive_svg
 
     text = path.read_text(encoding="utf-8")
     start = text.find("<svg")
-    return responsive_svg(_SVG_METADATA.sub("", text[start:] if start >= 0 else text))
+    svg = responsive_svg(_SVG_METADATA.sub("", text[start:] if start >= 0 else text))
+    if alt:
+        svg = svg.replace("<svg", f'<svg role="img" aria-label="{html.escape(alt)}"', 1)
+    return svg
+
+
+def _html_refs(parts: Sequence[str | Ref]) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, Ref):
+            anchor = f"cs_{part.name}" if part.kind == "Table" else f"fig_{part.name}"
+            out.append(f'<a href="#{anchor}">{part.kind} {part.number}</a>')
+        else:
+            out.append(html.escape(part))
+    return "".join(out)
+
+
+def _html_blocks(blocks: Sequence[tuple[str, Any]], to_html: Callable[[Any], str]) -> list[str]:
+    parts = []
+    for kind, content in blocks:
+        if kind == "p":
+            parts.append(f"<p>{html.escape(content)}</p>\n")
+        elif kind == "note":
+            parts.append(f"<p class=\"note\">{html.escape(content)}</p>\n")
+        elif kind == "refs":
+            parts.append(f"<p>{_html_refs(content)}</p>\n")
+        elif kind == "link":
+            # the file by name, not as a link: the page links nothing outside itself
+            # (present/_safe.py assert_offline)
+            before, name, after = content
+            parts.append(f"<p>{html.escape(before)}<code>{html.escape(name)}</code>"
+                         f"{html.escape(after)}</p>\n")
+        elif kind == "table":
+            parts.append(to_html(content) + "\n")
+        elif kind == "figure":
+            fig: Figure = content
+            parts.append(
+                f"<figure id=\"fig_{fig.name}\"><figcaption><strong>Figure {fig.number}"
+                f"</strong><br/><em>{html.escape(fig.caption)}</em></figcaption>"
+                f"{_inline_svg(fig.svg, fig.alt)}</figure>\n")
+    return parts
 
 
 def _html_report(
-    *, title: str, synthetic: bool, intro: Sequence[str],
-    sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]], to_html: Callable[[Any], str],
-    findings: Any = None,
+    *, title: str, synthetic: bool, intro: Sequence[str], sections: Sequence[Section],
+    to_html: Callable[[Any], str], findings: Any = None,
 ) -> str:
     parts = ["<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n",
              f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"]
@@ -209,24 +292,25 @@ def _html_report(
         parts.append(f"<h2 id=\"findings\">Findings</h2>\n{findings.to_html()}\n")
     parts.extend(f"<p>{html.escape(p)}</p>\n" for p in intro)
     parts.append("<nav><h2>Contents</h2><ul>")
-    parts.extend(f"<li><a href=\"#s{i}\">{html.escape(name)}</a></li>"
+    parts.extend(f"<li><a href=\"#s{i}\">{i}. {html.escape(name)}</a></li>"
                  for i, (name, _) in enumerate(sections, 1))
-    parts.append("</ul></nav>\n")
+    parts.append("</ul>")
+    tables = _blocks_of(sections, "table")
+    figures = _blocks_of(sections, "figure")
+    if tables:
+        parts.append("<h3>Tables</h3><ul>")
+        parts.extend(f"<li><a href=\"#cs_{t.name}\">Table {t.number}</a>. "
+                     f"{html.escape(t.title)}</li>" for t in tables)
+        parts.append("</ul>")
+    if figures:
+        parts.append("<h3>Figures</h3><ul>")
+        parts.extend(f"<li><a href=\"#fig_{f.name}\">Figure {f.number}</a>. "
+                     f"{html.escape(f.caption)}</li>" for f in figures)
+        parts.append("</ul>")
+    parts.append("</nav>\n")
     for i, (name, blocks) in enumerate(sections, 1):
         parts.append(f"<h2 id=\"s{i}\">{i}. {html.escape(name)}</h2>\n")
-        for kind, content in blocks:
-            if kind == "p":
-                parts.append(f"<p>{html.escape(content)}</p>\n")
-            elif kind == "note":
-                parts.append(f"<p class=\"note\">{html.escape(content)}</p>\n")
-            elif kind == "pre":
-                parts.append(f"<pre>{html.escape(content)}</pre>\n")
-            elif kind == "table":
-                parts.append(to_html(content) + "\n")
-            elif kind == "figure":
-                svg, caption = content
-                parts.append(f"<figure>{_inline_svg(svg)}<figcaption>{html.escape(caption)}"
-                             "</figcaption></figure>\n")
+        parts += _html_blocks(blocks, to_html)
     if synthetic:
         parts.append(f"<p class=\"banner\">{html.escape(SYNTHETIC_BANNER)}</p>\n")
     parts.append("</body>\n</html>\n")
@@ -234,68 +318,158 @@ def _html_report(
 
 
 # -- Word --------------------------------------------------------------------------------------
+def _docx_link(doc: Any, paragraph: Any, target: str, text: str) -> None:
+    """A hyperlink to a file beside the document (a relative, external relationship)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    rid = doc.part.relate_to(target, RT.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rid)
+    run = OxmlElement("w:r")
+    r_pr = OxmlElement("w:rPr")
+    style = OxmlElement("w:u")
+    style.set(qn("w:val"), "single")
+    colour = OxmlElement("w:color")
+    colour.set(qn("w:val"), "0563C1")
+    r_pr.append(colour)
+    r_pr.append(style)
+    run.append(r_pr)
+    t = OxmlElement("w:t")
+    t.text = text
+    run.append(t)
+    link.append(run)
+    paragraph._p.append(link)
+
+
+#: Tables with more body columns than this get a landscape page, in smaller type.
+_WIDE = 6
+
+
+def _is_wide(block: tuple[str, Any]) -> bool:
+    kind, content = block
+    return kind == "table" and len(content.body_columns) > _WIDE
+
+
+def _orientations(blocks: Sequence[tuple[str, Any]]) -> list[bool]:
+    """Whether each block goes on a landscape page: a wide table does, a figure does not, and
+    text goes with the table or figure after it (an introduction stays on the page of what
+    it introduces), or with the one before it at the end of a section."""
+    out: list[bool | None] = [None if k in ("p", "note", "refs", "link") else _is_wide((k, c))
+                              for k, c in blocks]
+    following: bool | None = None
+    for i in range(len(out) - 1, -1, -1):
+        if out[i] is None:
+            out[i] = following
+        following = out[i]
+    previous = False
+    for i, o in enumerate(out):
+        out[i] = previous if o is None else o
+        previous = bool(out[i])
+    return [bool(o) for o in out]
+
+
+def _docx_blocks(doc: Any, blocks: Sequence[tuple[str, Any]], state: dict[str, bool]) -> None:
+    from docx.shared import Emu, Pt
+
+    from ._render import add_docx_table
+    from ._word import add_caption, add_reference, end_section, set_alt_text
+
+    def orient(landscape: bool) -> None:
+        if state["landscape"] != landscape:
+            end_section(doc, landscape=landscape)
+            state["landscape"] = landscape
+
+    for (kind, content), landscape in zip(blocks, _orientations(blocks), strict=True):
+        orient(landscape)
+        if kind in ("p", "note"):
+            para = doc.add_paragraph(content)
+            if kind == "note":
+                for r in para.runs:
+                    r.font.size = Pt(9)
+        elif kind == "refs":
+            para = doc.add_paragraph()
+            for part in content:
+                if isinstance(part, Ref):
+                    add_reference(para, part.kind, part.number, part.name)
+                else:
+                    para.add_run(part)
+        elif kind == "link":
+            before, name, after = content
+            para = doc.add_paragraph(before)
+            _docx_link(doc, para, name, name)
+            para.add_run(after)
+        elif kind == "table":
+            # wide tables go on landscape pages (consecutive ones together), smaller type
+            small = landscape or content.name.startswith("provenance_")
+            add_docx_table(doc, content, font_size=8 if small else None)
+        elif kind == "figure":
+            fig: Figure = content
+            add_caption(doc, "Figure", fig.number, fig.caption, fig.name)
+            sec = doc.sections[-1]
+            width = min(Emu(int(6.3 * 914400)), sec.page_width - sec.left_margin
+                        - sec.right_margin)
+            doc.add_picture(str(fig.svg.with_suffix(".png")), width=width)
+            set_alt_text(doc.inline_shapes[-1], fig.alt, f"Figure {fig.number}")
+
+
 def _docx_report(
-    *, title: str, synthetic: bool, intro: Sequence[str],
-    sections: Sequence[tuple[str, Sequence[tuple[str, Any]]]], findings: Any = None,
+    *, title: str, synthetic: bool, intro: Sequence[str], sections: Sequence[Section],
+    findings: Any = None, paper: str = "A4", language: str = "en-GB",
 ) -> bytes:
-    from docx.enum.section import WD_ORIENT, WD_SECTION
-    from docx.shared import Inches, Pt
+    from docx.shared import Pt
 
-    from ._render import _normalise_zip, add_docx_table, new_document
+    from ._render import _normalise_zip, new_document
+    from ._word import add_bookmark, add_contents, add_page_footer, bookmark_name, end_section
 
-    doc = new_document(title)
+    doc = new_document(title, paper=paper, language=language)
     if synthetic:
         doc.core_properties.subject = "SYNTHETIC DATA"
-    if synthetic:
         header = doc.sections[0].header.paragraphs[0]
         run = header.add_run(SYNTHETIC_BANNER)
         run.bold = True
         run.font.size = Pt(8)
+    add_page_footer(doc.sections[0])
     doc.add_heading(title, level=0)
-    if findings is not None:  # the answer first (present/_findings.py)
-        doc.add_heading("Findings", level=1)
+    state = {"landscape": False}
+    numbered = [(f"{i}. {name}", blocks) for i, (name, blocks) in enumerate(sections, 1)]
+    headings = [("Findings", bookmark_name("Toc", "findings"))] if findings is not None else []
+    headings += [(name, bookmark_name("Toc", f"s{k}")) for k, (name, _) in enumerate(numbered)]
+
+    def heading(text: str, mark: str) -> None:
+        para = doc.add_heading(text, level=1)
+        add_bookmark(doc, para, mark)
+
+    if findings is not None:  # the answer first (present/_findings.py), before the contents
+        heading("Findings", headings[0][1])
         findings.add_to_docx(doc)
     for p in intro:
         doc.add_paragraph(p)
-    for i, (name, blocks) in enumerate(sections, 1):
-        doc.add_heading(f"{i}. {name}", level=1)
-        for kind, content in blocks:
-            if kind in ("p", "note"):
-                para = doc.add_paragraph(content)
-                if kind == "note":
-                    for r in para.runs:
-                        r.font.size = Pt(9)
-            elif kind == "pre":
-                para = doc.add_paragraph()
-                r = para.add_run(content)
-                r.font.name = "Courier New"
-                r.font.size = Pt(8)
-            elif kind == "table":
-                wide = len(content.body_columns) > 6
-                if wide:  # wide tables get a landscape page of their own, smaller type
-                    _orient(doc, WD_SECTION, WD_ORIENT, landscape=True)
-                add_docx_table(doc, content, font_size=8 if wide else None)
-                doc.add_paragraph()
-                if wide:
-                    _orient(doc, WD_SECTION, WD_ORIENT, landscape=False)
-            elif kind == "figure":
-                svg, caption = content
-                png = svg.with_suffix(".png")
-                doc.add_picture(str(png), width=Inches(6.3))
-                cap = doc.add_paragraph()
-                cap.add_run(caption).italic = True
+    add_contents(doc, "Contents", 'TOC \\o "1-1" \\h \\z \\u',
+                 [(text, mark, 1) for text, mark in headings])
+    tables = _blocks_of(sections, "table")
+    figures = _blocks_of(sections, "figure")
+    if tables:
+        add_contents(doc, "List of tables", 'TOC \\h \\z \\c "Table"',
+                     [(f"Table {t.number}. {t.title}", bookmark_name("Table", t.name), 1)
+                      for t in tables])
+    if figures:
+        add_contents(doc, "List of figures", 'TOC \\h \\z \\c "Figure"',
+                     [(f"Figure {f.number}. {f.caption}", bookmark_name("Figure", f.name), 1)
+                      for f in figures])
+    for (name, blocks), (_, mark) in zip(numbered, headings[len(headings) - len(numbered):],
+                                         strict=True):
+        # a heading goes on the page of what follows it (portrait, or a wide table's landscape)
+        first_landscape = bool(blocks) and _orientations(blocks)[0]
+        if state["landscape"] != first_landscape:
+            end_section(doc, landscape=first_landscape)
+            state["landscape"] = first_landscape
+        heading(name, mark)
+        _docx_blocks(doc, blocks, state)
     buf = io.BytesIO()
     doc.save(buf)
     return _normalise_zip(buf.getvalue())
-
-
-def _orient(doc: Any, wd_section: Any, wd_orient: Any, *, landscape: bool) -> None:
-    """Start a new page section in landscape or portrait (headers carry over)."""
-    section = doc.add_section(wd_section.NEW_PAGE)
-    width, height = section.page_width, section.page_height
-    if landscape != (width > height):
-        section.page_width, section.page_height = height, width
-    section.orientation = wd_orient.LANDSCAPE if landscape else wd_orient.PORTRAIT
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -485,24 +659,34 @@ def write_report_into(
                                               confidence=plan.confidence))
     tabs += w2tabs
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
-    by_name = {t.name: t for t in tabs}
 
     say(4, steps, f"writing {len(tabs)} tables ({sum(len(t.data) for t in tabs):,} rows) "
                   f"as {', '.join(R.TABLE_FORMATS)}")
     table_files: list[Path] = []
+    limit = plan.max_table_rows
     for i, t in enumerate(tabs, 1):
         if len(t.data) >= _LONG_TABLE:
             say(4, steps, f"writing table {i} of {len(tabs)}: {t.name} ({len(t.data):,} rows)")
-        table_files += R.save_table(t, tables_dir / t.name)
+        # a table longer than the plan's limit is written whole only where it is usable as
+        # data (Excel, Markdown, LaTeX); the HTML and Word reports show its first rows
+        formats = R.TABLE_FORMATS if len(t.data) <= limit else _LONG_FORMATS
+        table_files += R.save_table(t, tables_dir / t.name, formats=formats)
+    shown = {t.name: _first_rows(t, limit) for t in tabs}
 
     say(5, steps, "drawing figures")
     import matplotlib.pyplot as plt
 
-    figure_specs: list[tuple[str, Callable[[], Any], str]] = [
+    figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [
         ("flow", lambda: F.flow_diagram(study, threshold=thr),
-         "Participant flow: respondents read, excluded, linked and analysed in each wave."),
+         "Participant flow: respondents read, excluded, linked and analysed in each wave.",
+         "Flow diagram from the respondents read in each wave, through those excluded and "
+         "those linked across the waves, to the respondents analysed in each design, with "
+         "the number in each box."),
         ("paired_change", lambda: F.change_chart(study, threshold=thr),
-         "Linked respondents whose answer moved down, stayed the same or moved up."),
+         "Linked respondents whose answer moved down, stayed the same or moved up.",
+         "Horizontal stacked bars, one per item and group: the share of linked respondents "
+         "whose wave-2 answer was lower than, the same as, or higher than their wave-1 "
+         "answer."),
     ]
     # one diverging bar chart per response scale shared by items asked in both waves
     scales: dict[tuple[str, ...], list[str]] = {}
@@ -518,6 +702,10 @@ def write_report_into(
             "likert" if k == 0 else f"likert_{k + 1}", likert(names),
             f"Answers by wave and group ({scale[0]} to {scale[-1]}), centred on the "
             "middle of the scale.",
+            f"Diverging stacked bars for {len(names)} item(s) answered on the scale from "
+            f"{scale[0]} to {scale[-1]}: for each item, group and wave, the percentage giving "
+            "each answer, lower answers to the left of the centre and higher ones to the "
+            "right.",
         ))
 
     # a forest plot tells at most 8 groups apart: with by = (group, area) there are hundreds
@@ -530,18 +718,22 @@ def write_report_into(
     figure_specs += [
         (f"forest_{d}", forest(d),
          f"Effect sizes with {round(plan.confidence * 100)}% confidence intervals: "
-         f"{_DESIGN_TITLES[d]}.")
+         f"{_DESIGN_TITLES[d]}.",
+         f"Forest plot: for each item, one point per group at its effect size (wave 2 "
+         f"relative to wave 1) with a horizontal line for its "
+         f"{round(plan.confidence * 100)}% confidence interval; {_DESIGN_TITLES[d]}.")
         for d in plan.designs if d in ("paired", "independent") and few_cells
     ]
     figure_files: list[Path] = []
-    figs: dict[str, tuple[Path, str]] = {}
-    for i, (name, make, caption) in enumerate(figure_specs, 1):
+    figs: dict[str, Figure] = {}
+    for i, (name, make, caption, alt) in enumerate(figure_specs, 1):
         say(5, steps, f"drawing figure {i} of {len(figure_specs)}: {name}")
         fig = make()
         written = F.save_figure(fig, figures_dir / name)
         plt.close(fig)
         figure_files += written
-        figs[name] = (figures_dir / f"{name}.svg", caption)
+        figs[name] = Figure(svg=figures_dir / f"{name}.svg", number=0, name=name,
+                            caption=caption, alt=alt)
 
     say(6, steps, "writing the HTML and Word reports")
     intro = [
@@ -558,26 +750,54 @@ def write_report_into(
     findings = publishable_findings(
         comparison, comparison_tabs, models=models, groups=[str(g) for g in groups],
         waves=[w.label or f"wave {w.number}" for w in cb.waves])
+    # figures in the order they appear, numbered from 1
+    order = ["flow", *[n for n in figs if n.startswith("forest_")],
+             *[n for n in figs if n.startswith("likert")], "paired_change"]
+    figs = {n: dataclasses.replace(figs[n], number=k) for k, n in enumerate(order, 1)}
+    comparison_shown = [shown[t.name] for t in tabs[first:first + len(comparison_tabs)]]
+    change_refs: list[str | Ref] = []
+    for k, t in enumerate(comparison_shown):
+        sep = "" if k == 0 else (" and " if k == len(comparison_shown) - 1 else ", ")
+        change_refs += [sep, _ref(t)]
+    change_refs.append(" give the tests of each design; " if len(comparison_shown) > 1
+                       else " gives the tests; ")
+    change_refs += ["the figures show the effect sizes and the answers in each wave ("]
+    change_figs = [figs[n] for n in order if n != "flow"]
+    for k, f in enumerate(change_figs):
+        change_refs += ["" if k == 0 else ", ", _ref(f)]
+    change_refs.append(").")
     sections: list[tuple[str, list[tuple[str, Any]]]] = [
         ("Respondents and linkage", [
-            ("figure", figs["flow"]), ("table", tabs[0]), ("table", tabs[1]),
-            *[("table", t) for t in tabs[2:first]],
+            ("refs", [_ref(figs["flow"]), " shows how respondents were read, excluded and "
+                      "linked; ", _ref(tabs[0]), " describes the sample and ", _ref(tabs[1]),
+                      " the linkage of the waves."]),
+            ("figure", figs["flow"]), ("table", shown[tabs[0].name]),
+            ("table", shown[tabs[1].name]),
+            *[("table", shown[t.name]) for t in tabs[2:first]],
         ]),
         ("Change between the waves", [
-            *[("table", t) for t in tabs[first:first + len(comparison_tabs)]],
-            *[("figure", figs[n]) for n in figs if n.startswith("forest_")],
-            *[("figure", figs[n]) for n in figs if n.startswith("likert")],
+            ("refs", change_refs),
+            *[("table", t) for t in comparison_shown],
+            *[("figure", figs[n]) for n in order if n.startswith("forest_")],
+            *[("figure", figs[n]) for n in order if n.startswith("likert")],
             ("figure", figs["paired_change"]),
         ]),
     ]
     if mtab is not None:
-        model_blocks: list[tuple[str, Any]] = [("table", by_name[mtab.name])]
+        model_blocks: list[tuple[str, Any]] = [("table", shown[mtab.name])]
         model_blocks += [("note", f"Not fitted: {m}") for m in model_failures]
         sections.append(("Did change differ between the groups?", model_blocks))
     if w2tabs:
         sections.append(("Questions asked in wave 2 only",
-                         [("table", by_name[t.name]) for t in w2tabs]))
+                         [("table", shown[t.name]) for t in w2tabs]))
     options = {"plan": plan.to_dict(), "comparison": dict(comparison.options)}
+    codebook_info = {"name": cb.name, "version": cb.version, "source": Path(cb.source).name}
+    from ._provenance import provenance_tables
+
+    provenance = [t.numbered(k) for k, t in enumerate(provenance_tables(
+        plan=plan.to_dict(), tests=dict(comparison.options.get("tests", {})),
+        designs=list(plan.designs), labels=labels, inputs=dict(inputs or {}),
+        codebook=codebook_info), len(tabs) + 1)]
     sections.append(("Methods and provenance", [
         ("p", "Tests are chosen from each item's measurement level in the codebook: ordinal "
               "items by Wilcoxon signed-rank (paired; exact conditional distribution given "
@@ -587,10 +807,14 @@ def write_report_into(
               "partially overlapping z-test (Derrick et al. 2015); nominal items by the "
               "Stuart-Maxwell test and chi-square. \"Don't know\" and similar answers are "
               "excluded from the tests and counted."),
-        ("p", "Every input file's SHA-256, the versions of Python and of every package, and "
-              "every option are recorded in manifest.json beside this report; the same "
-              "inputs and options reproduce the same files byte for byte."),
-        ("pre", json.dumps(options, indent=2, sort_keys=True, default=str)),
+        ("refs", ["The options of the analysis (", *_join_refs(provenance[:-2]),
+                  "), the input files with their SHA-256 digests (", _ref(provenance[-2]),
+                  ") and the software versions (", _ref(provenance[-1]),
+                  ") are recorded below; the same inputs and options reproduce the same "
+                  "files byte for byte."]),
+        ("link", ("Every file of this report is listed with its SHA-256 in ",
+                  "manifest.json", ", beside this report.")),
+        *[("table", t) for t in provenance],
     ]))
     doc_html = _html_report(title=title, synthetic=synthetic, intro=intro, sections=sections,
                             to_html=R.to_html, findings=findings)
@@ -598,16 +822,39 @@ def write_report_into(
     html_path.write_text(doc_html, encoding="utf-8")
     docx_path = out / "report.docx"
     docx_path.write_bytes(_docx_report(title=title, synthetic=synthetic, intro=intro,
-                                       sections=sections, findings=findings))
+                                       sections=sections, findings=findings,
+                                       paper=plan.paper, language=plan.language))
 
     say(7, steps, "writing the manifest")
     manifest_path = write_folder_manifest(
         out,
         inputs=dict(inputs or {}),
         options=options,
-        codebook={"name": cb.name, "version": cb.version, "source": Path(cb.source).name},
+        codebook=codebook_info,
         synthetic=synthetic,
     )
     return ReportFiles(out=out, html=html_path, docx=docx_path, manifest=manifest_path,
                        tables=tuple(table_files), figures=tuple(figure_files))
 
+
+def _join_refs(targets: Sequence[PublicationTable]) -> list[str | Ref]:
+    out: list[str | Ref] = []
+    for k, t in enumerate(targets):
+        out += ["" if k == 0 else " and ", _ref(t)]
+    return out
+
+
+#: The formats of a table longer than the plan's ``max_table_rows``: data, not pages.
+_LONG_FORMATS: tuple[str, ...] = ("md", "tex", "xlsx")
+
+
+def _first_rows(table: PublicationTable, limit: int) -> PublicationTable:
+    """``table`` as the HTML and Word reports show it: whole up to ``limit`` rows, else its
+    first ``limit`` rows with a note saying how many there are and where the rest is."""
+    n = len(table.data)
+    if n <= limit:
+        return table
+    note = (f"The first {limit:,} of {n:,} rows are shown; the whole table is in "
+            f"tables/{table.name}.xlsx (also .md and .tex).")
+    return dataclasses.replace(table, data=table.data.iloc[:limit].reset_index(drop=True),
+                               notes=(note, *table.notes))

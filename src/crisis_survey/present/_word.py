@@ -1,0 +1,291 @@
+"""Word layout a publisher accepts: page size and language, fields, captions, contents lists,
+page numbers, section breaks without blank pages, alt text (private module).
+
+python-docx writes paragraphs, runs and tables; this module adds the pieces it has no API
+for, as WordprocessingML:
+
+- captions numbered by ``SEQ Table`` / ``SEQ Figure`` fields, each number inside a bookmark
+  so that the text can cross-reference it with a ``REF`` field;
+- the table of contents and the lists of tables and figures as ``TOC`` fields whose cached
+  result already lists every entry with a ``PAGEREF`` page number (Word refreshes all fields
+  when the file opens: ``w:updateFields`` in the settings; LibreOffice lays out the cached
+  result and computes the page references);
+- a footer ``Page N of M`` (``PAGE`` and ``NUMPAGES`` fields);
+- section breaks carried by the last paragraph of the section they end, so that switching a
+  wide table to landscape adds no empty paragraph that could spill onto a page of its own.
+
+Every field's cached text is what Word would show, so the document reads correctly before
+any field is updated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .._errors import CrisisSurveyError
+
+__all__ = [
+    "LANGUAGE_PATTERN",
+    "PAPER_SIZES",
+    "add_bookmark",
+    "add_caption",
+    "add_contents",
+    "add_field",
+    "add_page_footer",
+    "add_reference",
+    "bookmark_name",
+    "check_page_setup",
+    "end_section",
+    "set_alt_text",
+    "set_page_setup",
+]
+
+#: Paper sizes a plan may choose, as (width, height) in millimetres (portrait).
+PAPER_SIZES: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "letter": (215.9, 279.4)}
+#: A BCP 47 language tag as Word stores it (``en-GB``, ``de-DE``, ``fr-CA``).
+LANGUAGE_PATTERN = r"[a-z]{2,3}-[A-Z]{2}"
+#: Page margins in millimetres (2.54 cm, Word's default).
+_MARGIN_MM = 25.4
+
+
+def check_page_setup(paper: object, language: object) -> list[str]:
+    """Problems with a paper size and a language tag (empty when both are valid)."""
+    problems = []
+    if paper not in PAPER_SIZES:
+        problems.append(f"[present] paper is {paper!r} (expected one of {sorted(PAPER_SIZES)})")
+    if not isinstance(language, str) or not re.fullmatch(LANGUAGE_PATTERN, language):
+        problems.append(f"[present] language is {language!r} (expected a language tag such as "
+                        "'en-GB' or 'en-US')")
+    return problems
+
+
+def _el(tag: str, **attrs: str) -> Any:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    el = OxmlElement(tag)
+    for key, value in attrs.items():
+        el.set(qn(f"w:{key}"), value)
+    return el
+
+
+def set_page_setup(doc: Any, *, paper: str = "A4", language: str = "en-GB") -> None:
+    """Paper size and margins of the document's (first) section and its language.
+
+    The language goes into the document defaults (``w:lang`` of ``w:rPrDefault``), which
+    every style inherits, and into the theme font language of the settings.
+    """
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    problems = check_page_setup(paper, language)
+    if problems:
+        raise CrisisSurveyError("; ".join(problems))
+    width, height = PAPER_SIZES[paper]
+    for section in doc.sections:
+        section.page_width, section.page_height = Mm(width), Mm(height)
+        for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+            setattr(section, side, Mm(_MARGIN_MM))
+    r_pr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    lang = r_pr.find(qn("w:lang"))
+    if lang is None:
+        lang = _el("w:lang")
+        r_pr.append(lang)
+    lang.set(qn("w:val"), language)
+    lang.set(qn("w:eastAsia"), language)
+    settings = doc.settings.element
+    theme = settings.find(qn("w:themeFontLang"))
+    if theme is not None:
+        theme.set(qn("w:val"), language)
+    if settings.find(qn("w:updateFields")) is None:
+        # Word refreshes the contents lists, captions and references when the file opens
+        settings.append(_el("w:updateFields", val="true"))
+
+
+# -- fields ------------------------------------------------------------------------------------
+def add_field(paragraph: Any, instruction: str, cached: str, *, bold: bool = False,
+              italic: bool = False) -> None:
+    """Append a complex field (``instruction``, e.g. ``SEQ Table \\* ARABIC``) whose cached
+    result is ``cached``."""
+    def run(*children: Any) -> Any:
+        r = paragraph.add_run()
+        if bold:
+            r.bold = True
+        if italic:
+            r.italic = True
+        for child in children:
+            r._r.append(child)
+        return r
+
+    from docx.oxml.ns import qn
+
+    instr = _el("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    run(_el("w:fldChar", fldCharType="begin"))
+    run(instr)
+    run(_el("w:fldChar", fldCharType="separate"))
+    r = run()
+    r.text = cached
+    run(_el("w:fldChar", fldCharType="end"))
+
+
+def bookmark_name(kind: str, name: str) -> str:
+    """A Word bookmark name for a caption or heading (letters, digits, underscores, at most 40
+    characters; a leading underscore hides it from Word's bookmark list)."""
+    return ("_" + kind + "_" + re.sub(r"[^0-9A-Za-z]+", "_", name))[:40]
+
+
+def add_bookmark(doc: Any, paragraph: Any, name: str, first_run: int = 0) -> None:
+    """Put the runs of ``paragraph`` from ``first_run`` on inside the bookmark ``name``."""
+    ident = len(doc.element.body.xpath(".//w:bookmarkStart")) + 1
+    runs = paragraph._p.r_lst
+    start = _el("w:bookmarkStart", id=str(ident), name=name)
+    end = _el("w:bookmarkEnd", id=str(ident))
+    if runs[first_run:]:
+        runs[first_run].addprevious(start)
+        runs[-1].addnext(end)
+    else:
+        paragraph._p.append(start)
+        paragraph._p.append(end)
+
+
+def add_caption(doc: Any, kind: str, number: int, title: str, name: str) -> Any:
+    """A caption paragraph, ``Table 3`` in bold (the number a ``SEQ`` field inside a
+    bookmark) and the title in italic on a line of its own; kept with what follows it."""
+    from docx.enum.text import WD_BREAK
+
+    para = doc.add_paragraph(style="Caption")
+    label = para.add_run(f"{kind} ")
+    label.bold = True
+    add_field(para, f"SEQ {kind} \\* ARABIC", str(number), bold=True)
+    add_bookmark(doc, para, bookmark_name(kind, name))  # "Table 3": what a REF shows
+    para.add_run().add_break(WD_BREAK.LINE)
+    para.add_run(title).italic = True
+    para.paragraph_format.keep_with_next = True
+    return para
+
+
+def add_reference(paragraph: Any, kind: str, number: int, name: str) -> None:
+    """Append ``Table 3`` as a cross-reference (a ``REF`` field to the caption's bookmark,
+    which holds the label and the number)."""
+    add_field(paragraph, f"REF {bookmark_name(kind, name)} \\h", f"{kind} {number}")
+
+
+def add_contents(doc: Any, heading: str, instruction: str,
+                 entries: Sequence[tuple[str, str, int]]) -> None:
+    """A heading and a ``TOC`` field listing ``entries`` as (text, bookmark, level), each
+    with its page number as a ``PAGEREF`` field and a dotted leader.
+
+    ``instruction`` is the field's: ``TOC \\o "1-2" \\h \\z \\u`` for the contents,
+    ``TOC \\h \\z \\c "Table"`` for the list of tables.
+    """
+    from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
+    from docx.oxml.ns import qn
+
+    doc.add_paragraph(heading, style="TOC Heading")
+    section = doc.sections[-1]
+    right = section.page_width - section.left_margin - section.right_margin
+    paragraphs = []
+    for text, mark, level in entries or [("(no entries)", "", 1)]:
+        para = doc.add_paragraph()
+        fmt = para.paragraph_format
+        fmt.left_indent = int(right * 0.04) * (level - 1)
+        fmt.space_after = 0
+        fmt.tab_stops.add_tab_stop(right, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+        if mark:
+            link = _el("w:hyperlink", anchor=mark)
+            link.set(qn("w:history"), "1")
+            para._p.append(link)
+            r = _el("w:r")
+            t = _el("w:t")
+            t.text = text
+            r.append(t)
+            link.append(r)
+            para.add_run("\t")
+            add_field(para, f"PAGEREF {mark} \\h", "")
+        else:
+            para.add_run(text)
+        paragraphs.append(para)
+    first, last = paragraphs[0], paragraphs[-1]
+    # the field opens before the first entry and closes after the last one
+    instr = _el("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    opening = [_el("w:r"), _el("w:r"), _el("w:r")]
+    opening[0].append(_el("w:fldChar", fldCharType="begin"))
+    opening[1].append(instr)
+    opening[2].append(_el("w:fldChar", fldCharType="separate"))
+    p_pr = first._p.pPr
+    for k, r in enumerate(opening):
+        if p_pr is not None and k == 0:
+            p_pr.addnext(r)
+        elif k == 0:
+            first._p.insert(0, r)
+        else:
+            opening[k - 1].addnext(r)
+    closing = _el("w:r")
+    closing.append(_el("w:fldChar", fldCharType="end"))
+    last._p.append(closing)
+
+
+def add_page_footer(section: Any, *, font_size: float = 8) -> None:
+    """``Page N of M`` centred in the section's footer (later sections inherit it)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    para = section.footer.paragraphs[0]
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    para.add_run("Page ")
+    add_field(para, "PAGE", "1")
+    para.add_run(" of ")
+    add_field(para, "NUMPAGES", "1")
+    for run in para.runs:
+        run.font.size = Pt(font_size)
+
+
+# -- sections ----------------------------------------------------------------------------------
+def end_section(doc: Any, *, landscape: bool) -> None:
+    """End the current section at the document's last paragraph and start a new page in
+    landscape (``True``) or portrait.
+
+    The ending section's properties move into that paragraph's ``w:sectPr`` (Word's layout of
+    a section break) instead of a new empty paragraph, which is what python-docx's
+    ``add_section`` adds: after a table that fills its page, that empty paragraph makes a
+    blank page of its own.
+    """
+    import copy
+
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+    from docx.oxml.ns import qn
+
+    body = doc.element.body
+    last = body[-2] if len(body) > 1 else None  # body[-1] is the document's sectPr
+    if last is None or last.tag != qn("w:p"):
+        last = doc.add_paragraph()._p
+        last.get_or_add_pPr().append(_el("w:spacing", before="0", after="0", line="20",
+                                         lineRule="exact"))
+    sentinel = body.find(qn("w:sectPr"))
+    last.get_or_add_pPr().append(copy.deepcopy(sentinel))
+    # the new (last) section has no header or footer of its own: it inherits the previous
+    # section's, so the banner and the page numbers run on
+    for tag in ("w:headerReference", "w:footerReference"):
+        for ref in sentinel.findall(qn(tag)):
+            sentinel.remove(ref)
+    section = doc.sections[-1]
+    section.start_type = WD_SECTION.NEW_PAGE
+    width, height = section.page_width, section.page_height
+    if landscape != (width > height):
+        section.page_width, section.page_height = height, width
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+
+
+def set_alt_text(inline_shape: Any, description: str, title: str = "") -> None:
+    """Alt text of a picture (``wp:docPr``'s ``descr`` and ``title``), read by screen
+    readers and shown by Word under *Alt Text*."""
+    doc_pr = inline_shape._inline.docPr
+    doc_pr.set("descr", description)
+    if title:
+        doc_pr.set("title", title)
