@@ -82,6 +82,13 @@ def test_independence_gee_equals_geepack(studies: dict[str, Any], case: dict[str
     )
     assert i["ci_low"] == pytest.approx(case["estimate"][-1] - 1.959963984540054 *
                                         case["se"][-1], rel=1e-9)
+    # the published difference in change: exp of geepack's interaction and its Wald bounds
+    # for the ordinal model (a ratio of odds ratios), the interaction itself for the linear
+    d = res.effects.iloc[-1]
+    est, se = case["estimate"][-1], case["se"][-1]
+    bounds = (est, est - 1.959963984540054 * se, est + 1.959963984540054 * se)
+    want = [math.exp(v) for v in bounds] if case["method"] == "ordinal-gee" else list(bounds)
+    assert [d["estimate"], d["ci_low"], d["ci_high"]] == pytest.approx(want, rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -263,7 +270,8 @@ def test_per_group_wave_effects_are_contrasts(study: Any) -> None:
     assert res.n_linked > 0 and res.n_observations > res.n_clusters
     frame = res.to_frame()
     assert {"coefficient", "wave effect in group"} == set(frame["kind"])
-    assert "wave:group" in str(res) or "minus change" in str(res)
+    assert "difference in change between groups" in str(res)
+    assert "ratio of cumulative odds ratios" in str(res)
     assert "<table" in res._repr_html_()
 
 
@@ -272,6 +280,28 @@ def test_swapping_waves_flips_the_interaction(study: Any) -> None:
     b = change_by_group_model(swap_waves(study), "overall_rating").interaction
     assert b["estimate"] == pytest.approx(-a["estimate"], rel=1e-6)
     assert b["se"] == pytest.approx(a["se"], rel=1e-6)
+
+
+def test_effects_are_odds_ratios_labelled_by_what_they_mean(study: Any) -> None:
+    res = change_by_group_model(study, "overall_rating")
+    e = res.effects.set_index("term")
+    we = res.wave_effects.set_index("term")
+    assert list(e.index) == [*we.index, "difference"]
+    for g in we.index:  # per group: the odds of a higher answer in wave 2 vs wave 1
+        assert e.loc[g, "effect_measure"] == "cumulative odds ratio"
+        assert "higher answer in wave 2 vs wave 1" in e.loc[g, "meaning"]
+        assert e.loc[g, "estimate"] == pytest.approx(math.exp(we.loc[g, "estimate"]))
+        assert e.loc[g, "ci_low"] == pytest.approx(math.exp(we.loc[g, "ci_low"]))
+    assert e.loc["difference", "effect_measure"] == "ratio of cumulative odds ratios"
+    assert "difference in change between groups" in e.loc["difference", "meaning"]
+    # the ratio of the groups' odds ratios
+    ratio = e.loc[we.index[1], "estimate"] / e.loc[we.index[0], "estimate"]
+    assert e.loc["difference", "estimate"] == pytest.approx(ratio, rel=1e-9)
+    # one direction: swapping the waves inverts every odds ratio
+    back = change_by_group_model(swap_waves(study), "overall_rating").effects
+    np.testing.assert_allclose(back["estimate"], 1 / res.effects["estimate"], rtol=1e-6)
+    lin = change_by_group_model(study, "overall_rating", method="linear-gee").effects
+    assert set(lin["effect_measure"]) == {"mean code difference", "difference in mean code change"}
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from scipy import special
 
 from .._errors import CrisisSurveyError
 from ..codebook import Field
+from ..stats._registry import EFFECTS
 from ._study import ItemCounts, Layout, StudyLike, count_items, item_values, make_layout
 
 __all__ = ["ModelResult", "Patterns", "change_by_group_model", "fit_patterns", "models_by_item"]
@@ -86,6 +87,48 @@ class ModelResult:
         """The ``wave:group`` row of :attr:`terms`: the difference in change between groups."""
         return self.terms.loc[self.terms["term"] == "wave:group"].iloc[0]
 
+    @property
+    def effects(self) -> pd.DataFrame:
+        """The effects as published, one row per group and one for the difference, labelled
+        by what they mean: ``term`` (a group, or ``"difference"``), ``meaning``,
+        ``effect_measure`` (a key of :data:`crisis_survey.stats.EFFECTS`), ``estimate``,
+        ``ci_low``, ``ci_high``, ``p_value``.
+
+        The ordinal model's are odds ratios: ``exp`` of the log cumulative odds ratio and
+        of its Wald interval (robust SE), the odds of a higher answer in wave 2 vs wave 1
+        within a group (above 1: higher in wave 2), and for the difference the ratio of the
+        two groups' odds ratios (other group / reference group; above 1: the answers rose
+        more, or fell less, in the other group). The linear model's are differences in mean
+        code on the same rows.
+
+        Examples
+        --------
+        >>> from crisis_survey import change_by_group_model, load_sample_study
+        >>> model = change_by_group_model(load_sample_study(), "overall_rating")
+        >>> model.effects[["term", "effect_measure", "estimate"]].round(2)
+                   term                   effect_measure  estimate
+        0  Service user            cumulative odds ratio      1.63
+        1         Carer            cumulative odds ratio      1.01
+        2    difference  ratio of cumulative odds ratios      0.62
+        """
+        ratio = self.method == "ordinal-gee"
+        within = "cumulative odds ratio" if ratio else "mean code difference"
+        between = "ratio of cumulative odds ratios" if ratio else "difference in mean code change"
+        rows = []
+        for _, r in self.wave_effects.iterrows():
+            rows.append((str(r["term"]), f"{EFFECTS[within].label} ({r['term']})", within, r))
+        rows.append(("difference", f"difference in change between groups ({self.other_group} "
+                     f"vs {self.reference_group})", between, self.interaction))
+        out = []
+        for term, meaning, measure, r in rows:
+            est, low, high = (float(r[k]) for k in ("estimate", "ci_low", "ci_high"))
+            if ratio:
+                est, low, high = math.exp(est), math.exp(low), math.exp(high)
+            out.append({"term": term, "meaning": meaning, "effect_measure": measure,
+                        "estimate": est, "ci_low": low, "ci_high": high,
+                        "p_value": float(r["p_value"])})
+        return pd.DataFrame(out)
+
     def to_frame(self) -> pd.DataFrame:
         """Terms then per-group wave effects, one row each, with the model's description."""
         a = self.terms.assign(kind="coefficient")
@@ -97,14 +140,17 @@ class ModelResult:
 
     def __str__(self) -> str:
         i = self.interaction
+        e = self.effects
+        d = e.iloc[-1]
         return (
             f"{self.method} for {self.item!r} ({self.effect_scale}; working correlation "
             f"{self.working_correlation}; {self.n_observations} answers from "
             f"{self.n_clusters} respondents, {self.n_linked} linked)\n"
-            f"change in {self.other_group} minus change in {self.reference_group}: "
-            f"{i['estimate']:.4f} (robust SE {i['se']:.4f}, z = {i['z']:.3f}, "
-            f"p = {i['p_value']:.4g}, {self.confidence:.0%} CI {i['ci_low']:.4f} to "
-            f"{i['ci_high']:.4f})\n" + self.wave_effects.to_string(index=False)
+            f"{d['meaning']}: {d['effect_measure']} {d['estimate']:.4f} "
+            f"({self.confidence:.0%} CI {d['ci_low']:.4f} to {d['ci_high']:.4f}; "
+            f"z = {i['z']:.3f}, p = {i['p_value']:.4g})\n"
+            + e[["term", "effect_measure", "estimate", "ci_low", "ci_high", "p_value"]]
+            .to_string(index=False)
         )
 
     def __repr__(self) -> str:
@@ -114,9 +160,11 @@ class ModelResult:
     def _repr_html_(self) -> str:
         head = "<br>".join(escape(line) for line in str(self).splitlines()[:2])
         cols = ["term", "estimate", "se", "z", "p_value", "ci_low", "ci_high"]
-        return (f"<p>{head}</p><p>Wave 2 versus wave 1 within each group:</p>"
-                + self.wave_effects[cols].to_html(index=False)
-                + "<p>Every coefficient:</p>" + self.terms[cols].to_html(index=False))
+        return (f"<p>{head}</p><p>Wave 2 versus wave 1 within each group, and the difference "
+                "in change between the groups:</p>"
+                + self.effects.to_html(index=False)
+                + "<p>Every coefficient (log scale):</p>"
+                + self.terms[cols].to_html(index=False))
 
 
 @dataclass(frozen=True)
@@ -488,7 +536,10 @@ def change_by_group_model(
         The coefficients (``wave``, ``group``, ``wave:group``; thresholds or intercept too),
         the per-group wave effects and the counts; for ``"ordinal-gee"`` also the odds ratios
         ``exp(estimate)`` with their intervals (columns ``odds_ratio``, ``or_ci_low``,
-        ``or_ci_high``; NaN for ``"linear-gee"``).
+        ``or_ci_high``; NaN for ``"linear-gee"``). :attr:`ModelResult.effects` gives the
+        effects as published, labelled by what they mean: per group the odds of a higher
+        answer in wave 2 vs wave 1, and the difference in change between the groups as the
+        ratio of their odds ratios, each with its interval.
 
     Raises
     ------

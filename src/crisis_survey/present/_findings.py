@@ -309,7 +309,7 @@ def _between(models: Sequence[Any], alpha: float, table: pd.DataFrame) -> list[s
     labels = dict(zip(table["item"], table["label"], strict=False))
     differed, not_differed = [], []
     for m in models:
-        it = m.interaction
+        it = m.effects.iloc[-1]  # the difference in change (ratio of odds ratios)
         p = _num(it["p_value"])
         name = str(labels.get(m.item, m.item))
         if p < alpha:
@@ -321,9 +321,9 @@ def _between(models: Sequence[Any], alpha: float, table: pd.DataFrame) -> list[s
         else:
             not_differed.append(name)
     m0 = models[0]
-    head = (f"Change differed between the groups (change-by-group model: change in "
-            f"{m0.other_group} minus change in {m0.reference_group}, {m0.effect_scale}; "
-            "p not adjusted)")
+    head = (f"Change differed between the groups (change-by-group model: "
+            f"{m0.effects.iloc[-1]['effect_measure']}, {m0.other_group} vs "
+            f"{m0.reference_group}; p not adjusted)")
     lines = []
     if differed:
         lines.append(f"{head} for {len(differed)} of {len(models)} items: "

@@ -117,47 +117,54 @@ def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: flo
                 labels: Mapping[str, str] | None = None) -> PublicationTable:
     """Did change between the waves differ between groups? One row per ordinal item.
 
-    Built from :class:`~crisis_survey.compare.ModelResult` objects (estimates on the log
-    cumulative odds scale, wave 2 versus wave 1). Holds no counts, so no cell is suppressed.
+    Built from :class:`~crisis_survey.compare.ModelResult` objects: their
+    :attr:`~crisis_survey.compare.ModelResult.effects`, odds ratios of a higher answer in wave
+    2 versus wave 1 per group and the ratio of the groups' odds ratios for the difference in
+    change (exp of the log cumulative odds ratios and of their Wald intervals). Holds no
+    counts, so no cell is suppressed.
     """
     level = f"{round(confidence * 100)}%"
     rows = []
     values = []
     for m in models:
-        we = m.wave_effects.set_index("term")
-        it = m.interaction
+        eff = m.effects.set_index("term")
         row = {"item": (labels or {}).get(m.item, m.item)}
         for g in groups:
-            if g in we.index:
-                r = we.loc[g]
+            if g in eff.index:
+                r = eff.loc[g]
                 row[g] = format_estimate_ci(r["estimate"], r["ci_low"], r["ci_high"])
             else:
                 row[g] = "–"
-        row["difference"] = format_estimate_ci(it["estimate"], it["ci_low"], it["ci_high"])
-        row["p"] = format_p(float(it["p_value"]))
+        d = eff.loc["difference"]
+        row["difference"] = format_estimate_ci(d["estimate"], d["ci_low"], d["ci_high"])
+        row["p"] = format_p(float(d["p_value"]))
         rows.append(row)
-        values.append({"item": m.item, "estimate": float(it["estimate"]),
-                       "ci_low": float(it["ci_low"]), "ci_high": float(it["ci_high"]),
-                       "p_value": float(it["p_value"])})
+        values.append({"item": m.item, "effect_measure": str(d["effect_measure"]),
+                       "estimate": float(d["estimate"]), "ci_low": float(d["ci_low"]),
+                       "ci_high": float(d["ci_high"]), "p_value": float(d["p_value"])})
     data = pd.DataFrame(rows, columns=["item", *groups, "difference", "p"])
-    contrast = (f"change in {models[0].other_group} minus change in {models[0].reference_group}"
-                if models else "interaction")
+    contrast = (f"{models[0].other_group} vs {models[0].reference_group}"
+                if models else "between the groups")
     notes = (
         "Cumulative-logit generalised estimating equations (the OrdinalGEE estimator) on every "
         "answer of both waves, respondents as clusters (linked respondents contribute two "
         "answers), independence working correlation with robust (sandwich) standard errors. "
-        f"Estimates are log cumulative odds ratios of a higher answer in wave 2 versus wave 1, "
-        f"with {level} confidence intervals; positive values mean higher answers in wave 2.",
-        f"Difference: the wave x group interaction ({contrast}). p-values are not adjusted "
-        "for multiplicity.",
+        "Per group: odds ratio (OR) of a higher answer in wave 2 versus wave 1, with "
+        f"{level} confidence intervals (exp of the log cumulative odds ratio and its Wald "
+        "interval); OR > 1 means higher answers in wave 2.",
+        f"Difference in change between groups ({contrast}): the ratio of the two groups' odds "
+        "ratios (the exponentiated wave x group interaction); above 1, the answers rose more "
+        "(or fell less) in the first-named group. p-values are not adjusted for multiplicity.",
     )
     return PublicationTable(
         name="change_by_group_model",
         title="Change between the waves by respondent group (model using every respondent)",
         data=data,
         stub="item",
-        column_labels={"item": "Item", **{g: f"{g}: wave effect [{level} CI]" for g in groups},
-                       "difference": f"Difference [{level} CI]", "p": "p"},
+        column_labels={"item": "Item",
+                       **{g: f"{g}: OR, wave 2 vs wave 1 [{level} CI]" for g in groups},
+                       "difference": f"Difference in change, ratio of ORs [{level} CI]",
+                       "p": "p"},
         notes=notes,
         values=pd.DataFrame(values),
     )

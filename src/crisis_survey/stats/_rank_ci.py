@@ -98,8 +98,8 @@ def _bisect(f: Any, rows: int, increasing: bool) -> FloatArray:
 def signed_rank_ci_asymptotic(
     scores2: Any, mult: Any, v2: Any, *, confidence: float, alternative: str, correction: bool
 ) -> tuple[FloatArray, FloatArray]:
-    """Interval for the matched-pairs rank-biserial r (x - y) from the tilted family's normal
-    approximation, every row at once (rows: doubled midranks ``scores2`` and multiplicities
+    """Interval for the matched-pairs rank-biserial r (of the signed differences given: y - x
+    in the stats functions) from the tilted family's normal approximation, every row at once (rows: doubled midranks ``scores2`` and multiplicities
     ``mult`` of the non-zero |d|, observed doubled statistic ``v2``). NaN without data."""
     s = np.atleast_2d(np.asarray(scores2, dtype=np.float64))
     m = np.atleast_2d(np.asarray(mult, dtype=np.float64))
@@ -207,8 +207,8 @@ def _exact_root_block(logpmf: FloatArray, t: FloatArray, v: FloatArray, a: float
 def signed_rank_ci_exact(
     pmf: FloatArray, scores2: Any, mult: Any, v2: Any, *, confidence: float, alternative: str
 ) -> tuple[FloatArray, FloatArray]:
-    """Interval for the matched-pairs rank-biserial r (x - y) by inverting the exact
-    conditional signed-rank test along the tilted family; rows of ``pmf`` are the exact null
+    """Interval for the matched-pairs rank-biserial r (of the signed differences given:
+    y - x) by inverting the exact conditional signed-rank test along the tilted family; rows of ``pmf`` are the exact null
     distributions of 2V (zero beyond the support) for the ranks ``scores2``/``mult``."""
     s = np.atleast_2d(np.asarray(scores2, dtype=np.float64))
     m = np.atleast_2d(np.asarray(mult, dtype=np.float64))
