@@ -99,7 +99,8 @@ def signed_rank_ci_asymptotic(
     scores2: Any, mult: Any, v2: Any, *, confidence: float, alternative: str, correction: bool
 ) -> tuple[FloatArray, FloatArray]:
     """Interval for the matched-pairs rank-biserial r (of the signed differences given: y - x
-    in the stats functions) from the tilted family's normal approximation, every row at once (rows: doubled midranks ``scores2`` and multiplicities
+    in the stats functions) from the tilted family's normal approximation, every row at once (rows:
+    doubled midranks ``scores2`` and multiplicities
     ``mult`` of the non-zero |d|, observed doubled statistic ``v2``). NaN without data."""
     s = np.atleast_2d(np.asarray(scores2, dtype=np.float64))
     m = np.atleast_2d(np.asarray(mult, dtype=np.float64))
@@ -208,7 +209,8 @@ def signed_rank_ci_exact(
     pmf: FloatArray, scores2: Any, mult: Any, v2: Any, *, confidence: float, alternative: str
 ) -> tuple[FloatArray, FloatArray]:
     """Interval for the matched-pairs rank-biserial r (of the signed differences given:
-    y - x) by inverting the exact conditional signed-rank test along the tilted family; rows of ``pmf`` are the exact null
+    y - x) by inverting the exact conditional signed-rank test along the tilted family; rows of
+    ``pmf`` are the exact null
     distributions of 2V (zero beyond the support) for the ranks ``scores2``/``mult``."""
     s = np.atleast_2d(np.asarray(scores2, dtype=np.float64))
     m = np.atleast_2d(np.asarray(mult, dtype=np.float64))
