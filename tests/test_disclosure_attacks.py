@@ -126,7 +126,7 @@ def test_mcnemar_row_without_small_cells_is_published_whole() -> None:
     su = shown[shown["group"] == "Service user"].iloc[0]
     cells = np.asarray(sources[("Service user", "exp_followup", "paired")].cells)
     assert ((cells == 0) | (cells >= THRESHOLD)).all()
-    assert su["statistic"].startswith("χ²") and su["effect"].startswith("OR")
+    assert su["statistic"].startswith("χ²") and su["effect"].startswith("RD")  # risk difference
 
 
 # -- differencing -----------------------------------------------------------------------------

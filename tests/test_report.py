@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import hashlib
 import itertools
 import json
@@ -117,12 +119,15 @@ def test_no_published_count_below_the_threshold(report_dir: Path) -> None:
 
 
 def test_tables_carry_the_statistics(report_dir: Path, study) -> None:  # type: ignore[no-untyped-def]
-    # the model table's difference equals change_by_group_model's interaction (2 decimals)
+    # the model table's difference equals change_by_group_model's interaction as an odds
+    # ratio (exp of the log cumulative odds ratio, 2 decimals), and so do the groups' effects
     m = change_by_group_model(study, "overall_rating")
     md = (report_dir / "tables" / "change_by_group_model.md").read_text(encoding="utf-8")
     row = next(line for line in md.splitlines() if "Overall quality of crisis care" in line)
-    est = f"{m.interaction['estimate']:.2f}".replace("-", "−")
+    est = f"{math.exp(m.interaction['estimate']):.2f}"
     assert est in row
+    for g_est in m.effects["estimate"]:
+        assert f"{g_est:.2f}" in row
     # the paired comparison table's p for overall_rating in service users is compare_waves'
     t = compare_waves(study).table
     r = t[(t["item"] == "overall_rating") & (t["group"] == "Service user")

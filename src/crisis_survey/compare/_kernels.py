@@ -543,7 +543,7 @@ def p_method(test: str, result: TestResult, opts: Options = _NONE) -> str:
         method = str(opts.get("method", "asymptotic"))
         if method != "asymptotic":
             return EXACT if method == "exact" else MIDP
-        return CORRECTED if "continuity correction" in result.method else ASYMPTOTIC
+        return CORRECTED if d.get("continuity_correction") else ASYMPTOTIC
     if test == "fisher_exact":
         return EXACT
     if test == "chi_square":

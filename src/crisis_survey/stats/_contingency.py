@@ -288,6 +288,7 @@ def _mcnemar_from_counts(
         p = float(stats.chi2.sf(statistic, 1))
         df: float | None = 1.0
         details["z"] = math.copysign(math.sqrt(statistic), b - c) if b != c else 0.0
+        details["continuity_correction"] = 1.0 if (correction and b != c) else 0.0
     else:
         statistic = float(b)
         p = _binom_two_sided_half(b, m) if method == "exact" else _binom_midp_half(b, m)
