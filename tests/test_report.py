@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import hashlib
 import itertools
 import json
+import math
 import re
 import zipfile
 from pathlib import Path
