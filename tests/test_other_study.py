@@ -107,7 +107,7 @@ def test_report_without_a_plan_names_fields_by_their_titles(tmp_path: Path) -> N
     for p in shown:
         found = NAMES.findall(p.read_text(encoding="utf-8"))
         assert not found, (p.name, sorted(set(found)))
-    md = (out / "tables" / "comparison_paired.md").read_text(encoding="utf-8")
+    md = (out / "tables" / "change_paired.md").read_text(encoding="utf-8")
     assert "Treated with dignity and respect" in md and "Followed up after the crisis" in md
     # the report's text, outside the options block recorded for re-running, uses titles only
     html = (out / "report.html").read_text(encoding="utf-8")

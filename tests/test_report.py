@@ -131,7 +131,7 @@ def test_tables_carry_the_statistics(report_dir: Path, study) -> None:  # type: 
     t = compare_waves(study).table
     r = t[(t["item"] == "overall_rating") & (t["group"] == "Service user")
           & (t["design"] == "paired")].iloc[0]
-    md = (report_dir / "tables" / "comparison_paired.md").read_text(encoding="utf-8")
+    md = (report_dir / "tables" / "change_paired.md").read_text(encoding="utf-8")
     line = next(line for line in md.splitlines() if "Overall quality of crisis care" in line)
     # its signed-rank differences include a small count: p is published as its band
     # (issue 11, the derived-value rule), never as an exact value
@@ -149,9 +149,9 @@ def test_plan_selects_items_designs_and_threshold(study, tmp_path: Path) -> None
                         designs=("paired",), threshold=20, adjust="bonferroni")
     files = write_report(study, tmp_path, plan=plan)
     names = {p.name for p in files.tables}
-    assert "comparison_paired.md" in names
+    assert "change_paired.md" in names
     assert not any("independent" in n or "overlapping" in n for n in names)
-    md = (tmp_path / "tables" / "comparison_paired.md").read_text(encoding="utf-8")
+    md = (tmp_path / "tables" / "change_paired.md").read_text(encoding="utf-8")
     assert "Treated with dignity" in md and "Listened to" not in md
     assert "Bonferroni's method" in md  # the adjustment named in words, not the plan's code
     for table in (tmp_path / "tables").glob("*.md"):
@@ -206,7 +206,7 @@ def test_report_by_group_and_area(study, tmp_path: Path) -> None:  # type: ignor
                         designs=("paired", "independent"))
     files = write_report(study, tmp_path, plan=plan)
     assert not any(p.name.startswith("forest") for p in files.figures)
-    md = (tmp_path / "tables" / "comparison_paired.md").read_text(encoding="utf-8")
+    md = (tmp_path / "tables" / "change_paired.md").read_text(encoding="utf-8")
     assert "Service user / " in md and "Carer / " in md
     assert not [c for c in _count_cells(md) if 0 < c < 10]
 

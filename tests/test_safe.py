@@ -282,9 +282,9 @@ def test_a_rerun_with_another_plan_leaves_no_stale_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_report(study, out, plan=AnalysisPlan(items=("overall_rating",),
                                                designs=("paired", "independent")))
-    assert any(out.glob("tables/comparison_independent.*"))
+    assert any(out.glob("tables/comparison_sensitivity.*"))
     write_report(study, out, plan=AnalysisPlan(items=("overall_rating",), designs=("paired",)))
-    assert not any(out.glob("tables/comparison_independent.*"))  # the earlier plan's are gone
+    assert not any(out.glob("tables/comparison_sensitivity.*"))  # the earlier plan's are gone
     listed = set(json.loads((out / "manifest.json").read_text())["outputs"])
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert on_disk - {"manifest.json"} == listed

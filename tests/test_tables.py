@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from crisis_survey.present import (
     to_xlsx,
     wave2_items_table,
 )
-from crisis_survey.present._format import bounded_measure
+from crisis_survey.present._format import bounded_measure, split_numbers
 from crisis_survey.present._render import latex_escape, save_table
 
 
@@ -234,7 +235,11 @@ def test_wave2_items_display_matches_r_prop_test() -> None:
 def test_wave2_by_area_pools_small_areas() -> None:
     w2 = make_wave(2, 90, 40)
     t = wave2_items_table(w2, by="area", min_area_n=40)
-    assert any(c.startswith("other_areas") for c in t.body_columns) or len(t.body_columns) >= 2
+    # an area has a column only when none of its cells is withheld; the note counts them
+    shown = [c for c in t.body_columns if c != "all" and not c.startswith("other_areas")]
+    assert any(f"{len(shown)} of " in n and "local areas" in n for n in t.notes)
+    for c in shown:
+        assert not t.data[c].isin(["[c]", "–"]).any(), c
     # the All column equals the All column of the table by group: no differencing
     by_group = wave2_items_table(w2)
     assert (t.data["all"] == by_group.data["all"]).all()
@@ -269,11 +274,20 @@ def test_every_renderer_shows_the_display_strings(table: PublicationTable) -> No
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(to_xlsx(table))).active
-    xlsx_cells = {str(c.value) for row in ws.iter_rows() for c in row if c.value is not None}
+    xlsx_text = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    xlsx_numbers = {float(c.value) for row in ws.iter_rows() for c in row
+                    if isinstance(c.value, int | float)}
     for cell in cells:
         assert cell in md
         assert cell in docx_cells
-        assert cell in xlsx_cells
+        # the workbook holds each number a cell shows as a number (and its symbol as text)
+        parts = split_numbers(cell)
+        if parts is not None:
+            symbol, numbers, _ = parts
+            assert {v for v, _ in numbers} <= xlsx_numbers, cell
+            assert not symbol or symbol in xlsx_text, cell
+        else:
+            assert cell in xlsx_text, cell
         assert latex_escape(cell) in tex
         assert cell.replace("<", "&lt;").replace(">", "&gt;") in html or cell in html
     assert "http://" not in html and "https://" not in html
@@ -376,3 +390,111 @@ def test_comparison_table_matches_compare_waves(study) -> None:  # type: ignore[
         assert row["p_adj"] == format_p(float(src.loc[i, "p_adjusted"]))
         assert row["n"] == f"{int(src.loc[i, 'n_pairs']):,}"
         assert row["wave1"] == format_number(float(src.loc[i, "estimate_wave1"]), 1)
+
+
+# -- the main table (change_table) and numbers stored as numbers --------------------------------
+def test_difference_interval_matches_newcombe_1998() -> None:
+    from crisis_survey.present._tables import _difference_ci
+
+    # Newcombe (1998), Stat Med 17:873, Table II example (a): 56/70 vs 48/80, method 10
+    # (hybrid score, no continuity correction): 0.2000 [0.0524, 0.3339]; wave 2 - wave 1
+    lo, hi = _difference_ci("independent", 48, 80, 56, 70, None, 10, 0.95)
+    assert (round(lo, 2), round(hi, 2)) == (5.24, 33.39)
+
+
+def test_change_table_is_n_percent_difference_and_groups_side_by_side() -> None:
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present import change_table
+    from crisis_survey.present._release import comparison_sources
+    from crisis_survey.synthetic import load_sample_study
+
+    study = load_sample_study()
+    cmp = compare_waves(study)
+    t = change_table(cmp, design="independent", sources=comparison_sources(study, cmp))
+    assert [s.label for s in t.spanners] == ["Service user", "Carer"]
+    row = t.data.iloc[0]
+    raw = cmp.table[(cmp.table["design"] == "independent") & (cmp.table["group"] == "Service user")
+                    & (cmp.table["item"] == "overall_rating")].iloc[0]
+    n1, n2 = int(raw["n_wave1"]), int(raw["n_wave2"])
+    x1 = round(raw["estimate_wave1"] * n1 / 100)
+    x2 = round(raw["estimate_wave2"] * n2 / 100)
+    assert row["item"] == "Overall quality of crisis care: Good or Excellent"
+    assert row["g0_n"] == f"{n1} / {n2}"
+    assert row["g0_wave1"] == f"{x1} ({100 * x1 / n1:.1f})"
+    assert row["g0_wave2"] == f"{x2} ({100 * x2 / n2:.1f})"
+    assert row["g0_difference"].startswith(f"{100 * (x2 / n2 - x1 / n1):.1f} [")
+    assert t.label("g0_difference") == "Difference [95% CI]"
+    v = t.values.set_index(["group", "item"]).loc[("Service user", "overall_rating")]
+    assert v["difference_low"] < v["difference"] < v["difference_high"]
+    assert not any(raw_name in " ".join([*t.notes, *t.column_labels.values()])
+                   for raw_name in ("r_rb", "p_adj", "holm"))
+
+
+def test_xlsx_stores_every_shown_number_as_a_number() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present import change_table, to_xlsx
+    from crisis_survey.present._release import comparison_sources
+    from crisis_survey.synthetic import load_sample_study
+
+    study = load_sample_study()
+    cmp = compare_waves(study)
+    tables = [change_table(cmp, design=d, sources=comparison_sources(study, cmp))
+              for d in ("paired", "independent")]
+    tables.append(comparison_table(cmp, designs=["overlapping"], layout="strata"))
+    book = load_workbook(io.BytesIO(to_xlsx(tables)))
+    numeric = text_numbers = 0
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "n" and cell.value is not None:
+                    numeric += 1
+                    assert cell.number_format != "General", cell.coordinate
+                elif isinstance(cell.value, str) and re.fullmatch(
+                        r"[−-]?[\d,]*\.?\d+", cell.value):
+                    text_numbers += 1
+    assert numeric > 300
+    assert text_numbers == 0  # no number is stored as text
+    ws = book.worksheets[1]
+    found = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
+    # the independent Service-user overall rating: "184 (42.4)" is two numeric cells
+    cells = [c for row in ws.iter_rows() for c in row]
+    k = next(i for i, c in enumerate(cells) if c.value == 184)
+    assert cells[k + 1].value == 42.4 and cells[k + 1].number_format == "0.0"
+    assert "< .001" in found  # a p-value below .001 stays the published text
+
+
+def test_release_csvs_hold_plain_numbers_and_labels(tmp_path: Path) -> None:
+    from crisis_survey.present import write_outputs
+    from crisis_survey.synthetic import load_sample_study
+
+    study = load_sample_study()
+    write_outputs(study, tmp_path, synthetic=True)
+    accounting = (tmp_path / "accounting.csv").read_text(encoding="utf-8")
+    assert "All,,1071,1071,0" in accounting  # was "1,071": no thousands separators
+    for name in ("accounting.csv", "linkage_counts.csv", "attrition.csv"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert not re.search(r"\d\.\d{6,}", text), name  # no 17-digit floats
+        cells = pd.read_csv(tmp_path / name, dtype=str, keep_default_na=False)
+        assert not (cells == "–").to_numpy().any(), name  # one withheld marker, "[c]"
+        frame = pd.read_csv(tmp_path / name, na_values=["[c]"])
+        for col in ("rows_read", "rows_kept", "n_returned", "n_not_returned",
+                    "pct_returned", "statistic", "effect_size", "Service user"):
+            if col in frame.columns:
+                assert pd.api.types.is_numeric_dtype(frame[col]), (name, col)
+    attrition = pd.read_csv(tmp_path / "attrition.csv", na_values=["[c]"])
+    age = attrition[(attrition["variable"] == "age_band") & (attrition["group"] == "All")]
+    labels = set(study.codebook["age_band"].labels)
+    # medians as level labels, not codes ("between A and B" for a half)
+    assert all(m in labels or m.startswith("between ") for m in age["median_returned"])
+    assert "Mann–Whitney U test (W)" in set(attrition["test"])
+    assert "mann_whitney" not in set(attrition["test"])
+    pct = attrition["pct_returned"].dropna()
+    assert (pct.round(1) == pct).all()  # the stated precision: 1 decimal, 3 for estimates
+    for col in ("statistic", "effect_size", "std_diff"):
+        values = attrition[col].dropna()
+        assert len(values) and (values.round(3) == values).all(), col
+    assert "## Numbers" in (tmp_path / "README.md").read_text(encoding="utf-8")

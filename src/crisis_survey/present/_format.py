@@ -15,7 +15,11 @@ chi-square to two decimals.
 from __future__ import annotations
 
 import math
-from typing import Final
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+import pandas as pd
 
 from ..stats._registry import STATISTICS, effect_spec
 from ._style import TableStyle, table_style
@@ -24,12 +28,15 @@ __all__ = [
     "MINUS",
     "MISSING",
     "bounded_measure",
+    "excel_number",
     "format_count",
     "format_estimate_ci",
     "format_number",
     "format_p",
     "format_percent",
     "format_statistic",
+    "plain_csv",
+    "split_numbers",
     "statistic_symbol",
 ]
 
@@ -289,3 +296,141 @@ def format_statistic(name: str | None, value: float | None, df: float | None = N
         assert df is not None
         sym = f"{sym}({format_number(df, 0 if float(df).is_integer() else 1)})"
     return f"{sym}{NBSP}={NBSP}{number}" if sym else number
+
+
+_NUM = r"[−-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?"
+_SHAPES: Final = (
+    # (pattern, labels of the numbers)
+    (re.compile(rf"^({_NUM}) \(({_NUM})\)$"), ("n", "%")),
+    (re.compile(rf"^({_NUM}) \[({_NUM}), ({_NUM})\]$"), ("", "low", "high")),
+    (re.compile(rf"^({_NUM}) \(({_NUM}) to ({_NUM})\)$"), ("", "low", "high")),
+    (re.compile(rf"^({_NUM}) / ({_NUM})$"), ("wave 1", "wave 2")),
+    (re.compile(rf"^({_NUM})$"), ("",)),
+)
+
+
+def excel_number(text: str) -> tuple[float, str] | None:
+    """A formatted number read back with the Excel number format that shows it the same
+    way: ``"1,493.5"`` -> ``(1493.5, "#,##0.0")``, ``".29"`` -> ``(0.29, ".00")``,
+    ``"−0.46"`` -> ``(-0.46, "0.00")``; ``None`` when ``text`` is not one number.
+
+    Examples
+    --------
+    >>> excel_number("1,493.5"), excel_number(".012"), excel_number("12")
+    ((1493.5, '#,##0.0'), (0.012, '.000'), (12.0, '0'))
+    >>> excel_number("−.29"), excel_number("[c]")
+    ((-0.29, '.00'), None)
+    """
+    plain = text.replace(MINUS, "-")
+    if not re.fullmatch(_NUM, plain) or not any(ch.isdigit() for ch in plain):
+        return None
+    body = plain.lstrip("-")
+    whole, _, decimals = body.partition(".")
+    head = ("#,##0" if "," in whole else "0") if whole else ""
+    fmt = head + ("." + "0" * len(decimals) if decimals else "")
+    if not whole and not decimals:
+        return None
+    return float(plain.replace(",", "")), fmt
+
+
+def split_numbers(text: str) -> tuple[str, list[tuple[float, str]], tuple[str, ...]] | None:
+    """The numbers a display cell shows, for a spreadsheet: ``(symbol, [(number, Excel
+    format), ...], labels)``, or ``None`` when the cell shows no number as a number
+    (a marker such as ``[c]``, ``< .001``, or words).
+
+    A symbol before ``=`` (``"V = 1,493.5"``, ``"r = .29 [.06, .47]"``) is returned apart;
+    the shapes read are a number, ``n (%)``, an estimate with its interval in either
+    style, and ``n1 / n2``.
+
+    Examples
+    --------
+    >>> split_numbers("65 (48.1)")
+    ('', [(65.0, '0'), (48.1, '0.0')], ('n', '%'))
+    >>> split_numbers("r\u00a0=\u00a0−.29 [−.49, .06]")
+    ('r', [(-0.29, '.00'), (-0.49, '.00'), (0.06, '.00')], ('', 'low', 'high'))
+    >>> split_numbers("< .001") is None, split_numbers("[c]") is None
+    (True, True)
+    """
+    symbol = ""
+    body = text.replace(NBSP, " ").strip()
+    if " = " in body:
+        symbol, _, body = body.partition(" = ")
+    for pattern, labels in _SHAPES:
+        m = pattern.match(body.replace(MINUS, "-"))
+        if m is None:
+            continue
+        numbers = [excel_number(g) for g in m.groups()]
+        if any(n is None for n in numbers):
+            return None
+        return symbol, [n for n in numbers if n is not None], labels
+    return None
+
+
+#: What every withheld value shows in a CSV file (counts and the values derived from them
+#: alike), so a reader parses the numbers with ``pd.read_csv(path, na_values=["[c]"])``.
+CSV_WITHHELD: Final = "[c]"
+#: Decimals of each kind of number in the CSV files (p-values: significant digits).
+CSV_PRECISION: Final[dict[str, int]] = {"count": 0, "percent": 1, "estimate": 3, "p": 3}
+
+
+def _plain_cell(value: Any, kind: str, withheld: tuple[str, ...]) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        text = value.strip()
+        if text in withheld:
+            return CSV_WITHHELD
+        plain = text.replace(",", "").replace(MINUS, "-")
+        if re.fullmatch(r"-?\d+", plain):
+            return int(plain)
+        if re.fullmatch(r"-?\d*\.\d+", plain):
+            value = float(plain)
+        else:
+            return value  # words, labels, p-value bands
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    number = float(value)
+    if kind == "p":
+        return float(f"{number:.{CSV_PRECISION['p']}g}")
+    digits = CSV_PRECISION[kind]
+    if digits == 0 or (kind == "count" and number.is_integer()):
+        return round(number)
+    out = round(number, digits)
+    return 0.0 if out == 0 else out  # no "-0.0"
+
+
+def plain_csv(frame: pd.DataFrame, kinds: Mapping[str, str] | None = None,
+              withheld: tuple[str, ...] = ("[c]", "–")) -> pd.DataFrame:
+    """A published frame with plain numbers for a CSV file: counts as whole numbers without
+    thousands separators (``"1,071"`` -> ``1071``), other numbers rounded to the stated
+    precision (:data:`CSV_PRECISION`: percentages 1 decimal, estimates 3, p-values 3
+    significant digits), every withheld value as :data:`CSV_WITHHELD`, missing values
+    empty; text (labels, p-value bands such as ``< .05``) unchanged.
+
+    Parameters
+    ----------
+    frame
+        The frame as published (display strings or numbers).
+    kinds
+        Column -> ``"count"``, ``"percent"``, ``"estimate"`` or ``"p"``; other columns
+        holding numbers are estimates.
+    withheld
+        The display markers of withheld values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"n": ["1,071", "[c]"], "pct": [30.612244897959183, "–"],
+    ...                   "p": [1.7512e-07, "< .05"], "test": ["Mann–Whitney U test", None]})
+    >>> out = plain_csv(f, {"n": "count", "pct": "percent", "p": "p"}).to_dict("list")
+    >>> out["n"], out["pct"], out["p"], out["test"]
+    ([1071, '[c]'], [30.6, '[c]'], [1.75e-07, '< .05'], ['Mann–Whitney U test', ''])
+    """
+    kinds = kinds or {}
+    out = frame.copy()
+    for j, name in enumerate(out.columns):
+        kind = kinds.get(str(name), "estimate")
+        out.isetitem(j, [_plain_cell(v, kind, withheld) for v in out.iloc[:, j]])
+    return out

@@ -27,7 +27,6 @@ import pandas as pd
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
-    SUPPRESSED_MARKER,
     DisclosureError,
     _identifying_among,
     _published_texts,
@@ -38,6 +37,7 @@ from ._disclosure import (
     percent_reveals_small,
     suppress,
 )
+from ._format import CSV_PRECISION, CSV_WITHHELD, plain_csv
 from ._manifest import write_folder_manifest
 from ._safe import staged_folder, write_csv
 
@@ -118,10 +118,60 @@ def _attrition_csv(study: LinkedStudy, attrition: pd.DataFrame, sample: pd.DataF
     not_stated = [(str(g), str(v)) for g, v, c in zip(first["group"], first["variable"],
                                                        first["count"], strict=True)
                   if pd.isna(c)]
-    return publishable_attrition(
+    return _attrition_labels(publishable_attrition(
         attrition, threshold=threshold, withheld_answered=not_stated,
         sources=attrition_sources(study, list(pd.unique(attrition["variable"]))),
-        banded=[(o[1], o[2]) for o in withhold if o[0] == "attrition"])
+        banded=[(o[1], o[2]) for o in withhold if o[0] == "attrition"]), study.codebook)
+
+
+def _median_label(value: Any, labels: Mapping[float, str]) -> Any:
+    """A median level code as its level label (a median halfway between two levels as
+    ``"between Fair and Good"``); markers and missing values as they are."""
+    number = _number(value)
+    if number != number:
+        return value
+    if number in labels:
+        return labels[number]
+    low, high = labels.get(math.floor(number)), labels.get(math.ceil(number))
+    return f"between {low} and {high}" if low and high else value
+
+
+def _attrition_labels(table: pd.DataFrame, codebook: Any) -> pd.DataFrame:
+    """attrition.csv with labels, not codes: medians as level labels, tests and effect
+    measures by their names in the registry (``Mann–Whitney U test (W)``, ``rank-biserial
+    correlation``), statistics by their symbols (``χ²``)."""
+    from ..stats._registry import EFFECTS, STATISTICS, TESTS
+
+    out = table.copy()
+    for side in ("returned", "not_returned"):
+        col = f"median_{side}"
+        if col not in out.columns:
+            continue
+        values = []
+        for var, v in zip(out["variable"], out[col], strict=True):
+            try:
+                field = codebook[str(var)]
+            except KeyError:
+                field = None
+            levels = {float(lv.code): lv.label for lv in getattr(field, "levels", ())}
+            values.append(_median_label(v, levels) if levels else v)
+        out[col] = values
+    for col, registry, attr in (("test", TESTS, "label"), ("effect_measure", EFFECTS, "label"),
+                                ("statistic_name", STATISTICS, "symbol")):
+        if col in out.columns:
+            out[col] = [getattr(registry[v], attr) if isinstance(v, str) and v in registry
+                        else v for v in out[col]]
+    return out
+
+
+#: The kind of number in each column of the CSV files (:func:`plain_csv`), for the
+#: precision they are written with.
+_CSV_KINDS: dict[str, dict[str, str]] = {
+    "accounting.csv": {c: "count" for c in ("rows_read", "rows_kept", "rows_excluded")},
+    "attrition.csv": {"n_returned": "count", "n_not_returned": "count",
+                      "pct_returned": "percent", "pct_not_returned": "percent",
+                      "p_value": "p", "df": "estimate"},
+}
 
 
 def write_outputs(
@@ -215,7 +265,9 @@ def write_outputs_into(
     for name, table in tables.items():
         _check_no_identifiers(name, table, study, secrets)
     for name, table in tables.items():
-        result.files.append(write_csv(table, out / name, index=name != "attrition.csv"))
+        kinds = _CSV_KINDS.get(name, dict.fromkeys(map(str, table.columns), "count"))
+        result.files.append(write_csv(plain_csv(table, kinds), out / name,
+                                      index=name != "attrition.csv"))
 
     lines = []
     if synthetic:
@@ -240,11 +292,12 @@ def write_outputs_into(
               "are left out."]
     lines += ["", "## Disclosure control", "",
               f"Counts from 1 to {threshold - 1} are suppressed (withheld) in every file, "
-              f"shown as `{SUPPRESSED_MARKER}`, and so are counts from which a withheld count "
+              f"shown as `{CSV_WITHHELD}`, and so are counts from which a withheld count "
               "could be worked out (secondary suppression); zeros are shown. Percentages "
               "and medians of a withheld count, and percentages that would reveal a count "
-              f"below {threshold}, are shown as `{DERIVED_MARKER}`; so are the test "
-              "results of such a row. The linkage counts withhold the same cells as the "
+              f"below {threshold}, are withheld too (also `{CSV_WITHHELD}`); so are the "
+              "test results of such a row, whose p-value may be shown as a band "
+              "(`< .05`). The linkage counts withhold the same cells as the "
               "report's linkage table. The analyst's Python objects keep the exact numbers.",
               "No file holds a respondent identifier, link key or free-text comment.", "",
               *([*protection.notes(threshold), "",
@@ -252,6 +305,14 @@ def write_outputs_into(
                  "small (primary) and to protect them (secondary), the statistics the "
                  "audit withheld, the small counts it attacked and the fewest possible "
                  "values any of them keeps.", ""] if protection is not None else []),
+              "## Numbers", "",
+              "Plain numbers, no thousands separators: counts as whole numbers, "
+              f"percentages to {CSV_PRECISION['percent']} decimal, statistics and effect "
+              f"sizes to {CSV_PRECISION['estimate']} decimals, p-values to "
+              f"{CSV_PRECISION['p']} significant digits; an empty cell has no value. Read "
+              f"them with `pandas.read_csv(path, na_values=[\"{CSV_WITHHELD}\"])`. "
+              "Medians are level labels; tests and effect measures are named in words.",
+              "",
               "## Headline", "",
               *[f"- {what}: {linkage_counts.loc[row, 'All']!s}" for what, row in (
                   ("linked respondents", "linked"), ("wave 1 respondents", "wave-1 respondents"),

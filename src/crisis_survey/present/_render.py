@@ -623,8 +623,13 @@ def _sheet_name(name: str, used: set[str]) -> str:
 def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
     """An Excel workbook (bytes): one sheet per table with its title, header and notes.
 
-    Cells hold the display strings (the published values, exactly as in the other formats).
-    Workbook properties carry a fixed date, so the same tables give the same bytes.
+    Numbers are stored as numbers with a number format in the table's journal style
+    (:meth:`PublicationTable.sheet`): a cell showing several numbers (``n (%)``, an
+    estimate with its interval) becomes one column per number. Withheld cells hold the
+    text marker the other formats show (``[c]``, ``–``, or a p-value band such as
+    ``< .05``), missing values ``—``; labels are text, neutralised against formula
+    injection. Workbook properties carry a fixed date, so the same tables give the same
+    bytes.
 
     Parameters
     ----------
@@ -664,7 +669,8 @@ def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
             r += 1
         ws.cell(r, 1, neutral_cell(table.title)).font = Font(italic=True)
         r += 2
-        for hrow in _header_rows(table):
+        header, body = table.sheet()
+        for hrow in header:
             c = 1
             for text, span in hrow:
                 cell = ws.cell(r, c, neutral_cell(text) or None)
@@ -677,12 +683,16 @@ def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
                                    end_column=c + span - 1)
                 c += span
             r += 1
-        for group, cells in _body(table):
+        for group, cells in body:
             if group is not None:
                 ws.cell(r, 1, neutral_cell(group)).font = Font(italic=True)
                 r += 1
-            for c, text in enumerate(cells, start=1):
-                cell = ws.cell(r, c, neutral_cell(text))
+            for c, (value, number_format) in enumerate(cells, start=1):
+                # numbers as numbers with their format; text (labels, withheld markers)
+                # neutralised against formula injection
+                cell = ws.cell(r, c, value if number_format else neutral_cell(str(value)))
+                if number_format:
+                    cell.number_format = number_format
                 if c > 1:
                     cell.alignment = Alignment(horizontal="right")
             r += 1
@@ -692,9 +702,9 @@ def to_xlsx(tables: PublicationTable | Sequence[PublicationTable]) -> bytes:
             r += 1
         ws.column_dimensions["A"].width = max(
             [len(str(v)) for v in table.data[table.stub]] + [12]) + 2
-        for k in range(len(table.body_columns)):
+        for k in range(max((len(cells) for _, cells in body), default=1) - 1):
             letter = ws.cell(1, k + 2).column_letter
-            ws.column_dimensions[letter].width = 18
+            ws.column_dimensions[letter].width = 12
     buf = io.BytesIO()
     wb.save(buf)
     return _normalise_zip(buf.getvalue())

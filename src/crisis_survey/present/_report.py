@@ -42,6 +42,9 @@ Progress = Callable[[int, int, str], None]
 
 #: Tables with at least this many rows get a progress message of their own while written.
 _LONG_TABLE = 1000
+#: At most this many groups side by side (gtsummary's tbl_strata); more cells (e.g. group
+#: x area) are rows instead.
+_STRATA_GROUPS = 4
 
 
 @dataclass(frozen=True)
@@ -645,11 +648,27 @@ def write_report_into(
 
     if sources is None:
         sources = comparison_sources(study, comparison)
+    # the primary design in the main table (groups side by side, n (%), the difference),
+    # the full distribution behind it, the other designs in one appendix table
+    primary = plan.primary or ("paired" if "paired" in plan.designs else plan.designs[0])
+    others = [d for d in plan.designs if d != primary]
+    shown: dict[str, Any] = dict(threshold=thr, confidence=plan.confidence, sources=sources,
+                                 style=plan.style)
+    wide = table["group"].nunique() <= _STRATA_GROUPS
     comparison_tabs = [
-        T.comparison_table(comparison, designs=[d], threshold=thr, confidence=plan.confidence,
-                           sources=sources, style=plan.style)
-        for d in plan.designs
+        T.change_table(comparison, design=primary, **shown) if wide else
+        dataclasses.replace(T.comparison_table(comparison, designs=[primary], **shown),
+                            name=f"change_{primary}"),
     ]
+    if primary in ("paired", "independent"):
+        comparison_tabs.append(T.distribution_table(study, comparison, design=primary,
+                                                    sources=sources, threshold=thr))
+    if others:
+        appendix = T.comparison_table(comparison, designs=others,
+                                      layout="strata" if wide else "long", **shown)
+        comparison_tabs.append(dataclasses.replace(
+            appendix, name="comparison_sensitivity",
+            title="Sensitivity analyses: change between the waves in the other designs"))
     tabs += comparison_tabs
     labels = {f.name: f.label for f in cb.items()}
     mtab = (model_table(models, groups, confidence=plan.confidence, labels=labels)
@@ -661,9 +680,18 @@ def write_report_into(
     if wave2_only:
         w2tabs.append(T.wave2_items_table(study, items=wave2_only, by="group", threshold=thr,
                                           confidence=plan.confidence))
-        if cb.area is not None:
-            w2tabs.append(T.wave2_items_table(study, items=wave2_only, by="area", threshold=thr,
-                                              confidence=plan.confidence))
+        if cb.area is not None:  # left out when no area can be shown on its own
+            by_area = T.wave2_items_table(study, items=wave2_only, by="area", threshold=thr,
+                                          confidence=plan.confidence)
+            if len(by_area.body_columns) > 1:
+                w2tabs.append(by_area)
+            else:
+                n_areas = int(study.wave2.data[cb.area.name].nunique())
+                w2tabs[0] = dataclasses.replace(w2tabs[0], notes=(
+                    *w2tabs[0].notes, f"None of the {n_areas} local areas has enough "
+                    "wave-2 respondents to show every answer without withholding one, so "
+                    "there is no table by local area (it would be withheld almost "
+                    "entirely)."))
     tabs += w2tabs
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 

@@ -57,7 +57,9 @@ __all__ = [
     "LinkageSuppression",
     "PublicationTable",
     "Spanner",
+    "change_table",
     "comparison_table",
+    "distribution_table",
     "linkage_table",
     "protect_linkage_counts",
     "sample_table",
@@ -162,6 +164,85 @@ class PublicationTable:
             if bad:
                 raise CrisisSurveyError(f"spanner {sp.label!r} names unknown columns {bad}")
 
+    def sheet(self) -> tuple[list[list[tuple[str, int]]],
+                             list[tuple[str | None, list[tuple[str | float, str | None]]]]]:
+        """The table as a spreadsheet stores it: header rows as ``(text, span)`` and body
+        rows as ``(row-group label when a group starts, cells)``, each cell a number with
+        its Excel number format, or a text with ``None``.
+
+        Every number a display cell shows is stored as a number, exactly as shown (the
+        published rounding; no more digits than the other formats give) and with a number
+        format that shows it the same way (:func:`~crisis_survey.present._format.
+        excel_number`). A column whose cells show several numbers (``"65 (48.1)"``,
+        ``"r = .29 [.06, .47]"``, ``"434 / 258"``) becomes one spreadsheet column per
+        number (headed ``n``, ``%``, ``low``, ``high``...), with a text column before them
+        for a symbol (``r``, ``V``, ``χ²(1)``) when the cells name one. A cell with no
+        number (withheld ``[c]``/``–``, missing ``—``, a p-value such as ``< .001`` or a
+        band ``< .05``) keeps its text in the first of its columns.
+        """
+        from ._format import split_numbers
+
+        body = self.body_columns
+        records = self.data.to_dict("records")
+        shapes: dict[str, tuple[str, ...]] = {}
+        with_symbol: set[str] = set()
+        parsed: dict[str, list[tuple[str, list[tuple[float, str]]] | None]] = {}
+        for c in body:
+            cells = [split_numbers(str(rec[c])) for rec in records]
+            kinds = {cell[2] for cell in cells if cell is not None}
+            if len(kinds) == 2 and ("",) in kinds:  # e.g. a count row above "n (%)" rows
+                kinds.discard(("",))
+            shape: tuple[str, ...] = ()
+            if len(kinds) == 1:
+                shape = next(iter(kinds))
+                if any(cell is not None and cell[0] for cell in cells):
+                    shape = ("", *shape)  # a symbol column first
+                    with_symbol.add(c)
+            elif kinds:
+                cells = [None] * len(cells)  # mixed shapes: text as shown
+            shapes[c] = shape
+            parsed[c] = [None if cell is None else (cell[0], cell[1]) for cell in cells]
+        width = {c: max(len(shapes[c]), 1) for c in body}
+        top: list[tuple[str, int]] = [("", 1)]
+        i = 0
+        while i < len(body):
+            sp = self.spanner_of(body[i])
+            j = i
+            while j + 1 < len(body) and sp is not None and self.spanner_of(body[j + 1]) == sp:
+                j += 1
+            top.append((sp or "", sum(width[c] for c in body[i:j + 1])))
+            i = j + 1
+        stub_label = self.label(self.stub) if self.stub in self.column_labels else ""
+        head: list[list[tuple[str, int]]] = [top] if self.spanners else []
+        head.append([(stub_label, 1)] + [(self.label(c), width[c]) for c in body])
+        if any(len(shapes[c]) > 1 for c in body):
+            sub: list[tuple[str, int]] = [("", 1)]
+            for c in body:
+                sub += [(label, 1) for label in shapes[c]] or [("", 1)]
+            head.append(sub)
+        rows: list[tuple[str | None, list[tuple[str | float, str | None]]]] = []
+        current: object = object()
+        for k, rec in enumerate(records):
+            group = str(rec[self.row_group]) if self.row_group else None
+            start = group if (group is not None and group != current and group != "") \
+                else None
+            current = group
+            out: list[tuple[str | float, str | None]] = [(str(rec[self.stub]), None)]
+            for c in body:
+                cell = parsed[c][k]
+                n = width[c]
+                if cell is None:
+                    out += [(str(rec[c]), None)] + [("", None)] * (n - 1)
+                    continue
+                symbol, numbers = cell
+                part: list[tuple[str | float, str | None]] = []
+                if c in with_symbol:
+                    part.append((symbol, None))
+                part += [(value, fmt) for value, fmt in numbers]
+                out += part + [("", None)] * (n - len(part))
+            rows.append((start, out))
+        return head, rows
+
     @property
     def body_columns(self) -> list[str]:
         """The displayed columns after the stub, in order."""
@@ -204,6 +285,12 @@ class PublicationTable:
         from ._render import to_html
 
         return to_html(self)
+
+
+def _is_marker(text: str) -> bool:
+    """A display string that stands for a withheld or missing value (no number)."""
+    return text in (SUPPRESSED_MARKER, DERIVED_MARKER, MISSING) or text.startswith(
+        ("<", "≥", ">"))
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -686,6 +773,14 @@ _DESIGN_LABELS: dict[str, str] = {
     "unlinked": "Unlinked (respondents in one wave only)",
 }
 
+#: What each design compares, for titles.
+_DESIGN_TITLES: dict[str, str] = {
+    "paired": "linked respondents (paired tests)",
+    "independent": "all respondents of each wave (independent samples)",
+    "overlapping": "all respondents at once (partially overlapping samples)",
+    "unlinked": "respondents in one wave only (independent samples)",
+}
+
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "n", "wave1", "wave2", "test", "statistic", "p", "p_adj", "effect",
 )
@@ -898,7 +993,7 @@ def comparison_table(
         p_raw, padj_raw = p, padj
         if hide_all:
             es = lo = hi = p = padj = stat = float("nan")
-        if test and not np.isnan(stat):
+        if test and not (np.isnan(stat) and np.isnan(p_raw)):
             tests[short] = long_name
             if isinstance(rec.get("method"), str):
                 how.setdefault(short, set()).add(str(rec["method"]))
@@ -994,10 +1089,10 @@ def comparison_table(
         "(paired design) or respondents answering in wave 1 / wave 2.",
     ]
     if tests:
-        notes.append("Tests: " + "; ".join(f"{k}, {v}" for k, v in sorted(tests.items())) + ".")
+        notes.append("Tests: " + "; ".join(f"{k}: {v}" for k, v in sorted(tests.items())) + ".")
     if how:
         notes.append("p-values: " + "; ".join(
-            f"{k}, {' or '.join(sorted(v))}" for k, v in sorted(how.items())) + ".")
+            f"{k}: {' or '.join(sorted(v))}" for k, v in sorted(how.items())) + ".")
     if measures:
         notes.append("Effect sizes: " + "; ".join(
             f"{k} = {' or '.join(sorted(v))}" for k, v in sorted(measures.items())) + ".")
@@ -1017,13 +1112,9 @@ def comparison_table(
         notes.append(f"Where the table a test is computed from holds a count below "
                      f"{threshold}, its statistic and effect size are withheld and its "
                      "p-values are shown as a band (< .001, < .01, < .05 or ≥ .05).")
-    design_titles = {"paired": "linked respondents (paired tests)",
-                     "independent": "all respondents of each wave (independent samples)",
-                     "overlapping": "all respondents at once (partially overlapping samples)",
-                     "unlinked": "respondents in one wave only (independent samples)"}
     title = "Change between the survey waves, by respondent group"
     if len(chosen) == 1:
-        title += ": " + design_titles.get(chosen[0], chosen[0])
+        title += ": " + _DESIGN_TITLES.get(chosen[0], chosen[0])
     return PublicationTable(
         name="comparison_" + "_".join(chosen), title=title, data=data, stub="item",
         row_group="design" if layout == "strata" else "group",
@@ -1039,6 +1130,363 @@ def _display_order(frame: pd.DataFrame, groups: list[Any], items: list[Any],
            + frame["item"].map({t: i for i, t in enumerate(items)})) * len(designs) \
         + frame["design"].map({d: i for i, d in enumerate(designs)})
     return frame.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+# -- (c2) the main table: the primary design, the groups side by side --------------------------
+def _difference_ci(design: str, x1: float, n1: float, x2: float, n2: float, source: Any,
+                   threshold: int, level: float) -> tuple[float, float]:
+    """The interval of the difference in percentage points (wave 2 - wave 1), or NaNs.
+
+    Independent samples: Newcombe's (1998) hybrid score interval (method 10) from the two
+    Wilson intervals, R ``PropCIs::diffscoreci``'s companion ``wald2ci``-free formula
+    (Newcombe 1998, Table II). Paired: Newcombe's method 10 for paired proportions from
+    the pairs' 2 x 2 table of the counted level(s), published only when every cell of that
+    table is 0 or at least ``threshold`` (the interval reads the table's cells)."""
+    from ..stats._contingency import _newcombe_paired
+    from ..stats._proportions import _wilson
+
+    nan = (float("nan"), float("nan"))
+    if design == "independent":
+        if not (n1 > 0 and n2 > 0):
+            return nan
+        l1, u1 = _wilson(round(x1), round(n1), level)
+        l2, u2 = _wilson(round(x2), round(n2), level)
+        p1, p2 = x1 / n1, x2 / n2
+        d = p2 - p1
+        low = d - float(np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2))
+        high = d + float(np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2))
+        return 100.0 * low, 100.0 * high
+    if design == "paired" and source is not None:
+        cells = np.asarray(source.cells, dtype=np.int64)
+        t1, t2 = np.asarray(source.top1, bool), np.asarray(source.top2, bool)
+        n11, n10 = int(cells[t1 & t2].sum()), int(cells[t1 & ~t2].sum())
+        n01, n00 = int(cells[~t1 & t2].sum()), int(cells[~t1 & ~t2].sum())
+        if any(1 <= c < threshold for c in (n00, n01, n10, n11)) or n00 + n01 + n10 + n11 == 0:
+            return nan
+        _, low, high = _newcombe_paired(n00, n01, n10, n11, level)
+        return 100.0 * low, 100.0 * high
+    return nan
+
+
+def _counted_level(measure: str) -> str:
+    """What a percentage counts, from a comparison's ``summary_measure``: ``"% in top two
+    levels (Good or Excellent)"`` -> ``"Good or Excellent"``, ``"% Yes"`` -> ``"Yes"``."""
+    if "(" in measure and measure.endswith(")"):
+        return measure[measure.index("(") + 1:-1]
+    return measure[2:] if measure.startswith("% ") else ""
+
+
+#: The columns of each group in :func:`change_table`.
+CHANGE_COLUMNS: tuple[str, ...] = ("n", "wave1", "wave2", "difference", "effect", "p", "p_adj")
+
+
+def change_table(
+    comparison: Any,
+    *,
+    design: str = "paired",
+    groups: Sequence[str] | None = None,
+    items: Sequence[str] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    confidence: float = 0.95,
+    sources: Mapping[tuple[str, str, str], Any] | None = None,
+    protection: int | None = None,
+    style: str | TableStyle | None = None,
+) -> PublicationTable:
+    """The main comparison table: one design, n (%) per wave, the difference with its
+    interval, the effect size and p-values, the respondent groups side by side.
+
+    gtsummary's ``tbl_summary(by = wave) |> add_difference()`` inside ``tbl_strata(strata =
+    group)``, with the disclosure control of :func:`comparison_table` (whose published
+    numbers it shows: nothing withheld there is shown here).
+
+    Parameters
+    ----------
+    comparison
+        A :class:`~crisis_survey.compare.WaveComparison` or its ``table``.
+    design
+        The design shown (the plan's ``primary_design``); the others go to an appendix
+        table (:func:`comparison_table` with ``layout="strata"``).
+    groups, items
+        Restrict to these by-values / items (default: all).
+    threshold, confidence, sources, protection, style
+        As for :func:`comparison_table`.
+
+    Returns
+    -------
+    PublicationTable
+        ``data`` columns: ``item`` (stub, with the level counted) and per group ``g{i}_n,
+        g{i}_wave1, g{i}_wave2, g{i}_difference, g{i}_effect, g{i}_p, g{i}_p_adj``.
+        ``values`` columns: ``group, item, n_wave1, n_wave2, count_wave1, percent_wave1,
+        count_wave2, percent_wave2, difference, difference_low, difference_high,
+        effect_size, ci_low, ci_high, p_value, p_adjusted`` (``NaN`` where withheld).
+
+    Notes
+    -----
+    ``n (%)``: respondents giving the counted level(s) and their percentage of the
+    column's n (complete pairs in the paired design). Difference: wave 2 minus wave 1 in
+    percentage points, with Newcombe's method-10 interval (paired: for paired proportions,
+    shown only when every cell of the pairs' 2 x 2 table is 0 or at least ``threshold``;
+    independent: hybrid score interval); no interval for the overlapping design.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> from crisis_survey.compare import compare_waves
+    >>> t = change_table(compare_waves(load_sample_study()), design="independent")
+    >>> t.data.loc[0, ["item", "g0_wave1", "g0_wave2", "g0_difference"]].tolist()[1:]
+    ['184 (42.4)', '146 (56.6)', '14.2 [6.5, 21.7]']
+    >>> t.data.loc[0, "item"]
+    'Overall quality of crisis care: Good or Excellent'
+    """
+    st = table_style(style)
+    base = comparison_table(comparison, designs=[design], groups=groups, items=items,
+                            threshold=threshold, confidence=confidence, sources=sources,
+                            protection=protection, style=st)
+    frame = _comparison_frame(comparison)
+    sel = frame[frame["design"] == design].set_index(["group", "item"])
+    level = round(confidence * 100)
+    group_order = list(pd.unique(base.values["group"]))
+    item_order = list(pd.unique(base.values["item"]))
+    shown = {(str(r["group"]), str(r["item"])): d for r, d in zip(
+        base.values.to_dict("records"), base.data.to_dict("records"), strict=True)}
+    records: list[dict[str, Any]] = []
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    no_ci = False
+    for rec in base.values.to_dict("records"):
+        g, it = str(rec["group"]), str(rec["item"])
+        raw = sel.loc[(rec["group"], rec["item"])]
+        measure = str(raw["summary_measure"])
+        pct = "%" in measure
+        n1 = _num(rec["n_pairs"]) if design == "paired" else _num(rec["n_wave1"])
+        n2 = _num(rec["n_pairs"]) if design == "paired" else _num(rec["n_wave2"])
+        e1, e2 = _num(rec["estimate_wave1"]), _num(rec["estimate_wave2"])
+        x1 = float(np.rint(e1 * n1 / 100.0)) if pct else float("nan")
+        x2 = float(np.rint(e2 * n2 / 100.0)) if pct else float("nan")
+        diff = e2 - e1
+        lo = hi = float("nan")
+        effect_shown = not np.isnan(_num(rec["effect_size"]))
+        if pct and not np.isnan(diff) and effect_shown:
+            source = None if sources is None else sources.get((g, it, design))
+            lo, hi = _difference_ci(design, x1, n1, x2, n2, source, threshold,
+                                    confidence)
+        no_ci |= not np.isnan(diff) and np.isnan(lo)
+        d = shown[(g, it)]
+
+        def wave(x: float, e: float, pct: bool = pct) -> str:
+            if np.isnan(e):
+                return DERIVED_MARKER
+            if not pct:
+                return format_number(e, 2)
+            return f"{format_count(x)} ({format_percent(e)})"
+
+        cells[(g, it)] = {
+            "n": d["n"], "wave1": wave(x1, e1), "wave2": wave(x2, e2),
+            "difference": DERIVED_MARKER if np.isnan(diff) else format_estimate_ci(
+                diff, lo, hi, 1 if pct else 2, style=st),
+            "effect": d["effect"], "p": d["p"], "p_adj": d["p_adj"],
+        }
+        records.append({
+            "group": rec["group"], "item": rec["item"], "n_wave1": n1, "n_wave2": n2,
+            "count_wave1": x1, "percent_wave1": e1 if pct else float("nan"),
+            "count_wave2": x2, "percent_wave2": e2 if pct else float("nan"),
+            "difference": diff, "difference_low": lo, "difference_high": hi,
+            "effect_size": rec["effect_size"], "ci_low": rec["ci_low"],
+            "ci_high": rec["ci_high"], "p_value": rec["p_value"],
+            "p_adjusted": rec["p_adjusted"],
+        })
+    labels_of = dict(zip(frame["item"], frame["label"], strict=False))
+    measure_of = dict(zip(sel.reset_index()["item"], sel["summary_measure"], strict=False))
+    rows: list[dict[str, str]] = []
+    for it in item_order:
+        counted = _counted_level(str(measure_of.get(it, "")))
+        stub = str(labels_of[it]) + (f": {counted}" if counted and counted != "Selected"
+                                     else "")
+        row = {"item": stub}
+        for gi, g in enumerate(group_order):
+            c = cells.get((str(g), str(it)), dict.fromkeys(CHANGE_COLUMNS, MISSING))
+            row.update({f"g{gi}_{k}": v for k, v in c.items()})
+        rows.append(row)
+    header = {"n": "N" if design != "paired" else "N (pairs)",
+              "wave1": "Wave 1, n (%)", "wave2": "Wave 2, n (%)",
+              "difference": f"Difference {st.ci_header(level)}",
+              "effect": f"Effect size {st.ci_header(level)}", "p": "p", "p_adj": "Adjusted p"}
+    col_labels: dict[str, str] = {}
+    spanners = []
+    for gi, g in enumerate(group_order):
+        ids = tuple(f"g{gi}_{k}" for k in CHANGE_COLUMNS)
+        spanners.append(Spanner(str(g), ids))
+        col_labels.update({f"g{gi}_{k}": header[k] for k in CHANGE_COLUMNS})
+    data = pd.DataFrame(rows, columns=["item", *col_labels])
+    notes = [
+        "n (%): respondents giving the answer named after the item (a binary item: the "
+        "level it reports; an ordinal item: its top two levels) and their percentage of N"
+        + (", the linked respondents answering in both waves." if design == "paired" else
+           " (respondents answering in wave 1 / wave 2)."),
+        f"Difference: wave 2 minus wave 1 in percentage points, with Newcombe's "
+        f"{'interval for paired proportions' if design == 'paired' else 'hybrid score interval'}"
+        " (method 10); positive values mean more respondents gave the answer in wave 2.",
+        *[n for n in base.notes if not n.startswith("Wave columns") and not n.startswith("n:")],
+    ]
+    if no_ci:
+        notes.append("A difference without an interval: the interval would read a count "
+                     f"below {threshold} of the pairs' table"
+                     + (", or the design has no interval for it." if design != "paired"
+                        else "."))
+    values = pd.DataFrame(records)
+    return PublicationTable(
+        name=f"change_{design}",
+        title="Change between the survey waves by respondent group: "
+              + _DESIGN_TITLES.get(design, design),
+        data=data, stub="item", column_labels=col_labels, spanners=tuple(spanners),
+        notes=tuple(notes), values=values,
+    )
+
+
+# -- (c3) the full distribution of every item, per wave and group -------------------------------
+def distribution_table(
+    study: Any,
+    comparison: Any,
+    *,
+    design: str = "paired",
+    sources: Mapping[tuple[str, str, str], Any] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> PublicationTable:
+    """Every level of every compared item: n (%) per wave, the respondent groups side by side.
+
+    gtsummary's ``tbl_summary(by = wave)`` with every level shown, inside ``tbl_strata``:
+    the full distribution behind the main table's percentages (:func:`change_table`).
+
+    Parameters
+    ----------
+    study
+        The :class:`~crisis_survey.link.LinkedStudy` compared.
+    comparison
+        Its :class:`~crisis_survey.compare.WaveComparison` (the items, groups and tests).
+    design
+        Whose answers are counted: ``"paired"`` (the complete pairs, as the main table) or
+        ``"independent"`` (every respondent of each wave).
+    sources
+        :func:`~crisis_survey.present._release.comparison_sources` (counted again when
+        not given).
+    threshold
+        Disclosure threshold.
+
+    Returns
+    -------
+    PublicationTable
+        ``data`` columns: ``item`` (row group), ``level`` (stub; the first row of each item
+        is ``N``), and per group ``g{i}_wave1, g{i}_wave2`` holding ``"n (%)"``.
+        ``values`` columns: ``group, item, level, wave, count, percent`` (``NaN`` where
+        withheld).
+
+    Notes
+    -----
+    Percentages are of N, the respondents (pairs) answering the item with one of its
+    levels. Disclosure: in each group and wave, the levels the main table counts (an
+    ordinal item's top two, a binary item's reported level) and the other levels are two
+    blocks whose totals it publishes; each block is protected with its total by
+    :func:`~crisis_survey.present._disclosure.suppress` (primary and secondary
+    suppression), so no withheld count follows from this table and the main table
+    together.
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> from crisis_survey.compare import compare_waves
+    >>> study = load_sample_study()
+    >>> t = distribution_table(study, compare_waves(study), design="independent")
+    >>> t.data.loc[0:1, ["level", "g0_wave1", "g0_wave2"]].values.tolist()
+    [['N', '434', '258'], ['Very poor', '60 (13.8)', '18 (7.0)']]
+    """
+    if design not in ("paired", "independent"):
+        raise CrisisSurveyError(f"design must be 'paired' or 'independent'; got {design!r}")
+    from ._release import comparison_sources
+
+    frame = _comparison_frame(comparison)
+    if sources is None:
+        sources = comparison_sources(study, comparison)
+    cb = study.codebook
+    items = [it for it in pd.unique(frame["item"]) if cb[str(it)].levels]
+    groups = [str(g) for g in pd.unique(frame["group"])]
+    rows: list[dict[str, str]] = []
+    records: list[dict[str, Any]] = []
+    any_hidden = False
+    for it in items:
+        f = cb[str(it)].oriented()
+        k = len(f.labels)
+        block: dict[str, dict[str, str]] = {lv: {} for lv in ["N", *f.labels]}
+        for gi, g in enumerate(groups):
+            src = sources.get((g, str(it), design))
+            if src is None:
+                for lv in block:
+                    block[lv].update({f"g{gi}_wave1": MISSING, f"g{gi}_wave2": MISSING})
+                continue
+            cells = np.asarray(src.cells, dtype=np.int64)
+            if design == "paired":
+                table = cells.reshape(k, k)
+                counts = (table.sum(axis=1), table.sum(axis=0))
+                top = np.asarray(src.top1, bool).reshape(k, k)[:, 0]
+            else:
+                counts = (cells[:k], cells[k:])
+                top = np.asarray(src.top1, bool)[:k]
+            for w, wave_counts in enumerate(counts, start=1):
+                n = int(wave_counts.sum())
+                col = f"g{gi}_wave{w}"
+                withheld = np.zeros(k, dtype=bool)
+                for part in (top, ~top):
+                    idx = np.flatnonzero(part)
+                    if idx.size == 0:
+                        continue
+                    res = suppress(pd.DataFrame({"n": wave_counts[idx]}, index=idx),
+                                   threshold=threshold, margins="row")
+                    withheld[idx] = res.mask["n"].to_numpy()[:-1]
+                n_small = is_small(n, threshold)
+                any_hidden |= bool(withheld.any()) or n_small
+                block["N"][col] = SUPPRESSED_MARKER if n_small else format_count(n)
+                for j, lv in enumerate(f.labels):
+                    hide = bool(withheld[j]) or n_small
+                    c = int(wave_counts[j])
+                    pct = 100.0 * c / n if n else float("nan")
+                    block[lv][col] = SUPPRESSED_MARKER if hide else _count_pct(
+                        format_count(c), pct, False)
+                    records.append({"group": g, "item": it, "level": lv, "wave": w,
+                                    "count": np.nan if hide else c,
+                                    "percent": np.nan if hide else pct})
+        for lv, cols in block.items():
+            rows.append({"item": str(f.label), "level": lv, **cols})
+    columns = ["item", "level", *[f"g{gi}_wave{w}" for gi in range(len(groups))
+                                  for w in (1, 2)]]
+    data = pd.DataFrame(rows, columns=columns).fillna(MISSING)
+    wave_names = {1: _wave_title(cb, 1), 2: _wave_title(cb, 2)}
+    labels = {f"g{gi}_wave{w}": wave_names[w] for gi in range(len(groups)) for w in (1, 2)}
+    spanners = tuple(Spanner(g, (f"g{gi}_wave1", f"g{gi}_wave2"))
+                     for gi, g in enumerate(groups))
+    who = ("the linked respondents answering in both waves (pairs)" if design == "paired"
+           else "the respondents of each wave answering the question")
+    notes = [f"Values are n (%) of N, {who}; \"don't know\" and blanks are excluded."]
+    if any_hidden:
+        notes.append(suppression_note(threshold))
+    return PublicationTable(
+        name=f"distribution_{design}",
+        title="Answers to every compared question by survey wave and respondent group",
+        data=data, stub="level", row_group="item", column_labels=labels, spanners=spanners,
+        notes=tuple(notes),
+        values=pd.DataFrame(records, columns=["group", "item", "level", "wave", "count",
+                                              "percent"]),
+    )
+
+
+def _pool_areas(area: pd.Series, shown: Sequence[str]) -> tuple[pd.Series, list[str]]:
+    """Areas not in ``shown`` and respondents without an area pooled into one column, so
+    the columns add up to the same total as the table by group (no differencing between
+    tables)."""
+    pooled = int((~area.dropna().astype(str).isin(list(shown))).sum())
+    if not pooled and not area.isna().any():
+        return area.astype(str), list(shown)
+    label = "Other areas" if pooled else "Area not stated"
+    if pooled and area.isna().any():
+        label = "Other areas or not stated"
+    return area.where(area.astype(str).isin(list(shown)), label), [*shown, label]
 
 
 # -- (d) wave-2-only items ------------------------------------------------------------------
@@ -1112,6 +1560,7 @@ def wave2_items_table(
     fields = [f for f in fields if f.name in wave.data.columns]
     if not fields:
         raise CrisisSurveyError("none of the wave-2-only items is in the wave-2 data")
+    n_shown = n_areas = 0
     if by == "group":
         by_field = cb.group
         values_by = list(by_field.labels)
@@ -1119,20 +1568,28 @@ def wave2_items_table(
     elif by == "area":
         if cb.area is None or cb.area.name not in wave.data.columns:
             raise CrisisSurveyError("by='area' needs an area column in the wave-2 data")
-        by_data = wave.data[cb.area.name].astype(object)
-        sizes = by_data.value_counts()
+        area = wave.data[cb.area.name].astype(object)
+        sizes = area.value_counts()
+        n_areas = int(sizes.size)
         cut = threshold if min_area_n is None else min_area_n
         big = sorted(str(a) for a in sizes[sizes >= cut].index)
-        n_small = int((sizes < cut).sum())
-        values_by = big
-        # small areas and respondents without an area are pooled, so that the columns add
-        # up to the same total as the table by group (no differencing between tables)
-        if n_small or by_data.isna().any():
-            label = f"Other areas ({n_small})" if n_small else "Area not stated"
-            if n_small and by_data.isna().any():
-                label = f"Other areas ({n_small}) or not stated"
-            by_data = by_data.where(by_data.isin(big), label)
-            values_by = [*big, label]
+        # an area gets a column of its own only when every cell of it can be published:
+        # a column of withheld cells says nothing, so such areas are pooled, and the
+        # pooling repeats until every area shown is complete (the pooled column grows)
+        while True:
+            by_data, values_by = _pool_areas(area, big)
+            codes = _codes(by_data, values_by)
+            incomplete: set[str] = set()
+            for f in fields:
+                lv = _codes(wave.data[f.name], f.labels)
+                block = pd.DataFrame(_crosstab(lv, len(f.labels), codes, len(values_by)),
+                                     index=list(f.labels), columns=values_by)
+                mask = suppress(block, threshold=threshold).mask
+                incomplete |= {a for a in big if bool(mask[a].any())}
+            if not incomplete:
+                break
+            big = [a for a in big if a not in incomplete]
+        n_shown = len(big)
     else:
         raise CrisisSurveyError(f"by must be 'group' or 'area'; got {by!r}")
     bcode = _codes(by_data, values_by)
@@ -1175,15 +1632,20 @@ def wave2_items_table(
             rows.append(r)
     data = pd.DataFrame(rows, columns=["item", "level", "all", *ids.values()])
     labels = {"all": "All", **{ids[v]: v for v in values_by}}
+    if by == "area" and n_shown == 0:  # the pooled column would repeat "All"
+        data = data[["item", "level", "all"]]
     level_pct = round(confidence * 100)
     notes = [
         f"Values are % [{level_pct}% CI] of the wave-2 respondents answering the question "
         "(\"don't know\" and blanks excluded); intervals are Wilson score intervals.",
     ]
-    if by == "area" and any(v.startswith("Other areas") for v in values_by):
-        notes.append(f"Other areas: local areas with fewer than "
-                     f"{threshold if min_area_n is None else min_area_n} wave-2 respondents, "
-                     "pooled with respondents whose area is not stated.")
+    if by == "area":
+        notes.append(
+            f"{n_shown} of {n_areas} local areas have enough wave-2 respondents to show "
+            f"every answer without withholding one (at least "
+            f"{threshold if min_area_n is None else min_area_n} respondents and every "
+            f"count 0 or at least {threshold}); the other {n_areas - n_shown} are pooled "
+            "as 'Other areas', with respondents whose area is not stated.")
     if any_hidden:
         notes.append(suppression_note(threshold))
     values = pd.DataFrame(records, columns=["item", "level", "column", "count", "n",
