@@ -49,7 +49,10 @@ def test_rerun_is_byte_identical(report_dir: Path, study, tmp_path: Path) -> Non
     assert {"report.html", "report.docx", "manifest.json"} <= first.keys()
     # flow, 3 Likert charts (one per response scale), paired change, 2 forest plots
     assert sum(n.startswith("figures/") for n in first) == 7 * 3  # svg, pdf, png each
-    assert sum(n.startswith("tables/") for n in first) == 8 * 5  # 8 tables x 5 formats
+    # sample, linkage, the main table (primary design), its full distribution, the other
+    # designs in one appendix table, the model, wave-2 items by group (no area can be shown
+    # on its own in the sample, so there is no table by area): 7 tables x 5 formats
+    assert sum(n.startswith("tables/") for n in first) == 7 * 5
 
 
 def test_html_is_self_contained_and_says_synthetic(report_dir: Path) -> None:
@@ -72,7 +75,7 @@ def test_word_report_says_synthetic_on_every_page(report_dir: Path) -> None:
         body = z.read("word/document.xml").decode()
         media = [n for n in z.namelist() if n.startswith("word/media/")]
     assert "SYNTHETIC DATA" in text  # the page header repeats on every page
-    assert body.count("<w:tbl>") == 8 + 4  # and the provenance: options, tests, inputs, software
+    assert body.count("<w:tbl>") == 7 + 4  # and the provenance: options, tests, inputs, software
     assert len(media) == 7
 
 

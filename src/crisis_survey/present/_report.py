@@ -782,8 +782,9 @@ def write_report_into(
     ]
     from ._release import publishable_findings
 
-    findings = publishable_findings(
-        comparison, comparison_tabs, models=models, groups=[str(g) for g in groups],
+    findings = publishable_findings(  # the tables of comparison rows (not the distribution)
+        comparison, [t for t in comparison_tabs if "design" in t.values.columns],
+        models=models, groups=[str(g) for g in groups],
         waves=[w.label or f"wave {w.number}" for w in cb.waves])
     # figures in the order they appear, numbered from 1
     order = ["flow", *[n for n in figs if n.startswith("forest_")],

@@ -1216,9 +1216,11 @@ def change_table(
     PublicationTable
         ``data`` columns: ``item`` (stub, with the level counted) and per group ``g{i}_n,
         g{i}_wave1, g{i}_wave2, g{i}_difference, g{i}_effect, g{i}_p, g{i}_p_adj``.
-        ``values`` columns: ``group, item, n_wave1, n_wave2, count_wave1, percent_wave1,
-        count_wave2, percent_wave2, difference, difference_low, difference_high,
-        effect_size, ci_low, ci_high, p_value, p_adjusted`` (``NaN`` where withheld).
+        ``values``: the columns of :func:`comparison_table`'s ``values`` (``group, item,
+        design, n_wave1, n_wave2, n_pairs, estimate_wave1, estimate_wave2, statistic,
+        p_value, p_adjusted, effect_size, ci_low, ci_high``) and ``count_wave1,
+        count_wave2, difference, difference_low, difference_high`` (``NaN`` where
+        withheld).
 
     Notes
     -----
@@ -1286,13 +1288,8 @@ def change_table(
             "effect": d["effect"], "p": d["p"], "p_adj": d["p_adj"],
         }
         records.append({
-            "group": rec["group"], "item": rec["item"], "n_wave1": n1, "n_wave2": n2,
-            "count_wave1": x1, "percent_wave1": e1 if pct else float("nan"),
-            "count_wave2": x2, "percent_wave2": e2 if pct else float("nan"),
+            **rec, "count_wave1": x1, "count_wave2": x2,
             "difference": diff, "difference_low": lo, "difference_high": hi,
-            "effect_size": rec["effect_size"], "ci_low": rec["ci_low"],
-            "ci_high": rec["ci_high"], "p_value": rec["p_value"],
-            "p_adjusted": rec["p_adjusted"],
         })
     labels_of = dict(zip(frame["item"], frame["label"], strict=False))
     measure_of = dict(zip(sel.reset_index()["item"], sel["summary_measure"], strict=False))
@@ -1396,7 +1393,7 @@ def distribution_table(
     >>> study = load_sample_study()
     >>> t = distribution_table(study, compare_waves(study), design="independent")
     >>> t.data.loc[0:1, ["level", "g0_wave1", "g0_wave2"]].values.tolist()
-    [['N', '434', '258'], ['Very poor', '60 (13.8)', '18 (7.0)']]
+    [['N', '434', '258'], ['Very poor', '56 (12.9)', '27 (10.5)']]
     """
     if design not in ("paired", "independent"):
         raise CrisisSurveyError(f"design must be 'paired' or 'independent'; got {design!r}")
