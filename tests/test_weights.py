@@ -66,3 +66,138 @@ def test_item_and_area_effects_move_wave2_only() -> None:
 def test_generator_refuses_bad_strengths(kwargs: dict[str, object]) -> None:
     with pytest.raises(CrisisSurveyError, match="generate_study"):
         generate_study(n_service_users=20, n_carers=10, **kwargs)  # type: ignore[arg-type]
+
+
+# -- the model of returning and the weighted estimates, against R ------------------------------
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from crisis_survey.compare._weights import (  # noqa: E402
+    attrition_weights,
+    resolve_covariates,
+    return_model_patterns,
+    weighted_estimates,
+    weighted_mean_change,
+    weighted_overlap_difference,
+)
+
+R = json.loads((Path(__file__).parent / "fixtures" / "weights.json").read_text())
+
+
+def _row_fit(levels: np.ndarray, returned: np.ndarray) -> np.ndarray:
+    """Reference: the same logistic model fitted to one row per respondent."""
+    import statsmodels.api as sm
+
+    cols = [np.ones(len(levels))]
+    for j in range(levels.shape[1]):
+        for lev in np.unique(levels[:, j])[1:]:
+            cols.append((levels[:, j] == lev).astype(float))
+    fit = sm.GLM(returned.astype(float), np.column_stack(cols),
+                 family=sm.families.Binomial()).fit()
+    return np.asarray(fit.predict(np.column_stack(cols)))
+
+
+def test_pattern_fit_matches_r_glm_and_the_per_row_fit() -> None:
+    # > glm(returned ~ factor(a) + factor(b) + factor(y1), family = binomial)  (R 4.2.2)
+    levels = np.column_stack([R["a"], R["b"], R["y1"]]).astype(np.int64)
+    returned = np.asarray(R["returned"], dtype=bool)
+    inverse, prob, n_pat, n_ret = return_model_patterns(levels, returned, [3, 2, 5])
+    assert n_pat.sum() == len(returned) and n_ret.sum() == returned.sum()
+    assert n_pat.size < len(returned)  # fitted from the patterns, not the rows
+    np.testing.assert_allclose(prob[inverse], R["prob"], rtol=1e-7)
+    np.testing.assert_allclose(prob[inverse], _row_fit(levels, returned), rtol=1e-7)
+    w = returned.mean() / prob[inverse]
+    np.testing.assert_allclose(w, R["weight"], rtol=1e-7)
+
+
+def test_weighted_paired_change_matches_svymean_and_svyttest() -> None:
+    # > svymean(~d, svydesign(ids = ~1, weights = ~w, data = pr)); svyttest(d ~ 0, des)
+    ret = np.asarray(R["returned"], dtype=bool)
+    x = np.asarray(R["y1"], float)[ret]
+    y = np.asarray(R["y2"], float)[ret]
+    w = np.asarray(R["weight"], float)[ret]
+    est, se, lo, hi, p = weighted_mean_change(x, y, w)
+    assert est == pytest.approx(R["paired_mean"], rel=1e-10)
+    assert se == pytest.approx(R["paired_se"][0][0], rel=1e-10)
+    assert est / se == pytest.approx(R["paired_t"], rel=1e-10)
+    # > confint(svymean(~d, des), df = degf(des)); 2 * pt(-abs(t), degf(des))  (n - 1 df;
+    # svyttest itself uses degf(des) - 1 = n - 2)
+    assert (lo, hi) == pytest.approx(tuple(R["paired_ci"]), rel=1e-8)
+    assert p == pytest.approx(R["paired_p_n1"][0][0], rel=1e-8)
+
+
+def test_weighted_overlap_difference_matches_svycontrast() -> None:
+    # > svycontrast(svyby(~y, ~wave, svydesign(ids = ~person, weights = ~w, data = long),
+    # +             svymean, covmat = TRUE), c(-1, 1))
+    ret = np.asarray(R["returned"], dtype=bool)
+    y1 = np.r_[np.asarray(R["y1"], float), np.full(len(R["y2_new"]), np.nan)]
+    y2 = np.r_[np.where(ret, np.asarray(R["y2"], float), np.nan), R["y2_new"]]
+    w2 = np.r_[np.asarray(R["weight"], float), np.ones(len(R["y2_new"]))]
+    est, se, *_ = weighted_overlap_difference(y1, y2, np.ones_like(y1), w2)
+    assert est == pytest.approx(R["overlap_diff"], rel=1e-10)
+    assert se == pytest.approx(R["overlap_se"][0][0], rel=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=3, max_size=40),
+       st.floats(0.1, 10))
+def test_equal_weights_give_the_plain_paired_t(pairs: list[tuple[int, int]], c: float) -> None:
+    x = np.array([p[0] for p in pairs], float)
+    y = np.array([p[1] for p in pairs], float)
+    est, se, *_ = weighted_mean_change(x, y, np.full(x.size, c))
+    d = y - x
+    assert est == pytest.approx(d.mean())
+    if d.std() > 0:  # the sandwich with equal weights is the usual s / sqrt(n)
+        assert se == pytest.approx(d.std(ddof=1) / np.sqrt(d.size))
+
+
+def test_sample_study_weights_balance_and_sum_to_the_returners() -> None:
+    from crisis_survey import load_sample_study
+
+    study = load_sample_study()
+    w = attrition_weights(study, ["demographic", "overall_rating"], trim=1.0)
+    groups = study.pairs[("", study.codebook.group.name)].astype(str)
+    for label, n in groups.value_counts().items():
+        assert w.weights[groups == label].sum() == pytest.approx(n)
+    # the weights balance what the model uses: every |SMD| after < 0.1 and below before
+    assert (w.balance["smd_after"].abs() < 0.1).all()
+    assert w.balance["smd_after"].abs().sum() < w.balance["smd_before"].abs().sum() / 3
+    trimmed = attrition_weights(study, ["demographic", "overall_rating"], trim=0.9)
+    assert (trimmed.summary["max_weight"] < w.summary["max_weight"]).all()
+    assert (trimmed.summary["n_trimmed"] > 0).all()
+    est = weighted_estimates(study, w, items=["overall_rating", "exp_knew_contact"])
+    assert set(est["design"]) == {"paired", "overlapping"} and len(est) == 8
+    assert est["estimate"].notna().all() and est["se_weighted"].notna().all()
+
+
+def test_covariates_are_found_by_role_and_bad_ones_all_listed() -> None:
+    from crisis_survey.codebook import default_codebook
+
+    cb = default_codebook()
+    demo = {f.name for f in cb.demographics()}
+    assert {f.name for f in resolve_covariates(cb, ["demographic"])} == demo
+    with pytest.raises(CrisisSurveyError) as err:
+        resolve_covariates(cb, ["nope", "identifier", "comments"])
+    assert "3 problems" in str(err.value) and "'nope'" in str(err.value)
+
+
+def test_plan_weights_section_is_validated() -> None:
+    from crisis_survey import AnalysisPlan, PlanError
+    from crisis_survey._plan import check_plan
+    from crisis_survey.codebook import default_codebook
+
+    plan = AnalysisPlan.from_mapping({"weights": {"covariates": ["demographic",
+                                                                 "overall_rating"],
+                                                  "trim": 0.95}})
+    assert plan.weight_covariates == ("demographic", "overall_rating")
+    assert plan.weight_trim == 0.95 and plan.to_dict()["weight_covariates"] == [
+        "demographic", "overall_rating"]
+    assert AnalysisPlan().weight_covariates == ("demographic",)
+    with pytest.raises(PlanError) as err:
+        AnalysisPlan.from_mapping({"weights": {"covariates": [], "trim": 2, "other": 1}})
+    assert "3 problems" in str(err.value)
+    with pytest.raises(PlanError, match=r"\[weights\] covariates: 'agee_band'"):
+        check_plan(AnalysisPlan(weight_covariates=("agee_band",)), default_codebook())

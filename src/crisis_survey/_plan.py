@@ -46,6 +46,10 @@ A plan file looks like this (every key optional; the defaults are shown)::
     paper = "A4"               # or "letter": the Word report's page size
     language = "en-GB"         # the Word report's language (spelling, hyphenation)
     max_table_rows = 200       # longer tables: the first rows in the report, all in XLSX
+
+    [weights]                  # attrition weights (docs/methods/attrition-weights.md)
+    covariates = ["demographic"]   # codebook roles or fields the model of returning uses
+    trim = 0.99                # weights above this quantile of the returners' are set to it
 """
 
 from __future__ import annotations
@@ -269,6 +273,11 @@ class AnalysisPlan:
         Tables with more rows are shown in the HTML and Word reports by their first
         ``max_table_rows`` rows, with a note pointing to the full table in ``tables/``
         (Excel, Markdown, LaTeX); a positive whole number.
+    weight_covariates, weight_trim
+        Attrition weights (``[weights] covariates``, ``trim``): the codebook roles or field
+        names of the wave-1 answers and demographics the model of returning uses, and the
+        quantile at which the returners' weights are trimmed (from 0.5 to 1; 1: none). See
+        ``docs/methods/attrition-weights.md``.
     source
         The plan file's name (set by :func:`load_plan`).
 
@@ -307,6 +316,8 @@ class AnalysisPlan:
     paper: str = "A4"
     language: str = "en-GB"
     max_table_rows: int = 200
+    weight_covariates: tuple[str, ...] = ("demographic",)
+    weight_trim: float = 0.99
     source: str = ""
 
     def linkage_options(self, folder: str | Path = ".") -> dict[str, Any]:
@@ -360,7 +371,8 @@ class AnalysisPlan:
                               for k, v in sorted(self.equivalence.items())}
         out["test_options"] = {k: dict(sorted(v.items()))
                                for k, v in sorted(self.test_options.items())}
-        for key in ("items", "by", "designs", "agreement", "key_components"):
+        for key in ("items", "by", "designs", "agreement", "key_components",
+                    "weight_covariates"):
             out[key] = list(out[key])
         return out
 
@@ -368,7 +380,7 @@ class AnalysisPlan:
     def from_mapping(cls, spec: Mapping[str, Any], source: str = "") -> AnalysisPlan:
         """Build a plan from parsed TOML; raise :class:`PlanError` listing every problem."""
         problems: list[str] = []
-        known = {"analysis", "disclosure", "linkage", "present"}
+        known = {"analysis", "disclosure", "linkage", "present", "weights"}
         problems += [f"unknown section [{k}] (expected one of {sorted(known)})"
                      for k in spec if k not in known]
         a = dict(spec.get("analysis", {}))
@@ -381,6 +393,21 @@ class AnalysisPlan:
         language = pr.get("language", "en-GB")
         max_rows = pr.get("max_table_rows", 200)
         problems += _report_problems(paper, language, max_rows)
+        wt = dict(spec.get("weights", {}))
+        problems += [f"[weights] has unknown key {x!r}" for x in wt
+                     if x not in ("covariates", "trim")]
+        covariates = wt.get("covariates", ["demographic"])
+        if isinstance(covariates, str):
+            covariates = [covariates]
+        if not isinstance(covariates, list) or not covariates or not all(
+                isinstance(v, str) for v in covariates):
+            problems.append("[weights] covariates must be a non-empty list of codebook roles "
+                            f"or field names, got {covariates!r}")
+            covariates = ["demographic"]
+        trim = wt.get("trim", 0.99)
+        if not _number(trim) or not 0.5 <= trim <= 1:
+            problems.append(f"[weights] trim must be a quantile from 0.5 to 1, got {trim!r}")
+            trim = 0.99
         allowed = {"items", "by", "designs", "tests", "test_options", "adjust", "family",
                    "alpha", "confidence", "min_n", "unreachable", "primary", "equivalence"}
         problems += [f"[analysis] has unknown key {x!r}" for x in a if x not in allowed]
@@ -517,6 +544,8 @@ class AnalysisPlan:
             paper=str(paper),
             language=str(language),
             max_table_rows=int(max_rows),
+            weight_covariates=tuple(covariates),
+            weight_trim=float(trim),
             source=source,
         )
 
@@ -614,6 +643,13 @@ def check_plan(plan: AnalysisPlan, codebook: Codebook) -> None:
         if key not in codebook and key not in MEASUREMENTS:
             problems.append(f"[analysis.tests] {key!r} is neither an item nor a measurement "
                             "level" + _suggest(key, [*items, *MEASUREMENTS]))
+    from .compare._weights import resolve_covariates
+
+    try:
+        resolve_covariates(codebook, plan.weight_covariates)
+    except CrisisSurveyError as exc:
+        problems += [f"[weights] covariates: {line.strip(' -')}"
+                     for line in str(exc).splitlines()[1:] or [str(exc)]]
     if problems:
         where = f" {plan.source}" if plan.source else ""
         raise PlanError(
