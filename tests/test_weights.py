@@ -201,3 +201,104 @@ def test_plan_weights_section_is_validated() -> None:
     assert "3 problems" in str(err.value)
     with pytest.raises(PlanError, match=r"\[weights\] covariates: 'agee_band'"):
         check_plan(AnalysisPlan(weight_covariates=("agee_band",)), default_codebook())
+
+
+# -- simulation: the weights recover the truth under selective return ---------------------------
+def _linked(**kwargs: object) -> object:
+    import tempfile
+
+    from crisis_survey.link import link_waves
+    from crisis_survey.load import load_wave
+    from crisis_survey.synthetic import write_study
+
+    s = generate_study(**kwargs)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as tmp:
+        p1, p2 = write_study(s, Path(tmp), formats=["parquet"], readme=False)[:2]
+        return link_waves(load_wave(p1, wave=1), load_wave(p2, wave=2))
+
+
+SIM_EFFECTS = {"effect_service_users": 0.3, "effect_carers": -0.2}
+
+
+@pytest.mark.slow
+def test_weighted_estimates_recover_the_truth_under_selective_return() -> None:
+    # truth: the population's mean change of the headline item's level score, from a large
+    # study in which everyone returns (so nobody is selected)
+    big = _linked(n_service_users=20000, n_carers=10000, return_rate=1.0, n_new_wave2=0,
+                  seed=1, **SIM_EFFECTS)
+    truth = weighted_estimates(big, attrition_weights(big, ["demographic"]),
+                               items=["overall_rating"]).set_index(["group", "design"])
+    reps = []
+    for r in range(60):
+        st = _linked(seed=100 + r, selective_return=0.6, n_carers=450, **SIM_EFFECTS)
+        w = attrition_weights(st, ["demographic", "overall_rating"], trim=1.0)
+        reps.append(weighted_estimates(st, w, items=["overall_rating"]))
+    est = pd.concat(reps).groupby(["group", "design"])
+    mean, sd = est[["estimate", "estimate_weighted"]].mean(), \
+        est[["estimate", "estimate_weighted"]].std()
+    mc = sd / np.sqrt(60)
+    mc_truth = truth["se"].reindex(mean.index)
+    t = truth["estimate"].reindex(mean.index)
+    for col in ("estimate", "estimate_weighted"):
+        mc[col] = np.hypot(mc[col], mc_truth)
+    bias_u = (mean["estimate"] - t).abs()
+    bias_w = (mean["estimate_weighted"] - t).abs()
+    report = pd.DataFrame({"truth": t, "unweighted": mean["estimate"],
+                           "weighted": mean["estimate_weighted"], "mc_se": mc["estimate_weighted"]})
+    print(report.round(3).to_string())
+    assert (bias_u > 5 * mc["estimate"]).all(), report      # unweighted: far from the truth
+    assert (bias_w < 3 * mc["estimate_weighted"]).all(), report  # weighted: within MC error
+
+
+# -- tipping points ------------------------------------------------------------------------------
+def test_tipping_point_is_where_the_adjusted_interval_reaches_zero() -> None:
+    from scipy import stats as sps
+
+    from crisis_survey import load_sample_study
+    from crisis_survey.compare._tipping import tipping_points, tipping_sentence
+
+    study = load_sample_study()
+    w = attrition_weights(study, ["demographic", "overall_rating"])
+    t = tipping_points(study, w, items=["overall_rating", "exp_knew_contact", "exp_dignity"])
+    assert len(t) == 6
+    for _, r in t.iterrows():
+        q = sps.t.ppf(0.975, r["n_paired"] - 1)
+        pi = r["share_not_returned"]
+
+        def bounds(delta: float, r: pd.Series = r, q: float = q, pi: float = pi
+                   ) -> tuple[float, float]:
+            m = r["estimate"] + pi * delta
+            return m - q * r["se"], m + q * r["se"]
+
+        lo, hi = bounds(r["tipping_delta"])
+        assert min(abs(lo), abs(hi)) == pytest.approx(0, abs=1e-9)
+        if r["conclusion"] == "improved":
+            assert r["tipping_delta"] < 0 and bounds(r["tipping_delta"] + 1e-6)[0] > 0
+        if r["conclusion"] == "no significant change":
+            assert r["tipping_delta_down"] < 0 < r["tipping_delta_up"]
+        text = tipping_sentence(r)
+        assert str(r["group"]) in text and text.endswith(".")
+    # binary items are in percentage points
+    assert set(t.loc[t["item"] == "exp_knew_contact", "unit"]) == {"percentage points"}
+    # weighting changes the starting point, not the formula
+    plain = tipping_points(study, None, items=["overall_rating"])
+    assert not np.allclose(plain["estimate"], t.loc[t["item"] == "overall_rating",
+                                                    "estimate"])
+
+
+def test_report_part_withholds_small_cells_and_draws_one_tipping_figure_per_group() -> None:
+    from crisis_survey import AnalysisPlan, load_sample_study
+    from crisis_survey.present._weighting import weighting_part
+
+    study = load_sample_study()
+    plan = AnalysisPlan(items=("overall_rating", "exp_knew_contact"))
+    part = weighting_part(study, plan, 10)
+    names = [t.name for t in part.tables]
+    assert names == ["weighted_estimates", "attrition_weights_balance", "tipping_points"]
+    assert [n for n, _, _ in part.figures] == ["attrition_balance", "tipping_1", "tipping_2"]
+    assert "reach a different conclusion" in part.sentences[0] and len(part.sentences) == 3
+    # a threshold above every group's pairs withholds every estimate
+    big = weighting_part(study, plan, 200)
+    est = big.tables[0]
+    assert (est.data["weighted"] == "–").all() and est.values["estimate"].isna().all()
+    assert [n for n, _, _ in big.figures] == ["attrition_balance"]

@@ -159,7 +159,10 @@ class AttritionWeights:
         One value per linked pair, aligned with ``study.pairs`` (index: the pairs' index).
     balance
         One row per group, covariate and level: the standardised difference of the
-        returners from the whole wave-1 group before and after weighting.
+        returners from the whole wave-1 group before and after weighting, and the counts
+        behind it (``n_level``: wave-1 respondents in the level, or answering an ordinal
+        covariate; ``n_level_returned``: those of them who returned). For the analyst: the
+        report withholds rows whose counts are small.
     summary
         One row per group: wave-1 respondents, returners, patterns, the effective sample
         size, the largest weight before and after trimming, how many weights were trimmed.
@@ -200,7 +203,8 @@ def _smd_rows(group: str, f: Field, lev: IntArray, ret: BoolArray, w: FloatArray
         after = (np.average(s_r, weights=wr[r_ans]) - pop.mean()) / sd \
             if sd > 0 and s_r.size else math.nan
         rows.append({"group": group, "covariate": f.name, "level": "mean level score",
-                     "smd_before": float(before), "smd_after": float(after)})
+                     "smd_before": float(before), "smd_after": float(after),
+                     "n_level": int(ans.sum()), "n_level_returned": int(r_ans.sum())})
         return rows
     labels = ["missing", *f.labels]
     for k in np.unique(lev):
@@ -211,7 +215,8 @@ def _smd_rows(group: str, f: Field, lev: IntArray, ret: BoolArray, w: FloatArray
         pw = np.average(ind[ret], weights=wr)
         rows.append({"group": group, "covariate": f.name, "level": labels[int(k)],
                      "smd_before": (pr - p) / sd if sd > 0 else math.nan,
-                     "smd_after": (pw - p) / sd if sd > 0 else math.nan})
+                     "smd_after": (pw - p) / sd if sd > 0 else math.nan,
+                     "n_level": int(ind.sum()), "n_level_returned": int(ind[ret].sum())})
     return rows
 
 
@@ -300,7 +305,8 @@ def attrition_weights(study: Any, covariates: Sequence[str] = ("demographic",), 
     return AttritionWeights(
         weights=weights,
         balance=pd.DataFrame.from_records(
-            balance, columns=["group", "covariate", "level", "smd_before", "smd_after"]),
+            balance, columns=["group", "covariate", "level", "smd_before", "smd_after",
+                              "n_level", "n_level_returned"]),
         summary=pd.DataFrame.from_records(summary, columns=[
             "group", "n_wave1", "n_returned", "n_patterns", "effective_n",
             "max_weight_untrimmed", "max_weight", "n_trimmed"]),

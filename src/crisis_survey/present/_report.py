@@ -693,6 +693,10 @@ def write_report_into(
                     "there is no table by local area (it would be withheld almost "
                     "entirely)."))
     tabs += w2tabs
+    from ._weighting import weighting_part  # who came back: weighted, tipping points
+
+    weighting = weighting_part(study, plan, thr)
+    tabs += weighting.tables
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 
     say(4, steps, f"writing {len(tabs)} tables ({sum(len(t.data) for t in tabs):,} rows) "
@@ -759,6 +763,7 @@ def write_report_into(
          f"{round(plan.confidence * 100)}% confidence interval; {_DESIGN_TITLES[d]}.")
         for d in plan.designs if d in ("paired", "independent") and few_cells
     ]
+    figure_specs += weighting.figures
     figure_files: list[Path] = []
     figs: dict[str, Figure] = {}
     for i, (name, make, caption, alt) in enumerate(figure_specs, 1):
@@ -823,6 +828,11 @@ def write_report_into(
         model_blocks: list[tuple[str, Any]] = [("table", shown[mtab.name])]
         model_blocks += [("note", f"Not fitted: {m}") for m in model_failures]
         sections.append(("Did change differ between the groups?", model_blocks))
+    sections.append(("Who came back: weighted estimates and tipping points", [
+        *[("p", text) for text in weighting.sentences],
+        *[("table", by_name[t.name]) for t in weighting.tables],
+        *[("figure", figs[n]) for n, _, _ in weighting.figures],
+    ]))
     if w2tabs:
         sections.append(("Questions asked in wave 2 only",
                          [("table", shown[t.name]) for t in w2tabs]))

@@ -431,13 +431,14 @@ def generate_study(
     selective_return
         Strength of return selected on what the analyst sees: the log selection weight
         per SD of the respondent's wave-1 answer (level position, standardised) to the
-        first experience item of the codebook (the headline item), on top of the default
-        selection. ``0`` (default): returners are chosen as before, and the study is
-        byte-identical to one made without this argument. With a positive strength the
+        first experience item of the codebook (the headline item), replacing the default
+        selection on the unobserved disposition (the selection on age stays). ``0``
+        (default): returners are chosen as before, and the study is byte-identical to one
+        made without this argument. With a positive strength the
         returners rated care better at wave 1 than those who did not return, so their
         wave-2 answers are better and (regression to the mean) their change smaller than
         the population's; return is missing at random given that answer, so weights that
-        use it recover the truth (``docs/methods/attrition-weights.md``).
+        use it and age recover the truth (``docs/methods/attrition-weights.md``).
     item_effects
         Item name -> extra wave-2 shift (latent SD units) of that item, in both groups, on
         top of the group effects.
@@ -546,8 +547,8 @@ def generate_study(
     older = sim.age_older[:n1]
     score = (P.RETURN_SELECTION_LATENT * sim.u[:n1] + P.RETURN_SELECTION_OLDER * older
              + rng.gumbel(size=n1))
-    if selected_on is not None:
-        score += float(selective_return) * selected_on
+    if selected_on is not None:  # only on what was observed: missing at random given it
+        score += float(selective_return) * selected_on - P.RETURN_SELECTION_LATENT * sim.u[:n1]
     returners = (np.sort(np.argpartition(-score, k - 1)[:k]) if 0 < k < n1
                  else np.arange(n1 if k >= n1 else 0))
     first2 = np.concatenate([returners, np.arange(n1, n1 + n_new)]).astype(np.int64)
