@@ -47,12 +47,14 @@ def test_rerun_is_byte_identical(report_dir: Path, study, tmp_path: Path) -> Non
     different = [name for name in first if first[name] != second[name]]
     assert not different, different
     assert {"report.html", "report.docx", "manifest.json"} <= first.keys()
-    # flow, 3 Likert charts (one per response scale), paired change, 2 forest plots
-    assert sum(n.startswith("figures/") for n in first) == 7 * 3  # svg, pdf, png each
+    # flow, 3 Likert charts (one per response scale), paired change, 2 forest plots, the
+    # attrition-weights balance and one tipping-point figure per group
+    assert sum(n.startswith("figures/") for n in first) == 10 * 3  # svg, pdf, png each
     # sample, linkage, the main table (primary design), its full distribution, the other
     # designs in one appendix table, the model, wave-2 items by group (no area can be shown
-    # on its own in the sample, so there is no table by area): 7 tables x 5 formats
-    assert sum(n.startswith("tables/") for n in first) == 7 * 5
+    # on its own in the sample, so there is no table by area), weighted estimates, balance,
+    # tipping points: 10 tables x 5 formats
+    assert sum(n.startswith("tables/") for n in first) == 10 * 5
 
 
 def test_html_is_self_contained_and_says_synthetic(report_dir: Path) -> None:
@@ -63,7 +65,7 @@ def test_html_is_self_contained_and_says_synthetic(report_dir: Path) -> None:
     assert not re.search(r"<link[^>]+stylesheet", html, re.I)
     assert "@import" not in html
     assert html.count(SYNTHETIC_BANNER) >= 2  # top banner (sticky, repeats when printed) + end
-    assert html.count("<svg") == 7  # every figure inline
+    assert html.count("<svg") == 10  # every figure inline
     assert "withheld" in html  # the disclosure note
 
 
@@ -75,8 +77,9 @@ def test_word_report_says_synthetic_on_every_page(report_dir: Path) -> None:
         body = z.read("word/document.xml").decode()
         media = [n for n in z.namelist() if n.startswith("word/media/")]
     assert "SYNTHETIC DATA" in text  # the page header repeats on every page
-    assert body.count("<w:tbl>") == 7 + 4  # and the provenance: options, tests, inputs, software
-    assert len(media) == 7
+    # 10 tables and the provenance: options, tests, inputs, software
+    assert body.count("<w:tbl>") == 10 + 4
+    assert len(media) == 10
 
 
 def test_manifest_hashes_inputs_and_outputs(report_dir: Path) -> None:

