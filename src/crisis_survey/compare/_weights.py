@@ -168,6 +168,15 @@ class AttritionWeights:
         size, the largest weight before and after trimming, how many weights were trimmed.
     covariates, trim
         The covariate fields and the trimming quantile used.
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> w = attrition_weights(load_sample_study(), ["demographic"], trim=0.99)
+    >>> list(w.summary["group"]), w.covariates
+    (['Service user', 'Carer'], ('age_band', 'gender', 'ethnicity'))
+    >>> bool((w.balance["smd_after"].abs() <= w.balance["smd_before"].abs() + 0.05).all())
+    True
     """
 
     weights: pd.Series
@@ -408,10 +417,32 @@ def weighted_estimates(study: Any, weights: AttritionWeights, *,
     ``disagree`` is true when the weighted and unweighted conclusions at ``alpha`` differ
     (one significant and the other not, or significant in opposite directions).
 
+    Parameters
+    ----------
+    study
+        The linked study.
+    weights
+        The returners' weights (:func:`attrition_weights`).
+    items
+        Ordinal or binary items asked in both waves; default every such item.
+    confidence, alpha
+        Confidence level of the intervals; significance level of ``disagree``.
+
     Returns
     -------
     pandas.DataFrame
         Columns ``ESTIMATE_COLUMNS``; one row per group, item and design.
+
+    Examples
+    --------
+    >>> from crisis_survey import load_sample_study
+    >>> study = load_sample_study()
+    >>> w = attrition_weights(study, ["demographic", "overall_rating"])
+    >>> e = weighted_estimates(study, w, items=["overall_rating"])
+    >>> list(e["design"])
+    ['paired', 'overlapping', 'paired', 'overlapping']
+    >>> [round(v, 2) for v in e["estimate_weighted"]]  # R: svymean(~d, svydesign(weights = ~w))
+    [0.37, 0.29, -0.07, -0.02]
     """
     cb = study.codebook
     chosen = ([cb[i].oriented() for i in items] if items is not None else
