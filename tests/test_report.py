@@ -177,7 +177,7 @@ def test_report_command_with_plan(tmp_path: Path, capsys: pytest.CaptureFixture[
     captured = capsys.readouterr()
     assert code == 0, captured.err
     # progress on stderr: every step with the seconds since the start, and counts
-    assert re.search(r"^\[0/7 \+[\d.]+ s\] wrote 4 linkage files$", captured.err, re.M)
+    assert re.search(r"^\[0/7 \+[\d.]+ s\] wrote 5 linkage files$", captured.err, re.M)
     assert re.search(r"^\[1/7 \+\d+\.\d s\] comparing the waves$", captured.err, re.M)
     assert re.search(r"^\[1/7 \+[\d.]+ s\] compared 2 items in 2 cells: 8 rows$",
                      captured.err, re.M), captured.err
@@ -313,8 +313,8 @@ def test_word_report_has_captions_contents_and_page_numbers(report_dir: Path) ->
     fields = _instructions(doc)
     seq_tables = [f for f in fields if f.startswith("SEQ Table")]
     seq_figures = [f for f in fields if f.startswith("SEQ Figure")]
-    assert len(seq_tables) == doc.findall(f".//{W}tbl").__len__() == 12
-    assert len(seq_figures) == 7
+    assert len(seq_tables) == doc.findall(f".//{W}tbl").__len__() == 14
+    assert len(seq_figures) == 10
     # one TOC field each: the contents (headings), the list of tables, the list of figures
     tocs = [f for f in fields if f.startswith("TOC")]
     assert tocs == ['TOC \\o "1-1" \\h \\z \\u', 'TOC \\h \\z \\c "Table"',
@@ -362,7 +362,7 @@ def test_word_tables_repeat_headers_and_keep_rows_whole(report_dir: Path) -> Non
 def test_word_figures_have_alt_text(report_dir: Path) -> None:
     doc = _xml(report_dir / "report.docx", "word/document.xml")
     pictures = list(doc.iter(f"{WP}docPr"))
-    assert len(pictures) == 7
+    assert len(pictures) == 10
     for pic in pictures:
         assert len(pic.get("descr", "")) > 40, pic.attrib
         assert pic.get("title", "").startswith("Figure ")
@@ -422,7 +422,7 @@ def test_no_json_in_the_reports(report_dir: Path) -> None:
 def test_html_figures_are_responsive_svg_with_text(report_dir: Path) -> None:
     html = (report_dir / "report.html").read_text(encoding="utf-8")
     svgs = re.findall(r"<svg\b[^>]*>", html)
-    assert len(svgs) == 7
+    assert len(svgs) == 10
     for tag in svgs:
         assert "viewBox" in tag and " width=" not in tag and " height=" not in tag
         assert re.search(r'aria-label="[^"]{40,}"', tag)

@@ -267,7 +267,7 @@ def test_swapping_the_waves_flips_the_estimate_not_the_equivalence(counts: list[
         return
     assert b.theta[0] == pytest.approx(-a.theta[0], abs=1e-12)
     assert b.p_tost[0] == pytest.approx(a.p_tost[0], abs=1e-9)
-    assert b.mde[0] == pytest.approx(a.mde[0], abs=1e-12)
+    assert b.mde[0] == pytest.approx(a.mde[0], abs=1e-12, nan_ok=True)  # NaN: none detectable
     w1, w2 = t.sum(axis=2), t.sum(axis=1)
     c = vd.newcombe(cell("newcombe", w1=w1, w2=w2), 0.3, level)
     d = vd.newcombe(cell("newcombe", w1=w2, w2=w1), 0.3, level)

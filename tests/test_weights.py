@@ -302,10 +302,10 @@ def test_report_part_withholds_small_cells_and_draws_one_tipping_figure_per_grou
     part = weighting_part(study, plan, 10)
     names = [t.name for t in part.tables]
     assert names == ["weighted_estimates", "attrition_weights_balance", "tipping_points"]
-    assert [n for n, _, _ in part.figures] == ["attrition_balance", "tipping_1", "tipping_2"]
+    assert [n for n, _, _, _ in part.figures] == ["attrition_balance", "tipping_1", "tipping_2"]
     assert "reach a different conclusion" in part.sentences[0] and len(part.sentences) == 3
     # a threshold above every group's pairs withholds every estimate
     big = weighting_part(study, plan, 200)
     est = big.tables[0]
     assert (est.data["weighted"] == "–").all() and est.values["estimate"].isna().all()
-    assert [n for n, _, _ in big.figures] == ["attrition_balance"]
+    assert [n for n, _, _, _ in big.figures] == ["attrition_balance"]

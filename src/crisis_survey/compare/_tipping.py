@@ -140,7 +140,7 @@ def tipping_points(study: Any, weights: AttritionWeights | None = None, *,
         raise CrisisSurveyError(f"tipping_points needs ordinal or binary items asked in both "
                                 f"waves; got {', '.join(map(repr, bad))}")
     pairs = study.pairs
-    gpairs = pairs[("", cb.group.name)].astype("string").to_numpy()
+    gpairs = pairs[("", "group")].astype("string").to_numpy()
     w_all = (weights.weights.reindex(pairs.index).to_numpy(dtype=np.float64)
              if weights is not None else np.ones(len(pairs)))
     w1 = study.wave1.data

@@ -449,7 +449,7 @@ def weighted_estimates(study: Any, weights: AttritionWeights, *,
               [f.oriented() for f in cb.items() if set(f.waves) >= {1, 2}
                and f.measurement in ("ordinal", "binary") and f.levels])
     pairs = study.pairs
-    group_pairs = pairs[("", cb.group.name)].astype("string").to_numpy()
+    group_pairs = pairs[("", "group")].astype("string").to_numpy()
     w_pairs = weights.weights.reindex(pairs.index).to_numpy(dtype=np.float64)
     un1, un2 = study.unpaired(1), study.unpaired(2)
     records: list[dict[str, Any]] = []

@@ -793,7 +793,8 @@ def write_report_into(
         waves=[w.label or f"wave {w.number}" for w in cb.waves])
     # figures in the order they appear, numbered from 1
     order = ["flow", *[n for n in figs if n.startswith("forest_")],
-             *[n for n in figs if n.startswith("likert")], "paired_change"]
+             *[n for n in figs if n.startswith("likert")], "paired_change",
+             *[n for n, _, _, _ in weighting.figures]]
     figs = {n: dataclasses.replace(figs[n], number=k) for k, n in enumerate(order, 1)}
     comparison_shown = [shown[t.name] for t in tabs[first:first + len(comparison_tabs)]]
     change_refs: list[str | Ref] = []
@@ -830,8 +831,8 @@ def write_report_into(
         sections.append(("Did change differ between the groups?", model_blocks))
     sections.append(("Who came back: weighted estimates and tipping points", [
         *[("p", text) for text in weighting.sentences],
-        *[("table", by_name[t.name]) for t in weighting.tables],
-        *[("figure", figs[n]) for n, _, _ in weighting.figures],
+        *[("table", shown[t.name]) for t in weighting.tables],
+        *[("figure", figs[n]) for n, _, _, _ in weighting.figures],
     ]))
     if w2tabs:
         sections.append(("Questions asked in wave 2 only",

@@ -1288,7 +1288,7 @@ def change_table(
             "effect": d["effect"], "p": d["p"], "p_adj": d["p_adj"],
         }
         records.append({
-            **rec, "count_wave1": x1, "count_wave2": x2,
+            **{str(k): v for k, v in rec.items()}, "count_wave1": x1, "count_wave2": x2,
             "difference": diff, "difference_low": lo, "difference_high": hi,
         })
     labels_of = dict(zip(frame["item"], frame["label"], strict=False))

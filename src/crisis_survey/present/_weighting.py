@@ -28,7 +28,7 @@ class WeightingPart:
     """What the report adds: tables, figures (name -> (make, caption)) and sentences."""
 
     tables: list[PublicationTable]
-    figures: list[tuple[str, Any, str]] = field(default_factory=list)
+    figures: list[tuple[str, Any, str, str]] = field(default_factory=list)
     sentences: list[str] = field(default_factory=list)
 
 
@@ -246,12 +246,18 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
     names = {f.name: f.label for f in cb.fields}
     part.figures.append(("attrition_balance", lambda: balance_figure(shown, names),
                          "Standardised differences of the returners from all wave-1 "
-                         "respondents, before and after attrition weighting."))
+                         "respondents, before and after attrition weighting.",
+                         "Dot plot: for each covariate level of the model of returning, the "
+                         "standardised difference between the returners and all wave-1 "
+                         "respondents, before and after weighting, with the 0.1 guide line."))
     for k, g in enumerate(dict.fromkeys(tip["group"]), 1):
         if (tip[tip["group"] == g]["n_paired"] >= threshold).any():
             part.figures.append((f"tipping_{k}", lambda g=g: tipping_figure(
                 tip[(tip["group"] == g) & (tip["n_paired"] >= threshold)], g),
-                f"{g}: tipping points of the paired conclusions."))
+                f"{g}: tipping points of the paired conclusions.",
+                f"{g}: for each item, the paired estimate as the non-returners' change is "
+                "shifted from the returners' (the delta on the horizontal axis), and the "
+                "shift at which the conclusion would flip."))
     # one sentence per group for the findings: its first item with a conclusion
     for g in dict.fromkeys(tip["group"]):
         sub = tip[(tip["group"] == g) & (tip["n_paired"] >= threshold)]
