@@ -23,6 +23,10 @@ from crisis_survey.present._disclosure import (
 )
 from crisis_survey.present._release import attrition_sources
 from crisis_survey.present._tables import _codes, _codes_reference
+from crisis_survey.stats._contingency import (
+    _conditional_odds_ratio_batch,
+    _conditional_odds_ratio_padded,
+)
 from crisis_survey.stats._exact import (
     _exact_p_values_padded,
     exact_p_values,
@@ -186,3 +190,14 @@ def test_exact_p_values_by_support_width_equal_the_padded_reference(alternative:
     np.testing.assert_allclose(exact_p_values(pmf, v, total, alternative),
                                _exact_p_values_padded(pmf, v, total, alternative),
                                rtol=1e-13, atol=1e-300)
+
+
+def test_conditional_odds_ratios_by_support_width_equal_the_padded_reference() -> None:
+    rng = np.random.default_rng(6)
+    small = rng.integers(1, 8, (60, 2, 2))
+    large = rng.integers(50, 900, (20, 2, 2))
+    tables = np.concatenate([small, large])[rng.permutation(80)]
+    blocked = _conditional_odds_ratio_batch(tables, 0.95)
+    padded = _conditional_odds_ratio_padded(tables, 0.95)
+    for got, want in zip(blocked, padded, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9)

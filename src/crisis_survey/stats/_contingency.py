@@ -1570,6 +1570,25 @@ def _fisher_2x3_batch(tables: Any) -> dict[str, npt.NDArray[Any]]:
 
 def _conditional_odds_ratio_batch(tables: IntArray, level: float
                                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`_conditional_odds_ratio_padded` on blocks of tables of similar support width
+    (``_exact.width_blocks``): a stack mixes thin local-area cells with tables of thousands
+    of answers, and padding every support to the widest made the work rows x widest."""
+    from ._exact import width_blocks
+
+    t = np.asarray(tables, dtype=np.int64)
+    k = t[:, 0].sum(axis=1)
+    lo = np.maximum(0, k - t[:, :, 1].sum(axis=1))
+    hi = np.minimum(k, t[:, :, 0].sum(axis=1))
+    out = tuple(np.empty(len(t)) for _ in range(3))
+    for block, _ in width_blocks(hi - lo + 1):
+        for target, value in zip(out, _conditional_odds_ratio_padded(t[block], level),
+                                 strict=True):
+            target[block] = value
+    return out[0], out[1], out[2]
+
+
+def _conditional_odds_ratio_padded(tables: IntArray, level: float
+                                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """:func:`_conditional_odds_ratio` of a stack of 2 x 2 tables: the supports padded to
     one width, the three equations solved for every table at once by Newton's method on the
     log odds ratio (derivatives: the variance of the noncentral hypergeometric, and the
