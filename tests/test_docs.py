@@ -101,8 +101,19 @@ def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
     stats_page = (site / "api" / "stats" / "index.html").read_text(encoding="utf-8")
     assert 'id="crisis_survey.stats.wilcoxon_signed_rank"' in stats_page
     assert "matched-pairs rank-biserial" in stats_page
-    # numpydoc's Sphinx roles are shown as code (docs_hooks/rst_roles.py), not as raw markup
+    # numpydoc's Sphinx roles are links and maths (docs_hooks/rst_roles.py), not raw markup
     assert not re.search(r":(func|class|meth|math):<code>", stats_page)
+    assert "<autoref" not in stats_page  # every reference was resolved or left as code
+    present_page = (site / "api" / "present" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<a class="autorefs autorefs-(?:internal|external)"[^>]*'
+                     r'href="[^"]*#crisis_survey\.compare\.compare_waves"', present_page)
+    # maths is marked for MathJax, in the API reference (:math:) and the methods pages ($...$)
+    assert re.search(r'<span class="arithmatex">\\\(.+?\\\)</span>', stats_page)
+    methods = (site / "methods" / "parametric-and-overlap" / "index.html").read_text(
+        encoding="utf-8")
+    assert methods.count('class="arithmatex"') > 20
+    assert not re.search(r"\$\$|(?<![\\\w])\$[^$\s]", methods.split("<body", 1)[1])
+    assert "mathjax" in methods.lower() and "javascripts/mathjax.js" in methods
     # the gallery's pictures are part of the site
     assert (site / "img" / "fig_likert.png").is_file()
 
