@@ -76,7 +76,8 @@ def _mw_coverage(n: int, shift: float, reps: int) -> float:
     big_b = np.searchsorted(CUTS, rng.normal(shift, 1.0, size=400_000))
     pa, pb = np.bincount(big_a, minlength=5) / 4e5, np.bincount(big_b, minlength=5) / 4e5
     k = np.arange(5)
-    truth = float(pa @ np.sign(k[:, None] - k[None, :]) @ pb)  # P(X > Y) - P(X < Y)
+    # the estimand reads wave 2 (b, shifted up) relative to wave 1 (a): P(B > A) - P(B < A)
+    truth = float(pb @ np.sign(k[:, None] - k[None, :]) @ pa)
     ca = np.stack([(a == j).sum(axis=1) for j in range(5)], axis=1)
     cb = np.stack([(b == j).sum(axis=1) for j in range(5)], axis=1)
     b = rk._mann_whitney_batch(ca, cb)  # the batch compare_waves runs (Newcombe's interval)

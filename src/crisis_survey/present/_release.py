@@ -613,7 +613,7 @@ def publish(
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     release = publish(load_sample_study(), folder, plan=plan, synthetic=True)
     ...     print(sorted(p.name for p in release.outputs.files))
-    ['README.md', 'accounting.csv', 'attrition.csv', 'linkage_counts.csv']
+    ['README.md', 'accounting.csv', 'attrition.csv', 'disclosure.csv', 'linkage_counts.csv']
     """
     from .._plan import AnalysisPlan
 
