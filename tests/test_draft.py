@@ -107,3 +107,46 @@ def test_unreadable_files_are_a_codebook_error(tmp_path: Path) -> None:
         draft_codebook(DATA / "corrupt.sav")
     with pytest.raises(CodebookError, match=r"cannot draft a codebook from a \.xlsx"):
         draft_codebook(DATA / "na_tokens.xlsx")
+
+
+def test_an_unlabelled_export_drafts_roles_free_text_and_a_wave(tmp_path: Path) -> None:
+    """Another platform's export: the area and demographics named its own way, a comments
+    column, text codes without value labels and no wave column. The draft guesses each role
+    from the name, never makes free text or text codes ordinal categories, declares the wave
+    the files lack, and (its review notes deleted) loads the file as it is."""
+    pyreadstat = pytest.importorskip("pyreadstat")
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "RespID": [1, 2, 3, 4, 5, 6],
+        "Respondent_type": [1, 2, 1, 2, 1, 1],
+        "LocalAuth": ["Leeds", "Bradford", "Leeds", "Kirklees", "Leeds", "Bradford"],
+        "Ethnicity": ["White", "Asian", "Black", "White", "Mixed", "White"],
+        "Q5": [1, 2, 3, 4, 5, 3],
+        "Comments": ["", "good", "bad service", "", "good", ""],
+        "Email": [f"p{i}@example.org" for i in range(6)],
+    })
+    path = tmp_path / "export.sav"
+    pyreadstat.write_sav(frame, str(path), variable_value_labels={
+        "Respondent_type": {1: "Service user", 2: "Carer"},
+        "Q5": {1: "Very poor", 2: "Poor", 3: "Fair", 4: "Good", 5: "Very good"}})
+    schema, _ = draft_codebook(path)
+    fields = {f["name"]: f for f in schema["fields"]}
+    assert fields["LocalAuth"]["x-role"] == "area"
+    assert fields["Ethnicity"]["x-role"] == "demographic"
+    assert fields["Ethnicity"]["x-measurement"] == "nominal"  # text codes have no order
+    assert "categoriesOrdered" not in fields["Ethnicity"]
+    assert fields["Comments"]["x-measurement"] == "text"
+    assert "categories" not in fields["Comments"]  # free text never becomes levels
+    assert fields["Q5"]["x-measurement"] == "ordinal"  # labelled numeric codes keep order
+    waves = [f for f in schema["fields"] if f["x-role"] == "wave"]
+    assert [w["name"] for w in waves] == ["wave"] and "wave" not in frame.columns
+    assert not any("wave" in note for note in schema["x-review"])
+    for f in schema["fields"]:
+        f.pop("x-review", None)
+    schema.pop("x-review")
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = load_wave(path, cb, wave=2)
+    assert (w.rows_read, w.rows_excluded) == (6, 0)

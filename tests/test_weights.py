@@ -309,3 +309,27 @@ def test_report_part_withholds_small_cells_and_draws_one_tipping_figure_per_grou
     est = big.tables[0]
     assert (est.data["weighted"] == "–").all() and est.values["estimate"].isna().all()
     assert [n for n, _, _, _ in big.figures] == ["attrition_balance"]
+
+
+def test_a_codebook_without_demographics_reports_that_no_weights_were_computed() -> None:
+    # the default plan's covariates are the role 'demographic'; a codebook with no such field
+    # (another study's export) must not make the default plan unusable: the report's
+    # weighting section says why there are no weights instead
+    import dataclasses
+
+    from crisis_survey import AnalysisPlan, load_sample_study
+    from crisis_survey._plan import check_plan
+    from crisis_survey.present._weighting import weighting_part
+
+    study = load_sample_study()
+    cb = study.codebook
+    plain = dataclasses.replace(cb, fields=tuple(
+        dataclasses.replace(f, role="other") if f.role == "demographic" else f
+        for f in cb.fields))
+    assert resolve_covariates(plain, ["demographic"], required=False) == ()
+    with pytest.raises(CrisisSurveyError, match="name no field"):
+        resolve_covariates(plain, ["demographic"])
+    check_plan(AnalysisPlan(), plain)  # the default plan fits
+    part = weighting_part(dataclasses.replace(study, codebook=plain), AnalysisPlan(), 10)
+    assert part.tables == [] and part.figures == []
+    assert "not computed" in part.sentences[0] and "[weights] covariates" in part.sentences[0]

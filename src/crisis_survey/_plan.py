@@ -646,7 +646,7 @@ def check_plan(plan: AnalysisPlan, codebook: Codebook) -> None:
     from .compare._weights import resolve_covariates
 
     try:
-        resolve_covariates(codebook, plan.weight_covariates)
+        resolve_covariates(codebook, plan.weight_covariates, required=False)
     except CrisisSurveyError as exc:
         problems += [f"[weights] covariates: {line.strip(' -')}"
                      for line in str(exc).splitlines()[1:] or [str(exc)]]

@@ -35,8 +35,15 @@ _ROLES = (
     (re.compile(r"e-?mail|link_?key|panel_?key|pseudonym", re.I), "link_key"),
     (re.compile(r"^wave$|^survey_?wave$", re.I), "wave"),
     (re.compile(r"^(group|role|respondent_?type|respondent_?group)$", re.I), "group"),
-    (re.compile(r"area|region|locality|trust|ccg|district", re.I), "area"),
+    (re.compile(r"area|region|locality|local_?auth|^la$|^lad\d*|borough|council|county|"
+                r"trust|ccg|icb|district", re.I), "area"),
+    (re.compile(r"^(age|age_?band|age_?group|gender|sex|ethnic\w*|disabilit\w*|"
+                r"sexual_?orientation|religion)$", re.I), "demographic"),
 )
+
+#: column name or label of a free-text answer (never categories: it is never published)
+_FREE_TEXT = re.compile(r"comment|free_?text|verbatim|open_?text|other.{0,12}specify|"
+                        r"please (specify|describe|explain|tell)|anything else", re.I)
 
 
 def _problem(source: str, problem: str, expected: str) -> CodebookError:
@@ -113,25 +120,36 @@ def _field(name: str, label: str, *, numeric: bool, is_date: bool,
     else:
         spec["type"] = "string"
     spec["x-role"] = role
-    if not categories and distinct is not None and role in ("item", "group") and \
-            0 < len(distinct) <= 12:
-        categories = [{"value": _code(v), "label": str(_code(v))} for v in distinct
+    free_text = role == "item" and not labels and not numeric and bool(
+        _FREE_TEXT.search(name) or _FREE_TEXT.search(label))
+    seen = [v for v in distinct or [] if str(v).strip() != ""]  # a blank is not answered
+    if not categories and not free_text and distinct is not None and \
+            role in ("item", "group", "demographic") and 0 < len(seen) <= 12:
+        categories = [{"value": _code(v), "label": str(_code(v))} for v in seen
                       if _code(v) not in missing_codes]
         review.append(f"categories: the {len(categories)} distinct values seen, labelled by "
                       "themselves; write each level's label")
     if role in ("item", "demographic"):
-        if len(categories) == 2:
+        # text codes without value labels have no order of their own (their sort order is
+        # the alphabet's), so they are guessed nominal; numeric codes are guessed ordinal
+        ordered = role == "item" and (bool(labels) or spec["type"] in ("integer", "number"))
+        if free_text:
+            measurement = "text"
+            review.append("x-measurement: guessed 'text' (free text) from the column's name "
+                          "or label; free text is never analysed or published")
+        elif len(categories) == 2:
             measurement = "binary"
         elif len(categories) > 2:
-            measurement = "ordinal" if role == "item" else "nominal"
+            measurement = "ordinal" if ordered else "nominal"
         elif spec["type"] in ("integer", "number"):
             measurement = "numeric"
         else:
             measurement = "text"
         spec["x-measurement"] = measurement
-        review.append(f"x-measurement: guessed {measurement!r}"
+        if not free_text:
+            review.append(f"x-measurement: guessed {measurement!r}"
                       + (" (levels in code order, lowest first: check the order, or make it "
-                         "nominal)" if measurement == "ordinal" else ""))
+                             "nominal)" if measurement == "ordinal" else ""))
     elif role == "group":
         spec["x-measurement"] = "nominal"
     if role == "group" and not categories:
@@ -268,7 +286,15 @@ def draft_codebook(path: str | Path, *, rename: bool = False
     roles = {f["x-role"] for f in fields}
     review = [f"no column looks like the {role.replace('_', ' ')}: set one field's x-role to "
               f"{role!r} (the codebook needs exactly one)"
-              for role in ("identifier", "link_key", "wave", "group") if role not in roles]
+              for role in ("identifier", "link_key", "group") if role not in roles]
+    if "wave" not in roles:
+        # each wave's file is read as the wave it is given as (load_wave(..., wave=)), so a
+        # file without a wave column needs only the field declared
+        name = "wave" if "wave" not in {f["name"] for f in fields} else "survey_wave"
+        fields.insert(0, {"name": name, "type": "integer", "x-role": "wave", "x-review": [
+            "added: no column holds the wave, so each file is read as the wave it is loaded "
+            "as (wave=1 or wave=2); if a column does hold it, give that field this role and "
+            "delete this one"]})
     schema: dict[str, Any] = {
         "$schema": SCHEMA_URL,
         "name": _slug(p.stem),

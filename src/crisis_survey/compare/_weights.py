@@ -20,6 +20,7 @@ from scipy import stats as sps
 
 from .._errors import CrisisSurveyError
 from ..codebook import Codebook, Field
+from ..codebook._model import ROLES
 from ._study import _codes, _pair_positions
 
 __all__ = ["AttritionWeights", "attrition_weights", "resolve_covariates",
@@ -40,12 +41,15 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def resolve_covariates(codebook: Codebook, names: Sequence[str]) -> tuple[Field, ...]:
+def resolve_covariates(codebook: Codebook, names: Sequence[str], *,
+                       required: bool = True) -> tuple[Field, ...]:
     """The codebook fields the plan's weight covariates name: a role name (e.g.
-    ``"demographic"``) stands for every field with that role, any other name for a field;
-    only categorical fields with levels asked in wave 1 can be covariates.
+    ``"demographic"``) stands for every field with that role (none, if the codebook has no
+    field with it), any other name for a field; only categorical fields with levels asked in
+    wave 1 can be covariates.
 
-    Raises :class:`CrisisSurveyError` listing every name that does not fit.
+    Raises :class:`CrisisSurveyError` listing every name that does not fit, and, when
+    ``required``, if the names resolve to no field at all.
 
     Examples
     --------
@@ -55,9 +59,8 @@ def resolve_covariates(codebook: Codebook, names: Sequence[str]) -> tuple[Field,
     """
     out: list[Field] = []
     problems: list[str] = []
-    roles = {f.role for f in codebook.fields}
     for name in names:
-        if name in roles and name not in codebook:
+        if name in ROLES and name not in codebook:
             found = [f for f in codebook.fields if f.role == name]
         elif name in codebook:
             found = [codebook[name]]
@@ -79,7 +82,7 @@ def resolve_covariates(codebook: Codebook, names: Sequence[str]) -> tuple[Field,
             "The weight covariates do not fit the codebook "
             f"({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
             + "\n".join(f"  - {p}" for p in problems))
-    if not out:
+    if not out and required:
         raise CrisisSurveyError("The weight covariates name no field (expected at least one "
                                 "codebook role or field, e.g. 'demographic')")
     return tuple(out)

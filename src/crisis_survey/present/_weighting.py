@@ -125,12 +125,18 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
     """The attrition-weights tables, the balance and tipping figures and the findings'
     sentences for the report, built with the plan's ``[weights]`` and analysis options."""
     from ..compare._tipping import tipping_points, tipping_sentence
-    from ..compare._weights import attrition_weights, weighted_estimates
+    from ..compare._weights import attrition_weights, resolve_covariates, weighted_estimates
 
     items = list(plan.items) or None
     cb = study.codebook
     if items is not None:
         items = [i for i in items if cb[i].measurement in ("ordinal", "binary")]
+    if not resolve_covariates(cb, plan.weight_covariates, required=False):
+        return WeightingPart(tables=[], sentences=[
+            "Attrition weights were not computed: the plan's [weights] covariates ("
+            + ", ".join(plan.weight_covariates) + ") name no field of the codebook, so "
+            "there is nothing to model returning on. Name wave-1 answers or demographics "
+            "in [weights] covariates to weight the returners."])
     weights = attrition_weights(study, plan.weight_covariates, trim=plan.weight_trim)
     est = weighted_estimates(study, weights, items=items, confidence=plan.confidence,
                              alpha=plan.alpha)
