@@ -228,3 +228,31 @@ def test_std_diff_measure_names_the_formula_used() -> None:
     assert table.loc["exp_followup", "std_diff_measure"] == (
         "standardized difference of proportions")
     assert table.loc["gender", "std_diff_measure"].startswith("multivariate")
+
+
+def test_attrition_medians_are_labelled_by_level_score_whatever_the_codes() -> None:
+    # medians are level scores (1 = lowest level): a scale coded 0-4 or in text must not be
+    # labelled by code (0-4 would shift every label by one; text codes crashed)
+    import pandas as pd
+
+    from crisis_survey.codebook import codebook_from_dict
+    from crisis_survey.present._release import _attrition_labels
+
+    cb = codebook_from_dict({"name": "t", "fields": [
+        {"name": "id", "type": "string", "x-role": "identifier"},
+        {"name": "key", "type": "string", "x-role": "link_key"},
+        {"name": "wave", "type": "integer", "x-role": "wave"},
+        {"name": "grp", "type": "integer", "x-role": "group", "x-measurement": "nominal",
+         "categories": [{"value": 1, "label": "A"}, {"value": 2, "label": "B"}]},
+        {"name": "zero", "type": "integer", "x-role": "item", "x-measurement": "ordinal",
+         "categoriesOrdered": True, "categories": [
+             {"value": v, "label": t} for v, t in enumerate(["Low", "Mid", "High"])]},
+        {"name": "words", "type": "string", "x-role": "item", "x-measurement": "ordinal",
+         "categoriesOrdered": True, "categories": [
+             {"value": t, "label": t} for t in ["Disagree", "Neither", "Agree"]]},
+    ]})
+    table = pd.DataFrame({"variable": ["zero", "words"], "median_returned": [1.0, 2.5],
+                          "median_not_returned": [3.0, 1.0]})
+    out = _attrition_labels(table, cb)
+    assert list(out["median_returned"]) == ["Low", "between Neither and Agree"]
+    assert list(out["median_not_returned"]) == ["High", "Disagree"]

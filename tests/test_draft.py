@@ -150,3 +150,51 @@ def test_an_unlabelled_export_drafts_roles_free_text_and_a_wave(tmp_path: Path) 
         warnings.simplefilter("ignore")
         w = load_wave(path, cb, wave=2)
     assert (w.rows_read, w.rows_excluded) == (6, 0)
+
+
+def test_two_csv_exports_in_excel_text_draft_a_codebook_that_loads_both(
+        tmp_path: Path) -> None:
+    """A survey platform's CSV exports as Excel saves them (Windows-1252, semicolons), answers
+    as words, dates day first, a question only wave 2 asked: the draft from both files orders
+    the agreement scale, makes "Don't know" and "Prefer not to say" missing codes, reads the
+    dates' format, marks the wave-2 question and, its notes deleted, loads both files."""
+    scale = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree",
+             "Strongly agree", "Don't know", ""]
+    rows = {1: [], 2: []}
+    for w in (1, 2):
+        for i in range(14):
+            rows[w].append(";".join([
+                f"R_{i:03d}", ["Person who uses services", "Carer"][i % 2],
+                f"{(i % 27) + 1:02d}/{10 + w}/{2013 + w}", scale[(i + w) % 7],
+                ["Female", "Male", "Prefer not to say"][i % 3],
+                ["Yes", "No", ""][i % 3] if w == 2 else "",
+                "" if i % 4 else "Waited in A&E — caf\u00e9 closed"]))
+    header = ("Response ID;I am a...;Date submitted;I was treated with dignity;Gender;"
+              "Have you heard of the Concordat?;Any other comments")
+    for w in (1, 2):
+        (tmp_path / f"w{w}.csv").write_bytes(
+            ("\r\n".join([header, *rows[w]]) + "\r\n").encode("cp1252"))
+    schema, _ = draft_codebook(tmp_path / "w1.csv", tmp_path / "w2.csv")
+    f = {x["name"]: x for x in schema["fields"]}
+    assert f["Response ID"]["x-role"] == "identifier"
+    assert f["I am a..."]["x-role"] == "group"
+    assert (f["Date submitted"]["type"], f["Date submitted"]["format"]) == ("date", "%d/%m/%Y")
+    dignity = f["I was treated with dignity"]
+    assert [c["value"] for c in dignity["categories"]] == scale[:5]  # the scale's order
+    assert dignity["x-measurement"] == "ordinal" and dignity["categoriesOrdered"] is True
+    assert {"value": "Don't know", "label": "Don't know", "x-kind": "dont_know"} in \
+        dignity["missingValues"]
+    assert [c["value"] for c in f["Gender"]["categories"]] == ["Female", "Male"]
+    assert f["Have you heard of the Concordat?"]["x-waves"] == [2]
+    assert f["Any other comments"]["x-measurement"] == "text"
+    assert [x["name"] for x in schema["fields"] if x["x-role"] == "wave"] == ["wave"]
+    for x in schema["fields"]:
+        x.pop("x-review", None)
+    schema.pop("x-review")
+    schema["fields"].append({"name": "key", "type": "string", "x-role": "link_key"})
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for w in (1, 2):
+            loaded = load_wave(tmp_path / f"w{w}.csv", cb, wave=w)
+            assert (loaded.rows_read, loaded.rows_excluded) == (14, 0)

@@ -336,13 +336,14 @@ def _cmd_codebook_draft(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
 
     from .codebook import draft_codebook
 
-    schema, mapping = draft_codebook(args.file, rename=bool(args.mapping))
+    schema, mapping = draft_codebook(args.file, args.wave2, rename=bool(args.mapping))
     if args.mapping:
         Path(args.mapping).write_text(json.dumps(mapping, indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
     print(json.dumps(schema, indent=2, ensure_ascii=False), file=out)
     notes = sum(len(f.get("x-review", [])) for f in schema["fields"])
-    print(f"{len(schema['fields'])} fields drafted from {Path(args.file).name}; {notes} "
+    names = " and ".join(Path(f).name for f in (args.file, args.wave2) if f)
+    print(f"{len(schema['fields'])} fields drafted from {names}; {notes} "
           "guesses are marked x-review for you to check", file=err)
     return OK
 
@@ -470,6 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "guess is listed in the field's x-review property: check it, then delete "
                     "it. Example: crisis-survey codebook draft wave1.sav > my.schema.json")
     d.add_argument("file", metavar="FILE", help="survey file (.sav, .zsav, .dta or .csv)")
+    d.add_argument("wave2", metavar="WAVE2_FILE", nargs="?", default=None,
+                   help="optionally the other wave's file: levels seen in either become "
+                        "categories, and a question only one file answers is marked as "
+                        "asked in that wave only")
     d.add_argument("--mapping", metavar="OUT.json",
                    help="name the fields from their variable labels and write the column "
                         "mapping (file column -> field) to this file")

@@ -9,8 +9,11 @@ draft is valid Table Schema either way.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,8 @@ _ROLES = (
      "identifier"),
     (re.compile(r"e-?mail|link_?key|panel_?key|pseudonym", re.I), "link_key"),
     (re.compile(r"^wave$|^survey_?wave$", re.I), "wave"),
-    (re.compile(r"^(group|role|respondent_?type|respondent_?group)$", re.I), "group"),
+    (re.compile(r"^(group|role|respondent_?type|respondent_?group|user_?type|"
+                r"i_?am_?a|are_?you_?a|who_?are_?you)_*$", re.I), "group"),
     (re.compile(r"area|region|locality|local_?auth|^la$|^lad\d*|borough|council|county|"
                 r"trust|ccg|icb|district", re.I), "area"),
     (re.compile(r"^(age|age_?band|age_?group|gender|sex|ethnic\w*|disabilit\w*|"
@@ -66,10 +70,81 @@ def _kind(label: str) -> str | None:
 def _role(name: str, label: str, is_date: bool) -> str | None:
     if is_date:
         return "date"
+    # "Response ID", "I am a..." as platforms write them: words joined by "_"
+    plain = re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
     for pattern, role in _ROLES:
-        if pattern.search(name) or (role in ("link_key", "area") and pattern.search(label)):
+        if pattern.search(plain) or (role in ("link_key", "area") and pattern.search(label)):
             return role
     return None
+
+
+#: the words of common response scales, lowest first: text answers whose every level is one
+#: scale's word are that scale's ordinal levels (matched on lower-case text without
+#: punctuation)
+_SCALES: tuple[tuple[str, ...], ...] = (
+    ("strongly disagree", "disagree", "neither agree nor disagree", "agree", "strongly agree"),
+    ("strongly disagree", "tend to disagree", "neither agree nor disagree", "tend to agree",
+     "strongly agree"),
+    ("very poor", "poor", "fair", "good", "very good"),
+    ("very poor", "poor", "fair", "good", "excellent"),
+    ("very poor", "poor", "neither good nor poor", "good", "very good"),
+    ("very poor", "poor", "average", "good", "excellent"),
+    ("very dissatisfied", "dissatisfied", "neither satisfied nor dissatisfied", "satisfied",
+     "very satisfied"),
+    ("very unhelpful", "unhelpful", "neither helpful nor unhelpful", "helpful",
+     "very helpful"),
+    ("not at all helpful", "not very helpful", "fairly helpful", "very helpful"),
+    ("never", "rarely", "sometimes", "often", "always"),
+    ("no", "yes, to some extent", "yes, definitely"),
+    ("no", "yes, sometimes", "yes, always"),
+    ("much worse", "worse", "about the same", "better", "much better"),
+    ("got worse", "stayed the same", "improved"),
+    ("extremely unlikely", "unlikely", "neither likely nor unlikely", "likely",
+     "extremely likely"),
+)
+
+
+def _scale_order(levels: list[str]) -> list[str] | None:
+    """``levels`` in the order of the one known scale they all belong to, or None."""
+    key = {v: re.sub(r"[^a-z, ]+", "", v.lower()).strip() for v in levels}
+    for scale in _SCALES:
+        if len(levels) >= 3 and all(k in scale for k in key.values()):
+            return sorted(levels, key=lambda v: scale.index(key[v]))
+    return None
+
+
+@dataclass
+class _Column:
+    """What one file says of one column."""
+
+    name: str
+    label: str = ""
+    numeric: bool = False
+    is_date: bool = False
+    date_format: str | None = None
+    labels: dict[Any, str] = dataclass_field(default_factory=dict)
+    user_missing: list[Any] = dataclass_field(default_factory=list)
+    distinct: list[Any] | None = None  # up to 12 distinct answered values, else None
+    answered: int = 0
+    guessed_type: bool = False  # the type is guessed from text values (CSV)
+
+
+def _merge(a: _Column, b: _Column) -> _Column:
+    """One column's facts from both waves' files."""
+    if not a.answered:
+        return dataclasses.replace(b, label=b.label or a.label)
+    if not b.answered:
+        return dataclasses.replace(a, label=a.label or b.label)
+    both = None
+    if a.distinct is not None and b.distinct is not None:
+        union = sorted(set(a.distinct) | set(b.distinct), key=lambda v: (str(type(v)), v))
+        both = union if len(union) <= 12 else None
+    return dataclasses.replace(
+        a, label=a.label or b.label, numeric=a.numeric and b.numeric,
+        is_date=a.is_date and b.is_date and a.date_format == b.date_format,
+        labels={**b.labels, **a.labels},
+        user_missing=[*a.user_missing, *(v for v in b.user_missing if v not in a.user_missing)],
+        distinct=both, answered=a.answered + b.answered)
 
 
 def _code(value: Any) -> int | float | str:
@@ -78,11 +153,15 @@ def _code(value: Any) -> int | float | str:
     return value if isinstance(value, (int, float)) else str(value)
 
 
-def _field(name: str, label: str, *, numeric: bool, is_date: bool,
-           labels: Mapping[Any, str], user_missing: list[Any],
-           distinct: list[Any] | None) -> dict[str, Any]:
-    """One field's draft from what the file says of the column."""
+def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """One field's draft from what the files say of the column (``waves``: the waves whose
+    file answers it, when two files were read)."""
+    name, label, numeric, is_date = col.name, col.label, col.numeric, col.is_date
+    labels: Mapping[Any, str] = col.labels
+    user_missing, distinct = col.user_missing, col.distinct
     review: list[str] = []
+    if col.guessed_type:
+        review.append("type: guessed {type!r} from the values")
     spec: dict[str, Any] = {"name": name}
     if label:
         spec["title"] = label
@@ -113,6 +192,10 @@ def _field(name: str, label: str, *, numeric: bool, is_date: bool,
                       "x-kind are guesses")
     if is_date:
         spec["type"] = "date"
+        if col.date_format:
+            spec["format"] = col.date_format
+            review.append(f"format: guessed {col.date_format!r} from the values (day first "
+                          "where both readings fit)")
     elif numeric:
         whole = all(isinstance(c["value"], int) for c in categories) and (
             distinct is None or all(float(v).is_integer() for v in distinct))
@@ -123,6 +206,16 @@ def _field(name: str, label: str, *, numeric: bool, is_date: bool,
     free_text = role == "item" and not labels and not numeric and bool(
         _FREE_TEXT.search(name) or _FREE_TEXT.search(label))
     seen = [v for v in distinct or [] if str(v).strip() != ""]  # a blank is not answered
+    if not labels and not numeric and not free_text:
+        # text answers such as "Don't know" or "Prefer not to say" are missing codes
+        for v in list(seen):
+            text_kind = _kind(str(v))
+            if text_kind is not None:
+                seen.remove(v)
+                missing.append({"value": str(v), "label": str(v), "x-kind": text_kind})
+    scale = _scale_order([str(v) for v in seen]) if not labels and not numeric else None
+    if scale is not None:
+        seen = scale
     if not categories and not free_text and distinct is not None and \
             role in ("item", "group", "demographic") and 0 < len(seen) <= 12:
         categories = [{"value": _code(v), "label": str(_code(v))} for v in seen
@@ -132,7 +225,8 @@ def _field(name: str, label: str, *, numeric: bool, is_date: bool,
     if role in ("item", "demographic"):
         # text codes without value labels have no order of their own (their sort order is
         # the alphabet's), so they are guessed nominal; numeric codes are guessed ordinal
-        ordered = role == "item" and (bool(labels) or spec["type"] in ("integer", "number"))
+        ordered = role == "item" and (bool(labels) or scale is not None
+                                      or spec["type"] in ("integer", "number"))
         if free_text:
             measurement = "text"
             review.append("x-measurement: guessed 'text' (free text) from the column's name "
@@ -148,8 +242,10 @@ def _field(name: str, label: str, *, numeric: bool, is_date: bool,
         spec["x-measurement"] = measurement
         if not free_text:
             review.append(f"x-measurement: guessed {measurement!r}"
-                      + (" (levels in code order, lowest first: check the order, or make it "
-                             "nominal)" if measurement == "ordinal" else ""))
+                          + (" (levels in the order of a known response scale, lowest "
+                             "first: check it)" if measurement == "ordinal" and scale else
+                             " (levels in code order, lowest first: check the order, or "
+                             "make it nominal)" if measurement == "ordinal" else ""))
     elif role == "group":
         spec["x-measurement"] = "nominal"
     if role == "group" and not categories:
@@ -163,11 +259,16 @@ def _field(name: str, label: str, *, numeric: bool, is_date: bool,
                                   "x-kind": "not_answered"}, *missing]
     if role == "identifier":
         spec["constraints"] = {"required": True, "unique": True}
+    if waves is not None and len(waves) == 1 and role in ("item", "demographic"):
+        spec["x-waves"] = list(waves)
+        review.append(f"x-waves: only the wave-{waves[0]} file answers it")
+    if col.guessed_type:
+        review[0] = review[0].format(type=spec["type"])
     spec["x-review"] = review
     return spec
 
 
-def _statistical(path: Path, kind: str) -> list[dict[str, Any]]:
+def _statistical(path: Path, kind: str) -> list[_Column]:
     import pyreadstat
 
     from ..load._readers import _user_missing
@@ -190,18 +291,31 @@ def _statistical(path: Path, kind: str) -> list[dict[str, Any]]:
         numeric = col.dtype.kind in "if"
         distinct = sorted(col.dropna().unique().tolist(), key=str) if \
             col.nunique() <= 12 else None
-        out.append(_field(str(name).strip(), str(titles.get(name) or ""), numeric=numeric,
-                          is_date=bool(is_date), labels=labels.get(name, {}),
-                          user_missing=user.get(str(name).strip(), []), distinct=distinct))
+        out.append(_Column(str(name).strip(), str(titles.get(name) or ""), numeric=numeric,
+                           is_date=bool(is_date), labels=dict(labels.get(name, {})),
+                           user_missing=user.get(str(name).strip(), []), distinct=distinct,
+                           answered=int((col.notna() & (col.astype(str).str.strip() != ""))
+                                        .sum())))
     return out
 
 
-def _csv(path: Path) -> list[dict[str, Any]]:
+def _csv(path: Path) -> list[_Column]:
+    import io
+
     import pandas as pd
 
+    from ..load._readers import _cp1252, _utf8
+
+    # the text as load_wave reads it: UTF-8 (BOM or not), UTF-16 with a BOM, or
+    # Windows-1252 as Excel writes it
+    data, _ = _utf8(path.read_bytes(), path.name, None)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                            sep=None, engine="python", encoding="utf-8-sig")
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        data = _cp1252(data, path.name)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
+                            na_values=[""], sep=None, engine="python", encoding="utf-8")
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
         raise _problem(path.name, f"the file cannot be read as CSV ({exc})",
                        "a UTF-8 CSV file with a header row") from None
@@ -211,27 +325,59 @@ def _csv(path: Path) -> list[dict[str, Any]]:
         col = col[col != ""]
         num = pd.to_numeric(col, errors="coerce")
         numeric = bool(len(col)) and bool(num.notna().all())
-        dates = pd.to_datetime(col, format="ISO8601", errors="coerce") if not numeric \
-            else None
-        is_date = dates is not None and bool(len(col)) and bool(dates.notna().all())
+        date_format = _date_format(col) if not numeric and len(col) else None
         values = num if numeric else col
         distinct = sorted(values.unique().tolist(), key=lambda v: (str(type(v)), v)) \
             if values.nunique() <= 12 else None
-        spec = _field(str(name).strip(), "", numeric=numeric, is_date=is_date, labels={},
-                      user_missing=[], distinct=distinct)
-        spec["x-review"].insert(0, f"type: guessed {spec['type']!r} from the values")
-        out.append(spec)
+        out.append(_Column(str(name).strip(), numeric=numeric,
+                           is_date=date_format is not None,
+                           date_format=None if date_format == "default" else date_format,
+                           distinct=distinct, answered=len(col), guessed_type=True))
     return out
 
 
-def draft_codebook(path: str | Path, *, rename: bool = False
+#: date formats tried on text dates, ISO first, then day first (as UK exports write them)
+_DATE_FORMATS = ("default", "%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d-%m-%Y",
+                 "%d.%m.%Y", "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S")
+
+
+def _date_format(col: Any) -> str | None:
+    """The first format every value of a text column parses in ("default": ISO 8601)."""
+    import pandas as pd
+
+    for fmt in _DATE_FORMATS:
+        parsed = pd.to_datetime(col, format="ISO8601" if fmt == "default" else fmt,
+                                errors="coerce")
+        if bool(parsed.notna().all()):
+            return fmt
+    return None
+
+
+def _columns(p: Path) -> list[_Column]:
+    if not p.is_file():
+        raise _problem(str(p), "file not found", "the path of a .sav, .dta or .csv file")
+    suffix = p.suffix.lower()
+    if suffix in (".sav", ".zsav"):
+        return _statistical(p, "spss")
+    if suffix == ".dta":
+        return _statistical(p, "stata")
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _csv(p)
+    raise _problem(p.name, f"cannot draft a codebook from a {suffix or 'file'} file",
+                   "a .sav, .dta or .csv file")
+
+
+def draft_codebook(path: str | Path, wave2: str | Path | None = None, *, rename: bool = False
                    ) -> tuple[dict[str, Any], dict[str, str]]:
     """A draft codebook (Table Schema as a dict) and a column mapping, from a survey file.
 
     Parameters
     ----------
     path
-        An SPSS ``.sav``/``.zsav``, Stata ``.dta`` or ``.csv`` file.
+        An SPSS ``.sav``/``.zsav``, Stata ``.dta`` or ``.csv`` file (wave 1's).
+    wave2
+        Optionally the wave-2 file: levels seen in either file become categories, and a
+        question only one file answers gets that wave in its ``x-waves``.
     rename
         ``False`` (default): each field is named as the file's column, so the file loads
         without a mapping. ``True``: each field is named from its variable label
@@ -260,18 +406,18 @@ def draft_codebook(path: str | Path, *, rename: bool = False
     [('id', 'string', 'identifier'), ('wave', 'integer', 'wave'), ('Q1', 'integer', 'item')]
     """
     p = Path(path)
-    if not p.is_file():
-        raise _problem(str(p), "file not found", "the path of a .sav, .dta or .csv file")
-    suffix = p.suffix.lower()
-    if suffix in (".sav", ".zsav"):
-        fields = _statistical(p, "spss")
-    elif suffix == ".dta":
-        fields = _statistical(p, "stata")
-    elif suffix in (".csv", ".txt", ".tsv"):
-        fields = _csv(p)
+    first = _columns(p)
+    if wave2 is None:
+        fields = [_field(c) for c in first]
     else:
-        raise _problem(p.name, f"cannot draft a codebook from a {suffix or 'file'} file",
-                       "a .sav, .dta or .csv file")
+        second = {c.name: c for c in _columns(Path(wave2))}
+        seen = {c.name for c in first}
+        fields = []
+        for c in [*first, *(c for n, c in second.items() if n not in seen)]:
+            a = c if c.name in seen else dataclasses.replace(c, answered=0)
+            b = second.get(c.name, dataclasses.replace(c, answered=0))
+            waves = tuple(w for w, x in ((1, a), (2, b)) if x.answered)
+            fields.append(_field(_merge(a, b) if c.name in seen else b, waves or None))
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for f in fields:
@@ -298,7 +444,8 @@ def draft_codebook(path: str | Path, *, rename: bool = False
     schema: dict[str, Any] = {
         "$schema": SCHEMA_URL,
         "name": _slug(p.stem),
-        "title": f"Draft codebook of {p.name}",
+        "title": f"Draft codebook of {p.name}"
+                 + (f" and {Path(wave2).name}" if wave2 is not None else ""),
         "version": "0.1.0",
         "x-waves": [{"number": 1, "label": "wave 1"}, {"number": 2, "label": "wave 2"}],
         "fieldsMatch": "superset",

@@ -153,7 +153,9 @@ def _attrition_labels(table: pd.DataFrame, codebook: Any) -> pd.DataFrame:
                 field = codebook[str(var)]
             except KeyError:
                 field = None
-            levels = {float(lv.code): lv.label for lv in getattr(field, "levels", ())}
+            # medians are level scores (1 = the lowest level), whatever the levels' codes
+            levels = {float(score): lv.label
+                      for score, lv in enumerate(getattr(field, "levels", ()), 1)}
             values.append(_median_label(v, levels) if levels else v)
         out[col] = values
     for col, registry, attr in (("test", TESTS, "label"), ("effect_measure", EFFECTS, "label"),
