@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crisis_survey import CodebookError, load_wave
+from crisis_survey import CodebookError, CrisisSurveyError, load_wave
 from crisis_survey._cli import main
 from crisis_survey.codebook import codebook_from_dict, draft_codebook
 
@@ -105,8 +105,10 @@ def test_unreadable_files_are_a_codebook_error(tmp_path: Path) -> None:
         draft_codebook(tmp_path / "none.sav")
     with pytest.raises(CodebookError, match="cannot be read"):
         draft_codebook(DATA / "corrupt.sav")
-    with pytest.raises(CodebookError, match=r"cannot draft a codebook from a \.xlsx"):
-        draft_codebook(DATA / "na_tokens.xlsx")
+    with pytest.raises(CodebookError, match=r"cannot draft a codebook from a \.json"):
+        draft_codebook(DATA / "numeric.schema.json")
+    with pytest.raises(CrisisSurveyError, match=r"not a readable \.xlsx"):
+        draft_codebook(DATA / "corrupt.xlsx")  # the loader's own clear error
 
 
 def test_an_unlabelled_export_drafts_roles_free_text_and_a_wave(tmp_path: Path) -> None:
@@ -198,3 +200,46 @@ def test_two_csv_exports_in_excel_text_draft_a_codebook_that_loads_both(
         for w in (1, 2):
             loaded = load_wave(tmp_path / f"w{w}.csv", cb, wave=w)
             assert (loaded.rows_read, loaded.rows_excluded) == (14, 0)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".parquet"])
+def test_excel_and_parquet_exports_draft_as_load_wave_reads_them(
+        tmp_path: Path, suffix: str) -> None:
+    """An Excel export with a cover sheet and title rows above the header, and a Parquet
+    file, draft like a CSV (date cells are dates, whole numbers integers) and load with the
+    draft."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "Response ID": [f"R{i}" for i in range(8)],
+        "Area": ["North", "South"] * 4,
+        "Submitted": pd.to_datetime(["2014-10-0" + str(i + 1) for i in range(8)]),
+        "Rating": [1, 2, 3, 4, 5, 4, 3, 2],
+        "Helpful": ["Never", "Rarely", "Sometimes", "Often", "Always", "Often", "Never", ""],
+    })
+    path = tmp_path / f"export{suffix}"
+    if suffix == ".xlsx":
+        with pd.ExcelWriter(path) as xw:
+            pd.DataFrame({"About": ["Survey export", "Downloaded 2014-12-01"]}).to_excel(
+                xw, sheet_name="Cover", index=False)
+            frame.to_excel(xw, sheet_name="Responses", index=False, startrow=2)
+    else:
+        frame.to_parquet(path)
+    schema, _ = draft_codebook(path)
+    f = {x["name"]: x for x in schema["fields"]}
+    assert f["Response ID"]["x-role"] == "identifier" and f["Area"]["x-role"] == "area"
+    assert (f["Submitted"]["type"], f["Submitted"]["x-role"]) == ("date", "date")
+    assert f["Rating"]["type"] == "integer"
+    assert [c["value"] for c in f["Helpful"]["categories"]] == [
+        "Never", "Rarely", "Sometimes", "Often", "Always"]
+    for x in schema["fields"]:
+        x.pop("x-review", None)
+    schema.pop("x-review")
+    schema["fields"] += [{"name": "key", "type": "string", "x-role": "link_key"},
+                         {"name": "grp", "type": "string", "x-role": "group",
+                          "x-measurement": "nominal", "categories": ["A"]}]
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = load_wave(path, cb, wave=1)
+    assert (loaded.rows_read, loaded.rows_excluded) == (8, 0)

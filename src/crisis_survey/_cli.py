@@ -464,13 +464,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Codebook tools.")
     codebook_sub = p.add_subparsers(dest="codebook_command", required=True, metavar="ACTION")
     d = codebook_sub.add_parser(
-        "draft", help="draft a codebook from a .sav, .dta or .csv file",
+        "draft", help="draft a codebook from an SPSS, Stata, CSV, Excel or Parquet file",
         description="Write a draft codebook (Table Schema JSON) to standard output from an "
                     "SPSS or Stata file's variable labels, value labels and user-missing "
-                    "codes, or from a CSV file's values (types and categories guessed). Every "
-                    "guess is listed in the field's x-review property: check it, then delete "
-                    "it. Example: crisis-survey codebook draft wave1.sav > my.schema.json")
-    d.add_argument("file", metavar="FILE", help="survey file (.sav, .zsav, .dta or .csv)")
+                    "codes, or from a CSV, Excel or Parquet file's values (types and "
+                    "categories guessed). Every guess is listed in the field's x-review "
+                    "property: check it, then delete it. Example: crisis-survey codebook "
+                    "draft wave1.sav wave2.sav > my.schema.json")
+    d.add_argument("file", metavar="FILE",
+                   help="survey file (.sav, .zsav, .dta, .csv, .xlsx or .parquet)")
     d.add_argument("wave2", metavar="WAVE2_FILE", nargs="?", default=None,
                    help="optionally the other wave's file: levels seen in either become "
                         "categories, and a question only one file answers is marked as "

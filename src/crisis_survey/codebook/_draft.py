@@ -319,9 +319,40 @@ def _csv(path: Path) -> list[_Column]:
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
         raise _problem(path.name, f"the file cannot be read as CSV ({exc})",
                        "a UTF-8 CSV file with a header row") from None
+    return _text_columns(frame)
+
+
+def _workbook(path: Path) -> list[_Column]:
+    """An Excel workbook's or Parquet file's columns, read as load_wave reads them (the one
+    sheet holding the survey, below any title rows), then guessed as text like a CSV's."""
+    import pandas as pd
+
+    from ..load._readers import read_table
+
+    # no codebook yet: a workbook is read from its first sheet with a table (not a cover page)
+    frame = read_table(path, path.name, path.suffix.lower()).frame
+
+    def text(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+            return None
+        if hasattr(v, "strftime"):  # a date cell: ISO, as the loader reads it
+            return v.strftime("%Y-%m-%d") if not (v.hour or v.minute or v.second) \
+                else v.isoformat(sep=" ")
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return _text_columns(pd.DataFrame({c: [text(v) for v in frame[c].tolist()]
+                                       for c in frame.columns}, dtype=object))
+
+
+def _text_columns(frame: Any) -> list[_Column]:
+    """Each text column's guessed type, date format and distinct values."""
+    import pandas as pd
+
     out = []
     for name in frame.columns:
-        col = frame[name].dropna().str.strip()
+        col = frame[name].dropna().astype(str).str.strip()
         col = col[col != ""]
         num = pd.to_numeric(col, errors="coerce")
         numeric = bool(len(col)) and bool(num.notna().all())
@@ -355,7 +386,8 @@ def _date_format(col: Any) -> str | None:
 
 def _columns(p: Path) -> list[_Column]:
     if not p.is_file():
-        raise _problem(str(p), "file not found", "the path of a .sav, .dta or .csv file")
+        raise _problem(str(p), "file not found",
+                       "the path of a .sav, .dta, .csv, .xlsx or .parquet file")
     suffix = p.suffix.lower()
     if suffix in (".sav", ".zsav"):
         return _statistical(p, "spss")
@@ -363,8 +395,10 @@ def _columns(p: Path) -> list[_Column]:
         return _statistical(p, "stata")
     if suffix in (".csv", ".txt", ".tsv"):
         return _csv(p)
+    if suffix in (".xlsx", ".xlsm", ".parquet"):
+        return _workbook(p)
     raise _problem(p.name, f"cannot draft a codebook from a {suffix or 'file'} file",
-                   "a .sav, .dta or .csv file")
+                   "a .sav, .dta, .csv, .xlsx or .parquet file")
 
 
 def draft_codebook(path: str | Path, wave2: str | Path | None = None, *, rename: bool = False
