@@ -587,21 +587,11 @@ def publish(
 
     Parameters
     ----------
-    study
-        The linked study (:func:`~crisis_survey.link.link_waves`).
-    out
-        Output folder (created).
-    plan
-        The analysis plan (default :class:`~crisis_survey.AnalysisPlan` defaults); its
-        ``threshold`` protects every file.
-    inputs
-        Role -> path of the input files (``wave1``, ``wave2``, ``codebook``, ``plan``...),
-        hashed into the manifest and the README.
-    synthetic
-        Mark every page and file as synthetic data (:data:`SYNTHETIC_BANNER`).
-    progress
-        Called as ``progress(step, total, message)`` before each step of the report
-        (step 0: the linkage outputs, written first).
+    study, out, plan, inputs, synthetic, progress
+        As for :func:`~crisis_survey.present.write_report`, which writes the report part:
+        ``plan.threshold`` protects every file, ``inputs`` are hashed into the README too,
+        the banner is :data:`SYNTHETIC_BANNER`, and ``progress`` hears of a step 0 first
+        (the linkage outputs, written before the report).
 
     Returns
     -------
@@ -624,10 +614,11 @@ def publish(
     given = {k: Path(v) for k, v in (inputs or {}).items()}
     waves = [given[k] for k in ("wave1", "wave2") if k in given]
     from ..compare import compare_waves
-    from ._report import _comparison_kwargs
+    from ._report import ReportOptions, _comparison_kwargs
 
     plan.check(study.codebook)
-    say: Progress = progress or (lambda i, n, m: None)
+    options = ReportOptions(plan=plan, inputs=given, synthetic=synthetic, progress=progress)
+    say = options.say
     say(0, 7, "comparing the waves")
     comparison = compare_waves(study, **_comparison_kwargs(plan))
     say(0, 7, "auditing what the release publishes (disclosure control)")
@@ -651,9 +642,8 @@ def publish(
         say(0, 7, f"wrote {len(outputs.files)} linkage files")
         from ._report import write_report_into  # imports the writers (a second or more)
 
-        report = write_report_into(study, stage, plan=plan, inputs=given,
-                                   synthetic=synthetic, progress=progress,
-                                   comparison=comparison, sources=guard.published.sources,
+        report = write_report_into(study, stage, options, comparison=comparison,
+                                   sources=guard.published.sources,
                                    notes=guard.notes(plan.threshold))
     return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder),
                    protection=guard)

@@ -29,7 +29,7 @@ from ._safe import assert_offline, staged_folder
 from ._style import GROUP_COLOURS
 from ._tables import PublicationTable
 
-__all__ = ["ReportFiles", "write_report", "write_report_into"]
+__all__ = ["ReportFiles", "ReportOptions", "write_report", "write_report_into"]
 
 _DESIGN_TITLES = {
     "paired": "linked respondents (paired tests)",
@@ -113,6 +113,27 @@ class ReportFiles:
             f"{len(self.tables)} table files in <code>tables/</code>, "
             f"{len(self.figures)} figure files in <code>figures/</code>.</p>"
         )
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """The options of one report, passed along the report pipeline as one value.
+
+    :func:`write_report` and :func:`~crisis_survey.present.publish` take them as keywords
+    (their public signatures) and hand them to :func:`write_report_into` together; each is
+    documented once, in :func:`write_report`'s Parameters.
+    """
+
+    plan: AnalysisPlan = dataclasses.field(default_factory=AnalysisPlan)
+    inputs: Mapping[str, str | Path] = dataclasses.field(default_factory=dict)
+    synthetic: bool = False
+    title: str | None = None
+    progress: Progress | None = None
+
+    def say(self, step: int, total: int, message: str) -> None:
+        """Report a step to ``progress`` (if given)."""
+        if self.progress is not None:
+            self.progress(step, total, message)
 
 
 # -- the model table ---------------------------------------------------------------------------
@@ -558,32 +579,23 @@ def write_report(
     ...     print(files.html.name, files.docx.name, files.manifest.name)
     report.html report.docx manifest.json
     """
+    options = ReportOptions(plan=plan or AnalysisPlan(), inputs=inputs or {},
+                            synthetic=synthetic, title=title, progress=progress)
     with staged_folder(out) as stage:
-        files = write_report_into(study, stage, plan=plan, inputs=inputs, synthetic=synthetic,
-                                  title=title, progress=progress)
+        files = write_report_into(study, stage, options)
     return files.moved_to(Path(out))
 
 
-def write_report_into(
-    study: Any,
-    out: str | Path,
-    *,
-    plan: AnalysisPlan | None = None,
-    inputs: Mapping[str, str | Path] | None = None,
-    synthetic: bool = False,
-    title: str | None = None,
-    progress: Progress | None = None,
-    comparison: Any = None,
-    sources: Any = None,
-    notes: Sequence[str] = (),
-) -> ReportFiles:
+def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
+                      comparison: Any = None, sources: Any = None,
+                      notes: Sequence[str] = ()) -> ReportFiles:
     """Write the report into the existing folder ``out`` (no staging); the manifest lists
     every file in ``out``, including files an earlier step of the release wrote there.
 
     :func:`write_report` and :func:`~crisis_survey.present.publish` call this inside a
-    :func:`~crisis_survey.present._safe.staged_folder`; the arguments are
-    :func:`write_report`'s, and from :func:`~crisis_survey.present.publish` the comparison
-    and its sources as the release audit left them, with the audit's ``notes``.
+    :func:`~crisis_survey.present._safe.staged_folder` with their :class:`ReportOptions`;
+    from :func:`~crisis_survey.present.publish` also the comparison and its sources as the
+    release audit left them, with the audit's ``notes``.
     """
     from ..compare import compare_waves
     from ..compare._model import models_by_item
@@ -591,7 +603,7 @@ def write_report_into(
     from . import _render as R
     from . import _tables as T
 
-    plan = plan or AnalysisPlan()
+    plan, inputs, synthetic = options.plan, options.inputs, options.synthetic
     plan.check(study.codebook)
     out = Path(out)
     tables_dir, figures_dir = out / "tables", out / "figures"
@@ -599,9 +611,9 @@ def write_report_into(
         d.mkdir(parents=True, exist_ok=True)
     cb = study.codebook
     thr = plan.threshold
-    title = title or (cb.title or "Two-wave survey report")
+    title = options.title or (cb.title or "Two-wave survey report")
     steps = 7
-    say: Progress = progress or (lambda i, n, m: None)
+    say = options.say
 
     say(1, steps, "comparing the waves")
     if comparison is None:
@@ -837,7 +849,7 @@ def write_report_into(
     if w2tabs:
         sections.append(("Questions asked in wave 2 only",
                          [("table", shown[t.name]) for t in w2tabs]))
-    options = {"plan": plan.to_dict(), "comparison": dict(comparison.options)}
+    recorded = {"plan": plan.to_dict(), "comparison": dict(comparison.options)}
     codebook_info = {"name": cb.name, "version": cb.version, "source": Path(cb.source).name}
     from ._provenance import provenance_tables
 
@@ -876,7 +888,7 @@ def write_report_into(
     manifest_path = write_folder_manifest(
         out,
         inputs=dict(inputs or {}),
-        options=options,
+        options=recorded,
         codebook=codebook_info,
         synthetic=synthetic,
     )
