@@ -43,8 +43,11 @@ def test_summary_states_each_group_answer_first(comparison: Any, study: Any) -> 
     assert "could have detected" in carer.inconclusive
     # the change-by-group model: both items differed (p < .05 in the sample study)
     assert "for 2 of 2 items" in f.between[0]
-    # the other designs are sensitivity analyses and say where they disagree
-    assert any(s.startswith("Independent design disagrees") for s in f.sensitivity)
+    # the other designs are sensitivity analyses and say where they disagree: a conclusion
+    # where the primary design is inconclusive is a difference of certainty, not a
+    # contradiction
+    assert any(s.startswith("Independent design reaches another degree of certainty than "
+                            "the paired design") for s in f.sensitivity)
     assert "Overall quality of crisis care (improved; paired: inconclusive)" in " ".join(
         f.sensitivity)
     assert "<h3>Service user" in f._repr_html_()
@@ -93,3 +96,29 @@ def test_rows_with_withheld_n_get_no_verdict(comparison: Any) -> None:
     su = f.groups[0]
     assert not su.changed and len(su.not_reported) == 17
     assert "Not reported (small counts)" in str(f)
+
+
+def test_sensitivity_tells_contradictions_from_differences_of_certainty() -> None:
+    import pandas as pd
+
+    from crisis_survey.present._findings import _sensitivity
+
+    rows = []
+    for item, paired, indep in [("a", "improved", "got worse"), ("b", "improved", "no change"),
+                                ("c", "inconclusive", "no change"),
+                                ("d", "inconclusive", "improved"), ("e", "no change",
+                                                                    "no change")]:
+        rows += [{"group": "G", "item": item, "label": item.upper(), "design": "paired",
+                  "verdict": paired},
+                 {"group": "G", "item": item, "label": item.upper(), "design": "independent",
+                  "verdict": indep}]
+    lines = _sensitivity(pd.DataFrame(rows), "paired", ["paired", "independent"], ["G"])
+    assert lines == [
+        "Independent design contradicts the paired design for 2 of 5 items: G: A (got worse; "
+        "paired: improved); B (no change; paired: improved).",
+        "Independent design reaches another degree of certainty than the paired design for 2 "
+        "of 5 items: G: C (no change; paired: inconclusive); D (improved; paired: "
+        "inconclusive)."]
+    same = pd.DataFrame([r for r in rows if r["item"] == "e"])
+    assert _sensitivity(same, "paired", ["paired", "independent"], ["G"]) == [
+        "Independent design: the same verdict for every item and group."]

@@ -321,15 +321,16 @@ def _between(models: Sequence[Any], alpha: float, table: pd.DataFrame) -> list[s
         else:
             not_differed.append(name)
     m0 = models[0]
-    head = (f"Change differed between the groups (change-by-group model: "
-            f"{m0.effects.iloc[-1]['effect_measure']}, {m0.other_group} vs "
-            f"{m0.reference_group}; p not adjusted)")
+    how = (f"change-by-group model: {m0.effects.iloc[-1]['effect_measure']}, "
+           f"{m0.other_group} vs {m0.reference_group}; p not adjusted")
     lines = []
     if differed:
-        lines.append(f"{head} for {len(differed)} of {len(models)} items: "
-                     + "; ".join(differed) + ".")
+        lines.append(f"Change differed between the groups ({how}) for {len(differed)} of "
+                     f"{len(models)} items: " + "; ".join(differed) + ".")
     else:
-        lines.append(f"{head}: for none of the {len(models)} items at p < {alpha:g}.")
+        items = "the item" if len(models) == 1 else f"any of the {len(models)} items"
+        lines.append(f"No evidence that change differed between the groups for {items} "
+                     f"(p ≥ {alpha:g}; {how}).")
     if not_differed and differed:
         lines.append("No evidence that change differed for: " + "; ".join(not_differed) + ".")
     return lines
@@ -346,21 +347,29 @@ def _sensitivity(table: pd.DataFrame, primary: str, designs: Sequence[str],
         other = table[table["design"] == d].set_index(key)
         both = base[["verdict", "label"]].join(
             other[["verdict"]].rename(columns={"verdict": "verdict_other"}), how="inner")
-        differ = both[[_verdict_class(a) != _verdict_class(b) or (
-            a in CHANGED and b in CHANGED and a != b)
-            for a, b in zip(both["verdict"], both["verdict_other"], strict=True)]]
+        # a contradiction: opposite directions, or a change against "no change" (shown by
+        # equivalence); a conclusion against "inconclusive" differs only in certainty
+        kind = [("contradicts" if {_verdict_class(a), _verdict_class(b)} ==
+                 {"changed", "no change"} or (a in CHANGED and b in CHANGED and a != b)
+                 else "certainty" if _verdict_class(a) != _verdict_class(b) else "")
+                for a, b in zip(both["verdict"], both["verdict_other"], strict=True)]
         name = _DESIGN_NAME.get(d, d).split(" (")[0].capitalize()
-        if differ.empty:
+        if not any(kind):
             lines.append(f"{name}: the same verdict for every item and group.")
             continue
-        parts = []
-        for g in groups:
-            rows = differ[differ.index.get_level_values("group") == g]
-            if rows.empty:
+        for k, text in (("contradicts", f"contradicts the {primary} design"),
+                        ("certainty", f"reaches another degree of certainty than the "
+                                      f"{primary} design")):
+            differ = both[[x == k for x in kind]]
+            if differ.empty:
                 continue
-            parts.append(f"{g}: " + "; ".join(
-                f"{r.label} ({r.verdict_other}; {primary}: {r.verdict})"
-                for r in rows.itertuples()))
-        lines.append(f"{name} disagrees for {len(differ)} of {len(both)} items: "
-                     + " | ".join(parts) + ".")
+            parts = []
+            for g in groups:
+                rows = differ[differ.index.get_level_values("group") == g]
+                if not rows.empty:
+                    parts.append(f"{g}: " + "; ".join(
+                        f"{r.label} ({r.verdict_other}; {primary}: {r.verdict})"
+                        for r in rows.itertuples()))
+            lines.append(f"{name} {text} for {len(differ)} of {len(both)} items: "
+                         + " | ".join(parts) + ".")
     return lines
