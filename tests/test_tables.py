@@ -140,6 +140,18 @@ def test_comparison_wide_layout_and_selection() -> None:
         comparison_table(pd.DataFrame({"item": ["x"]}))
 
 
+def test_spanner_runs_cover_the_body_columns_in_order() -> None:
+    """The header's spanner row (HTML, LaTeX, Markdown and Word alike): consecutive body
+    columns under one spanner are one run, a column under none a run of its own."""
+    t = comparison_table(comparison_frame(), layout="strata")
+    runs = t.spanner_runs()
+    assert [c for _, run in runs for c in run] == t.body_columns
+    assert [label for label, _ in runs if label] == ["Service user", "Carer"]
+    for label, run in runs:
+        assert all(t.spanner_of(c) == (label or None) for c in run)
+        assert label or len(run) == 1
+
+
 def test_comparison_strata_layout_puts_groups_side_by_side() -> None:
     t = comparison_table(comparison_frame(), layout="strata", style="medical")
     # one spanner per group (gtsummary's tbl_strata), one block of rows per design

@@ -50,16 +50,7 @@ def _header_rows(table: PublicationTable) -> list[list[tuple[str, int]]]:
     body = table.body_columns
     rows: list[list[tuple[str, int]]] = []
     if table.spanners:
-        top: list[tuple[str, int]] = [("", 1)]
-        i = 0
-        while i < len(body):
-            sp = table.spanner_of(body[i])
-            j = i
-            while j + 1 < len(body) and sp is not None and table.spanner_of(body[j + 1]) == sp:
-                j += 1
-            top.append((sp or "", j - i + 1))
-            i = j + 1
-        rows.append(top)
+        rows.append([("", 1), *((label, len(run)) for label, run in table.spanner_runs())])
     rows.append([(table.label(table.stub) if table.stub in table.column_labels else "", 1)]
                 + [(table.label(c), 1) for c in body])
     return rows

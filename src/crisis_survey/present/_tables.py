@@ -203,15 +203,8 @@ class PublicationTable:
             shapes[c] = shape
             parsed[c] = [None if cell is None else (cell[0], cell[1]) for cell in cells]
         width = {c: max(len(shapes[c]), 1) for c in body}
-        top: list[tuple[str, int]] = [("", 1)]
-        i = 0
-        while i < len(body):
-            sp = self.spanner_of(body[i])
-            j = i
-            while j + 1 < len(body) and sp is not None and self.spanner_of(body[j + 1]) == sp:
-                j += 1
-            top.append((sp or "", sum(width[c] for c in body[i:j + 1])))
-            i = j + 1
+        top: list[tuple[str, int]] = [("", 1), *(
+            (label, sum(width[c] for c in run)) for label, run in self.spanner_runs())]
         stub_label = self.label(self.stub) if self.stub in self.column_labels else ""
         head: list[list[tuple[str, int]]] = [top] if self.spanners else []
         head.append([(stub_label, 1)] + [(self.label(c), width[c]) for c in body])
@@ -266,6 +259,21 @@ class PublicationTable:
             if column in sp.columns:
                 return sp.label
         return None
+
+    def spanner_runs(self) -> list[tuple[str, list[str]]]:
+        """The body columns in runs under one spanner: ``(label, columns)``, label ``""``
+        for a column under none (each such column a run of its own)."""
+        body = self.body_columns
+        runs: list[tuple[str, list[str]]] = []
+        i = 0
+        while i < len(body):
+            sp = self.spanner_of(body[i])
+            j = i
+            while j + 1 < len(body) and sp is not None and self.spanner_of(body[j + 1]) == sp:
+                j += 1
+            runs.append((sp or "", list(body[i:j + 1])))
+            i = j + 1
+        return runs
 
     def to_frame(self) -> pd.DataFrame:
         """The display frame (a copy)."""
@@ -596,10 +604,8 @@ def protect_linkage_counts(
 
     Parameters
     ----------
-    source
-        A :class:`~crisis_survey.link.LinkedStudy`, its ``report``, or ``report.counts``.
-    threshold
-        Disclosure threshold.
+    source, threshold
+        As for :func:`linkage_table`.
 
     Returns
     -------
