@@ -153,3 +153,19 @@ def test_mde_solves_its_power_equation() -> None:
     za, zb = 1.959963984540054, 0.8416212335729143
     assert np.allclose(mde[:3], se0[:3] * (za + zb * np.sqrt(1 - mde[:3] ** 2)), atol=1e-12)
     assert math.isnan(mde[3])  # 0.6 * 1.96 > 1: nothing is detectable
+
+
+def test_newcombe_with_an_empty_sample_warns_nothing_and_keeps_the_other_rows() -> None:
+    """A row with an empty sample (its r is NaN) divides nothing by zero, and the rows beside
+    it get the interval and TOST p-value they get alone."""
+    nx, ny = np.array([0.0, 10.0]), np.array([5.0, 12.0])
+    r = np.array([np.nan, 0.2])
+    with np.errstate(all="raise"):
+        low, high = ci.newcombe_ci(r, nx, ny, confidence=0.95, alternative="two-sided")
+        p = ci.newcombe_tost(r, nx, ny, 0.3)
+    alone_low, alone_high = ci.newcombe_ci(r[1:], nx[1:], ny[1:], confidence=0.95,
+                                           alternative="two-sided")
+    assert np.isnan(low[0]) and np.isnan(high[0]) and np.isnan(p[0])
+    assert (low[1], high[1]) == (alone_low[0], alone_high[0])
+    assert -1.0 < low[1] < 0.2 < high[1] < 1.0
+    assert p[1] == ci.newcombe_tost(r[1:], nx[1:], ny[1:], 0.3)[0]

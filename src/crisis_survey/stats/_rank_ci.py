@@ -298,8 +298,14 @@ def signed_rank_null_se(scores2: Any, mult: Any) -> FloatArray:
 
 # -- independent samples ---------------------------------------------------------------------
 def _newcombe_var(a: FloatArray, nx: FloatArray, ny: FloatArray) -> FloatArray:
+    """Newcombe's variance of A at ``a``; infinite where a sample is empty (divided only
+    where ``nx * ny`` is not 0: no divide-by-zero warning, the same roots and p-values)."""
     half = (nx + ny) / 2.0
-    return np.asarray(a * (1.0 - a) / (nx * ny) * (
+    shape = np.broadcast_shapes(np.shape(a), np.shape(nx), np.shape(ny))
+    pairs = np.broadcast_to(nx * ny, shape)
+    per_pair = np.divide(np.broadcast_to(a * (1.0 - a), shape), pairs,
+                         out=np.full(shape, np.inf), where=pairs != 0)
+    return np.asarray(per_pair * (
         2.0 * half - 1.0 - (3.0 * half - 3.0) / ((2.0 - a) * (1.0 + a))), dtype=np.float64)
 
 
