@@ -511,3 +511,15 @@ def test_release_csvs_hold_plain_numbers_and_labels(tmp_path: Path) -> None:
         values = attrition[col].dropna()
         assert len(values) and (values.round(3) == values).all(), col
     assert "## Numbers" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_wave_label_that_repeats_the_wave_is_not_printed_twice() -> None:
+    import dataclasses
+
+    from crisis_survey.codebook import default_codebook
+    from crisis_survey.present._tables import _wave_title
+
+    cb = default_codebook()
+    assert _wave_title(cb, 1) == f"Wave 1 ({cb.wave_info(1).label})"  # "Wave 1 (2014)"
+    waves = tuple(dataclasses.replace(w, label=f"wave {w.number}") for w in cb.waves)
+    assert _wave_title(dataclasses.replace(cb, waves=waves), 1) == "Wave 1"

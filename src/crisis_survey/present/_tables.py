@@ -325,7 +325,9 @@ def _wave_title(codebook: Codebook, wave: int) -> str:
         label = codebook.wave_info(wave).label
     except KeyError:
         label = ""
-    return f"Wave {wave} ({label})" if label else f"Wave {wave}"
+    # "Wave 1 (2014)", but a label that only says the wave again ("wave 1") is not repeated
+    plain = not label or label.strip().casefold() in (f"wave {wave}", f"wave{wave}", str(wave))
+    return f"Wave {wave}" if plain else f"Wave {wave} ({label})"
 
 
 def _slug(text: str) -> str:
