@@ -26,13 +26,13 @@ from ._weights import (
     weighted_mean_change,
 )
 
-__all__ = ["TIPPING_COLUMNS", "tipping_points", "tipping_sentence"]
+__all__ = ["TIPPING_COLUMNS", "tipping_bounds", "tipping_points", "tipping_sentence"]
 
 #: Columns of :func:`tipping_points`.
 TIPPING_COLUMNS: tuple[str, ...] = (
-    "group", "item", "label", "measure", "unit", "n_paired", "share_not_returned",
+    "group", "item", "label", "measure", "unit", "polarity", "n_paired", "share_not_returned",
     "estimate", "se", "ci_low", "ci_high", "conclusion", "tipping_delta",
-    "tipping_delta_up", "tipping_delta_down", "sd_change",
+    "tipping_delta_up", "tipping_delta_down", "delta_min", "delta_max", "sd_change",
     "n_new", "new_minus_returners", "new_minus_returners_se", "implied_delta",
     "implied_delta_low", "implied_delta_high",
 )
@@ -48,6 +48,48 @@ def _wmean(y: FloatArray, w: FloatArray) -> tuple[float, float, int]:
     m = float(np.sum(w * y) / w.sum())
     z = w * (y - m) / w.sum()
     return m, math.sqrt(n / (n - 1) * float((z**2).sum())), n
+
+
+#: (codebook x-polarity, direction) -> the conclusion's word.
+_BY_POLARITY = {("higher_is_better", "increased"): "improved",
+                ("higher_is_better", "decreased"): "got worse",
+                ("lower_is_better", "increased"): "got worse",
+                ("lower_is_better", "decreased"): "improved"}
+_NOUN = {"improved": "improvement", "got worse": "worsening", "increased": "increase",
+         "decreased": "decrease"}
+
+
+def tipping_bounds(estimate: float, se: float, n: int, share_not_returned: float, *,
+                   confidence: float = 0.95) -> tuple[str, float, float, float]:
+    r"""The paired conclusion and its tipping points from the (weighted) mean change.
+
+    Returns ``(conclusion, tipping_delta, tipping_delta_up, tipping_delta_down)``:
+    the conclusion of the interval :math:`\hat\theta \pm t_{n-1}\,\mathrm{se}`
+    (``increased``, ``decreased`` or ``no significant change``), the shift
+    :math:`\delta^*` at which it flips and, for no significant change, the two shifts
+    that would make it significant upwards and downwards (NaN otherwise, and all NaN when
+    nobody failed to return or the SE is unknown).
+
+    Examples
+    --------
+    >>> c, tip, up, down = tipping_bounds(0.3, 0.1, 100, 0.5)
+    >>> c, round(tip, 3)  # -(0.3 - t_99 * 0.1) / 0.5: a change that much lower
+    ('increased', -0.203)
+    """
+    if n < 2 or not (math.isfinite(estimate) and math.isfinite(se)):
+        return "no significant change", math.nan, math.nan, math.nan
+    q = float(sps.t.ppf(0.5 + confidence / 2, n - 1))
+    lo, hi = estimate - q * se, estimate + q * se
+    conclusion = ("increased" if lo > 0 else "decreased" if hi < 0
+                  else "no significant change")
+    if not share_not_returned > 0:
+        return conclusion, math.nan, math.nan, math.nan
+    up, down = (q * se - estimate) / share_not_returned, -(q * se + estimate) / share_not_returned
+    if conclusion == "increased":
+        return conclusion, -lo / share_not_returned, math.nan, math.nan
+    if conclusion == "decreased":
+        return conclusion, -hi / share_not_returned, math.nan, math.nan
+    return conclusion, (up if abs(up) <= abs(down) else down), up, down
 
 
 def _new_weights(study: Any, weights: AttritionWeights, label: str, new_rows: Any
@@ -96,7 +138,10 @@ def tipping_points(study: Any, weights: AttritionWeights | None = None, *,
         the conclusion flips (negative: their change would have to be that much worse);
         for an item with no significant change, ``tipping_delta_up`` and
         ``tipping_delta_down`` are the shifts that would make it significant either way.
-        ``implied_delta`` is what the new wave-2 respondents suggest (below).
+        ``delta_min``/``delta_max`` are the shifts the scale allows (the non-returners'
+        mean change can be no lower than ``-(k - 1)`` points, or -100 percentage points,
+        and no higher than ``k - 1``, or 100). ``implied_delta`` is what the new wave-2
+        respondents suggest (below).
 
     Notes
     -----
@@ -167,15 +212,10 @@ def tipping_points(study: Any, weights: AttritionWeights | None = None, *,
             est, se, lo, hi, _ = weighted_mean_change(x, y, wg, confidence=confidence)
             d = (y - x)[~np.isnan(x) & ~np.isnan(y)]
             n = int(d.size)
-            conclusion = ("improved" if lo > 0 else "got worse" if hi < 0
-                          else "no significant change")
-            tip = up = down = math.nan
-            if pi > 0 and math.isfinite(se):
-                q = float(sps.t.ppf(0.5 + confidence / 2, n - 1))
-                up, down = (q * se - est) / pi, -(q * se + est) / pi
-                tip = -lo / pi if conclusion == "improved" else (
-                    -hi / pi if conclusion == "got worse" else
-                    (up if abs(up) <= abs(down) else down))
+            conclusion, tip, up, down = tipping_bounds(est, se, n, pi, confidence=confidence)
+            conclusion = _BY_POLARITY.get((f.polarity, conclusion), conclusion)
+            # the non-returners' mean change lies within the scale: -top..top
+            top = scale * (1.0 if f.measurement == "binary" else len(f.levels) - 1)
             m_ret, se_ret, _ = _wmean(y, wg)
             y_new = (_scores(new_rows[f.name], f) * scale if f.name in new_rows.columns
                      else np.empty(0))
@@ -187,12 +227,11 @@ def tipping_points(study: Any, weights: AttritionWeights | None = None, *,
                 "group": label, "item": f.name, "label": f.label,
                 "measure": "mean level score" if scale == 1 else f"% {f.labels[-1]}",
                 "unit": "points" if scale == 1 else "percentage points",
+                "polarity": f.polarity,
                 "n_paired": n, "share_not_returned": pi, "estimate": est, "se": se,
                 "ci_low": lo, "ci_high": hi, "conclusion": conclusion,
-                "tipping_delta": tip,
-                "tipping_delta_up": up if conclusion == "no significant change" else math.nan,
-                "tipping_delta_down": (down if conclusion == "no significant change"
-                                       else math.nan),
+                "tipping_delta": tip, "tipping_delta_up": up, "tipping_delta_down": down,
+                "delta_min": -top - est, "delta_max": top - est,
                 "sd_change": float(d.std(ddof=1)) if n > 1 else math.nan,
                 "n_new": n_new, "new_minus_returners": diff, "new_minus_returners_se": dse,
                 "implied_delta": diff / pi if pi > 0 else math.nan,
@@ -202,12 +241,43 @@ def tipping_points(study: Any, weights: AttritionWeights | None = None, *,
     return pd.DataFrame.from_records(records, columns=list(TIPPING_COLUMNS))
 
 
+def _precision(unit: str) -> int:
+    """Decimals the sentences and the table publish: 2 for points, 1 for percentage points."""
+    return 2 if unit == "points" else 1
+
+
 def _num(value: float, unit: str) -> str:
-    return f"{abs(value):.2f} {unit}" if unit == "points" else f"{abs(value):.1f} {unit}"
+    return f"{abs(value):.{_precision(unit)}f} {unit}"
+
+
+def _way(value: float, polarity: Any = "higher_is_better") -> str:
+    """The word for a shift of ``value`` (in the item's units) of the non-returners' change."""
+    if polarity == "higher_is_better":
+        return "better" if value > 0 else "worse"
+    if polarity == "lower_is_better":
+        return "worse" if value > 0 else "better"
+    return "higher" if value > 0 else "lower"
+
+
+def _reached(value: float, unit: str) -> bool:
+    """Whether ``value`` shows as a non-zero number at the published precision."""
+    return round(abs(value), _precision(unit)) > 0
+
+
+def _within(value: float, row: pd.Series) -> bool:
+    lo, hi = float(row.get("delta_min", -math.inf)), float(row.get("delta_max", math.inf))
+    return math.isfinite(value) and (lo if math.isfinite(lo) else -math.inf) <= value <= (
+        hi if math.isfinite(hi) else math.inf)
 
 
 def tipping_sentence(row: pd.Series) -> str:
     """One sentence for the findings: how far the group's conclusion on the item holds.
+
+    ``row`` is a row of :func:`tipping_points`. The sentence is true in every case: the
+    conclusion flips at a shift the published precision shows (``at least 0.40 points
+    worse``), at a shift too small to show (``on the edge``), or at no shift the scale
+    allows (``whatever``); and the new wave-2 respondents' suggestion is said to lie
+    beyond the tipping point when it does (the conclusion would not hold on that evidence).
 
     Examples
     --------
@@ -217,25 +287,61 @@ def tipping_sentence(row: pd.Series) -> str:
     ...     "share_not_returned": 0.6, "implied_delta": -0.1}))  # doctest: +NORMALIZE_WHITESPACE
     'Carer, Overall rating: the improvement holds unless the change of those who did not
     return (60% of wave 1) was at least 0.40 points worse than that of those who did; the
-    new wave-2 respondents suggest a difference of 0.10 points worse.'
+    new wave-2 respondents suggest 0.10 points worse, within that.'
     """
     unit = str(row["unit"])
-    who = f"those who did not return ({100 * float(row['share_not_returned']):.0f}% of wave 1)"
-    tip = float(row["tipping_delta"])
+    pi = float(row["share_not_returned"])
+    who = f"those who did not return ({100 * pi:.0f}% of wave 1)"
     head = f"{row['group']}, {row['label']}: "
+    tip = float(row["tipping_delta"])
+    conclusion = str(row["conclusion"])
+    polarity = row.get("polarity", "higher_is_better")
+    polarity = polarity if isinstance(polarity, str) else None
+
+    def way(value: float) -> str:
+        return _way(value, polarity)
     if not math.isfinite(tip):
-        text = head + "no tipping point (everyone returned, or too few pairs)."
-        return text
-    way = "better" if tip > 0 else "worse"
-    if row["conclusion"] in ("improved", "got worse"):
-        noun = "improvement" if row["conclusion"] == "improved" else "worsening"
-        text = (f"{head}the {noun} holds unless the change of {who} was at least "
-                f"{_num(tip, unit)} {way} than that of those who did")
+        if math.isfinite(pi) and pi <= 0:
+            return head + "everyone returned, so there is no tipping point."
+        return head + "no tipping point (too few pairs to estimate the change)."
+    if conclusion in _NOUN:
+        noun = _NOUN[conclusion]
+        if not _within(tip, row):
+            text = (f"{head}the {noun} holds whatever the change of {who}: it would take "
+                    f"a change {_num(tip, unit)} {way(tip)} than that of those who did, "
+                    "beyond what the scale allows")
+        elif not _reached(tip, unit):
+            text = (f"{head}the {noun} is on the edge: it would not hold if the change of "
+                    f"{who} was even slightly {way(tip)} (by less than "
+                    f"{10 ** -_precision(unit):g} {unit}) than that of those who did")
+        else:
+            text = (f"{head}the {noun} holds unless the change of {who} was at least "
+                    f"{_num(tip, unit)} {way(tip)} than that of those who did")
     else:
-        text = (f"{head}no significant change; it would take the change of {who} to be "
-                f"{_num(tip, unit)} {way} than that of those who did to show one")
+        up, down = float(row.get("tipping_delta_up", tip)), float(row.get("tipping_delta_down",
+                                                                          tip))
+        shifts = [v for v in (up, down) if _within(v, row)]
+        if not shifts:
+            text = (f"{head}no significant change, whatever the change of {who}: no shift "
+                    "the scale allows would show one")
+        else:
+            shifts.sort(key=abs)
+            parts = [(f"{_num(v, unit)} {way(v)}" if _reached(v, unit)
+                      else f"even slightly {way(v)}") for v in shifts]
+            text = (f"{head}no significant change; it would take the change of {who} to be "
+                    f"{' or '.join(parts)} than that of those who did to show one")
+            tip = shifts[0]
     implied = float(row.get("implied_delta", math.nan))
     if math.isfinite(implied):
-        text += (f"; the new wave-2 respondents suggest a difference of "
-                 f"{_num(implied, unit)} {'better' if implied > 0 else 'worse'}")
+        said = (f"{_num(implied, unit)} {way(implied)}" if _reached(implied, unit)
+                else "no difference")
+        if conclusion in _NOUN:
+            beyond = implied <= tip if tip < 0 else implied >= tip
+            where = (f"beyond the tipping point, so on that evidence the {_NOUN[conclusion]} "
+                     "would not hold" if beyond and _within(tip, row) else "within that")
+        else:
+            beyond = any(implied >= v if v > 0 else implied <= v
+                         for v in (up, down) if _within(v, row))
+            where = "enough to show a change" if beyond else "not enough to show a change"
+        text += f"; the new wave-2 respondents suggest {said}, {where}"
     return text + "."

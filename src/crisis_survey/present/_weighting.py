@@ -71,7 +71,8 @@ def tipping_figure(tipping: pd.DataFrame, group: str) -> Any:
     fig, axes = plt.subplots(1, max(len(units), 1), squeeze=False,
                              figsize=(5.6 * max(len(units), 1), 1.4 + 0.32 * max(
                                  (t["unit"] == u).sum() for u in units) if units else 2))
-    colours = {"improved": "#1b7837", "got worse": "#b2182b",
+    colours = {"improved": "#1b7837", "got worse": "#b2182b", "increased": "#2166ac",
+               "decreased": "#8c510a",
                "no significant change": "#555555"}
     for ax, unit in zip(axes[0], units, strict=False):
         u = t[t["unit"] == unit].reset_index(drop=True)
@@ -111,6 +112,13 @@ def tipping_figure(tipping: pd.DataFrame, group: str) -> Any:
                  "|: tipping point; diamond: new wave-2 respondents)", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+#: Columns of the tipping table computed from a row's answers (withheld with its n).
+_TIPPING_DERIVED = ("estimate", "se", "ci_low", "ci_high", "tipping_delta", "tipping_delta_up",
+                    "tipping_delta_down", "delta_min", "delta_max", "sd_change",
+                    "new_minus_returners", "new_minus_returners_se", "implied_delta",
+                    "implied_delta_low", "implied_delta_high")
 
 
 def _signed(v: float) -> str:
@@ -247,7 +255,7 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
                "respondents."),
         values=tip.drop(columns=["n_paired", "n_new"]).assign(
             **{c: np.where(tip["n_paired"] < threshold, np.nan, tip[c])
-               for c in ("estimate", "tipping_delta", "implied_delta")}))
+               for c in _TIPPING_DERIVED if c in tip.columns}))
     part = WeightingPart(tables=[est_table, bal_table, tip_table])
     names = {f.name: f.label for f in cb.fields}
     part.figures.append(("attrition_balance", lambda: balance_figure(shown, names),
