@@ -49,7 +49,9 @@ def test_rerun_is_byte_identical(report_dir: Path, study, tmp_path: Path) -> Non
     assert {"report.html", "report.docx", "manifest.json"} <= first.keys()
     # flow, 3 Likert charts (one per response scale), paired change, 2 forest plots, the
     # attrition-weights balance and one tipping-point figure per group
-    assert sum(n.startswith("figures/") for n in first) == 10 * 3  # svg, pdf, png each
+    # svg (HTML report) and png (Word report) each; pdf only when the plan asks for it
+    assert sum(n.startswith("figures/") for n in first) == 10 * 2
+    assert not any(n.endswith(".pdf") for n in first)
     # sample, linkage, the main table (primary design), its full distribution, the other
     # designs in one appendix table, the model, wave-2 items by group (no area can be shown
     # on its own in the sample, so there is no table by area), weighted estimates, balance,
@@ -299,6 +301,9 @@ def test_word_report_paper_and_language_follow_the_plan(study, tmp_path: Path) -
     ({"language": "english"}, "language is 'english'"),
     ({"max_table_rows": 0}, "max_table_rows must be a positive whole number"),
     ({"colour": "blue"}, "unknown key 'colour'"),
+    ({"figure_formats": ["pdf"]}, "figure_formats is ['pdf']"),
+    ({"figure_formats": ["svg", "png", "gif"]}, "figure_formats is ['svg', 'png', 'gif']"),
+    ({"figure_formats": "svg"}, "figure_formats is 'svg'"),
 ])
 def test_present_section_of_the_plan_is_validated(present: dict[str, object],
                                                   message: str) -> None:
@@ -428,6 +433,20 @@ def test_html_figures_are_responsive_svg_with_text(report_dir: Path) -> None:
         assert re.search(r'aria-label="[^"]{40,}"', tag)
     assert html.count("<text") > 50  # the figures' words are text, not outlines
     assert "Participant flow" in html and "2014 survey" in html
+
+
+def test_pdf_figures_when_the_plan_asks_for_them(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    plan = AnalysisPlan.from_mapping({"analysis": {"items": ["overall_rating"],
+                                                   "designs": ["paired"]},
+                                      "present": {"figure_formats": ["pdf", "svg", "png"]}})
+    assert plan.to_dict()["figure_formats"] == ["pdf", "svg", "png"]
+    write_report(study, tmp_path, plan=plan, synthetic=True)
+    figures = sorted(p.name for p in (tmp_path / "figures").iterdir())
+    stems = {p.rsplit(".", 1)[0] for p in figures}
+    assert "flow" in stems
+    assert figures == sorted(f"{s}.{ext}" for s in stems for ext in ("svg", "pdf", "png"))
+    pdf = (tmp_path / "figures" / "flow.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and b"FontFile2" in pdf  # TrueType (Type 42), not Type 3
 
 
 def test_long_tables_are_cut_in_html_and_word_and_whole_in_excel(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

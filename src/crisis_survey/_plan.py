@@ -46,6 +46,7 @@ A plan file looks like this (every key optional; the defaults are shown)::
     paper = "A4"               # or "letter": the Word report's page size
     language = "en-GB"         # the Word report's language (spelling, hyphenation)
     max_table_rows = 200       # longer tables: the first rows in the report, all in XLSX
+    figure_formats = ["svg", "png"]   # add "pdf" for print (TrueType fonts; slower)
 
     [weights]                  # attrition weights (docs/methods/attrition-weights.md)
     covariates = ["demographic"]   # codebook roles or fields the model of returning uses
@@ -70,6 +71,10 @@ __all__ = ["MAX_MIN_N", "MIN_THRESHOLD", "AnalysisPlan", "PlanError", "check_pla
            "load_plan"]
 
 _DESIGNS = ("paired", "independent", "overlapping")  # the default designs
+#: The report's figure formats unless the plan asks for more: SVG for the HTML report, PNG
+#: for the Word report (PDF, for print, is opt-in: its font subsetting costs about as much
+#: as the other two formats together; docs/performance.md).
+REPORT_FIGURE_FORMATS = ("svg", "png")
 _ALL_DESIGNS = ("paired", "independent", "overlapping", "unlinked")
 _ADJUST = ("holm", "hochberg", "bh", "by", "bonferroni", "none")
 #: The smallest disclosure threshold a plan may set without ``allow_small_threshold``.
@@ -172,7 +177,8 @@ def _present_problems(style: Any) -> list[str]:
     return problems
 
 
-def _report_problems(paper: Any, language: Any, max_table_rows: Any) -> list[str]:
+def _report_problems(paper: Any, language: Any, max_table_rows: Any,
+                     figure_formats: Any = REPORT_FIGURE_FORMATS) -> list[str]:
     """Problems with the ``[present]`` section's values."""
     from .present._word import check_page_setup
 
@@ -180,6 +186,13 @@ def _report_problems(paper: Any, language: Any, max_table_rows: Any) -> list[str
     if not _whole(max_table_rows) or max_table_rows < 1:
         problems.append(f"[present] max_table_rows must be a positive whole number, got "
                         f"{max_table_rows!r}")
+    known = ("svg", "pdf", "png")  # crisis_survey.present.FIGURE_FORMATS
+    if (isinstance(figure_formats, str) or not isinstance(figure_formats, (list, tuple))
+            or any(f not in known for f in figure_formats)
+            or not {"svg", "png"} <= set(figure_formats)):
+        problems.append(f"[present] figure_formats is {figure_formats!r} (expected a list of "
+                        f"{list(known)} holding \"svg\" (the HTML report) and \"png\" (the "
+                        "Word report))")
     return problems
 
 
@@ -273,6 +286,11 @@ class AnalysisPlan:
         Tables with more rows are shown in the HTML and Word reports by their first
         ``max_table_rows`` rows, with a note pointing to the full table in ``tables/``
         (Excel, Markdown, LaTeX); a positive whole number.
+    figure_formats
+        The formats each figure of the report is saved in: ``"svg"`` (inlined in the HTML
+        report) and ``"png"`` (300 dpi, in the Word report) always, ``"pdf"`` (subset
+        TrueType fonts, for print) when asked for: it takes about as long as the other two
+        together.
     weight_covariates, weight_trim
         Attrition weights (``[weights] covariates``, ``trim``): the codebook roles or field
         names of the wave-1 answers and demographics the model of returning uses, and the
@@ -316,6 +334,7 @@ class AnalysisPlan:
     paper: str = "A4"
     language: str = "en-GB"
     max_table_rows: int = 200
+    figure_formats: tuple[str, ...] = REPORT_FIGURE_FORMATS
     weight_covariates: tuple[str, ...] = ("demographic",)
     weight_trim: float = 0.99
     source: str = ""
@@ -335,7 +354,8 @@ class AnalysisPlan:
             allow_small_threshold=self.allow_small_threshold)
             + _verdict_problems(self.primary, self.designs, self.equivalence)
             + _present_problems(self.style)
-            + _report_problems(self.paper, self.language, self.max_table_rows), self.source)
+            + _report_problems(self.paper, self.language, self.max_table_rows,
+                               self.figure_formats), self.source)
         if self.threshold < ADVISED_THRESHOLD:
             where = f" in {self.source}" if self.source else ""
             warnings.warn(
@@ -372,7 +392,7 @@ class AnalysisPlan:
         out["test_options"] = {k: dict(sorted(v.items()))
                                for k, v in sorted(self.test_options.items())}
         for key in ("items", "by", "designs", "agreement", "key_components",
-                    "weight_covariates"):
+                    "weight_covariates", "figure_formats"):
             out[key] = list(out[key])
         return out
 
@@ -388,11 +408,13 @@ class AnalysisPlan:
         k = dict(spec.get("linkage", {}))
         pr = dict(spec.get("present", {}))
         problems += [f"[present] has unknown key {x!r}" for x in pr
-                     if x not in ("style", "paper", "language", "max_table_rows")]
+                     if x not in ("style", "paper", "language", "max_table_rows",
+                                  "figure_formats")]
         paper = pr.get("paper", "A4")
         language = pr.get("language", "en-GB")
         max_rows = pr.get("max_table_rows", 200)
-        problems += _report_problems(paper, language, max_rows)
+        figure_formats = pr.get("figure_formats", list(REPORT_FIGURE_FORMATS))
+        problems += _report_problems(paper, language, max_rows, figure_formats)
         wt = dict(spec.get("weights", {}))
         problems += [f"[weights] has unknown key {x!r}" for x in wt
                      if x not in ("covariates", "trim")]
@@ -544,6 +566,7 @@ class AnalysisPlan:
             paper=str(paper),
             language=str(language),
             max_table_rows=int(max_rows),
+            figure_formats=tuple(figure_formats),
             weight_covariates=tuple(covariates),
             weight_trim=float(trim),
             source=source,

@@ -3,8 +3,8 @@
 public through :mod:`crisis_survey.present`).
 
 A *release* is every file one run writes into its output folder: the tables (HTML, LaTeX,
-Markdown, Word, Excel), the figures (SVG, PDF, PNG), ``report.html`` and ``report.docx``,
-``accounting.csv``, ``linkage_counts.csv``, ``attrition.csv``, ``README.md`` and
+Markdown, Word, Excel), the figures (SVG, PNG; PDF on request), ``report.html`` and
+``report.docx``, ``accounting.csv``, ``linkage_counts.csv``, ``attrition.csv``, ``README.md`` and
 ``manifest.json``. Their numbers are protected together (``docs/disclosure-control.md``):
 one banner text, one rule for withholding a row's derived values, and one audit over what
 the release publishes as a whole before anything is written. The command line only parses

@@ -58,7 +58,8 @@ class ReportFiles:
     html, docx, manifest
         The HTML report, the Word report and ``manifest.json``.
     tables, figures
-        Every table file (HTML, LaTeX, Markdown, Word, Excel) and figure file (SVG, PDF, PNG).
+        Every table file (HTML, LaTeX, Markdown, Word, Excel) and figure file (SVG, PNG;
+        PDF when the plan asks for it).
 
     Examples
     --------
@@ -545,7 +546,8 @@ def write_report(
         temporary folder beside it and moved into place only when complete. Files:
         ``report.html`` (self-contained: opens offline), ``report.docx``, ``manifest.json``
         (every file's SHA-256), ``tables/`` (each table as HTML, LaTeX, Markdown, Word and
-        Excel) and ``figures/`` (SVG, PDF and 300 dpi PNG).
+        Excel) and ``figures/`` (SVG and 300 dpi PNG; PDF when the
+        plan asks for it).
     plan
         The analysis plan (items, grouping, designs, tests, adjustment, alpha, disclosure
         threshold). Default: :class:`~crisis_survey.AnalysisPlan` defaults.
@@ -778,10 +780,11 @@ def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     figure_specs += weighting.figures
     figure_files: list[Path] = []
     figs: dict[str, Figure] = {}
+    figure_formats = [f for f in F.FIGURE_FORMATS if f in plan.figure_formats]
     for i, (name, make, caption, alt) in enumerate(figure_specs, 1):
         say(5, steps, f"drawing figure {i} of {len(figure_specs)}: {name}")
         fig = make()
-        written = F.save_figure(fig, figures_dir / name)
+        written = F.save_figure(fig, figures_dir / name, formats=figure_formats)
         plt.close(fig)
         figure_files += written
         figs[name] = Figure(svg=figures_dir / f"{name}.svg", number=0, name=name,
