@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           f"CPU {run['cpu_s']:6.2f} s  peak {run['peak_mib']} MiB  "
                           f"load {run['load'][0]} -> {run['load'][1]}", flush=True)
         cur = runs["current"]
-        identical = all(r["files"] == cur[0]["files"] for r in cur[1:])
+        identical = (all(r["files"] == cur[0]["files"] for r in cur[1:])
+                     if len(cur) > 1 else None)  # None: one run, not checked
         summary: dict[str, Any] = {"identical_reruns": identical,
                                    "formats": cur[0]["formats"], "n_files": cur[0]["n_files"]}
         for name, rs in runs.items():
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{k:>16}" + "".join(f"{v:12.2f}" for v in vals) + ratio)
     for n in names:
         print(f"{n}: {summary[n]['n_files']} files, formats {' '.join(summary[n]['formats'])}")
-    print(f"current reruns byte-identical: {identical}")
+    print("current reruns byte-identical: "
+          + ("not checked (one run)" if identical is None else str(identical)))
     return summary
 
 

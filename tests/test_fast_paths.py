@@ -201,3 +201,22 @@ def test_conditional_odds_ratios_by_support_width_equal_the_padded_reference() -
     padded = _conditional_odds_ratio_padded(tables, 0.95)
     for got, want in zip(blocked, padded, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_shared_html_equals_rendering_each_time() -> None:
+    from crisis_survey import load_sample_study
+    from crisis_survey.present._render import _to_html, shared_html, to_html
+    from crisis_survey.present._tables import linkage_table, sample_table
+
+    study = load_sample_study()
+    linkage = linkage_table(study).numbered(2)
+    other = dataclasses.replace(linkage, title="Another title")  # same data, new object
+    plain = [_to_html(t) for t in (linkage, other, sample_table(study))]
+    assert plain[0] != plain[1]
+    with shared_html():
+        tables = (linkage, other, sample_table(study))
+        first = [to_html(t) for t in tables]
+        again = [to_html(t) for t in tables]
+        assert again[0] is first[0]  # made once
+    assert first == plain and again == plain
+    assert to_html(linkage) == plain[0]  # outside the block: rendered afresh

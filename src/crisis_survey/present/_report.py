@@ -599,6 +599,16 @@ def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     from :func:`~crisis_survey.present.publish` also the comparison and its sources as the
     release audit left them, with the audit's ``notes``.
     """
+    from ._render import shared_html
+
+    with shared_html():  # each table's HTML made once, for its file and for report.html
+        return _write_report_into(study, out, options, comparison=comparison,
+                                  sources=sources, notes=notes)
+
+
+def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
+                       comparison: Any = None, sources: Any = None,
+                       notes: Sequence[str] = ()) -> ReportFiles:
     from ..compare import compare_waves
     from ..compare._model import models_by_item
     from . import _figures as F
