@@ -299,3 +299,92 @@ def test_flow_diagram_draws_each_analysed_set_from_the_right_box(study) -> None:
     for g in ("Service user", "Carer"):
         assert f"{g}: {n(1, 'Linked (in both waves)', g)}" in paired
     assert "Participant flow diagram" in fig.alt_text
+
+
+def test_transition_counts_are_the_published_pairs(study) -> None:  # type: ignore[no-untyped-def]
+    from crisis_survey.present import suppress, transition_counts
+
+    d = transition_counts(study, ["exp_listened"])
+    pairs = study.pairs
+    labels = list(study.codebook["exp_listened"].labels)
+    x = pd.Categorical(pairs[(1, "exp_listened")], categories=labels).codes
+    y = pd.Categorical(pairs[(2, "exp_listened")], categories=labels).codes
+    g = pairs[("", "group")].astype(str).to_numpy()
+    for group in ("Service user", "Carer"):
+        ok = (x >= 0) & (y >= 0) & (g == group)
+        truth = pd.crosstab(x[ok], y[ok]).reindex(index=range(5), columns=range(5),
+                                                     fill_value=0)
+        shown = suppress(pd.DataFrame(truth.to_numpy())).published().iloc[:5, :5]
+        mine = d[d["group"] == group].pivot(index="from_index", columns="to_index",
+                                            values="count")
+        assert np.array_equal(mine.isna().to_numpy(), shown.isna().to_numpy())
+        published = ~mine.isna().to_numpy()
+        assert np.array_equal(mine.to_numpy()[published],
+                              truth.to_numpy()[published].astype(float))
+        # no published cell is a small count
+        cells = mine.to_numpy()[published]
+        assert ((cells == 0) | (cells >= 10)).all()
+
+
+def test_transition_chart_prints_the_published_counts_and_no_withheld_cell(study) -> None:  # type: ignore[no-untyped-def]
+    from matplotlib.patches import Rectangle
+
+    from crisis_survey.present import transition_chart, transition_counts
+
+    items = ["exp_listened", "exp_knew_contact"]
+    fig = transition_chart(study, items)
+    d = transition_counts(study, items)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == len(items) * 2
+    for ax, ((_, _), rows) in zip(panels, d.groupby(["item", "group"], sort=False),
+                                  strict=True):
+        by_cell = {(int(t.get_position()[1]), int(t.get_position()[0])): t.get_text()
+                   for t in ax.texts}
+        for rec in rows.itertuples():
+            text = by_cell[(rec.from_index, rec.to_index)]
+            assert text == ("[c]" if rec.withheld else f"{int(rec.count):,}")
+        filled = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_fill()]
+        assert len(filled) == int((~rows["withheld"]).sum())  # withheld cells not drawn
+        hatched = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()]
+        assert len(hatched) == int(rows["withheld"].sum())  # ... but marked as withheld
+        assert not any(p.get_fill() for p in hatched)
+    assert "withheld ([c], hatched): not drawn, and not zero" in " ".join(_texts(fig))
+    assert "Listened to, Service user:" in fig.alt_text
+
+
+def test_release_audit_of_the_drawn_figures_finds_no_withheld_cell_pinned(study) -> None:  # type: ignore[no-untyped-def]
+    # the transition chart's cells beside the Likert bars: no withheld count narrowed
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present._release import audit_release
+
+    comparison = compare_waves(study, items=["exp_listened"], designs=("paired",))
+    audit = audit_release(study, comparison, threshold=10, parts=("figures",))
+    assert len(audit) > 0 and not audit["narrowed"].any()
+    assert (audit["output"] == "transition figure").any()
+
+
+def test_release_audit_reads_the_transition_cells_values(study) -> None:  # type: ignore[no-untyped-def]
+    # a transition chart that printed one withheld cell next to the rest of its panel:
+    # the audit must see that the cell is known (it is no longer protected), so it pins a
+    # small count
+    import dataclasses
+
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present._release import Published, audit_release
+
+    comparison = compare_waves(study, items=["exp_listened"], designs=("paired",))
+    published = Published.build(study, comparison, threshold=10, designs=("paired",))
+    clean = audit_release(study, comparison, threshold=10, parts=("figures",),
+                          published=published, designs=("paired",))
+    assert not clean["narrowed"].any()
+    t = published.transitions.copy()
+    panel = (t["item"] == "exp_listened") & (t["group"] == "Carer")
+    held = t.index[panel & t["withheld"]]
+    # publish every withheld cell of the panel but one: the one left is the total less
+    # the others (the panel's n is printed in its title)
+    leak = t.copy()
+    leak.loc[held[1:], "withheld"] = False
+    leaky = dataclasses.replace(published, transitions=leak)
+    audit = audit_release(study, comparison, threshold=10, parts=("figures",),
+                          published=leaky, designs=("paired",))
+    assert audit["narrowed"].any()

@@ -25,13 +25,14 @@ if TYPE_CHECKING:
         suppress,
         suppression_note,
     )
-    from ._figdata import change_counts, likert_counts
+    from ._figdata import change_counts, likert_counts, transition_counts
     from ._figures import (
         change_chart,
         flow_diagram,
         forest_plot,
         likert_chart,
         save_figure,
+        transition_chart,
     )
     from ._format import format_estimate_ci, format_number, format_p
     from ._release import SYNTHETIC_BANNER, OutputSet, Release, publish, write_outputs
@@ -76,6 +77,7 @@ _WHERE: dict[str, str] = {
     "wave2_items_table": "._tables",
     "likert_counts": "._figdata",
     "change_counts": "._figdata",
+    "transition_counts": "._figdata",
     "to_html": "._render",
     "to_latex": "._render",
     "to_markdown": "._render",
@@ -88,6 +90,7 @@ _WHERE: dict[str, str] = {
     "forest_plot": "._figures",
     "flow_diagram": "._figures",
     "save_figure": "._figures",
+    "transition_chart": "._figures",
     "SYNTHETIC_BANNER": "._release",
     "OutputSet": "._release",
     "Release": "._release",
@@ -133,6 +136,8 @@ __all__ = [
     "to_latex",
     "to_markdown",
     "to_xlsx",
+    "transition_chart",
+    "transition_counts",
     "wave2_items_table",
     "write_outputs",
     "write_report",

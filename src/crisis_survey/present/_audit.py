@@ -44,7 +44,10 @@ __all__ = ["AUDIT_COLUMNS", "audit_release"]
 #: Columns of :func:`audit_release`'s result.
 AUDIT_COLUMNS = ["output", "fact", "kind", "value", "lower", "upper", "values", "narrowed",
                  "fix"]
-#: Every part of a release the audit can read.
+#: The parts of a release the report publishes (the audit's default). The audit also reads
+#: ``"change"``: the down/same/up bars of
+#: :func:`~crisis_survey.present.change_chart`, which the report does not draw (beside the
+#: transition chart's cells, its "same" and "up" bars pin withheld diagonal cells).
 PARTS = ("table1", "linkage", "comparison", "statistics", "attrition", "figures", "wave2")
 
 
@@ -375,6 +378,19 @@ def audit_release(
             b.add("Likert figure", f"w{w} {rec['group']} {rec['item']}={rec['level']}",
                   fr.has(w) & (fr.x(w) == int(rec["level_index"]))
                   & in_group(fr.g(w), str(rec["group"])), "published")
+        for rec in published.transitions.to_dict("records"):
+            got = block(str(rec["item"]))
+            if got is None:
+                continue
+            b, fr = got
+            pair = fr.linked & (fr.x1 >= 0) & (fr.x2 >= 0) & in_group(fr.g1, str(rec["group"]))
+            i, j = int(rec["from_index"]), int(rec["to_index"])
+            if i == 0 and j == 0:  # the panel's number of pairs, in its title
+                b.add("transition figure", f"{rec['group']} {rec['item']} pairs", pair,
+                      status(not pd.isna(rec["n"])))
+            b.add("transition figure", f"{rec['group']} {rec['item']} {i}->{j}",
+                  pair & (fr.x1 == i) & (fr.x2 == j), status(not rec["withheld"]))
+    if "change" in parts:
         steps = {"down": -1, "same": 0, "up": 1}
         for rec in published.change.to_dict("records"):
             if not rec["drawn"]:

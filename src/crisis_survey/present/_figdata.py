@@ -17,7 +17,7 @@ from .._errors import CrisisSurveyError
 from ._disclosure import DEFAULT_THRESHOLD
 from ._tables import _codes, study_waves
 
-__all__ = ["change_counts", "likert_counts"]
+__all__ = ["change_counts", "likert_counts", "transition_counts"]
 
 
 #: Decimals of a published percentage: figures are drawn at this precision, never finer.
@@ -194,3 +194,81 @@ def change_counts(
                 })
     return pd.DataFrame(records, columns=["item", "label", "group", "direction", "count", "n",
                                           "percent", "drawn", "label_ok"])
+
+
+def transition_counts(
+    study: Any,
+    items: Sequence[str] | None = None,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """For linked respondents: how many moved from each wave-1 level to each wave-2 level.
+
+    Each item's and group's table of pairs (wave-1 level x wave-2 level) is protected as a
+    count table with totals by :func:`~crisis_survey.present.suppress` (counts from 1 to
+    ``threshold - 1`` withheld, and the cells that would reveal them from the row and
+    column totals): withheld cells have ``count`` NaN and ``withheld`` True.
+
+    Parameters
+    ----------
+    study
+        A :class:`~crisis_survey.link.LinkedStudy`.
+    items
+        Ordinal or binary items asked in both waves (default: every ordinal item asked in
+        both waves).
+    threshold
+        Disclosure threshold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per item, group, wave-1 level and wave-2 level: ``item, label, group,
+        from_level, from_index, to_level, to_index, count, n, withheld``; ``count`` is the
+        published count (NaN where withheld), ``n`` the published number of pairs who gave
+        a level in both waves (NaN where withheld).
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> d = transition_counts(load_sample_study(), ["exp_listened"])
+    >>> d.groupby("group", sort=False).size().tolist()   # 5 x 5 cells per group
+    [25, 25]
+    """
+    from ._disclosure import suppress
+
+    pairs = getattr(study, "pairs", None)
+    if not isinstance(pairs, pd.DataFrame):
+        raise CrisisSurveyError("transition_counts() needs a LinkedStudy (with .pairs)")
+    cb = study.codebook
+    if items is None:
+        fields = [f for f in cb.items(measurement="ordinal") if f.waves == (1, 2)]
+    else:
+        fields = [cb[name] for name in items]
+    fields = [f.oriented() for f in fields]
+    groups = list(cb.group.labels)
+    g = _codes(pairs[("", "group")], groups)
+    records: list[dict[str, Any]] = []
+    for f in fields:
+        if not f.levels or f.measurement not in ("ordinal", "binary"):
+            raise CrisisSurveyError(f"item {f.name!r} has no ordered levels to move along")
+        k = len(f.labels)
+        x = _codes(pairs[(1, f.name)], f.labels)
+        y = _codes(pairs[(2, f.name)], f.labels)
+        ok = (x >= 0) & (y >= 0) & (g >= 0)
+        cube = np.bincount((g[ok] * k + x[ok]) * k + y[ok],
+                           minlength=len(groups) * k * k).reshape(len(groups), k, k)
+        for gi, group in enumerate(groups):
+            cells = pd.DataFrame(cube[gi], index=list(f.labels), columns=list(f.labels))
+            shown = suppress(cells, threshold=threshold).published().to_numpy(
+                dtype=float, na_value=np.nan)
+            n = float(shown[k, k])
+            for i, a in enumerate(f.labels):
+                for j, b in enumerate(f.labels):
+                    c = float(shown[i, j])
+                    records.append({
+                        "item": f.name, "label": f.label, "group": group,
+                        "from_level": a, "from_index": i, "to_level": b, "to_index": j,
+                        "count": c, "n": n, "withheld": bool(np.isnan(c)),
+                    })
+    return pd.DataFrame(records, columns=["item", "label", "group", "from_level", "from_index",
+                                          "to_level", "to_index", "count", "n", "withheld"])

@@ -24,7 +24,7 @@ import pandas as pd
 from .._errors import CrisisSurveyError
 from ..stats._registry import effect_spec
 from ._disclosure import DEFAULT_THRESHOLD, SUPPRESSED_MARKER
-from ._figdata import PERCENT_DIGITS, change_counts, likert_counts
+from ._figdata import PERCENT_DIGITS, change_counts, likert_counts, transition_counts
 from ._style import (
     DOUBLE_COLUMN,
     GROUP_COLOURS,
@@ -48,9 +48,12 @@ __all__ = [
     "forest_plot",
     "likert_chart",
     "save_figure",
+    "transition_chart",
 ]
 
 FIGURE_FORMATS: tuple[str, ...] = ("svg", "pdf", "png")
+#: Hatching of a withheld cell in the transition chart (grey, never a shade of the scale).
+WITHHELD_HATCH = "#b0b0b0"
 #: Background of the "not shown" note of a withheld bar (it sits on the zero line).
 _BLANK: dict[str, Any] = {"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": "none"}
 
@@ -427,6 +430,145 @@ def change_chart(
                          f"fewer than {threshold}, are not shown.")
         _note(fig, " ".join(notes))
         fig.tight_layout()
+    return fig
+
+
+# -- (b2) level-to-level transitions ------------------------------------------------------------
+def transition_chart(
+    study: Any,
+    items: Sequence[str] | None = None,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    width: float = DOUBLE_COLUMN,
+) -> Figure:
+    """Where linked respondents moved from and to: a wave-1 x wave-2 heat map per item and
+    group.
+
+    One panel per item (rows) and group (columns): cell (i, j) holds the published number
+    of pairs who answered level i in wave 1 and level j in wave 2, shaded by its share of
+    the panel's pairs; the diagonal (no change) is outlined, cells above it moved up.
+    Cells withheld by disclosure control (:func:`transition_counts`: small counts and the
+    cells that would reveal them) are not drawn: they show the withheld marker, and a
+    note says so.
+
+    Parameters
+    ----------
+    study
+        A LinkedStudy.
+    items
+        Ordinal or binary items (default: every ordinal item asked in both waves).
+    threshold
+        Disclosure threshold.
+    width
+        Figure width in inches (3.5 single column, 7 double column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        It displays itself in Jupyter and carries ``alt_text`` (every panel's published
+        counts).
+
+    Examples
+    --------
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> fig = transition_chart(load_sample_study(), ["exp_listened"])
+    >>> len(fig.axes)   # one panel per group
+    2
+    """
+    data = transition_counts(study, items, threshold=threshold)
+    cb = study.codebook
+    item_order = list(dict.fromkeys(data["item"]))
+    group_order = list(dict.fromkeys(data["group"]))
+    k_max = int(data.groupby("item")["from_index"].max().max()) + 1
+    per_row = max(1, int(width // (1.7 * len(group_order))))  # items side by side
+    n_rows = -(-len(item_order) // per_row)
+    panel = (width - 0.6) / (per_row * len(group_order))
+    cell = min(panel / (k_max + 1.5), 0.3)
+    height = 0.7 + n_rows * (cell * k_max + 1.05)
+    chars = _wrap_chars(width / per_row, 0.9, 7.5)
+    with _rc():
+        from matplotlib.colors import LinearSegmentedColormap
+        from matplotlib.patches import Rectangle
+
+        # ColorBrewer Blues (sequential, colour-blind safe, prints in grey); the shade is
+        # the cell's share of its panel's pairs, on one scale for every panel (its top is
+        # the largest published share, itself a published count over a published n)
+        cmap = LinearSegmentedColormap.from_list("pairs", ["#f7fbff", "#c6dbef", "#6baed6",
+                                                           "#2171b5", "#08306b"])
+        drawn = data[~data["withheld"] & (data["n"] > 0)]
+        top = float((drawn["count"] / drawn["n"]).max()) if len(drawn) else 1.0
+        top = top if top > 0 else 1.0
+        fig = _new_figure(width, height)
+        grid = fig.subplots(n_rows, per_row * len(group_order), squeeze=False)
+        for ax in grid.flat[len(item_order) * len(group_order):]:
+            ax.set_visible(False)
+        withheld = False
+        alt: list[str] = []
+        for position, item in enumerate(item_order):
+            labels = list(cb[item].oriented().labels)
+            k = len(labels)
+            r, first = divmod(position, per_row)
+            first *= len(group_order)
+            for c, group in enumerate(group_order):
+                ax = grid[r, first + c]
+                rows = data[(data["item"] == item) & (data["group"] == group)]
+                n = float(rows["n"].iloc[0])
+                shown = []
+                for rec in rows.itertuples():
+                    i, j = int(rec.from_index), int(rec.to_index)
+                    if rec.withheld:  # not drawn: grey hatching and the marker, not a shade
+                        withheld = True
+                        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                                               hatch="////", edgecolor=WITHHELD_HATCH,
+                                               linewidth=0.0))
+                        ax.text(j, i, SUPPRESSED_MARKER, ha="center", va="center",
+                                fontsize=5.5, color="0.3",
+                                bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                                      "edgecolor": "none"})
+                        continue
+                    count = int(rec.count)
+                    shown.append(f"{labels[i]} to {labels[j]}: {count:,}")
+                    share = count / n / top if n == n and n > 0 else 0.0
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=cmap(share),
+                                           edgecolor="white", linewidth=0.5))
+                    ax.text(j, i, f"{count:,}", ha="center", va="center", fontsize=5.5,
+                            color="white" if share > 0.5 else "0.1")
+                for d in range(k):
+                    ax.add_patch(Rectangle((d - 0.5, d - 0.5), 1, 1, fill=False,
+                                           edgecolor="0.25", linewidth=0.6))
+                ax.set_xlim(-0.5, k - 0.5)
+                ax.set_ylim(k - 0.5, -0.5)
+                ax.set_aspect("equal")
+                short = [_wrap(lb, 10) for lb in labels]
+                ax.set_xticks(range(k), short, fontsize=5.5, rotation=90 if k > 3 else 0)
+                ax.set_yticks(range(k), short if c == 0 else [""] * k, fontsize=5.5)
+                ax.tick_params(length=0)
+                for side in ("top", "right", "left", "bottom"):
+                    ax.spines[side].set_visible(False)
+                pairs = "pairs withheld" if n != n else f"{int(n):,} pairs"
+                ax.set_title(_wrap(f"{group} ({pairs})", _wrap_chars(panel, 0.95, 7)),
+                             fontsize=7, pad=3)
+                if c == 0:
+                    ax.set_ylabel(_wave_label(cb, 1), fontsize=6.5)
+                ax.set_xlabel(_wave_label(cb, 2), fontsize=6.5, labelpad=2)
+                alt.append(f"{cb[item].label}, {group}: "
+                           + ("; ".join(shown) if shown else "all cells withheld") + ".")
+            grid[r, first].annotate(_wrap(cb[item].label, chars), xy=(0, 1),
+                                xycoords="axes fraction", xytext=(-40, 16),
+                                textcoords="offset points", fontsize=7.5, fontweight="bold",
+                                ha="left", va="bottom", annotation_clip=False)
+        note = ("Linked respondents by their answer in each wave; the outlined diagonal is "
+                "no change, cells right of it moved up. Each cell gives its number of pairs, "
+                "shaded by its share of the panel's pairs (darkest: "
+                f"{100 * top:.0f}% of a panel).")
+        if withheld:
+            note += (f" Cells with fewer than {threshold} pairs, and cells that would reveal "
+                     f"them, are withheld ({SUPPRESSED_MARKER}, hatched): not drawn, and "
+                     "not zero.")
+        _note(fig, note)
+        _set_alt(fig, "Heat maps of linked respondents' answers in wave 1 (rows) against "
+                 "wave 2 (columns), per item and group. " + " ".join(alt))
+        fig.tight_layout(h_pad=2.2)
     return fig
 
 

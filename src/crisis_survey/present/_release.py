@@ -865,7 +865,10 @@ class Published:
     linkage_counts
         The linkage report's true counts (the audit's truth, never written).
     likert, change
-        The bars of the Likert and paired-change figures (``drawn`` flags).
+        The bars of the Likert and paired-change figures (``drawn`` flags; the report draws
+        no paired-change figure, the audit reads it under part ``"change"`` only).
+    transitions
+        The transition chart's cells (:func:`~crisis_survey.present.transition_counts`).
     wave2
         The wave-2 table by group's values (``None`` without wave-2-only items).
     """
@@ -879,6 +882,7 @@ class Published:
     linkage_counts: pd.DataFrame
     likert: pd.DataFrame
     change: pd.DataFrame
+    transitions: pd.DataFrame
     wave2: pd.DataFrame | None
 
     withhold: frozenset[tuple[str, ...]] = frozenset()
@@ -893,7 +897,7 @@ class Published:
         """Build the published values; with ``previous`` (the same release with fewer
         statistics withheld), only what the new ``withhold`` changes is rebuilt."""
         from ..link import attrition_table
-        from ._figdata import change_counts, likert_counts
+        from ._figdata import change_counts, likert_counts, transition_counts
         from ._tables import (
             _report_counts,
             comparison_table,
@@ -937,7 +941,8 @@ class Published:
                    linkage_display=linkage.display(),
                    linkage_counts=_report_counts(study),
                    likert=likert_counts(study, threshold=threshold),
-                   change=change_counts(study, threshold=threshold), wave2=wave2,
+                   change=change_counts(study, threshold=threshold),
+                   transitions=transition_counts(study, threshold=threshold), wave2=wave2,
                    withhold=withhold, attrition_raw=raw)
 
     def csvs(self) -> dict[str, pd.DataFrame]:

@@ -745,11 +745,12 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
          "Flow diagram from the respondents read in each wave, through those excluded and "
          "those linked across the waves, to the respondents analysed in each design, with "
          "the number in each box."),
-        ("paired_change", lambda: F.change_chart(study, threshold=thr),
-         "Linked respondents whose answer moved down, stayed the same or moved up.",
-         "Horizontal stacked bars, one per item and group: the share of linked respondents "
-         "whose wave-2 answer was lower than, the same as, or higher than their wave-1 "
-         "answer."),
+        ("transitions", lambda: F.transition_chart(study, threshold=thr),
+         "Where linked respondents moved from and to: answers in wave 1 (rows) against "
+         "wave 2 (columns), per item and group.",
+         "Heat maps, one per item and group, of linked respondents' answer in wave 1 (rows) "
+         "against their answer in wave 2 (columns), with the number of pairs in each cell; "
+         "withheld cells are hatched and marked."),
     ]
     # one diverging bar chart per response scale shared by items asked in both waves
     scales: dict[tuple[str, ...], list[str]] = {}
@@ -818,7 +819,7 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         waves=[w.label or f"wave {w.number}" for w in cb.waves])
     # figures in the order they appear, numbered from 1
     order = ["flow", *[n for n in figs if n.startswith("forest_")],
-             *[n for n in figs if n.startswith("likert")], "paired_change",
+             *[n for n in figs if n.startswith("likert")], "transitions",
              *[n for n, _, _, _ in weighting.figures]]
     figs = {n: dataclasses.replace(figs[n], number=k) for k, n in enumerate(order, 1)}
     comparison_shown = [shown[t.name] for t in tabs[first:first + len(comparison_tabs)]]
@@ -847,7 +848,7 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
             *[("table", t) for t in comparison_shown],
             *[("figure", figs[n]) for n in order if n.startswith("forest_")],
             *[("figure", figs[n]) for n in order if n.startswith("likert")],
-            ("figure", figs["paired_change"]),
+            ("figure", figs["transitions"]),
         ]),
     ]
     if mtab is not None:
