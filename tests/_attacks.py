@@ -203,3 +203,70 @@ def area_attack(table: pd.DataFrame, group_n: dict[str, int], truth: dict[tuple[
         if true is not None and guess == true and small(true, threshold):
             recovered.append(guess)
     return recovered
+
+
+# -- estimates outside the comparison tables (Table 8: weighted beside unweighted) -----------
+def _estimate_ci(text: Any) -> tuple[float, float, float] | None:
+    """``"−8.00 [−14.20, −1.80]"`` -> (estimate, low, high); ``None`` when withheld."""
+    nums = re.findall(r"[-+]?[0-9]+(?:\.[0-9]+)?", str(text).replace("−", "-"))
+    return (float(nums[0]), float(nums[1]), float(nums[2])) if len(nums) >= 3 else None
+
+
+def paired_difference_attack(est_ci: tuple[float, float, float], n: int, k1: int | None,
+                             k2: int | None, truth: np.ndarray, threshold: int,
+                             confidence: float = 0.95) -> list[int]:
+    """Solve a paired binary row's 2x2 table ``[[a, b], [c, d]]`` (wave-1 level by wave-2
+    level, reported level second) from a published unweighted paired difference in
+    percentage points with its confidence interval (``100 (b - c) / n``, a t interval from
+    the influence values), the row's published pairs ``n`` and the wave counts ``k1 = c +
+    d``, ``k2 = b + d`` where published; return the small counts (cells, and the wave
+    counts not published) fixed by every table consistent with them."""
+    from scipy import stats as sps
+
+    est, lo, hi = est_ci
+    q = float(sps.t.ppf(0.5 + confidence / 2, n - 1))
+    found: list[tuple[int, int, int, int]] = []
+    for b in range(n + 1):
+        for c in range(n + 1 - b):
+            e = (b - c) / n
+            if abs(100 * e - est) > 0.005 + 1e-9:
+                continue
+            ss = b * (1 - e) ** 2 + c * (1 + e) ** 2 + (n - b - c) * e ** 2
+            se = np.sqrt(n / (n - 1) * ss) / n
+            if abs(100 * (e - q * se) - lo) > 0.005 + 1e-9 or \
+                    abs(100 * (e + q * se) - hi) > 0.005 + 1e-9:
+                continue
+            for d in range(n + 1 - b - c):
+                if k1 is not None and c + d != k1:
+                    continue
+                if k2 is not None and b + d != k2:
+                    continue
+                found.append((n - b - c - d, b, c, d))
+    if not found:
+        return []
+    cells = np.array(found)
+    t = truth.ravel()
+    whole = np.c_[cells, cells[:, 2] + cells[:, 3], cells[:, 1] + cells[:, 3]]
+    true = np.r_[t, t[2] + t[3], t[1] + t[3]]
+    known = [False] * 4 + [k1 is not None, k2 is not None]
+    return [int(true[i]) for i in range(6) if not known[i] and len(set(whole[:, i])) == 1
+            and whole[0, i] == true[i] and small(true[i], threshold)]
+
+
+def balance_missing_attack(smd: float, group_n: int, returned: int, not_returned_answered: int,
+                           ) -> list[int]:
+    """The number of a group's wave-1 respondents who left a covariate unanswered, from its
+    published standardised difference ("missing" level, returners vs the whole group, two
+    decimals), the group's respondents, its returners and attrition.csv's non-returners who
+    answered (``m - m_returned = non-returners - answered``): every ``m`` consistent."""
+    diff = (group_n - returned) - not_returned_answered
+    found = []
+    for m_r in range(returned + 1):
+        m = m_r + diff
+        if m <= 0 or m >= group_n:
+            continue
+        p = m / group_n
+        value = (m_r / returned - p) / np.sqrt(p * (1 - p))
+        if abs(value - smd) <= 0.005 + 1e-9:
+            found.append(m)
+    return found

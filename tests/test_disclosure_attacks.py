@@ -9,6 +9,7 @@ the shipped sample, and small generated studies by group and by group x area.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,16 @@ import pandas as pd
 import pytest
 
 from _attacks import (
+    _count,
+    _estimate_ci,
     area_attack,
     attrition_attack,
+    balance_missing_attack,
     geometry_attack,
     mcnemar_attack,
     not_stated_attack,
+    paired_difference_attack,
+    small,
 )
 from crisis_survey.codebook import default_codebook
 from crisis_survey.compare import compare_waves
@@ -191,6 +197,106 @@ def test_group_n_minus_area_ns_gives_back_nothing(seed: int) -> None:
             recovered += area_attack(rows, {str(k): int(v) for k, v in group_n.items()},
                                      truth, THRESHOLD)
     assert recovered == []
+
+
+# -- the attrition-weighting part (Table 8 estimates, the balance table) --------------------
+@cache
+def _weighting(name: str) -> Any:
+    from crisis_survey import AnalysisPlan
+    from crisis_survey.present._report import _comparison_kwargs
+    from crisis_survey.present._weighting import weighting_part
+
+    study = _study(name)
+    plan = AnalysisPlan()
+    comparison = compare_waves(study, **_comparison_kwargs(plan))
+    sources = comparison_sources(study, comparison)
+    return study, comparison, sources, weighting_part(study, plan, THRESHOLD, sources=sources)
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_weighted_estimates_table_cannot_be_solved_for_a_small_cell(name: str) -> None:
+    # Table 8's unweighted paired difference in percentage points is 100 (b - c) / n and its
+    # interval gives b + c: with the change table's n and wave counts, the whole 2x2 table
+    # (before: 16 small counts on the sample, 44 and 37 on the small studies, e.g. the
+    # service users' wave-2 police-cell count 4 = 14 + 125 x -8.00 / 100)
+    study, comparison, sources, part = _weighting(name)
+    cb = study.codebook
+    shown = comparison_table(comparison, designs=["paired"], threshold=THRESHOLD,
+                             sources=sources).values
+    table8 = part.tables[0]
+    assert table8.name == "weighted_estimates"
+    by_label = {cb[f].label: f for f in cb.names}
+    recovered: list[int] = []
+    rows_with_small = 0
+    for r in table8.data.to_dict("records"):
+        if r["design"] != "paired" or r["measure"] != "percentage points":
+            continue
+        item = by_label[r["item"]]
+        cells = np.asarray(sources[(r["group"], item, "paired")].cells).reshape(2, 2)
+        rows_with_small += bool(((cells >= 1) & (cells < THRESHOLD)).any())
+        est = _estimate_ci(r["unweighted"])
+        if est is None:
+            continue
+        v = shown[(shown["group"] == r["group"]) & (shown["item"] == item)].iloc[0]
+        n = int(v["n_pairs"])
+        k1, k2 = (None if np.isnan(p) else round(p * n / 100)
+                  for p in (v["estimate_wave1"], v["estimate_wave2"]))
+        recovered += paired_difference_attack(est, n, k1, k2, cells, THRESHOLD)
+    assert rows_with_small > 0
+    assert recovered == []
+    # what is published passes the derived-value rule, unweighted and weighted alike
+    for r, v in zip(table8.data.to_dict("records"), table8.values.to_dict("records"),
+                    strict=True):
+        if r["weighted"] != "–":
+            assert sources[(r["group"], v["item"], r["design"])].passes(THRESHOLD)
+
+
+def test_balance_table_does_not_give_back_table1_not_stated() -> None:
+    # the service users' SMD of "Ethnic group: missing" (0.05, 10 of 25 returned), their
+    # 456 respondents, 149 returners and attrition.csv's 292 non-returners answering give
+    # the 25 who did not state it, and Table 1's All column (34) the carers' withheld 9
+    study, _, _, part = _weighting("sample")
+    cb = study.codebook
+    balance = part.tables[1]
+    assert balance.name == "attrition_weights_balance"
+    attrition = linkage_outputs(study, threshold=THRESHOLD)["attrition.csv"]
+    note = " ".join(balance.notes)
+    returners = {g: int(n) for g, n in re.findall(
+        r"([A-Z][a-z]+(?: [a-z]+)*): effective sample size \d+ of (\d+) returners", note)}
+    assert returners == {"Service user": 149, "Carer": 82}
+    table1 = sample_table(study, threshold=THRESHOLD).values
+    table1 = table1[(table1["wave"] == 1) & (table1["level"] == "Not stated")]
+    data = study.wave1.data
+    group_n = {str(k): int(v) for k, v in data[cb.group.name].value_counts().items()}
+    recovered = []
+    for r in balance.data.to_dict("records"):
+        if not r["covariate"].endswith(": missing") or r["before"] == "–":
+            continue
+        f = next(x for x in cb.demographics() if r["covariate"] == f"{x.label}: missing")
+        row = attrition[(attrition["group"] == r["group"])
+                        & (attrition["variable"] == f.name)].iloc[0]
+        answered = _count(row["n_not_returned"])
+        if answered is None:
+            continue
+        found = balance_missing_attack(float(r["before"].replace("−", "-")),
+                                       group_n[r["group"]], returners[r["group"]], answered)
+        true = {g: int((~data.loc[data[cb.group.name] == g, f.name].isin(f.labels)).sum())
+                for g in group_n}
+        if len(found) != 1 or found[0] != true[r["group"]]:
+            continue
+        shown = table1[(table1["variable"] == f.name)].set_index("group")["count"]
+        if pd.isna(shown[r["group"]]) and small(found[0], THRESHOLD):
+            recovered.append(found[0])
+        others = [g for g in group_n if g != r["group"]]
+        if len(others) == 1 and pd.notna(shown["All"]) and pd.isna(shown[others[0]]):
+            guess = int(shown["All"]) - found[0]  # All minus the group = the other group
+            if guess == true[others[0]] and small(guess, THRESHOLD):
+                recovered.append(guess)
+    assert recovered == []
+    # a covariate whose level x returned table holds a small count shows no SMD at all
+    hidden = {(r["group"], r["covariate"].split(":")[0]) for r in balance.data.to_dict(
+        "records") if r["before"] == "–"}
+    assert ("Service user", "Ethnic group") in hidden
 
 
 # -- the release-wide audit ---------------------------------------------------------------------

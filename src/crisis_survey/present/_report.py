@@ -719,7 +719,7 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     tabs += w2tabs
     from ._weighting import weighting_part  # who came back: weighted, tipping points
 
-    weighting = weighting_part(study, plan, thr)
+    weighting = weighting_part(study, plan, thr, sources=sources)
     tabs += weighting.tables
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 

@@ -9,6 +9,7 @@ row whose estimate rests on fewer than ``threshold`` respondents shows no number
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,26 @@ _TIPPING_DERIVED = ("estimate", "se", "ci_low", "ci_high", "tipping_delta", "tip
                     "implied_delta_low", "implied_delta_high")
 
 
+def _public_levels(table1: pd.DataFrame, group: str, variable: str) -> bool:
+    """Table 1 publishes every wave-1 count of ``variable`` in ``group``."""
+    rows = table1[(table1["wave"] == 1) & (table1["group"] == group)
+                  & (table1["variable"] == variable)]
+    return bool(len(rows)) and bool(rows["count"].notna().all())
+
+
+def _tested(attrition: pd.DataFrame, group: str, variable: str) -> bool:
+    """attrition.csv publishes the row's n's and its test statistic."""
+    rows = attrition[(attrition["group"] == group) & (attrition["variable"] == variable)]
+    if rows.empty:
+        return False
+    r = rows.iloc[0]
+
+    def shown(v: Any) -> bool:  # a number, not "[c]", "–" or a band
+        value = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+        return bool(pd.notna(value))
+    return all(shown(r.get(c)) for c in ("n_returned", "n_not_returned", "statistic"))
+
+
 def _signed(v: float) -> str:
     return DERIVED_MARKER if not math.isfinite(v) else f"{v:.2f}".replace("-", "\u2212")
 
@@ -129,11 +150,27 @@ def _est(v: float, lo: float, hi: float, scale: float) -> str:
     return format_estimate_ci(v * scale, lo * scale, hi * scale)
 
 
-def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
+def weighting_part(study: Any, plan: Any, threshold: int, *,
+                   sources: Mapping[tuple[str, str, str], Any] | None = None,
+                   table1: pd.DataFrame | None = None,
+                   attrition: pd.DataFrame | None = None) -> WeightingPart:
     """The attrition-weights tables, the balance and tipping figures and the findings'
-    sentences for the report, built with the plan's ``[weights]`` and analysis options."""
+    sentences for the report, built with the plan's ``[weights]`` and analysis options.
+
+    Disclosure (``docs/disclosure-control.md``, derived values): an estimate of Table 8
+    (unweighted or weighted, with its interval) is published only if the row's cells pass
+    the derived-value rule (``sources``: the release's
+    :func:`~crisis_survey.present._release.comparison_sources`, with the statistics the
+    release audit withholds; default: every cell of the pairs' table); a tipping point only
+    if its paired and overlapping cells pass; a covariate's standardised differences only if
+    every count of its level x returned table is 0 or at least ``threshold``, Table 1
+    (``table1``: its published values) publishes the group's wave-1 count of every level
+    and attrition.csv (``attrition``: as published) the row's test (defaults: built here,
+    without the release audit's secondary action)."""
     from ..compare._tipping import tipping_points, tipping_sentence
     from ..compare._weights import attrition_weights, resolve_covariates, weighted_estimates
+    from ._release import attrition_sources, comparison_sources, linkage_outputs
+    from ._tables import sample_table
 
     items = list(plan.items) or None
     cb = study.codebook
@@ -150,9 +187,18 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
                              alpha=plan.alpha)
     est = est[est["design"].isin([d for d in plan.designs if d in ("paired", "overlapping")])]
     level = f"{round(plan.confidence * 100)}%"
+    if sources is None:
+        sources = comparison_sources(study, pd.DataFrame({"item": pd.unique(est["item"])}))
+
+    def passes(group: Any, item: Any, design: str) -> bool:
+        # the derived-value rule: the cells the estimate is a function of are 0 or >= threshold
+        found = sources.get((str(group), str(item), design))
+        return found is None or bool(found.passes(threshold))
+
     rows, values = [], []
     for _, r in est.iterrows():
-        small = min(int(r["n_paired"]), int(r["n_wave1"]), int(r["n_wave2"])) < threshold
+        small = (min(int(r["n_paired"]), int(r["n_wave1"]), int(r["n_wave2"])) < threshold
+                 or not passes(r["group"], r["item"], str(r["design"])))
         scale = 100.0 if str(r["measure"]).startswith("proportion") else 1.0
         unw = DERIVED_MARKER if small else _est(r["estimate"], r["ci_low"], r["ci_high"], scale)
         wtd = DERIVED_MARKER if small else _est(r["estimate_weighted"], r["ci_low_weighted"],
@@ -193,9 +239,35 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
         values=pd.DataFrame(values))
     b = weights.balance
     s = weights.summary
-    # a level's SMD with the published group sizes reveals its counts: withhold small ones
-    small_level = ((b["n_level_returned"] < threshold)
-                   | (b["n_level"] - b["n_level_returned"] < threshold)).to_numpy()
+    # the SMDs of a covariate's levels with the published group sizes give its level x
+    # returned table (and, with attrition.csv, Table 1's withheld cells): a covariate is
+    # shown only if every count of that table is 0 or at least the threshold
+    small_count = ((b["n_level_returned"] >= 1) & (b["n_level_returned"] < threshold)) | (
+        (b["n_level"] - b["n_level_returned"] >= 1)
+        & (b["n_level"] - b["n_level_returned"] < threshold))
+    level_counts = attrition_sources(study, list(pd.unique(b["covariate"])))
+    if table1 is None:
+        table1 = sample_table(study, threshold=threshold).values
+    if attrition is None:
+        attrition = linkage_outputs(study, threshold=threshold)["attrition.csv"]
+    unsafe: set[tuple[str, str]] = set()
+    marked = b.assign(_small=small_count)
+    for (g, c), level_rows in marked.groupby(["group", "covariate"], sort=False):
+        cells = level_counts.get((str(g), str(c)))
+        ordinal = cb[str(c)].measurement == "ordinal" if str(c) in cb.names else False
+        bad = bool(level_rows["_small"].any())
+        if ordinal and cells is not None:  # the mean level score reads every level's counts
+            arr = np.asarray(cells)
+            bad = bool(((arr >= 1) & (arr < threshold)).any())
+        # the SMDs give the group's level counts and its returners by level: published
+        # only where Table 1 publishes those level counts and attrition.csv the row's
+        # test (the audit then treats the returned x level table as revealed)
+        bad = bad or not _public_levels(table1, str(g), str(c)) or not _tested(
+            attrition, str(g), str(c))
+        if bad:
+            unsafe.add((str(g), str(c)))
+    small_level = np.array([(str(g), str(c)) in unsafe
+                            for g, c in zip(b["group"], b["covariate"], strict=True)], bool)
     bal_rows = [{"group": r["group"], "covariate": f"{cb[r['covariate']].label}: {r['level']}",
                  "before": DERIVED_MARKER if hide else _signed(r["smd_before"]),
                  "after": DERIVED_MARKER if hide else _signed(r["smd_after"])}
@@ -224,8 +296,18 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
         values=b.copy())
     tip = tipping_points(study, weights, items=items, confidence=plan.confidence)
     tip_rows = []
-    for _, r in tip.iterrows():
-        small = int(r["n_paired"]) < threshold
+    # the tipping point is a function of the weighted paired estimate (the pairs' cells);
+    # what the new wave-2 respondents suggest, of the unpaired answers too (overlapping)
+    tip_small = np.array([int(r["n_paired"]) < threshold
+                          or not passes(r["group"], r["item"], "paired")
+                          for _, r in tip.iterrows()], bool)
+    no_implied = tip_small | np.array([not passes(r["group"], r["item"], "overlapping")
+                                       for _, r in tip.iterrows()], bool)
+    tip = tip.assign(**{c: np.where(no_implied, np.nan, tip[c]) for c in (
+        "implied_delta", "implied_delta_low", "implied_delta_high", "new_minus_returners",
+        "new_minus_returners_se") if c in tip.columns})
+    for hide, (_, r) in zip(tip_small, tip.iterrows(), strict=True):
+        small = bool(hide)
         unit_scale = "%.1f" if r["unit"] != "points" else "%.2f"
 
         def fmt(v: float, small: bool = small, unit_scale: str = unit_scale) -> str:
@@ -254,7 +336,7 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
                "the shift shown.", f"{DERIVED_MARKER}: withheld, fewer than {threshold} "
                "respondents."),
         values=tip.drop(columns=["n_paired", "n_new"]).assign(
-            **{c: np.where(tip["n_paired"] < threshold, np.nan, tip[c])
+            **{c: np.where(tip_small, np.nan, tip[c])
                for c in _TIPPING_DERIVED if c in tip.columns}))
     part = WeightingPart(tables=[est_table, bal_table, tip_table])
     names = {f.name: f.label for f in cb.fields}
@@ -265,16 +347,16 @@ def weighting_part(study: Any, plan: Any, threshold: int) -> WeightingPart:
                          "standardised difference between the returners and all wave-1 "
                          "respondents, before and after weighting, with the 0.1 guide line."))
     for k, g in enumerate(dict.fromkeys(tip["group"]), 1):
-        if (tip[tip["group"] == g]["n_paired"] >= threshold).any():
+        if ((tip["group"] == g) & ~tip_small).any():
             part.figures.append((f"tipping_{k}", lambda g=g: tipping_figure(
-                tip[(tip["group"] == g) & (tip["n_paired"] >= threshold)], g),
+                tip[(tip["group"] == g) & ~tip_small], g),
                 f"{g}: tipping points of the paired conclusions.",
                 f"{g}: for each item, the paired estimate as the non-returners' change is "
                 "shifted from the returners' (the delta on the horizontal axis), and the "
                 "shift at which the conclusion would flip."))
     # one sentence per group for the findings: its first item with a conclusion
     for g in dict.fromkeys(tip["group"]):
-        sub = tip[(tip["group"] == g) & (tip["n_paired"] >= threshold)]
+        sub = tip[(tip["group"] == g) & ~tip_small]
         if len(sub):
             first = sub.iloc[0]
             part.sentences.append(tipping_sentence(first))
