@@ -203,6 +203,29 @@ def test_conditional_odds_ratios_by_support_width_equal_the_padded_reference() -
         np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
+@pytest.mark.parametrize("sds", [16.0, 0.01])
+def test_conditional_odds_ratios_on_windows_equal_the_whole_support(sds: float) -> None:
+    """Big tables (a group at national scale) are solved on a window of their support;
+    with a far too narrow window (0.01 SD) the edge check sends them back to the whole
+    support, so both give the reference's numbers."""
+    from crisis_survey.stats._contingency import _odds_ratio_on_supports
+
+    rng = np.random.default_rng(7)
+    big = rng.integers(2_000, 40_000, (12, 2, 2))
+    big[:3, 0, 0] = [1, 0, 3]  # near or at an end of the support
+    small = rng.integers(0, 30, (12, 2, 2))
+    tables = np.concatenate([big, small])[rng.permutation(24)]
+    windowed = _conditional_odds_ratio_batch(tables, 0.95, sds=sds)
+    whole = _conditional_odds_ratio_padded(tables, 0.95)
+    for got, want in zip(windowed, whole, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    if sds < 1:  # the narrow windows fail the check
+        lo = np.maximum(0, big[:, 0].sum(axis=1) - big[:, :, 1].sum(axis=1))
+        x = big[:, 0, 0]
+        held = _odds_ratio_on_supports(big, 0.95, (np.maximum(lo, x - 2), x + 2))[3]
+        assert not held[3:].any()
+
+
 def test_shared_html_equals_rendering_each_time() -> None:
     from crisis_survey import load_sample_study
     from crisis_survey.present._render import _to_html, shared_html, to_html
