@@ -47,10 +47,11 @@ def test_rerun_is_byte_identical(report_dir: Path, study, tmp_path: Path) -> Non
     different = [name for name in first if first[name] != second[name]]
     assert not different, different
     assert {"report.html", "report.docx", "manifest.json"} <= first.keys()
-    # flow, 3 Likert charts (one per response scale), paired change, 2 forest plots, the
-    # attrition-weights balance and one tipping-point figure per group
+    # flow, 3 Likert charts (one per response scale), the transition chart, 2 forest plots
+    # and one tipping-point figure per group; no balance figure, since every covariate of
+    # the sample has a level below the threshold (the balance table withholds them all)
     # svg (HTML report) and png (Word report) each; pdf only when the plan asks for it
-    assert sum(n.startswith("figures/") for n in first) == 10 * 2
+    assert sum(n.startswith("figures/") for n in first) == 9 * 2
     assert not any(n.endswith(".pdf") for n in first)
     # sample, linkage, the main table (primary design), its full distribution, the other
     # designs in one appendix table, the model, wave-2 items by group (no area can be shown
@@ -67,7 +68,7 @@ def test_html_is_self_contained_and_says_synthetic(report_dir: Path) -> None:
     assert not re.search(r"<link[^>]+stylesheet", html, re.I)
     assert "@import" not in html
     assert html.count(SYNTHETIC_BANNER) >= 2  # top banner (sticky, repeats when printed) + end
-    assert html.count("<svg") == 10  # every figure inline
+    assert html.count("<svg") == 9  # every figure inline
     assert "withheld" in html  # the disclosure note
 
 
@@ -81,7 +82,7 @@ def test_word_report_says_synthetic_on_every_page(report_dir: Path) -> None:
     assert "SYNTHETIC DATA" in text  # the page header repeats on every page
     # 10 tables and the provenance: options, tests, inputs, software
     assert body.count("<w:tbl>") == 10 + 4
-    assert len(media) == 10
+    assert len(media) == 9
 
 
 def test_manifest_hashes_inputs_and_outputs(report_dir: Path) -> None:
@@ -319,7 +320,7 @@ def test_word_report_has_captions_contents_and_page_numbers(report_dir: Path) ->
     seq_tables = [f for f in fields if f.startswith("SEQ Table")]
     seq_figures = [f for f in fields if f.startswith("SEQ Figure")]
     assert len(seq_tables) == doc.findall(f".//{W}tbl").__len__() == 14
-    assert len(seq_figures) == 10
+    assert len(seq_figures) == 9
     # one TOC field each: the contents (headings), the list of tables, the list of figures
     tocs = [f for f in fields if f.startswith("TOC")]
     assert tocs == ['TOC \\o "1-1" \\h \\z \\u', 'TOC \\h \\z \\c "Table"',
@@ -329,8 +330,8 @@ def test_word_report_has_captions_contents_and_page_numbers(report_dir: Path) ->
     refs = [f.split()[1] for f in fields if f.startswith("REF ")]
     assert refs and set(refs) <= marks
     pagerefs = [f.split()[1] for f in fields if f.startswith("PAGEREF ")]
-    # findings and 6 sections, 14 tables, 10 figures
-    assert len(pagerefs) == 1 + 6 + 14 + 10 and set(pagerefs) <= marks
+    # findings and 6 sections, 14 tables, 9 figures
+    assert len(pagerefs) == 1 + 6 + 14 + 9 and set(pagerefs) <= marks
     # captions come before their table and are kept with it
     for tbl in doc.iter(f"{W}tbl"):
         caption = tbl.getprevious()
@@ -367,7 +368,7 @@ def test_word_tables_repeat_headers_and_keep_rows_whole(report_dir: Path) -> Non
 def test_word_figures_have_alt_text(report_dir: Path) -> None:
     doc = _xml(report_dir / "report.docx", "word/document.xml")
     pictures = list(doc.iter(f"{WP}docPr"))
-    assert len(pictures) == 10
+    assert len(pictures) == 9
     for pic in pictures:
         assert len(pic.get("descr", "")) > 40, pic.attrib
         assert pic.get("title", "").startswith("Figure ")
@@ -427,7 +428,7 @@ def test_no_json_in_the_reports(report_dir: Path) -> None:
 def test_html_figures_are_responsive_svg_with_text(report_dir: Path) -> None:
     html = (report_dir / "report.html").read_text(encoding="utf-8")
     svgs = re.findall(r"<svg\b[^>]*>", html)
-    assert len(svgs) == 10
+    assert len(svgs) == 9
     for tag in svgs:
         assert "viewBox" in tag and " width=" not in tag and " height=" not in tag
         assert re.search(r'aria-label="[^"]{40,}"', tag)

@@ -480,7 +480,7 @@ def transition_chart(
     item_order = list(dict.fromkeys(data["item"]))
     group_order = list(dict.fromkeys(data["group"]))
     k_max = int(data.groupby("item")["from_index"].max().max()) + 1
-    per_row = max(1, int(width // (1.7 * len(group_order))))  # items side by side
+    per_row = max(1, min(len(item_order), int(width // (1.7 * len(group_order)))))  # side by side
     n_rows = -(-len(item_order) // per_row)
     panel = (width - 0.6) / (per_row * len(group_order))
     cell = min(panel / (k_max + 1.5), 0.3)

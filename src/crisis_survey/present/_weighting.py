@@ -56,7 +56,8 @@ def balance_figure(balance: pd.DataFrame, labels: dict[str, str] | None = None) 
         ax.set_title(str(g), fontsize=10)
         ax.set_xlabel("|standardised difference| from all wave-1 respondents", fontsize=8)
         ax.grid(axis="x", color="#eeeeee")
-    axes[0][0].legend(fontsize=7, loc="lower right")
+    if groups:  # no group, no points: a legend would only warn that it has nothing to show
+        axes[0][0].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -340,12 +341,14 @@ def weighting_part(study: Any, plan: Any, threshold: int, *,
                for c in _TIPPING_DERIVED if c in tip.columns}))
     part = WeightingPart(tables=[est_table, bal_table, tip_table])
     names = {f.name: f.label for f in cb.fields}
-    part.figures.append(("attrition_balance", lambda: balance_figure(shown, names),
-                         "Standardised differences of the returners from all wave-1 "
-                         "respondents, before and after attrition weighting.",
-                         "Dot plot: for each covariate level of the model of returning, the "
-                         "standardised difference between the returners and all wave-1 "
-                         "respondents, before and after weighting, with the 0.1 guide line."))
+    if len(shown):  # every level withheld: the balance table says so, no empty figure
+        part.figures.append((
+            "attrition_balance", lambda: balance_figure(shown, names),
+            "Standardised differences of the returners from all wave-1 respondents, before "
+            "and after attrition weighting.",
+            "Dot plot: for each covariate level of the model of returning, the standardised "
+            "difference between the returners and all wave-1 respondents, before and after "
+            "weighting, with the 0.1 guide line."))
     for k, g in enumerate(dict.fromkeys(tip["group"]), 1):
         if ((tip["group"] == g) & ~tip_small).any():
             part.figures.append((f"tipping_{k}", lambda g=g: tipping_figure(
