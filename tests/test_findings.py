@@ -6,13 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from crisis_survey import compare_waves, load_sample_study
 from crisis_survey.compare._model import models_by_item
+from crisis_survey.compare._verdicts import CHANGED
 from crisis_survey.present import _tables as T
 from crisis_survey.present._findings import Findings
-from crisis_survey.present._release import comparison_sources, publishable_findings
+from crisis_survey.present._release import (
+    BANDED_NOT_SIGNIFICANT,
+    comparison_sources,
+    publishable_findings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +128,82 @@ def test_sensitivity_tells_contradictions_from_differences_of_certainty() -> Non
     same = pd.DataFrame([r for r in rows if r["item"] == "e"])
     assert _sensitivity(same, "paired", ["paired", "independent"], ["G"]) == [
         "Independent design: the same verdict for every item and group."]
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.10, 0.01])
+def test_verdicts_of_banded_rows_are_what_their_band_says(study: Any, alpha: float) -> None:
+    # the derived-value rule publishes some rows' adjusted p-values only as a band: their
+    # verdict must follow from the band at the plan's alpha, never from the hidden value
+    from crisis_survey.present._release import P_BAND_BOUNDS, published_verdicts
+
+    c = compare_waves(study, alpha=alpha)
+    sources = comparison_sources(study, c)
+    tabs = [T.comparison_table(c, designs=[d], threshold=10, sources=sources)
+            for d in ("paired", "independent", "overlapping")]
+    v = published_verdicts(c, tabs)
+    pub = pd.concat([t.values for t in tabs]).set_index(["group", "item", "design"])
+    v = v.join(pub[["p_adjusted_band"]], on=["group", "item", "design"])
+    banded = v[v["p_adjusted_band"].notna()]
+    assert len(banded) > 40  # the sample's small counts band many rows
+    seen = set()
+    for r in banded.itertuples():
+        low, high = P_BAND_BOUNDS[r.p_adjusted_band]
+        assert low <= r.p_adjusted < high  # the band is the true p-value's
+        if high <= alpha:
+            seen.add("significant")
+            assert r.verdict in CHANGED
+            if r.verdict != "changed":  # a direction only where the published waves show it
+                assert np.sign(r.estimate_wave2 - r.estimate_wave1) == np.sign(
+                    r.verdict_estimate)
+        elif low >= alpha:
+            seen.add("not significant")
+            assert r.verdict == "inconclusive"  # equivalence is not published for them
+            assert r.verdict_reason == BANDED_NOT_SIGNIFICANT
+        else:
+            seen.add("undecided")
+            assert r.verdict == "not reported"
+            assert r.verdict_reason.startswith(f"its p-value band ({r.p_adjusted_band})")
+    assert seen >= ({"significant", "undecided"} if alpha == 0.10
+                    else {"significant", "not significant"})
+    # rows published exactly keep the analyst's verdict
+    exact = v[v["p_adjusted_band"].isna() & (v["verdict"] != "not reported")]
+    raw = c.table.set_index(["group", "item", "design"])["verdict"]
+    assert (exact["verdict"].to_numpy() == raw.reindex(
+        pd.MultiIndex.from_frame(exact[["group", "item", "design"]])).to_numpy()).all()
+    # the findings list the undecided rows with their reason
+    text = str(publishable_findings(c, tabs))
+    if alpha == 0.10:
+        assert "does not say whether p < 0.1" in text
+    assert "no change" not in banded["verdict"].tolist()
+
+
+def test_a_banded_row_without_published_waves_gets_no_direction(comparison: Any) -> None:
+    from crisis_survey.present._release import BANDED_NO_DIRECTION, p_band, published_verdicts
+
+    paired = comparison.table.query("design == 'paired'")
+    sig = paired["verdict"].isin(["improved", "got worse"]).to_numpy()
+    assert sig.sum() >= 2
+    first, second = np.flatnonzero(sig)[:2]
+    values = paired[["group", "item", "design", "n_pairs", "estimate_wave1",
+                     "estimate_wave2"]].assign(
+        p_adjusted=np.nan, p_adjusted_band=[p_band(p) for p in paired["p_adjusted"]])
+    values.iloc[first, values.columns.get_loc("estimate_wave2")] = np.nan  # withheld
+    # published waves that move against the effect (possible: % top two vs r)
+    values.iloc[second, values.columns.get_loc("estimate_wave2")] = (
+        values.iloc[second]["estimate_wave1"] - 1.0)
+
+    class Published:
+        pass
+
+    tab = Published()
+    tab.values = values  # type: ignore[attr-defined]
+    v = published_verdicts(comparison, [tab]).query("design == 'paired'")
+    assert v["verdict"].iloc[first] == v["verdict"].iloc[second] == "changed"
+    assert v["verdict_reason"].iloc[first] == BANDED_NO_DIRECTION
+    others = np.flatnonzero(sig)[2:]
+    assert (v["verdict"].iloc[others].to_numpy() == paired["verdict"].iloc[
+        others].to_numpy()).all()
+    # a row whose adjusted p-value is withheld outright (no band) gets no verdict
+    tab.values = values.assign(p_adjusted_band=None)  # type: ignore[attr-defined]
+    hidden = published_verdicts(comparison, [tab]).query("design == 'paired'")
+    assert (hidden["verdict"] == "not reported").all()

@@ -278,8 +278,9 @@ def build_findings(
                           else str(why) if isinstance(why, str) else "")
                 items.append(f"{r.get('label') or r['item']}"
                              + (f": {detail}" if detail else ""))
-        hidden = [str(r.get("label") or r["item"]) for r in recs
-                  if r["verdict"] == "not reported"]
+        hidden = [str(r.get("label") or r["item"]) + (
+                      f" ({r['verdict_reason']})" if isinstance(r.get("verdict_reason"), str)
+                      else "") for r in recs if r["verdict"] == "not reported"]
         quiet = sum(1 for r in recs if r["verdict"] in CHANGED and r.get("_withheld"))
         out.append(GroupFindings(str(g), basis, tuple(changed), tuple(same), inc_text,
                                  tuple(items), tuple(hidden), quiet))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ._disclosure import (
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["SYNTHETIC_BANNER", "OutputSet", "Release", "Source", "attrition_sources",
            "audit_release", "comparison_sources", "linkage_outputs", "p_band", "publish",
            "publishable_accounting", "publishable_attrition", "publishable_findings",
-           "write_outputs"]
+           "published_verdicts", "write_outputs"]
 
 #: The one text that marks every page, file and console run made from synthetic data.
 SYNTHETIC_BANNER = (
@@ -805,22 +806,56 @@ _PUBLISHED = ("n_wave1", "n_wave2", "n_pairs", "estimate_wave1", "estimate_wave2
               "effect_size", "ci_low", "ci_high")
 
 
-def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequence[Any] = (),
-                         waves: Sequence[str] = ("wave 1", "wave 2"),
-                         groups: Sequence[str] | None = None) -> Any:
-    """The findings section as the release may publish it (:mod:`._findings`).
+#: Each published p-value band as the interval ``[low, high)`` it says the p-value lies in.
+P_BAND_BOUNDS: dict[str, tuple[float, float]] = {
+    "< .001": (0.0, 0.001), "< .01": (0.001, 0.01), "< .05": (0.01, 0.05),
+    "≥ .05": (0.05, math.inf)}
+#: ``verdict_reason`` of the published verdicts (:func:`published_verdicts`).
+BANDED_NOT_SIGNIFICANT = ("p-value published only as a band (small counts): no equivalence "
+                          "test or detectable effect shown")
+BANDED_NO_DIRECTION = ("p-value published only as a band (small counts): the direction is "
+                       "not shown")
+P_WITHHELD = "p-value withheld (small counts)"
 
-    ``tables`` are the release's comparison tables (:func:`~crisis_survey.present._tables.
-    comparison_table`, one or more designs, built with the release's threshold and sources):
-    the findings quote only the numbers those tables publish. A row whose n is withheld
-    gets no verdict ("not reported: small counts"); a row whose effect is withheld is named
-    with its verdict but without numbers, and its detectable effect (a function of its
-    counts) is not quoted either; no p-value is quoted (a verdict says no more than the
-    band a banded p-value is published in).
+
+def band_decides(band: str, alpha: float) -> bool | None:
+    """Whether a p-value published as ``band`` is below ``alpha`` (``None``: the band does
+    not say).
+
+    Examples
+    --------
+    >>> [band_decides(b, 0.05) for b in ("< .01", "< .05", "≥ .05")]
+    [True, True, False]
+    >>> [band_decides(b, 0.10) for b in ("< .05", "≥ .05")]  # .05 <= p < .10 or p >= .10?
+    [True, None]
     """
-    from ._findings import build_findings
+    low, high = P_BAND_BOUNDS[band]
+    if high <= alpha:
+        return True
+    if low >= alpha:
+        return False
+    return None
 
-    table = comparison.table.copy()
+
+def published_verdicts(comparison: Any, tables: Sequence[Any]) -> pd.DataFrame:
+    """The comparison table as the release may publish it, its verdicts derivable from
+    what the release's comparison tables publish (``tables``: see
+    :func:`publishable_findings`); a boolean ``_withheld`` column marks rows whose numbers
+    the tables withhold.
+
+    A row whose n is withheld gets no verdict (``not reported``), nor one whose adjusted
+    p-value is withheld. A row whose adjusted p-value is published only as a band (the
+    derived-value rule) gets the verdict the band gives at the plan's ``alpha``:
+    significant when the band lies below ``alpha`` (the direction only where the
+    published wave estimates move the same way as the verdict's effect, else
+    ``changed``), ``inconclusive`` when it lies at or above ``alpha`` (its equivalence test
+    and detectable effect are functions of the same small counts and are not published),
+    and ``not reported`` when the band straddles ``alpha`` (``< .05`` at alpha = .10).
+    ``verdict_reason`` says why.
+    """
+    table: pd.DataFrame = comparison.table.copy()
+    options = getattr(comparison, "options", {})
+    alpha = float(options.get("alpha", 0.05))
     published = pd.concat([t.values for t in tables], ignore_index=True) if tables else None
     withheld = np.zeros(len(table), dtype=bool)
     if published is not None and not published.empty:
@@ -828,19 +863,76 @@ def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequ
         pub = published.drop_duplicates(key).set_index(key)
         idx = pd.MultiIndex.from_frame(table[key].astype({"design": str, "item": str}))
         known = idx.isin(pub.index)
-        for col in _PUBLISHED:
+        not_reported = np.zeros(len(table), dtype=bool)
+        for col in (*_PUBLISHED, "p_adjusted"):
             if col not in pub.columns:
                 continue
             raw = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
             shown = pub[col].reindex(idx).to_numpy(dtype=float)
             hidden = known & np.isnan(shown) & ~np.isnan(raw)
+            if col == "p_adjusted":
+                bands = (pub["p_adjusted_band"].reindex(idx).to_numpy(dtype=object)
+                         if "p_adjusted_band" in pub.columns else np.full(len(table), None))
+                _band_verdicts(table, hidden & ~not_reported, bands, alpha)
+                continue
             withheld |= hidden
             table[col] = np.where(known, shown, raw)
             if col.startswith("n_"):
-                small = hidden
-                table.loc[small, "verdict"] = "not reported"
+                not_reported |= hidden
+        table.loc[not_reported, "verdict"] = "not reported"
+        table.loc[not_reported, "verdict_reason"] = None  # the heading says why
         table.loc[withheld, "mde"] = np.nan
     table["_withheld"] = withheld
+    return table
+
+
+def _band_verdicts(table: pd.DataFrame, hidden: npt.NDArray[np.bool_],
+                   bands: npt.NDArray[Any], alpha: float) -> None:
+    """Rewrite the verdicts of the rows whose adjusted p-value is not published exactly."""
+    from ..compare._verdicts import CHANGED
+
+    verdict = table["verdict"].to_numpy(dtype=object).copy()
+    reason = table["verdict_reason"].to_numpy(dtype=object).copy()
+    theta = pd.to_numeric(table["verdict_estimate"], errors="coerce").to_numpy(dtype=float)
+    e1 = pd.to_numeric(table["estimate_wave1"], errors="coerce").to_numpy(dtype=float)
+    e2 = pd.to_numeric(table["estimate_wave2"], errors="coerce").to_numpy(dtype=float)
+    for i in np.flatnonzero(hidden).tolist():
+        band = bands[i]
+        below = band_decides(band, alpha) if isinstance(band, str) else None
+        if not isinstance(band, str):
+            verdict[i], reason[i] = "not reported", P_WITHHELD
+        elif below is None:
+            verdict[i] = "not reported"
+            reason[i] = f"its p-value band ({band}) does not say whether p < {alpha:g}"
+        elif not below:
+            verdict[i], reason[i] = "inconclusive", BANDED_NOT_SIGNIFICANT
+        elif verdict[i] in CHANGED and verdict[i] != "changed":
+            # the published wave estimates show the direction only if they move its way
+            moved = e2[i] - e1[i]
+            if not (math.isfinite(moved) and moved != 0 and np.sign(moved) == np.sign(
+                    theta[i])):
+                verdict[i], reason[i] = "changed", BANDED_NO_DIRECTION
+    table["verdict"] = verdict
+    table["verdict_reason"] = reason
+
+
+def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequence[Any] = (),
+                         waves: Sequence[str] = ("wave 1", "wave 2"),
+                         groups: Sequence[str] | None = None) -> Any:
+    """The findings section as the release may publish it (:mod:`._findings`).
+
+    ``tables`` are the release's comparison tables (:func:`~crisis_survey.present._tables.
+    comparison_table`, one or more designs, built with the release's threshold and sources):
+    the findings quote only the numbers those tables publish, and each verdict is derivable
+    from them (:func:`published_verdicts`). A row whose n is withheld gets no verdict
+    ("not reported: small counts"); a row whose effect is withheld is named with its
+    verdict but without numbers, and its detectable effect (a function of its counts) is
+    not quoted either; no p-value is quoted (a verdict says no more than the band a banded
+    p-value is published in).
+    """
+    from ._findings import build_findings
+
+    table = published_verdicts(comparison, tables)
     options = getattr(comparison, "options", {})
     return build_findings(table, primary=str(options.get("primary", "paired")),
                           alpha=float(options.get("alpha", 0.05)), waves=waves,

@@ -907,7 +907,8 @@ def comparison_table(
         design ``n, wave1, wave2, test, statistic, p, p_adj, effect`` (prefixed
         ``{design}_`` in the wide layout). ``values`` is the comparison's rows shown, with
         the numbers as published (``NaN`` where withheld), in the order of the rows of
-        ``data`` (long layout).
+        ``data`` (long layout); ``p_adjusted_band`` is the band of a row whose adjusted
+        p-value is published only as a band (``"< .05"``; else ``None``).
 
     Notes
     -----
@@ -1038,6 +1039,10 @@ def comparison_table(
             "estimate_wave2": np.nan if hide_2 else e2,
             "statistic": stat, "p_value": p, "p_adjusted": padj,
             "effect_size": es, "ci_low": lo, "ci_high": hi,
+            # the adjusted p-value's band where only the band is published (the findings'
+            # verdict of the row is read from it)
+            "p_adjusted_band": row["p_adj"] if banded and not hide_n
+            and not np.isnan(padj_raw) else None,
         })
     item_label = dict(zip(sel["item"], sel["label"], strict=False))
     rows: list[dict[str, str]] = []
