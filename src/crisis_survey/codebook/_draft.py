@@ -45,6 +45,22 @@ _ROLES = (
                 r"sexual_?orientation|religion)$", re.I), "demographic"),
 )
 
+#: a survey platform's metadata columns (Qualtrics, SurveyMonkey): not questions
+_METADATA = re.compile(
+    r"^(status|progress|duration(_in_seconds)?|finished|distribution_?channel|"
+    r"user_?language|collector_?id|q_?recaptcha\w*|q_?relevant\w*|q_?total_?duration|"
+    r"q_?ballot_?box\w*|q_?duplicate\w*|custom_?data_?\d*)$", re.I)
+
+#: columns of personal data a platform records (contact details, names, location): never
+#: analysed or published (measurement 'text', as free text)
+_PERSONAL = re.compile(
+    r"^(ip_?address|recipient_?(first|last)_?name|first_?name|"
+    r"last_?name|full_?name|name|location_?(latitude|longitude)|"
+    r"latitude|longitude|phone\w*|telephone|mobile|post_?code|zip(_?code)?)$", re.I)
+
+#: a link key that names itself one (preferred over an e-mail address as the link)
+_STRONG_LINK = re.compile(r"link_?key|panel_?key|pseudonym|external_?(data_?)?ref", re.I)
+
 #: column name or label of a free-text answer (never categories: it is never published)
 _FREE_TEXT = re.compile(r"comment|free_?text|verbatim|open_?text|other.{0,12}specify|"
                         r"please (specify|describe|explain|tell)|anything else", re.I)
@@ -67,13 +83,26 @@ def _kind(label: str) -> str | None:
     return None
 
 
+def _plain(text: str) -> str:
+    """'Response ID', 'I am a...' as platforms write them: lower-case words joined by
+    '_' (of the first line only: a question's instructions follow on later lines)."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return re.sub(r"[^0-9a-z]+", "_", first.lower()).strip("_")
+
+
 def _role(name: str, label: str, is_date: bool) -> str | None:
+    plain, plain_label = _plain(name), _plain(label)
+    if _PERSONAL.search(plain) and not _STRONG_LINK.search(plain):
+        return "personal"
+    if _METADATA.search(plain):
+        return "other"
+    if _STRONG_LINK.search(plain):
+        return "link_key"
     if is_date:
         return "date"
-    # "Response ID", "I am a..." as platforms write them: words joined by "_"
-    plain = re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
     for pattern, role in _ROLES:
-        if pattern.search(plain) or (role in ("link_key", "area") and pattern.search(label)):
+        if pattern.search(plain) or (role in ("link_key", "area", "group", "demographic")
+                                     and plain_label and pattern.search(plain_label)):
             return role
     return None
 
@@ -166,10 +195,16 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
     if label:
         spec["title"] = label
     role = _role(name, label, is_date)
+    personal = role == "personal"
     if role is None:
         role = "item"
         review.append("x-role: guessed 'item' (a question); set identifier, link_key, wave, "
                       "group, area, date, demographic or other if it is not one")
+    elif personal:
+        role = "other"
+        review.append("x-role: guessed personal data (contact details, a name or a "
+                      "location) from the column's name: x-measurement 'text' keeps it out "
+                      "of every analysis and output")
     else:
         review.append(f"x-role: guessed {role!r} from the column's name")
     missing_codes = {_code(v) for v in user_missing}
@@ -248,6 +283,8 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
                              "make it nominal)" if measurement == "ordinal" else ""))
     elif role == "group":
         spec["x-measurement"] = "nominal"
+    elif personal:
+        spec["x-measurement"] = "text"
     if role == "group" and not categories:
         review.append("categories: the group field needs its groups listed")
     if categories:
@@ -299,38 +336,18 @@ def _statistical(path: Path, kind: str) -> list[_Column]:
     return out
 
 
-def _csv(path: Path) -> list[_Column]:
-    import io
-
-    import pandas as pd
-
-    from ..load._readers import _cp1252, _utf8
-
-    # the text as load_wave reads it: UTF-8 (BOM or not), UTF-16 with a BOM, or
-    # Windows-1252 as Excel writes it
-    data, _ = _utf8(path.read_bytes(), path.name, None)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        data = _cp1252(data, path.name)
-    try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
-                            na_values=[""], sep=None, engine="python", encoding="utf-8")
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
-        raise _problem(path.name, f"the file cannot be read as CSV ({exc})",
-                       "a UTF-8 CSV file with a header row") from None
-    return _text_columns(frame)
-
-
-def _workbook(path: Path) -> list[_Column]:
-    """An Excel workbook's or Parquet file's columns, read as load_wave reads them (the one
-    sheet holding the survey, below any title rows), then guessed as text like a CSV's."""
+def _tabular(path: Path) -> list[_Column]:
+    """A CSV, Excel or Parquet file's columns, read as load_wave reads them (CSV in UTF-8,
+    UTF-16 or Windows-1252; the one sheet holding the survey, below any title rows; a survey
+    platform's extra header rows as headers, their question text as labels), then guessed
+    as text."""
     import pandas as pd
 
     from ..load._readers import read_table
 
     # no codebook yet: a workbook is read from its first sheet with a table (not a cover page)
-    frame = read_table(path, path.name, path.suffix.lower()).frame
+    table = read_table(path, path.name, path.suffix.lower())
+    frame = table.frame
 
     def text(v: Any) -> Any:
         if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
@@ -342,8 +359,13 @@ def _workbook(path: Path) -> list[_Column]:
             return str(int(v))
         return str(v)
 
-    return _text_columns(pd.DataFrame({c: [text(v) for v in frame[c].tolist()]
-                                       for c in frame.columns}, dtype=object))
+    columns = _text_columns(pd.DataFrame({c: [text(v) for v in frame[c].tolist()]
+                                          for c in frame.columns}, dtype=object))
+    for col in columns:  # the platform's question text: the first line, as a label
+        question = table.questions.get(col.name, "").strip()
+        if question:
+            col.label = " ".join(question.splitlines()[0].split())
+    return columns
 
 
 def _text_columns(frame: Any) -> list[_Column]:
@@ -369,7 +391,8 @@ def _text_columns(frame: Any) -> list[_Column]:
 
 #: date formats tried on text dates, ISO first, then day first (as UK exports write them)
 _DATE_FORMATS = ("default", "%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d-%m-%Y",
-                 "%d.%m.%Y", "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S")
+                 "%d.%m.%Y", "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S",
+                 "%m/%d/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M:%S %p")  # SurveyMonkey's AM/PM
 
 
 def _date_format(col: Any) -> str | None:
@@ -393,12 +416,46 @@ def _columns(p: Path) -> list[_Column]:
         return _statistical(p, "spss")
     if suffix == ".dta":
         return _statistical(p, "stata")
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _csv(p)
-    if suffix in (".xlsx", ".xlsm", ".parquet"):
-        return _workbook(p)
+    if suffix in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet"):
+        return _tabular(p)
     raise _problem(p.name, f"cannot draft a codebook from a {suffix or 'file'} file",
                    "a .sav, .dta, .csv, .xlsx or .parquet file")
+
+
+#: a completion date, preferred as the fieldwork date over a start date
+_END_DATE = re.compile(r"end|recorded|complet|submit", re.I)
+
+
+def _one_per_role(fields: list[dict[str, Any]]) -> None:
+    """Keep one field per role a codebook has once (identifier, link key, wave, group,
+    area, date): a platform's export often has several candidates (Qualtrics: a start, end
+    and recorded date; an external reference and the recipient's e-mail). The first is kept
+    (a link key named as one before an e-mail address; a completion date before a start
+    date); the others become role 'other', and personal data ('text', never published) where
+    they could single a respondent out. Each change is marked for review."""
+    prefer = {"link_key": lambda f: not _STRONG_LINK.search(_plain(f["name"])),
+              "date": lambda f: not _END_DATE.search(f["name"])}
+    for role in ("identifier", "link_key", "wave", "group", "area", "date"):
+        same = [f for f in fields if f.get("x-role") == role]
+        if len(same) < 2:
+            continue
+        keep = min(same, key=lambda f: (prefer.get(role, lambda f: False)(f), same.index(f)))
+        for f in same:
+            if f is keep:
+                continue
+            f["x-role"] = "other"
+            for key in ("categories", "categoriesOrdered", "constraints"):
+                f.pop(key, None)
+            if role in ("identifier", "link_key"):
+                f["x-measurement"] = "text"
+            else:
+                f.pop("x-measurement", None)
+            private = (" and personal data (x-measurement 'text': never analysed or "
+                       "published)") if role in ("identifier", "link_key") else ""
+            kept = [r for r in f.get("x-review", [])
+                    if not r.startswith(("x-role", "categories", "x-measurement"))]
+            f["x-review"] = [*kept, f"x-role: another column ({keep['name']!r}) was taken as "
+                             f"the {role.replace('_', ' ')}; this one is 'other'{private}"]
 
 
 def draft_codebook(path: str | Path, wave2: str | Path | None = None, *, rename: bool = False
@@ -452,6 +509,7 @@ def draft_codebook(path: str | Path, wave2: str | Path | None = None, *, rename:
             b = second.get(c.name, dataclasses.replace(c, answered=0))
             waves = tuple(w for w, x in ((1, a), (2, b)) if x.answered)
             fields.append(_field(_merge(a, b) if c.name in seen else b, waves or None))
+    _one_per_role(fields)
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for f in fields:

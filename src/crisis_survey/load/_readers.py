@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pandas as pd
 from .._errors import DataValidationError
 from ..codebook._frictionless import suggest
 
-__all__ = ["READERS", "RawTable", "file_problem", "read_table"]
+__all__ = ["READERS", "PlatformHeader", "RawTable", "file_problem", "platform_header", "read_table"]
 
 #: File extensions read, and the reader of each.
 READERS: dict[str, str] = {
@@ -67,6 +67,11 @@ class RawTable:
     column_positions: dict[int, int] = field(default_factory=dict)
     #: CSV: (the file has no control bytes but tab and line breaks, it has no quotes)
     clean: tuple[bool, bool] | None = None
+    #: the survey platform whose extra header rows were read as headers ("Qualtrics",
+    #: "SurveyMonkey"), or None
+    platform: str | None = None
+    #: column name -> the question text the platform's extra header row gives it
+    questions: dict[str, str] = field(default_factory=dict)
 
 
 def file_problem(
@@ -79,6 +84,104 @@ def file_problem(
 
 def _fail(source: str, problem: str, expected: str, **kw: Any) -> DataValidationError:
     return DataValidationError([file_problem(source, problem, expected, **kw)])
+
+
+# -- survey platforms' extra header rows ------------------------------------------------
+#: Qualtrics writes a third header row of JSON import ids: {"ImportId":"QID3"}
+_IMPORT_ID = re.compile(r'^\s*\{\s*"ImportId"\s*:', re.I)
+#: SurveyMonkey's second header row: "Response" under a single-answer question
+_SM_RESPONSE = frozenset({"response", "open-ended response", "open ended response"})
+
+
+@dataclass(frozen=True)
+class PlatformHeader:
+    """What a survey platform's extra header rows say: ``rows`` of them sit below the names
+    row (they are headers, not respondents), the column ``names`` to use, and the question
+    text of each column where a row gives one."""
+
+    platform: str
+    rows: int
+    names: list[str]
+    questions: dict[str, str]
+
+
+def _texts(row: Sequence[Any]) -> list[str]:
+    out = []
+    for v in row:
+        text = "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+        out.append(text)
+    return out
+
+
+def platform_header(header: Sequence[Any], below: Sequence[Sequence[Any]]
+                    ) -> PlatformHeader | None:
+    """The extra header rows of a Qualtrics or SurveyMonkey export, or None.
+
+    ``header`` is the names row, ``below`` the (up to two) rows under it. Qualtrics writes
+    the question text in row 2 and ``{"ImportId": ...}`` in row 3 (older exports: the import
+    ids in row 2); SurveyMonkey names a question once over all its columns in row 1 and the
+    answer option (or "Response") of each column in row 2, so each column is named
+    "question - option" (or the question alone). Both are found by what those rows hold,
+    never by column names, and only when nearly every cell says so.
+
+    Examples
+    --------
+    >>> h = platform_header(["ResponseId", "Q1"], [["Response ID", "How was it?"],
+    ...                     ['{"ImportId":"_recordId"}', '{"ImportId":"QID1"}']])
+    >>> h.platform, h.rows, h.questions
+    ('Qualtrics', 2, {'ResponseId': 'Response ID', 'Q1': 'How was it?'})
+    >>> h = platform_header(["Respondent ID", "Which services?", ""],
+    ...                     [["", "GP", "Police"]])
+    >>> h is None   # no "Response" cell: not recognisably SurveyMonkey's
+    True
+    >>> h = platform_header(["Respondent ID", "I am a", "Which services?", ""],
+    ...                     [["", "Response", "GP", "Police"]])
+    >>> h.platform, h.names[2:]
+    ('SurveyMonkey', ['Which services? - GP', 'Which services? - Police'])
+    """
+    names = _texts(header)
+    rows = [_texts(r)[:len(names)] for r in below[:2]]
+    for k in (2, 1):
+        if len(rows) < k:
+            continue
+        cells = [v for v in rows[k - 1] if v]
+        ids = sum(bool(_IMPORT_ID.match(v)) for v in cells)
+        if cells and ids >= max(1.0, 0.8 * len(cells)):
+            texts = {n: q for n, q in zip(names, rows[0], strict=False)
+                     if k == 2 and n and q and q != n}
+            return PlatformHeader("Qualtrics", k, names, texts)
+    if not rows:
+        return None
+    sub = rows[0] + [""] * (len(names) - len(rows[0]))
+    # the respondent id column is blank in that row (a respondent's row never is)
+    if sub[0] or not any(v.lower() in _SM_RESPONSE for v in sub):
+        return None
+    # a question's columns: its named column and the unnamed ones after it
+    out: list[str] = []
+    questions: dict[str, str] = {}
+    start = 0
+    for j in range(len(names) + 1):
+        if j < len(names) and (not names[j] and j > 0):
+            continue
+        span = range(start, j)
+        if len(span):
+            q = names[start]
+            for i in span:
+                option = sub[i]
+                if len(span) == 1 or not option or option.lower() in _SM_RESPONSE:
+                    name = q if len(span) == 1 or i == start else f"{q} ({i - start + 1})"
+                else:
+                    name = f"{q} - {option}"
+                out.append(name)
+                if name != q:
+                    questions[name] = q
+        start = j
+    seen: dict[str, int] = {}
+    unique = []
+    for n in out:  # a question asked twice gets its second columns numbered
+        seen[n] = seen.get(n, 0) + 1
+        unique.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
+    return PlatformHeader("SurveyMonkey", 1, unique, questions)
 
 
 # -- text files ----------------------------------------------------------------------------
@@ -176,6 +279,28 @@ def _header(data: bytes, sep: str) -> tuple[list[str], int]:
     return cells, skipped + 1
 
 
+def _records_after(data: bytes, sep: str, lines: int, count: int) -> list[list[str]]:
+    """The first ``count`` CSV records after ``lines`` physical lines (a quoted value may
+    hold a line break, as a platform's question text often does)."""
+    start = 0
+    for _ in range(lines):
+        end = data.find(b"\n", start)
+        if end < 0:
+            return []
+        start = end + 1
+    text = data[start:].decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    out: list[list[str]] = []
+    try:
+        for record in reader:
+            out.append(record)
+            if len(out) == count:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
 def _ragged_rows(data: bytes, sep: str, width: int, lines_before: int
                  ) -> list[tuple[int, int, str]]:
     """(spreadsheet row, fields, text) of every row whose field count differs from the
@@ -238,6 +363,10 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
         head_text = head_text[len(codecs.BOM_UTF8):]
     sep = _delimiter(head_text.decode("utf-8", errors="replace"), suffix)
     header, lines_before = _header(head_text if on_disk else data, sep)
+    extra = platform_header(header, _records_after(head_text, sep, lines_before, 2))
+    skip_after = 0
+    if extra is not None:  # a platform's extra header rows are headers, not respondents
+        header, skip_after = extra.names, extra.rows
     width = len(header)
     names = [f"c{j}" for j in range(width)]
     ragged: list[int] = []
@@ -262,6 +391,7 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
         return pacsv.read_csv(
             pa.BufferReader(buffer) if buffer is not None else str(path),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=lines_before,
+                                           skip_rows_after_names=skip_after,
                                            use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True,
                                              ignore_empty_lines=False,
@@ -320,7 +450,7 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
     skipped = np.zeros(0, dtype=np.int64)
     if ragged:
         found = _ragged_rows(path.read_bytes() if on_disk and path is not None else data,
-                             sep, width, lines_before)
+                             sep, width, lines_before + skip_after)
         skipped = np.asarray([row for row, *_ in found], dtype=np.int64)
         for row, got, text in found:
             want = width
@@ -340,7 +470,7 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
     # Data rows are numbered as a spreadsheet shows them; rows the parser skipped keep their
     # numbers (they are reported), so later rows are not renumbered.
     total = n + len(skipped)
-    all_rows = np.arange(total, dtype=np.int64) + lines_before + 1
+    all_rows = np.arange(total, dtype=np.int64) + lines_before + skip_after + 1
     rows = all_rows[~np.isin(all_rows, skipped)] if len(skipped) else all_rows
     keep_cols: list[int] = []
     col_names: list[str] = []
@@ -356,7 +486,9 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
     frame.columns = pd.Index(col_names, dtype=object)
     frame.index = pd.RangeIndex(len(frame))
     return RawTable(frame=frame, rows=rows[:len(frame)], format="csv", encoding=used,
-                    row_problems=problems, skipped_rows=len(skipped), clean=clean)
+                    row_problems=problems, skipped_rows=len(skipped), clean=clean,
+                    platform=extra.platform if extra else None,
+                    questions=extra.questions if extra else {})
 
 
 # -- Excel ---------------------------------------------------------------------------------
@@ -519,9 +651,13 @@ def _split_header(grid: pd.DataFrame, source: str, fmt: str, encoding: str | Non
         raise _fail(source, "the file is empty", "a header row naming the columns, then data")
     head = int(np.argmax(nonblank))
     header = grid.iloc[head]
+    extra = platform_header(header.tolist(), [grid.iloc[i].tolist()
+                                              for i in range(head + 1, min(head + 3, len(grid)))])
+    if extra is not None:  # a platform's extra header rows are headers, not respondents
+        header = pd.Series([n or None for n in extra.names], index=header.index, dtype=object)
     keep = header.notna().to_numpy()
     # Columns without a header are kept only if they hold data (then they are reported).
-    body = grid.iloc[head + 1:]
+    body = grid.iloc[head + 1 + (extra.rows if extra else 0):]
     has_data = body.notna().any(axis=0).to_numpy() if len(body) else np.zeros(len(keep), bool)
     names: list[str] = []
     cols: list[int] = []
@@ -540,7 +676,9 @@ def _split_header(grid: pd.DataFrame, source: str, fmt: str, encoding: str | Non
     rows = np.asarray(body.index, dtype=np.int64) + 1
     frame.index = pd.RangeIndex(len(frame))
     return RawTable(frame=frame, rows=rows, format=fmt, encoding=encoding,
-                    column_positions={j: k for k, j in enumerate(cols)})
+                    column_positions={j: k for k, j in enumerate(cols)},
+                    platform=extra.platform if extra else None,
+                    questions=extra.questions if extra else {})
 
 
 # -- SPSS and Stata -----------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Survey platforms' exports (src/crisis_survey/load/_readers.py ``platform_header``):
+Qualtrics writes the question text and a row of JSON import ids under the names, SurveyMonkey
+names a question once over its columns with each column's option in a second row. Those rows
+are headers, not respondents: they never become answers or categories, rows keep the file's
+row numbers, and the draft codebook takes the question text as labels and the platform's
+metadata and personal-data columns out of the analysis."""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crisis_survey import DataValidationError, link_waves, load_wave
+from crisis_survey.codebook import codebook_from_dict, default_codebook, draft_codebook
+from crisis_survey.load._readers import platform_header, read_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+SKIP = ("respondent_id", "link_key", "wave", "completed_date")
+
+
+def _qualtrics(wave: int, folder: Path, *, text: bool = True, excel: bool = False) -> Path:
+    """The shipped sample's wave as Qualtrics exports it: metadata columns, Q1.. names,
+    question text (with a line break) in row 2, import ids in row 3, answers as choice text
+    (or as the numeric codes with ``text=False``)."""
+    cb = default_codebook()
+    d = pd.read_csv(SAMPLE / f"synthetic_wave{wave}.csv", dtype=str)
+    qid = {f.name: f"Q{i + 1}" for i, f in enumerate(f for f in cb.fields if f.name not in SKIP)}
+    when = pd.to_datetime(d["completed_date"])
+    out = pd.DataFrame({
+        "StartDate": when.dt.strftime("%Y-%m-%d 09:00:00"),
+        "EndDate": when.dt.strftime("%Y-%m-%d 09:07:00"),
+        "Status": "IP Address", "IPAddress": "10.0.0.1", "Progress": "100",
+        "Duration (in seconds)": "412", "Finished": "True",
+        "RecordedDate": when.dt.strftime("%Y-%m-%d 09:07:01"),
+        "ResponseId": "R_" + d["respondent_id"].str.replace("-", ""),
+        "RecipientEmail": "", "ExternalReference": d["link_key"]})
+    questions = {c: c for c in out.columns}
+    questions.update({"ResponseId": "Response ID", "ExternalReference": "External Data Reference"})
+    for name in d.columns:
+        if name in SKIP:
+            continue
+        f, q = cb[name], qid[name]
+        questions[q] = f.label + "\n(select one)"
+        labels = {str(lv.code): lv.label for lv in (*f.levels, *f.missing)}
+        out[q] = d[name].fillna("").map(lambda v, lab=labels: lab.get(v, v)) if text and \
+            labels else d[name].fillna("")
+    ids = [json.dumps({"ImportId": f"QID{c[1:]}" if c.startswith("Q") else c.lower()})
+           for c in out.columns]
+    rows = [list(out.columns), [questions[c] for c in out.columns], ids,
+            *out.itertuples(index=False)]
+    if excel:
+        path = folder / f"wave{wave}.xlsx"
+        pd.DataFrame(rows).to_excel(path, header=False, index=False)
+        return path
+    path = folder / f"wave{wave}.csv"
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("excel", [False, True])
+def test_qualtrics_header_rows_are_headers_and_rows_keep_their_numbers(
+        tmp_path: Path, excel: bool) -> None:
+    path = _qualtrics(1, tmp_path, excel=excel)
+    table = read_table(path, path.name, path.suffix)
+    assert table.platform == "Qualtrics"
+    assert len(table.frame) == 658  # the sample's respondents, not 660
+    assert table.rows[0] == 4 and table.rows[-1] == 661  # data start in row 4
+    assert table.questions["Q1"].startswith("Respondent group")
+    assert not table.frame.astype(str).apply(lambda c: c.str.contains("ImportId")).any().any()
+    assert "Respondent group" not in set(table.frame["Q1"].astype(str))
+
+
+def test_a_plain_file_is_not_taken_for_a_platform_export() -> None:
+    path = SAMPLE / "synthetic_wave1.csv"
+    table = read_table(path, path.name, ".csv")
+    assert table.platform is None and table.rows[0] == 2 and len(table.frame) == 658
+    # a respondent answering "Response" is a respondent: the id column is not blank
+    assert platform_header(["id", "Q1"], [["r1", "Response"]]) is None
+
+
+def test_surveymonkey_names_each_column_question_and_option(tmp_path: Path) -> None:
+    path = tmp_path / "monkey.csv"
+    rows = [["Respondent ID", "Start Date", "I am a", "", "Which services did you use?", "",
+             ""],
+            ["", "", "Response", "Other (please specify)", "GP", "Police", "GP"],
+            ["1101", "10/01/2014 09:13:22 AM", "Carer", "", "GP", "", "GP"],
+            ["1102", "10/01/2014 10:00:00 AM", "Service user", "", "", "Police", ""]]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    table = read_table(path, path.name, ".csv")
+    assert table.platform == "SurveyMonkey"
+    assert list(table.frame.columns) == [
+        "Respondent ID", "Start Date", "I am a", "I am a - Other (please specify)",
+        "Which services did you use? - GP", "Which services did you use? - Police",
+        "Which services did you use? - GP (2)"]
+    assert list(table.rows) == [3, 4]
+    assert table.frame["I am a"].tolist() == ["Carer", "Service user"]
+    assert table.questions["Which services did you use? - Police"] == \
+        "Which services did you use?"
+
+
+def test_the_shipped_codebook_reads_a_qualtrics_layout_with_numeric_codes(
+        tmp_path: Path) -> None:
+    # the shipped sample with a question-text row and an import-id row under its names:
+    # the same respondents and answers as the plain file, the file's row numbers in errors
+    plain = (SAMPLE / "synthetic_wave1.csv").read_text(encoding="utf-8").splitlines()
+    names = plain[0].split(",")
+    text = ",".join(f'"{n}\nquestion"' for n in names)
+    ids = ",".join('"{""ImportId"":""' + n + '""}"' for n in names)
+    body = plain[1:]
+    body[4] = body[4].replace(",1,", ",77,", 1) if ",1," in body[4] else body[4]
+    path = tmp_path / "w1.csv"
+    path.write_text("\n".join([plain[0], text, ids, *body]) + "\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as err:
+        load_wave(path, codebook=default_codebook(), wave=1)
+    problems = pd.DataFrame(err.value.problems)
+    # the 5th respondent: row 6 of the plain file, row 8 under two more header rows
+    assert set(problems["row"]) == {8}
+    ok = tmp_path / "ok.csv"
+    body = plain[1:]
+    ok.write_text("\n".join([plain[0], text, ids, *body]) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = load_wave(ok, codebook=default_codebook(), wave=1)
+        want = load_wave(SAMPLE / "synthetic_wave1.csv", codebook=default_codebook(), wave=1)
+    pd.testing.assert_frame_equal(got.data.reset_index(drop=True),
+                                  want.data.reset_index(drop=True))
+
+
+def test_a_qualtrics_export_drafts_a_codebook_that_links_the_waves(tmp_path: Path) -> None:
+    w1, w2 = _qualtrics(1, tmp_path), _qualtrics(2, tmp_path)
+    schema, _ = draft_codebook(w1, w2)
+    fields = {f["name"]: f for f in schema["fields"]}
+    role = {n: f["x-role"] for n, f in fields.items()}
+    assert role["ResponseId"] == "identifier" and role["ExternalReference"] == "link_key"
+    assert role["Q1"] == "group" and role["Q2"] == "area"  # from the question text
+    assert fields["Q1"]["title"] == "Respondent group"  # the first line of the question
+    # the recipient's e-mail and the IP address are personal data: never analysed
+    for name in ("RecipientEmail", "IPAddress"):
+        assert role[name] == "other" and fields[name]["x-measurement"] == "text"
+    for name in ("Status", "Progress", "Finished", "Duration (in seconds)"):
+        assert role[name] == "other" and "categories" not in fields[name]
+    assert role["EndDate"] == "date" and role["StartDate"] == "other"  # one fieldwork date
+    assert [c["label"] for c in fields["Q6"]["categories"]] == [
+        "Very poor", "Poor", "Fair", "Good", "Excellent"]
+    for f in schema["fields"]:
+        f.pop("x-review", None)
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = load_wave(w1, codebook=cb, wave=1), load_wave(w2, codebook=cb, wave=2)
+        study = link_waves(a, b)
+    assert len(a.data) == 658 and len(b.data) == 413
+    assert len(study.pairs) == 231  # as the plain sample links
