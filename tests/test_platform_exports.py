@@ -148,6 +148,12 @@ def test_a_qualtrics_export_drafts_a_codebook_that_links_the_waves(tmp_path: Pat
     for name in ("Status", "Progress", "Finished", "Duration (in seconds)"):
         assert role[name] == "other" and "categories" not in fields[name]
     assert role["EndDate"] == "date" and role["StartDate"] == "other"  # one fieldwork date
+    # the waves are labelled by their fieldwork year, their window the dates' span
+    assert schema["x-waves"] == [
+        {"number": 1, "label": "2014", "fieldworkStart": "2014-10-01",
+         "fieldworkEnd": "2014-11-23"},
+        {"number": 2, "label": "2015", "fieldworkStart": "2015-11-01",
+         "fieldworkEnd": "2015-12-27"}]
     assert [c["label"] for c in fields["Q6"]["categories"]] == [
         "Very poor", "Poor", "Fair", "Good", "Excellent"]
     for f in schema["fields"]:

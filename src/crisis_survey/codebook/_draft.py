@@ -156,6 +156,7 @@ class _Column:
     distinct: list[Any] | None = None  # up to 12 distinct answered values, else None
     answered: int = 0
     guessed_type: bool = False  # the type is guessed from text values (CSV)
+    dates: tuple[str, str] | None = None  # a date column's first and last date (ISO)
 
 
 def _merge(a: _Column, b: _Column) -> _Column:
@@ -306,6 +307,7 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
 
 
 def _statistical(path: Path, kind: str) -> list[_Column]:
+    import pandas as pd
     import pyreadstat
 
     from ..load._readers import _user_missing
@@ -332,7 +334,9 @@ def _statistical(path: Path, kind: str) -> list[_Column]:
                            is_date=bool(is_date), labels=dict(labels.get(name, {})),
                            user_missing=user.get(str(name).strip(), []), distinct=distinct,
                            answered=int((col.notna() & (col.astype(str).str.strip() != ""))
-                                        .sum())))
+                                        .sum()),
+                           dates=_span(pd.to_datetime(col.dropna(), errors="coerce"))
+                           if is_date else None))
     return out
 
 
@@ -385,8 +389,29 @@ def _text_columns(frame: Any) -> list[_Column]:
         out.append(_Column(str(name).strip(), numeric=numeric,
                            is_date=date_format is not None,
                            date_format=None if date_format == "default" else date_format,
-                           distinct=distinct, answered=len(col), guessed_type=True))
+                           distinct=distinct, answered=len(col), guessed_type=True,
+                           dates=None if date_format is None else _span(pd.to_datetime(
+                               col, format="ISO8601" if date_format == "default"
+                               else date_format, errors="coerce"))))
     return out
+
+
+def _span(dates: Any) -> tuple[str, str] | None:
+    """The first and last of parsed dates, as ISO dates (None if there are none)."""
+    dates = dates.dropna()
+    if not len(dates):
+        return None
+    return dates.min().date().isoformat(), dates.max().date().isoformat()
+
+
+def _wave_info(number: int, dates: tuple[str, str] | None) -> dict[str, Any]:
+    """A wave's x-waves entry: labelled by its fieldwork year(s) when the file's dates say
+    them ("2014", "2014-15"), with the fieldwork window the dates span."""
+    if dates is None:
+        return {"number": number, "label": f"wave {number}"}
+    start, end = dates
+    years = start[:4] if start[:4] == end[:4] else f"{start[:4]}-{end[2:4]}"
+    return {"number": number, "label": years, "fieldworkStart": start, "fieldworkEnd": end}
 
 
 #: date formats tried on text dates, ISO first, then day first (as UK exports write them)
@@ -498,6 +523,7 @@ def draft_codebook(path: str | Path, wave2: str | Path | None = None, *, rename:
     """
     p = Path(path)
     first = _columns(p)
+    second: dict[str, _Column] = {}
     if wave2 is None:
         fields = [_field(c) for c in first]
     else:
@@ -533,13 +559,21 @@ def draft_codebook(path: str | Path, wave2: str | Path | None = None, *, rename:
             "added: no column holds the wave, so each file is read as the wave it is loaded "
             "as (wave=1 or wave=2); if a column does hold it, give that field this role and "
             "delete this one"]})
+    # the waves' labels and fieldwork windows from the fieldwork date's values in each file
+    date = next((f["name"] for f in fields if f.get("x-role") == "date"), None)
+    spans = [next((c.dates for c in first if c.name == date), None),
+             second[date].dates if date in second else None]
+    waves_info = [_wave_info(w, spans[w - 1] if date else None) for w in (1, 2)]
+    if any("fieldworkStart" in w for w in waves_info):
+        review.append("x-waves: each wave's label (its fieldwork year) and fieldwork window are "
+                      f"the first and last dates of {date!r} in its file: check them")
     schema: dict[str, Any] = {
         "$schema": SCHEMA_URL,
         "name": _slug(p.stem),
         "title": f"Draft codebook of {p.name}"
                  + (f" and {Path(wave2).name}" if wave2 is not None else ""),
         "version": "0.1.0",
-        "x-waves": [{"number": 1, "label": "wave 1"}, {"number": 2, "label": "wave 2"}],
+        "x-waves": waves_info,
         "fieldsMatch": "superset",
         "x-review": [f"written by crisis-survey codebook draft from {p.name}: check every "
                      "x-review note, then delete it", *review],
