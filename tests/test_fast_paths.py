@@ -243,3 +243,62 @@ def test_shared_html_equals_rendering_each_time() -> None:
         assert again[0] is first[0]  # made once
     assert first == plain and again == plain
     assert to_html(linkage) == plain[0]  # outside the block: rendered afresh
+
+
+# -- results shared within one run (crisis_survey._memo) -----------------------------------------
+def test_memo_run_gives_the_plain_results_as_copies() -> None:
+    """Inside ``memo_run`` the shared values equal the plain calls', each caller gets its own
+    copy (changing one leaves the next as computed), and keys tell arguments apart."""
+    from crisis_survey._memo import cached, memo_run
+    from crisis_survey.link import attrition_table
+    from crisis_survey.present._figdata import transition_counts
+    from crisis_survey.present._release import _published_attrition, linkage_outputs
+    from crisis_survey.present._tables import sample_table
+
+    study = load_sample_study()
+    plain_sample = sample_table(study, threshold=10)
+    plain_outputs = linkage_outputs(study, threshold=10)
+    plain_attrition = attrition_table(study)
+    plain_transitions = transition_counts(study, threshold=10)
+    with memo_run():
+        first = cached(sample_table, study, threshold=10)
+        first.values.loc[:, "count"] = -1  # a caller's change must not reach the next
+        again = cached(sample_table, study, threshold=10)
+        other = cached(sample_table, study, threshold=5)
+        outputs = cached(linkage_outputs, study, threshold=10)
+        attrition = cached(attrition_table, study)
+        transitions = cached(transition_counts, study, None, threshold=10)
+        same_key = cached(transition_counts, study, threshold=10)  # defaults filled in
+        shared = cached(_published_attrition, study, threshold=10, withhold=frozenset())
+    pd.testing.assert_frame_equal(again.values, plain_sample.values)
+    pd.testing.assert_frame_equal(again.data, plain_sample.data)
+    pd.testing.assert_frame_equal(other.values, sample_table(study, threshold=5).values)
+    for name, frame in plain_outputs.items():
+        pd.testing.assert_frame_equal(outputs[name], frame)
+    pd.testing.assert_frame_equal(shared, plain_outputs["attrition.csv"])
+    pd.testing.assert_frame_equal(attrition, plain_attrition)
+    pd.testing.assert_frame_equal(transitions, plain_transitions)
+    pd.testing.assert_frame_equal(same_key, plain_transitions)
+
+
+def test_memo_run_computes_once_and_only_inside() -> None:
+    from crisis_survey._memo import cached, memo_run
+
+    calls: list[object] = []
+
+    def f(x: object, *, k: int = 1) -> list[object]:
+        calls.append(x)
+        return [x, k]
+
+    marker = object()
+    with memo_run():
+        assert cached(f, [1, 2]) == cached(f, [1, 2], k=1) == [[1, 2], 1]
+        assert cached(f, (1, 2)) == [(1, 2), 1]  # a tuple is not the list
+        cached(f, marker)
+        cached(f, marker)  # objects by identity: one call
+        with memo_run():  # nested: the outer run's results
+            cached(f, [1, 2])
+    assert calls == [[1, 2], (1, 2), marker]
+    cached(f, [1, 2])
+    cached(f, [1, 2])
+    assert len(calls) == 5

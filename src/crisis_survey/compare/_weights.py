@@ -130,7 +130,9 @@ def return_model_patterns(levels: IntArray, returned: BoolArray,
         patterns with ``freq_weights`` (two rows per pattern: returned, not returned);
         it equals the per-respondent fit (tests compare them).
     """
-    import statsmodels.api as sm
+    # the GLM alone: statsmodels.api imports all of statsmodels (0.5 s CPU, 0.17 s this)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     radix = np.cumprod([1, *[k + 1 for k in sizes[:-1]]]).astype(np.int64)
     key = levels @ radix
@@ -146,8 +148,8 @@ def return_model_patterns(levels: IntArray, returned: BoolArray,
     use = freq > 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation: fitted probabilities of 0 or 1
-        fit = sm.GLM(y[use], np.vstack([x, x])[use], family=sm.families.Binomial(),
-                     freq_weights=freq[use]).fit()
+        fit = GLM(y[use], np.vstack([x, x])[use], family=families.Binomial(),
+                  freq_weights=freq[use]).fit()
     prob = np.asarray(fit.predict(x), dtype=np.float64)
     return np.asarray(inverse, dtype=np.int64), prob, n_pat, n_ret
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from .._memo import cached
 from ..stats._registry import effect_spec
 from ._disclosure import DEFAULT_THRESHOLD, SUPPRESSED_MARKER
 from ._figdata import PERCENT_DIGITS, change_counts, likert_counts, transition_counts
@@ -475,7 +476,7 @@ def transition_chart(
     >>> len(fig.axes)   # one panel per group
     2
     """
-    data = transition_counts(study, items, threshold=threshold)
+    data = cached(transition_counts, study, items, threshold=threshold)  # the audit's
     cb = study.codebook
     item_order = list(dict.fromkeys(data["item"]))
     group_order = list(dict.fromkeys(data["group"]))

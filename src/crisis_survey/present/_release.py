@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .._memo import cached, memo_run
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
@@ -96,18 +97,28 @@ def linkage_outputs(study: LinkedStudy, *, threshold: int = DEFAULT_THRESHOLD,
     """The CSV files of a release as published: ``accounting.csv``, ``linkage_counts.csv``
     and ``attrition.csv`` (file name -> frame), protected as :func:`write_outputs` says
     (``withhold``: origins ``("attrition", group, variable)`` the release audit bands)."""
-    from ..link import attrition_table
-    from ._tables import protect_linkage_counts, sample_table
+    from ._tables import protect_linkage_counts
 
-    linkage = protect_linkage_counts(study, threshold=threshold)
-    sample = sample_table(study, threshold=threshold).values
+    linkage = cached(protect_linkage_counts, study, threshold=threshold)
     return {
         "accounting.csv": publishable_accounting([study.wave1, study.wave2],
                                                  threshold=threshold, linkage=linkage),
         "linkage_counts.csv": linkage.display(),
-        "attrition.csv": _attrition_csv(study, attrition_table(study), sample,
-                                        threshold=threshold, withhold=withhold),
+        "attrition.csv": cached(_published_attrition, study, threshold=threshold,
+                                withhold=frozenset(withhold)),
     }
+
+
+def _published_attrition(study: LinkedStudy, *, threshold: int,
+                         withhold: frozenset[tuple[str, ...]]) -> pd.DataFrame:
+    """``attrition.csv`` as published (:func:`_attrition_csv` of the study's attrition table
+    and Table 1's published values; shared within a run, :func:`crisis_survey._memo.cached`)."""
+    from ..link import attrition_table
+    from ._tables import sample_table
+
+    return _attrition_csv(study, cached(attrition_table, study),
+                          cached(sample_table, study, threshold=threshold).values,
+                          threshold=threshold, withhold=withhold)
 
 
 def _attrition_csv(study: LinkedStudy, attrition: pd.DataFrame, sample: pd.DataFrame, *,
@@ -608,6 +619,14 @@ def publish(
     ...     print(sorted(p.name for p in release.outputs.files))
     ['README.md', 'accounting.csv', 'attrition.csv', 'disclosure.csv', 'linkage_counts.csv']
     """
+    with memo_run():  # Table 1, the attrition table, ... built once for the audit and report
+        return _publish(study, out, plan=plan, inputs=inputs, synthetic=synthetic,
+                        progress=progress)
+
+
+def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
+             inputs: Mapping[str, str | Path] | None, synthetic: bool,
+             progress: Progress | None) -> Release:
     from .._plan import AnalysisPlan
 
     plan = plan or AnalysisPlan()
@@ -1022,19 +1041,20 @@ class Published:
         wave2_only = [f.name for f in cb.items() if f.waves == (2,) and f.levels]
         wave2 = (wave2_items_table(study, items=wave2_only, by="group",
                                    threshold=threshold).values if wave2_only else None)
-        sample = sample_table(study, threshold=threshold).values
-        linkage = protect_linkage_counts(study, threshold=threshold)
-        raw = attrition_table(study)
+        sample = cached(sample_table, study, threshold=threshold).values
+        linkage = cached(protect_linkage_counts, study, threshold=threshold)
+        raw = cached(attrition_table, study)
         return cls(sample=sample, comparison=shown, sources=sources,
-                   attrition=_attrition_csv(study, raw, sample, threshold=threshold,
-                                            withhold=withhold),
+                   attrition=cached(_published_attrition, study, threshold=threshold,
+                                    withhold=withhold),
                    accounting=publishable_accounting([study.wave1, study.wave2],
                                                      threshold=threshold, linkage=linkage),
                    linkage_display=linkage.display(),
                    linkage_counts=_report_counts(study),
                    likert=likert_counts(study, threshold=threshold),
                    change=change_counts(study, threshold=threshold),
-                   transitions=transition_counts(study, threshold=threshold), wave2=wave2,
+                   transitions=cached(transition_counts, study, threshold=threshold),
+                   wave2=wave2,
                    withhold=withhold, attrition_raw=raw)
 
     def csvs(self) -> dict[str, pd.DataFrame]:

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from .._memo import cached, memo_run
 from .._plan import AnalysisPlan
 from ._disclosure import suppression_note
 from ._format import format_estimate_ci, format_p
@@ -601,7 +602,8 @@ def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     """
     from ._render import shared_html
 
-    with shared_html():  # each table's HTML made once, for its file and for report.html
+    with shared_html(), memo_run():  # each table's HTML made once (its file, report.html);
+        # Table 1, the linkage outputs, the transition counts... once for every section
         return _write_report_into(study, out, options, comparison=comparison,
                                   sources=sources, notes=notes)
 
@@ -663,7 +665,7 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                                   threshold=thr) if exact_comparison is not None else None,
     ) if t is not None]
     tabs: list[PublicationTable] = [
-        T.sample_table(study, threshold=thr),
+        cached(T.sample_table, study, threshold=thr),
         T.linkage_table(study, threshold=thr),
         *link_tabs,
     ]
@@ -717,9 +719,15 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                     "there is no table by local area (it would be withheld almost "
                     "entirely)."))
     tabs += w2tabs
+    from ._release import linkage_outputs
     from ._weighting import weighting_part  # who came back: weighted, tipping points
 
-    weighting = weighting_part(study, plan, thr, sources=sources)
+    # Table 1's values and attrition.csv as weighting_part builds them by default (without
+    # the audit's secondary action), shared with the other sections of the run
+    weighting = weighting_part(
+        study, plan, thr, sources=sources,
+        table1=cached(T.sample_table, study, threshold=thr).values,
+        attrition=cached(linkage_outputs, study, threshold=thr)["attrition.csv"])
     tabs += weighting.tables
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 
