@@ -165,3 +165,111 @@ def test_a_qualtrics_export_drafts_a_codebook_that_links_the_waves(tmp_path: Pat
         study = link_waves(a, b)
     assert len(a.data) == 658 and len(b.data) == 413
     assert len(study.pairs) == 231  # as the plain sample links
+
+
+def _surveymonkey(wave: int, folder: Path) -> Path:
+    """The shipped sample's wave as SurveyMonkey exports it: its metadata columns, US dates
+    with AM/PM, the agreement items as one matrix question (named once, each column's row
+    text under it), the services as one 'tick all that apply' question written as the
+    option's text or nothing, and answers as text."""
+    cb = default_codebook()
+    d = pd.read_csv(SAMPLE / f"synthetic_wave{wave}.csv", dtype=str)
+    when = pd.to_datetime(d["completed_date"]).dt.strftime("%m/%d/%Y 09:13:22 AM")
+    head1 = ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address",
+             "Email Address", "First Name", "Last Name", "Custom Data 1"]
+    head2 = [""] * len(head1)
+    cols: list[pd.Series] = [d["respondent_id"].str.replace("R", "10").str.replace("-", ""),
+                             pd.Series(["4311"] * len(d)), when, when,
+                             pd.Series(["10.0.0.1"] * len(d)), pd.Series([""] * len(d)),
+                             pd.Series([""] * len(d)), pd.Series([""] * len(d)), d["link_key"]]
+    matrix = "How much do you agree with each statement?"
+    services = "Which services did you use?"
+    last_question = None
+    for name in d.columns:
+        if name in SKIP:
+            continue
+        f = cb[name]
+        labels = {str(lv.code): lv.label for lv in (*f.levels, *f.missing)}
+        if f.select_group is not None:
+            option = f.label.split(": ", 1)[1]
+            cols.append(d[name].map(lambda v, o=option: o if v == "1" else ""))
+            question = services
+            sub = option
+        else:
+            cols.append(d[name].fillna("").map(lambda v, lab=labels: lab.get(v, v)))
+            is_matrix = bool(f.levels) and f.levels[0].label == "Strongly disagree"
+            question = matrix if is_matrix else f.label
+            sub = f.label if is_matrix else ("Open-Ended Response" if not f.levels
+                                             else "Response")
+        head1.append("" if question == last_question else question)
+        head2.append(sub)
+        last_question = question
+    path = folder / f"monkey{wave}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerows([head1, head2, *zip(*[c.tolist() for c in cols], strict=True)])
+    return path
+
+
+def test_a_surveymonkey_export_drafts_matrix_rows_and_tick_all_options(
+        tmp_path: Path) -> None:
+    w1, w2 = _surveymonkey(1, tmp_path), _surveymonkey(2, tmp_path)
+    schema, _ = draft_codebook(w1, w2)
+    fields = {f["name"]: f for f in schema["fields"]}
+    gp = fields["Which services did you use? - GP"]
+    assert gp["x-selectGroup"] == "Which services did you use?" and gp["title"] == "GP"
+    assert gp["x-measurement"] == "binary" and gp["x-reports"] == "GP"
+    assert [c["label"] for c in gp["categories"]] == ["Not ticked", "Ticked"]
+    listened = fields["How much do you agree with each statement? - Listened to"]
+    assert listened["x-measurement"] == "ordinal" and listened["categories"][0]["label"] == \
+        "Strongly disagree"
+    role = {n: f["x-role"] for n, f in fields.items()}
+    assert role["Respondent ID"] == "identifier" and role["Custom Data 1"] == "other"
+    assert role["Email Address"] == "link_key"  # the only link-key-like column: review it
+    for name in ("IP Address", "First Name", "Last Name"):
+        assert fields[name]["x-measurement"] == "text"  # personal data, never published
+    assert fields["End Date"]["x-role"] == "date" and fields["End Date"]["format"] == \
+        "%m/%d/%Y %I:%M:%S %p"
+    # the sample's link key sits in Custom Data 1: the reviewer makes it the link key
+    fields["Custom Data 1"]["x-role"] = "link_key"
+    fields["Email Address"]["x-role"] = "other"
+    fields["Email Address"]["x-measurement"] = "text"
+    for f in schema["fields"]:
+        f.pop("x-review", None)
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = load_wave(w1, codebook=cb, wave=1)
+        study = link_waves(a, load_wave(w2, codebook=cb, wave=2))
+    assert len(a.data) == 658 and len(study.pairs) == 231
+    # a blank option is 'Not ticked' where the respondent ticked another service, else
+    # not answered: the sample's 0/1 answers, less the rows that ticked nothing
+    raw = pd.read_csv(SAMPLE / "synthetic_wave1.csv", dtype=str)
+    svc = [c for c in raw.columns if c.startswith("svc_")]
+    any_ticked = (raw[svc] == "1").any(axis=1).to_numpy()
+    got = a.data["Which services did you use? - GP"].reset_index(drop=True)
+    want = raw["svc_gp"].where(any_ticked).map({"1": "Ticked", "0": "Not ticked"})
+    assert got.astype(object).where(got.notna(), None).tolist() == \
+        want.astype(object).where(want.notna(), None).tolist()
+    assert got.notna().sum() == int(any_ticked.sum()) > 0
+
+
+def test_x_unticked_must_name_a_level_of_a_tick_all_column() -> None:
+    from crisis_survey import CodebookError
+
+    def schema(**extra: object) -> dict[str, object]:
+        return {"name": "s", "version": "1", "fields": [
+            {"name": "id", "type": "string", "x-role": "identifier"},
+            {"name": "key", "type": "string", "x-role": "link_key"},
+            {"name": "wave", "type": "integer", "x-role": "wave"},
+            {"name": "group", "type": "string", "x-role": "group", "categories": ["a", "b"]},
+            {"name": "gp", "type": "string", "x-role": "item", "x-measurement": "binary",
+             "categories": ["(not ticked)", "GP"], **extra}]}
+
+    ok = codebook_from_dict(schema(**{"x-selectGroup": "services",
+                                       "x-unticked": "(not ticked)"}))
+    assert ok["gp"].unticked == "(not ticked)"
+    for bad in ({"x-unticked": "(not ticked)"},  # not a tick-all column
+                {"x-selectGroup": "services", "x-unticked": "no such level"}):
+        with pytest.raises(CodebookError, match="x-unticked names no level"):
+            codebook_from_dict(schema(**bad))

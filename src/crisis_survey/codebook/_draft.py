@@ -183,6 +183,24 @@ def _code(value: Any) -> int | float | str:
     return value if isinstance(value, (int, float)) else str(value)
 
 
+#: the code of a tick-all option's 'not ticked' level (no export writes it: x-unticked)
+_UNTICKED = "(not ticked)"
+
+
+def _tick_option(name: str, label: str, seen: list[Any]) -> tuple[str, str] | None:
+    """(question, option) of a 'tick all that apply' column: its only answer is the option's
+    text, which ends its name or label after ' - ' (SurveyMonkey names the column "question -
+    option"; Qualtrics' question row says the same)."""
+    if len(seen) != 1 or not isinstance(seen[0], str):
+        return None
+    option = seen[0].strip()
+    for text in (name, label):
+        head, sep, tail = text.strip().rpartition(" - ")
+        if sep and head and tail.casefold() == option.casefold():
+            return head.strip(), option
+    return None
+
+
 def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]:
     """One field's draft from what the files say of the column (``waves``: the waves whose
     file answers it, when two files were read)."""
@@ -252,7 +270,23 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
     scale = _scale_order([str(v) for v in seen]) if not labels and not numeric else None
     if scale is not None:
         seen = scale
-    if not categories and not free_text and distinct is not None and \
+    tick = _tick_option(name, label, seen) if role == "item" and not labels and \
+        not categories and not free_text else None
+    if tick is not None:
+        # a tick-all option exported as its text or nothing (SurveyMonkey, Qualtrics choice
+        # text): ticked / not ticked, blank meaning 'not ticked' where another was ticked
+        question, option = tick
+        spec["title"] = option
+        spec["x-question"] = question
+        spec["x-selectGroup"] = question
+        spec["x-unticked"] = _UNTICKED
+        spec["x-reports"] = seen[0]
+        categories = [{"value": _UNTICKED, "label": "Not ticked"},
+                      {"value": seen[0], "label": "Ticked"}]
+        review.append(f"categories: a 'tick all that apply' option of {question!r} (its only "
+                      f"answer is {option!r}): a blank counts as 'Not ticked' where another "
+                      "option was ticked (x-unticked), else as not answered")
+    elif not categories and not free_text and distinct is not None and \
             role in ("item", "group", "demographic") and 0 < len(seen) <= 12:
         categories = [{"value": _code(v), "label": str(_code(v))} for v in seen
                       if _code(v) not in missing_codes]

@@ -11,6 +11,8 @@ what the standard has no word for is in ``x-`` properties, which Table Schema al
   numeric items; for a binary item, more of the reported level); absent: no direction is
   better, and verdicts say "increased"/"decreased" instead of "improved"/"got worse"
 - field ``x-selectGroup``: the multi-select question a 0/1 column belongs to
+- field ``x-unticked``: the code a blank cell of an ``x-selectGroup`` column means when the
+  respondent ticked another option of the question (the export writes ticked options only)
 - field ``x-reports``: the code of the level a binary item reports (default: the level
   coded 1)
 - each object in a field's ``missingValues`` has ``value``, ``label`` and ``x-kind``
@@ -279,6 +281,16 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         probs.add(name, select_group, "x-selectGroup is not text",
                   "the multi-select question's name")
         select_group = None
+    unticked = spec.get("x-unticked")
+    if unticked is not None:
+        with contextlib.suppress(ValueError, TypeError):
+            unticked = _code(unticked, ftype)
+        if select_group is None or measurement != "binary" or unticked not in codes:
+            probs.add(name, spec.get("x-unticked"), "x-unticked names no level of a binary "
+                      "x-selectGroup column", "the code of one of the two categories of a "
+                      "column with x-selectGroup" + (f" ({', '.join(map(str, codes))})"
+                                                     if codes else ""))
+            unticked = None
     return Field(
         name=name,
         role=cast(Role, role),
@@ -298,6 +310,7 @@ def _parse_field(spec: Mapping[str, Any], probs: _Problems, wave_numbers: set[in
         format=_text(spec, "format", name, probs, "default"),
         reports=reports,
         polarity=polarity,
+        unticked=unticked,
     )
 
 

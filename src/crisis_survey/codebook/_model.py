@@ -97,7 +97,10 @@ class Field:
     ``string``, ``date``). ``levels`` are the substantive response levels, in order for
     ordinal items (lowest first). ``waves`` lists the waves that asked the question.
     ``select_group`` names the multi-select question a binary column belongs to (e.g. the
-    ``services_used`` question has one 0/1 column per service). ``format`` is the Table
+    ``services_used`` question has one 0/1 column per service); ``unticked`` (codebook
+    ``x-unticked``) is the code a blank cell of such a column means when the respondent
+    ticked another option of the question (exports that write only the ticked options, as
+    SurveyMonkey's does); a row with every option blank stays not answered. ``format`` is the Table
     Schema format of a date field: ``"default"`` (ISO 8601), ``"any"`` or a ``strftime``
     pattern such as ``"%d/%m/%Y"``. ``reports`` is the code of the level a binary item
     reports (codebook ``x-reports``; see :attr:`reported`). ``polarity`` says which way is
@@ -134,6 +137,7 @@ class Field:
     format: str = "default"
     reports: int | str | None = None
     polarity: str | None = None
+    unticked: int | str | None = None
 
     @property
     def reported(self) -> Level | None:

@@ -166,6 +166,37 @@ def _swapped(cb: Codebook, wave: int, plan: Any, answered: dict[str, int],
     return out
 
 
+def _untick(cb: Codebook, converted: dict[str, Converted]) -> None:
+    """A tick-all question exported as its ticked options only (SurveyMonkey writes the
+    option's text or nothing): where a respondent ticked some option of the question, a blank
+    option column means its ``x-unticked`` code; a row with every option blank stays not
+    answered (the respondent skipped the question). The blank stays blank for the
+    blank-row rule: only the value and its missing reason change."""
+    groups: dict[str, list[str]] = {}
+    for f in cb.fields:
+        if f.select_group is not None and f.name in converted:
+            groups.setdefault(f.select_group, []).append(f.name)
+    for names in groups.values():
+        fill_names = [n for n in names if cb[n].unticked is not None]
+        if not fill_names:
+            continue
+        ticked = np.zeros(len(converted[names[0]].blank), dtype=bool)
+        for n in names:
+            ticked |= ~converted[n].blank
+        for n in fill_names:
+            c, f = converted[n], cb[n]
+            fill = ticked & c.blank
+            if not fill.any() or not isinstance(c.values, pd.Categorical):
+                continue
+            codes = np.asarray(c.values.codes).copy()
+            codes[fill] = f.codes.index(f.unticked)
+            kinds = None if c.kinds is None else c.kinds.copy()
+            if kinds is not None:
+                kinds[fill] = -1
+            converted[n] = Converted(pd.Categorical.from_codes(codes, dtype=c.values.dtype),
+                                     c.blank, kinds)
+
+
 def load_wave(
     path: str | Path,
     codebook: Codebook | None = None,
@@ -374,6 +405,8 @@ def load_wave(
                                               clean=table.clean)
         else:
             converted[f.name] = empty_converted(f, n, wave)
+
+    _untick(cb, converted)
 
     # Rows with nothing in any codebook column are not respondents (trailing blank lines,
     # formatted but empty spreadsheet rows): skipped, and their row numbers with them.
