@@ -285,7 +285,7 @@ def test_true_change_agrees_with_a_large_simulated_study() -> None:
         keep = (tw["kind"] != "repeat submission").to_numpy()
         level[w] = pd.DataFrame({"g": tw["true_group"].to_numpy()[keep], "r": r[keep]},
                                 index=tw["person"].to_numpy()[keep])
-    both = level[1].join(level[2][["r"]], rsuffix="_2", how="inner").dropna()
+    both = level[1].join(level[2][["r"]].rename(columns={"r": "r_2"}), how="inner").dropna()
     for g, code in ((0, 1), (1, 2)):
         d = (both["r_2"] - both["r"])[both["g"] == code]
         se = d.std() / np.sqrt(d.size)
