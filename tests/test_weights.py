@@ -399,11 +399,18 @@ _ZERO = re.compile(r"(?<![\d.])0\.0+ (points|percentage points)")
        pi=st.floats(0.0, 1.0), binary=st.booleans(),
        implied=st.one_of(st.just(math.nan), st.floats(-4, 4)),
        tiny=st.sampled_from([1.0, 1e-3]),
-       polarity=st.sampled_from(["higher_is_better", "lower_is_better", None]))
+       polarity=st.sampled_from(["higher_is_better", "lower_is_better", None]),
+       verdict=st.sampled_from([None, "improved", "got worse", "increased", "decreased",
+                                "changed", "no change", "inconclusive", "not reported"]))
 def test_tipping_sentence_is_true_and_readable_in_every_case(
         est: float, se: float, n: int, pi: float, binary: bool, implied: float,
-        tiny: float, polarity: str | None) -> None:
-    from crisis_survey.compare._tipping import _BY_POLARITY, tipping_bounds, tipping_sentence
+        tiny: float, polarity: str | None, verdict: str | None) -> None:
+    from crisis_survey.compare._tipping import (
+        _BY_POLARITY,
+        _agrees,
+        tipping_bounds,
+        tipping_sentence,
+    )
 
     def word(v: float) -> str:  # a shift of the non-returners' change, in words
         if polarity is None:
@@ -420,7 +427,7 @@ def test_tipping_sentence_is_true_and_readable_in_every_case(
                      "tipping_delta": tip, "tipping_delta_up": up, "tipping_delta_down": down,
                      "delta_min": -top - est, "delta_max": top - est, "unit": unit,
                      "share_not_returned": pi, "implied_delta": implied})
-    text = tipping_sentence(row)
+    text = tipping_sentence(row, verdict)
     assert text.startswith("Carer, Overall rating: ") and text.endswith(".")
     assert "nan" not in text and "inf" not in text
     assert not _ZERO.search(text), text  # never "0.00 points better"
@@ -431,6 +438,25 @@ def test_tipping_sentence_is_true_and_readable_in_every_case(
 
     if not math.isfinite(tip):
         assert "no tipping point" in text
+        return
+    # the findings' verdict and the sentence: a disagreement is said first, never silent
+    agree = _agrees(verdict, conclusion)
+    assert (f": {verdict} in the findings" in text) == (not agree)
+    if not agree and conclusion == "no significant change":
+        # a change in the findings that the weighted change alone does not show: only the
+        # shift in the verdict's direction, never the opposite one
+        raw = {v: k[1] for k, v in _BY_POLARITY.items() if k[0] == polarity}.get(
+            str(verdict), verdict)
+        v = up if raw == "increased" else down if raw == "decreased" else min(
+            (up, down), key=abs)
+        other = down if v == up else up
+        if inside(v):
+            assert (f"at least {abs(v):.{digits}f} {unit} {word(v)}" in text
+                    or (round(abs(v), digits) == 0 and f"even slightly {word(v)}" in text))
+        else:
+            assert "no shift of the change" in text
+        assert f"{abs(other):.{digits}f} {unit} {word(other)} than" not in text
+        assert "to show one" not in text
         return
     if conclusion != "no significant change":
         assert (tip < 0) == (direction == "increased")
@@ -481,6 +507,26 @@ def test_tipping_sentences_at_the_boundary() -> None:
                                          "tipping_delta": math.nan,
                                          "share_not_returned": 0.0}))
     assert "everyone returned" in nobody
+    # the findings' verdict and the weighted paired change disagree: said first, and the
+    # sentence speaks of the verdict (the improvement the weighted change alone misses)
+    row = pd.Series({**base, "conclusion": "no significant change", "tipping_delta": 0.004,
+                     "tipping_delta_up": 0.004, "tipping_delta_down": -0.9})
+    missed = tipping_sentence(row, "improved")
+    assert missed.startswith("Service user, Overall rating: improved in the findings, but "
+                             "weighted for who came back the paired change is not "
+                             "significant on its own: it would show the improvement if")
+    assert "even slightly better" in missed and "0.90" not in missed and "0.00" not in missed
+    assert "to show one" in tipping_sentence(row) and "improved" not in tipping_sentence(row)
+    assert "without the findings' adjustment" in tipping_sentence(row, "inconclusive")
+    lower = tipping_sentence(pd.Series({**row, "polarity": "lower_is_better"}), "improved")
+    assert "at least 0.90 points better" in lower and "0.00" not in lower
+    alone = tipping_sentence(pd.Series({**base, "conclusion": "improved",
+                                        "tipping_delta": -0.17}), "inconclusive")
+    assert alone.startswith("Service user, Overall rating: inconclusive in the findings (the "
+                            "paired test, adjusted for multiple testing), but weighted for "
+                            "who came back the paired change alone shows an improvement, "
+                            "unadjusted; that improvement holds unless")
+    assert "at least 0.17 points worse" in alone
     used = tipping_sentence(pd.Series({**base, "conclusion": "increased", "polarity": None,
                                        "unit": "percentage points", "tipping_delta": -3.4,
                                        "delta_min": -130.0, "delta_max": 70.0}))
@@ -534,3 +580,20 @@ def test_a_codebook_without_demographics_reports_that_no_weights_were_computed()
     part = weighting_part(dataclasses.replace(study, codebook=plain), AnalysisPlan(), 10)
     assert part.tables == [] and part.figures == []
     assert "not computed" in part.sentences[0] and "[weights] covariates" in part.sentences[0]
+
+
+def test_report_tipping_sentence_names_a_findings_verdict_it_differs_from() -> None:
+    from crisis_survey import AnalysisPlan, load_sample_study
+    from crisis_survey.present._weighting import weighting_part
+
+    study = load_sample_study()
+    plan = AnalysisPlan(items=("exp_knew_contact",))
+    plain = weighting_part(study, plan, 10)
+    carer = next(s for s in plain.sentences if s.startswith("Carer, Knew whom to contact"))
+    assert "no significant change" in carer and "in the findings" not in carer
+    told = weighting_part(study, plan, 10, verdicts={("Carer", "exp_knew_contact"):
+                                                     "improved"})
+    carer = next(s for s in told.sentences if s.startswith("Carer, Knew whom to contact"))
+    assert carer.startswith("Carer, Knew whom to contact: improved in the findings, but "
+                            "weighted for who came back the paired change is not significant")
+    assert "25.7 percentage points better" in carer and "27.3" not in carer

@@ -270,14 +270,48 @@ def _within(value: float, row: pd.Series) -> bool:
         hi if math.isfinite(hi) else math.inf)
 
 
-def tipping_sentence(row: pd.Series) -> str:
+#: the findings' verdicts that state a change (:mod:`._verdicts`), and their direction
+_VERDICT_CHANGES = ("improved", "got worse", "increased", "decreased", "changed")
+
+
+def _agrees(verdict: str | None, conclusion: str) -> bool:
+    """Whether the findings' verdict and the weighted paired conclusion say the same."""
+    if verdict is None or verdict == "not reported":
+        return True  # nothing published to disagree with
+    if verdict == "changed":
+        return conclusion != "no significant change"
+    if verdict in _VERDICT_CHANGES:
+        return conclusion == verdict
+    return conclusion == "no significant change"  # no change, inconclusive
+
+
+def _raw_direction(verdict: str, polarity: str | None) -> str | None:
+    """``increased``/``decreased`` of a verdict's word (None: no direction)."""
+    for (pol, direction), word in _BY_POLARITY.items():
+        if pol == polarity and word == verdict:
+            return direction
+    return verdict if verdict in ("increased", "decreased") else None
+
+
+def tipping_sentence(row: pd.Series, verdict: str | None = None) -> str:
     """One sentence for the findings: how far the group's conclusion on the item holds.
 
-    ``row`` is a row of :func:`tipping_points`. The sentence is true in every case: the
-    conclusion flips at a shift the published precision shows (``at least 0.40 points
-    worse``), at a shift too small to show (``on the edge``), or at no shift the scale
-    allows (``whatever``); and the new wave-2 respondents' suggestion is said to lie
-    beyond the tipping point when it does (the conclusion would not hold on that evidence).
+    ``row`` is a row of :func:`tipping_points`; ``verdict`` the findings' verdict of the same
+    group and item in the paired design (``improved``, ``inconclusive``...; see
+    :mod:`crisis_survey.compare._verdicts`), as published. The sentence is true in every
+    case: the conclusion flips at a shift the published precision shows (``at least 0.40
+    points worse``), at a shift too small to show (``on the edge``), or at no shift the scale
+    allows (``whatever``); and the new wave-2 respondents' suggestion is said to lie beyond
+    the tipping point when it does (the conclusion would not hold on that evidence).
+
+    The findings' verdict reads the paired test adjusted for multiple testing, the tipping
+    point the weighted paired change at the unadjusted confidence level, so the two can
+    differ (the weighted change of an item the findings call improved can have an
+    interval that reaches 0). The sentence then says so first and speaks of the verdict:
+    an improvement the weighted change does not show is said to need the non-returners'
+    change to be that much better to show it (not the other way, which would contradict
+    the findings); an inconclusive item whose weighted change alone is significant is
+    called inconclusive in the findings before the tipping point of that change.
 
     Examples
     --------
@@ -288,6 +322,14 @@ def tipping_sentence(row: pd.Series) -> str:
     'Carer, Overall rating: the improvement holds unless the change of those who did not
     return (60% of wave 1) was at least 0.40 points worse than that of those who did; the
     new wave-2 respondents suggest 0.10 points worse, within that.'
+    >>> tipping_sentence(pd.Series({"group": "Carer", "label": "Overall rating",
+    ...     "conclusion": "no significant change", "tipping_delta": 0.004,
+    ...     "tipping_delta_up": 0.004, "tipping_delta_down": -0.9, "unit": "points",
+    ...     "share_not_returned": 0.6}), verdict="improved")  # doctest: +NORMALIZE_WHITESPACE
+    'Carer, Overall rating: improved in the findings, but weighted for who came back the
+    paired change is not significant on its own: it would show the improvement if the
+    change of those who did not return (60% of wave 1) was even slightly better (by less
+    than 0.01 points) than that of those who did.'
     """
     unit = str(row["unit"])
     pi = float(row["share_not_returned"])
@@ -297,6 +339,7 @@ def tipping_sentence(row: pd.Series) -> str:
     conclusion = str(row["conclusion"])
     polarity = row.get("polarity", "higher_is_better")
     polarity = polarity if isinstance(polarity, str) else None
+    verdict = verdict if isinstance(verdict, str) else None
 
     def way(value: float) -> str:
         return _way(value, polarity)
@@ -304,22 +347,51 @@ def tipping_sentence(row: pd.Series) -> str:
         if math.isfinite(pi) and pi <= 0:
             return head + "everyone returned, so there is no tipping point."
         return head + "no tipping point (too few pairs to estimate the change)."
+    agree = _agrees(verdict, conclusion)
+    up, down = float(row.get("tipping_delta_up", tip)), float(row.get("tipping_delta_down",
+                                                                      tip))
     if conclusion in _NOUN:
         noun = _NOUN[conclusion]
+        if agree:
+            lead = f"{head}the {noun}"
+        else:  # inconclusive (or the other way) in the findings: say so before the change
+            article = "an" if noun[0] in "aeiou" else "a"
+            lead = (f"{head}{verdict} in the findings (the paired test, adjusted for multiple "
+                    f"testing), but weighted for who came back the paired change alone "
+                    f"shows {article} {noun}, unadjusted; that {noun}")
         if not _within(tip, row):
-            text = (f"{head}the {noun} holds whatever the change of {who}: it would take "
+            text = (f"{lead} holds whatever the change of {who}: it would take "
                     f"a change {_num(tip, unit)} {way(tip)} than that of those who did, "
                     "beyond what the scale allows")
         elif not _reached(tip, unit):
-            text = (f"{head}the {noun} is on the edge: it would not hold if the change of "
+            text = (f"{lead} is on the edge: it would not hold if the change of "
                     f"{who} was even slightly {way(tip)} (by less than "
                     f"{10 ** -_precision(unit):g} {unit}) than that of those who did")
         else:
-            text = (f"{head}the {noun} holds unless the change of {who} was at least "
+            text = (f"{lead} holds unless the change of {who} was at least "
                     f"{_num(tip, unit)} {way(tip)} than that of those who did")
+        shown_shifts = [tip]
+    elif not agree and verdict is not None:
+        # a change in the findings that the weighted paired change does not show on its
+        # own: the shift (in the verdict's direction) at which it would
+        direction = _raw_direction(verdict, polarity)
+        wanted = [up] if direction == "increased" else [down] if direction == "decreased" \
+            else sorted((up, down), key=abs)[:1]
+        shown_shifts = [v for v in wanted if _within(v, row)]
+        noun = _NOUN.get(verdict, "change")
+        lead = (f"{head}{verdict} in the findings, but weighted for who came back the paired "
+                "change is not significant on its own")
+        if not shown_shifts:
+            text = f"{lead}, and no shift of the change of {who} that the scale allows " \
+                   f"would show the {noun}"
+        else:
+            v = shown_shifts[0]
+            size = (f"at least {_num(v, unit)} {way(v)}" if _reached(v, unit) else
+                    f"even slightly {way(v)} (by less than {10 ** -_precision(unit):g} "
+                    f"{unit})")
+            text = (f"{lead}: it would show the {noun} if the change of {who} was {size} "
+                    "than that of those who did")
     else:
-        up, down = float(row.get("tipping_delta_up", tip)), float(row.get("tipping_delta_down",
-                                                                          tip))
         shifts = [v for v in (up, down) if _within(v, row)]
         if not shifts:
             text = (f"{head}no significant change, whatever the change of {who}: no shift "
@@ -329,8 +401,10 @@ def tipping_sentence(row: pd.Series) -> str:
             parts = [(f"{_num(v, unit)} {way(v)}" if _reached(v, unit)
                       else f"even slightly {way(v)}") for v in shifts]
             text = (f"{head}no significant change; it would take the change of {who} to be "
-                    f"{' or '.join(parts)} than that of those who did to show one")
-            tip = shifts[0]
+                    f"{' or '.join(parts)} than that of those who did to show one"
+                    + ("" if verdict is None else
+                       " (on its own, without the findings' adjustment for multiple testing)"))
+        shown_shifts = shifts
     implied = float(row.get("implied_delta", math.nan))
     if math.isfinite(implied):
         said = (f"{_num(implied, unit)} {way(implied)}" if _reached(implied, unit)
@@ -340,8 +414,8 @@ def tipping_sentence(row: pd.Series) -> str:
             where = (f"beyond the tipping point, so on that evidence the {_NOUN[conclusion]} "
                      "would not hold" if beyond and _within(tip, row) else "within that")
         else:
-            beyond = any(implied >= v if v > 0 else implied <= v
-                         for v in (up, down) if _within(v, row))
-            where = "enough to show a change" if beyond else "not enough to show a change"
+            beyond = any(implied >= v if v > 0 else implied <= v for v in shown_shifts)
+            what = "a change" if agree or verdict is None else f"the {noun}"
+            where = (f"enough to show {what}" if beyond else f"not enough to show {what}")
         text += f"; the new wave-2 respondents suggest {said}, {where}"
     return text + "."

@@ -719,15 +719,21 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                     "there is no table by local area (it would be withheld almost "
                     "entirely)."))
     tabs += w2tabs
-    from ._release import linkage_outputs
+    from ._release import linkage_outputs, published_verdicts
     from ._weighting import weighting_part  # who came back: weighted, tipping points
 
+    # the tipping sentences speak of the findings' paired verdicts, as published
+    verdicts = published_verdicts(
+        comparison, [t for t in comparison_tabs if "design" in t.values.columns])
+    paired = verdicts[verdicts["design"] == "paired"]
     # Table 1's values and attrition.csv as weighting_part builds them by default (without
     # the audit's secondary action), shared with the other sections of the run
     weighting = weighting_part(
         study, plan, thr, sources=sources,
         table1=cached(T.sample_table, study, threshold=thr).values,
-        attrition=cached(linkage_outputs, study, threshold=thr)["attrition.csv"])
+        attrition=cached(linkage_outputs, study, threshold=thr)["attrition.csv"],
+        verdicts={(str(r.group), str(r.item)): str(r.verdict) for r in paired.itertuples()}
+        if primary == "paired" else None)
     tabs += weighting.tables
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 

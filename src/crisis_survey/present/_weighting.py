@@ -154,7 +154,8 @@ def _est(v: float, lo: float, hi: float, scale: float) -> str:
 def weighting_part(study: Any, plan: Any, threshold: int, *,
                    sources: Mapping[tuple[str, str, str], Any] | None = None,
                    table1: pd.DataFrame | None = None,
-                   attrition: pd.DataFrame | None = None) -> WeightingPart:
+                   attrition: pd.DataFrame | None = None,
+                   verdicts: Mapping[tuple[str, str], str] | None = None) -> WeightingPart:
     """The attrition-weights tables, the balance and tipping figures and the findings'
     sentences for the report, built with the plan's ``[weights]`` and analysis options.
 
@@ -167,7 +168,12 @@ def weighting_part(study: Any, plan: Any, threshold: int, *,
     every count of its level x returned table is 0 or at least ``threshold``, Table 1
     (``table1``: its published values) publishes the group's wave-1 count of every level
     and attrition.csv (``attrition``: as published) the row's test (defaults: built here,
-    without the release audit's secondary action)."""
+    without the release audit's secondary action).
+
+    ``verdicts``: the findings' published verdict of each ``(group, item)`` in the paired
+    design (:func:`~crisis_survey.present._release.published_verdicts`); a tipping sentence
+    then says where the weighted paired change and the verdict differ
+    (:func:`~crisis_survey.compare._tipping.tipping_sentence`)."""
     from ..compare._tipping import tipping_points, tipping_sentence
     from ..compare._weights import attrition_weights, resolve_covariates, weighted_estimates
     from ._release import attrition_sources, comparison_sources, linkage_outputs
@@ -362,7 +368,8 @@ def weighting_part(study: Any, plan: Any, threshold: int, *,
         sub = tip[(tip["group"] == g) & ~tip_small]
         if len(sub):
             first = sub.iloc[0]
-            part.sentences.append(tipping_sentence(first))
+            part.sentences.append(tipping_sentence(
+                first, (verdicts or {}).get((str(g), str(first["item"])))))
     n_dis = int(sum(bool(v) for v in est_table.values["disagree"] if v is not None))
     part.sentences.insert(0, (
         f"Weighted for who came back, {n_dis} of {len(est_table.values)} paired and "
