@@ -388,3 +388,54 @@ def test_release_audit_reads_the_transition_cells_values(study) -> None:  # type
     audit = audit_release(study, comparison, threshold=10, parts=("figures",),
                           published=leaky, designs=("paired",))
     assert audit["narrowed"].any()
+
+
+# -- figures drawn in worker processes (FigureDrawing) -------------------------------------------
+def _warns_then_draws(study):  # type: ignore[no-untyped-def]
+    import warnings
+
+    warnings.warn("a worker's warning", UserWarning, stacklevel=1)
+    return flow_diagram(study)
+
+
+def _fails() -> None:
+    raise CrisisSurveyError("this figure cannot be drawn")
+
+
+def test_figure_drawing_in_workers_gives_the_files_of_the_plain_path(
+    study, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The forked workers save the same bytes as drawing each figure here, one by one
+    (workers=0, the plain path); results come back in the jobs' order."""
+    from crisis_survey.present._figures import FigureDrawing, transition_chart
+
+    def jobs(folder: Path) -> list:  # type: ignore[type-arg]
+        return [(lambda: flow_diagram(study), folder / "flow"),
+                (lambda: transition_chart(study, ["exp_listened"]), folder / "transitions"),
+                (lambda: likert_chart(study, ["exp_listened", "exp_dignity"]),
+                 folder / "likert")]
+
+    written = {}
+    for workers in (0, 2):
+        folder = tmp_path / f"w{workers}"
+        with FigureDrawing(jobs(folder), ("svg", "png"), workers=workers) as drawing:
+            assert (drawing._pool is None) == (workers == 0)
+            names = [[p.name for p in drawing.result(i)] for i in range(3)]
+        assert names == [["flow.svg", "flow.png"], ["transitions.svg", "transitions.png"],
+                         ["likert.svg", "likert.png"]]
+        written[workers] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    assert len(written[0]) == 6
+    assert written[0] == written[2]
+
+
+def test_figure_drawing_raises_a_workers_error_and_warns_its_warnings(
+    study, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from crisis_survey.present._figures import FigureDrawing
+
+    jobs = [(lambda: _warns_then_draws(study), tmp_path / "flow"), (_fails, tmp_path / "bad")]
+    with FigureDrawing(jobs, ("svg",), workers=2) as drawing:  # type: ignore[arg-type]
+        with pytest.warns(UserWarning, match="a worker's warning"):
+            assert [p.name for p in drawing.result(0)] == ["flow.svg"]
+        with pytest.raises(CrisisSurveyError, match="cannot be drawn"):
+            drawing.result(1)

@@ -13,7 +13,7 @@ import html
 import io
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1211,3 +1211,123 @@ def save_figure(
         path.write_bytes(data[fmt])
         written.append(path)
     return written
+
+
+# -- many figures at once -----------------------------------------------------------------------
+#: The figures of the :class:`FigureDrawing` being started: set just before its worker
+#: processes are forked, so that each worker has the makers (closures over the study and
+#: the comparison) without pickling them.
+_JOBS: list[tuple[Callable[[], Figure], Path, tuple[str, ...]]] = []
+
+#: Worker processes at most (each draws whole figures; the report has about ten).
+MAX_FIGURE_WORKERS = 4
+
+
+def _figure_workers(n_jobs: int) -> int:
+    """Worker processes for ``n_jobs`` figures: one per available core (at most
+    :data:`MAX_FIGURE_WORKERS`), none (drawn in this process) on one core or where
+    processes cannot be forked (only Linux forks them: macOS' frameworks and Windows
+    cannot)."""
+    import os
+    import sys
+
+    if sys.platform != "linux" or n_jobs < 2:
+        return 0
+    cores = len(os.sched_getaffinity(0))
+    return min(cores, MAX_FIGURE_WORKERS, n_jobs) if cores > 1 else 0
+
+
+def _draw_and_save(job: tuple[Callable[[], Figure], Path, tuple[str, ...]]) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    make, stem, formats = job
+    fig = make()
+    try:
+        return save_figure(fig, stem, formats=formats)
+    finally:
+        plt.close(fig)
+
+
+def _draw_job(index: int) -> tuple[list[Path], list[tuple[str, type[Warning], str, int]]]:
+    """In a worker: draw and save figure ``index`` of :data:`_JOBS`, with the warnings it
+    raised (the parent raises them again, under its own filters)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = _draw_and_save(_JOBS[index])
+    return paths, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+
+
+class FigureDrawing:
+    """Figures drawn and saved as :func:`save_figure` saves them, in worker processes
+    while the caller does other work (the report writes its tables meanwhile), collected
+    in order with :meth:`result`.
+
+    On a machine with one core, or where processes are not forked, each figure is drawn
+    in this process when its result is asked for (the plain path; ``workers=0`` asks for
+    it). A worker's exception is raised by :meth:`result`, its warnings are warned again
+    here. The files are the same either way (``tests/test_figures.py`` compares them).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from crisis_survey.synthetic import load_sample_study
+    >>> study = load_sample_study()
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     jobs = [(lambda: flow_diagram(study), Path(folder) / "flow"),
+    ...             (lambda: likert_chart(study, ["exp_listened"]), Path(folder) / "likert")]
+    ...     with FigureDrawing(jobs, ("svg", "png")) as drawing:
+    ...         names = [[p.name for p in drawing.result(i)] for i in range(len(jobs))]
+    >>> names
+    [['flow.svg', 'flow.png'], ['likert.svg', 'likert.png']]
+    """
+
+    def __init__(self, jobs: Sequence[tuple[Callable[[], Figure], Path]],
+                 formats: Sequence[str] = FIGURE_FORMATS, *, workers: int | None = None
+                 ) -> None:
+        self._jobs = [(make, Path(stem), tuple(formats)) for make, stem in jobs]
+        n = _figure_workers(len(self._jobs)) if workers is None else workers
+        self._futures: list[Any] = []
+        self._pool: Any = None
+        if n > 0:
+            import multiprocessing
+            import warnings
+            from concurrent.futures import ProcessPoolExecutor
+
+            _JOBS[:] = self._jobs  # inherited by the workers, forked at the first submit
+            self._pool = ProcessPoolExecutor(max_workers=n,
+                                             mp_context=multiprocessing.get_context("fork"))
+            try:
+                with warnings.catch_warnings():
+                    # Python 3.12+ warns of any thread (pyarrow's, BLAS' idle pools); the
+                    # workers only draw, and no Python thread runs while they are forked
+                    warnings.filterwarnings("ignore", r"This process .* is multi-threaded",
+                                            DeprecationWarning)
+                    self._futures = [self._pool.submit(_draw_job, i)
+                                     for i in range(len(self._jobs))]
+            finally:
+                _JOBS.clear()
+
+    def result(self, index: int) -> list[Path]:
+        """The files of figure ``index`` (waiting for its worker)."""
+        if self._pool is None:
+            return _draw_and_save(self._jobs[index])
+        import warnings
+
+        paths, caught = self._futures[index].result()
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+        return list(paths)
+
+    def close(self) -> None:
+        """Stop the workers (figures not yet drawn are not drawn)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> FigureDrawing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -737,22 +737,6 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     tabs += weighting.tables
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 
-    say(4, steps, f"writing {len(tabs)} tables ({sum(len(t.data) for t in tabs):,} rows) "
-                  f"as {', '.join(R.TABLE_FORMATS)}")
-    table_files: list[Path] = []
-    limit = plan.max_table_rows
-    for i, t in enumerate(tabs, 1):
-        if len(t.data) >= _LONG_TABLE:
-            say(4, steps, f"writing table {i} of {len(tabs)}: {t.name} ({len(t.data):,} rows)")
-        # a table longer than the plan's limit is written whole only where it is usable as
-        # data (Excel, Markdown, LaTeX); the HTML and Word reports show its first rows
-        formats = R.TABLE_FORMATS if len(t.data) <= limit else _LONG_FORMATS
-        table_files += R.save_table(t, tables_dir / t.name, formats=formats)
-    shown = {t.name: _first_rows(t, limit) for t in tabs}
-
-    say(5, steps, "drawing figures")
-    import matplotlib.pyplot as plt
-
     figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [
         ("flow", lambda: F.flow_diagram(study, threshold=thr),
          "Participant flow: respondents read, excluded, linked and analysed in each wave.",
@@ -806,14 +790,28 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     figure_files: list[Path] = []
     figs: dict[str, Figure] = {}
     figure_formats = [f for f in F.FIGURE_FORMATS if f in plan.figure_formats]
-    for i, (name, make, caption, alt) in enumerate(figure_specs, 1):
-        say(5, steps, f"drawing figure {i} of {len(figure_specs)}: {name}")
-        fig = make()
-        written = F.save_figure(fig, figures_dir / name, formats=figure_formats)
-        plt.close(fig)
-        figure_files += written
-        figs[name] = Figure(svg=figures_dir / f"{name}.svg", number=0, name=name,
-                            caption=caption, alt=alt)
+    # drawn in worker processes while the tables are written (on one core: one by one below)
+    with F.FigureDrawing([(make, figures_dir / name) for name, make, _, _ in figure_specs],
+                         figure_formats) as drawing:
+        say(4, steps, f"writing {len(tabs)} tables ({sum(len(t.data) for t in tabs):,} rows) "
+                      f"as {', '.join(R.TABLE_FORMATS)}")
+        table_files: list[Path] = []
+        limit = plan.max_table_rows
+        for i, t in enumerate(tabs, 1):
+            if len(t.data) >= _LONG_TABLE:
+                say(4, steps, f"writing table {i} of {len(tabs)}: {t.name} ({len(t.data):,} rows)")
+            # a table longer than the plan's limit is written whole only where it is usable as
+            # data (Excel, Markdown, LaTeX); the HTML and Word reports show its first rows
+            formats = R.TABLE_FORMATS if len(t.data) <= limit else _LONG_FORMATS
+            table_files += R.save_table(t, tables_dir / t.name, formats=formats)
+        shown = {t.name: _first_rows(t, limit) for t in tabs}
+
+        say(5, steps, "drawing figures")
+        for i, (name, _, caption, alt) in enumerate(figure_specs):
+            say(5, steps, f"drawing figure {i + 1} of {len(figure_specs)}: {name}")
+            figure_files += drawing.result(i)
+            figs[name] = Figure(svg=figures_dir / f"{name}.svg", number=0, name=name,
+                                caption=caption, alt=alt)
 
     say(6, steps, "writing the HTML and Word reports")
     intro = [
