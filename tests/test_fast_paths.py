@@ -302,3 +302,24 @@ def test_memo_run_computes_once_and_only_inside() -> None:
     cached(f, [1, 2])
     cached(f, [1, 2])
     assert len(calls) == 5
+
+
+def test_narrowest_shared_within_a_run_equals_the_plain_lp() -> None:
+    """``Source.narrowest`` solves each distinct problem once per run: every row's result
+    inside a run (asked twice, as the audit rounds and the report do) equals the plain LP's."""
+    from crisis_survey._memo import memo_run
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present._release import comparison_sources
+
+    study = load_sample_study()
+    sources = list(comparison_sources(study, compare_waves(study)).values())
+    asks = [(n_known, (p1, p2), stats) for n_known in (True, False) for p1 in (True, False)
+            for p2 in (True, False) for stats in (False, True)]
+    plain = [s.narrowest(n, p, 10, stats=st) for s in sources for n, p, st in asks]
+    with memo_run():
+        first = [s.narrowest(n, p, 10, stats=st) for s in sources for n, p, st in asks]
+        again = [s.narrowest(n, p, 10, stats=st) for s in sources for n, p, st in asks]
+        other = [s.narrowest(True, (True, True), 5) for s in sources]
+    assert first == plain and again == plain
+    assert other == [s.narrowest(True, (True, True), 5) for s in sources]
+    assert any(np.isfinite(v) for v in plain)

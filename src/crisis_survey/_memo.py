@@ -85,3 +85,27 @@ def cached(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
     result = fn(*args, **kwargs)
     cache[key] = (copy.deepcopy(result), (args, kwargs))
     return result
+
+
+def remembered(key: Hashable, compute: Callable[[], _R]) -> _R:
+    """``compute()``, computed once per run of :func:`memo_run` for each ``key`` (which
+    must say everything the result depends on; a deep copy after the first time); outside
+    a run, the plain call.
+
+    Examples
+    --------
+    >>> with memo_run():
+    ...     print(remembered(("sum", (1, 2)), lambda: [sum((1, 2))]),
+    ...           remembered(("sum", (1, 2)), lambda: ["not called"]))
+    [3] [3]
+    """
+    cache = _CACHE.get()
+    if cache is None:
+        return compute()
+    full = ("remembered", key)
+    if full in cache:
+        result: _R = copy.deepcopy(cache[full][0])
+        return result
+    result = compute()
+    cache[full] = (copy.deepcopy(result), None)
+    return result
