@@ -395,7 +395,9 @@ def test_word_report_has_no_blank_pages(report_dir: Path) -> None:
     # no two neighbouring sections with the same orientation (a break for nothing)
     assert all(a != b for a, b in itertools.pairwise(orientations))
     for p in body.iter(f"{W}p"):
-        if p.find(f"{W}pPr/{W}pageBreakBefore") is not None:
+        # the one page break: the contents start a page (never a heading alone at its foot)
+        if (p.find(f"{W}pPr/{W}pageBreakBefore") is not None
+                and p.find(f"{W}pPr/{W}pStyle[@{W}val='TOCHeading']") is None):
             raise AssertionError("page breaks before paragraphs")
         if p.find(f".//{W}br[@{W}type='page']") is not None:
             raise AssertionError("a hard page break")
@@ -469,3 +471,134 @@ def test_long_tables_are_cut_in_html_and_word_and_whole_in_excel(study, tmp_path
     first = next(iter(doc.iter(f"{W}tbl")))
     body = [r for r in first.findall(f"{W}tr") if r.find(f"{W}trPr/{W}tblHeader") is None]
     assert len(body) <= 5 + 5  # five rows and at most one row-group label before each
+
+
+# -- Word layout: contents kept whole, columns as wide as their words, numbers in order -------
+def _cell_text(tc) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join("".join(t.text or "" for t in p.iter(f"{W}t")) for p in tc.iter(f"{W}p"))
+
+
+def test_word_contents_start_a_page_and_stay_together(report_dir: Path) -> None:
+    """The contents heading is never left alone at the foot of a page: it starts a page and
+    each list (heading and entries) is kept together."""
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    paras = list(doc.find(f"{W}body").iter(f"{W}p"))
+    headings = [k for k, p in enumerate(paras)
+                if p.find(f"{W}pPr/{W}pStyle[@{W}val='TOCHeading']") is not None]
+    assert len(headings) == 3  # contents, tables, figures
+    assert paras[headings[0]].find(f"{W}pPr/{W}pageBreakBefore") is not None
+    for start, end in zip(headings, [*headings[1:], None], strict=True):
+        block = paras[start:end]
+        entries = [p for p in block[1:]
+                   if any(f.startswith("PAGEREF") for f in _instructions(p))]
+        assert entries
+        for p in [block[0], *entries[:-1]]:
+            assert p.find(f"{W}pPr/{W}keepNext") is not None
+
+
+def test_word_table_columns_fit_their_longest_word(report_dir: Path) -> None:
+    """No cell breaks inside a word or a number: every column is at least as wide as the
+    longest unbreakable run of its cells (a word, '< .001', '(pairs)') at the table's type
+    size, with Arial's metrics; the wide tables are set smaller than the text."""
+    from crisis_survey.present._word import CELL_MARGIN_TWIPS, text_width
+
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    checked = 0
+    sizes = []
+    for tbl in doc.iter(f"{W}tbl"):
+        grid = [int(g.get(f"{W}w")) / 20 for g in tbl.iter(f"{W}gridCol")]  # points
+        sz = [int(s.get(f"{W}val")) / 2 for s in tbl.iter(f"{W}sz")]
+        size = max(sz) if sz else 10.0
+        sizes.append((len(grid), size))
+        for tr in tbl.findall(f"{W}tr"):
+            col = 0
+            for tc in tr.findall(f"{W}tc"):
+                span_el = tc.find(f"{W}tcPr/{W}gridSpan")
+                span = int(span_el.get(f"{W}val")) if span_el is not None else 1
+                bold = tc.find(f".//{W}rPr/{W}b") is not None
+                width = sum(grid[col:col + span]) - 2 * CELL_MARGIN_TWIPS / 20
+                for word in re.split(r"[ \n]+", _cell_text(tc)):
+                    need = text_width(word, size, bold=bold)
+                    assert need <= width, (word, need, width, size)
+                    checked += 1
+                col += span
+    assert checked > 1000
+    # the 15-column main table is in smaller type than the text; narrow tables are not
+    assert max(s for n, s in sizes if n >= 15) < 10
+    assert any(s == 10 for n, s in sizes if n <= 4)
+
+
+def test_word_table_notes_are_kept_with_the_table(report_dir: Path) -> None:
+    """A table's notes never stand alone on a page: its last row is kept with the first
+    note, and each note but the last with the next."""
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    for tbl in doc.iter(f"{W}tbl"):
+        after = tbl.getnext()
+        if after is None or "Note." not in "".join(t.text or "" for t in after.iter(f"{W}t")):
+            continue
+        last = tbl.findall(f"{W}tr")[-1]
+        assert all(p.find(f"{W}pPr/{W}keepNext") is not None for p in last.iter(f"{W}p"))
+
+
+def test_tables_are_numbered_in_the_order_they_appear(report_dir: Path) -> None:
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    body = html[html.index("</nav>"):]
+    shown = [int(n) for n in re.findall(r"<strong>Table (\d+)</strong>", body)]
+    assert shown == list(range(1, len(shown) + 1)) and len(shown) == 14
+    listed = [int(n) for n in re.findall(r'<li><a href="#cs_[^"]+">Table (\d+)</a>', html)]
+    assert listed == shown
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    cached = []
+    for p in doc.iter(f"{W}p"):
+        if "SEQ Table" in "".join(_instructions(p)):
+            runs = [t.text for t in p.iter(f"{W}t")]
+            cached.append(int(runs[1]))  # "Table ", then the field's cached number
+    assert cached == shown
+
+
+def test_reports_name_no_code_of_a_test_or_adjustment(report_dir: Path) -> None:
+    """The text says 'Holm's step-down method' and 'Wilcoxon', never a code name of the
+    registry ('holm', 'wilcoxon_signed_rank') or a column name ('r_rb', 'p_adj'); only the
+    plan's own options (Table 11, the plan file's keys and values) are printed as written."""
+    import lxml.html
+
+    from crisis_survey.stats import TESTS
+    from crisis_survey.stats._multiplicity import ADJUST_METHODS
+
+    page = lxml.html.fromstring((report_dir / "report.html").read_text(encoding="utf-8"))
+    for el in page.xpath("//style | //svg | //*[@id='cs_provenance_options']"):
+        el.drop_tree()
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    options = next(t for t in doc.iter(f"{W}tbl")
+                   if "allow_small_threshold" in "".join(x.text or "" for x in t.iter(f"{W}t")))
+    options.getparent().remove(options)
+    word = " ".join(t.text or "" for t in doc.iter(f"{W}t"))
+    codes = [*TESTS, *(m for m in ADJUST_METHODS if m != "by"),  # "by": the English word
+             "r_rb", "p_adj", "fdr_bh", "p_value", "effect_size"]
+    for text in (page.text_content(), word):
+        found = [c for c in codes if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)]
+        assert not found, found
+    assert "Holm's step-down method" in page.text_content()
+
+
+def test_html_links_the_manifest_and_nothing_outside_its_folder(report_dir: Path) -> None:
+    """manifest.json (and any other file of the folder the text names) is a relative link;
+    the offline check lets only such links through: no other scheme, host, parent folder,
+    or a sibling file loaded by an element."""
+    from crisis_survey.present._report import _html_text
+    from crisis_survey.present._safe import remote_references
+
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert '<a href="manifest.json"><code>manifest.json</code></a>' in html
+    hrefs = re.findall(r'href="([^"#][^"]*)"', html)
+    assert hrefs and all(re.fullmatch(r"[a-z_]+\.(json|csv)", h) for h in hrefs), hrefs
+    assert (_html_text("see disclosure.csv).") ==
+            'see <a href="disclosure.csv"><code>disclosure.csv</code></a>).')
+    assert _html_text("x/disclosure.csv and disclosure.csvx") == \
+        "x/disclosure.csv and disclosure.csvx"
+    assert not remote_references('<a href="manifest.json">m</a><a href="tables/sample.xlsx">t</a>')
+    for bad in ('<a href="../manifest.json">', '<a href="https://h/manifest.json">',
+                '<a href="/manifest.json">', '<a href="manifest.json?x=1">',
+                '<img src="manifest.json">', '<a href="javascript:x.json">',
+                '<a href="Manifest.JSON">', '<a href=" manifest.json">'):
+        assert remote_references(bad), bad

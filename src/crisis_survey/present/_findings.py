@@ -146,6 +146,17 @@ class Findings:
                     r.font.size = Pt(9)
 
 
+def _adjusted(adjust: str) -> str:
+    """``, adjusted for multiple testing (Holm's step-down method),`` for the plan's
+    ``adjust`` code, by its human name (present/_tables.py ``ADJUST_NAMES``); empty when the
+    p-values are not adjusted."""
+    from ._tables import ADJUST_NAMES
+
+    if adjust in ("", "none"):
+        return ""
+    return f", adjusted for multiple testing ({ADJUST_NAMES.get(adjust, adjust)}),"
+
+
 def _num(v: Any) -> float:
     try:
         x = float(v)
@@ -294,8 +305,8 @@ def build_findings(
         else f"{m} {_mde_text(m, d)}" for m, d in margins)
     method = (
         f"Primary analysis: the {_DESIGN_NAME.get(primary, primary)}. A change is reported "
-        f"where its p-value, adjusted for multiple testing{f' ({adjust})' if adjust else ''}, "
-        f"is below {alpha:g}; \"no change\" where an equivalence test (TOST) shows the change "
+        f"where its p-value{_adjusted(adjust)} is below {alpha:g}; \"no change\" where an "
+        f"equivalence test (TOST) shows the change "
         f"is smaller than the smallest important change"
         + (f" ({margin_text})" if margin_text else "")
         + "; otherwise inconclusive, with the change the test could have detected (80% power)."

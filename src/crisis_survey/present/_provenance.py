@@ -67,16 +67,27 @@ def options_table(plan: Mapping[str, Any]) -> PublicationTable:
 
 def design_tests_table(tests: Mapping[str, Mapping[str, str]], designs: Sequence[str],
                 labels: Mapping[str, str]) -> PublicationTable:
-    """The test run for each item in each design."""
+    """The test run for each item in each design, by the registry's short name (a note
+    spells each out: :data:`~crisis_survey.stats.TESTS`), never the code name."""
+    from ..stats._registry import TESTS
+
+    def short(name: object) -> str:
+        spec = TESTS.get(str(name))
+        return spec.abbreviation if spec is not None else str(name)
+
     rows = [{"item": labels.get(item, item),
-             **{d: str(by_design.get(d, "–")) for d in designs}}
+             **{d: short(by_design[d]) if d in by_design else "–" for d in designs}}
             for item, by_design in tests.items()]
+    used = sorted({str(n) for by_design in tests.values() for n in by_design.values()
+                   if str(n) in TESTS}, key=lambda n: TESTS[n].abbreviation)
     data = pd.DataFrame(rows, columns=["item", *designs])
     return PublicationTable(
         name="provenance_tests", title="Test used for each item and design", data=data,
         stub="item", column_labels={"item": "Item", **{d: d.capitalize() for d in designs}},
         notes=("Chosen from each item's measurement level in the codebook unless the plan "
-               "names a test for the item.",))
+               "names a test for the item.",
+               *(["; ".join(f"{TESTS[n].abbreviation}: {TESTS[n].label}" for n in used)
+                  + "."] if used else [])))
 
 
 def inputs_table(inputs: Mapping[str, str | Path],

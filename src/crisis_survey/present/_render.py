@@ -425,38 +425,35 @@ def _spanned(tr: Any, grid_col: int) -> int:
 _NORMAL_SIZE = 10.0
 #: Characters after which a Word table cell must not break its line: a statistic's symbol
 #: stays with its value (``V = 1,493.50``, not ``V =`` over ``1,493.50``).
-_NO_BREAK = re.compile(r"(?<=\S) (?=[=<>≤≥] )|(?<=[=<>≤≥]) (?=\S)")
+_NO_BREAK = re.compile(r"(?<=\S) (?=[=<>≤≥] )|(?<=[=<>≤≥]) (?=\S)"
+                       r"|(?<=,) (?=[^\[\]\s]*\])")  # and an interval's bounds: [0.4, 20.4]
 
 
 def _keep_together(text: str) -> str:
-    """``text`` with the spaces around ``=``/``<``/``>`` made non-breaking (layout only: the
-    characters shown are the same)."""
+    """``text`` with the spaces around ``=``/``<``/``>`` and between an interval's bounds made
+    non-breaking (layout only: the characters shown are the same)."""
     return _NO_BREAK.sub("\u00a0", text)
 
 
-def _column_widths(table: PublicationTable, text_width: int,
-                   header: list[list[tuple[str, int]]], font_size: float) -> list[int]:
-    """Column widths (EMU) that fit each body column's longest cell on one line (a header
-    may wrap at its spaces, so it counts by its longest word); the row labels get what is
-    left, at most what their longest label needs. When the body columns do not fit, they
-    share the width in proportion to what they need, and the row labels keep a quarter."""
-    emu_per_char = int(0.55 * font_size * 12700)  # an Arial character is about 0.55 em
-    padding = int(0.16 * 914400)  # Word's default cell margins, left and right
-    cols = [table.stub, *table.body_columns]
-    need = []
-    for k, col in enumerate(cols):
-        cells = table.data[col].astype(str)
-        body = int(cells.str.len().max()) if len(cells) else 0
-        label = header[-1][k][0] if k < len(header[-1]) else ""
-        word = max((len(w) for w in label.split()), default=0)
-        need.append(max(body, word, 3) * emu_per_char + padding)
-    stub_need, body_need = need[0], need[1:]
-    if sum(body_need) + min(stub_need, text_width // 4) > text_width:
-        scale = text_width * 3 / 4 / sum(body_need)
-        return [text_width // 4] + [int(n * scale) for n in body_need]
-    stub = min(stub_need, text_width - sum(body_need))
-    spare = text_width - stub - sum(body_need)
-    return [stub] + [n + int(spare * n / sum(body_need)) for n in body_need]
+def _fit_columns(table: PublicationTable, header: list[list[tuple[str, int]]],
+                 body_rows: list[tuple[str | None, list[str]]], text_width: int,
+                 size: float) -> tuple[float, list[int]]:
+    """The type size (``size`` or smaller) and the column widths (EMU) at which every cell's
+    words fit their column (present/_word.py ``fit_font_size``)."""
+    from ._word import fit_font_size
+
+    ncol = 1 + len(table.body_columns)
+    heads: list[list[str]] = [[] for _ in range(ncol)]
+    for hrow in header:
+        c = 0
+        for text, span in hrow:
+            if span == 1 and text:
+                heads[c].append(_keep_together(text))
+            c += span
+    bodies = [[_keep_together(cells[k]) for _, cells in body_rows] for k in range(ncol)]
+    fitted, points = fit_font_size(list(zip(heads, bodies, strict=True)), text_width / 12700,
+                                   size, smallest=min(size, 7.0))
+    return fitted, [int(p * 12700) for p in points]
 
 
 def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None = None) -> None:
@@ -475,7 +472,7 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
-    from ._word import add_caption
+    from ._word import add_caption, set_cell_margins
 
     border = _docx_border
     if table.number is not None:
@@ -490,6 +487,7 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     ncol = 1 + len(table.body_columns)
     wt = doc.add_table(rows=n_rows, cols=ncol)
     wt.alignment = WD_TABLE_ALIGNMENT.CENTER
+    set_cell_margins(wt)
     trs = list(wt._tbl.tr_lst)
     for tr in trs:  # a row is never split across two pages
         tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
@@ -536,9 +534,8 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     for cell in _docx_cells(trs[n_rows - 1], wt):
         border(cell, "bottom", 12)
     sec = doc.sections[-1]
-    text_width = sec.page_width - sec.left_margin - sec.right_margin
-    widths = _column_widths(table, text_width, header,
-                            font_size if font_size is not None else _NORMAL_SIZE)
+    size, widths = _fit_columns(table, header, body_rows, sec.page_width - sec.left_margin
+                                - sec.right_margin, font_size or _NORMAL_SIZE)
     wt.autofit = False
     for wcol, width in zip(wt.columns, widths, strict=False):
         wcol.width = width  # the grid (LibreOffice reads this)
@@ -553,11 +550,17 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
                 fmt.space_after = 0
                 fmt.space_before = 0
                 fmt.line_spacing = 1.0
-                if font_size is not None:
+                if size != _NORMAL_SIZE:
                     for run in para.runs:
-                        run.font.size = Pt(font_size)
+                        run.font.size = Pt(size)
+    if table.notes:  # the last row goes with the notes: no page of notes alone
+        for wcell in grid[-1]:
+            for para in wcell.paragraphs:
+                para.paragraph_format.keep_with_next = True
     for i, note in enumerate(table.notes):
         p = doc.add_paragraph()
+        if i < len(table.notes) - 1:
+            p.paragraph_format.keep_with_next = True
         if i == 0:
             p.add_run("Note. ").italic = True
         run = p.add_run(note)

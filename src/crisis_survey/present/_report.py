@@ -286,20 +286,37 @@ def _html_refs(parts: Sequence[str | Ref]) -> str:
     return "".join(out)
 
 
+#: Files beside the report that its text may name, and the HTML links (fixed names, so no
+#: link target comes from data).
+_FOLDER_FILES = ("manifest.json", "disclosure.csv", "accounting.csv", "attrition.csv",
+                 "linkage_counts.csv")
+_FOLDER_FILE = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, _FOLDER_FILES))
+                          + r")(?![\w/-])")
+
+
+def _html_text(text: str) -> str:
+    """``text`` escaped, with the names of the files beside the report as links to them."""
+    from ._safe import sibling_link
+
+    return _FOLDER_FILE.sub(lambda m: sibling_link(m.group(1)), html.escape(text))
+
+
 def _html_blocks(blocks: Sequence[tuple[str, Any]], to_html: Callable[[Any], str]) -> list[str]:
+    from ._safe import sibling_link
+
     parts = []
     for kind, content in blocks:
         if kind == "p":
-            parts.append(f"<p>{html.escape(content)}</p>\n")
+            parts.append(f"<p>{_html_text(content)}</p>\n")
         elif kind == "note":
-            parts.append(f"<p class=\"note\">{html.escape(content)}</p>\n")
+            parts.append(f"<p class=\"note\">{_html_text(content)}</p>\n")
         elif kind == "refs":
             parts.append(f"<p>{_html_refs(content)}</p>\n")
         elif kind == "link":
-            # the file by name, not as a link: the page links nothing outside itself
-            # (present/_safe.py assert_offline)
+            # a relative link to a file beside the report, a fixed name (present/_safe.py
+            # sibling_link; assert_offline lets such links through and nothing else)
             before, name, after = content
-            parts.append(f"<p>{html.escape(before)}<code>{html.escape(name)}</code>"
+            parts.append(f"<p>{html.escape(before)}{sibling_link(name)}"
                          f"{html.escape(after)}</p>\n")
         elif kind == "table":
             parts.append(to_html(content) + "\n")
@@ -323,7 +340,7 @@ def _html_report(
     parts.append(f"<h1>{html.escape(title)}</h1>\n")
     if findings is not None:  # the answer first (present/_findings.py)
         parts.append(f"<h2 id=\"findings\">Findings</h2>\n{findings.to_html()}\n")
-    parts.extend(f"<p>{html.escape(p)}</p>\n" for p in intro)
+    parts.extend(f"<p>{_html_text(p)}</p>\n" for p in intro)
     parts.append("<nav><h2>Contents</h2><ul>")
     parts.extend(f"<li><a href=\"#s{i}\">{i}. {html.escape(name)}</a></li>"
                  for i, (name, _) in enumerate(sections, 1))
@@ -414,13 +431,19 @@ def _docx_blocks(doc: Any, blocks: Sequence[tuple[str, Any]], state: dict[str, b
             end_section(doc, landscape=landscape)
             state["landscape"] = landscape
 
-    for (kind, content), landscape in zip(blocks, _orientations(blocks), strict=True):
+    kinds = [k for k, _ in blocks]
+    for k, ((kind, content), landscape) in enumerate(zip(blocks, _orientations(blocks),
+                                                         strict=True)):
         orient(landscape)
+        # text that introduces a table or figure goes onto its page (and with it the heading
+        # before the text): no heading and sentence alone at the foot of a page
+        introduces = kinds[k + 1:k + 2] in (["table"], ["figure"])
         if kind in ("p", "note"):
             para = doc.add_paragraph(content)
             if kind == "note":
                 for r in para.runs:
                     r.font.size = Pt(9)
+            para.paragraph_format.keep_with_next = introduces or None
         elif kind == "refs":
             para = doc.add_paragraph()
             for part in content:
@@ -428,6 +451,7 @@ def _docx_blocks(doc: Any, blocks: Sequence[tuple[str, Any]], state: dict[str, b
                     add_reference(para, part.kind, part.number, part.name)
                 else:
                     para.add_run(part)
+            para.paragraph_format.keep_with_next = introduces or None
         elif kind == "link":
             before, name, after = content
             para = doc.add_paragraph(before)
@@ -480,7 +504,7 @@ def _docx_report(
     for p in intro:
         doc.add_paragraph(p)
     add_contents(doc, "Contents", 'TOC \\o "1-1" \\h \\z \\u',
-                 [(text, mark, 1) for text, mark in headings])
+                 [(text, mark, 1) for text, mark in headings], new_page=True)
     tables = _blocks_of(sections, "table")
     figures = _blocks_of(sections, "figure")
     if tables:
@@ -718,7 +742,6 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                     "wave-2 respondents to show every answer without withholding one, so "
                     "there is no table by local area (it would be withheld almost "
                     "entirely)."))
-    tabs += w2tabs
     from ._release import linkage_outputs, published_verdicts
     from ._weighting import weighting_part  # who came back: weighted, tipping points
 
@@ -734,7 +757,8 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         attrition=cached(linkage_outputs, study, threshold=thr)["attrition.csv"],
         verdicts={(str(r.group), str(r.item)): str(r.verdict) for r in paired.itertuples()}
         if primary == "paired" else None)
-    tabs += weighting.tables
+    # numbered in the order the sections show them: the weighting section comes first
+    tabs += [*weighting.tables, *w2tabs]
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 
     figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [

@@ -20,6 +20,7 @@ an area or a value from the data or the codebook is inert wherever it is written
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
 import re
@@ -190,9 +191,34 @@ _FORBIDDEN_TAGS = {"script", "iframe", "frame", "object", "embed", "link", "base
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]*)\1\s*\)|@import", re.I)
 
 
+#: A file of the report's own folder that a link (``<a href>``, which loads nothing by
+#: itself) may open: a bare name or one under ``tables/`` or ``figures/``, lower-case
+#: letters, digits and underscores, with an extension of the files the report writes. No
+#: scheme, no host, no ``..``, no query: it can only name a file beside the report.
+SIBLING_FILE = re.compile(r"(?:(?:tables|figures)/)?[a-z0-9_]+\.(?:json|csv|xlsx|md|tex|docx"
+                          r"|html|svg|png|pdf)")
+
+
 def _local(url: str) -> bool:
     u = url.strip()
     return u.startswith("#") or u.lower().startswith("data:")
+
+
+def sibling_link(name: str, text: str | None = None) -> str:
+    """An escaped ``<a href>`` to the file ``name`` beside the report (raises unless
+    ``name`` is a :data:`SIBLING_FILE`: the target never comes from data).
+
+    >>> sibling_link("manifest.json")
+    '<a href="manifest.json"><code>manifest.json</code></a>'
+    >>> sibling_link("https://example.org/x.json")
+    Traceback (most recent call last):
+    ...
+    crisis_survey._errors.CrisisSurveyError: not a file of the report's folder: 'https://example.org/x.json'
+    """
+    if not SIBLING_FILE.fullmatch(name):
+        raise CrisisSurveyError(f"not a file of the report's folder: {name!r}")
+    shown = html.escape(text) if text is not None else f"<code>{html.escape(name)}</code>"
+    return f'<a href="{html.escape(name)}">{shown}</a>'
 
 
 class _Refs(HTMLParser):
@@ -208,7 +234,8 @@ class _Refs(HTMLParser):
         for name, value in attrs:
             if value is None:
                 continue
-            if name in _URL_ATTRIBUTES and not _local(value):
+            if (name in _URL_ATTRIBUTES and not _local(value)
+                    and not (tag == "a" and name == "href" and SIBLING_FILE.fullmatch(value))):
                 self.found.append(f"<{tag} {name}={value[:60]!r}>")
             elif name.startswith("on"):
                 self.found.append(f"an event handler <{tag} {name}=...>")
@@ -234,7 +261,8 @@ class _Refs(HTMLParser):
 
 def remote_references(page: str) -> list[str]:
     """What in the HTML ``page`` would load or run anything: every ``src``/``href``-like
-    attribute that is not a ``#fragment`` or a ``data:`` URI, CSS ``url()``/``@import``,
+    attribute that is not a ``#fragment`` or a ``data:`` URI (or a link, ``<a href>``, to a
+    :data:`SIBLING_FILE` of the report's folder), CSS ``url()``/``@import``,
     event handlers and elements such as ``<script>``, ``<iframe>`` or ``<link>``."""
     parser = _Refs()
     parser.feed(page)

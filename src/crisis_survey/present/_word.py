@@ -175,17 +175,23 @@ def add_reference(paragraph: Any, kind: str, number: int, name: str) -> None:
 
 
 def add_contents(doc: Any, heading: str, instruction: str,
-                 entries: Sequence[tuple[str, str, int]]) -> None:
+                 entries: Sequence[tuple[str, str, int]], *, new_page: bool = False) -> None:
     """A heading and a ``TOC`` field listing ``entries`` as (text, bookmark, level), each
     with its page number as a ``PAGEREF`` field and a dotted leader.
 
     ``instruction`` is the field's: ``TOC \\o "1-2" \\h \\z \\u`` for the contents,
-    ``TOC \\h \\z \\c "Table"`` for the list of tables.
+    ``TOC \\h \\z \\c "Table"`` for the list of tables. ``new_page`` starts the heading on a
+    new page.
     """
     from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
     from docx.oxml.ns import qn
 
-    doc.add_paragraph(heading, style="TOC Heading")
+    # the heading and the whole list stay on one page (keep with next on all but the last
+    # entry): a heading alone at the foot of a page is what a publisher sends back
+    # (LibreOffice does not keep a paragraph with a field's first one: ``new_page`` does)
+    fmt = doc.add_paragraph(heading, style="TOC Heading").paragraph_format
+    fmt.keep_with_next = True
+    fmt.page_break_before = new_page
     section = doc.sections[-1]
     right = section.page_width - section.left_margin - section.right_margin
     paragraphs = []
@@ -209,6 +215,8 @@ def add_contents(doc: Any, heading: str, instruction: str,
         else:
             para.add_run(text)
         paragraphs.append(para)
+    for para in paragraphs[:-1]:
+        para.paragraph_format.keep_with_next = True
     first, last = paragraphs[0], paragraphs[-1]
     # the field opens before the first entry and closes after the last one
     instr = _el("w:instrText")
@@ -289,3 +297,190 @@ def set_alt_text(inline_shape: Any, description: str, title: str = "") -> None:
     doc_pr.set("descr", description)
     if title:
         doc_pr.set("title", title)
+
+
+# -- table column widths -------------------------------------------------------------------------
+# Advance widths (1/1000 em) of the printable ASCII characters (space to ``~``) in Helvetica and
+# Helvetica Bold, from the Adobe font metrics that ship with matplotlib (mpl-data/fonts/afm,
+# phvr8a.afm and phvb8a.afm). Arial, and LibreOffice's stand-in Liberation Sans, are
+# metric-compatible with Helvetica, so these are the widths Word and LibreOffice lay out.
+_HELVETICA = (
+    "278 278 355 556 556 889 667 222 333 333 389 584 278 333 278 278 556 556 556 556 556 556 "
+    "556 556 556 556 278 278 584 584 584 556 1015 667 667 722 722 667 611 778 722 278 500 667 "
+    "556 833 722 778 667 778 722 667 611 722 667 944 667 667 611 278 278 278 469 556 222 556 "
+    "556 500 556 556 278 556 556 222 222 500 222 833 556 556 556 556 333 500 278 556 500 722 "
+    "500 500 500 334 260 334 584")
+_HELVETICA_BOLD = (
+    "278 333 474 556 556 889 722 278 333 333 389 584 278 333 278 278 556 556 556 556 556 556 "
+    "556 556 556 556 333 333 584 584 584 611 975 722 722 722 722 667 611 778 722 278 556 722 "
+    "611 833 722 778 667 778 722 667 611 722 667 944 667 667 611 333 278 333 584 556 278 556 "
+    "611 556 611 556 333 611 611 278 278 556 278 889 611 611 611 611 389 556 333 611 556 778 "
+    "556 556 500 389 280 389 584")
+_WIDTHS = {bold: dict(zip((chr(c) for c in range(32, 127)), map(int, table.split()),
+                          strict=True))
+           for bold, table in ((False, _HELVETICA), (True, _HELVETICA_BOLD))}
+#: Width (1/1000 em) of a character outside ASCII (dashes, minus, ≤, ≥, χ, ²: all narrower).
+_OTHER_WIDTH = 600
+#: Characters a Word line may break at: spaces only (a no-break space, U+00A0, holds).
+_BREAKS = re.compile(r"[ \t\n]+")
+#: Left and right cell margin of the report's tables (twentieths of a point; Word's default
+#: is 108, 0.075 inch).
+CELL_MARGIN_TWIPS = 72
+_EMU_PER_PT = 12700
+#: Extra room per column (points) for rounding and the renderer's kerning differences.
+_SLACK_PT = 1.5
+
+
+def text_width(text: str, size: float, *, bold: bool = False) -> float:
+    """Width in points of ``text`` set in Arial (Helvetica metrics) at ``size`` points, on
+    one line.
+
+    >>> round(text_width("0.05", 10), 2)
+    19.46
+    >>> text_width("disagree", 8, bold=True) > text_width("disagree", 8)
+    True
+    """
+    widths = _WIDTHS[bold]
+    return sum(widths.get(ch, _OTHER_WIDTH) for ch in text) * size / 1000
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _BREAKS.split(text) if t]
+
+
+def _spans(text: str, size: float, bold: bool) -> tuple[float, float]:
+    """(longest unbreakable token, whole text on one line) of ``text``, in points."""
+    whole = max((text_width(line, size, bold=bold) for line in text.split("\n")), default=0.0)
+    word = max((text_width(t, size, bold=bold) for t in _tokens(text)), default=0.0)
+    return word, whole
+
+
+def column_widths(columns: Sequence[tuple[Sequence[str], Sequence[str]]], text_width_pt: float,
+                  size: float, *, stub_share: float = 0.22) -> list[float] | None:
+    """Column widths (points, summing to ``text_width_pt``) for a table whose columns are
+    given as (header texts in bold, body texts); the first column is the stub (row labels).
+
+    No column is narrower than its longest unbreakable token (a word, a number with its
+    symbol: ``<\u00a0.001``), so no word breaks inside itself. The body columns then get the
+    width that sets each of their cells on one line, the stub what it needs up to
+    ``stub_share`` of the width (its labels wrap at spaces; it gives up to a third of that
+    for a body on one line); what is still left goes to the
+    stub, then to every column in proportion. When the body cannot be set on one line, the
+    room above the minima is shared in proportion to what each column lacks. ``None`` when
+    even the minima do not fit at this size (set the table in smaller type).
+
+    >>> cols = [(["Item"], ["Overall quality of care", "Listened to"]),
+    ...         (["N (pairs)"], ["135", "125"]), (["p"], ["<\u00a0.001", ".254"])]
+    >>> [round(w) for w in column_widths(cols, 300, 8)]
+    [169, 65, 66]
+    >>> column_widths(cols, 40, 8) is None
+    True
+    """
+    pad = 2 * CELL_MARGIN_TWIPS / 20 + _SLACK_PT
+    minimum, want = [], []
+    for k, (head, body) in enumerate(columns):
+        head_word = max((_spans(h, size, True)[0] for h in head), default=0.0)
+        body_spans = [_spans(b, size, False) for b in body]
+        body_word = max((w for w, _ in body_spans), default=0.0)
+        body_whole = max((w for _, w in body_spans), default=0.0)
+        minimum.append(max(head_word, body_word, text_width("000", size)) + pad)
+        want.append(max(minimum[-1], body_whole + pad) if k else body_whole + pad)
+    total = text_width_pt
+    if sum(minimum) > total:
+        return None
+    body_min, body_want = minimum[1:], want[1:]
+    stub = min(want[0], max(minimum[0], total * stub_share))
+    # the stub gives up room (down to two thirds of its share) for a body set on one line
+    floor = min(want[0], max(minimum[0], total * stub_share * 2 / 3))
+    if stub + sum(body_want) > total >= floor + sum(body_want):
+        stub = total - sum(body_want)
+    elif stub + sum(body_want) > total:
+        stub = floor
+    room = total - stub - sum(body_min)
+    lack = sum(body_want) - sum(body_min)
+    out = list(body_min)
+    if room < lack:
+        # the body wraps somewhere: the columns that lack least are set on one line first
+        # (most columns on one line), the rest wrap at their spaces; what is left widens
+        # the stub, then every column
+        for k in sorted(range(len(out)), key=lambda k: (body_want[k] - body_min[k], k)):
+            if body_want[k] - body_min[k] <= room:
+                room -= body_want[k] - body_min[k]
+                out[k] = body_want[k]
+    else:
+        out = list(body_want)
+    spare = total - stub - sum(out)
+    grow = min(spare, want[0] - stub)
+    stub += grow
+    spare -= grow
+    weights = [stub, *out]
+    return [w + spare * w / sum(weights) for w in weights]
+
+
+def _lines(text: str, width: float, size: float) -> int:
+    """How many lines ``text`` takes in a column ``width`` points wide (words wrapped at
+    spaces, greedily, as Word does)."""
+    space = text_width(" ", size)
+    lines, used = 1, 0.0
+    for token in _tokens(text):
+        w = text_width(token, size)
+        if used and used + space + w > width:
+            lines, used = lines + 1, w
+        else:
+            used += (space if used else 0.0) + w
+    return lines
+
+
+def _score(columns: Sequence[tuple[Sequence[str], Sequence[str]]], widths: Sequence[float],
+           size: float) -> tuple[int, int]:
+    """(body columns with a cell that wraps, row labels beyond two lines) at ``widths``."""
+    pad = 2 * CELL_MARGIN_TWIPS / 20 + _SLACK_PT
+    wrapped = sum(max((_spans(b, size, False)[1] for b in body), default=0.0) + pad > w + 1e-6
+                  for (_, body), w in zip(columns[1:], widths[1:], strict=True))
+    long_labels = sum(_lines(label, widths[0] - pad, size) > 2 for label in columns[0][1])
+    return wrapped, long_labels
+
+
+def fit_font_size(columns: Sequence[tuple[Sequence[str], Sequence[str]]], text_width_pt: float,
+                  size: float, *, smallest: float = 7.0) -> tuple[float, list[float]]:
+    """The type size from ``size`` down to ``smallest`` (in half points) at which no word
+    breaks, the fewest body columns wrap and, among those, the fewest row labels take more
+    than two lines (the largest such size), with the column widths at that size
+    (:func:`column_widths`); ``smallest`` and equal widths when no size fits.
+
+    >>> cols = [(["Item"], ["Overall quality of care"]), (["Difference"], ["12.3 [4.5, 20.1]"])]
+    >>> size, widths = fit_font_size(cols, 100, 10)
+    >>> size, [round(w) for w in widths]
+    (8.0, [38, 62])
+    """
+    sizes = [size - 0.5 * k for k in range(int((size - smallest) * 2) + 1)] or [size]
+    best: tuple[tuple[int, int], float, list[float]] | None = None
+    for s in sizes:
+        widths = column_widths(columns, text_width_pt, s)
+        if widths is None:
+            continue
+        score = _score(columns, widths, s)
+        if best is None or score < best[0]:
+            best = (score, s, widths)
+        if score == (0, 0):
+            break
+    if best is not None:
+        return best[1], best[2]
+    n = len(columns)
+    return sizes[-1], [text_width_pt / n] * n
+
+
+def set_cell_margins(table: Any, twips: int = CELL_MARGIN_TWIPS) -> None:
+    """Left and right cell margins of a python-docx table (``w:tblCellMar``, placed where
+    the schema wants it: before ``w:tblLook``)."""
+    from docx.oxml.ns import qn
+
+    tbl_pr = table._tbl.tblPr
+    mar = _el("w:tblCellMar")
+    for side in ("left", "right"):
+        mar.append(_el(f"w:{side}", w=str(twips), type="dxa"))
+    look = tbl_pr.find(qn("w:tblLook"))
+    if look is not None:
+        look.addprevious(mar)
+    else:
+        tbl_pr.append(mar)
