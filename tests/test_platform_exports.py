@@ -273,3 +273,50 @@ def test_x_unticked_must_name_a_level_of_a_tick_all_column() -> None:
                 {"x-selectGroup": "services", "x-unticked": "no such level"}):
         with pytest.raises(CodebookError, match="x-unticked names no level"):
             codebook_from_dict(schema(**bad))
+
+
+def test_a_scale_coded_backwards_is_ordered_by_its_words_not_its_codes(
+        tmp_path: Path) -> None:
+    # an SPSS export coding 'Listened to' 1 = Strongly agree ... 5 = Strongly disagree: the
+    # draft orders the levels by the scale's words, so the comparison is the one of the
+    # sample coded forwards (a draft in code order would reverse every direction)
+    import pyreadstat
+
+    from crisis_survey import compare_waves
+
+    paths = []
+    for w in (1, 2):
+        frame, meta = pyreadstat.read_sav(str(SAMPLE / f"synthetic_wave{w}.sav"),
+                                          user_missing=True)
+        labels = dict(meta.variable_value_labels)
+        old = labels["exp_listened"]
+        frame["exp_listened"] = frame["exp_listened"].map(
+            lambda v: 6 - v if v in (1, 2, 3, 4, 5) else v)
+        labels["exp_listened"] = {(6 - k if k in (1, 2, 3, 4, 5) else k): v
+                                  for k, v in old.items()}
+        path = tmp_path / f"w{w}.sav"
+        pyreadstat.write_sav(frame, str(path), column_labels=meta.column_labels,
+                             variable_value_labels=labels,
+                             missing_ranges=meta.missing_ranges or None)
+        paths.append(path)
+    schema, _ = draft_codebook(*paths)
+    listened = next(f for f in schema["fields"] if f["name"] == "exp_listened")
+    assert [c["value"] for c in listened["categories"]] == [5, 4, 3, 2, 1]
+    assert listened["categories"][0]["label"] == "Strongly disagree"
+    assert any("codes run in another order" in r for r in listened["x-review"])
+    for f in schema["fields"]:
+        f.pop("x-review", None)
+    cb = codebook_from_dict(schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = compare_waves(link_waves(load_wave(paths[0], codebook=cb, wave=1),
+                                       load_wave(paths[1], codebook=cb, wave=2)),
+                            items=["exp_listened"])
+        from crisis_survey import load_sample_study
+        # every default design: the rank tests, and the overlapping t on level scores
+        # (1..k where the codes run against the levels, not the codes themselves)
+        want = compare_waves(load_sample_study(), items=["exp_listened"])
+    cols = ["n_pairs", "statistic", "p_value", "effect_size", "ci_low", "ci_high"]
+    assert got.table[cols].to_numpy(dtype=float).ravel().tolist() == pytest.approx(
+        want.table[cols].to_numpy(dtype=float).ravel().tolist(), rel=1e-12, nan_ok=True)
+    assert got.table["summary_wave1"].tolist() == want.table["summary_wave1"].tolist()

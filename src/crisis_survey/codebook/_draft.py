@@ -270,6 +270,16 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
     scale = _scale_order([str(v) for v in seen]) if not labels and not numeric else None
     if scale is not None:
         seen = scale
+    labelled_scale = _scale_order([str(c["label"]) for c in categories]) if labels else None
+    if labelled_scale is not None and labelled_scale != [str(c["label"]) for c in categories]:
+        # value labels of a known scale whose codes run another way (1 = "Strongly agree"):
+        # the levels go in the scale's order, lowest first, whatever the codes
+        by_label = {c["label"]: c for c in categories}
+        categories = [by_label[lb] for lb in labelled_scale]
+        scale = labelled_scale
+        review.append("categories: ordered as a known response scale, lowest first; the "
+                      "file's codes run in another order (code "
+                      f"{categories[0]['value']} is {categories[0]['label']!r}): check it")
     tick = _tick_option(name, label, seen) if role == "item" and not labels and \
         not categories and not free_text else None
     if tick is not None:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from html import escape
+from itertools import pairwise
 from typing import Literal
 
 from .._errors import CodebookError
@@ -222,6 +223,26 @@ class Field:
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(lv.label for lv in self.levels)
+
+    @property
+    def scores(self) -> tuple[float, ...]:
+        """Each level's score for mean-based tests and linear trends, lowest first: the codes
+        where they are numbers rising with the levels (a 0-10 scale keeps its spacing), else
+        1..k (text codes, or codes running against the order, as an export coding
+        1 = "Strongly agree" does: its scale still reads lowest first).
+
+        Examples
+        --------
+        >>> Field("q", "item", "integer", measurement="ordinal",
+        ...       levels=(Level(5, "Low"), Level(3, "Mid"), Level(1, "High"))).scores
+        (1.0, 2.0, 3.0)
+        """
+        codes = self.codes
+        numeric = all(isinstance(c, int | float) and not isinstance(c, bool) for c in codes)
+        if codes and numeric and all(float(a) < float(b)
+                                     for a, b in pairwise(codes)):
+            return tuple(float(c) for c in codes)
+        return tuple(float(i) for i in range(1, len(codes) + 1))
 
     def score(self, label: str) -> int | str:
         """The code stored for a level label (the score used by trend tests)."""

@@ -427,7 +427,7 @@ def _n_linked(layout: Layout, f: Field) -> int:
 def _patterns_of(layout: Layout, order: list[int], f: Field, counts: ItemCounts,
                  scores: bool) -> tuple[Patterns, int]:
     if f.levels:
-        values = (np.asarray(f.codes, dtype=np.float64) if scores
+        values = (np.asarray(f.scores, dtype=np.float64) if scores
                   else np.arange(len(f.levels), dtype=np.float64))
         pat = _from_counts(counts, order, values)
     else:

@@ -100,12 +100,13 @@ def summarise_many(field: Field, data: FloatArray) -> tuple[list[str], FloatArra
         k_levels = len(labels)
         q1, q2, q3 = _quantile_indices(data, (1, 4), (2, 4), (3, 4))
         quartiles, head = np.unique((q1 * k_levels + q2) * k_levels + q3, return_inverse=True)
-        codes = field.codes
         heads = []  # "median ...; IQR ...; " once per distinct (q1, q2, q3)
         for key in quartiles.tolist():
+            # levels by their score (position from 1, lowest first), not the file's codes:
+            # an export coding 1 = "Strongly agree" or from 0 reads as the scale does
             a, b, c = key // k_levels**2, key // k_levels % k_levels, key % k_levels
-            heads.append(f"median {labels[b]} ({codes[b]}); IQR {labels[a]} to {labels[c]} "
-                         f"({codes[a]}-{codes[c]}); ")
+            heads.append(f"median {labels[b]} ({b + 1}); IQR {labels[a]} to {labels[c]} "
+                         f"({a + 1}-{c + 1}); ")
         top = share[:, -2:].sum(axis=1)
         tenths, written = _fixed1(top)
         texts = [

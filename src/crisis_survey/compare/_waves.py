@@ -284,14 +284,11 @@ def _chosen_items(study: StudyLike, items: Sequence[str] | None) -> list[Field]:
 
 
 def _scores(f: Field) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Level scores for mean-based tests: 0/1 (the reported level) for binary items, the
-    codes for other items with numeric codes, else 1..k."""
+    """Level scores for mean-based tests: 0/1 (the reported level) for binary items, else
+    :attr:`Field.scores` (numeric codes rising with the levels, else 1..k)."""
     if f.measurement == "binary":
         return np.array([0.0, 1.0])
-    codes = f.codes
-    if codes and all(isinstance(c, int | float) and not isinstance(c, bool) for c in codes):
-        return np.asarray(codes, dtype=np.float64)
-    return np.arange(1, len(codes) + 1, dtype=np.float64)
+    return np.asarray(f.scores, dtype=np.float64)
 
 
 # -- one item ---------------------------------------------------------------------------------
