@@ -318,3 +318,58 @@ def test_effects_are_odds_ratios_labelled_by_what_they_mean(study: Any) -> None:
 def test_bad_requests(study: Any, item: str, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(CrisisSurveyError, match=message):
         change_by_group_model(study, item, **kwargs)
+
+
+# -- the weighted model (attrition weights) against geepack::geeglm(weights = w) -------------
+def test_weighted_model_matches_geeglm_with_weights() -> None:
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from crisis_survey import load_sample_study
+    from crisis_survey.compare import attrition_weights, change_by_group_model
+    from crisis_survey.compare._model import weighted_item_patterns
+
+    here = Path(__file__).parent / "fixtures"
+    ref = json.loads((here / "model_weighted.json").read_text())
+    assert ref["script"] == "tests/fixtures/r/model_weighted.R"
+    data = pd.read_csv(here / "model_weighted_data.csv")
+    study = load_sample_study()
+    w = attrition_weights(study, ["demographic", "overall_rating"])
+    for case in ref["cases"]:
+        # the fixture's data are the library's weighted patterns, answer by answer
+        pat, _, _ = weighted_item_patterns(study, w, case["item"])
+        rows = data[data["item"] == case["item"]]
+        has = ~np.isnan(pat.y)
+        assert len(rows) == int(has.sum()) == case["n_answers"]
+        assert np.allclose(np.sort(rows["w"].to_numpy()), np.sort(pat.wave_weight[has]),
+                           rtol=0, atol=1e-15)
+        res = change_by_group_model(study, case["item"], weights=w)
+        assert list(res.terms["term"]) == case["names"]
+        assert res.n_clusters == case["n_clusters"]
+        np.testing.assert_allclose(res.terms["estimate"], case["estimate"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(res.terms["se"], case["se"], rtol=0, atol=1e-6)
+        # weighting changes the answer: the weighted wave effect is not the unweighted one
+        plain = change_by_group_model(study, case["item"])
+        assert abs(plain.terms["estimate"].iloc[-3] - res.terms["estimate"].iloc[-3]) > 0.03
+
+
+def test_weighted_model_with_unit_weights_is_the_unweighted_model() -> None:
+    import dataclasses
+
+    from crisis_survey import load_sample_study
+    from crisis_survey.compare import attrition_weights, change_by_group_model
+
+    study = load_sample_study()
+    w = attrition_weights(study, ["demographic"])
+    ones = dataclasses.replace(w, weights=w.weights * 0 + 1)
+    for item in ("overall_rating", "exp_knew_contact"):
+        a, b = change_by_group_model(study, item), change_by_group_model(study, item,
+                                                                         weights=ones)
+        np.testing.assert_allclose(b.terms["estimate"], a.terms["estimate"], atol=1e-12)
+        np.testing.assert_allclose(b.terms["se"], a.terms["se"], atol=1e-12)
+        assert (b.n_clusters, b.n_linked, b.n_observations) == (
+            a.n_clusters, a.n_linked, a.n_observations)
+    with pytest.raises(CrisisSurveyError, match="independence working correlation"):
+        change_by_group_model(study, "overall_rating", weights=w, cov_struct="exchangeable")

@@ -179,6 +179,9 @@ class Patterns:
     group: IntArray
     y: FloatArray
     weight: FloatArray
+    #: sampling weight of each pattern's answer in each wave ``(P, 2)`` (None: 1), e.g. the
+    #: attrition weight of a returner's wave-2 answer; ``weight`` stays the count
+    wave_weight: FloatArray | None = None
 
     def answers(self) -> FloatArray:
         """Answers per ``(wave, group)``: a 2 x 2 array."""
@@ -303,16 +306,23 @@ def fit_patterns(
     x, resp, mask = _design(pat, cuts)
     w = pat.weight
     q = x.shape[2]
+    # observation weights (P, m): a pattern's answer in wave t has its wave's sampling weight
+    omega = (np.ones(mask.shape) if pat.wave_weight is None
+             else np.repeat(pat.wave_weight, mask.shape[1] // 2, axis=1))
+    if pat.wave_weight is not None and (exchangeable or alpha not in (None, 0.0)):
+        raise CrisisSurveyError("with sampling weights the model uses the independence "
+                                "working correlation only")
     size = mask.sum(axis=1)
     n_obs = float(w @ size)
     n_pairs = float(w @ (size * (size - 1) / 2))
     beta = np.zeros(q)
     if cuts is not None:  # thresholds: logits of the marginal P(y > c_j)
-        ind = (resp * mask * w[:, None]).reshape(len(w), 2, -1).sum(axis=(0, 1))
-        tot = (mask * w[:, None]).reshape(len(w), 2, -1).sum(axis=(0, 1))
+        ind = (resp * mask * omega * w[:, None]).reshape(len(w), 2, -1).sum(axis=(0, 1))
+        tot = (mask * omega * w[:, None]).reshape(len(w), 2, -1).sum(axis=(0, 1))
         beta[: len(cuts)] = special.logit(np.clip(ind / tot, 1e-6, 1 - 1e-6))
     else:
-        beta[0] = float((resp * mask * w[:, None]).sum() / n_obs)
+        beta[0] = float((resp * mask * omega * w[:, None]).sum()
+                        / (mask * omega * w[:, None]).sum())
 
     def pieces(b: FloatArray) -> tuple[FloatArray, FloatArray]:
         """``A = V^{-1/2} D`` (rows ``(P, m, q)``) and the Pearson residuals ``(P, m)``."""
@@ -343,9 +353,10 @@ def fit_patterns(
         c = a / (1.0 - a) / (1.0 + a * (size - 1.0))
         s_a = a_mat.sum(axis=1)
         flat = a_mat.reshape(-1, q)
-        bread = ((flat * np.repeat(w, a_mat.shape[1])[:, None]).T @ flat / (1.0 - a)
-                 - (s_a * (w * c)[:, None]).T @ s_a)
-        each = ((a_mat * r[..., None]).sum(axis=1) / (1.0 - a)
+        # (with sampling weights a = c = 0: each answer's term times its weight)
+        bread = ((flat * (np.repeat(w, a_mat.shape[1]) * omega.ravel())[:, None]).T @ flat
+                 / (1.0 - a) - (s_a * (w * c)[:, None]).T @ s_a)
+        each = ((a_mat * (omega * r)[..., None]).sum(axis=1) / (1.0 - a)
                 - (c * r.sum(axis=1))[:, None] * s_a)
         return bread, w @ each, (each * w[:, None]).T @ each
 
@@ -447,6 +458,50 @@ def item_patterns(study: StudyLike, item: str, *,
     return pat, n_linked, labels
 
 
+def weighted_item_patterns(study: Any, weights: Any, item: str
+                           ) -> tuple[Patterns, int, list[str]]:
+    """Patterns of an ordinal or binary item with attrition weights (private): one pattern
+    per respondent of the two groups, its answers as level scores; a returner's wave-2
+    answer weighted by the returner's attrition weight, every other answer by 1 (the
+    weighted overlapping design of :func:`~crisis_survey.compare.weighted_estimates`)."""
+    from ._weights import _scores
+
+    f = _item_field(study, item)
+    cb = study.codebook
+    layout = make_layout(study, (cb.group.name,))
+    order, labels = _group_order(study, layout)
+    model_group = {str(c): order[i] for i, c in enumerate(layout.cells)}
+    pairs = study.pairs
+    gp = pairs[("", "group")].astype("string")
+    w_pairs = weights.weights.reindex(pairs.index).to_numpy(dtype=np.float64)
+    parts: list[tuple[FloatArray, ...]] = []
+    for label, g in model_group.items():
+        sel = (gp == label).to_numpy(dtype=bool, na_value=False)
+        x, y = _scores(pairs[(1, f.name)], f)[sel], _scores(pairs[(2, f.name)], f)[sel]
+        parts.append((np.full(x.size, float(g)), x, y, np.ones(x.size), w_pairs[sel],
+                      np.ones(x.size)))
+        for wave in (1, 2):
+            un = study.unpaired(wave)
+            if f.name not in un.columns:
+                continue
+            mine = (un[cb.group.name].astype("string") == label).to_numpy(
+                dtype=bool, na_value=False)
+            v = _scores(un[f.name], f)[mine]
+            nan = np.full(v.size, np.nan)
+            parts.append((np.full(v.size, float(g)), v if wave == 1 else nan,
+                          nan if wave == 1 else v, np.ones(v.size), np.ones(v.size),
+                          np.zeros(v.size)))
+    group, y1, y2, w1, w2, linked = (np.concatenate(c) for c in zip(*parts, strict=True))
+    keep = ~(np.isnan(y1) & np.isnan(y2))
+    if np.any(~np.isfinite(w2[keep & ~np.isnan(y2)])):
+        raise CrisisSurveyError(f"a returner answering {item!r} has no attrition weight")
+    w2 = np.where(np.isnan(y2), 1.0, w2)
+    n_linked = int((keep & (linked > 0)).sum())
+    pat = Patterns(group[keep].astype(np.int64), np.column_stack([y1, y2])[keep],
+                   np.ones(int(keep.sum())), np.column_stack([w1, w2])[keep])
+    return pat, n_linked, labels
+
+
 def _check_options(method: str, cov_struct: str, confidence: float) -> None:
     if method not in ("ordinal-gee", "linear-gee"):
         raise CrisisSurveyError(f"method must be 'ordinal-gee' or 'linear-gee'; got {method!r}")
@@ -503,6 +558,7 @@ def change_by_group_model(
     method: Method = "ordinal-gee",
     cov_struct: CovStruct = "independence",
     confidence: float = 0.95,
+    weights: Any = None,
 ) -> ModelResult:
     r"""Did the change between waves differ between service users and carers?
 
@@ -529,6 +585,14 @@ def change_by_group_model(
         whatever the true within-respondent correlation.
     confidence : float
         Level of the normal-theory intervals.
+    weights : AttritionWeights, optional
+        Attrition weights (:func:`~crisis_survey.compare.attrition_weights`): a returner's
+        wave-2 answer counts with the returner's weight, every other answer with 1 (the
+        weighted overlapping design), so the returners stand for their group's whole wave-1
+        sample. Ordinal and binary items, independence working correlation only; the
+        sandwich then sums each respondent's weighted score (design-based variance with
+        respondents as primary sampling units, no finite-population or ``n/(n-1)``
+        factor), as ``geepack::geeglm(..., weights = w, corstr = "independence")``.
 
     Returns
     -------
@@ -597,6 +661,13 @@ def change_by_group_model(
     """
     _check_options(method, cov_struct, confidence)
     _modelled_field(study, item, method)
+    if weights is not None:
+        if method != "ordinal-gee" or cov_struct != "independence":
+            raise CrisisSurveyError("the weighted change-by-group model is the ordinal GEE "
+                                    "with the independence working correlation; got "
+                                    f"method={method!r}, cov_struct={cov_struct!r}")
+        pat, n_linked, labels = weighted_item_patterns(study, weights, item)
+        return _model(item, pat, n_linked, labels, method, cov_struct, confidence)
     pat, n_linked, labels = item_patterns(study, item, scores=method != "ordinal-gee")
     return _model(item, pat, n_linked, labels, method, cov_struct, confidence)
 
