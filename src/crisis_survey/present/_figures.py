@@ -1295,6 +1295,8 @@ class FigureDrawing:
             import warnings
             from concurrent.futures import ProcessPoolExecutor
 
+            import matplotlib.pyplot  # noqa: F401  imported here once, not in every worker
+
             _JOBS[:] = self._jobs  # inherited by the workers, forked at the first submit
             self._pool = ProcessPoolExecutor(max_workers=n,
                                              mp_context=multiprocessing.get_context("fork"))
