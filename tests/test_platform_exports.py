@@ -320,3 +320,41 @@ def test_a_scale_coded_backwards_is_ordered_by_its_words_not_its_codes(
     assert got.table[cols].to_numpy(dtype=float).ravel().tolist() == pytest.approx(
         want.table[cols].to_numpy(dtype=float).ravel().tolist(), rel=1e-12, nan_ok=True)
     assert got.table["summary_wave1"].tolist() == want.table["summary_wave1"].tolist()
+
+
+@pytest.mark.parametrize("kind", ["json", "csv"])
+def test_one_mapping_file_names_each_waves_columns(tmp_path: Path, kind: str) -> None:
+    # wave 2's survey inserted a question: its Q7 is wave 1's Q6 (the overall rating);
+    # one mapping file says so per wave, with a part for both
+    import shutil
+
+    cb = default_codebook()
+    frames = {}
+    for w in (1, 2):
+        d = pd.read_csv(SAMPLE / f"synthetic_wave{w}.csv", dtype=str)
+        d = d.rename(columns={"overall_rating": "Q6" if w == 1 else "Q7"})
+        if w == 2:
+            d.insert(3, "Q6", "x")  # the new question, not in the codebook: ignored
+        frames[w] = tmp_path / f"w{w}.csv"
+        d.to_csv(frames[w], index=False)
+    if kind == "json":
+        mapping = tmp_path / "map.json"
+        mapping.write_text(json.dumps({"wave 1": {"Q6": "overall_rating"},
+                                       "wave 2": {"Q7": "overall_rating", "Q6": None}}))
+    else:
+        mapping = tmp_path / "map.csv"
+        mapping.write_text("column,field,wave\nQ6,overall_rating,1\nQ7,overall_rating,2\n"
+                           "Q6,,2\ncomments,comments,\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = [load_wave(frames[w], codebook=cb, wave=w, mapping=mapping) for w in (1, 2)]
+        want = [load_wave(SAMPLE / f"synthetic_wave{w}.csv", codebook=cb, wave=w)
+                for w in (1, 2)]
+    for g, x in zip(got, want, strict=True):
+        pd.testing.assert_series_equal(g.data["overall_rating"], x.data["overall_rating"])
+    # the per-wave mapping used without a wave cannot pick its part
+    from crisis_survey import CodebookError
+    from crisis_survey.load._mapping import read_mapping
+    with pytest.raises(CodebookError, match="without saying which wave"):
+        read_mapping({"wave 1": {"Q6": "overall_rating"}}, cb)
+    shutil.rmtree(tmp_path)

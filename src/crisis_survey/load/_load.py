@@ -229,7 +229,9 @@ def load_wave(
         (``{"Q3_1": "overall_rating", "StartDate": null}``) or CSV file (header
         ``column,field``). A column mapped to ``None`` (JSON ``null``, empty CSV cell) is
         ignored. Columns neither in the codebook nor in the mapping are an error. Names are
-        matched ignoring case and surrounding spaces.
+        matched ignoring case and surrounding spaces. Where the waves name a question
+        differently, one mapping holds both: ``{"wave 1": {...}, "wave 2": {...}}``, or a
+        CSV ``column,field,wave`` (a blank wave: both); ``wave`` picks this file's part.
     on_error
         ``"raise"`` (default): any problem raises one :class:`DataValidationError` listing
         every problem found. ``"quarantine"``: rows with problems are left out of ``data``
@@ -325,7 +327,7 @@ def load_wave(
             source, f"wave {wave!r} is not declared in codebook {cb.name!r}",
             "one of the waves " + ", ".join(str(w.number) for w in cb.waves), value=wave)])
     wave = int(wave)
-    maps = read_mapping(mapping, cb)
+    maps = read_mapping(mapping, cb, wave)
     suffix = p.suffix.lower()
     if READERS.get(suffix) == "csv":
         # CSV is parsed from disk in blocks: hash it as a stream, never hold it whole

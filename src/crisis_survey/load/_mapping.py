@@ -7,6 +7,11 @@ ignored. A column maps to a field by the mapping if the mapping names it, otherw
 the field's name. A column mapped to ``None`` (JSON ``null``, an empty cell in a CSV mapping)
 is read but ignored; any other column that is not in the codebook is an error, so that a
 renamed or misspelt column is never dropped silently.
+
+Two waves exported from two surveys often name one question differently (wave 2 inserted a
+question, so its ``Q5`` is wave 1's ``Q4``). One mapping file can then hold each wave's part:
+JSON ``{"wave 1": {...}, "wave 2": {...}}`` (or keys ``"1"``, ``"2"``, ``"wave1"``), or a CSV
+``column,field,wave`` whose rows with a blank wave apply to both.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ def _mapping_error(problems: list[dict[str, Any]]) -> CodebookError:
     return CodebookError(problems, headline="The column mapping is not valid")
 
 
-def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
+def _read_mapping_file(path: Path, wave: int | None = None) -> tuple[dict[Any, Any], str]:
     source = path.name
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -77,10 +82,19 @@ def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
                 source, None, ",".join(rows[0]) if rows else "",
                 "column mapping CSV lacks its header",
                 "a first row 'column,field', then one row per file column")])
+        per_wave = len(header) > 2 and header[2] == "wave"
         spec = {}
-        for row in rows[1:]:
+        for n, row in enumerate(rows[1:], start=2):
             if not row or not any(c.strip() for c in row):
                 continue
+            if per_wave and len(row) > 2 and row[2].strip():
+                named = _wave_key(row[2])
+                if named is None:
+                    raise _mapping_error([_mapping_problem(
+                        source, row[0], row[2], f"row {n}: the wave is not a wave number",
+                        "1 or 2 (blank: the row applies to both waves)")])
+                if wave is None or named != wave:
+                    continue
             target = row[1].strip() if len(row) > 1 else ""
             spec[row[0]] = target or None
         return spec, source
@@ -89,18 +103,46 @@ def _read_mapping_file(path: Path) -> tuple[dict[Any, Any], str]:
                                           "a .json or .csv mapping file")])
 
 
-def read_mapping(mapping: MappingLike | None, codebook: Codebook) -> dict[str, str | None]:
-    """Normalised mapping ``file column key -> field name or None``; CodebookError if bad."""
+def _wave_key(key: object) -> int | None:
+    """The wave a per-wave mapping's key names ('wave 1', 'wave1', '1', 1), or None."""
+    text = str(key).strip().casefold().replace("_", " ").replace("-", " ")
+    for prefix in ("wave ", "wave", ""):
+        rest = text[len(prefix):] if text.startswith(prefix) else None
+        if rest is not None and rest.strip().isdigit():
+            return int(rest.strip())
+    return None
+
+
+def _for_wave(spec: dict[Any, Any], wave: int | None, source: str) -> dict[Any, Any]:
+    """A per-wave mapping's part for ``wave`` (every key a wave holding an object); any other
+    mapping as it is."""
+    waves = {k: _wave_key(k) for k in spec}
+    if not spec or any(w is None for w in waves.values()) or \
+            not all(isinstance(v, Mapping) for v in spec.values()):
+        return spec
+    if wave is None:
+        raise _mapping_error([_mapping_problem(
+            source, None, ", ".join(map(str, spec)), "a per-wave column mapping was given "
+            "without saying which wave the file is", "wave= (load_wave reads one wave)")])
+    part = [v for k, v in spec.items() if waves[k] == wave]
+    return dict(part[0]) if part else {}
+
+
+def read_mapping(mapping: MappingLike | None, codebook: Codebook, wave: int | None = None
+                 ) -> dict[str, str | None]:
+    """Normalised mapping ``file column key -> field name or None``; CodebookError if bad.
+    A per-wave mapping (see the module's docs) gives ``wave``'s part."""
     if mapping is None:
         return {}
     if isinstance(mapping, (str, Path)):
-        spec, source = _read_mapping_file(Path(mapping))
+        spec, source = _read_mapping_file(Path(mapping), wave)
     elif isinstance(mapping, Mapping):
         spec, source = dict(mapping), "<mapping>"
     else:
         raise _mapping_error([_mapping_problem("<mapping>", None, type(mapping).__name__,
                                               "column mapping of an unknown kind",
                                               "a dict, or the path of a JSON or CSV file")])
+    spec = _for_wave(spec, wave, source)
     names = {_key(n): n for n in codebook.names}
     out: dict[str, str | None] = {}
     problems = []
