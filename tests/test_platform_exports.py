@@ -358,3 +358,29 @@ def test_one_mapping_file_names_each_waves_columns(tmp_path: Path, kind: str) ->
     with pytest.raises(CodebookError, match="without saying which wave"):
         read_mapping({"wave 1": {"Q6": "overall_rating"}}, cb)
     shutil.rmtree(tmp_path)
+
+
+def test_the_cli_says_when_a_codebook_still_holds_the_drafts_guesses(tmp_path: Path) -> None:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from crisis_survey._cli import main
+
+    w1 = _qualtrics(1, tmp_path)
+    schema, _ = draft_codebook(w1)
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps(schema))
+    notes = len(schema["x-review"]) + sum(len(f.get("x-review", [])) for f in schema["fields"])
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        main(["validate", str(w1), "--wave", "1", "--codebook", str(draft)])
+    assert f"still holds {notes} x-review note(s)" in err.getvalue()
+    assert "provisional" in err.getvalue()
+    for f in schema["fields"]:
+        f.pop("x-review", None)
+    schema.pop("x-review")
+    draft.write_text(json.dumps(schema))
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        main(["validate", str(w1), "--wave", "1", "--codebook", str(draft)])
+    assert "x-review" not in err.getvalue()

@@ -168,6 +168,7 @@ def _save_problems(problems: pd.DataFrame, path: str | None) -> Path | None:
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     cb = _codebook(args.codebook)
+    _say_unreviewed(cb, err)
     name = Path(args.file).name
     try:
         # Quarantine mode always, so the accounting can be shown; without --quarantine any
@@ -199,6 +200,7 @@ def _cmd_link(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     folder = _out_folder(args)
     cb = _codebook(args.codebook)
+    _say_unreviewed(cb, err)
     secret = _secret(args.secret_env)
     w1 = _load(args.wave1, cb, 1, args.mapping, args.quarantine, err, **_file_options(args, 1))
     w2 = _load(args.wave2, cb, 2, args.mapping, args.quarantine, err, **_file_options(args, 2))
@@ -280,6 +282,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with _warnings_to(err):
         plan = load_plan(args.plan) if args.plan else AnalysisPlan()
     cb = _codebook(args.codebook)
+    _say_unreviewed(cb, err)
     check_plan(plan, cb)  # before any data are read
     plan.check(cb)  # no identifier, free text or date as a by, item or test
     secret = _secret(args.secret_env or plan.secret_env or None)
@@ -304,6 +307,15 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                       progress=_progress(err, quiet=args.quiet))
     print(str(release), file=out)
     return OK
+
+
+def _say_unreviewed(cb: Codebook, err: TextIO) -> None:
+    """A drafted codebook's unchecked guesses are named before anything is read."""
+    if cb.unreviewed:
+        print(f"Note: the codebook {cb.source or cb.name} still holds {cb.unreviewed} x-review "
+              "note(s) from 'codebook draft': its guesses (roles, the order of scales, missing "
+              "codes, which way is better) are not yet checked, so treat this output as "
+              "provisional; check each note, then delete it.", file=err)
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

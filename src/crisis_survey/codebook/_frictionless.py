@@ -398,7 +398,17 @@ def codebook_from_dict(spec: Mapping[str, Any], source: str = "<dict>") -> Codeb
         waves=tuple(waves),
         synthetic=bool(spec.get("x-synthetic", False)),
         source=source,
+        unreviewed=_review_notes(spec),
     )
+
+
+def _review_notes(spec: Mapping[str, Any]) -> int:
+    """How many ``x-review`` notes a (drafted) schema and its fields still hold."""
+    def count(part: Any) -> int:
+        notes = part.get("x-review") if isinstance(part, Mapping) else None
+        return len(notes) if isinstance(notes, list) else int(bool(notes))
+    fields = spec.get("fields")
+    return count(spec) + sum(count(f) for f in (fields if isinstance(fields, list) else []))
 
 
 def load_codebook(path: str | Path | None = None) -> Codebook:

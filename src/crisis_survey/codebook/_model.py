@@ -314,6 +314,8 @@ class Codebook:
     groups_label: str = "respondent group"
     synthetic: bool = False
     source: str = ""
+    #: how many ``x-review`` notes (guesses of ``codebook draft`` not yet checked) it holds
+    unreviewed: int = field(default=0, compare=False)
     _index: dict[str, Field] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
