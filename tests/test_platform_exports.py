@@ -156,6 +156,10 @@ def test_a_qualtrics_export_drafts_a_codebook_that_links_the_waves(tmp_path: Pat
          "fieldworkEnd": "2015-12-27"}]
     assert [c["label"] for c in fields["Q6"]["categories"]] == [
         "Very poor", "Poor", "Fair", "Good", "Excellent"]
+    # a rating scale says which way is better; an agreement scale does not (the statement
+    # could be a complaint), so the reviewer says
+    assert fields["Q6"]["x-polarity"] == "higher_is_better"
+    assert "x-polarity" not in fields["Q7"]
     for f in schema["fields"]:
         f.pop("x-review", None)
     cb = codebook_from_dict(schema)

@@ -133,6 +133,16 @@ _SCALES: tuple[tuple[str, ...], ...] = (
 )
 
 
+#: the lowest level of a scale that rates how good something was (agreement and frequency
+#: scales are not: whether agreeing is better depends on the statement)
+_WORST = frozenset({"very poor", "very dissatisfied", "very unhelpful", "not at all helpful",
+                    "much worse", "got worse"})
+
+
+def _plain_words(label: str) -> str:
+    return re.sub(r"[^a-z, ]+", "", str(label).lower()).strip()
+
+
 def _scale_order(levels: list[str]) -> list[str] | None:
     """``levels`` in the order of the one known scale they all belong to, or None."""
     key = {v: re.sub(r"[^a-z, ]+", "", v.lower()).strip() for v in levels}
@@ -271,6 +281,8 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
     if scale is not None:
         seen = scale
     labelled_scale = _scale_order([str(c["label"]) for c in categories]) if labels else None
+    if labelled_scale is not None:
+        scale = labelled_scale
     if labelled_scale is not None and labelled_scale != [str(c["label"]) for c in categories]:
         # value labels of a known scale whose codes run another way (1 = "Strongly agree"):
         # the levels go in the scale's order, lowest first, whatever the codes
@@ -336,6 +348,11 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
         spec["categories"] = categories
         if spec.get("x-measurement") == "ordinal":
             spec["categoriesOrdered"] = True
+            if scale is not None and _plain_words(scale[0]) in _WORST:
+                # a scale of how good something was: higher is better whatever the question
+                spec["x-polarity"] = "higher_is_better"
+                review.append("x-polarity: guessed 'higher_is_better' (a rating scale from "
+                              f"{scale[0]!r} up); the findings then say improved / got worse")
     if missing:
         spec["missingValues"] = [{"value": "", "label": "Not answered",
                                   "x-kind": "not_answered"}, *missing]
