@@ -227,6 +227,13 @@ def test_a_surveymonkey_export_drafts_matrix_rows_and_tick_all_options(
     listened = fields["How much do you agree with each statement? - Listened to"]
     assert listened["x-measurement"] == "ordinal" and listened["categories"][0]["label"] == \
         "Strongly disagree"
+    # each matrix row is labelled by its own text, the matrix's question kept beside it (a
+    # question spanning one column too: its row is still a row)
+    assert listened["title"] == "Listened to"
+    assert listened["x-question"] == "How much do you agree with each statement?"
+    assert fields["How much do you agree with each statement? - Got help when needed"][
+        "title"] == "Got help when needed"
+    assert gp["x-question"] == "Which services did you use?"
     role = {n: f["x-role"] for n, f in fields.items()}
     assert role["Respondent ID"] == "identifier" and role["Custom Data 1"] == "other"
     assert role["Email Address"] == "link_key"  # the only link-key-like column: review it

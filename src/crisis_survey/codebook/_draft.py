@@ -158,6 +158,7 @@ class _Column:
 
     name: str
     label: str = ""
+    question: str = ""  # the question a matrix row or tick-all option belongs to
     numeric: bool = False
     is_date: bool = False
     date_format: str | None = None
@@ -223,6 +224,8 @@ def _field(col: _Column, waves: tuple[int, ...] | None = None) -> dict[str, Any]
     spec: dict[str, Any] = {"name": name}
     if label:
         spec["title"] = label
+    if col.question:
+        spec["x-question"] = col.question
     role = _role(name, label, is_date)
     personal = role == "personal"
     if role is None:
@@ -426,11 +429,37 @@ def _tabular(path: Path) -> list[_Column]:
 
     columns = _text_columns(pd.DataFrame({c: [text(v) for v in frame[c].tolist()]
                                           for c in frame.columns}, dtype=object))
+    texts = {}
     for col in columns:  # the platform's question text: the first line, as a label
         question = table.questions.get(col.name, "").strip()
         if question:
-            col.label = " ".join(question.splitlines()[0].split())
+            texts[col.name] = " ".join(question.splitlines()[0].split())
+    _split_matrix(columns, texts)
     return columns
+
+
+def _split_matrix(columns: list[_Column], texts: dict[str, str]) -> None:
+    """Label each column by its own text: a matrix question's rows or a tick-all question's
+    options share the question ("How much do you agree ...? - Listened to"; SurveyMonkey
+    names the column so, Qualtrics writes its question row so), so a text shared by several
+    columns before ' - ' is their question (``x-question``) and the rest each one's label."""
+    # the fuller of the column's name and its question text ("question - row" either way)
+    full = {c.name: c.name if c.name.startswith(f"{texts.get(c.name, '')} - ")
+            else texts.get(c.name) or c.name for c in columns}
+    heads: dict[str, int] = {}
+    for text in full.values():
+        head, sep, _ = text.rpartition(" - ")
+        if sep and head:
+            heads[head] = heads.get(head, 0) + 1
+    for col in columns:
+        head, sep, tail = full[col.name].rpartition(" - ")
+        if sep and head and tail.strip() and heads.get(head, 0) >= 2:
+            col.label, col.question = tail.strip(), head.strip()
+        elif col.name in texts and texts[col.name] == col.name:
+            # SurveyMonkey names a one-column question by its text: that is its label too
+            col.label = texts[col.name]
+        elif col.name in texts:
+            col.label = texts[col.name]
 
 
 def _text_columns(frame: Any) -> list[_Column]:

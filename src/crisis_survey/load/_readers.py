@@ -168,9 +168,9 @@ def platform_header(header: Sequence[Any], below: Sequence[Sequence[Any]]
             q = names[start]
             for i in span:
                 option = sub[i]
-                if len(span) == 1 or not option or option.lower() in _SM_RESPONSE:
+                if not option or option.lower() in _SM_RESPONSE:
                     name = q if len(span) == 1 or i == start else f"{q} ({i - start + 1})"
-                else:
+                else:  # a matrix row or an option, even a question's only one
                     name = f"{q} - {option}"
                 out.append(name)
                 if name != q:
