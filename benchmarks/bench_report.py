@@ -96,6 +96,16 @@ _STEPS = {0: "linkage outputs", 1: "compare", 2: "models", 3: "build tables",
           4: "write tables", 5: "figures", 6: "HTML + Word", 7: "manifest + start-up"}
 
 
+def _phase(step: int, message: str) -> str:
+    """The benchmark's name of a progress line's phase."""
+    if step == 0:
+        for start, name in (("comparing", "compare"), ("audit", "audit")):
+            if message.startswith(start):
+                return name
+        return _STEPS[0]
+    return _STEPS.get(step, str(step))
+
+
 def _report(folder: Path, by: tuple[str, ...]) -> dict[str, Any]:
     """Run ``crisis-survey report`` in a fresh process; wall time, peak memory, steps."""
     plan = folder / f"plan_{'_'.join(by)}.toml"
@@ -109,8 +119,9 @@ def _report(folder: Path, by: tuple[str, ...]) -> dict[str, Any]:
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
                "sys.stdout.write(r.stderr); "
-               "print('WALL', time.perf_counter() - t, 'RSS', "
-               "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 'RC', r.returncode)")
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print('WALL', time.perf_counter() - t, 'RSS', u.ru_maxrss, 'RC', r.returncode, "
+               "'CPU', u.ru_utime + u.ru_stime)")
     env = {"PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"}
     load_before = os.getloadavg()
     res = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True,
@@ -118,26 +129,30 @@ def _report(folder: Path, by: tuple[str, ...]) -> dict[str, Any]:
     lines = res.stdout.splitlines()
     wall_line = [ln for ln in lines if ln.startswith("WALL ")][-1].split()
     wall, rss, rc = float(wall_line[1]), int(wall_line[3]), int(wall_line[5])
+    cpu = float(wall_line[7])  # user + system of the command and its figure workers
     if rc != 0:
         raise RuntimeError("crisis-survey report failed:\n" + res.stdout[-3000:])
+    report_end = wall  # approximately: loading + linking + the steps
     # the report's steps: the seconds of each step's first line, since the start of publish()
-    starts: dict[int, float] = {}
+    # (step 0 holds publish's own comparison, the release audit and the linkage outputs;
+    # the report's step 1 reuses that comparison)
+    marks: list[tuple[float, str]] = []
     for ln in lines:
         m = _LINE.match(ln)
         if m:
-            starts.setdefault(int(m.group(1)), float(m.group(3)))
-    report_end = wall  # approximately: loading + linking + the steps
+            phase = _phase(int(m.group(1)), m.group(4))
+            if not marks or marks[-1][1] != phase:
+                marks.append((float(m.group(3)), phase))
     steps: dict[str, float] = {}
-    ordered = sorted(starts)
-    for i, s in enumerate(ordered):
-        end = starts[ordered[i + 1]] if i + 1 < len(ordered) else None
-        steps[_STEPS.get(s, str(s))] = (end - starts[s]) if end is not None else math_nan()
+    for (start, phase), nxt in zip(marks, [*marks[1:], None], strict=True):
+        took = (nxt[0] - start) if nxt is not None else math_nan()
+        steps[phase] = steps.get(phase, 0.0) + took
     linked = [ln for ln in lines if "respondents linked" in ln]
     load_link = float(re.findall(r"\+([\d.]+) s", linked[-1])[0]) if linked else math_nan()
     total_steps = sum(v for v in steps.values() if v == v)
     # what is left of the wall clock: interpreter start, imports, the manifest step
     steps["manifest + start-up"] = max(0.0, wall - load_link - total_steps)
-    return {"by": list(by), "wall_s": wall, "peak_mib": rss / 1024.0,
+    return {"by": list(by), "wall_s": wall, "cpu_s": cpu, "peak_mib": rss / 1024.0,
             "load_before": load_before, "load_after": os.getloadavg(),
             "read_check_link_s": load_link, "steps_s": steps, "report_end_s": report_end}
 
@@ -334,7 +349,7 @@ def _print(run: dict[str, Any]) -> None:
              f"({100 * run['read_check_link_s'] / wall:.0f}%)"]
     parts += [f"{k} {v:.1f} s ({100 * v / wall:.0f}%)" for k, v in steps.items()]
     print(f"N = {run['n_per_wave']:,} per wave, by {' x '.join(run['by'])}: "
-          f"report {wall:.1f} s, peak {run['peak_mib']:.0f} MiB "
+          f"report {wall:.1f} s (CPU {run['cpu_s']:.1f} s), peak {run['peak_mib']:.0f} MiB "
           f"(CSV {run['csv_mib']:.0f} MiB; load average {run['load_before'][0]:.1f} before, "
           f"{run['load_after'][0]:.1f} after)")
     print("   " + "; ".join(parts))
