@@ -48,6 +48,9 @@ AUDIT_COLUMNS = ["output", "fact", "kind", "value", "lower", "upper", "values", 
 #: ``"change"``: the down/same/up bars of
 #: :func:`~crisis_survey.present.change_chart`, which the report does not draw (beside the
 #: transition chart's cells, its "same" and "up" bars pin withheld diagonal cells).
+#: The most facts x grid points (summed over the blocks) the audit's ``"auto"`` method
+#: still solves by the dense reference (tens of MB; the small studies and the sample).
+DENSE_LIMIT = 20_000_000
 PARTS = ("table1", "linkage", "comparison", "statistics", "attrition", "figures", "wave2")
 
 
@@ -71,7 +74,9 @@ class _Block:
 
     def add(self, output: str, label: str, mask: np.ndarray, kind: str,
             origin: tuple[str, ...] | None = None) -> None:
-        self.coefs.append(np.asarray(mask, dtype=bool))
+        # the grid points of the fact (a dense mask per fact is facts x grid booleans: by
+        # group x area, 150 areas, gigabytes per block)
+        self.coefs.append(np.flatnonzero(np.asarray(mask, dtype=bool)).astype(np.int64))
         self.kinds.append(kind)
         self.labels.append(label)
         self.outputs.append(output)
@@ -210,6 +215,7 @@ def audit_release(
     designs: Sequence[str] = ("paired", "independent", "overlapping"),
     parts: Sequence[str] = PARTS,
     published: Any = None,
+    method: str = "auto",
 ) -> pd.DataFrame:
     """Attack a release as a reader holding all of it at once, by linear programming.
 
@@ -226,6 +232,14 @@ def audit_release(
     published
         The release's published values (:class:`~crisis_survey.present._release.Published`);
         built here when not given.
+    method
+        ``"reference"``: one dense programme over each whole block (memory and time grow
+        with the square of the cells: by group x area it ran out of memory);
+        ``"local"``: sparse blocks, counts proven safe by local programmes first, the
+        reference for the rest (:mod:`._audit_local`); ``"auto"`` (default): the
+        reference while its dense blocks stay below :data:`DENSE_LIMIT` entries, else
+        local. On small studies both find the same narrowed counts with the same bounds
+        (``tests/test_audit_local.py``).
 
     Returns
     -------
@@ -432,9 +446,20 @@ def audit_release(
             b.add("linkage table", f"linked {g}", fr.linked & in_group(fr.g1, g),
                   status(shown))
 
-    problems = [_problem(b) for b, _ in blocks.values()]
-    problems.append(_linkage_problem(link, shown_link, published.accounting, groups))
-    return _solve(problems, need, threshold, persons)
+    linkage = _linkage_problem(link, shown_link, published.accounting, groups)
+    if method not in ("auto", "local", "reference"):
+        raise ValueError(f"method must be 'auto', 'local' or 'reference', not {method!r}")
+    if method == "auto":
+        dense = sum(len(b.coefs) * b.weight.size for b, _ in blocks.values())
+        method = "reference" if dense <= DENSE_LIMIT else "local"
+    if method == "reference":
+        problems = [_problem(b) for b, _ in blocks.values()]
+        return _solve([*problems, linkage], need, threshold, persons)
+    from . import _audit_local
+
+    sparse = [_audit_local.sparse_problem(b) for b, _ in blocks.values()]
+    return _audit_local.solve([*sparse, _audit_local.from_dense(linkage)], need, threshold,
+                              persons)
 
 
 @dataclass
@@ -455,7 +480,11 @@ class _Problem:
 
 
 def _problem(b: _Block) -> _Problem:
-    matrix = np.vstack(b.coefs) if b.coefs else np.zeros((0, b.weight.size), bool)
+    """The reference construction (dense; :func:`._audit_local.sparse_problem` is the
+    product path's)."""
+    matrix = np.zeros((len(b.coefs), b.weight.size), bool)
+    for i, cols in enumerate(b.coefs):
+        matrix[i, cols] = True
     n_strata = int(b.strata.max()) + 1 if b.strata.size else 0
     strata = np.zeros((n_strata, b.weight.size), dtype=bool)
     strata[b.strata, np.arange(b.weight.size)] = True
@@ -558,7 +587,30 @@ def _int(v: Any) -> int:
 def _solve(problems: Sequence[_Problem], need: int, threshold: int,
            persons: _Persons) -> pd.DataFrame:
     """Bounds of every small withheld or source count, blocks coupled through the strata
-    sizes (each stratum's tightest bounds over all blocks, fed back once)."""
+    sizes (each stratum's tightest bounds over all blocks, fed back once): the reference
+    (dense, one programme over each whole block; :mod:`._audit_local` is the product
+    path)."""
+    targets = [_targets(p, threshold) for p in problems]
+    results = _exact_bounds(problems, persons, targets, need)
+    return _records(problems, targets, results, need, threshold)
+
+
+def _targets(p: _Problem, threshold: int) -> list[int]:
+    """The small withheld or source counts of a block, one per distinct count (a cell
+    printed twice is attacked once), in order of first appearance."""
+    kinds = np.asarray(p.kinds)
+    small = (p.value >= 1) & (p.value < threshold) & (kinds != "published")
+    idx = np.flatnonzero(small)
+    _, first = np.unique(p.atoms[idx], axis=0, return_index=True) if idx.size else (
+        None, np.zeros(0, np.int64))
+    return [int(i) for i in idx[np.sort(first)]]
+
+
+def _exact_bounds(problems: Sequence[_Problem], persons: _Persons,
+                  targets: Sequence[Sequence[int]], need: int
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The reference's bounds of the facts ``targets`` of each (dense) block, the blocks
+    coupled through the strata sizes."""
     def base(p: _Problem) -> dict[str, Any]:
         kinds = np.asarray(p.kinds)
         pub = kinds == "published"
@@ -602,19 +654,15 @@ def _solve(problems: Sequence[_Problem], need: int, threshold: int,
         link = next((i for i, p in enumerate(problems) if p.name == "linkage"), None)
         if link is not None:
             _bound_linkage(problems[link], specs[link], persons, lo, hi)
-    targets: list[list[int]] = []
-    stack: list[dict[str, Any]] = []
-    for p, spec in zip(problems, specs, strict=True):
-        kinds = np.asarray(p.kinds)
-        small = (p.value >= 1) & (p.value < threshold) & (kinds != "published")
-        idx = np.flatnonzero(small)
-        # one objective per distinct count (a cell printed twice is attacked once)
-        _, first = np.unique(p.atoms[idx], axis=0, return_index=True) if idx.size else (
-            None, np.zeros(0, np.int64))
-        targets.append([int(i) for i in idx[np.sort(first)]])
-        idx = idx[np.sort(first)]
-        stack.append({**spec, "objectives": p.atoms[idx]})
-    results = lp_stack(stack, enough=need)
+    stack = [{**spec, "objectives": p.atoms[np.asarray(chosen, dtype=np.int64)]}
+             for p, spec, chosen in zip(problems, specs, targets, strict=True)]
+    return lp_stack(stack, enough=need)
+
+
+def _records(problems: Sequence[Any], targets: Sequence[Sequence[int]],
+             results: Sequence[tuple[np.ndarray, np.ndarray]], need: int,
+             threshold: int) -> pd.DataFrame:
+    """The audit's result from each block's attacked facts and their bounds."""
     records: list[dict[str, Any]] = []
     for p, chosen, (lo_q, hi_q) in zip(problems, targets, results, strict=True):
         for q, low, high in zip(chosen, lo_q, hi_q, strict=True):
@@ -634,9 +682,14 @@ def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
     whose cells the block publishes, the one sharing most respondents with ``q`` (the
     first when none shares any: the differencing went through them all)."""
     overlap: dict[tuple[str, ...], float] = {}
-    for atoms, origin in zip(p.atoms, p.origins, strict=True):
+    if hasattr(p.atoms, "tocsr"):  # the product path's sparse blocks
+        rows = p.atoms.tocsr()
+        shared = np.asarray((rows @ rows[q].T).todense(), dtype=float).ravel()
+    else:
+        shared = p.atoms @ p.atoms[q]
+    for value, origin in zip(shared, p.origins, strict=True):
         if origin is not None:
-            overlap[origin] = max(overlap.get(origin, 0.0), float(atoms @ p.atoms[q]))
+            overlap[origin] = max(overlap.get(origin, 0.0), float(value))
     if not overlap:
         return None
     return max(overlap, key=lambda o: (overlap[o], o[2] == "All" if len(o) > 2 else False))

@@ -1,0 +1,380 @@
+"""The release audit's product path: sparse blocks, small counts proven safe by local
+programmes, the rest solved by the reference (private module; reached through
+:func:`crisis_survey.present._audit.audit_release`).
+
+The reference (:func:`._audit._solve`) writes each block (one item or demographic over every
+stratum) as a dense facts x atoms matrix and solves one programme over the whole block per
+bound. By group x area (150 areas) a block has about 30,000 facts and 14,000 atoms: dense,
+that is gigabytes per block, and every bound is a programme over all areas; the audit ran out
+of memory (23.4 GB) even at 2,000 respondents per wave.
+
+Here a block is a sparse matrix, and a small count is first attacked *locally*: only the
+atoms of the areas (cells) its respondents are in, and of two more cells of the same group,
+may move; every other atom stays at its true count, and every stratum keeps its true size.
+Each such point is a point of the reference's programme too (the true counts satisfy every
+fact, the true sizes lie within every stratum's bounds), so the local interval lies inside
+the reference's: a count whose local interval holds ``protection`` whole numbers is proven
+safe. The counts not proven safe locally (few) are solved by the reference, exactly as it
+would; when the reference would be too large for them, they are reported as narrowed (the
+release then withholds a statistic, or is flagged), which is safe, never weaker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._disclosure import _stacked, _width
+
+if TYPE_CHECKING:
+    from ._audit import _Block, _Persons, _Problem
+
+#: Cells of the same group a local programme may also move (beside the cells the count's
+#: respondents are in): trades between areas keep every total of the group.
+PARTNERS = 2
+#: The reference is run for the counts not proven safe locally when its programmes stay
+#: below this many variables (atoms x bounds, summed over the blocks); else they are
+#: reported as narrowed.
+EXACT_BUDGET = 4_000_000
+
+
+@dataclass
+class SparseProblem:
+    """One block over its atoms, as :class:`._audit._Problem`, with the facts sparse and
+    the strata as one stratum number per atom (-1: none, the linkage block)."""
+
+    name: str
+    atoms: Any  # scipy.sparse csr_matrix, facts x atoms, 0/1
+    value: np.ndarray
+    kinds: list[str]
+    labels: list[str]
+    outputs: list[str]
+    stratum: np.ndarray
+    upper: float
+    truth: np.ndarray
+    origins: list[tuple[str, ...] | None] = field(default_factory=list)
+    _columns: Any = None
+
+    @property
+    def columns(self) -> Any:
+        """The facts by atom (csc; selecting a few atoms' columns of the csr matrix would
+        read every fact)."""
+        if self._columns is None:
+            self._columns = self.atoms.tocsc()
+        return self._columns
+
+    def dense(self, n_strata: int) -> _Problem:
+        """The reference's form of this block."""
+        from ._audit import _Problem
+
+        n = self.truth.size
+        if np.all(self.stratum < 0):
+            strata = np.zeros((0, n))
+        else:
+            strata = np.zeros((n_strata, n))
+            strata[self.stratum, np.arange(n)] = 1.0
+        return _Problem(name=self.name, atoms=np.asarray(self.atoms.todense(), dtype=float),
+                        value=self.value, kinds=self.kinds, labels=self.labels,
+                        outputs=self.outputs, strata=strata, upper=self.upper,
+                        truth=self.truth, origins=self.origins)
+
+
+def sparse_problem(b: _Block) -> SparseProblem:
+    """The block over its atoms (grid points every fact and the stratum treat alike,
+    merged; atoms inside a published zero dropped), as :func:`._audit._problem` builds
+    it, without any dense facts x grid matrix."""
+    from scipy import sparse
+
+    g = b.weight.size
+    f = len(b.coefs)
+    lens = np.fromiter((c.size for c in b.coefs), dtype=np.int64, count=f)
+    rows = np.repeat(np.arange(f, dtype=np.int64), lens)
+    cols = np.concatenate(b.coefs) if f else np.zeros(0, np.int64)
+    grid = sparse.csc_matrix((np.ones(rows.size), (rows, cols)), shape=(f, g))
+    grid.sum_duplicates()
+    grid.sort_indices()
+    ptr, idx = grid.indptr, grid.indices
+    seen: dict[tuple[int, bytes], int] = {}
+    inverse = np.empty(g, dtype=np.int64)
+    first: list[int] = []
+    for j in range(g):
+        key = (int(b.strata[j]), idx[ptr[j]:ptr[j + 1]].tobytes())
+        at = seen.get(key)
+        if at is None:
+            at = seen[key] = len(first)
+            first.append(j)
+        inverse[j] = at
+    weight = np.bincount(inverse, weights=b.weight, minlength=len(first))
+    atoms = grid[:, np.asarray(first, dtype=np.int64)].tocsr()
+    stratum = np.asarray(b.strata, dtype=np.int64)[np.asarray(first, dtype=np.int64)]
+    kinds = np.asarray(b.kinds)
+    zero = (kinds == "published") & (atoms @ weight == 0) if f else np.zeros(0, bool)
+    if zero.any():
+        dead = np.asarray(atoms[np.flatnonzero(zero)].sum(axis=0)).ravel() > 0
+        alive = np.flatnonzero(~dead)
+        atoms, weight, stratum = atoms[:, alive], weight[alive], stratum[alive]
+    atoms = sparse.csr_matrix(atoms)
+    return SparseProblem(name=b.name, atoms=atoms, value=atoms @ weight, kinds=b.kinds,
+                         labels=b.labels, outputs=b.outputs, stratum=stratum,
+                         upper=float(b.weight.sum()), truth=weight, origins=b.origins)
+
+
+def from_dense(p: _Problem) -> SparseProblem:
+    """A block without strata (the linkage block) in sparse form."""
+    from scipy import sparse
+
+    n = p.atoms.shape[1]
+    stratum = np.full(n, -1, dtype=np.int64)
+    if p.strata.shape[0]:
+        stratum = np.argmax(p.strata, axis=0).astype(np.int64)
+    return SparseProblem(name=p.name, atoms=sparse.csr_matrix(p.atoms), value=p.value,
+                         kinds=p.kinds, labels=p.labels, outputs=p.outputs, stratum=stratum,
+                         upper=p.upper, truth=p.truth, origins=p.origins)
+
+
+def targets(p: SparseProblem, threshold: int) -> list[int]:
+    """As :func:`._audit._targets`: small withheld or source counts, one per distinct
+    count, in order of first appearance."""
+    kinds = np.asarray(p.kinds)
+    small = np.flatnonzero((p.value >= 1) & (p.value < threshold) & (kinds != "published"))
+    out: list[int] = []
+    seen: set[bytes] = set()
+    a = p.atoms
+    for q in small:
+        key = a.indices[a.indptr[q]:a.indptr[q + 1]].tobytes()
+        if key not in seen:
+            seen.add(key)
+            out.append(int(q))
+    return out
+
+
+def _cell_groups(persons: _Persons) -> dict[int, int]:
+    """Each by-cell's respondent group (columns of ``persons.strata``: has1, g1, c1, has2,
+    g2, c2, cp, linked)."""
+    st = persons.strata
+    out: dict[int, int] = {}
+    for has, g, c in ((0, 1, 2), (3, 4, 5)):
+        for gg, cc in zip(st[st[:, has] == 1, g], st[st[:, has] == 1, c], strict=True):
+            if cc >= 0:
+                out.setdefault(int(cc), int(gg))
+    return out
+
+
+def _keys(p: SparseProblem, chosen: Sequence[int], persons: _Persons,
+          groups_of: dict[int, int]) -> list[tuple[int, ...] | None]:
+    """The cells each attacked count's local programme moves (``None``: the whole block)."""
+    if np.any(p.stratum < 0) or not chosen:
+        return [None] * len(chosen)
+    cells_of = persons.strata[:, [2, 5, 6]]
+    a = p.atoms
+    out: list[tuple[int, ...] | None] = []
+    for q in chosen:
+        sup = a.indices[a.indptr[q]:a.indptr[q + 1]]
+        held = sup[p.truth[sup] > 0]
+        cells = np.unique(cells_of[p.stratum[held if held.size else sup]])
+        cells = cells[cells >= 0]
+        out.append(_ring([int(c) for c in cells], groups_of) if cells.size else None)
+    return out
+
+
+def _local_spec(p: SparseProblem, cols: np.ndarray, obj: np.ndarray,
+                strata: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
+    """The block's programme with only the atoms ``cols`` free (every other atom at its
+    true count; the strata within ``strata``'s bounds, or free with ``None``), for the
+    objectives ``obj`` (over ``cols``)."""
+    a_s = p.columns[:, cols]
+    rows = np.unique(a_s.indices)
+    sub = np.asarray(a_s[rows].todense(), dtype=float)
+    t_s = p.truth[cols]
+    inside = sub @ t_s
+    outside = p.value[rows] - inside
+    kinds = np.asarray(p.kinds)[rows]
+    pub = kinds == "published"
+    held = (kinds == "withheld") & (p.value[rows] > 0)
+    eq = [sub[pub]]
+    rhs = [inside[pub]]
+    ub = [-sub[held]]
+    ub_rhs = [outside[held] - 1.0]
+    st = p.stratum[cols]
+    if strata is not None and st.size and st.min() >= 0:
+        lo, hi = strata
+        levels, where = np.unique(st, return_inverse=True)
+        ind = np.zeros((levels.size, cols.size))
+        ind[where.ravel(), np.arange(cols.size)] = 1.0
+        fixed = lo[levels] == hi[levels]
+        eq.append(ind[fixed])
+        rhs.append(lo[levels][fixed])
+        ub += [ind[~fixed], -ind[~fixed]]
+        ub_rhs += [hi[levels][~fixed], -lo[levels][~fixed]]
+    a_eq = np.vstack(eq)
+    b_eq = np.concatenate(rhs)
+    if a_eq.shape[0]:
+        a_eq, keep = np.unique(a_eq, axis=0, return_index=True)
+        b_eq = b_eq[keep]
+    return {"objectives": obj, "a_eq": a_eq, "b_eq": b_eq, "a_ub": np.vstack(ub),
+            "b_ub": np.concatenate(ub_rhs), "lower": 0.0, "upper": p.upper, "x0": t_s}
+
+
+def _ranges(specs: Sequence[dict[str, Any]], need: float | None
+            ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner bounds of each spec's objectives: their range over feasible points only (the
+    true counts, a few vertices with the objectives pushed down and up together, plainly
+    and with random weights; then, for the objectives those do not already show to reach
+    ``need`` whole numbers (none with ``None``), each objective's own optima). No bound is
+    a solver's claim: each is the value at a point found."""
+    rng = np.random.default_rng(0)
+    points = [np.atleast_2d(spec["x0"]) for spec in specs]
+    probes = []
+    for spec in specs:
+        obj = spec["objectives"]
+        w = rng.uniform(0.2, 1.0, size=(1, obj.shape[0]))
+        probes.append({**spec, "objectives": np.vstack([obj.sum(axis=0), w @ obj])})
+    for si, found in enumerate(_stacked(probes, keep=True)):
+        if found:
+            points[si] = np.vstack([points[si], *found])
+    rest: list[dict[str, Any]] = []
+    rest_at: list[int] = []
+    for si, spec in enumerate(specs):
+        if need is None:
+            break
+        obj = spec["objectives"]
+        seen = obj @ points[si].T
+        todo = np.flatnonzero([_width(a, b) < need for a, b in
+                               zip(seen.min(axis=1), seen.max(axis=1), strict=True)])
+        if todo.size:
+            rest.append({**spec, "objectives": obj[todo]})
+            rest_at.append(si)
+    for si, found in zip(rest_at, _stacked(rest, keep=True), strict=True):
+        if found:
+            points[si] = np.vstack([points[si], *found])
+    out = []
+    for spec, pts in zip(specs, points, strict=True):
+        seen = spec["objectives"] @ pts.T
+        out.append((seen.min(axis=1), seen.max(axis=1)))
+    return out
+
+
+def _near(p: SparseProblem, key: tuple[int, ...] | None, persons: _Persons) -> np.ndarray:
+    """The atoms of the strata that touch the cells ``key`` (all with ``None``)."""
+    if key is None:
+        return np.arange(p.truth.size)
+    near = np.asarray(np.isin(persons.strata[:, [2, 5, 6]], np.asarray(key)), dtype=bool)
+    touched: np.ndarray = np.asarray(near.any(axis=1), dtype=bool)
+    return np.flatnonzero(touched[p.stratum])
+
+
+def _ring(cells: Sequence[int], groups_of: dict[int, int]) -> tuple[int, ...]:
+    """``cells`` and the next :data:`PARTNERS` cells of each one's group."""
+    by_group: dict[int, list[int]] = {}
+    for c, g in sorted(groups_of.items()):
+        by_group.setdefault(g, []).append(c)
+    pick = set(int(c) for c in cells)
+    for c in cells:
+        if int(c) not in groups_of:
+            continue
+        ring = by_group[groups_of[int(c)]]
+        at = ring.index(int(c))
+        pick |= {ring[(at + i) % len(ring)] for i in range(1, PARTNERS + 1)}
+    return tuple(sorted(pick))
+
+
+def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of each stratum's size *inside* the reference's: per block, the smallest and
+    largest size at points found by local programmes of the block's facts alone (values
+    at feasible points, so the block's true minimum is at most the one found), combined
+    over the blocks and rounded as the reference combines and rounds its exact ones."""
+    n_strata = len(persons.strata)
+    sizes = np.bincount(persons.stratum, minlength=n_strata).astype(float)
+    lo = np.full(n_strata, -np.inf)
+    hi = np.full(n_strata, np.inf)
+    groups_of = _cell_groups(persons)
+    cells_of = persons.strata[:, [2, 5, 6]]
+    specs: list[dict[str, Any]] = []
+    at: list[np.ndarray] = []
+    for p in problems:
+        if p.stratum.size == 0 or np.any(p.stratum < 0):
+            continue
+        keys: dict[tuple[int, ...], list[int]] = {}
+        for s in np.unique(p.stratum):
+            cells = [int(c) for c in cells_of[s] if c >= 0]
+            keys.setdefault(_ring(cells, groups_of), []).append(int(s))
+        for key, members in keys.items():
+            cols = _near(p, key if key else None, persons)
+            obj = (p.stratum[cols][None, :] == np.asarray(members)[:, None]).astype(float)
+            specs.append(_local_spec(p, cols, obj, None))
+            at.append(np.asarray(members, dtype=np.int64))
+    for where, (f_lo, f_hi) in zip(at, _ranges(specs, None), strict=True):
+        lo[where] = np.maximum(lo[where], f_lo)
+        hi[where] = np.minimum(hi[where], f_hi)
+    lo = np.where(np.isfinite(lo), lo, sizes)
+    hi = np.where(np.isfinite(hi), hi, sizes)
+    lo = np.minimum(np.ceil(lo - 1e-7), sizes)
+    hi = np.maximum(np.floor(hi + 1e-7), sizes)
+    return lo, hi
+
+
+def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[int]],
+                  persons: _Persons, need: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner bounds of every attacked count from its local programme (:func:`_ranges`),
+    the strata within :func:`_strata_bounds`."""
+    from ._audit import _bound_linkage
+
+    groups_of = _cell_groups(persons)
+    strata = _strata_bounds(problems, persons)
+    specs: list[dict[str, Any]] = []
+    where: list[tuple[int, np.ndarray, np.ndarray]] = []  # (problem, positions, offsets)
+    for pi, (p, qs) in enumerate(zip(problems, chosen, strict=True)):
+        keys = _keys(p, qs, persons, groups_of)
+        order: dict[tuple[int, ...] | None, list[int]] = {}
+        for pos, key in enumerate(keys):
+            order.setdefault(key, []).append(pos)
+        for key, positions in order.items():
+            cols = _near(p, key, persons)
+            rows = np.asarray([qs[i] for i in positions], dtype=np.int64)
+            obj = np.asarray(p.atoms[rows][:, cols].todense(), dtype=float)
+            spec = _local_spec(p, cols, obj, strata)
+            if p.name == "linkage":  # its per-group counts, as the strata bound them
+                _bound_linkage(p.dense(len(persons.strata)), spec, persons, *strata)
+            specs.append(spec)
+            where.append((pi, np.asarray(positions, dtype=np.int64),
+                          p.value[rows] - obj @ p.truth[cols]))
+    out = [(np.full(len(qs), -math.inf), np.full(len(qs), math.inf)) for qs in chosen]
+    for (pi, at, offset), (lo, hi) in zip(where, _ranges(specs, need), strict=True):
+        out[pi][0][at] = lo + offset
+        out[pi][1][at] = hi + offset
+    return out
+
+
+def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons: _Persons,
+          *, exact_budget: int | None = None) -> pd.DataFrame:
+    """The audit's result (as :func:`._audit._solve`) from sparse blocks: local
+    programmes first, the reference for the counts they do not prove safe."""
+    from ._audit import _exact_bounds, _records
+
+    chosen = [targets(p, threshold) for p in problems]
+    bounds = _local_bounds(problems, chosen, persons, need)
+    left: list[list[int]] = []  # per block: positions in chosen not proven safe
+    for (lo, hi), qs in zip(bounds, chosen, strict=True):
+        left.append([i for i in range(len(qs)) if _width(float(lo[i]), float(hi[i])) < need])
+    unproven = 0
+    if any(left):
+        n_strata = len(persons.strata)
+        cost = sum(p.truth.size * (n_strata + len(rest))
+                   for p, rest in zip(problems, left, strict=True))
+        if cost <= (EXACT_BUDGET if exact_budget is None else exact_budget):
+            dense = [p.dense(n_strata) for p in problems]
+            exact = _exact_bounds(dense, persons, [[qs[i] for i in rest] for qs, rest in
+                                                   zip(chosen, left, strict=True)], need)
+            for (lo, hi), rest, (e_lo, e_hi) in zip(bounds, left, exact, strict=True):
+                lo[rest], hi[rest] = e_lo, e_hi
+        else:
+            unproven = sum(len(rest) for rest in left)  # reported narrowed: safe side
+    out = _records(problems, chosen, bounds, need, threshold)
+    out.attrs["unproven"] = unproven
+    return out
