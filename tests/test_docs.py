@@ -116,6 +116,17 @@ def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
     assert "mathjax" in methods.lower() and "javascripts/mathjax.js" in methods
     # the gallery's pictures are part of the site
     assert (site / "img" / "fig_likert.png").is_file()
+    # the notebooks are pages, executed at build (docs_hooks/notebooks.py, mkdocs-jupyter)
+    walk = (site / "notebooks" / "01_walkthrough" / "index.html").read_text(encoding="utf-8")
+    assert "Codebook crisis_care_survey" in walk and "Comparison of waves 1 and 2" in walk
+    again = (site / "notebooks" / "02_reanalysis" / "index.html").read_text(encoding="utf-8")
+    assert "same plan: True" in again and "manifest identical: True" in again
+    assert re.search(r"(\d+) of \1 outputs byte-identical", again)
+    guide = (site / "notebooks" / "index.html").read_text(encoding="utf-8")
+    assert 'href="01_walkthrough/"' in guide
+    # they ran in a temporary folder, not in the repository
+    assert not (ROOT / "notebooks" / "walkthrough-report").exists()
+    assert not (ROOT / "notebooks" / "rerun").exists()
 
 
 SUBPACKAGES = ("codebook", "load", "link", "stats", "compare", "present", "synthetic")
