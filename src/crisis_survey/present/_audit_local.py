@@ -21,7 +21,6 @@ release then withholds a statistic, or is flagged), which is safe, never weaker.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,10 @@ if TYPE_CHECKING:
 #: Cells of the same group a local programme may also move (beside the cells the count's
 #: respondents are in): trades between areas keep every total of the group.
 PARTNERS = 2
+#: The most atoms one local programme moves: a count whose cells hold more (a count of a
+#: whole group, say) is tried on the first of its cells only, and a stratum of no cell
+#: keeps its true size (both on the safe side).
+LOCAL_ATOMS = 2_000
 #: The reference is run for the counts not proven safe locally when its programmes stay
 #: below this many variables (atoms x bounds, summed over the blocks); else they are
 #: reported as narrowed.
@@ -305,7 +308,9 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
             cells = [int(c) for c in cells_of[s] if c >= 0]
             keys.setdefault(_ring(cells, groups_of), []).append(int(s))
         for key, members in keys.items():
-            cols = _near(p, key if key else None, persons)
+            cols = _near(p, key, persons) if key else np.zeros(0, np.int64)
+            if cols.size == 0 or cols.size > LOCAL_ATOMS:
+                continue  # these strata keep their true sizes
             obj = (p.stratum[cols][None, :] == np.asarray(members)[:, None]).astype(float)
             specs.append(_local_spec(p, cols, obj, None))
             at.append(np.asarray(members, dtype=np.int64))
@@ -336,6 +341,10 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
             order.setdefault(key, []).append(pos)
         for key, positions in order.items():
             cols = _near(p, key, persons)
+            if cols.size > LOCAL_ATOMS and key is not None:
+                cols = _near(p, _ring(key[:1], groups_of), persons)
+            if cols.size > LOCAL_ATOMS:
+                continue  # not proven safe here
             rows = np.asarray([qs[i] for i in positions], dtype=np.int64)
             obj = np.asarray(p.atoms[rows][:, cols].todense(), dtype=float)
             spec = _local_spec(p, cols, obj, strata)
@@ -344,7 +353,10 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
             specs.append(spec)
             where.append((pi, np.asarray(positions, dtype=np.int64),
                           p.value[rows] - obj @ p.truth[cols]))
-    out = [(np.full(len(qs), -math.inf), np.full(len(qs), math.inf)) for qs in chosen]
+    # a count no programme tried keeps its true value only (not proven safe)
+    out = [(p.value[np.asarray(qs, dtype=np.int64)].astype(float),
+            p.value[np.asarray(qs, dtype=np.int64)].astype(float))
+           for p, qs in zip(problems, chosen, strict=True)]
     for (pi, at, offset), (lo, hi) in zip(where, _ranges(specs, need), strict=True):
         out[pi][0][at] = lo + offset
         out[pi][1][at] = hi + offset
