@@ -171,7 +171,10 @@ def _remote(tree: Any) -> list[str]:
             name = name.lower()
             if name.startswith("on"):
                 found.append(f"<{tag} {name}>")
-            if name in _URL_ATTRS and not (value.startswith("#")
+            # a link (navigation, nothing loaded) may name a file of the report's folder
+            sibling = tag == "a" and name == "href" and re.fullmatch(
+                r"((tables|figures)/)?[a-z0-9_][a-z0-9_.-]*\.[a-z]+", value) is not None
+            if name in _URL_ATTRS and not (value.startswith("#") or sibling
                                            or value.lower().startswith("data:")):
                 found.append(f"<{tag} {name}={value!r}>")
             if "url(" in value and not re.fullmatch(r"[^(]*url\(['\"]?#[^)]*\)[^(]*", value):
@@ -185,7 +188,14 @@ def test_the_html_report_loads_nothing_and_shows_labels_as_text(hostile: Path) -
     page = (hostile / "report.html").read_text(encoding="utf-8")
     tree = lxml.html.fromstring(page)
     assert _remote(tree) == []
-    assert not tree.xpath("//a[not(starts-with(@href, '#'))]")
+    # links are the report's own fragments, or the release's own files beside it by their
+    # fixed names (manifest.json, disclosure.csv): never a scheme, a path out of the folder
+    # or a name taken from the data
+    for href in tree.xpath("//a[not(starts-with(@href, '#'))]/@href"):
+        assert "/" not in href and ":" not in href and "\\" not in href, href
+        assert (hostile / href).is_file(), href
+        assert href in {"manifest.json", "disclosure.csv", "accounting.csv",
+                        "attrition.csv", "linkage_counts.csv"}, href
     text = tree.text_content()
     for label in (GROUPS[1], GROUPS[2], TITLE):
         assert label in text  # shown as written: neither markup nor lost
