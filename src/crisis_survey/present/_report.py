@@ -251,6 +251,10 @@ padding:8px 12px;font-weight:bold;margin:0 -12px}
 figure{margin:1.5em 0}figure svg{display:block;width:100%;max-width:900px;height:auto}
 figcaption{font-size:.95em;margin-bottom:6px}
 .note{font-size:.9em;color:#333}table{margin:1em 0}
+div[id^="cs_"][style*="overflow-x"]{width:calc(100vw - 48px)!important;max-width:1400px;
+position:relative;left:50%;transform:translateX(-50%)}
+.gt_stub{min-width:11em}
+@media print{div[id^="cs_"][style*="overflow-x"]{width:auto!important;left:0;transform:none}}
 code{background:#f3f3f3;padding:0 3px}
 nav ul{columns:2}nav h3{margin:.8em 0 .2em;font-size:1em}
 .findings h3{margin:.7em 0 .2em;font-size:1.05em}.findings ul{margin:.2em 0;padding-left:1.3em}
