@@ -228,7 +228,8 @@ def test_conditional_odds_ratios_on_windows_equal_the_whole_support(sds: float) 
 
 def test_shared_html_equals_rendering_each_time() -> None:
     from crisis_survey import load_sample_study
-    from crisis_survey.present._render import _to_html, shared_html, to_html
+    from crisis_survey._memo import memo_run
+    from crisis_survey.present._render import _to_html, to_html
     from crisis_survey.present._tables import linkage_table, sample_table
 
     study = load_sample_study()
@@ -236,11 +237,19 @@ def test_shared_html_equals_rendering_each_time() -> None:
     other = dataclasses.replace(linkage, title="Another title")  # same data, new object
     plain = [_to_html(t) for t in (linkage, other, sample_table(study))]
     assert plain[0] != plain[1]
-    with shared_html():
+    calls: list[object] = []
+    import crisis_survey.present._render as render
+
+    def counting(t: object) -> str:
+        calls.append(t)
+        return _to_html(t)  # type: ignore[arg-type]
+
+    with memo_run(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(render, "_to_html", counting)
         tables = (linkage, other, sample_table(study))
         first = [to_html(t) for t in tables]
         again = [to_html(t) for t in tables]
-        assert again[0] is first[0]  # made once
+        assert len(calls) == 3  # each table object made once
     assert first == plain and again == plain
     assert to_html(linkage) == plain[0]  # outside the block: rendered afresh
 

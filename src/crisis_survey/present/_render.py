@@ -8,18 +8,17 @@ properties a fixed creation date).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as dt
 import html
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import CrisisSurveyError
+from .._memo import cached
 from ._safe import assert_offline, latex_escape, markdown_escape, neutral_cell
 
 if TYPE_CHECKING:
@@ -127,25 +126,6 @@ def to_markdown(table: PublicationTable) -> str:
 
 
 # -- HTML (great_tables) ----------------------------------------------------------------------
-#: Inside :func:`shared_html`: the HTML already made for each table object (by ``id``, with
-#: the table itself, so that the id cannot be reused while the entry lives).
-_SHARED_HTML: contextvars.ContextVar[dict[int, tuple[Any, str]] | None] = (
-    contextvars.ContextVar("crisis_survey_shared_html", default=None))
-
-
-@contextlib.contextmanager
-def shared_html() -> Iterator[None]:
-    """Within this block :func:`to_html` renders each table object once: the report writes
-    a table as ``tables/NAME.html`` and again inside ``report.html``, and great_tables
-    takes 0.04-0.2 s a table (it writes every cell into a DataFrame one at a time).
-    Tables are frozen, so the same object gives the same HTML."""
-    token = _SHARED_HTML.set({})
-    try:
-        yield
-    finally:
-        _SHARED_HTML.reset(token)
-
-
 def to_html(table: PublicationTable) -> str:
     """A self-contained HTML fragment made with great_tables (inline CSS, system fonts only).
 
@@ -170,13 +150,10 @@ def to_html(table: PublicationTable) -> str:
     >>> fragment.startswith('<div id="cs_linkage"'), "Table 2" in fragment
     (True, True)
     """
-    shared = _SHARED_HTML.get()
-    if shared is None:
-        return _to_html(table)
-    seen = shared.get(id(table))
-    if seen is None or seen[0] is not table:
-        seen = shared[id(table)] = (table, _to_html(table))
-    return seen[1]
+    # inside a report run (crisis_survey._memo.memo_run) each table object is rendered
+    # once: the report writes it as tables/NAME.html and again inside report.html, and
+    # great_tables takes 0.04-0.2 s a table (tables are frozen: same object, same HTML)
+    return cached(_to_html, table)
 
 
 def _to_html(table: PublicationTable) -> str:

@@ -628,10 +628,8 @@ def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     from :func:`~crisis_survey.present.publish` also the comparison and its sources as the
     release audit left them, with the audit's ``notes``.
     """
-    from ._render import shared_html
-
-    with shared_html(), memo_run():  # each table's HTML made once (its file, report.html);
-        # Table 1, the linkage outputs, the transition counts... once for every section
+    with memo_run():  # each table's HTML made once (its file, report.html); Table 1, the
+        # linkage outputs, the transition counts... once for every section
         return _write_report_into(study, out, options, comparison=comparison,
                                   sources=sources, notes=notes)
 
