@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crisis_survey.compare import compare_waves
 from crisis_survey.present._audit import audit_release
@@ -80,3 +82,108 @@ def test_audit_method_is_checked() -> None:
     with pytest.raises(ValueError, match="method"):
         audit_release(study, comparison, threshold=THRESHOLD, published=published,
                       method="dense")
+
+
+# -- Source.narrowest without a solver: the classes' vertices against HiGHS -------------------
+def _lp_bounds(a: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's exact range over ``{x >= 0 : a x = a c}`` by HiGHS (the reference)."""
+    from crisis_survey.present._disclosure import lp_stack
+
+    (lo, hi), = lp_stack([{"objectives": np.eye(c.size), "a_eq": a, "b_eq": a @ c,
+                           "lower": 0.0, "upper": float(c.sum())}])
+    return lo, hi
+
+
+def _source_rows(k: int, design: str, ranks: bool, pct: tuple[bool, bool],
+                 stats: bool) -> tuple[Any, np.ndarray]:
+    """A comparison row's :class:`Source` masks (as ``comparison_sources`` builds them)
+    and the equations ``narrowest`` reads, for a ``k``-level item."""
+    from crisis_survey.present._release import Source
+
+    top = np.zeros(k, bool)
+    top[-2:] = k > 2
+    top[1] |= k == 2
+    row_top, col_top, ones = np.repeat(top, k), np.tile(top, k), np.ones(k * k, bool)
+    i, j = np.divmod(np.arange(k * k), k)
+    diag = np.stack([(j - i) == d for d in range(-(k - 1), k)]).astype(np.int8)
+    z, o = np.zeros(k, bool), np.ones(k, bool)
+    size = {"paired": k * k, "independent": 2 * k, "overlapping": k * k + 2 * k}[design]
+    cells = np.zeros(size, np.int64)
+    if design == "paired":
+        s = Source(cells, row_top, col_top, ones, ones, diag if ranks else None)
+    elif design == "independent":
+        s = Source(cells, np.concatenate([top, z]), np.concatenate([z, top]),
+                   np.concatenate([o, z]), np.concatenate([z, o]))
+    else:
+        s = Source(cells, np.concatenate([row_top, top, z]), np.concatenate([col_top, z, top]),
+                   np.concatenate([ones, o, z]), np.concatenate([ones, z, o]))
+    rows = [np.asarray(s.base1, float), np.asarray(s.base2, float)]
+    rows += [np.asarray(t, float) for known, t in zip(pct, (s.top1, s.top2), strict=True)
+             if known]
+    if stats:
+        rows += list(s._revealed())
+    return s, np.vstack(rows)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(k=st.sampled_from([2, 3, 5]), design=st.sampled_from(["paired", "independent",
+                                                              "overlapping"]),
+       ranks=st.booleans(), pct=st.tuples(st.booleans(), st.booleans()), stats=st.booleans(),
+       data=st.data())
+def test_class_bounds_equal_the_linear_programme(k: int, design: str, ranks: bool,
+                                                 pct: tuple[bool, bool], stats: bool,
+                                                 data: Any) -> None:
+    from dataclasses import replace
+
+    from crisis_survey.present._audit_local import class_bounds
+    from crisis_survey.present._release import _narrowest_lp
+
+    s, a = _source_rows(k, design, ranks and design == "paired", pct, stats)
+    size = a.shape[1]
+    cells = np.asarray(data.draw(st.lists(st.sampled_from([0, 0, 1, 2, 3, 5, 9, 12, 40]),
+                                          min_size=size, max_size=size)), dtype=float)
+    got = class_bounds(a, cells)
+    assert got is not None
+    lo, hi = _lp_bounds(a, cells)
+    assert np.allclose(got[0], lo, atol=1e-6) and np.allclose(got[1], hi, atol=1e-6)
+    # narrowest (exact) agrees with the programme's answer below the protection
+    src = replace(s, cells=cells.astype(np.int64))
+    small = np.flatnonzero((cells >= 1) & (cells < THRESHOLD))
+    need = default_protection(THRESHOLD)
+    fast = src.narrowest(True, pct, THRESHOLD, stats=stats)
+    if small.size:
+        plain = _narrowest_lp(cells, small, a, need)
+        assert min(fast, need) == min(plain, need)
+        assert fast >= plain  # never wider than the programme's inner bounds allow
+    else:
+        assert fast == np.inf
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_class_bounds_on_random_equations(data: Any) -> None:
+    """Any 0/1 equations whose every cell is in a row: the same bounds as HiGHS."""
+    from crisis_survey.present._audit_local import class_bounds
+
+    n = data.draw(st.integers(2, 9))
+    m = data.draw(st.integers(1, 5))
+    a = np.asarray(data.draw(st.lists(st.lists(st.integers(0, 1), min_size=n, max_size=n),
+                                      min_size=m, max_size=m)), dtype=float)
+    a = np.vstack([a, np.ones(n)]) if not a.any(axis=0).all() else a
+    cells = np.asarray(data.draw(st.lists(st.integers(0, 12), min_size=n, max_size=n)),
+                       dtype=float)
+    got = class_bounds(a, cells)
+    assert got is not None
+    lo, hi = _lp_bounds(a, cells)
+    assert np.allclose(got[0], lo, atol=1e-6) and np.allclose(got[1], hi, atol=1e-6)
+
+
+def test_class_bounds_declines_what_it_cannot_bound() -> None:
+    from crisis_survey.present._audit_local import class_bounds
+
+    cells = np.array([3.0, 4.0, 5.0])
+    assert class_bounds(np.array([[1.0, 1.0, 0.0]]), cells) is None  # a cell in no row
+    assert class_bounds(np.array([[1.0, 2.0, 1.0]]), cells) is None  # not 0/1
+    # a cell alone in its class, its class total fixed: pinned; two in a class: 0 .. total
+    lo, hi = class_bounds(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), cells)  # type: ignore[misc]
+    assert list(lo) == [3.0, 0.0, 0.0] and list(hi) == [3.0, 9.0, 9.0]

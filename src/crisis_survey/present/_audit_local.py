@@ -21,6 +21,9 @@ release then withholds a statistic, or is flagged), which is safe, never weaker.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +47,72 @@ LOCAL_ATOMS = 2_000
 #: below this many variables (atoms x bounds, summed over the blocks); else they are
 #: reported as narrowed.
 EXACT_BUDGET = 4_000_000
+#: The most bases :func:`class_bounds` enumerates (else the caller's programme is solved).
+VERTEX_LIMIT = 20_000
+
+
+def class_bounds(a_eq: np.ndarray, cells: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact bounds of every cell over ``{x >= 0 : a_eq x = a_eq cells}`` without a solver
+    (``None`` when ``a_eq`` is not 0/1, a cell is in no row, or there are more than
+    :data:`VERTEX_LIMIT` bases to try).
+
+    Cells with the same column of ``a_eq`` form a *class*: the equations see only the
+    class's total, which its cells share in any way, so a cell of a class of two or more
+    ranges from 0 to its class total's largest value, and a cell alone in its class over
+    its class total's range. The class totals range over a polytope of a few dimensions
+    (four classes and three equations for a paired table with both waves' percentages;
+    eight and four for the overlapping design), bounded because every class is in a row
+    of non-negative coefficients; each total's smallest and largest values are at
+    vertices, and the vertices are the basic feasible solutions: every choice of as many
+    classes as the equations' rank whose square system is non-singular and solves to
+    non-negative totals. The bases depend on ``a_eq`` alone (a few patterns recur over
+    every row of a comparison): they are inverted once per pattern, then each call is one
+    batched product. The same bounds as the linear programme's
+    (``tests/test_audit_local.py`` compares them with HiGHS on random tables)."""
+    a = np.ascontiguousarray(a_eq, dtype=float)
+    c = np.asarray(cells, dtype=float)
+    if a.ndim != 2 or a.shape[1] != c.size:
+        return None
+    found = _classes(a.tobytes(), a.shape)
+    if found is None:
+        return None
+    cls, members, a_r, combos, inverse = found
+    y = np.bincount(cls, weights=c, minlength=a_r.shape[1])
+    sol = inverse @ (a_r @ y)  # every basis's class totals
+    feasible = (sol >= -1e-9).all(axis=1)
+    if not feasible.any():
+        return None
+    vertices = np.zeros((int(feasible.sum()), a_r.shape[1]))
+    np.put_along_axis(vertices, combos[feasible], np.maximum(sol[feasible], 0.0), axis=1)
+    low, high = vertices.min(axis=0), vertices.max(axis=0)
+    return np.where(members[cls] > 1, 0.0, low[cls]), high[cls]
+
+
+@functools.lru_cache(maxsize=512)
+def _classes(data: bytes, shape: tuple[int, int]) -> tuple[np.ndarray, ...] | None:
+    """:func:`class_bounds`'s structure of one ``a_eq``: each cell's class, the classes'
+    sizes, independent equations over the classes, and every non-singular basis with its
+    inverse."""
+    a = np.frombuffer(data, dtype=float).reshape(shape)
+    if not np.all((a == 0) | (a == 1)):
+        return None
+    cols, cls, members = np.unique(a.T, axis=0, return_inverse=True, return_counts=True)
+    if not cols.any(axis=1).all():
+        return None  # unbounded but for the caller's upper bound
+    m = np.unique(cols.T, axis=0)  # the distinct equations over the classes
+    pick: list[int] = []
+    for i in range(m.shape[0]):
+        if np.linalg.matrix_rank(m[[*pick, i]]) > len(pick):
+            pick.append(i)
+    r, n_c = len(pick), m.shape[1]
+    if r == 0 or math.comb(n_c, r) > VERTEX_LIMIT:
+        return None
+    a_r = m[pick]
+    combos = np.asarray(list(itertools.combinations(range(n_c), r)), dtype=np.intp)
+    bases = a_r[:, combos].transpose(1, 0, 2)  # one r x r matrix per choice of classes
+    keep = np.abs(np.linalg.det(bases)) > 0.5  # 0/1 matrices: whole determinants
+    return (cls.ravel(), members, a_r, combos[keep], np.linalg.inv(bases[keep]))
 
 
 @dataclass
