@@ -439,3 +439,35 @@ def test_figure_drawing_raises_a_workers_error_and_warns_its_warnings(
             assert [p.name for p in drawing.result(0)] == ["flow.svg"]
         with pytest.raises(CrisisSurveyError, match="cannot be drawn"):
             drawing.result(1)
+
+
+def test_figures_added_after_the_start_give_the_files_of_the_plain_path(
+    study, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """Figures submitted once the worker runs (the report's, after the audit) go to it
+    pickled (a functools.partial) or, when they do not pickle (a lambda), are drawn here;
+    either way the files are those of the plain path, in the order of the indices."""
+    import functools
+
+    from crisis_survey.present._figures import FigureDrawing, transition_chart
+
+    written = {}
+    for workers in (0, 1):
+        folder = tmp_path / f"w{workers}"
+        with FigureDrawing([(lambda: flow_diagram(study), folder / "flow")], ("svg", "png"),
+                           workers=workers) as drawing:
+            late = drawing.submit([
+                (functools.partial(transition_chart, study, ["exp_listened"]),
+                 folder / "transitions"),
+                (lambda: likert_chart(study, ["exp_listened", "exp_dignity"]),
+                 folder / "likert")])
+            assert late == [1, 2]
+            if workers:
+                assert drawing._futures[1] is not None  # pickled to the worker
+                assert drawing._futures[2] is None  # a lambda: drawn here
+            names = [[p.name for p in drawing.result(i)] for i in range(3)]
+        assert names == [["flow.svg", "flow.png"], ["transitions.svg", "transitions.png"],
+                         ["likert.svg", "likert.png"]]
+        written[workers] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    assert len(written[0]) == 6
+    assert written[0] == written[1]

@@ -1223,18 +1223,21 @@ _JOBS: list[tuple[Callable[[], Figure], Path, tuple[str, ...]]] = []
 MAX_FIGURE_WORKERS = 4
 
 
-def _figure_workers(n_jobs: int) -> int:
+def _figure_workers(n_jobs: int, *, alongside: bool = False) -> int:
     """Worker processes for ``n_jobs`` figures: one per available core (at most
-    :data:`MAX_FIGURE_WORKERS`), none (drawn in this process) on one core or where
-    processes cannot be forked (only Linux forks them: macOS' frameworks and Windows
-    cannot)."""
+    :data:`MAX_FIGURE_WORKERS`; with ``alongside``, one core is left to the caller, which
+    goes on with its own work for most of the drawing), none (drawn in this process) on
+    one core or where processes cannot be forked (only Linux forks them: macOS' frameworks
+    and Windows cannot)."""
     import os
     import sys
 
     if sys.platform != "linux" or n_jobs < 2:
         return 0
     cores = len(os.sched_getaffinity(0))
-    return min(cores, MAX_FIGURE_WORKERS, n_jobs) if cores > 1 else 0
+    if cores < 2:
+        return 0
+    return max(1, min(cores - int(alongside), MAX_FIGURE_WORKERS, n_jobs))
 
 
 def _draw_and_save(job: tuple[Callable[[], Figure], Path, tuple[str, ...]]) -> list[Path]:
@@ -1248,15 +1251,27 @@ def _draw_and_save(job: tuple[Callable[[], Figure], Path, tuple[str, ...]]) -> l
         plt.close(fig)
 
 
-def _draw_job(index: int) -> tuple[list[Path], list[tuple[str, type[Warning], str, int]]]:
-    """In a worker: draw and save figure ``index`` of :data:`_JOBS`, with the warnings it
-    raised (the parent raises them again, under its own filters)."""
+def _draw_job(index: int | tuple[Callable[[], Figure], Path, tuple[str, ...]]
+              ) -> tuple[list[Path], list[tuple[str, type[Warning], str, int]]]:
+    """In a worker: draw and save figure ``index`` of :data:`_JOBS` (or the job itself,
+    sent pickled), with the warnings it raised (the parent raises them again, under its
+    own filters)."""
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        paths = _draw_and_save(_JOBS[index])
+        paths = _draw_and_save(_JOBS[index] if isinstance(index, int) else index)
     return paths, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+
+
+def _pickles(job: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(job)
+    except Exception:  # a lambda, a local function: drawn in the parent instead
+        return False
+    return True
 
 
 class FigureDrawing:
@@ -1284,10 +1299,12 @@ class FigureDrawing:
     """
 
     def __init__(self, jobs: Sequence[tuple[Callable[[], Figure], Path]],
-                 formats: Sequence[str] = FIGURE_FORMATS, *, workers: int | None = None
-                 ) -> None:
-        self._jobs = [(make, Path(stem), tuple(formats)) for make, stem in jobs]
-        n = _figure_workers(len(self._jobs)) if workers is None else workers
+                 formats: Sequence[str] = FIGURE_FORMATS, *, workers: int | None = None,
+                 alongside: bool = False) -> None:
+        self._formats = tuple(formats)
+        self._jobs = [(make, Path(stem), self._formats) for make, stem in jobs]
+        n = (_figure_workers(len(self._jobs), alongside=alongside) if workers is None
+             else workers)
         self._futures: list[Any] = []
         self._pool: Any = None
         if n > 0:
@@ -1295,7 +1312,9 @@ class FigureDrawing:
             import warnings
             from concurrent.futures import ProcessPoolExecutor
 
-            import matplotlib.pyplot  # noqa: F401  imported here once, not in every worker
+            if n > 1:  # imported here once, not in every worker (one worker imports it
+                # itself, on its own core: this process may never need matplotlib)
+                import matplotlib.pyplot  # noqa: F401
 
             _JOBS[:] = self._jobs  # inherited by the workers, forked at the first submit
             self._pool = ProcessPoolExecutor(max_workers=n,
@@ -1311,9 +1330,22 @@ class FigureDrawing:
             finally:
                 _JOBS.clear()
 
+    def submit(self, jobs: Sequence[tuple[Callable[[], Figure], Path]]) -> list[int]:
+        """Add figures after the start; returns their indices for :meth:`result`. The
+        workers, forked at the start, get each maker pickled (a ``functools.partial`` of a
+        module-level function pickles; one that does not is drawn in this process when its
+        result is asked for)."""
+        first = len(self._jobs)
+        for make, stem in jobs:
+            job = (make, Path(stem), self._formats)
+            self._jobs.append(job)
+            self._futures.append(self._pool.submit(_draw_job, job)
+                                 if self._pool is not None and _pickles(job) else None)
+        return list(range(first, len(self._jobs)))
+
     def result(self, index: int) -> list[Path]:
         """The files of figure ``index`` (waiting for its worker)."""
-        if self._pool is None:
+        if self._pool is None or self._futures[index] is None:
             return _draw_and_save(self._jobs[index])
         import warnings
 

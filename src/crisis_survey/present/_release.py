@@ -634,27 +634,29 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
     given = {k: Path(v) for k, v in (inputs or {}).items()}
     waves = [given[k] for k in ("wave1", "wave2") if k in given]
     from ..compare import compare_waves
-    from ._report import ReportOptions, _comparison_kwargs
+    from ._report import ReportOptions, _comparison_kwargs, draw_study_figures
 
     plan.check(study.codebook)
     options = ReportOptions(plan=plan, inputs=given, synthetic=synthetic, progress=progress)
     say = options.say
-    say(0, 7, "comparing the waves")
-    comparison = compare_waves(study, **_comparison_kwargs(plan))
-    say(0, 7, "auditing what the release publishes (disclosure control)")
-    guard = protect_release(study, comparison, threshold=plan.threshold,
-                            designs=plan.designs, confidence=plan.confidence)
-    bad = int(guard.audit["narrowed"].sum())
-    say(0, 7, f"audited {len(guard.audit):,} small counts in {guard.seconds:.1f} s: "
-              f"{bad or 'none'} narrowed ({len(guard.withhold)} statistic(s) withheld by the "
-              "audit)")
-    if bad:
-        import warnings
+    # moved into place whole, once complete; the figures drawn from the study alone are
+    # drawn there by a worker from now on, beside the comparison and the audit
+    with staged_folder(folder) as stage, draw_study_figures(study, plan, stage) as figures:
+        say(0, 7, "comparing the waves")
+        comparison = compare_waves(study, **_comparison_kwargs(plan))
+        say(0, 7, "auditing what the release publishes (disclosure control)")
+        guard = protect_release(study, comparison, threshold=plan.threshold,
+                                designs=plan.designs, confidence=plan.confidence)
+        bad = int(guard.audit["narrowed"].sum())
+        say(0, 7, f"audited {len(guard.audit):,} small counts in {guard.seconds:.1f} s: "
+                  f"{bad or 'none'} narrowed ({len(guard.withhold)} statistic(s) withheld by "
+                  "the audit)")
+        if bad:
+            import warnings
 
-        warnings.warn(f"the disclosure audit found {bad} small count(s) that the published "
-                      "tables narrow below the protection interval; review "
-                      "Release.protection.audit before sharing the release", stacklevel=2)
-    with staged_folder(folder) as stage:  # moved into place whole, once complete
+            warnings.warn(f"the disclosure audit found {bad} small count(s) that the "
+                          "published tables narrow below the protection interval; review "
+                          "Release.protection.audit before sharing the release", stacklevel=2)
         # step 0 of the report's 7: the linkage files come first
         say(0, 7, "linkage outputs: accounting, linkage counts, attrition")
         outputs = write_outputs_into(study, stage, synthetic=synthetic, inputs=waves,
@@ -664,7 +666,7 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
 
         report = write_report_into(study, stage, options, comparison=comparison,
                                    sources=guard.published.sources,
-                                   notes=guard.notes(plan.threshold))
+                                   notes=guard.notes(plan.threshold), figures=figures)
     return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder),
                    protection=guard)
 

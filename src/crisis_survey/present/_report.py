@@ -8,7 +8,9 @@ them. The same study, plan and inputs give byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import html
 import io
 import re
@@ -619,24 +621,93 @@ def write_report(
 
 def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                       comparison: Any = None, sources: Any = None,
-                      notes: Sequence[str] = ()) -> ReportFiles:
+                      notes: Sequence[str] = (), figures: Any = None) -> ReportFiles:
     """Write the report into the existing folder ``out`` (no staging); the manifest lists
     every file in ``out``, including files an earlier step of the release wrote there.
 
     :func:`write_report` and :func:`~crisis_survey.present.publish` call this inside a
     :func:`~crisis_survey.present._safe.staged_folder` with their :class:`ReportOptions`;
     from :func:`~crisis_survey.present.publish` also the comparison and its sources as the
-    release audit left them, with the audit's ``notes``.
+    release audit left them, with the audit's ``notes``, and ``figures``: the
+    :func:`draw_study_figures` drawing it started into ``out / "figures"`` before the
+    comparison (the report adds its other figures to it).
     """
     with memo_run():  # each table's HTML made once (its file, report.html); Table 1, the
         # linkage outputs, the transition counts... once for every section
         return _write_report_into(study, out, options, comparison=comparison,
-                                  sources=sources, notes=notes)
+                                  sources=sources, notes=notes, figures=figures)
+
+
+def _figure_formats(plan: AnalysisPlan) -> list[str]:
+    from ._figures import FIGURE_FORMATS
+
+    return [f for f in FIGURE_FORMATS if f in plan.figure_formats]
+
+
+def study_figures(study: Any, plan: AnalysisPlan) -> list[tuple[str, Callable[[], Any], str,
+                                                                 str]]:
+    """The report's figures drawn from the study alone (the flow diagram, the transition
+    chart, the Likert charts): ``(name, make, caption, alt)``, in the report's order. They
+    depend on no comparison and no audit, so :func:`draw_study_figures` can start them
+    first."""
+    from . import _figures as F
+
+    cb = study.codebook
+    thr = plan.threshold
+    figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [
+        ("flow", lambda: F.flow_diagram(study, threshold=thr),
+         "Participant flow: respondents read, excluded, linked and analysed in each wave.",
+         "Flow diagram from the respondents read in each wave, through those excluded and "
+         "those linked across the waves, to the respondents analysed in each design, with "
+         "the number in each box."),
+        ("transitions", lambda: F.transition_chart(study, threshold=thr),
+         "Where linked respondents moved from and to: answers in wave 1 (rows) against "
+         "wave 2 (columns), per item and group.",
+         "Heat maps, one per item and group, of linked respondents' answer in wave 1 (rows) "
+         "against their answer in wave 2 (columns), with the number of pairs in each cell; "
+         "withheld cells are hatched and marked."),
+    ]
+    # one diverging bar chart per response scale shared by items asked in both waves
+    scales: dict[tuple[str, ...], list[str]] = {}
+    for f in cb.items(measurement="ordinal"):
+        if 1 in f.waves and 2 in f.waves and (not plan.items or f.name in plan.items):
+            scales.setdefault(f.labels, []).append(f.name)
+
+    def likert(items: list[str]) -> Callable[[], Any]:
+        return lambda: F.likert_chart(study, items, threshold=thr)
+
+    for k, (scale, names) in enumerate(sorted(scales.items(), key=lambda kv: -len(kv[1]))):
+        figure_specs.append((
+            "likert" if k == 0 else f"likert_{k + 1}", likert(names),
+            f"Answers by wave and group ({scale[0]} to {scale[-1]}), centred on the "
+            "middle of the scale.",
+            f"Diverging stacked bars for {len(names)} item(s) answered on the scale from "
+            f"{scale[0]} to {scale[-1]}: for each item, group and wave, the percentage giving "
+            "each answer, lower answers to the left of the centre and higher ones to the "
+            "right.",
+        ))
+
+    return figure_specs
+
+
+def draw_study_figures(study: Any, plan: AnalysisPlan, out: str | Path) -> Any:
+    """Start drawing :func:`study_figures` into ``out / "figures"`` in a worker process
+    (a :class:`~crisis_survey.present._figures.FigureDrawing`, one core left to the
+    caller), for :func:`write_report_into`'s ``figures``. The transition counts are
+    counted first, in this process: the audit needs them too, and the worker inherits
+    them (inside a :func:`~crisis_survey._memo.memo_run`)."""
+    from ._figdata import transition_counts
+    from ._figures import FigureDrawing
+
+    cached(transition_counts, study, None, threshold=plan.threshold)
+    return FigureDrawing([(make, Path(out) / "figures" / name)
+                          for name, make, _, _ in study_figures(study, plan)],
+                         _figure_formats(plan), alongside=True)
 
 
 def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                        comparison: Any = None, sources: Any = None,
-                       notes: Sequence[str] = ()) -> ReportFiles:
+                       notes: Sequence[str] = (), figures: Any = None) -> ReportFiles:
     from ..compare import compare_waves
     from ..compare._model import models_by_item
     from . import _figures as F
@@ -763,45 +834,15 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     tabs += [*weighting.tables, *w2tabs]
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 
-    figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [
-        ("flow", lambda: F.flow_diagram(study, threshold=thr),
-         "Participant flow: respondents read, excluded, linked and analysed in each wave.",
-         "Flow diagram from the respondents read in each wave, through those excluded and "
-         "those linked across the waves, to the respondents analysed in each design, with "
-         "the number in each box."),
-        ("transitions", lambda: F.transition_chart(study, threshold=thr),
-         "Where linked respondents moved from and to: answers in wave 1 (rows) against "
-         "wave 2 (columns), per item and group.",
-         "Heat maps, one per item and group, of linked respondents' answer in wave 1 (rows) "
-         "against their answer in wave 2 (columns), with the number of pairs in each cell; "
-         "withheld cells are hatched and marked."),
-    ]
-    # one diverging bar chart per response scale shared by items asked in both waves
-    scales: dict[tuple[str, ...], list[str]] = {}
-    for f in cb.items(measurement="ordinal"):
-        if 1 in f.waves and 2 in f.waves and (not plan.items or f.name in plan.items):
-            scales.setdefault(f.labels, []).append(f.name)
-
-    def likert(items: list[str]) -> Callable[[], Any]:
-        return lambda: F.likert_chart(study, items, threshold=thr)
-
-    for k, (scale, names) in enumerate(sorted(scales.items(), key=lambda kv: -len(kv[1]))):
-        figure_specs.append((
-            "likert" if k == 0 else f"likert_{k + 1}", likert(names),
-            f"Answers by wave and group ({scale[0]} to {scale[-1]}), centred on the "
-            "middle of the scale.",
-            f"Diverging stacked bars for {len(names)} item(s) answered on the scale from "
-            f"{scale[0]} to {scale[-1]}: for each item, group and wave, the percentage giving "
-            "each answer, lower answers to the left of the centre and higher ones to the "
-            "right.",
-        ))
-
+    figure_specs = study_figures(study, plan)
+    n_study = len(figure_specs)
     # a forest plot tells at most 8 groups apart: with by = (group, area) there are hundreds
     # of cells, whose effects are in the comparison tables instead
     few_cells = table["group"].nunique() <= len(GROUP_COLOURS)
 
-    def forest(design: str) -> Callable[[], Any]:
-        return lambda: F.forest_plot(comparison, design=design, threshold=thr, sources=sources)
+    def forest(design: str) -> Callable[[], Any]:  # pickles: drawn by a worker started early
+        return functools.partial(F.forest_plot, comparison, design=design, threshold=thr,
+                                 sources=sources)
 
     figure_specs += [
         (f"forest_{d}", forest(d),
@@ -815,10 +856,16 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     figure_specs += weighting.figures
     figure_files: list[Path] = []
     figs: dict[str, Figure] = {}
-    figure_formats = [f for f in F.FIGURE_FORMATS if f in plan.figure_formats]
-    # drawn in worker processes while the tables are written (on one core: one by one below)
-    with F.FigureDrawing([(make, figures_dir / name) for name, make, _, _ in figure_specs],
-                         figure_formats) as drawing:
+    jobs = [(make, figures_dir / name) for name, make, _, _ in figure_specs]
+    if figures is None:
+        # drawn in worker processes while the tables are written (on one core: one by one
+        # below)
+        own: Any = F.FigureDrawing(jobs, _figure_formats(plan))
+        drawing = own
+    else:  # the study's figures are being drawn since publish started; the rest join them
+        own, drawing = contextlib.nullcontext(), figures
+        drawing.submit(jobs[n_study:])
+    with own:
         say(4, steps, f"writing {len(tabs)} tables ({sum(len(t.data) for t in tabs):,} rows) "
                       f"as {', '.join(R.TABLE_FORMATS)}")
         table_files: list[Path] = []

@@ -8,6 +8,7 @@ row whose estimate rests on fewer than ``threshold`` respondents shows no number
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -349,7 +350,7 @@ def weighting_part(study: Any, plan: Any, threshold: int, *,
     names = {f.name: f.label for f in cb.fields}
     if len(shown):  # every level withheld: the balance table says so, no empty figure
         part.figures.append((
-            "attrition_balance", lambda: balance_figure(shown, names),
+            "attrition_balance", functools.partial(balance_figure, shown, names),
             "Standardised differences of the returners from all wave-1 respondents, before "
             "and after attrition weighting.",
             "Dot plot: for each covariate level of the model of returning, the standardised "
@@ -357,8 +358,8 @@ def weighting_part(study: Any, plan: Any, threshold: int, *,
             "weighting, with the 0.1 guide line."))
     for k, g in enumerate(dict.fromkeys(tip["group"]), 1):
         if ((tip["group"] == g) & ~tip_small).any():
-            part.figures.append((f"tipping_{k}", lambda g=g: tipping_figure(
-                tip[(tip["group"] == g) & ~tip_small], g),
+            part.figures.append((f"tipping_{k}", functools.partial(  # pickles (workers)
+                tipping_figure, tip[(tip["group"] == g) & ~tip_small], g),
                 f"{g}: tipping points of the paired conclusions.",
                 f"{g}: for each item, the paired estimate as the non-returners' change is "
                 "shifted from the returners' (the delta on the horizontal axis), and the "
