@@ -456,10 +456,20 @@ def test_compiled_counts_equal_one_bincount_per_item(data: st.DataObject) -> Non
     # The compiled kernels (slots, mixed-radix keys of several items, one counting pass per
     # pack, margins peeled digit by digit) must give every item exactly the counts of its own
     # np.bincount over slots computed here with plain numpy, for the rows and for the pairs.
+    # (compiled at any size here: below _jit.SMALL_ROWS compare_waves runs their numpy
+    # twins, compared with these in tests/test_jit.py)
+    from unittest import mock
+
     from crisis_survey import _jit
-    from crisis_survey.compare import _study
 
     k = _jit.kernels()
+    with mock.patch.object(_jit, "kernels_for", lambda rows: k):
+        _check_counts(data, k)
+
+
+def _check_counts(data: st.DataObject, k: Any) -> None:
+    from crisis_survey.compare import _study
+
     n = data.draw(st.integers(0, 300), label="rows")
     n_base = data.draw(st.integers(1, 40), label="base cells")
     levels = data.draw(st.lists(st.integers(1, 20), min_size=1, max_size=6), label="levels")

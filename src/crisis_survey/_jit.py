@@ -50,9 +50,13 @@ processes load it instead of compiling):
 
 The kernels are plain Python functions here (they run uncompiled, slowly and with the same
 results, under ``NUMBA_DISABLE_JIT=1``); :func:`kernels` compiles them on first use, so
-importing crisis_survey does not import numba. Counts are exact integers, so results do not
-depend on compilation or thread scheduling; ``tests/test_compare.py`` checks them against one
-``np.bincount`` per item.
+importing crisis_survey does not import numba. Importing numba and loading the cached kernels
+costs a process about 0.3 s of CPU, more than the counting itself below some
+:data:`SMALL_ROWS` rows (the shipped sample has about 1,000): :func:`kernels_for` gives small
+inputs the same operations as numpy array operations (:func:`numpy_kernels`, the same
+integers and the same bits, compared with the compiled kernels in ``tests/test_jit.py``).
+Counts are exact integers, so results do not depend on compilation or thread scheduling;
+``tests/test_compare.py`` checks them against one ``np.bincount`` per item.
 """
 
 from __future__ import annotations
@@ -213,6 +217,10 @@ def _rank_sum_exact_ps(counts: Any, scores2: Any, n_take: Any, observed: Any, ce
 
 Kernel = Callable[..., Any]
 
+#: Rows (or, for the signed-rank distributions, loop steps) below which
+#: :func:`kernels_for` gives the numpy kernels: loading numba costs more than it saves.
+SMALL_ROWS = 50_000
+
 
 @dataclass(frozen=True)
 class Kernels:
@@ -243,3 +251,95 @@ def kernels() -> Kernels:
                    count=jit(_count), row_keys=jit(_row_keys),
                    signed_rank_pmfs=jit(_signed_rank_pmfs),
                    rank_sum_exact_ps=jit(_rank_sum_exact_ps))
+
+
+def kernels_for(rows: int) -> Kernels:
+    """The kernels for inputs of ``rows`` rows: :func:`numpy_kernels` below
+    :data:`SMALL_ROWS`, else the compiled :func:`kernels`."""
+    return numpy_kernels() if rows < SMALL_ROWS else kernels()
+
+
+# -- the same kernels as numpy array operations (small inputs: no numba to load) -------------
+def _np_wave_digit(slots: Any, digit: Any, codes: Any, reasons: Any, lo: Any, hi: Any, top: Any,
+                   radix: int, first: bool) -> None:
+    import numpy as np
+
+    other = np.where((reasons >= lo) & (reasons <= hi), np.int64(top), 0)
+    slot = np.where(codes >= 0, codes.astype(np.int64) + 1, other)
+    slots[:] = slot
+    digit[:] = slot if first else digit.astype(np.int64) * int(radix) + slot
+
+
+def _np_pair_digit(digit: Any, slots1: Any, slots2: Any, pos1: Any, pos2: Any, radix: int,
+                   first: bool) -> None:
+    import numpy as np
+
+    value = slots1[pos1].astype(np.int64) * int(radix) + slots2[pos2]
+    digit[:] = value if first else digit.astype(np.int64) * (int(radix) ** 2) + value
+
+
+def _np_count(base: Any, stride: int, digit: Any, out: Any) -> int:
+    import numpy as np
+
+    key = base.astype(np.int64) * int(stride) + digit
+    inside = key < out.size
+    np.add(out, np.bincount(key[inside], minlength=out.size), out=out, casting="unsafe")
+    return int(key.size - np.count_nonzero(inside))
+
+
+def _np_by_cells(acc: Any, codes: Any, levels: int, first: bool) -> None:
+    import numpy as np
+
+    if first:
+        acc[:] = np.where(codes >= 0, codes, -1)
+    else:
+        acc[:] = np.where((acc >= 0) & (codes >= 0), acc.astype(np.int64) * int(levels) + codes,
+                          -1)
+
+
+def _np_spare_cells(acc: Any, spare: int, counts: Any) -> None:
+    import numpy as np
+
+    acc[acc < 0] = spare
+    np.add(counts, np.bincount(acc, minlength=counts.size), out=counts, casting="unsafe")
+
+
+def _np_row_keys(out: Any, cells: Any, linked: Any) -> None:
+    out[:] = cells * 2 + linked
+
+
+def _np_signed_rank_pmfs(scores2: Any, mult: Any, weights: Any, offsets: Any, pmf: Any,
+                         old: Any) -> None:
+    # the kernel's loops over t as slices: each element sees the same operations in the
+    # same order (the kernel was written to give numpy's bits)
+    cells, factors = mult.shape
+    for c in range(cells):
+        row = pmf[c]
+        row[:] = 0.0
+        row[0] = 1.0
+        top = 0
+        for j in range(factors):
+            m = int(mult[c, j])
+            if m == 0:
+                continue
+            step = int(scores2[c, j])
+            old[:top + 1] = row[:top + 1]
+            row[:top + 1] = 0.0
+            for k in range(m + 1):
+                at = k * step
+                row[at:at + top + 1] += weights[offsets[c, j] + k] * old[:top + 1]
+            top += m * step
+
+
+def _np_rank_sum_exact_ps(*args: Any) -> None:  # an enumeration: the compiled kernel
+    kernels().rank_sum_exact_ps(*args)
+
+
+@cache
+def numpy_kernels() -> Kernels:
+    """The kernels as numpy array operations (the same results as :func:`kernels`, without
+    loading numba; the exact rank-sum enumeration stays compiled)."""
+    return Kernels(by_cells=_np_by_cells, spare_cells=_np_spare_cells,
+                   wave_digit=_np_wave_digit, pair_digit=_np_pair_digit, count=_np_count,
+                   row_keys=_np_row_keys, signed_rank_pmfs=_np_signed_rank_pmfs,
+                   rank_sum_exact_ps=_np_rank_sum_exact_ps)

@@ -158,7 +158,7 @@ class Layout:
         counting keys, in the narrowest unsigned type."""
         cells = self.cell_wave[wave - 1]
         out = np.empty(len(cells), dtype=_small_uint(2 * (self.n_cells + 1) - 1))
-        _jit.kernels().row_keys(out, cells, self.linked[wave - 1])
+        _jit.kernels_for(len(cells)).row_keys(out, cells, self.linked[wave - 1])
         return out
 
 
@@ -328,7 +328,7 @@ def make_layout(study: StudyLike, by: tuple[str, ...]) -> Layout:
                  for column in by]
     n_cells = math.prod(len(levels) for levels in levels_by)
     dtype = np.int32 if n_cells < 2**31 - 1 else np.int64
-    k = _jit.kernels()
+    k = _jit.kernels_for(max(len(waves[0].data), len(waves[1].data), len(pairs)))
     labels: list[str] = [""]
     # by-cell codes of wave 1's rows, wave 2's rows and the pairs, one by-column at a time
     # (``cell * k + code``, -1 where a value is missing), then "no value" -> the spare n_cells
@@ -526,7 +526,7 @@ def _counted(base: npt.NDArray[Any], n_base: int, digit: npt.NDArray[Any],
     inner = math.prod(sizes)
     # 32-bit counts halve the table's cache footprint (a third faster at 200,000 bins)
     joint = np.zeros(n_base * inner, dtype=np.int32 if len(digit) < 2**31 else np.int64)
-    if _jit.kernels().count(base, inner, digit, joint):
+    if _jit.kernels_for(len(digit)).count(base, inner, digit, joint):
         raise CrisisSurveyError("internal error: a counting key fell outside its table")
     return _margins(joint.reshape(n_base, inner), tuple(sizes))
 
@@ -536,7 +536,7 @@ def _count_wave(layout: Layout, answers: Sequence[_Answers], w: int, keys: npt.N
     """Slot counts ``((n_cells + 1) * 2, slots)`` of each item over wave ``w``'s rows, keyed
     by ``keys`` (``cell * 2 + linked``, :meth:`Layout.row_keys`); the items of ``answers``
     share one count. Every item's slots are stored in ``slots`` (same order) for the pairs."""
-    k = _jit.kernels()
+    k = _jit.kernels_for(len(layout.waves[w - 1].data))
     sizes = [a.slots for a in answers]
     digit = np.empty(len(layout.waves[w - 1].data), dtype=_small_uint(math.prod(sizes) - 1))
     for i, (a, out) in enumerate(zip(answers, slots, strict=True)):
@@ -551,7 +551,7 @@ def _count_pairs(layout: Layout, answers: Sequence[_Answers],
     """Slot-by-slot counts ``(n_cells + 1, slots ** 2)`` of each item over the linked pairs
     (rows at ``positions`` in the two waves), keyed by the pair's cell; the items of
     ``answers`` share one count."""
-    k = _jit.kernels()
+    k = _jit.kernels_for(len(positions[0]))
     sizes = [a.slots**2 for a in answers]
     pos1, pos2 = positions
     digit = np.empty(len(pos1), dtype=_small_uint(math.prod(sizes) - 1))
@@ -583,7 +583,8 @@ def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCoun
     small = max(len(w.data) for w in layout.waves) < 2**31
     p1, p2 = (p.astype(np.int32) if small else p for p in layout.pair_pos)
     positions = (p1, p2)
-    _jit.kernels()  # compile (or load from the cache) before the threads start
+    # compile (or load from the cache) before the threads start; small inputs: numpy
+    _jit.kernels_for(max(len(w.data) for w in layout.waves))
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         wave_jobs = [
             [pool.submit(_count_wave, layout, [answers[i] for i in pack], w, keys[w - 1],

@@ -49,7 +49,7 @@ from scipy.special import gammaln
 from scipy.stats import binom
 
 from .._errors import CrisisSurveyError
-from .._jit import kernels
+from .._jit import SMALL_ROWS, kernels, numpy_kernels
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -151,8 +151,13 @@ def signed_rank_pmfs(scores2: IntArray, mult: IntArray) -> tuple[FloatArray, Int
     weights = np.concatenate(parts) if parts else np.zeros(1)
     width = int(sizes.max(initial=1))
     pmf = np.empty((len(mult), width), dtype=np.float64)
-    kernels().signed_rank_pmfs(scores2, mult, weights, offset_of[mult], pmf,
-                               np.empty(width, dtype=np.float64))
+    # one Python step per (row, score, multiplicity): few of them, and the numpy kernel
+    # spares this process loading numba
+    steps = int(np.where(mult > 0, mult + 1, 0).sum())
+    k = kernels() if steps * 20 >= SMALL_ROWS or int(work.sum()) >= 50 * SMALL_ROWS else \
+        numpy_kernels()
+    k.signed_rank_pmfs(scores2, mult, weights, offset_of[mult], pmf,
+                       np.empty(width, dtype=np.float64))
     return pmf, sizes
 
 
