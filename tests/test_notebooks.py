@@ -103,7 +103,7 @@ def test_walkthrough_runs_and_shows_readable_results(
     assert (work / "walkthrough-report" / "report.html").is_file()
     assert (work / "walkthrough-report" / "manifest.json").is_file()
     assert sorted(p.suffix for p in (work / "tables").iterdir()) == [
-        ".docx", ".html", ".md", ".tex", ".xlsx"]
+        ".csv", ".docx", ".html", ".md", ".tex", ".xlsx"]
     # the spoilt copy holds identifiers, but no output shows one (rows are shown by number)
     assert _shown_sensitive(nb) == set()
 

@@ -56,8 +56,8 @@ def test_rerun_is_byte_identical(report_dir: Path, study, tmp_path: Path) -> Non
     # sample, linkage, the main table (primary design), its full distribution, the other
     # designs in one appendix table, the model, wave-2 items by group (no area can be shown
     # on its own in the sample, so there is no table by area), weighted estimates, balance,
-    # tipping points: 10 tables x 5 formats
-    assert sum(n.startswith("tables/") for n in first) == 10 * 5
+    # tipping points: 10 tables x 6 formats
+    assert sum(n.startswith("tables/") for n in first) == 10 * 6
 
 
 def test_html_is_self_contained_and_says_synthetic(report_dir: Path) -> None:

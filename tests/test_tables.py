@@ -308,6 +308,34 @@ def test_every_renderer_shows_the_display_strings(table: PublicationTable) -> No
 
 
 @pytest.mark.parametrize("table", _tables(), ids=lambda t: t.name)
+def test_csv_holds_every_row_and_shown_number(table: PublicationTable) -> None:
+    """One CSV line per row, each with its row group; every number a cell shows is there
+    as a plain number; withheld values are [c], missing ones empty, nothing else."""
+    import csv
+
+    from crisis_survey.present._render import to_csv
+
+    lines = list(csv.reader(io.StringIO(to_csv(table))))
+    header, body = lines[0], lines[1:]
+    assert len(body) == len(table.data)
+    assert len(set(header)) == len(header)  # every column has a name of its own
+    assert all(len(line) == len(header) for line in body)
+    for line, rec in zip(body, table.data.to_dict("records"), strict=True):
+        if table.row_group:
+            assert line[0] == rec[table.row_group]
+        for c in table.body_columns:
+            cell = str(rec[c])
+            parts = split_numbers(cell)
+            if parts is not None:
+                for value, _ in parts[1]:
+                    assert any(re.fullmatch(r"-?\d*\.?\d*", x) and x and
+                               float(x) == value for x in line), (cell, line)
+            elif cell in ("[c]", "–"):
+                assert "[c]" in line
+        assert "–" not in line and "—" not in line
+
+
+@pytest.mark.parametrize("table", _tables(), ids=lambda t: t.name)
 def test_renders_are_byte_identical(table: PublicationTable, tmp_path: object) -> None:
     assert to_html(table) == to_html(table)
     assert to_latex(table) == to_latex(table)
@@ -331,7 +359,7 @@ def test_save_table_writes_identical_files(tmp_path: pytest.TempPathFactory) -> 
     root = Path(str(tmp_path))
     first = save_table(table, root / "a" / "t")
     second = save_table(table, root / "b" / "t")
-    assert [p.suffix for p in first] == [".html", ".tex", ".md", ".docx", ".xlsx"]
+    assert [p.suffix for p in first] == [".html", ".tex", ".md", ".docx", ".xlsx", ".csv"]
     for p, q in zip(first, second, strict=True):
         assert p.read_bytes() == q.read_bytes()
     with pytest.raises(CrisisSurveyError, match="unknown table formats"):

@@ -1003,7 +1003,7 @@ def _join_refs(targets: Sequence[PublicationTable]) -> list[str | Ref]:
 
 
 #: The formats of a table longer than the plan's ``max_table_rows``: data, not pages.
-_LONG_FORMATS: tuple[str, ...] = ("md", "tex", "xlsx")
+_LONG_FORMATS: tuple[str, ...] = ("md", "tex", "xlsx", "csv")
 
 
 def _first_rows(table: PublicationTable, limit: int) -> PublicationTable:
@@ -1013,6 +1013,6 @@ def _first_rows(table: PublicationTable, limit: int) -> PublicationTable:
     if n <= limit:
         return table
     note = (f"The first {limit:,} of {n:,} rows are shown; the whole table is in "
-            f"tables/{table.name}.xlsx (also .md and .tex).")
+            f"tables/{table.name}.xlsx and .csv (also .md and .tex).")
     return dataclasses.replace(table, data=table.data.iloc[:limit].reset_index(drop=True),
                                notes=(note, *table.notes))
