@@ -359,3 +359,37 @@ def test_paired_risk_difference_tost_and_mde_against_r(case: dict[str, Any]) -> 
         assert math.isnan(r.mde[0])
     else:
         assert r.mde[0] == pytest.approx(case["mde"], abs=1e-6)
+
+
+@given(st.lists(st.tuples(st.floats(1.0, 50_000.0), st.floats(1e-5, 0.3)), min_size=1,
+                max_size=8))
+@settings(max_examples=40, deadline=None)
+def test_batch_detectable_ncp_equals_the_one_cell_root(cells: list[tuple[float, float]]
+                                                       ) -> None:
+    # the MDE's noncentral-t root for all cells at once (vectorised Illinois) against the
+    # one-cell brentq reference, over degrees of freedom and family levels; the cells'
+    # powers at the root are 0.8 (so neither can be a wrong root both agree on)
+    df = np.array([c[0] for c in cells])
+    level = np.array([c[1] for c in cells])
+    batch = vd._t_ncp_batch(level, df)
+    one = np.array([vd._t_ncp(float(lv), float(d)) for lv, d in zip(level, df, strict=True)])
+    assert np.allclose(batch, one, rtol=1e-9, atol=1e-9)
+    crit = vd.sps.t.ppf(1.0 - level / 2.0, df)
+    power = vd._nct_sf(crit, df, batch)
+    assert np.allclose(power, vd.POWER, atol=1e-9)
+    # through the column function, with repeated (level, df) pairs and a z test's NaN df
+    lv2 = np.concatenate([level, level, [0.05]])
+    df2 = np.concatenate([df, df, [np.inf]])
+    got = vd._detectable_ncp(lv2, df2)
+    assert np.allclose(got[: 2 * len(df)], np.tile(one, 2), rtol=1e-9, atol=1e-9)
+    assert got[-1] == pytest.approx(vd.ndtri(0.975) + vd.ndtri(0.8))
+
+
+def test_batch_detectable_ncp_tiny_df_and_bracket_widening() -> None:
+    # df below 1 (heavy tails: the bracket widens by doubling; quadrature beyond scipy's
+    # reliable range) and a level near 1
+    df = np.array([0.6, 1.0, 2.0, 3.5])
+    level = np.array([0.01, 0.05, 1e-4, 0.9])
+    batch = vd._t_ncp_batch(level, df)
+    one = np.array([vd._t_ncp(float(lv), float(d)) for lv, d in zip(level, df, strict=True)])
+    assert np.allclose(batch, one, rtol=1e-9, atol=1e-9)
