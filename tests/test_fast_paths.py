@@ -226,6 +226,48 @@ def test_conditional_odds_ratios_on_windows_equal_the_whole_support(sds: float) 
         assert not held[3:].any()
 
 
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40),
+                          st.integers(0, 40)), min_size=1, max_size=12),
+       st.sampled_from([0.95, 0.9, 0.99]))
+def test_compiled_conditional_odds_ratios_equal_the_one_table_function(
+        cells: list[tuple[int, int, int, int]], level: float) -> None:
+    """The compiled batch (distinct tables once, windows end to end, Halley's method) gives
+    the one-table brentq function's estimate and exact interval, repeated tables and tables
+    at an end of their support (estimate 0 or infinite) included."""
+    from crisis_survey.stats._contingency import _conditional_odds_ratio
+
+    tables = np.array(cells + cells[:2], dtype=np.int64).reshape(-1, 2, 2)
+    tables = tables[(tables.sum(axis=1) > 0).all(axis=1) & (tables.sum(axis=2) > 0).all(axis=1)]
+    if len(tables) == 0:
+        return
+    got = _conditional_odds_ratio_batch(tables, level)
+    for i, table in enumerate(tables):
+        want = _conditional_odds_ratio(table, level)
+        for g, w in zip((got[0][i], got[1][i], got[2][i]), want, strict=True):
+            assert g == pytest.approx(w, rel=1e-9, abs=1e-300) or (g == w)
+
+
+def test_hypergeometric_log_weights_are_the_bits_of_the_padded_reference() -> None:
+    """The log weights stored end to end (from a table of log factorials, or from gammaln
+    where the arguments are large) are the padded reference's to the bit."""
+    from crisis_survey.stats._contingency import _hypergeometric_log_weights, _lchoose
+
+    rng = np.random.default_rng(8)
+    for hi_count in (30, 5_000, 3_000_000):
+        t = rng.integers(0, hi_count, (25, 2, 2))
+        m_, nn, k = t[:, :, 0].sum(axis=1), t[:, :, 1].sum(axis=1), t[:, 0].sum(axis=1)
+        lo, hi = np.maximum(0, k - nn), np.minimum(k, m_)
+        slo = np.maximum(lo, t[:, 0, 0] - 40)
+        widths = np.minimum(hi, t[:, 0, 0] + 40) - slo + 1
+        table = np.repeat(np.arange(25), widths)
+        s = slo[table] + (np.arange(table.size) - np.repeat(np.cumsum(widths) - widths, widths))
+        got = _hypergeometric_log_weights(m_, nn, k, s, table)
+        sf = s.astype(float)
+        want = (_lchoose(m_[table].astype(float), sf)
+                + _lchoose(nn[table].astype(float), k[table] - sf))
+        np.testing.assert_array_equal(got, want)
+
+
 def test_shared_html_equals_rendering_each_time() -> None:
     from crisis_survey import load_sample_study
     from crisis_survey._memo import memo_run

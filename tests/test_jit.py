@@ -104,3 +104,30 @@ def test_comparing_the_sample_does_not_load_numba() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={"PYTHONPATH": str(SRC)})
     assert out.stdout.strip() == "False"
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from([0, 1, 2]))
+def test_numpy_hypergeometric_moments_equal_the_compiled_kernel(seed: int, mode: int) -> None:
+    # floating-point sums (exp may differ in the last place between numpy and LLVM): close,
+    # not the same bits
+    from crisis_survey.stats._contingency import _hypergeometric_log_weights
+
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, 60, (6, 2, 2)).astype(np.int64)
+    m_, nn, k = t[:, :, 0].sum(axis=1), t[:, :, 1].sum(axis=1), t[:, 0].sum(axis=1)
+    slo = np.maximum(0, k - nn)
+    widths = np.minimum(k, m_) - slo + 1
+    starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    table = np.repeat(np.arange(6), widths)
+    s = slo[table] + (np.arange(table.size) - starts[table])
+    logdc = _hypergeometric_log_weights(m_, nn, k, s, table)
+    rows = rng.permutation(6)[: rng.integers(1, 7)].astype(np.int64)
+    theta = rng.normal(0.0, 1.5, rows.size)
+    x = np.ascontiguousarray(t[:, 0, 0])
+    got = []
+    for kern in _both():
+        out = np.empty((rows.size, 6))
+        kern.nchg_moments(logdc, starts, widths, slo, x, theta, rows, mode, out)
+        got.append(out)
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-11, atol=1e-12)

@@ -48,6 +48,18 @@ processes load it instead of compiling):
     weights of the sums at least as extreme as ``observed`` (``alternative`` 0 two-sided, 1
     less, 2 greater; ``center`` is twice the expected doubled sum) are added up.
 
+``nchg_moments(logdc, starts, widths, slo, centre, theta, rows, mode, out)``
+    the noncentral hypergeometric distribution of the first cell of every 2 x 2 table ``r``
+    in ``rows`` (:func:`crisis_survey.stats._contingency._conditional_odds_ratio_batch`),
+    at log odds ratio ``theta[i]``: its log weights ``logdc[starts[r]:starts[r] +
+    widths[r]]`` at the counts ``slo[r], slo[r] + 1, ...``; density ``exp(logdc + theta *
+    count - max)`` normalised, as the one-table function computes it. ``out[i]`` gets, for
+    ``mode`` 0, ``E[X] - centre``, ``Var X`` and the third central moment (the mean and its
+    first two derivatives in ``theta``); for ``mode`` 1 (``X >= centre``) or 2 (``X <=
+    centre``) the tail probability and its first two derivatives
+    (``E[1(X - mu)]``, ``E[1(X - mu)^2] - P Var X``); then the largest log density and the
+    log densities at the first and last count (the window check).
+
 The kernels are plain Python functions here (they run uncompiled, slowly and with the same
 results, under ``NUMBA_DISABLE_JIT=1``); :func:`kernels` compiles them on first use, so
 importing crisis_survey does not import numba. Importing numba and loading the cached kernels
@@ -61,6 +73,7 @@ Counts are exact integers, so results do not depend on compilation or thread sch
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -215,6 +228,57 @@ def _rank_sum_exact_ps(counts: Any, scores2: Any, n_take: Any, observed: Any, ce
         out[row] = min(max(hit, 0.0), 1.0)
 
 
+def _nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any, theta: Any,
+                  rows: Any, mode: int, out: Any) -> None:
+    for i in range(rows.size):
+        r = rows[i]
+        th = theta[i]
+        o = starts[r]
+        w = widths[r]
+        s0 = slo[r]
+        top = -math.inf
+        for j in range(w):
+            d = logdc[o + j] + th * float(s0 + j)
+            if d > top:
+                top = d
+        c = float(centre[r])
+        cut = centre[r] - s0
+        z = 0.0
+        m1 = 0.0
+        m2 = 0.0
+        m3 = 0.0
+        p0 = 0.0
+        p1 = 0.0
+        p2 = 0.0
+        for j in range(w):
+            s = float(s0 + j)
+            e = math.exp(logdc[o + j] + th * s - top)
+            u = s - c
+            eu = e * u
+            z += e
+            m1 += eu
+            m2 += eu * u
+            m3 += eu * u * u
+            if (mode == 1 and j >= cut) or (mode == 2 and j <= cut):
+                p0 += e
+                p1 += eu
+                p2 += eu * u
+        mu = m1 / z
+        var = m2 / z - mu * mu
+        if mode == 0:
+            out[i, 0] = mu
+            out[i, 1] = var
+            out[i, 2] = m3 / z - 3.0 * mu * (m2 / z) + 2.0 * mu * mu * mu
+        else:
+            prob = p0 / z
+            out[i, 0] = prob
+            out[i, 1] = p1 / z - prob * mu
+            out[i, 2] = (p2 - 2.0 * mu * p1 + mu * mu * p0) / z - prob * var
+        out[i, 3] = top
+        out[i, 4] = logdc[o] + th * float(s0)
+        out[i, 5] = logdc[o + w - 1] + th * float(s0 + w - 1)
+
+
 Kernel = Callable[..., Any]
 
 #: Rows (or, for the signed-rank distributions, loop steps) below which
@@ -234,6 +298,7 @@ class Kernels:
     row_keys: Kernel
     signed_rank_pmfs: Kernel
     rank_sum_exact_ps: Kernel
+    nchg_moments: Kernel
 
 
 @cache
@@ -250,7 +315,8 @@ def kernels() -> Kernels:
                    wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
                    count=jit(_count), row_keys=jit(_row_keys),
                    signed_rank_pmfs=jit(_signed_rank_pmfs),
-                   rank_sum_exact_ps=jit(_rank_sum_exact_ps))
+                   rank_sum_exact_ps=jit(_rank_sum_exact_ps),
+                   nchg_moments=jit(_nchg_moments))
 
 
 def kernels_for(rows: int) -> Kernels:
@@ -331,6 +397,47 @@ def _np_signed_rank_pmfs(scores2: Any, mult: Any, weights: Any, offsets: Any, pm
             top += m * step
 
 
+def _np_nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any, theta: Any,
+                     rows: Any, mode: int, out: Any) -> None:
+    # the kernel's sums per table as segment sums over the tables' windows laid end to end
+    import numpy as np
+
+    w = widths[rows]
+    seg = np.repeat(np.arange(rows.size), w)
+    first = np.cumsum(w) - w
+    j = np.arange(seg.size) - first[seg]
+    r = rows[seg]
+    s = (slo[r] + j).astype(np.float64)
+    d = logdc[starts[r] + j] + theta[seg] * s
+    top = np.maximum.reduceat(d, first)
+    e = np.exp(d - top[seg])
+    cut = centre[r] - slo[r]
+    u = s - centre[r]
+    eu = e * u
+
+    def total(v: Any) -> Any:
+        return np.bincount(seg, weights=v, minlength=rows.size)
+
+    z, m1, m2 = total(e), total(eu), total(eu * u)
+    mu = m1 / z
+    var = m2 / z - mu * mu
+    if mode == 0:
+        out[:, 0] = mu
+        out[:, 1] = var
+        out[:, 2] = total(eu * u * u) / z - 3.0 * mu * (m2 / z) + 2.0 * mu * mu * mu
+    else:
+        inside = (j >= cut) if mode == 1 else (j <= cut)
+        p0, p1, p2 = (total(np.where(inside, v, 0.0)) for v in (e, eu, eu * u))
+        prob = p0 / z
+        out[:, 0] = prob
+        out[:, 1] = p1 / z - prob * mu
+        out[:, 2] = (p2 - 2.0 * mu * p1 + mu * mu * p0) / z - prob * var
+    last = first + w - 1
+    out[:, 3] = top
+    out[:, 4] = d[first]
+    out[:, 5] = d[last]
+
+
 def _np_rank_sum_exact_ps(*args: Any) -> None:  # an enumeration: the compiled kernel
     kernels().rank_sum_exact_ps(*args)
 
@@ -342,4 +449,4 @@ def numpy_kernels() -> Kernels:
     return Kernels(by_cells=_np_by_cells, spare_cells=_np_spare_cells,
                    wave_digit=_np_wave_digit, pair_digit=_np_pair_digit, count=_np_count,
                    row_keys=_np_row_keys, signed_rank_pmfs=_np_signed_rank_pmfs,
-                   rank_sum_exact_ps=_np_rank_sum_exact_ps)
+                   rank_sum_exact_ps=_np_rank_sum_exact_ps, nchg_moments=_np_nchg_moments)

@@ -1578,46 +1578,192 @@ _WINDOW_LOG_MARGIN = 60.0
 
 def _conditional_odds_ratio_batch(tables: IntArray, level: float, sds: float = _WINDOW_SDS
                                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """:func:`_conditional_odds_ratio_padded` on blocks of tables of similar support width
-    (``_exact.width_blocks``), each table's support cut to a window of ``sds`` standard
-    deviations around its observed count.
+    """:func:`_conditional_odds_ratio_padded` (the plain batch; the one-table reference is
+    :func:`_conditional_odds_ratio`) of every distinct table once, each table's support cut
+    to a window of ``sds`` standard deviations around its observed count, the three
+    equations solved by :func:`_odds_ratio_compiled` (one compiled pass over each table's
+    window per step, no padding).
 
-    A stack mixes thin local-area cells with tables of thousands of answers, and padding
-    every support to the widest made the work rows x widest; a 2 x 2 table of a group at
-    1,000,000 respondents per wave has a support of 300,000 points of which a few thousand
-    around the observed count carry any probability at the solutions. The density is
-    log-concave, so when it is at least :data:`_WINDOW_LOG_MARGIN` below its peak at the
-    cut edges at all three solutions the mass cut off (under 1e-20 of the whole) changes no
-    digit; a table where it is not is solved again on its whole support.
+    A stack mixes thin local-area cells with tables of thousands of answers; a 2 x 2 table
+    of a group at 1,000,000 respondents per wave has a support of 300,000 points of which a
+    few thousand around the observed count carry any probability at the solutions. The
+    density is log-concave, so when it is at least :data:`_WINDOW_LOG_MARGIN` below its
+    peak at the cut edges at all three solutions the mass cut off (under 1e-20 of the
+    whole) changes no digit; a table where it is not is solved again on its whole support.
+    Tables that occur more than once (small local cells) are solved once.
     """
-    from ._exact import width_blocks
-
-    t = np.asarray(tables, dtype=np.int64)
-    m_ = t[:, :, 0].sum(axis=1)
-    nn = t[:, :, 1].sum(axis=1)
-    k = t[:, 0].sum(axis=1)
+    t = np.asarray(tables, dtype=np.int64).reshape(-1, 2, 2)
+    if len(t) == 0:
+        return np.empty(0), np.empty(0), np.empty(0)
+    distinct, inv = np.unique(t.reshape(-1, 4), axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    u = distinct.reshape(-1, 2, 2)
+    m_ = u[:, :, 0].sum(axis=1)
+    nn = u[:, :, 1].sum(axis=1)
+    k = u[:, 0].sum(axis=1)
     lo = np.maximum(0, k - nn)
     hi = np.minimum(k, m_)
-    x = t[:, 0, 0]
+    x = u[:, 0, 0]
     n = (m_ + nn).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.where(n > 1, k * (n - k) * m_ * nn / (n * n * (n - 1)), 0.0)
     half = np.ceil(sds * np.sqrt(var)).astype(np.int64) + 64
     slo, shi = np.maximum(lo, x - half), np.minimum(hi, x + half)
-    out = tuple(np.empty(len(t)) for _ in range(3))
-    held = np.empty(len(t), dtype=bool)
-    for block, _ in width_blocks(shi - slo + 1):
-        *values, ok = _odds_ratio_on_supports(t[block], level, (slo[block], shi[block]))
-        for target, value in zip(out, values, strict=True):
-            target[block] = value
-        held[block] = ok
+    *out, held = _odds_ratio_compiled(u, level, (slo, shi))
     again = np.flatnonzero(~held)
-    for sub, _ in width_blocks(hi[again] - lo[again] + 1):
-        block = again[sub]
-        for target, value in zip(out, _conditional_odds_ratio_padded(t[block], level),
+    if again.size:
+        for target, value in zip(out, _odds_ratio_compiled(u[again], level)[:3],
                                  strict=True):
-            target[block] = value
-    return out[0], out[1], out[2]
+            target[again] = value
+    return out[0][inv], out[1][inv], out[2][inv]
+
+
+#: log(i!) = gammaln(i + 1) for i = 0, 1, ... (grown on demand; :func:`_log_factorials`)
+_LOG_FACTORIALS: list[FloatArray] = [np.zeros(0)]
+#: the largest table of log factorials kept (beyond it they are computed where needed)
+_LOG_FACTORIALS_MAX = 1 << 23
+
+
+def _log_factorials(top: int) -> FloatArray | None:
+    """``gammaln(i + 1.0)`` for ``i = 0..top`` at least (the same bits as calling gammaln on
+    each), kept for the process; None where ``top`` is beyond :data:`_LOG_FACTORIALS_MAX`."""
+    have = _LOG_FACTORIALS[0]
+    if top < have.size:
+        return have
+    if top >= _LOG_FACTORIALS_MAX:
+        return None
+    size = min(_LOG_FACTORIALS_MAX, max(1 << 12, 1 << int(top).bit_length()))
+    table = np.asarray(special.gammaln(np.arange(size, dtype=np.float64) + 1.0),
+                       dtype=np.float64)
+    _LOG_FACTORIALS[0] = table
+    return table
+
+
+def _hypergeometric_log_weights(m_: IntArray, nn: IntArray, k: IntArray, s: IntArray,
+                                table: IntArray) -> FloatArray:
+    """``log C(m, s) + log C(nn, k - s)`` of each count ``s`` of table ``table[i]``, to the
+    bit what :func:`_odds_ratio_on_supports` computes with :func:`_lchoose` (the same
+    gammaln of the same arguments, subtracted in the same order), from a table of log
+    factorials where that is cheaper than calling gammaln on every argument."""
+    mt, nt, kt = m_[table], nn[table], k[table]
+    top = int(max(m_.max(initial=0), nn.max(initial=0)))
+    lf = _log_factorials(top) if top < 4 * s.size else None
+    if lf is None:
+        def g(v: IntArray) -> FloatArray:
+            return np.asarray(special.gammaln(v.astype(np.float64) + 1.0), dtype=np.float64)
+        gm, gn = g(m_)[table], g(nn)[table]
+    else:
+        def g(v: IntArray) -> FloatArray:
+            return np.asarray(lf[v], dtype=np.float64)
+        gm, gn = lf[m_][table], lf[nn][table]
+    first = gm - g(s) - g(mt - s)
+    second = gn - g(kt - s) - g(nt - kt + s)
+    return np.asarray(first + second, dtype=np.float64)
+
+
+def _odds_ratio_compiled(
+    t: IntArray, level: float, window: tuple[IntArray, IntArray] | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """:func:`_odds_ratio_on_supports` with each table's window stored end to end (no
+    padding) and the moments of every step computed in one compiled pass per table
+    (``_jit.kernels_for(...).nchg_moments``: compiled, or numpy for small inputs, where
+    loading numba would cost more); each equation by Halley's method on the log odds
+    ratio (the first two derivatives come from the same pass), from the same starting
+    points, inside a bracket found from the steps themselves (an unknown side is approached
+    by steps of at most 1, 2, 4, ...), to a few units in the last place."""
+    from .._jit import kernels_for
+
+    n_t = t.shape[0]
+    m_ = t[:, :, 0].sum(axis=1)
+    nn = t[:, :, 1].sum(axis=1)
+    k = t[:, 0].sum(axis=1)
+    x = np.ascontiguousarray(t[:, 0, 0])
+    lo = np.maximum(0, k - nn)
+    hi = np.minimum(k, m_)
+    slo, shi = (lo, hi) if window is None else window
+    slo = np.ascontiguousarray(slo, dtype=np.int64)
+    widths = np.ascontiguousarray(shi - slo + 1, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    table = np.repeat(np.arange(n_t), widths)
+    s = slo[table] + (np.arange(table.size) - starts[table])
+    logdc = _hypergeometric_log_weights(m_, nn, k, s, table)
+    kern = kernels_for(int(table.size)).nchg_moments
+    alpha = (1.0 - level) / 2.0
+    cells = t.reshape(-1, 4).astype(float) + 0.5
+    woolf = np.log(cells[:, 0] * cells[:, 3] / (cells[:, 1] * cells[:, 2]))
+    woolf_se = np.sqrt((1.0 / cells).sum(axis=1))
+    z = float(special.ndtri(1.0 - (1.0 - level) / 2.0))
+    held = np.ones(n_t, dtype=bool)
+    cut_low, cut_high = slo > lo, slo + widths - 1 < hi
+
+    def solve(rows: IntArray, mode: int, target: float, sign: float, start: FloatArray
+              ) -> FloatArray:
+        theta = np.asarray(start, dtype=np.float64).copy()
+        a = np.full(rows.size, -math.inf)
+        b = np.full(rows.size, math.inf)
+        ga, gb = np.full(rows.size, -1.0), np.ones(rows.size)  # the values at a and b
+        reach = np.ones(rows.size)
+        active = np.arange(rows.size)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        for _ in range(400):
+            if active.size == 0:
+                break
+            th = theta[active]
+            out = np.empty((active.size, 6))
+            kern(logdc, starts, widths, slo, x, th, rows[active], mode, out)
+            g = sign * (out[:, 0] - target)
+            d1, d2 = sign * out[:, 1], sign * out[:, 2]
+            below, above = g < 0, g > 0
+            aa = np.where(below, th, a[active])
+            bb = np.where(above, th, b[active])
+            fa = np.where(below, g, ga[active])
+            fb = np.where(above, g, gb[active])
+            a[active], b[active], ga[active], gb[active] = aa, bb, fa, fb
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                newton = g / d1
+                bend = 0.5 * newton * d2 / d1
+                # Halley's step near the root; Newton's where the curvature dominates
+                step = np.where(np.abs(bend) <= 0.5, newton / (1.0 - bend), newton)
+                new = th - step
+                secant = bb - fb * (bb - aa) / (fb - fa)
+            r_ = reach[active]
+            closed = np.isfinite(aa) & np.isfinite(bb)
+            ok = np.isfinite(new) & (new > aa) & (new < bb) & (closed | (np.abs(step) <= r_))
+            # outside a closed bracket: regula falsi (else halving); towards an unknown
+            # side: a move of ``reach``, doubled each time
+            inner = np.isfinite(secant) & (secant > aa) & (secant < bb)
+            with np.errstate(invalid="ignore"):
+                fallback = np.where(closed, np.where(inner, secant, 0.5 * (aa + bb)),
+                                    th + np.where(below, r_, -r_))
+            reach[active] = np.where(ok | closed, r_, 2.0 * r_)
+            new = np.where(ok, new, fallback)
+            done = ((np.abs(new - th) <= 4.0 * _EPS_F * np.maximum(np.abs(th), 1.0))
+                    | (g == 0)
+                    | (closed & (bb - aa <= 4.0 * _EPS_F * np.maximum(
+                        np.maximum(np.abs(aa), np.abs(bb)), 1.0))))
+            theta[active] = np.where(g == 0, th, new)
+            active = active[~done]
+        if window is not None and rows.size:
+            out = np.empty((rows.size, 6))
+            kern(logdc, starts, widths, slo, x, theta, rows, mode, out)
+            floor = out[:, 3] - _WINDOW_LOG_MARGIN
+            bad = (cut_low[rows] & (out[:, 4] > floor)) | (cut_high[rows] & (out[:, 5] > floor))
+            held[rows[bad]] = False
+        return theta
+
+    est = np.where(x == lo, 0.0, math.inf)
+    inner = np.flatnonzero((x > lo) & (x < hi))
+    if inner.size:
+        est[inner] = np.exp(solve(inner, 0, 0.0, 1.0, woolf[inner]))
+    ci_low = np.zeros(n_t)
+    up = np.flatnonzero(x != lo)
+    if up.size:
+        ci_low[up] = np.exp(solve(up, 1, alpha, 1.0, woolf[up] - z * woolf_se[up]))
+    ci_high = np.full(n_t, math.inf)
+    dn = np.flatnonzero(x != hi)
+    if dn.size:
+        ci_high[dn] = np.exp(solve(dn, 2, alpha, -1.0, woolf[dn] + z * woolf_se[dn]))
+    return est, ci_low, ci_high, held
 
 
 def _conditional_odds_ratio_padded(tables: IntArray, level: float
