@@ -533,7 +533,76 @@ def _fit_columns(table: PublicationTable, header: list[list[tuple[str, int]]],
     return fitted, [int(p * 12700) for p in points]
 
 
-def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None = None) -> None:
+def _docx_body_cell(cell: Any, text: str, right: bool) -> None:
+    """A body cell's text and alignment, as python-docx sets them (the reference)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    cell.text = text
+    if right:
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def _docx_finish_cell(cell: Any, width: int, size: float) -> None:
+    """A cell's width, then :func:`_docx_spacing`, as python-docx sets them."""
+    cell.width = width
+    _docx_spacing(cell, size)
+
+
+def _docx_spacing(cell: Any, size: float) -> None:
+    """A cell's paragraph spacing and type size, as python-docx sets them."""
+    from docx.shared import Pt
+
+    for para in cell.paragraphs:
+        fmt = para.paragraph_format
+        fmt.space_after = 0
+        fmt.space_before = 0
+        fmt.line_spacing = 1.0
+        if size != _NORMAL_SIZE:
+            for run in para.runs:
+                run.font.size = Pt(size)
+
+
+class _DocxBodyCells:
+    """Body cells made by copying, per column, one cell python-docx made with the same
+    operations (:func:`_docx_body_cell`, then :func:`_docx_finish_cell`) and putting the
+    text in: the same XML, without python-docx's lookups per property (most of the Word
+    writers' time). Texts python-docx writes otherwise (empty, tabs, line breaks) are left
+    to it; ``tests/test_docx_cells.py`` compares the documents with the plain path's."""
+
+    def __init__(self, fresh_tc: Any, table: Any, widths: Sequence[int], size: float) -> None:
+        import copy
+
+        from docx.oxml.ns import qn
+        from docx.table import _Cell
+
+        self._copy = copy.deepcopy
+        self._space = qn("xml:space")
+        self._t = qn("w:t")
+        self.templates = []
+        for c, width in enumerate(widths):
+            cell = _Cell(copy.deepcopy(fresh_tc), table)
+            _docx_body_cell(cell, "x", c > 0)
+            _docx_finish_cell(cell, width, size)
+            self.templates.append(cell._tc)
+
+    @staticmethod
+    def plain(text: str) -> bool:
+        """Whether python-docx writes ``text`` as one ``<w:t>`` (what a copy holds)."""
+        return bool(text) and not any(ch in text for ch in "\t\n\r")
+
+    def fill(self, tr: Any, texts: Sequence[str]) -> None:
+        """Replace the fresh cells of row ``tr`` by the finished cells holding ``texts``."""
+        for old, template, text in zip(list(tr.tc_lst), self.templates, texts, strict=True):
+            tc = self._copy(template)
+            t = next(tc.iter(self._t))
+            t.text = text
+            if len(text.strip()) < len(text):
+                t.set(self._space, "preserve")
+            tr.replace(old, tc)
+
+
+def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None = None,
+                   copies: bool = True) -> None:
     """Append ``table`` to a python-docx ``Document`` as a real Word table, APA layout.
 
     The caption (``Table 3``, a ``SEQ Table`` field inside a bookmark, so the list of tables
@@ -541,7 +610,9 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     row(s) are bold with rules above and below and repeated on each page; no row breaks
     across pages; notes follow in a smaller font. ``font_size`` (points) sets the size of
     the table's cells (default: the document's normal size). Column widths follow the
-    longest cell of each column.
+    longest cell of each column. With ``copies`` (the default) the body rows are copies of
+    finished cells (:class:`_DocxBodyCells`); ``copies=False`` has python-docx make every
+    cell (the reference, the same XML).
     """
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -562,10 +633,16 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     body_rows = list(_body(table))
     n_rows = len(header) + sum(1 + (g is not None) for g, _ in body_rows)
     ncol = 1 + len(table.body_columns)
+    sec = doc.sections[-1]
+    size, widths = _fit_columns(table, header, body_rows, sec.page_width - sec.left_margin
+                                - sec.right_margin, font_size or _NORMAL_SIZE)
     wt = doc.add_table(rows=n_rows, cols=ncol)
     wt.alignment = WD_TABLE_ALIGNMENT.CENTER
     set_cell_margins(wt)
     trs = list(wt._tbl.tr_lst)
+    made = (_DocxBodyCells(trs[-1].tc_lst[0], wt, widths[:ncol], size)
+            if copies and len(widths) >= ncol else None)
+    finished: set[int] = set()  # rows whose cells are finished copies
     for tr in trs:  # a row is never split across two pages
         tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     r = 0
@@ -602,34 +679,29 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
             for run in merged.paragraphs[0].runs:
                 run.italic = True
             r += 1
-        row_cells = _docx_cells(trs[r], wt)
-        for c, text in enumerate(cells):
-            row_cells[c].text = _keep_together(text)
-            if c:
-                row_cells[c].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        texts = [_keep_together(text) for text in cells]
+        if made is not None and len(texts) == ncol and all(map(made.plain, texts)):
+            made.fill(trs[r], texts)
+            finished.add(r)
+        else:
+            row_cells = _docx_cells(trs[r], wt)
+            for c, text in enumerate(texts):
+                _docx_body_cell(row_cells[c], text, c > 0)
         r += 1
     for cell in _docx_cells(trs[n_rows - 1], wt):
         border(cell, "bottom", 12)
-    sec = doc.sections[-1]
-    size, widths = _fit_columns(table, header, body_rows, sec.page_width - sec.left_margin
-                                - sec.right_margin, font_size or _NORMAL_SIZE)
     wt.autofit = False
     for wcol, width in zip(wt.columns, widths, strict=False):
         wcol.width = width  # the grid (LibreOffice reads this)
     grid = [_docx_cells(tr, wt) for tr in trs]
-    for row_cells in grid:
-        for wcell, width in zip(row_cells, widths, strict=False):
-            wcell.width = width
-    for row_cells in grid:
-        for wcell in row_cells:
-            for para in wcell.paragraphs:
-                fmt = para.paragraph_format
-                fmt.space_after = 0
-                fmt.space_before = 0
-                fmt.line_spacing = 1.0
-                if size != _NORMAL_SIZE:
-                    for run in para.runs:
-                        run.font.size = Pt(size)
+    for i, row_cells in enumerate(grid):
+        if i not in finished:
+            for wcell, width in zip(row_cells, widths, strict=False):
+                wcell.width = width
+    for i, row_cells in enumerate(grid):
+        if i not in finished:
+            for wcell in row_cells:
+                _docx_spacing(wcell, size)
     if table.notes:  # the last row goes with the notes: no page of notes alone
         for wcell in grid[-1]:
             for para in wcell.paragraphs:
