@@ -359,3 +359,155 @@ def test_disclosure_summary_counts_what_was_withheld() -> None:
     assert summary["statistics_withheld_by_audit"].sum() == len(guard.withhold)
     assert (summary["narrowed"] == 0).all()
     assert "none can be narrowed to fewer than 5" in guard.notes(THRESHOLD)[0]
+
+
+# -- the change-by-group model (derived values; issue 11) -------------------------------------
+def test_model_sources_are_the_counts_the_model_is_fitted_from() -> None:
+    from crisis_survey.compare._model import item_patterns
+    from crisis_survey.present._release import model_sources
+
+    study = load_sample_study()
+    src = model_sources(study, ["overall_rating", "exp_listened"])
+    for item, s in src.items():
+        pat, _, labels = item_patterns(study, item, scores=False)
+        k = len(study.codebook[item].labels)
+        # every (group, wave, level) count the estimating equations read, from the patterns
+        got = np.zeros((2, 2, k))
+        for t in (0, 1):
+            has = ~np.isnan(pat.y[:, t])
+            np.add.at(got, (pat.group[has], t, pat.y[has, t].astype(int)), pat.weight[has])
+        order = [list(study.groups).index(g) for g in labels]
+        assert np.array_equal(np.asarray(s.margins)[order], got)
+        assert int(np.asarray(s.patterns).sum()) == int(pat.weight.sum())
+        assert sorted(np.asarray(s.patterns).ravel()[np.asarray(s.patterns).ravel() > 0]) == \
+            sorted(pat.weight)
+
+
+def test_model_table_publishes_only_what_its_counts_allow() -> None:
+    from crisis_survey import change_by_group_model
+    from crisis_survey.present._release import ModelSource
+    from crisis_survey.present._report import model_table
+
+    study = load_sample_study()
+    m = change_by_group_model(study, "overall_rating")
+    groups = [m.reference_group, m.other_group]
+    big = np.full((2, 2, 5), 20)
+    cases = {
+        "all": ModelSource(big, np.full((2, 35), 20)),
+        "banded": ModelSource(big, np.r_[np.full(69, 20), 3].reshape(2, 35)),
+        "none": ModelSource(np.r_[np.full(19, 20), 4].reshape(2, 2, 5), np.full((2, 35), 20)),
+        "audit": ModelSource(big, np.full((2, 35), 20), withheld=True),
+    }
+    p = float(m.effects.iloc[-1]["p_value"])
+    for name, src in cases.items():
+        t = model_table([m], groups, sources={"overall_rating": src}, threshold=THRESHOLD)
+        row, v = t.data.iloc[0], t.values.iloc[0]
+        if name == "all":
+            assert "[" in row["difference"] and v["p_value"] == p and v["p_band"] == ""
+            assert "CI" in t.column_labels["difference"]
+            continue
+        assert "[" not in row["difference"] and np.isnan(v["ci_low"]) and np.isnan(v["p_value"])
+        assert row["p"] in ("< .001", "< .01", "< .05", "≥ .05") and v["p_band"] == row["p"]
+        assert "CI" not in t.column_labels["difference"]
+        if name == "banded":
+            assert row["difference"] == f"{m.effects.iloc[-1]['estimate']:.2f}"
+        else:
+            assert row["difference"] == "–" and np.isnan(v["estimate"])
+            assert all(row[g] == "–" for g in groups)
+        assert any("withheld" in n for n in t.notes)
+
+
+def test_release_audit_reads_the_models_odds_ratios_as_revealing_their_counts() -> None:
+    # published odds ratios reveal (at most) every count of the item's group x wave x level
+    # table: the audit is given each as an equation (intervals and exact p-values would add
+    # the pattern counts; on the sample every model's patterns hold a small count, so none)
+    from dataclasses import replace
+
+    study, comparison, guard = _protected_sample()
+    models = guard.published.models
+    assert len(models) == 8 and all(m.estimates_pass(THRESHOLD) for m in models.values())
+    assert not any(m.passes(THRESHOLD) for m in models.values())
+    facts = guard.audit.attrs["published_facts"]
+    expected = sum(2 * 2 * len(study.codebook[item].labels) for item in models)
+    assert facts["change-by-group model"] == expected
+    # a model the audit withholds gives the reader nothing
+    first = sorted(models)[0]
+    fewer = replace(guard.published, models={
+        **models, first: replace(models[first], withheld=True)})
+    again = audit_release(study, comparison, threshold=THRESHOLD, published=fewer)
+    assert again.attrs["published_facts"]["change-by-group model"] == expected - 2 * 2 * len(
+        study.codebook[first].labels)
+
+
+def test_release_audit_gives_back_what_later_rounds_superseded() -> None:
+    # round 1 withheld five carers' independent-design rows for counts that round 2's
+    # attrition tests protect: they are given back, and the release is still clean
+    study, comparison, guard = _protected_sample()
+    assert not any(o[0] == "comparison" for o in guard.withhold)
+    assert guard.clean
+    from crisis_survey.present._release import Published
+
+    # each statistic still withheld is needed: giving any one back narrows a count
+    for origin in sorted(guard.withhold):
+        pub = Published.build(study, comparison, threshold=THRESHOLD,
+                              withhold=guard.withhold - {origin}, previous=guard.published)
+        assert audit_release(study, comparison, threshold=THRESHOLD,
+                             published=pub)["narrowed"].any(), origin
+
+
+# -- the wave-2 table by local area ------------------------------------------------------------
+@cache
+def _many_areas() -> Any:
+    import tempfile
+
+    cb = default_codebook()
+    folder = Path(tempfile.mkdtemp(prefix="areas"))
+    made = generate_study(n_service_users=2000, n_carers=900, n_new_wave2=500, n_areas=30,
+                          seed=7)
+    write_study(made, folder, formats=["csv"], codebook=cb)
+    return link_waves(*[load_wave(folder / f"synthetic_wave{w}.csv", cb, wave=w)
+                        for w in (1, 2)])
+
+
+@pytest.mark.parametrize("name", [*STUDIES, "many_areas"])
+def test_wave2_table_by_area_withholds_nothing_it_shows(name: str) -> None:
+    # the pooled column is All minus the areas shown, and the table by group publishes
+    # All: a withheld cell in it would be given back by differencing, so areas are pooled
+    # until the table withholds nothing (or it is not shown: one column only)
+    from crisis_survey.present._tables import wave2_items_table
+
+    study = _many_areas() if name == "many_areas" else _study(name)
+    t = wave2_items_table(study, by="area", threshold=THRESHOLD)
+    v = t.values
+    if len(t.body_columns) > 1:
+        assert not v["count"].isna().any() and not v["n"].isna().any()
+        assert not ((v["count"] > 0) & (v["count"] < THRESHOLD)).any()
+        by_group = wave2_items_table(study, by="group", threshold=THRESHOLD).values
+        for (item, level), rows in v.groupby(["item", "level"]):
+            total = rows.loc[rows["column"] == "All", "count"].iloc[0]
+            assert rows.loc[rows["column"] != "All", "count"].sum() == total
+            g = by_group[(by_group["item"] == item) & (by_group["level"] == level)
+                         & (by_group["column"] == "All")]["count"].iloc[0]
+            assert pd.isna(g) or g == total
+    if name == "many_areas":
+        assert len(t.body_columns) > 3  # areas of their own are shown
+
+
+@pytest.mark.parametrize("by", [("group",), ("group", "area")])
+def test_release_audit_reads_the_wave2_table_by_area(by: tuple[str, ...]) -> None:
+    from crisis_survey import AnalysisPlan
+    from crisis_survey.present._release import Published
+    from crisis_survey.present._report import _comparison_kwargs
+
+    study = _many_areas()
+    plan = AnalysisPlan(by=by, items=("overall_rating",))
+    comparison = compare_waves(study, **_comparison_kwargs(plan))
+    pub = Published.build(study, comparison, threshold=THRESHOLD)
+    assert pub.wave2_area is not None
+    v = pub.wave2_area
+    audit = audit_release(study, comparison, threshold=THRESHOLD, published=pub)
+    facts = audit.attrs["published_facts"]["wave-2 table by area"]
+    # by group: each level's total (the All column); by group x area every column
+    expected = len(v) if "area" in by else int((v["column"] == "All").sum())
+    assert facts == expected
+

@@ -51,7 +51,8 @@ AUDIT_COLUMNS = ["output", "fact", "kind", "value", "lower", "upper", "values", 
 #: The most facts x grid points (summed over the blocks) the audit's ``"auto"`` method
 #: still solves by the dense reference (tens of MB; the small studies and the sample).
 DENSE_LIMIT = 20_000_000
-PARTS = ("table1", "linkage", "comparison", "statistics", "attrition", "figures", "wave2")
+PARTS = ("table1", "linkage", "comparison", "statistics", "attrition", "figures", "wave2",
+         "models")
 
 
 @dataclass
@@ -196,6 +197,29 @@ class _Persons:
         return _Block(name=name, weight=weight, strata=stratum), frame
 
 
+def _real_areas(study: LinkedStudy, columns: set[str]) -> set[str]:
+    """The columns of the wave-2 table by area that are areas (not the pooled column)."""
+    cb = study.codebook
+    assert cb.area is not None
+    known = {str(a) for a in study.wave2.data[cb.area.name].dropna().unique()}
+    return columns & known
+
+
+def _stratum_areas(study: LinkedStudy, persons: _Persons, layout: Any) -> np.ndarray | None:
+    """Each stratum's wave-2 area (``""``: none), where the by-cells hold the area (so a
+    stratum has one); ``None`` otherwise."""
+    cb = study.codebook
+    if cb.area is None or cb.area.name not in tuple(layout.by):
+        return None
+    first = np.unique(persons.stratum, return_index=True)[1]
+    rows = persons.rows[1][first]
+    values = study.wave2.data[cb.area.name].astype(object).to_numpy()
+    out = np.full(len(first), "", dtype=object)
+    has = rows >= 0
+    out[has] = [("" if v is None or v != v else str(v)) for v in values[rows[has]]]
+    return out
+
+
 def _top(measurement: str, k: int) -> np.ndarray:
     """Levels counted in a published percentage (index ``-1``/``-2`` read a spare False)."""
     top = np.zeros(k + 2, dtype=bool)
@@ -246,6 +270,8 @@ def audit_release(
     pandas.DataFrame
         One row per small count checked (withheld counts and the cells statistics are
         computed from): ``output, fact, kind, value, lower, upper, values, narrowed``.
+        ``attrs["published_facts"]``: per output, how many published sums of the item and
+        demographic blocks the reader was given (the linkage table's own programme aside).
     """
     from ..compare._study import make_layout, resolve_by
     from ._release import Published
@@ -431,6 +457,61 @@ def audit_release(
                   fr.has2 & (fr.x2 == f.labels.index(str(rec["level"])))
                   & in_group(fr.g2, str(rec["column"])), status(not pd.isna(rec["count"])))
 
+    # the wave-2 table by local area: every count published (areas are pooled until none is
+    # withheld). Its All column gives each level's total over everyone; where the
+    # comparison's by-cells hold the area, each stratum has one area and every column is an
+    # equation too. Otherwise no published count is by area and group at once, so the area
+    # columns say nothing more about the table by group than their sums (for any split of
+    # each level's total by group there is a split by group and area with both margins)
+    if "wave2" in parts and published.wave2_area is not None:
+        area_of = _stratum_areas(study, persons, layout)
+        real = sorted(_real_areas(study, {str(c) for c in published.wave2_area["column"]}
+                                  - {"All"}))
+        for rec in published.wave2_area.to_dict("records"):
+            got = block(str(rec["item"]))
+            if got is None or pd.isna(rec["count"]):
+                continue
+            b, fr = got
+            f = cb[str(rec["item"])].oriented()
+            if str(rec["level"]) not in f.labels:
+                continue
+            hit = fr.has2 & (fr.x2 == f.labels.index(str(rec["level"])))
+            column = str(rec["column"])
+            if column != "All":
+                if area_of is None:
+                    continue
+                mine = area_of[b.strata]
+                hit = hit & ((mine == column) if column in real else ~np.isin(mine, real))
+            b.add("wave-2 table by area", f"{column} {f.name}={rec['level']}", hit,
+                  "published")
+
+    # the change-by-group models: odds ratios published reveal (at most) every count of the
+    # item's group x wave x level table, under the group the model counts a respondent in
+    # (a linked respondent's pair group, the wave-1 group); intervals and exact p-values
+    # every pattern count (the pairs and the single answers)
+    if "models" in parts:
+        for item, msrc in published.models.items():
+            got = block(item)
+            if got is None or not msrc.estimates_pass(threshold):
+                continue
+            b, fr = got
+            k = len(cb[item].labels)
+            model_origin: tuple[str, ...] = ("model", item)
+            for gi, g in enumerate(groups):
+                mine = [(fr.linked & (fr.g1 == gi)) | (~fr.linked & fr.has1 & (fr.g1 == gi)),
+                        (fr.linked & (fr.g1 == gi)) | (~fr.linked & fr.has2 & (fr.g2 == gi))]
+                for w, xw in ((1, fr.x1), (2, fr.x2)):
+                    for i in range(k):
+                        b.add("change-by-group model", f"{g} {item} w{w} level {i}",
+                              mine[w - 1] & (xw == i), "published", model_origin)
+                if msrc.passes(threshold):
+                    pair = fr.linked & (fr.g1 == gi) & (fr.x1 >= 0) & (fr.x2 >= 0)
+                    for i in range(k):
+                        for j in range(k):
+                            b.add("change-by-group model", f"{g} {item} pairs {i},{j}",
+                                  pair & (fr.x1 == i) & (fr.x2 == j), "published",
+                                  model_origin)
+
     # the structure every block shares: respondents and linked per group (linkage table)
     link = published.linkage_counts
     shown_link = published.linkage_display
@@ -452,14 +533,23 @@ def audit_release(
     if method == "auto":
         dense = sum(len(b.coefs) * b.weight.size for b, _ in blocks.values())
         method = "reference" if dense <= DENSE_LIMIT else "local"
+    # what the reader is given, per output (equations of the programmes), for the record
+    given: dict[str, int] = {}
+    for b, _ in blocks.values():
+        for out_name, kind in zip(b.outputs, b.kinds, strict=True):
+            if kind == "published":
+                given[out_name] = given.get(out_name, 0) + 1
     if method == "reference":
         problems = [_problem(b) for b, _ in blocks.values()]
-        return _solve([*problems, linkage], need, threshold, persons)
-    from . import _audit_local
+        result = _solve([*problems, linkage], need, threshold, persons)
+    else:
+        from . import _audit_local
 
-    sparse = [_audit_local.sparse_problem(b) for b, _ in blocks.values()]
-    return _audit_local.solve([*sparse, _audit_local.from_dense(linkage)], need, threshold,
-                              persons)
+        sparse = [_audit_local.sparse_problem(b) for b, _ in blocks.values()]
+        result = _audit_local.solve([*sparse, _audit_local.from_dense(linkage)], need,
+                                    threshold, persons)
+    result.attrs["published_facts"] = given
+    return result
 
 
 @dataclass
@@ -692,7 +782,11 @@ def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
             overlap[origin] = max(overlap.get(origin, 0.0), float(value))
     if not overlap:
         return None
-    return max(overlap, key=lambda o: (overlap[o], o[2] == "All" if len(o) > 2 else False))
+    # a model's odds ratios (one row summing up the whole item, whose facts share
+    # respondents with every count of it) are withheld last: a comparison row or an
+    # attrition test that shares respondents with the count goes first
+    return max(overlap, key=lambda o: (o[0] != "model" and overlap[o] > 0, overlap[o],
+                                       o[2] == "All" if len(o) > 2 else False))
 
 
 def _withheld(problems: Sequence[_Problem], threshold: int) -> pd.DataFrame:

@@ -243,11 +243,15 @@ def build_findings(
     table: pd.DataFrame, *, primary: str, alpha: float,
     waves: Sequence[str] = ("wave 1", "wave 2"), models: Sequence[Any] = (),
     groups: Sequence[str] | None = None, adjust: str = "",
+    model_values: pd.DataFrame | None = None,
 ) -> Findings:
     """The findings of a comparison table with verdict columns (see the module).
 
     ``table`` may carry a boolean ``_withheld`` column (rows whose numbers the publishing
-    layer removed); ``models`` are :class:`~crisis_survey.compare.ModelResult` objects.
+    layer removed); ``models`` are :class:`~crisis_survey.compare.ModelResult` objects and
+    ``model_values`` what the model table publishes of them (withheld values NaN, banded
+    p-values in ``p_band``, the decision at alpha in ``below_alpha``); without it every
+    number of the models is quoted.
     """
     designs = list(pd.unique(table["design"]))
     if primary not in designs:
@@ -295,7 +299,7 @@ def build_findings(
         quiet = sum(1 for r in recs if r["verdict"] in CHANGED and r.get("_withheld"))
         out.append(GroupFindings(str(g), basis, tuple(changed), tuple(same), inc_text,
                                  tuple(items), tuple(hidden), quiet))
-    between = _between(models, alpha, table)
+    between = _between(models, alpha, table, model_values)
     sensitivity = _sensitivity(table, primary, designs, group_order)
     margins = sorted({(str(m), float(d)) for m, d in zip(
         prim["verdict_measure"], prim["equivalence_margin"], strict=False)
@@ -315,21 +319,32 @@ def build_findings(
                     method)
 
 
-def _between(models: Sequence[Any], alpha: float, table: pd.DataFrame) -> list[str]:
+def _between(models: Sequence[Any], alpha: float, table: pd.DataFrame,
+             values: pd.DataFrame | None = None) -> list[str]:
     if not models:
         return []
     labels = dict(zip(table["item"], table["label"], strict=False))
+    shown = values.set_index("item") if values is not None else None
     differed, not_differed = [], []
     for m in models:
         it = m.effects.iloc[-1]  # the difference in change (ratio of odds ratios)
-        p = _num(it["p_value"])
         name = str(labels.get(m.item, m.item))
-        if p < alpha:
-            text = format_estimate_ci(_num(it["estimate"]), _num(it["ci_low"]),
-                                      _num(it["ci_high"]), 2)
-            p_text = format_p(p)
+        band = ""
+        if shown is not None and m.item in shown.index:
+            pub = shown.loc[m.item]
+            est, low, high = (_num(pub[c]) for c in ("estimate", "ci_low", "ci_high"))
+            p, band, below = _num(pub["p_value"]), str(pub["p_band"] or ""), bool(
+                pub["below_alpha"])
+        else:
+            est, low, high = (_num(it[c]) for c in ("estimate", "ci_low", "ci_high"))
+            p = _num(it["p_value"])
+            below = p < alpha
+        if below:
+            text = ("" if math.isnan(est)
+                    else format_estimate_ci(est, low, high, 2))
+            p_text = band or format_p(p)
             p_text = f"p {p_text}" if p_text[:1] in "<>≥≤" else f"p = {p_text}"
-            differed.append(f"{name} ({text}, {p_text})")
+            differed.append(f"{name} ({text + ', ' if text else ''}{p_text})")
         else:
             not_differed.append(name)
     m0 = models[0]

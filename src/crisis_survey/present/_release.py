@@ -666,6 +666,7 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
 
         report = write_report_into(study, stage, options, comparison=comparison,
                                    sources=guard.published.sources,
+                                   model_sources=guard.published.models,
                                    notes=guard.notes(plan.threshold), figures=figures)
     return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder),
                    protection=guard)
@@ -847,6 +848,78 @@ def comparison_sources(study: Any, comparison: Any, *,
     return out
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """The counts the change-by-group model of one item is fitted from (the derived-value
+    rule for :func:`~crisis_survey.compare.change_by_group_model`).
+
+    ``margins`` ``(groups, 2, k)``: every respondent's answer by group, wave and level
+    (a linked respondent's in both waves, under the pair's group): the independence GEE's
+    estimating equations read nothing else, so the odds ratios are functions of them.
+    ``patterns``: the pattern counts (each group's ``k x k`` complete pairs, then its single
+    answers in wave 1 and in wave 2) that the robust (sandwich) variance, hence every
+    interval and p-value, also reads.
+    """
+
+    margins: Any
+    patterns: Any
+    withheld: bool = False  # the release audit withholds the model's numbers (secondary)
+
+    @staticmethod
+    def _pass(counts: Any, threshold: int) -> bool:
+        c = np.asarray(counts, dtype=float)
+        return bool(np.all((c == 0) | (c >= threshold)))
+
+    def estimates_pass(self, threshold: int) -> bool:
+        """The odds ratios may be published: every margin is 0 or at least ``threshold``
+        (and the release audit does not withhold them)."""
+        return not self.withheld and self._pass(self.margins, threshold)
+
+    def passes(self, threshold: int) -> bool:
+        """Intervals and exact p-values may be published too: every pattern count is 0 or at
+        least ``threshold`` (else the p-value is published as its band)."""
+        return self.estimates_pass(threshold) and self._pass(self.patterns, threshold)
+
+
+def model_sources(study: Any, items: Sequence[str]) -> dict[str, ModelSource]:
+    """The :class:`ModelSource` of every categorical item of ``items`` asked in both waves,
+    counted once with the model's own layout (respondent group only, pairs under the group
+    the linkage gives them), whatever the comparison's by-cells."""
+    from ..compare._study import count_items, make_layout
+
+    cb = study.codebook
+    fields = [cb[name].oriented() for name in items
+              if name in cb.names and cb[name].levels and 1 in cb[name].waves
+              and 2 in cb[name].waves]
+    if not fields:
+        return {}
+    layout = make_layout(study, (cb.group.name,))
+    out: dict[str, ModelSource] = {}
+    for f, counts in zip(fields, count_items(layout, fields), strict=True):
+        table = np.rint(counts.table).astype(np.int64)  # (cells, k, k)
+        alone = [np.rint(a).astype(np.int64) for a in counts.alone]
+        margins = np.stack([table.sum(axis=2) + alone[0], table.sum(axis=1) + alone[1]], axis=1)
+        patterns = np.concatenate([table.reshape(len(table), -1), alone[0], alone[1]], axis=1)
+        out[f.name] = ModelSource(margins=margins, patterns=patterns)
+    return out
+
+
+def _withhold_models(models: Mapping[str, ModelSource], withhold: Collection[tuple[str, ...]]
+                     ) -> dict[str, ModelSource]:
+    """``models`` with those the release audit withholds (origins ``("model", item)``)
+    marked withheld."""
+    return {item: replace(m, withheld=("model", item) in withhold)
+            for item, m in models.items()}
+
+
+def model_publication(source: ModelSource | None, threshold: int) -> tuple[bool, bool]:
+    """``(estimates, intervals)``: whether a model's odds ratios, and its intervals and exact
+    p-values, may be published (no source: both, as outside a release)."""
+    if source is None:
+        return True, True
+    return source.estimates_pass(threshold), source.passes(threshold)
+
+
 _PUBLISHED = ("n_wave1", "n_wave2", "n_pairs", "estimate_wave1", "estimate_wave2",
               "effect_size", "ci_low", "ci_high")
 
@@ -963,7 +1036,8 @@ def _band_verdicts(table: pd.DataFrame, hidden: npt.NDArray[np.bool_],
 
 def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequence[Any] = (),
                          waves: Sequence[str] = ("wave 1", "wave 2"),
-                         groups: Sequence[str] | None = None) -> Any:
+                         groups: Sequence[str] | None = None,
+                         model_values: pd.DataFrame | None = None) -> Any:
     """The findings section as the release may publish it (:mod:`._findings`).
 
     ``tables`` are the release's comparison tables (:func:`~crisis_survey.present._tables.
@@ -973,7 +1047,8 @@ def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequ
     ("not reported: small counts"); a row whose effect is withheld is named with its
     verdict but without numbers, and its detectable effect (a function of its counts) is
     not quoted either; no p-value is quoted (a verdict says no more than the band a banded
-    p-value is published in).
+    p-value is published in). ``model_values`` are the model table's published values
+    (``model_table(...).values``): the sentences on the models quote only those.
     """
     from ._findings import build_findings
 
@@ -981,7 +1056,8 @@ def publishable_findings(comparison: Any, tables: Sequence[Any], *, models: Sequ
     options = getattr(comparison, "options", {})
     return build_findings(table, primary=str(options.get("primary", "paired")),
                           alpha=float(options.get("alpha", 0.05)), waves=waves,
-                          models=models, groups=groups, adjust=str(options.get("adjust", "")))
+                          models=models, groups=groups, adjust=str(options.get("adjust", "")),
+                          model_values=model_values)
 
 
 # -- the release-wide audit ---------------------------------------------------------------------
@@ -1008,6 +1084,13 @@ class Published:
         The transition chart's cells (:func:`~crisis_survey.present.transition_counts`).
     wave2
         The wave-2 table by group's values (``None`` without wave-2-only items).
+    models
+        Item -> :class:`ModelSource` of the change-by-group model the report fits for it
+        (ordinal items asked in both waves, two groups).
+    wave2_area
+        The wave-2 table by local area's values where the report shows it (``None``
+        otherwise): every count of it is published (``wave2_items_table`` pools areas until
+        none is withheld).
     """
 
     sample: pd.DataFrame
@@ -1024,6 +1107,10 @@ class Published:
 
     withhold: frozenset[tuple[str, ...]] = frozenset()
     attrition_raw: pd.DataFrame | None = None
+    #: the counts behind the change-by-group model of each ordinal item the report fits
+    models: Mapping[str, ModelSource] = field(default_factory=dict)
+    #: the wave-2 table by local area's values, where the report shows it
+    wave2_area: pd.DataFrame | None = None
 
     @classmethod
     def build(cls, study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
@@ -1062,13 +1149,24 @@ class Published:
                 attrition = _attrition_csv(study, previous.attrition_raw, previous.sample,
                                            threshold=threshold, withhold=withhold)
             return replace(previous, comparison=shown, sources=sources, attrition=attrition,
-                           withhold=withhold)
+                           withhold=withhold, models=_withhold_models(previous.models,
+                                                                      withhold))
         cb = study.codebook
         wave2_only = [f.name for f in cb.items() if f.waves == (2,) and f.levels]
         wave2 = (wave2_items_table(study, items=wave2_only, by="group",
                                    threshold=threshold).values if wave2_only else None)
+        wave2_area = None
+        if wave2_only and cb.area is not None:  # as the report shows it (areas of its own)
+            by_area = cached(wave2_items_table, study, items=wave2_only, by="area",
+                             threshold=threshold)
+            wave2_area = by_area.values if len(by_area.body_columns) > 1 else None
         sample = cached(sample_table, study, threshold=threshold).values
         linkage = cached(protect_linkage_counts, study, threshold=threshold)
+        compared = set(getattr(comparison, "options", {}).get("items", ()))
+        modelled = tuple(f.name for f in cb.items(measurement="ordinal")
+                         if 1 in f.waves and 2 in f.waves and f.name in compared)
+        models = _withhold_models(cached(model_sources, study, modelled)
+                                  if modelled and len(study.groups) == 2 else {}, withhold)
         raw = cached(attrition_table, study)
         return cls(sample=sample, comparison=shown, sources=sources,
                    attrition=cached(_published_attrition, study, threshold=threshold,
@@ -1080,8 +1178,8 @@ class Published:
                    likert=likert_counts(study, threshold=threshold),
                    change=change_counts(study, threshold=threshold),
                    transitions=cached(transition_counts, study, threshold=threshold),
-                   wave2=wave2,
-                   withhold=withhold, attrition_raw=raw)
+                   wave2=wave2, wave2_area=wave2_area,
+                   withhold=withhold, attrition_raw=raw, models=models)
 
     def csvs(self) -> dict[str, pd.DataFrame]:
         """The CSV files as :func:`linkage_outputs` gives them."""
@@ -1149,7 +1247,8 @@ class Protection:
             r["fewest_values_left"] = float(part["values"].min())
             r["narrowed"] = int(part["narrowed"].sum())
         for origin in self.withhold:
-            out = "attrition.csv" if origin[0] == "attrition" else f"comparison ({origin[1]})"
+            out = {"attrition": "attrition.csv", "model": "change-by-group model"}.get(
+                origin[0], f"comparison ({origin[1]})")
             r = rows.setdefault(out, {"output": out, "withheld_primary": 0,
                                       "withheld_secondary": 0})
             r["statistics_withheld_by_audit"] = r.get("statistics_withheld_by_audit", 0) + 1
@@ -1183,6 +1282,32 @@ class Protection:
         return [text]
 
 
+def _release_superseded(study: LinkedStudy, comparison: Any,
+                        added: Sequence[frozenset[tuple[str, ...]]], published: Published,
+                        audit: pd.DataFrame, withhold: set[tuple[str, ...]], **options: Any
+                        ) -> tuple[Published, pd.DataFrame, set[tuple[str, ...]]]:
+    """Give back what earlier rounds withheld and later rounds made unnecessary.
+
+    A round withholds, for each narrowed count, the statistic sharing most respondents with
+    it; a later round may withhold another that protects the same counts, so the earlier
+    choice can be superseded (on the sample: five carers' independent-design rows, withheld
+    in round 1 for counts that round 2's attrition tests protect). Each earlier round's
+    statistics are released together, oldest first, and kept released only if the release
+    audited again is still clean: one more audit per round at most, and the guarantee is
+    the audit's, as before."""
+    for batch in added[:-1]:
+        trial = withhold - batch
+        pub = Published.build(study, comparison, threshold=options["threshold"],
+                              designs=options["designs"], confidence=options["confidence"],
+                              withhold=trial, previous=published)
+        again = audit_release(study, comparison, threshold=options["threshold"],
+                              protection=options["protection"], designs=options["designs"],
+                              published=pub)
+        if not again["narrowed"].any():
+            published, audit, withhold = pub, again, set(trial)
+    return published, audit, withhold
+
+
 def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
                     designs: Sequence[str] = ("paired", "independent", "overlapping"),
                     confidence: float = 0.95, protection: int | None = None,
@@ -1204,6 +1329,7 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
 
     start = time.perf_counter()
     withhold: set[tuple[str, ...]] = set()
+    added: list[frozenset[tuple[str, ...]]] = []  # what each round withheld
     published: Published | None = None
     for rounds in range(1, max_rounds + 1):
         published = Published.build(study, comparison, threshold=threshold, designs=designs,
@@ -1213,9 +1339,13 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
                               designs=designs, published=published)
         narrowed = audit[audit["narrowed"]]
         if narrowed.empty:
+            published, audit, withhold = _release_superseded(
+                study, comparison, added, published, audit, withhold, threshold=threshold,
+                designs=designs, confidence=confidence, protection=protection)
             return Protection(published=published, audit=audit, withhold=frozenset(withhold),
                               rounds=rounds, seconds=time.perf_counter() - start)
         fixes = {f for f in narrowed["fix"] if f is not None} - withhold
+        added.append(frozenset(fixes))
         if not fixes or rounds == max_rounds:
             if not strict:
                 return Protection(published=published, audit=audit,

@@ -142,56 +142,99 @@ class ReportOptions:
 
 # -- the model table ---------------------------------------------------------------------------
 def model_table(models: Sequence[Any], groups: Sequence[str], *, confidence: float = 0.95,
-                labels: Mapping[str, str] | None = None) -> PublicationTable:
+                labels: Mapping[str, str] | None = None, sources: Mapping[str, Any] | None = None,
+                threshold: int = 10, alpha: float = 0.05) -> PublicationTable:
     """Did change between the waves differ between groups? One row per ordinal item.
 
     Built from :class:`~crisis_survey.compare.ModelResult` objects: their
     :attr:`~crisis_survey.compare.ModelResult.effects`, odds ratios of a higher answer in wave
     2 versus wave 1 per group and the ratio of the groups' odds ratios for the difference in
-    change (exp of the log cumulative odds ratios and of their Wald intervals). Holds no
-    counts, so no cell is suppressed.
+    change (exp of the log cumulative odds ratios and of their Wald intervals).
+
+    ``sources`` (:func:`~crisis_survey.present._release.model_sources`, as a release gives
+    them) apply the derived-value rule: an item's odds ratios are published only if every
+    count of its group x wave x level table is 0 or at least ``threshold``, its intervals and
+    exact p-value only if every pattern count (pairs and single answers) is too; otherwise
+    the p-value is published as its band (``< .05``) and the withheld values show ``–``.
     """
+    from ._disclosure import DERIVED_MARKER
+    from ._release import model_publication, p_band
+
     level = f"{round(confidence * 100)}%"
     rows = []
     values = []
+    banded = withheld = audited = 0
     for m in models:
+        estimates, intervals = model_publication((sources or {}).get(m.item)
+                                                 if sources is not None else None, threshold)
+        banded += not intervals
+        src = (sources or {}).get(m.item)
+        audited += bool(getattr(src, "withheld", False))
+        withheld += not estimates and not getattr(src, "withheld", False)
         eff = m.effects.set_index("term")
+
+        def shown(r: Any, estimates: bool = estimates, intervals: bool = intervals) -> str:
+            if not estimates:
+                return DERIVED_MARKER
+            if not intervals:
+                return format_estimate_ci(r["estimate"], float("nan"), float("nan"))
+            return format_estimate_ci(r["estimate"], r["ci_low"], r["ci_high"])
+
         row = {"item": (labels or {}).get(m.item, m.item)}
         for g in groups:
-            if g in eff.index:
-                r = eff.loc[g]
-                row[g] = format_estimate_ci(r["estimate"], r["ci_low"], r["ci_high"])
-            else:
-                row[g] = "–"
+            row[g] = shown(eff.loc[g]) if g in eff.index else DERIVED_MARKER
         d = eff.loc["difference"]
-        row["difference"] = format_estimate_ci(d["estimate"], d["ci_low"], d["ci_high"])
-        row["p"] = format_p(float(d["p_value"]))
+        row["difference"] = shown(d)
+        p = float(d["p_value"])
+        row["p"] = format_p(p) if intervals else p_band(p)
         rows.append(row)
+        nan = float("nan")
         values.append({"item": m.item, "effect_measure": str(d["effect_measure"]),
-                       "estimate": float(d["estimate"]), "ci_low": float(d["ci_low"]),
-                       "ci_high": float(d["ci_high"]), "p_value": float(d["p_value"])})
+                       "estimate": float(d["estimate"]) if estimates else nan,
+                       "ci_low": float(d["ci_low"]) if intervals else nan,
+                       "ci_high": float(d["ci_high"]) if intervals else nan,
+                       "p_value": p if intervals else nan,
+                       "p_band": "" if intervals else p_band(p),
+                       # the decision at alpha says no more than a band cut at alpha
+                       "below_alpha": bool(p < alpha)})
     data = pd.DataFrame(rows, columns=["item", *groups, "difference", "p"])
+    ci = f" [{level} CI]" if banded < len(models) or not models else ""
     contrast = (f"{models[0].other_group} vs {models[0].reference_group}"
                 if models else "between the groups")
-    notes = (
+    notes: tuple[str, ...] = (
         "Cumulative-logit generalised estimating equations (the OrdinalGEE estimator) on every "
         "answer of both waves, respondents as clusters (linked respondents contribute two "
         "answers), independence working correlation with robust (sandwich) standard errors. "
-        "Per group: odds ratio (OR) of a higher answer in wave 2 versus wave 1, with "
-        f"{level} confidence intervals (exp of the log cumulative odds ratio and its Wald "
-        "interval); OR > 1 means higher answers in wave 2.",
+        "Per group: odds ratio (OR) of a higher answer in wave 2 versus wave 1 (exp of the "
+        f"log cumulative odds ratio), with its {level} confidence interval (exp of the Wald "
+        "interval)" + (" where published" if banded else "")
+        + "; OR > 1 means higher answers in wave 2.",
         f"Difference in change between groups ({contrast}): the ratio of the two groups' odds "
         "ratios (the exponentiated wave x group interaction); above 1, the answers rose more "
         "(or fell less) in the first-named group. p-values are not adjusted for multiplicity.",
     )
+    if banded:
+        notes += (
+            f"For {banded} of the {len(models)} items a count of answer patterns (pairs of "
+            f"wave-1 and wave-2 answers, or single answers) is below {threshold}: the robust "
+            "standard errors are functions of those counts, so their intervals are withheld "
+            "and their p-values are shown as bands (< .001, < .01, < .05, ≥ .05)"
+            + "; the odds ratios depend only on the counts of answers by group, wave and "
+            "level" + (f", and are withheld ('–') for {withheld} item(s) where one of those "
+                       "is below it too" if withheld else "")
+            + ".",)
+    if audited:
+        notes += (f"The odds ratios of {audited} item(s) are withheld ('–') because, with "
+                  "the other published tables, the counts they are computed from would "
+                  "narrow a withheld count (the release audit).",)
     return PublicationTable(
         name="change_by_group_model",
         title="Change between the waves by respondent group (model using every respondent)",
         data=data,
         stub="item",
         column_labels={"item": "Item",
-                       **{g: f"{g}: OR, wave 2 vs wave 1 [{level} CI]" for g in groups},
-                       "difference": f"Difference in change, ratio of ORs [{level} CI]",
+                       **{g: f"{g}: OR, wave 2 vs wave 1{ci}" for g in groups},
+                       "difference": f"Difference in change, ratio of ORs{ci}",
                        "p": "p"},
         notes=notes,
         values=pd.DataFrame(values),
@@ -621,21 +664,24 @@ def write_report(
 
 def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                       comparison: Any = None, sources: Any = None,
+                      model_sources: Mapping[str, Any] | None = None,
                       notes: Sequence[str] = (), figures: Any = None) -> ReportFiles:
     """Write the report into the existing folder ``out`` (no staging); the manifest lists
     every file in ``out``, including files an earlier step of the release wrote there.
 
     :func:`write_report` and :func:`~crisis_survey.present.publish` call this inside a
     :func:`~crisis_survey.present._safe.staged_folder` with their :class:`ReportOptions`;
-    from :func:`~crisis_survey.present.publish` also the comparison and its sources as the
-    release audit left them, with the audit's ``notes``, and ``figures``: the
+    from :func:`~crisis_survey.present.publish` also the comparison and its sources (and the
+    models' :class:`~crisis_survey.present._release.ModelSource`) as the release audit left
+    them, with the audit's ``notes``, and ``figures``: the
     :func:`draw_study_figures` drawing it started into ``out / "figures"`` before the
     comparison (the report adds its other figures to it).
     """
     with memo_run():  # each table's HTML made once (its file, report.html); Table 1, the
         # linkage outputs, the transition counts... once for every section
         return _write_report_into(study, out, options, comparison=comparison,
-                                  sources=sources, notes=notes, figures=figures)
+                                  sources=sources, model_sources=model_sources, notes=notes,
+                                  figures=figures)
 
 
 def _figure_formats(plan: AnalysisPlan) -> list[str]:
@@ -707,6 +753,7 @@ def draw_study_figures(study: Any, plan: AnalysisPlan, out: str | Path) -> Any:
 
 def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                        comparison: Any = None, sources: Any = None,
+                       model_sources: Mapping[str, Any] | None = None,
                        notes: Sequence[str] = (), figures: Any = None) -> ReportFiles:
     from ..compare import compare_waves
     from ..compare._model import models_by_item
@@ -794,7 +841,12 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
             title="Sensitivity analyses: change between the waves in the other designs"))
     tabs += comparison_tabs
     labels = {f.name: f.label for f in cb.items()}
-    mtab = (model_table(models, groups, confidence=plan.confidence, labels=labels)
+    from ._release import model_sources as _model_sources
+
+    if model_sources is None:  # outside publish(): the rule without the audit's action
+        model_sources = cached(_model_sources, study, tuple(ordinal)) if models else {}
+    mtab = (model_table(models, groups, confidence=plan.confidence, labels=labels,
+                        sources=model_sources, threshold=thr, alpha=plan.alpha)
             if models else None)
     if mtab is not None:
         tabs.append(mtab)
@@ -901,7 +953,8 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     findings = publishable_findings(  # the tables of comparison rows (not the distribution)
         comparison, [t for t in comparison_tabs if "design" in t.values.columns],
         models=models, groups=[str(g) for g in groups],
-        waves=[w.label or f"wave {w.number}" for w in cb.waves])
+        waves=[w.label or f"wave {w.number}" for w in cb.waves],
+        model_values=mtab.values if mtab is not None else None)
     # figures in the order they appear, numbered from 1
     order = ["flow", *[n for n in figs if n.startswith("forest_")],
              *[n for n in figs if n.startswith("likert")], "transitions",

@@ -1585,17 +1585,27 @@ def wave2_items_table(
         big = sorted(str(a) for a in sizes[sizes >= cut].index)
         # an area gets a column of its own only when every cell of it can be published:
         # a column of withheld cells says nothing, so such areas are pooled, and the
-        # pooling repeats until every area shown is complete (the pooled column grows)
+        # pooling repeats until every area shown is complete (the pooled column grows).
+        # The pooled column is All minus the areas shown, and the table by group publishes
+        # All: so it must be complete too, else the smallest area shown joins it (the
+        # table then withholds nothing, and adds to the table by group only sums of
+        # published counts)
         while True:
             by_data, values_by = _pool_areas(area, big)
             codes = _codes(by_data, values_by)
             incomplete: set[str] = set()
+            pooled_incomplete = False
             for f in fields:
                 lv = _codes(wave.data[f.name], f.labels)
                 block = pd.DataFrame(_crosstab(lv, len(f.labels), codes, len(values_by)),
                                      index=list(f.labels), columns=values_by)
                 mask = suppress(block, threshold=threshold).mask
                 incomplete |= {a for a in big if bool(mask[a].any())}
+                pooled_incomplete |= any(bool(mask[a].any()) for a in values_by
+                                         if a not in big)
+            if not incomplete and pooled_incomplete and big:
+                size_of = {str(k): int(v) for k, v in sizes.items()}
+                incomplete = {min(big, key=lambda a: (size_of[a], a))}
             if not incomplete:
                 break
             big = [a for a in big if a not in incomplete]
