@@ -271,7 +271,8 @@ def audit_release(
         One row per small count checked (withheld counts and the cells statistics are
         computed from): ``output, fact, kind, value, lower, upper, values, narrowed``.
         ``attrs["published_facts"]``: per output, how many published sums of the item and
-        demographic blocks the reader was given (the linkage table's own programme aside).
+        demographic blocks the reader was given (the linkage table's own programme aside);
+        ``attrs["method"]``: the path that solved it (``"reference"`` or ``"local"``).
     """
     from ..compare._study import make_layout, resolve_by
     from ._release import Published
@@ -549,6 +550,7 @@ def audit_release(
         result = _audit_local.solve([*sparse, _audit_local.from_dense(linkage)], need,
                                     threshold, persons)
     result.attrs["published_facts"] = given
+    result.attrs["method"] = method
     return result
 
 
