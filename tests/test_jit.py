@@ -109,7 +109,8 @@ def test_comparing_the_sample_does_not_load_numba() -> None:
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from([0, 1, 2]))
 def test_numpy_hypergeometric_moments_equal_the_compiled_kernel(seed: int, mode: int) -> None:
-    # floating-point sums (exp may differ in the last place between numpy and LLVM): close,
+    # floating-point sums (exp may differ in the last place between numpy and LLVM, and the
+    # compiled kernel stops NCHG_CUT below the peak where numpy adds every count): close,
     # not the same bits
     from crisis_survey.stats._contingency import _hypergeometric_log_weights
 
@@ -119,9 +120,8 @@ def test_numpy_hypergeometric_moments_equal_the_compiled_kernel(seed: int, mode:
     slo = np.maximum(0, k - nn)
     widths = np.minimum(k, m_) - slo + 1
     starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
-    table = np.repeat(np.arange(6), widths)
-    s = slo[table] + (np.arange(table.size) - starts[table])
-    logdc = _hypergeometric_log_weights(m_, nn, k, s, table)
+    logdc = _hypergeometric_log_weights(m_, nn, k, slo, widths, starts,
+                                        _jit.numpy_kernels().nchg_log_weights)
     rows = rng.permutation(6)[: rng.integers(1, 7)].astype(np.int64)
     theta = rng.normal(0.0, 1.5, rows.size)
     x = np.ascontiguousarray(t[:, 0, 0])
@@ -130,4 +130,7 @@ def test_numpy_hypergeometric_moments_equal_the_compiled_kernel(seed: int, mode:
         out = np.empty((rows.size, 6))
         kern.nchg_moments(logdc, starts, widths, slo, x, theta, rows, mode, out)
         got.append(out)
-    np.testing.assert_allclose(got[1], got[0], rtol=1e-11, atol=1e-12)
+    cols = [0, 1, 3, 4, 5]  # the value, its derivative and the log densities
+    np.testing.assert_allclose(got[1][:, cols], got[0][:, cols], rtol=1e-11, atol=1e-12)
+    # the second derivative (from raw moments, with cancellation) only steers Halley's step
+    np.testing.assert_allclose(got[1][:, 2], got[0][:, 2], rtol=1e-7, atol=1e-9)

@@ -58,7 +58,14 @@ processes load it instead of compiling):
     first two derivatives in ``theta``); for ``mode`` 1 (``X >= centre``) or 2 (``X <=
     centre``) the tail probability and its first two derivatives
     (``E[1(X - mu)]``, ``E[1(X - mu)^2] - P Var X``); then the largest log density and the
-    log densities at the first and last count (the window check).
+    log densities at the first and last count (the window check). The log density is
+    concave in the count: its peak is found by bisection on its slope, and the sums run
+    from the peak outwards until the density is :data:`NCHG_CUT` below it (the numpy twin
+    adds every count; the part left out is below 1e-20 of the sums).
+``nchg_log_weights(lf, m, nn, k, slo, starts, widths, out)``
+    those log weights, ``log C(m, s) + log C(nn, k - s)``, from the table of log factorials
+    ``lf`` (``lf[i] = gammaln(i + 1)``), subtracted in the order of the gammaln reference
+    (so the same bits).
 
 The kernels are plain Python functions here (they run uncompiled, slowly and with the same
 results, under ``NUMBA_DISABLE_JIT=1``); :func:`kernels` compiles them on first use, so
@@ -228,6 +235,11 @@ def _rank_sum_exact_ps(counts: Any, scores2: Any, n_take: Any, observed: Any, ce
         out[row] = min(max(hit, 0.0), 1.0)
 
 
+#: how far (natural log) below its peak the density of a table may be where
+#: :func:`_nchg_moments` stops adding (e^-50 = 2e-22 of the peak: no digit of the sums)
+NCHG_CUT = 50.0
+
+
 def _nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any, theta: Any,
                   rows: Any, mode: int, out: Any) -> None:
     for i in range(rows.size):
@@ -236,11 +248,19 @@ def _nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any, t
         o = starts[r]
         w = widths[r]
         s0 = slo[r]
-        top = -math.inf
-        for j in range(w):
-            d = logdc[o + j] + th * float(s0 + j)
-            if d > top:
-                top = d
+        # the log density is concave in the count: its peak by bisection on the slope
+        lo = 0
+        hi = w - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if logdc[o + mid + 1] + th * float(s0 + mid + 1) > logdc[o + mid] + th * float(
+                    s0 + mid):
+                lo = mid + 1
+            else:
+                hi = mid
+        peak = lo
+        top = logdc[o + peak] + th * float(s0 + peak)
+        floor = top - NCHG_CUT
         c = float(centre[r])
         cut = centre[r] - s0
         z = 0.0
@@ -250,19 +270,27 @@ def _nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any, t
         p0 = 0.0
         p1 = 0.0
         p2 = 0.0
-        for j in range(w):
-            s = float(s0 + j)
-            e = math.exp(logdc[o + j] + th * s - top)
-            u = s - c
-            eu = e * u
-            z += e
-            m1 += eu
-            m2 += eu * u
-            m3 += eu * u * u
-            if (mode == 1 and j >= cut) or (mode == 2 and j <= cut):
-                p0 += e
-                p1 += eu
-                p2 += eu * u
+        # from the peak outwards, up then down, until the density is NCHG_CUT below it
+        for side in range(2):
+            j = peak if side == 0 else peak - 1
+            step = 1 if side == 0 else -1
+            while 0 <= j < w:
+                s = float(s0 + j)
+                d = logdc[o + j] + th * s
+                if d < floor:
+                    break
+                e = math.exp(d - top)
+                u = s - c
+                eu = e * u
+                z += e
+                m1 += eu
+                m2 += eu * u
+                m3 += eu * u * u
+                if (mode == 1 and j >= cut) or (mode == 2 and j <= cut):
+                    p0 += e
+                    p1 += eu
+                    p2 += eu * u
+                j += step
         mu = m1 / z
         var = m2 / z - mu * mu
         if mode == 0:
@@ -277,6 +305,17 @@ def _nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any, t
         out[i, 3] = top
         out[i, 4] = logdc[o] + th * float(s0)
         out[i, 5] = logdc[o + w - 1] + th * float(s0 + w - 1)
+
+
+def _nchg_log_weights(lf: Any, m: Any, nn: Any, k: Any, slo: Any, starts: Any, widths: Any,
+                      out: Any) -> None:
+    for r in range(m.size):
+        gm = lf[m[r]]
+        gn = lf[nn[r]]
+        o = starts[r]
+        for j in range(widths[r]):
+            s = slo[r] + j
+            out[o + j] = (gm - lf[s] - lf[m[r] - s]) + (gn - lf[k[r] - s] - lf[nn[r] - k[r] + s])
 
 
 Kernel = Callable[..., Any]
@@ -299,6 +338,7 @@ class Kernels:
     signed_rank_pmfs: Kernel
     rank_sum_exact_ps: Kernel
     nchg_moments: Kernel
+    nchg_log_weights: Kernel
 
 
 @cache
@@ -316,7 +356,8 @@ def kernels() -> Kernels:
                    count=jit(_count), row_keys=jit(_row_keys),
                    signed_rank_pmfs=jit(_signed_rank_pmfs),
                    rank_sum_exact_ps=jit(_rank_sum_exact_ps),
-                   nchg_moments=jit(_nchg_moments))
+                   nchg_moments=jit(_nchg_moments),
+                   nchg_log_weights=jit(_nchg_log_weights))
 
 
 def kernels_for(rows: int) -> Kernels:
@@ -438,6 +479,16 @@ def _np_nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any
     out[:, 5] = d[last]
 
 
+def _np_nchg_log_weights(lf: Any, m: Any, nn: Any, k: Any, slo: Any, starts: Any, widths: Any,
+                         out: Any) -> None:
+    import numpy as np
+
+    table = np.repeat(np.arange(m.size), widths)
+    s = slo[table] + (np.arange(table.size) - starts[table])
+    mt, nt, kt = m[table], nn[table], k[table]
+    out[:] = (lf[mt] - lf[s] - lf[mt - s]) + (lf[nt] - lf[kt - s] - lf[nt - kt + s])
+
+
 def _np_rank_sum_exact_ps(*args: Any) -> None:  # an enumeration: the compiled kernel
     kernels().rank_sum_exact_ps(*args)
 
@@ -449,4 +500,5 @@ def numpy_kernels() -> Kernels:
     return Kernels(by_cells=_np_by_cells, spare_cells=_np_spare_cells,
                    wave_digit=_np_wave_digit, pair_digit=_np_pair_digit, count=_np_count,
                    row_keys=_np_row_keys, signed_rank_pmfs=_np_signed_rank_pmfs,
-                   rank_sum_exact_ps=_np_rank_sum_exact_ps, nchg_moments=_np_nchg_moments)
+                   rank_sum_exact_ps=_np_rank_sum_exact_ps, nchg_moments=_np_nchg_moments,
+                   nchg_log_weights=_np_nchg_log_weights)

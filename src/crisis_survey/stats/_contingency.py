@@ -1639,26 +1639,32 @@ def _log_factorials(top: int) -> FloatArray | None:
     return table
 
 
-def _hypergeometric_log_weights(m_: IntArray, nn: IntArray, k: IntArray, s: IntArray,
-                                table: IntArray) -> FloatArray:
-    """``log C(m, s) + log C(nn, k - s)`` of each count ``s`` of table ``table[i]``, to the
-    bit what :func:`_odds_ratio_on_supports` computes with :func:`_lchoose` (the same
-    gammaln of the same arguments, subtracted in the same order), from a table of log
-    factorials where that is cheaper than calling gammaln on every argument."""
-    mt, nt, kt = m_[table], nn[table], k[table]
+def _hypergeometric_log_weights(m_: IntArray, nn: IntArray, k: IntArray, slo: IntArray,
+                                widths: IntArray, starts: IntArray, kernel: Any
+                                ) -> FloatArray:
+    """``log C(m, s) + log C(nn, k - s)`` of the counts ``s = slo, slo + 1, ...`` of each
+    table's window, the windows end to end (table ``r`` from ``starts[r]``), to the bit
+    what :func:`_odds_ratio_on_supports` computes with :func:`_lchoose` (the same gammaln of
+    the same arguments, subtracted in the same order): looked up in a table of log
+    factorials by ``kernel`` (``_jit`` ``nchg_log_weights``) where that is cheaper than
+    calling gammaln on every argument."""
+    total = int(widths.sum())
     top = int(max(m_.max(initial=0), nn.max(initial=0)))
-    lf = _log_factorials(top) if top < 4 * s.size else None
-    if lf is None:
-        def g(v: IntArray) -> FloatArray:
-            return np.asarray(special.gammaln(v.astype(np.float64) + 1.0), dtype=np.float64)
-        gm, gn = g(m_)[table], g(nn)[table]
-    else:
-        def g(v: IntArray) -> FloatArray:
-            return np.asarray(lf[v], dtype=np.float64)
-        gm, gn = lf[m_][table], lf[nn][table]
-    first = gm - g(s) - g(mt - s)
-    second = gn - g(kt - s) - g(nt - kt + s)
-    return np.asarray(first + second, dtype=np.float64)
+    lf = _log_factorials(top) if top < 4 * total else None
+    out = np.empty(total)
+    if lf is not None:
+        kernel(lf, m_, nn, k, slo, starts, widths, out)
+        return out
+    table = np.repeat(np.arange(m_.size), widths)
+    s = slo[table] + (np.arange(total) - starts[table])
+    mt, nt, kt = m_[table], nn[table], k[table]
+
+    def g(v: IntArray) -> FloatArray:
+        return np.asarray(special.gammaln(v.astype(np.float64) + 1.0), dtype=np.float64)
+
+    gm, gn = g(m_)[table], g(nn)[table]
+    out[:] = (gm - g(s) - g(mt - s)) + (gn - g(kt - s) - g(nt - kt + s))
+    return out
 
 
 def _odds_ratio_compiled(
@@ -1684,10 +1690,10 @@ def _odds_ratio_compiled(
     slo = np.ascontiguousarray(slo, dtype=np.int64)
     widths = np.ascontiguousarray(shi - slo + 1, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
-    table = np.repeat(np.arange(n_t), widths)
-    s = slo[table] + (np.arange(table.size) - starts[table])
-    logdc = _hypergeometric_log_weights(m_, nn, k, s, table)
-    kern = kernels_for(int(table.size)).nchg_moments
+    chosen = kernels_for(int(widths.sum()))
+    logdc = _hypergeometric_log_weights(m_, nn, k, slo, widths, starts,
+                                        chosen.nchg_log_weights)
+    kern = chosen.nchg_moments
     alpha = (1.0 - level) / 2.0
     cells = t.reshape(-1, 4).astype(float) + 0.5
     woolf = np.log(cells[:, 0] * cells[:, 3] / (cells[:, 1] * cells[:, 2]))
@@ -1703,6 +1709,7 @@ def _odds_ratio_compiled(
         b = np.full(rows.size, math.inf)
         ga, gb = np.full(rows.size, -1.0), np.ones(rows.size)  # the values at a and b
         reach = np.ones(rows.size)
+        edges = np.empty((rows.size, 3))  # peak and ends of the last step's log density
         active = np.arange(rows.size)
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         for _ in range(400):
@@ -1711,6 +1718,7 @@ def _odds_ratio_compiled(
             th = theta[active]
             out = np.empty((active.size, 6))
             kern(logdc, starts, widths, slo, x, th, rows[active], mode, out)
+            edges[active] = out[:, 3:]
             g = sign * (out[:, 0] - target)
             d1, d2 = sign * out[:, 1], sign * out[:, 2]
             below, above = g < 0, g > 0
@@ -1744,10 +1752,10 @@ def _odds_ratio_compiled(
             theta[active] = np.where(g == 0, th, new)
             active = active[~done]
         if window is not None and rows.size:
-            out = np.empty((rows.size, 6))
-            kern(logdc, starts, widths, slo, x, theta, rows, mode, out)
-            floor = out[:, 3] - _WINDOW_LOG_MARGIN
-            bad = (cut_low[rows] & (out[:, 4] > floor)) | (cut_high[rows] & (out[:, 5] > floor))
+            # at the last step (within a few units in the last place of the solution)
+            floor = edges[:, 0] - _WINDOW_LOG_MARGIN
+            bad = ((cut_low[rows] & (edges[:, 1] > floor))
+                   | (cut_high[rows] & (edges[:, 2] > floor)))
             held[rows[bad]] = False
         return theta
 
