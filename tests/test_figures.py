@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -471,3 +472,28 @@ def test_figures_added_after_the_start_give_the_files_of_the_plain_path(
         written[workers] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
     assert len(written[0]) == 6
     assert written[0] == written[1]
+
+
+def test_figures_taken_back_from_the_worker_give_the_same_files(
+    study, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """help() draws here, last first, the figures the worker has not started (the caller's
+    core would idle while it waits): the same files as the worker's, in the same order."""
+    from crisis_survey.present._figures import FigureDrawing
+
+    items = [["exp_listened"], ["exp_dignity"], ["exp_listened", "exp_dignity"],
+             ["exp_involved"], ["exp_listened", "exp_involved"], ["exp_dignity", "exp_involved"]]
+    written = {}
+    for help_ in (False, True):
+        folder = tmp_path / f"h{help_}"
+        jobs = [(functools.partial(likert_chart, study, names), folder / f"likert{i}")
+                for i, names in enumerate(items)]
+        with FigureDrawing(jobs, ("svg",), workers=1) as drawing:
+            if help_:
+                drawing.help()
+                # one worker holds at most two jobs (running, queued): the rest came back
+                assert set(drawing._drawn) >= {4, 5}
+            names = [[p.name for p in drawing.result(i)] for i in range(len(jobs))]
+        assert names == [[f"likert{i}.svg"] for i in range(len(jobs))]
+        written[help_] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    assert written[True] == written[False]

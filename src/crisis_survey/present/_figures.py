@@ -1306,6 +1306,7 @@ class FigureDrawing:
         n = (_figure_workers(len(self._jobs), alongside=alongside) if workers is None
              else workers)
         self._futures: list[Any] = []
+        self._drawn: dict[int, list[Path]] = {}  # taken back from the workers (help)
         self._pool: Any = None
         if n > 0:
             import multiprocessing
@@ -1343,8 +1344,26 @@ class FigureDrawing:
                                  if self._pool is not None and _pickles(job) else None)
         return list(range(first, len(self._jobs)))
 
+    def help(self) -> None:
+        """Draw in this process the later half of the figures no worker has started yet,
+        last first, and again while any are left: for a caller with nothing left to do
+        but wait (its core would idle while the workers finish the queue)."""
+        if self._pool is None:
+            return
+        while True:
+            waiting = [i for i, f in enumerate(self._futures)
+                       if f is not None and i not in self._drawn and not f.running()
+                       and not f.done()]
+            taken = [i for i in waiting[len(waiting) // 2:] if self._futures[i].cancel()]
+            if not taken:
+                return
+            for i in reversed(taken):
+                self._drawn[i] = _draw_and_save(self._jobs[i])
+
     def result(self, index: int) -> list[Path]:
         """The files of figure ``index`` (waiting for its worker)."""
+        if index in self._drawn:
+            return list(self._drawn[index])
         if self._pool is None or self._futures[index] is None:
             return _draw_and_save(self._jobs[index])
         import warnings

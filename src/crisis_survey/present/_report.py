@@ -932,6 +932,7 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         shown = {t.name: _first_rows(t, limit) for t in tabs}
 
         say(5, steps, "drawing figures")
+        drawing.help()  # the figures the worker has not started yet, drawn here meanwhile
         for i, (name, _, caption, alt) in enumerate(figure_specs):
             say(5, steps, f"drawing figure {i + 1} of {len(figure_specs)}: {name}")
             figure_files += drawing.result(i)
