@@ -181,7 +181,8 @@ class _Result:
 
 
 # -- the methods ------------------------------------------------------------------------------
-def _z_tost(est: FloatArray, se: FloatArray, margin: float, df: Any = None) -> FloatArray:
+def _z_tost(est: FloatArray, se: FloatArray, margin: float | FloatArray, df: Any = None
+            ) -> FloatArray:
     """Two one-sided Wald tests of ``|θ| >= margin``: the larger one-sided p-value (t with
     ``df`` where finite, else normal)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -302,7 +303,7 @@ def _t_ncp_batch(level: FloatArray, df: FloatArray) -> FloatArray:
     return np.asarray(x, dtype=np.float64)
 
 
-def signed_rank(c: CellData, margin: float, level: FloatArray) -> _Result:
+def signed_rank(c: CellData, margin: float | FloatArray, level: FloatArray) -> _Result:
     """Matched-pairs rank-biserial of ``y - x`` (wave 2 minus wave 1) on the tilted family."""
     t = np.rint(c.tables).astype(np.int64)
     k = t.shape[1]
@@ -317,18 +318,19 @@ def signed_rank(c: CellData, margin: float, level: FloatArray) -> _Result:
     with np.errstate(invalid="ignore", divide="ignore"):
         theta = np.where(total > 0, (2.0 * v2 - total) / total, np.nan)
     p = np.full(len(t), np.nan)
+    delta = np.broadcast_to(np.asarray(margin, dtype=np.float64), (len(t),))
     exact = (n_changed > 0) & (n_changed < AUTO_EXACT_BELOW)
     big = n_changed >= AUTO_EXACT_BELOW
     if exact.any():
         pmf, _ = signed_rank_pmfs(r2[exact], mult[exact])
-        p[exact] = rci.signed_rank_tost(pmf, r2[exact], mult[exact], v2[exact], margin)
+        p[exact] = rci.signed_rank_tost(pmf, r2[exact], mult[exact], v2[exact], delta[exact])
     if big.any():
-        p[big] = rci.signed_rank_tost(None, r2[big], mult[big], v2[big], margin)
+        p[big] = rci.signed_rank_tost(None, r2[big], mult[big], v2[big], delta[big])
     se0 = rci.signed_rank_null_se(r2, mult)
     return _Result(theta, p, rci.mde_rank_biserial(se0, level, POWER))
 
 
-def paired_rd(c: CellData, margin: float, level: FloatArray) -> _Result:
+def paired_rd(c: CellData, margin: float | FloatArray, level: FloatArray) -> _Result:
     """Paired risk difference ``(c - b) / n`` of a binary item (McNemar's discordant pairs:
     ``b`` moved from the reported level, ``c`` to it)."""
     t = np.rint(c.tables).astype(np.float64).reshape(-1, 4)
@@ -341,7 +343,7 @@ def paired_rd(c: CellData, margin: float, level: FloatArray) -> _Result:
     return _Result(est, _z_tost(est, se, margin), np.where(d > 0, mde, np.nan))
 
 
-def newcombe(c: CellData, margin: float, level: FloatArray) -> _Result:
+def newcombe(c: CellData, margin: float | FloatArray, level: FloatArray) -> _Result:
     """Rank-biserial r of wave 2 against wave 1, two independent samples."""
     x, y = np.rint(c.w1).astype(np.float64), np.rint(c.w2).astype(np.float64)
     n1, n2 = x.sum(axis=1), y.sum(axis=1)
@@ -358,7 +360,7 @@ def newcombe(c: CellData, margin: float, level: FloatArray) -> _Result:
                    rci.mde_rank_biserial(se0, level, POWER))
 
 
-def two_prop(c: CellData, margin: float, level: FloatArray) -> _Result:
+def two_prop(c: CellData, margin: float | FloatArray, level: FloatArray) -> _Result:
     """Risk difference ``p2 - p1`` of a binary item, two independent samples."""
     x, y = np.asarray(c.w1, dtype=np.float64), np.asarray(c.w2, dtype=np.float64)
     n1, n2 = x.sum(axis=1), y.sum(axis=1)
@@ -391,8 +393,8 @@ def _sd(c: CellData) -> FloatArray:
     return np.asarray(np.sqrt((var(c.s1) + var(c.s2)) / 2.0), dtype=np.float64)
 
 
-def wald(c: CellData, margin: float, level: FloatArray, est: FloatArray, stat: FloatArray,
-         df: FloatArray) -> _Result:
+def wald(c: CellData, margin: float | FloatArray, level: FloatArray, est: FloatArray,
+         stat: FloatArray, df: FloatArray) -> _Result:
     """A test whose statistic is its estimate over its SE: ``SE = |estimate / statistic|``;
     standardised by the pooled SD for the t tests (``wald_smd``)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -407,10 +409,11 @@ def wald(c: CellData, margin: float, level: FloatArray, est: FloatArray, stat: F
     return _Result(theta, p, mde)
 
 
-def evaluate(c: CellData, margin: float, level: FloatArray, effect: FloatArray,
+def evaluate(c: CellData, margin: float | FloatArray, level: FloatArray, effect: FloatArray,
              statistic: FloatArray, df: FloatArray, est1: FloatArray, est2: FloatArray
              ) -> _Result:
-    """The verdict measure, TOST p-value and MDE of every cell of one item and design."""
+    """The verdict measure, TOST p-value and MDE of every cell of one kind and shape (the
+    items of one measurement level in one design; ``margin`` per cell or one for all)."""
     if c.kind == "signed_rank":
         return signed_rank(c, margin, level)
     if c.kind == "paired_rd":
@@ -430,6 +433,19 @@ def evaluate(c: CellData, margin: float, level: FloatArray, effect: FloatArray,
 
 
 # -- the columns ------------------------------------------------------------------------------
+def _stacked(cells: Sequence[CellData]) -> CellData:
+    """The cells of several blocks of one kind and shape as one (first axis: cells)."""
+    if len(cells) == 1:
+        return cells[0]
+    first = cells[0]
+
+    def cat(name: str) -> FloatArray:
+        return np.concatenate([getattr(cd, name) for cd in cells])
+
+    return CellData(first.kind, cat("tables"), cat("w1"), cat("w2"), cat("s1"), cat("s2"),
+                    first.scores, first.categorical)
+
+
 def family_level(p: FloatArray, families: npt.NDArray[np.int64], alpha: float, adjust: str
                  ) -> FloatArray:
     """The level a cell must reach to be significant when nothing else in its family is:
@@ -466,6 +482,8 @@ def verdict_columns(
     df = table["df"].to_numpy(dtype=float)
     e1 = table["estimate_wave1"].to_numpy(dtype=float)
     e2 = table["estimate_wave2"].to_numpy(dtype=float)
+    # the blocks of one kind and shape (items of one measurement and design) in one call
+    stacks: dict[tuple[Any, ...], list[tuple[slice, CellData, float]]] = {}
     start = 0
     for b in blocks:
         rows = slice(start, start + len(b["group"]))
@@ -474,15 +492,20 @@ def verdict_columns(
         if c.kind is None:
             continue
         key = _MEASURE_OF[c.kind]
-        delta = margins[str(b["item"])][key]
-        r = evaluate(c, delta, level[rows], effect[rows], stat[rows], df[rows], e1[rows],
-                     e2[rows])
-        tested = np.isfinite(p[rows])
-        theta[rows] = np.where(tested, r.theta, np.nan)
-        p_tost[rows] = np.where(tested, r.p_tost, np.nan)
-        mde[rows] = r.mde
-        margin[rows] = delta
-        measure[rows] = MEASURES[key]
+        stack = (c.kind, c.categorical, c.tables.shape[1:], c.w1.shape[1:], c.w2.shape[1:],
+                 c.s1.shape[1:], c.s2.shape[1:], c.scores.tobytes())
+        stacks.setdefault(stack, []).append((rows, c, margins[str(b["item"])][key]))
+    for parts in stacks.values():
+        at = np.concatenate([np.arange(r.start, r.stop) for r, _, _ in parts])
+        c = _stacked([cd for _, cd, _ in parts])
+        delta = np.concatenate([np.full(r.stop - r.start, d) for r, _, d in parts])
+        res = evaluate(c, delta, level[at], effect[at], stat[at], df[at], e1[at], e2[at])
+        tested = np.isfinite(p[at])
+        theta[at] = np.where(tested, res.theta, np.nan)
+        p_tost[at] = np.where(tested, res.p_tost, np.nan)
+        mde[at] = res.mde
+        margin[at] = delta
+        measure[at] = MEASURES[_MEASURE_OF[str(c.kind)]]
     p_tost = np.where(np.isfinite(p_tost), np.clip(p_tost, 0.0, 1.0), np.nan)
     tost_family = np.where(out_, np.nan, p_tost)
     p_tost_adj = (tost_family if adjust == "none"
