@@ -45,3 +45,14 @@ def test_import_is_cheap() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={"PYTHONPATH": str(SRC)})
     assert out.stdout.strip() == "[]"
+
+
+def test_a_default_plan_does_not_import_the_comparison() -> None:
+    # publish forks its figure worker after the plan is made and before comparing: scipy.stats
+    # (half a second of CPU, through crisis_survey.compare) is imported after the fork
+    code = ("import sys; from crisis_survey import AnalysisPlan; AnalysisPlan(); "
+            "print(sorted(m for m in ('crisis_survey.compare', 'scipy.stats') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={"PYTHONPATH": str(SRC)})
+    assert out.stdout.strip() == "[]"

@@ -135,8 +135,6 @@ def _value_problems(*, designs: Iterable[str], items: Iterable[str], by: Iterabl
 def _verdict_problems(primary: Any, designs: Iterable[str], equivalence: Any) -> list[str]:
     """Problems of ``primary`` and ``[analysis.equivalence]`` (item names are checked
     against the codebook by :func:`check_plan`)."""
-    from .compare._verdicts import MEASURES
-
     problems: list[str] = []
     designs = list(designs)
     if not isinstance(primary, str) or (primary and primary not in designs):
@@ -150,6 +148,8 @@ def _verdict_problems(primary: Any, designs: Iterable[str], equivalence: Any) ->
             problems.append(f"[analysis.equivalence] {key} = {v!r} (expected a number "
                             "between 0 and 1)")
 
+    if equivalence:  # crisis_survey.compare imports scipy.stats (a default plan needs none)
+        from .compare._verdicts import MEASURES
     for key, v in equivalence.items():
         if key in MEASURES:
             margin(str(key), v)

@@ -633,7 +633,6 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
     folder = Path(out)
     given = {k: Path(v) for k, v in (inputs or {}).items()}
     waves = [given[k] for k in ("wave1", "wave2") if k in given]
-    from ..compare import compare_waves
     from ._report import ReportOptions, _comparison_kwargs, draw_study_figures
 
     plan.check(study.codebook)
@@ -642,6 +641,8 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
     # moved into place whole, once complete; the figures drawn from the study alone are
     # drawn there by a worker from now on, beside the comparison and the audit
     with staged_folder(folder) as stage, draw_study_figures(study, plan, stage) as figures:
+        from ..compare import compare_waves  # scipy.stats: after the worker is forked
+
         say(0, 7, "comparing the waves")
         comparison = compare_waves(study, **_comparison_kwargs(plan))
         say(0, 7, "auditing what the release publishes (disclosure control)")
