@@ -187,3 +187,40 @@ def test_class_bounds_declines_what_it_cannot_bound() -> None:
     # a cell alone in its class, its class total fixed: pinned; two in a class: 0 .. total
     lo, hi = class_bounds(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), cells)  # type: ignore[misc]
     assert list(lo) == [3.0, 0.0, 0.0] and list(hi) == [3.0, 9.0, 9.0]
+
+
+# -- the local programmes' warm-started solves against the stacked reference ------------------
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), need=st.sampled_from([None, 2, 5, 100]))
+def test_warm_ranges_are_inner_and_exact_where_short(data: Any, need: int | None) -> None:
+    """Every bound of :func:`_ranges` is a value at a feasible point (inside the exact
+    range), and where the exact range holds fewer than ``need`` whole numbers it is the
+    exact range, as the stacked reference's is (``need`` 100: every range exact)."""
+    from crisis_survey.present._audit_local import _ranges, _ranges_stacked
+    from crisis_survey.present._disclosure import _width, lp_stack
+
+    specs = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        n = data.draw(st.integers(2, 10))
+        m = data.draw(st.integers(1, 4))
+        rows = data.draw(st.lists(st.lists(st.integers(0, 1), min_size=n, max_size=n),
+                                  min_size=m, max_size=m))
+        a = np.asarray(rows, dtype=float)
+        x0 = np.asarray(data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)), float)
+        obj = np.asarray(data.draw(st.lists(st.lists(st.integers(0, 1), min_size=n,
+                                                     max_size=n), min_size=1, max_size=4)),
+                         dtype=float)
+        obj = np.vstack([obj, np.eye(n)])  # every cell too: more optima than the probes find
+        held = a[:1]  # the first row's count stays at least one below its true value + 1
+        specs.append({"objectives": obj, "a_eq": a[1:], "b_eq": a[1:] @ x0,
+                      "a_ub": held, "b_ub": held @ x0 + 1.0, "lower": 0.0,
+                      "upper": float(x0.sum() + 3), "x0": x0})
+    warm = _ranges(specs, need)
+    stacked = _ranges_stacked(specs, need)
+    exact = lp_stack([{k: v for k, v in s.items() if k != "x0"} for s in specs])
+    for (lo, hi), (s_lo, s_hi), (e_lo, e_hi) in zip(warm, stacked, exact, strict=True):
+        assert (lo >= e_lo - 1e-6).all() and (hi <= e_hi + 1e-6).all()
+        for i in range(lo.size):
+            if need is not None and _width(e_lo[i], e_hi[i]) < need:
+                assert abs(lo[i] - e_lo[i]) < 1e-6 and abs(hi[i] - e_hi[i]) < 1e-6
+                assert abs(s_lo[i] - e_lo[i]) < 1e-6 and abs(s_hi[i] - e_hi[i]) < 1e-6

@@ -294,11 +294,110 @@ def _local_spec(p: SparseProblem, cols: np.ndarray, obj: np.ndarray,
 
 def _ranges(specs: Sequence[dict[str, Any]], need: float | None
             ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner bounds of each spec's objectives (:func:`_ranges_stacked`'s), from one HiGHS
+    model per spec re-solved from its last basis for each objective (a local programme's
+    objectives share its polytope: after the first solve, each takes a few simplex
+    steps, where a stacked programme solved every copy from scratch and HiGHS' time grew
+    faster than the stack). The largest value of each objective is sought first, and its
+    smallest only when the interval is still short of ``need``. No bound is a solver's
+    claim: each is the value at a point the solver returned. Without scipy's HiGHS
+    bindings, :func:`_ranges_stacked` (the reference; ``tests/test_audit_local.py``
+    compares the two)."""
+    if _highs() is None:  # pragma: no cover - scipy without its HiGHS bindings
+        return _ranges_stacked(specs, need)
+    rng = np.random.default_rng(0)
+    out = []
+    for spec in specs:
+        obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
+        w = rng.uniform(0.2, 1.0, size=(1, obj.shape[0]))
+        model = _Model(spec, obj.shape[1])
+        points = [np.asarray(spec["x0"], dtype=float)]
+        for d in (obj.sum(axis=0), w[0] @ obj):
+            points += model.extremes(d)
+        seen = obj @ np.vstack(points).T
+        lo, hi = seen.min(axis=1), seen.max(axis=1)
+        enough = math.inf if need is None else float(need)
+        for i in range(obj.shape[0]) if need is not None else ():
+            for sign in (-1.0, 1.0):  # the largest value first
+                if _width(float(lo[i]), float(hi[i])) >= enough:
+                    break
+                x = model.solve(sign * obj[i])
+                if x is not None:
+                    v = obj @ x
+                    lo, hi = np.minimum(lo, v), np.maximum(hi, v)
+        out.append((lo, hi))
+    return out
+
+
+def _highs() -> Any:
+    """scipy's HiGHS bindings (``None`` where this scipy has none)."""
+    import importlib
+
+    try:
+        return importlib.import_module("scipy.optimize._highspy._core")
+    except ImportError:  # pragma: no cover
+        return None
+
+
+class _Model:
+    """One local programme in HiGHS (scipy's bindings), re-solved for each objective
+    from the basis of the last solve."""
+
+    def __init__(self, spec: dict[str, Any], n: int) -> None:
+        from scipy import sparse
+
+        core = _highs()
+        rows, low, high = [], [], []
+        for key in ("eq", "ub"):
+            a, b = spec.get(f"a_{key}"), spec.get(f"b_{key}")
+            if a is None or b is None or np.asarray(a).size == 0:
+                continue
+            rows.append(np.asarray(a, dtype=float).reshape(-1, n))
+            b = np.asarray(b, dtype=float).ravel()
+            low.append(b if key == "eq" else np.full(b.size, -np.inf))
+            high.append(b)
+        a_all = sparse.csc_matrix(np.vstack(rows) if rows else np.zeros((0, n)))
+        lp = core.HighsLp()
+        lp.num_col_, lp.num_row_ = n, a_all.shape[0]
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.broadcast_to(np.asarray(spec.get("lower", 0.0), float), (n,)).copy()
+        up = spec.get("upper")
+        lp.col_upper_ = (np.full(n, np.inf) if up is None else
+                         np.broadcast_to(np.asarray(up, float), (n,)).copy())
+        lp.row_lower_ = np.concatenate(low) if low else np.zeros(0)
+        lp.row_upper_ = np.concatenate(high) if high else np.zeros(0)
+        lp.a_matrix_.format_ = core.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a_all.indptr
+        lp.a_matrix_.index_ = a_all.indices
+        lp.a_matrix_.value_ = a_all.data
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, a_all.shape[0]
+        self.h = core._Highs()
+        self.optimal = core.HighsModelStatus.kOptimal
+        self.h.setOptionValue("output_flag", False)
+        self.h.passModel(lp)
+        self.n = n
+        self.idx = np.arange(n, dtype=np.int32)
+
+    def solve(self, cost: np.ndarray) -> np.ndarray | None:
+        """A point minimising ``cost`` (``None`` when the solver finds no optimum)."""
+        self.h.changeColsCost(self.n, self.idx, np.asarray(cost, dtype=float))
+        self.h.run()
+        if self.h.getModelStatus() != self.optimal:
+            return None
+        return np.asarray(self.h.getSolution().col_value, dtype=float)
+
+    def extremes(self, d: np.ndarray) -> list[np.ndarray]:
+        return [x for x in (self.solve(d), self.solve(-d)) if x is not None]
+
+
+def _ranges_stacked(specs: Sequence[dict[str, Any]], need: float | None
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner bounds of each spec's objectives: their range over feasible points only (the
     true counts, a few vertices with the objectives pushed down and up together, plainly
     and with random weights; then, for the objectives those do not already show to reach
-    ``need`` whole numbers (none with ``None``), each objective's own optima). No bound is
-    a solver's claim: each is the value at a point found."""
+    ``need`` whole numbers (none with ``None``), each objective's own optima), the
+    programmes of all specs stacked (:func:`._disclosure._stacked`; the reference of
+    :func:`_ranges`). No bound is a solver's claim: each is the value at a point found."""
     rng = np.random.default_rng(0)
     points = [np.atleast_2d(spec["x0"]) for spec in specs]
     probes = []
