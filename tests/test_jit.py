@@ -1,11 +1,8 @@
 """The numpy twins of the compiled kernels (src/crisis_survey/_jit.py ``numpy_kernels``): the
-same integers, the same bits, and compare_waves on the sample runs them without numba."""
+same integers, the same bits (tests/test_lazy.py: the sample is compared without numba)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -14,8 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crisis_survey import _jit
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def _both() -> tuple[_jit.Kernels, _jit.Kernels]:
@@ -95,42 +90,3 @@ def test_the_samples_comparison_is_the_same_with_either_kernels() -> None:
             mock.patch.object(_exact, "numpy_kernels", lambda: compiled):
         reference = compare_waves(study).table
     pd.testing.assert_frame_equal(plain, reference)
-
-
-def test_comparing_the_sample_does_not_load_numba() -> None:
-    code = ("import sys; from crisis_survey import load_sample_study; "
-            "from crisis_survey.compare import compare_waves; "
-            "compare_waves(load_sample_study()); print('numba' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={"PYTHONPATH": str(SRC)})
-    assert out.stdout.strip() == "False"
-
-
-@settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), mode=st.sampled_from([0, 1, 2]))
-def test_numpy_hypergeometric_moments_equal_the_compiled_kernel(seed: int, mode: int) -> None:
-    # floating-point sums (exp may differ in the last place between numpy and LLVM, and the
-    # compiled kernel stops NCHG_CUT below the peak where numpy adds every count): close,
-    # not the same bits
-    from crisis_survey.stats._contingency import _hypergeometric_log_weights
-
-    rng = np.random.default_rng(seed)
-    t = rng.integers(0, 60, (6, 2, 2)).astype(np.int64)
-    m_, nn, k = t[:, :, 0].sum(axis=1), t[:, :, 1].sum(axis=1), t[:, 0].sum(axis=1)
-    slo = np.maximum(0, k - nn)
-    widths = np.minimum(k, m_) - slo + 1
-    starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
-    logdc = _hypergeometric_log_weights(m_, nn, k, slo, widths, starts,
-                                        _jit.numpy_kernels().nchg_log_weights)
-    rows = rng.permutation(6)[: rng.integers(1, 7)].astype(np.int64)
-    theta = rng.normal(0.0, 1.5, rows.size)
-    x = np.ascontiguousarray(t[:, 0, 0])
-    got = []
-    for kern in _both():
-        out = np.empty((rows.size, 6))
-        kern.nchg_moments(logdc, starts, widths, slo, x, theta, rows, mode, out)
-        got.append(out)
-    cols = [0, 1, 3, 4, 5]  # the value, its derivative and the log densities
-    np.testing.assert_allclose(got[1][:, cols], got[0][:, cols], rtol=1e-11, atol=1e-12)
-    # the second derivative (from raw moments, with cancellation) only steers Halley's step
-    np.testing.assert_allclose(got[1][:, 2], got[0][:, 2], rtol=1e-7, atol=1e-9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
@@ -37,22 +38,30 @@ def test_submodules_and_names_are_the_defining_objects() -> None:
     assert cs.stats.mann_whitney is mann_whitney
 
 
-def test_import_is_cheap() -> None:
-    # importing the package must not pull in scipy, matplotlib or the report libraries
-    code = ("import sys, crisis_survey, crisis_survey.stats, crisis_survey.present; "
-            "print(sorted(m for m in ('scipy', 'matplotlib', 'docx', 'openpyxl', "
-            "'great_tables') if m in sys.modules))")
+def _loaded_after(statements: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``statements``."""
+    code = f"import sys; {statements}; print(sorted(m for m in {modules!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={"PYTHONPATH": str(SRC)})
-    assert out.stdout.strip() == "[]"
+    loaded: list[str] = ast.literal_eval(out.stdout)
+    return loaded
+
+
+def test_import_is_cheap() -> None:
+    # importing the package must not pull in scipy, matplotlib or the report libraries
+    assert _loaded_after("import crisis_survey, crisis_survey.stats, crisis_survey.present",
+                         ("scipy", "matplotlib", "docx", "openpyxl", "great_tables")) == []
 
 
 def test_a_default_plan_does_not_import_the_comparison() -> None:
     # publish forks its figure worker after the plan is made and before comparing: scipy.stats
     # (half a second of CPU, through crisis_survey.compare) is imported after the fork
-    code = ("import sys; from crisis_survey import AnalysisPlan; AnalysisPlan(); "
-            "print(sorted(m for m in ('crisis_survey.compare', 'scipy.stats') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={"PYTHONPATH": str(SRC)})
-    assert out.stdout.strip() == "[]"
+    assert _loaded_after("from crisis_survey import AnalysisPlan; AnalysisPlan()",
+                         ("crisis_survey.compare", "scipy.stats")) == []
+
+
+def test_comparing_the_sample_does_not_load_numba() -> None:
+    # below _jit.SMALL_ROWS the kernels run as numpy (tests/test_jit.py compares them)
+    assert _loaded_after("from crisis_survey import load_sample_study; "
+                         "from crisis_survey.compare import compare_waves; "
+                         "compare_waves(load_sample_study())", ("numba",)) == []
