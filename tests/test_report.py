@@ -218,6 +218,32 @@ def test_report_by_group_and_area(study, tmp_path: Path) -> None:  # type: ignor
     md = (tmp_path / "tables" / "change_paired.md").read_text(encoding="utf-8")
     assert "Service user / " in md and "Carer / " in md
     assert not [c for c in _count_cells(md) if 0 < c < 10]
+    # the whole table in tables/ (every row in Excel and CSV); the reports summarise it
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present._report import _comparison_kwargs
+
+    comparison = compare_waves(study, **_comparison_kwargs(plan))
+    rows = int((comparison.table["design"] == "paired").sum())
+    assert rows > plan.max_table_rows
+    csv = pd.read_csv(tmp_path / "tables" / "change_paired.csv")
+    assert len(csv) == rows and set(csv["Group"].str.split(" / ").str[0]) == {
+        "Service user", "Carer"}
+    sheet = pd.read_excel(tmp_path / "tables" / "change_paired.xlsx", header=None)
+    assert sheet[0].astype(str).str.contains("Overall quality of crisis care").sum() == rows // 2
+    for name in ("change_paired", "comparison_sensitivity", "distribution_paired"):
+        assert not (tmp_path / "tables" / f"{name}.html").exists()
+        assert not (tmp_path / "tables" / f"{name}.docx").exists()
+    page = files.html.read_text(encoding="utf-8")
+    table = page[page.index('<div id="cs_change_paired"'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") == 4  # two groups x two items
+    assert f"The whole table has {rows:,} rows" in table and "change_paired.csv" in table
+    assert "Largest changes" in table and "Not reported (small counts)" in table
+    doc = _xml(files.docx, "word/document.xml")
+    text = "".join(t.text or "" for t in doc.iter(f"{W}t"))
+    assert f"The whole table has {rows:,} rows" in text
+    assert "The first 12 of" in text  # the distribution: one column per area and wave
+    assert max(len(t.findall(f"{W}tr")) for t in doc.iter(f"{W}tbl")) < 60
 
 
 def test_forest_plot_with_too_many_groups_is_a_clear_error(study) -> None:  # type: ignore[no-untyped-def]

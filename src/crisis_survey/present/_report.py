@@ -446,9 +446,19 @@ def _docx_link(doc: Any, paragraph: Any, target: str, text: str) -> None:
 _WIDE = 6
 
 
+#: Characters in a row (its cells' texts added up) above which a table gets a landscape page
+#: too, however few its columns (the by-area summary's quoted areas).
+_WIDE_ROW = 120
+
+
 def _is_wide(block: tuple[str, Any]) -> bool:
     kind, content = block
-    return kind == "table" and len(content.body_columns) > _WIDE
+    if kind != "table":
+        return False
+    if len(content.body_columns) > _WIDE:
+        return True
+    lengths = content.data[content.body_columns].astype(str).apply(lambda c: c.str.len())
+    return bool(len(lengths) and lengths.sum(axis=1).max() > _WIDE_ROW)
 
 
 def _orientations(blocks: Sequence[tuple[str, Any]]) -> list[bool]:
@@ -927,9 +937,10 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                 say(4, steps, f"writing table {i} of {len(tabs)}: {t.name} ({len(t.data):,} rows)")
             # a table longer than the plan's limit is written whole only where it is usable as
             # data (Excel, Markdown, LaTeX); the HTML and Word reports show its first rows
-            formats = R.TABLE_FORMATS if len(t.data) <= limit else _LONG_FORMATS
+            formats = _LONG_FORMATS if _too_big(t, limit) else R.TABLE_FORMATS
             table_files += R.save_table(t, tables_dir / t.name, formats=formats)
-        shown = {t.name: _first_rows(t, limit) for t in tabs}
+        shown = {t.name: _shown(t, limit, comparison, [str(g) for g in groups])
+                 for t in tabs}
 
         say(5, steps, "drawing figures")
         drawing.help()  # the figures the worker has not started yet, drawn here meanwhile
@@ -1058,6 +1069,59 @@ def _join_refs(targets: Sequence[PublicationTable]) -> list[str | Ref]:
 
 #: The formats of a table longer than the plan's ``max_table_rows``: data, not pages.
 _LONG_FORMATS: tuple[str, ...] = ("md", "tex", "xlsx", "csv")
+
+
+def _shown(table: PublicationTable, limit: int, comparison: Any,
+           groups: Sequence[str]) -> PublicationTable:
+    """``table`` as the HTML and Word reports show it: whole up to ``limit`` rows; a longer
+    comparison table (by area) summarised per item (present/_summary.py), any other long
+    table cut to its first rows (:func:`_first_rows`)."""
+    if len(table.body_columns) > _MAX_COLUMNS:
+        table = _first_columns(table, _SHOWN_COLUMNS)
+    if len(table.data) <= limit:
+        return table
+    if {"group", "item", "design"} <= set(table.values.columns) \
+            and len(table.values) == len(table.data):
+        from ._summary import summarise_comparison
+
+        return summarise_comparison(table, comparison, groups=groups)
+    return _first_rows(table, limit)
+
+
+#: The most body columns a table of the HTML and Word reports shows: the widest layout the
+#: report makes otherwise (four groups side by side, seven columns each, on a landscape page
+#: at 7 pt). A table by area with one column per area and wave has hundreds: the report
+#: shows its first columns, its files in tables/ every column.
+_MAX_COLUMNS = 28
+#: How many body columns the report shows of a table with more (whole spanners): a landscape
+#: page sets 12 columns of counts and their labels without breaking a word.
+_SHOWN_COLUMNS = 12
+
+
+def _too_big(table: PublicationTable, limit: int) -> bool:
+    """Whether ``table`` is data rather than a page: more than ``limit`` rows or more than
+    :data:`_MAX_COLUMNS` body columns (its own HTML and Word files are not written)."""
+    return len(table.data) > limit or len(table.body_columns) > _MAX_COLUMNS
+
+
+def _first_columns(table: PublicationTable, most: int) -> PublicationTable:
+    """``table`` with its first body columns, whole spanners only (at least one spanner),
+    and a note saying how many there are and where the rest is."""
+    from ._tables import Spanner
+
+    keep: list[str] = []
+    for _, run in table.spanner_runs():
+        if keep and len(keep) + len(run) > most:
+            break
+        keep += run
+    body = table.body_columns
+    note = (f"The first {len(keep):,} of {len(body):,} columns are shown; the whole table is "
+            f"in tables/{table.name}.xlsx and .csv (also .md and .tex).")
+    columns = [c for c in table.data.columns if c not in body or c in keep]
+    spanners = tuple(Spanner(sp.label, tuple(c for c in sp.columns if c in keep))
+                     for sp in table.spanners if any(c in keep for c in sp.columns))
+    return dataclasses.replace(table, data=table.data[columns], spanners=spanners,
+                               notes=(note, *table.notes))
 
 
 def _first_rows(table: PublicationTable, limit: int) -> PublicationTable:
