@@ -45,7 +45,7 @@ A plan file looks like this (every key optional; the defaults are shown)::
     style = "apa"              # how tables print numbers: "apa" or "medical" (leading zeros)
     paper = "A4"               # or "letter": the Word report's page size
     language = "en-GB"         # the Word report's language (spelling, hyphenation)
-    max_table_rows = 200       # longer tables: the first rows in the report, all in XLSX
+    max_table_rows = 200       # longer tables: summarised in the report, all in XLSX/CSV
     figure_formats = ["svg", "png"]   # add "pdf" for print (TrueType fonts; slower)
 
     [weights]                  # attrition weights (docs/methods/attrition-weights.md)
@@ -283,9 +283,10 @@ class AnalysisPlan:
         The Word report's page size (``"A4"`` or ``"letter"``) and language tag
         (``"en-GB"``, ``"en-US"``...).
     max_table_rows
-        Tables with more rows are shown in the HTML and Word reports by their first
-        ``max_table_rows`` rows, with a note pointing to the full table in ``tables/``
-        (Excel, Markdown, LaTeX); a positive whole number.
+        Tables with more rows are shown in the HTML and Word reports summarised (a
+        comparison table by area: per item, the areas' published verdicts and the largest
+        changes) or by their first ``max_table_rows`` rows, with a note pointing to the
+        full table in ``tables/`` (Excel, CSV, Markdown, LaTeX); a positive whole number.
     figure_formats
         The formats each figure of the report is saved in: ``"svg"`` (inlined in the HTML
         report) and ``"png"`` (300 dpi, in the Word report) always, ``"pdf"`` (subset
