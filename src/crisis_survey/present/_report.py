@@ -903,8 +903,10 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     few_cells = table["group"].nunique() <= len(GROUP_COLOURS)
 
     def forest(design: str) -> Callable[[], Any]:  # pickles: drawn by a worker started early
-        return functools.partial(F.forest_plot, comparison, design=design, threshold=thr,
-                                 sources=sources)
+        # (its table, not the WaveComparison: unpickling that would import
+        # crisis_survey.compare, and scipy.stats with it, into the worker)
+        return functools.partial(F.forest_plot, comparison.table, design=design,
+                                 threshold=thr, sources=sources)
 
     figure_specs += [
         (f"forest_{d}", forest(d),
