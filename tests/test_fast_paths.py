@@ -217,8 +217,12 @@ def test_conditional_odds_ratios_on_windows_equal_the_whole_support(sds: float) 
     tables = np.concatenate([big, small])[rng.permutation(24)]
     windowed = _conditional_odds_ratio_batch(tables, 0.95, sds=sds)
     whole = _conditional_odds_ratio_padded(tables, 0.95)
+    # 1e-10: a table near an end of its support with 60,000 answers (x = 1 or 3) has log
+    # weights near 4e4, so every log density is rounded to about 7e-12 wherever theta is,
+    # and the equations are defined only to about 1e-11 in theta; two solvers taking
+    # other steps agree to that (tables away from the ends to 1e-13)
     for got, want in zip(windowed, whole, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12)
+        np.testing.assert_allclose(got, want, rtol=1e-10)
     if sds < 1:  # the narrow windows fail the check
         lo = np.maximum(0, big[:, 0].sum(axis=1) - big[:, :, 1].sum(axis=1))
         x = big[:, 0, 0]

@@ -58,7 +58,8 @@ processes load it instead of compiling):
     first two derivatives in ``theta``); for ``mode`` 1 (``X >= centre``) or 2 (``X <=
     centre``) the tail probability and its first two derivatives
     (``E[1(X - mu)]``, ``E[1(X - mu)^2] - P Var X``); then the largest log density and the
-    log densities at the first and last count (the window check). The log density is
+    log densities at the first and last count (the window check), and ``Var X``. The log
+    density is
     concave in the count: its peak is found by bisection on its slope, and the sums run
     from the peak outwards until the density is :data:`NCHG_CUT` below it (the numpy twin
     adds every count; the part left out is below 1e-20 of the sums).
@@ -305,6 +306,7 @@ def _nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any, t
         out[i, 3] = top
         out[i, 4] = logdc[o] + th * float(s0)
         out[i, 5] = logdc[o + w - 1] + th * float(s0 + w - 1)
+        out[i, 6] = var
 
 
 def _nchg_log_weights(lf: Any, m: Any, nn: Any, k: Any, slo: Any, starts: Any, widths: Any,
@@ -477,6 +479,7 @@ def _np_nchg_moments(logdc: Any, starts: Any, widths: Any, slo: Any, centre: Any
     out[:, 3] = top
     out[:, 4] = d[first]
     out[:, 5] = d[last]
+    out[:, 6] = var
 
 
 def _np_nchg_log_weights(lf: Any, m: Any, nn: Any, k: Any, slo: Any, starts: Any, widths: Any,

@@ -1703,8 +1703,10 @@ def _odds_ratio_compiled(
     cut_low, cut_high = slo > lo, slo + widths - 1 < hi
 
     def solve(rows: IntArray, mode: int, target: float, sign: float, start: FloatArray
-              ) -> FloatArray:
+              ) -> tuple[FloatArray, FloatArray]:
+        """theta solving each row's equation, and the derivative at the last step."""
         theta = np.asarray(start, dtype=np.float64).copy()
+        slope = np.full(rows.size, np.nan)
         a = np.full(rows.size, -math.inf)
         b = np.full(rows.size, math.inf)
         ga, gb = np.full(rows.size, -1.0), np.ones(rows.size)  # the values at a and b
@@ -1716,9 +1718,10 @@ def _odds_ratio_compiled(
             if active.size == 0:
                 break
             th = theta[active]
-            out = np.empty((active.size, 6))
+            out = np.empty((active.size, 7))
             kern(logdc, starts, widths, slo, x, th, rows[active], mode, out)
-            edges[active] = out[:, 3:]
+            edges[active] = out[:, 3:6]
+            slope[active] = out[:, 1]
             g = sign * (out[:, 0] - target)
             d1, d2 = sign * out[:, 1], sign * out[:, 2]
             below, above = g < 0, g > 0
@@ -1745,7 +1748,14 @@ def _odds_ratio_compiled(
                                     th + np.where(below, r_, -r_))
             reach[active] = np.where(ok | closed, r_, 2.0 * r_)
             new = np.where(ok, new, fallback)
+            # converged: a step of a few units in the last place, or a Halley step below
+            # 1e-7 on the scale the equation bends on (1 / SD for a wide distribution, 1
+            # near an end of the support), after which the error, of the order of the
+            # step's cube, is far below the last place
+            halley_ok = ok & (np.abs(bend) <= 0.5)
+            scale = np.maximum(np.sqrt(np.abs(out[:, 6])), 1.0)
             done = ((np.abs(new - th) <= 4.0 * _EPS_F * np.maximum(np.abs(th), 1.0))
+                    | (halley_ok & (np.abs(step) * scale <= 1e-7))
                     | (g == 0)
                     | (closed & (bb - aa <= 4.0 * _EPS_F * np.maximum(
                         np.maximum(np.abs(aa), np.abs(bb)), 1.0))))
@@ -1757,20 +1767,31 @@ def _odds_ratio_compiled(
             bad = ((cut_low[rows] & (edges[:, 1] > floor))
                    | (cut_high[rows] & (edges[:, 2] > floor)))
             held[rows[bad]] = False
-        return theta
+        return theta, slope
 
     est = np.where(x == lo, 0.0, math.inf)
+    # the limits start from the conditional MLE and the variance there, with the tails'
+    # continuity half (theta_hat -/+ (z + 0.5 / sd) / sd), else from Woolf's interval
+    low_start = woolf - z * woolf_se
+    high_start = woolf + z * woolf_se
     inner = np.flatnonzero((x > lo) & (x < hi))
     if inner.size:
-        est[inner] = np.exp(solve(inner, 0, 0.0, 1.0, woolf[inner]))
+        theta_hat, var_hat = solve(inner, 0, 0.0, 1.0, woolf[inner])
+        est[inner] = np.exp(theta_hat)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(var_hat)
+            reach = (z + 0.5 / sd) / sd
+        fine = np.isfinite(reach) & (var_hat > 0)
+        low_start[inner] = np.where(fine, theta_hat - reach, low_start[inner])
+        high_start[inner] = np.where(fine, theta_hat + reach, high_start[inner])
     ci_low = np.zeros(n_t)
     up = np.flatnonzero(x != lo)
     if up.size:
-        ci_low[up] = np.exp(solve(up, 1, alpha, 1.0, woolf[up] - z * woolf_se[up]))
+        ci_low[up] = np.exp(solve(up, 1, alpha, 1.0, low_start[up])[0])
     ci_high = np.full(n_t, math.inf)
     dn = np.flatnonzero(x != hi)
     if dn.size:
-        ci_high[dn] = np.exp(solve(dn, 2, alpha, -1.0, woolf[dn] + z * woolf_se[dn]))
+        ci_high[dn] = np.exp(solve(dn, 2, alpha, -1.0, high_start[dn])[0])
     return est, ci_low, ci_high, held
 
 
