@@ -2,10 +2,12 @@
 
 Runs ``python -m crisis_survey demo --out TMP`` in a fresh process for the code in this
 checkout and for a baseline commit (its ``src/`` extracted with ``git archive``), alternating
-``--reps`` times, and prints for each: wall clock, CPU time (user + system of the child, from
-``os.wait4``), peak resident memory, and each step's wall time, read off the command's own
-progress lines as they arrive (the time before the first line is start-up: the interpreter
-and the imports that the CLI needs before it reads the first wave). The ratios baseline /
+``--reps`` times, and prints for each: wall clock, CPU time (user + system of the child and
+its figure workers, from ``os.wait4``; the report process's own, ``time.process_time`` at its
+exit, and the workers' as the rest), peak resident memory, and each step's wall time, read
+off the command's own progress lines as they arrive (the time before the first line is
+start-up: the interpreter and the imports that the CLI needs before it reads the first
+wave). The ratios baseline /
 current are taken within the same run. The load average (the project machine has 2 cores
 shared by several sessions) is printed before and after every run: wall times move with it,
 CPU times much less.
@@ -74,17 +76,30 @@ def _files(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+#: Runs the demo as ``python -m crisis_survey demo --out OUT`` does, and prints the report
+#: process's own CPU time on the way out (its figure workers' is the rest of ``wait4``'s).
+_WRAPPER = ("import atexit, runpy, sys, time; "
+            "atexit.register(lambda: print(f'@own-cpu {time.process_time():.3f}', "
+            "file=sys.stderr, flush=True)); "
+            "sys.argv = ['crisis_survey', 'demo', '--out', sys.argv[1]]; "
+            "runpy.run_module('crisis_survey', run_name='__main__')")
+
+
 def run_demo(src: Path, out: Path) -> dict[str, Any]:
     """One demo run in a fresh interpreter with ``src`` first on its path."""
     env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "crisis_survey", "demo", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(out)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     assert proc.stderr is not None
     stamps: list[tuple[float, str]] = []
+    own = float("nan")
     for line in proc.stderr:
+        if line.startswith("@own-cpu "):
+            own = float(line.split()[1])
+            continue
         stamps.append((time.perf_counter() - start, line.rstrip("\n")))
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -104,6 +119,9 @@ def run_demo(src: Path, out: Path) -> dict[str, Any]:
     return {
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        # the report process alone (user + system) and its figure workers (the rest)
+        "cpu_report_s": round(own, 2),
+        "cpu_workers_s": round(usage.ru_utime + usage.ru_stime - own, 2),
         "peak_mib": round(usage.ru_maxrss / 1024),
         "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "steps_s": {k: round(v, 2) for k, v in steps.items() if k != "exit"},
@@ -134,7 +152,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 runs[name].append(run)
                 if not args.json:
                     print(f"{name:>8} run {rep + 1}: wall {run['wall_s']:6.2f} s  "
-                          f"CPU {run['cpu_s']:6.2f} s  peak {run['peak_mib']} MiB  "
+                          f"CPU {run['cpu_s']:6.2f} s (report {run['cpu_report_s']:.2f}, "
+                          f"workers {run['cpu_workers_s']:.2f})  peak {run['peak_mib']} MiB  "
                           f"load {run['load'][0]} -> {run['load'][1]}", flush=True)
         cur = runs["current"]
         identical = (all(r["files"] == cur[0]["files"] for r in cur[1:])
@@ -156,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"{'step':>16}" + "".join(f"{n:>12}" for n in names)
           + ("       ratio" if len(names) > 1 else ""))
     keys = list(dict.fromkeys(k for n in names for k in summary[n]["steps_s"]))
-    for k in [*keys, "wall_s", "cpu_s", "peak_mib"]:
+    for k in [*keys, "wall_s", "cpu_s", "cpu_report_s", "cpu_workers_s", "peak_mib"]:
         vals = [summary[n]["steps_s"].get(k, 0.0) if k in keys else summary[n][k]
                 for n in names]
         ratio = (f"{vals[1] / vals[0]:12.2f}" if len(vals) > 1 and vals[0] else "")
