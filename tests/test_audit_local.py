@@ -77,6 +77,32 @@ def test_local_audit_without_the_reference_errs_on_the_safe_side() -> None:
     assert (alone.loc[cut, "upper"] <= ref.loc[cut, "upper"] + 1e-6).all()
 
 
+def test_the_wider_round_proves_more_and_only_what_the_reference_proves() -> None:
+    # without the reference, the counts the first round leaves go to a second round of
+    # wider programmes: fewer are reported narrowed, and none the reference narrows is
+    # declared safe
+    from crisis_survey.present import _audit_local
+
+    study, comparison, published, run = _audits(*CASES[2])
+    ref = run["reference"]
+    found = {}
+    orig = _audit_local.EXACT_BUDGET, _audit_local.WIDER_ATOMS
+    try:
+        _audit_local.EXACT_BUDGET = 0
+        for atoms in (0, orig[1]):  # no second round (no programme is that small); one
+            _audit_local.WIDER_ATOMS = atoms
+            found[atoms] = audit_release(study, comparison, threshold=THRESHOLD,
+                                         designs=DESIGNS, published=published, method="local")
+    finally:
+        _audit_local.EXACT_BUDGET, _audit_local.WIDER_ATOMS = orig
+    one, two = found[0], found[orig[1]]
+    assert two.attrs["unproven"] < one.attrs["unproven"]
+    assert (two["narrowed"] <= one["narrowed"]).all()
+    assert (two["narrowed"] | ~ref["narrowed"]).all()
+    cut = ref["narrowed"].to_numpy()  # its intervals lie inside the reference's
+    assert (two.loc[cut, "values"] <= ref.loc[cut, "values"]).all()
+
+
 def test_audit_method_is_checked() -> None:
     study, comparison, published, _ = _audits(*CASES[0])
     with pytest.raises(ValueError, match="method"):
