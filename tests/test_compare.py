@@ -117,6 +117,38 @@ def _check_rows(study: FakeStudy, table: pd.DataFrame, by: tuple[str, ...]) -> i
     return checked
 
 
+def _check_net_change(study: FakeStudy, table: pd.DataFrame, by: tuple[str, ...]) -> int:
+    """Every row's net change against the plain reference on the cell's raw pairs (a loop
+    over the pairs, :func:`crisis_survey.stats._proportions._net_change_reference`)."""
+    from crisis_survey.stats._proportions import _net_change_reference
+
+    checked = 0
+    for _, row in table.iterrows():
+        ordinal = row["design"] == "paired" and row["measurement"] == "ordinal"
+        tested = ordinal and row["n_pairs"] >= 2
+        if not tested:
+            assert pd.isna(row["net_change"]), (row["item"], row["design"])
+            continue
+        labels = list(study.codebook[row["item"]].oriented().labels)
+        pm = _cell_mask(study.pairs, by, row["group"], pairs=True)
+        x = study.pairs[(1, row["item"])][pm].map({v: i for i, v in enumerate(labels)})
+        y = study.pairs[(2, row["item"])][pm].map({v: i for i, v in enumerate(labels)})
+        both = x.notna() & y.notna()
+        ref = _net_change_reference(x[both].tolist(), y[both].tolist(), 0.95)
+        got = tuple(float(row[c]) for c in ("net_change", "net_change_ci_low",
+                                            "net_change_ci_high"))
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+        checked += 1
+    return checked
+
+
+def test_net_change_equals_the_plain_reference(study: FakeStudy) -> None:
+    # the batch over cells (pattern counts of every cell's pairs table) against a loop
+    assert _check_net_change(study, compare_waves(study, items=ITEMS).table, ("group",)) == 2
+    by_area = compare_waves(study, items=ITEMS, by=("group", "area"), min_n=2).table
+    assert _check_net_change(study, by_area, ("group", "area")) >= 4
+
+
 # -- equality with the public stats functions, cell by cell ----------------------------------
 def test_every_row_equals_the_public_function_by_group(study: FakeStudy) -> None:
     res = compare_waves(study, items=ITEMS)
@@ -362,6 +394,12 @@ def test_swapping_waves_flips_effects_and_keeps_p(seed: int) -> None:
                                rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a.loc[signed, "ci_low"], -b.loc[signed, "ci_high"], rtol=1e-9,
                                atol=1e-12)
+    # the net change (paired ordinal rows) is antisymmetric too
+    nc = a["net_change"].notna()
+    assert nc.sum() >= 2
+    np.testing.assert_allclose(a.loc[nc, "net_change"], -b.loc[nc, "net_change"], atol=1e-12)
+    np.testing.assert_allclose(a.loc[nc, "net_change_ci_low"],
+                               -b.loc[nc, "net_change_ci_high"], atol=1e-12)
     odds = a["effect_measure"] == "odds ratio b/c (discordant pairs)"
     finite = odds & np.isfinite(a["effect_size"]) & (a["effect_size"] > 0)
     np.testing.assert_allclose(a.loc[finite, "effect_size"], 1 / b.loc[finite, "effect_size"],

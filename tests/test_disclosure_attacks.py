@@ -443,7 +443,10 @@ def test_release_audit_gives_back_what_later_rounds_superseded() -> None:
     # round 1 withheld five carers' independent-design rows for counts that round 2's
     # attrition tests protect: they are given back, and the release is still clean
     study, comparison, guard = _protected_sample()
-    assert not any(o[0] == "comparison" for o in guard.withhold)
+    # (given back by output, then one at a time: of round 1's two paired net changes one
+    # stays needed)
+    assert {o for o in guard.withhold if o[0] == "comparison"} == {
+        ("comparison", "paired", "Service user", "exp_dignity")}
     assert guard.clean
     from crisis_survey.present._release import Published
 
@@ -511,3 +514,31 @@ def test_release_audit_reads_the_wave2_table_by_area(by: tuple[str, ...]) -> Non
     expected = len(v) if "area" in by else int((v["column"] == "All").sum())
     assert facts == expected
 
+
+def test_release_audit_reads_a_net_change_as_its_three_counts() -> None:
+    # a published net change (and its interval) gives the pairs higher, the same and lower in
+    # wave 2; with the transition chart's cells those sums pinned two of the service users'
+    # dignity cells, so the audit withholds that row's statistics, its net change included
+    from dataclasses import replace
+
+    study, comparison, guard = _protected_sample()
+    origin = ("comparison", "paired", "Service user", "exp_dignity")
+    assert origin in guard.withhold
+    shown = guard.published.comparison["paired"]
+    ordinal = shown["item"].map(lambda it: study.codebook[it].measurement) == "ordinal"
+    assert int(shown.loc[ordinal, "net_change"].notna().sum()) == 15  # of 16 rows
+    assert shown.loc[~ordinal, "net_change"].isna().all()
+    # put that one net change back: the audit must find the cells it gives away
+    raw = comparison.table.set_index(["group", "item", "design"]).loc[
+        ("Service user", "exp_dignity", "paired")]
+    leaked = shown.copy()
+    at = (leaked["group"] == "Service user") & (leaked["item"] == "exp_dignity")
+    assert leaked.loc[at, "net_change"].isna().all()
+    for col in ("net_change", "net_change_ci_low", "net_change_ci_high"):
+        leaked.loc[at, col] = raw[col]
+    release = replace(guard.published, comparison={**guard.published.comparison,
+                                                   "paired": leaked})
+    audit = audit_release(study, comparison, threshold=THRESHOLD, published=release)
+    pinned = audit[audit["narrowed"]]
+    assert origin in set(pinned["fix"])
+    assert pinned["fact"].str.contains("Service user exp_dignity pairs").any()

@@ -85,12 +85,38 @@ def test_published_findings_quote_nothing_the_tables_withhold(comparison: Any,
         if np.isfinite(es):
             assert f"r = {es:.2f}".replace("0.", ".") not in text
     assert "paired r =" not in text
-    assert "Effect sizes withheld for 6 of these items" in text
+    # where r is withheld, the net change is quoted: its table (pairs higher, the same,
+    # lower) has no small count for any of the six improved items
+    assert "Effect sizes withheld" not in text
+    assert ("How quickly help came (% Within 4 hours or Within 1 hour): 38% in 2014, 57% in "
+            "2015, net change +.28 [.13, .41]: 28 percentage points more of the pairs "
+            "answered higher in 2015 than lower") in text
+    assert text.count("net change +") == 6
+    shown = pub.set_index(["group", "item"])["net_change"]
+    assert shown.notna().sum() == 16  # every paired ordinal row publishes it
     # withheld effects take their detectable effect with them
     su = f.groups[0]
     assert all("r = ." not in item for item in su.inconclusive_items
                if item.startswith(("Overall quality", "Got help")))
     assert "38% in 2014, 57% in 2015" in text
+
+
+def test_findings_quote_no_net_change_the_release_withholds(comparison: Any,
+                                                            study: Any) -> None:
+    # the release audit withholds a row's statistics (secondary action): its net change goes
+    # with its r, and the findings say the effect is withheld
+    origin = ("comparison", "paired", "Service user", "exp_help_speed")
+    sources = comparison_sources(study, comparison, withhold=[origin])
+    tabs = [T.comparison_table(comparison, designs=[d], threshold=10, sources=sources)
+            for d in ("paired", "independent", "overlapping")]
+    pub = tabs[0].values.set_index(["group", "item"])
+    assert np.isnan(pub.loc[("Service user", "exp_help_speed"), "net_change"])
+    assert not np.isnan(pub.loc[("Service user", "exp_dignity"), "net_change"])
+    text = str(publishable_findings(comparison, tabs, groups=["Service user", "Carer"],
+                                    waves=["2014", "2015"]))
+    assert "net change +.28" not in text
+    assert text.count("net change +") == 5
+    assert "Effect sizes withheld for 1 of these items" in text
 
 
 def test_rows_with_withheld_n_get_no_verdict(comparison: Any) -> None:

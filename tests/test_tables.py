@@ -551,3 +551,45 @@ def test_a_wave_label_that_repeats_the_wave_is_not_printed_twice() -> None:
     assert _wave_title(cb, 1) == f"Wave 1 ({cb.wave_info(1).label})"  # "Wave 1 (2014)"
     waves = tuple(dataclasses.replace(w, label=f"wave {w.number}") for w in cb.waves)
     assert _wave_title(dataclasses.replace(cb, waves=waves), 1) == "Wave 1"
+
+
+# -- the net change: published where its own three counts pass the derived-value rule --------
+def test_net_change_is_published_where_its_three_counts_pass(study) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present._release import comparison_sources
+    from crisis_survey.stats._proportions import change_pattern_counts
+
+    cmp = compare_waves(study, items=["exp_listened"], designs=("paired",))
+    sources = comparison_sources(study, cmp)
+    row = cmp.table[cmp.table["group"] == "Service user"]
+    key = ("Service user", "exp_listened", "paired")
+
+    def shown(cells: np.ndarray) -> tuple[float, str]:
+        t = comparison_table(row, designs=["paired"], threshold=10,
+                             sources={**sources, key: replace(sources[key],
+                                                              cells=cells.ravel())})
+        return float(t.values["net_change"].iloc[0]), str(t.data["effect"].iloc[0])
+
+    # the sample: a difference of 3 or 4 levels is rare (a small diagonal), so r is withheld;
+    # the pairs higher, the same and lower are each at least 10, so the net change stands in
+    cells = np.asarray(sources[key].cells).reshape(5, 5)
+    assert min(change_pattern_counts(cells)) >= 10
+    assert not sources[key].passes(10)
+    value, text = shown(cells)
+    assert value == pytest.approx(float(row["net_change"].iloc[0]))
+    assert text.startswith("NC\u00a0=\u00a0.32 [")
+    # 4 pairs lower in wave 2: a small count of the net change's own table
+    few_down = np.diag([20, 20, 20, 20, 20]).astype(np.int64)
+    few_down[0, 1] = few_down[1, 2] = 15  # 30 pairs higher
+    few_down[2, 1] = 4  # 4 pairs lower: a small count of the net change's table
+    assert np.isnan(shown(few_down)[0]) and shown(few_down)[1] == "–"
+    enough = few_down.copy()
+    enough[2, 1] = 10  # 10 lower, all on one diagonal: r's table passes too, both shown
+    value, text = shown(enough)
+    assert not np.isnan(value) and text.startswith("r\u00a0=")
+    # withheld by the release audit: the net change goes with the row's statistics
+    audited = comparison_sources(study, cmp, withhold=[("comparison", "paired", *key[:2])])
+    t = comparison_table(row, designs=["paired"], threshold=10, sources=audited)
+    assert np.isnan(t.values["net_change"].iloc[0])

@@ -16,6 +16,7 @@ from .._errors import CrisisSurveyError
 from .._plan import MAX_MIN_N
 from ..codebook import Field
 from ..stats._multiplicity import ADJUST_METHODS, _adjust_grouped
+from ..stats._proportions import change_pattern_counts, net_change
 from ..stats._registry import DESIGNS, TESTS, check_options
 from . import _families as fam
 from . import _kernels as kn
@@ -44,7 +45,8 @@ COLUMNS: tuple[str, ...] = (
     "n_wave2", "n_pairs", "summary_wave1", "summary_wave2", "estimate_wave1", "estimate_wave2",
     "summary_measure", "statistic_name", "statistic", "df", "p_value", "p_adjusted",
     "adjust_method", "effect_measure", "effect_size", "ci_low", "ci_high", "odds_ratio",
-    "odds_ratio_ci_low", "odds_ratio_ci_high", "n_excluded_codes", "reason", "note", "verdict",
+    "odds_ratio_ci_low", "odds_ratio_ci_high", "net_change", "net_change_ci_low",
+    "net_change_ci_high", "n_excluded_codes", "reason", "note", "verdict",
     "verdict_measure", "verdict_estimate", "equivalence_margin", "p_equivalence",
     "p_equivalence_adjusted", "mde", "verdict_reason",
 )
@@ -458,6 +460,8 @@ def _item_blocks(
             "ci_low": np.full(rows, np.nan), "ci_high": np.full(rows, np.nan),
             "odds_ratio": np.full(rows, np.nan), "odds_ratio_ci_low": np.full(rows, np.nan),
             "odds_ratio_ci_high": np.full(rows, np.nan),
+            "net_change": np.full(rows, np.nan), "net_change_ci_low": np.full(rows, np.nan),
+            "net_change_ci_high": np.full(rows, np.nan),
             "method": _same(None, rows), "reason": _same(None, rows),
             "_p_min": np.zeros(rows),  # smallest attainable p (_families), not a column
             "_changed": np.zeros(rows),  # pairs whose answer changed (paired categorical)
@@ -468,6 +472,8 @@ def _item_blocks(
             out["reason"] = _same(why, rows)
         else:
             out["note"] = _run_tests(out, test, design, dd, categorical, scores, min_n, opts)
+            if design == "paired" and f.measurement == "ordinal":
+                _net_change(out, dd, min_n)
         vin = vd.CellData(vd.kind_of(test, f.measurement), dd.tables, dd.w1, dd.w2, dd.s1,
                           dd.s2, scores, categorical)
         for q, item in enumerate(group):
@@ -546,6 +552,20 @@ def _run_tests(out: dict[str, Any], test: str, design: str, dd: _DesignData,
         out["_p_min"] = np.where(tested, fam.smallest_p(test, dd.tables, out["df"]), 0.0)
         out["_changed"] = fam.changed_pairs(dd.tables)
     return np.asarray(notes, dtype=object)
+
+
+def _net_change(out: dict[str, Any], dd: _DesignData, min_n: int) -> None:
+    """The net change of every paired ordinal cell with enough pairs to test, at once from
+    the pattern counts (up, same, down) of the pairs' tables (95% interval, as every
+    effect's)."""
+    assert dd.n_pairs is not None
+    at = np.flatnonzero(dd.n_pairs >= min_n)
+    if at.size == 0:
+        return
+    up, same, down = change_pattern_counts(dd.tables[at]).T
+    d, low, high = net_change(up, same, down, 0.95)
+    out["net_change"][at], out["net_change_ci_low"][at], out["net_change_ci_high"][at] = (
+        d, low, high)
 
 
 def _same(value: Any, m: int) -> npt.NDArray[np.object_]:
@@ -629,7 +649,8 @@ def _assemble(blocks: Sequence[Mapping[str, Any]], adjust: str
                                                missing)
         elif col in ("estimate_wave1", "estimate_wave2", "statistic", "df", "p_value",
                      "effect_size", "ci_low", "ci_high", "odds_ratio", "odds_ratio_ci_low",
-                     "odds_ratio_ci_high"):
+                     "odds_ratio_ci_high", "net_change", "net_change_ci_low",
+                     "net_change_ci_high"):
             data[col] = (np.concatenate([np.asarray(v, dtype=float) for v in parts]) if parts
                          else np.zeros(0))
         elif all(v is None or isinstance(v, str) for v in parts):  # one value per block
@@ -768,6 +789,11 @@ def compare_waves(
     report the risk difference (wave 2 - wave 1, Newcombe's interval) in ``effect_size``
     whichever test gives the p-value, and the odds ratio with its interval in
     ``odds_ratio``, ``odds_ratio_ci_low`` and ``odds_ratio_ci_high`` (NaN for other items).
+    Paired ordinal rows report the net change beside the matched-pairs r, whichever test
+    gives the p-value: ``net_change`` = P(higher in wave 2) - P(lower) over the complete
+    pairs, with Newcombe's paired interval in ``net_change_ci_low``/``_high`` (NaN for other
+    rows; ``EFFECTS["net change"]``). It reads only the counts of pairs answering higher, the
+    same and lower, so the release publishes it where the r's table holds a small count.
     How each statistic and effect is named, signed and formatted is in
     :data:`crisis_survey.stats.STATISTICS` and :data:`crisis_survey.stats.EFFECTS`. Every
     test uses the stats functions' defaults (two-sided, 95% intervals). "Don't know", "not

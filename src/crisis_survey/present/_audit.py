@@ -357,6 +357,13 @@ def audit_release(
                             for j in range(k):
                                 b.add(out, f"{name} pairs {i},{j} (statistic)",
                                       pair & (x1 == i) & (x2 == j), "published", origin)
+                if "statistics" in parts and not pd.isna(rec.get("net_change", np.nan)):
+                    # the net change and its interval give the pairs higher and lower in
+                    # wave 2 (with n, the same): three sums of the pairs' cells
+                    for what, moved in (("higher", x2 > x1), ("same", x2 == x1),
+                                        ("lower", x2 < x1)):
+                        b.add(out, f"{name} net change: pairs {what} in wave 2",
+                              pair & moved, "published", origin)
                 continue
             for w, xw in ((1, x1), (2, x2)):
                 b.add(out, f"{name} n w{w}", answered[w - 1],

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .._errors import CrisisSurveyError
 from .._memo import cached
-from ..stats._registry import effect_spec
+from ..stats._registry import NET_CHANGE, effect_spec
 from ._disclosure import DEFAULT_THRESHOLD, SUPPRESSED_MARKER
 from ._figdata import PERCENT_DIGITS, change_counts, likert_counts, transition_counts
 from ._style import (
@@ -636,10 +636,22 @@ def forest_plot(
         )
     published = comparison_table(sel, designs=[design], threshold=threshold,
                                  sources=sources).values
+    hidden_panels: list[str] = []
     shown = published[["group", "item", "effect_size", "ci_low", "ci_high"]].rename(
         columns={"effect_size": "es", "ci_low": "lo", "ci_high": "hi"})
     merged = sel.merge(shown, on=["group", "item"], how="left", validate="one_to_one")
-    merged = merged[merged["effect_measure"].notna()]
+    merged = pd.concat([merged[merged["effect_measure"].notna()],
+                        _net_change_rows(sel, published)], ignore_index=True)
+    # a panel of which nothing may be drawn is left out (its rows are named in the alt
+    # text), unless no panel has anything to draw
+    drawn = merged.groupby("effect_measure", sort=False)["es"].apply(
+        lambda v: bool(v.notna().any()))
+    if drawn.any():
+        for m in drawn.index[~drawn.to_numpy()]:
+            n_hidden = int((merged["effect_measure"] == m).sum())
+            merged = merged[merged["effect_measure"] != m]
+            hidden_panels.append(f"{_measure_axis_label(str(m))}: withheld in all "
+                                 f"{n_hidden} rows;")
     measures = list(dict.fromkeys(merged["effect_measure"]))
     groups = list(dict.fromkeys(merged["group"]))
     per = {m: list(dict.fromkeys(merged.loc[merged["effect_measure"] == m, "item"]))
@@ -655,8 +667,8 @@ def forest_plot(
         fig = _new_figure(width, 0.8 + 0.28 * sum(heights))
         axes = fig.subplots(len(measures), 1, gridspec_kw={"height_ratios": heights},
                             squeeze=False)[:, 0]
-        withheld = False
-        alt: list[str] = []
+        withheld = bool(hidden_panels)
+        alt: list[str] = list(hidden_panels)
         for ax, m in zip(axes, measures, strict=True):
             rows = merged[merged["effect_measure"] == m]
             spec = effect_spec(str(m))
@@ -708,6 +720,20 @@ def forest_plot(
         _note(fig, note)
         fig.tight_layout()
     return fig
+
+
+def _net_change_rows(sel: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """The forest plot's rows of the net change (paired ordinal rows), as published
+    (``es``, ``lo``, ``hi``; NaN where withheld) beside the computed value
+    (``effect_size``)."""
+    if "net_change" not in sel.columns:
+        return sel.iloc[:0]
+    rows = sel[sel["net_change"].notna()]
+    cols = ["net_change", "net_change_ci_low", "net_change_ci_high"]
+    shown = published.reindex(columns=["group", "item", *cols]).rename(
+        columns=dict(zip(cols, ("es", "lo", "hi"), strict=True)))
+    out = rows.merge(shown, on=["group", "item"], how="left", validate="one_to_one")
+    return out.assign(effect_measure=NET_CHANGE, effect_size=out["net_change"])
 
 
 def log_ticks(values: Sequence[float]) -> tuple[list[float], tuple[float, float]]:

@@ -3,7 +3,9 @@
 Per respondent group, from the primary design's verdicts (:mod:`crisis_survey.compare.
 _verdicts`): each item that changed, with its direction and size in words and numbers
 ("Overall quality of crisis care (% Good or Excellent): 48% in 2014, 61% in 2015, paired
-r = .29 [.06, .47]"), the items with no change shown by equivalence, the inconclusive items
+r = .29 [.06, .47]"; where the r is withheld, the net change of the pairs: "net change +.21
+[.07, .34]: 21 percentage points more of the pairs answered higher in 2015 than lower"), the
+items with no change shown by equivalence, the inconclusive items
 with the change they could have detected, whether change differed between the groups (the
 change-by-group model) and where the other designs (sensitivity analyses) disagree.
 
@@ -196,10 +198,30 @@ def _effect(rec: Mapping[Any, Any]) -> str:
     return f"{_DESIGN_WORD.get(str(rec.get('design')), '')} {symbol} = {text}".strip()
 
 
+def _net_change(rec: Mapping[Any, Any], waves: Sequence[str]) -> str:
+    """The net change where the row's effect is not quoted: ``net change +.12 [.05, .19]:
+    12 percentage points more of the pairs answered higher in 2015 than lower``."""
+    nc = _num(rec.get("net_change"))
+    if math.isnan(nc) or not math.isnan(_num(rec.get("effect_size"))):
+        return ""
+    text = format_estimate_ci(nc, _num(rec.get("net_change_ci_low")),
+                              _num(rec.get("net_change_ci_high")), 2, leading_zero=False)
+    if nc > 0:
+        text = "+" + text
+    points = round(abs(nc) * 100)
+    if points == 0:
+        about = "as many" if nc == 0 else "about as many"
+        return f"net change {text}: {about} of the pairs answered higher in {waves[1]} as lower"
+    more, fewer = ("higher", "lower") if nc > 0 else ("lower", "higher")
+    return (f"net change {text}: {points} percentage point{'s' if points != 1 else ''} more "
+            f"of the pairs answered {more} in {waves[1]} than {fewer}")
+
+
 def _item_line(rec: Mapping[Any, Any], waves: Sequence[str]) -> str:
     label = str(rec.get("label") or rec.get("item"))
     measure = _short_measure(str(rec.get("summary_measure", "")))
-    numbers = ", ".join(p for p in (_estimates(rec, waves), _effect(rec)) if p)
+    numbers = ", ".join(p for p in (_estimates(rec, waves), _effect(rec),
+                                    _net_change(rec, waves)) if p)
     head = f"{label} ({measure})" if measure else label
     if not numbers:
         numbers = "numbers withheld (small counts)" if rec.get("_withheld") else ""
@@ -296,7 +318,8 @@ def build_findings(
         hidden = [str(r.get("label") or r["item"]) + (
                       f" ({r['verdict_reason']})" if isinstance(r.get("verdict_reason"), str)
                       else "") for r in recs if r["verdict"] == "not reported"]
-        quiet = sum(1 for r in recs if r["verdict"] in CHANGED and r.get("_withheld"))
+        quiet = sum(1 for r in recs if r["verdict"] in CHANGED and r.get("_withheld")
+                    and math.isnan(_num(r.get("net_change"))))
         out.append(GroupFindings(str(g), basis, tuple(changed), tuple(same), inc_text,
                                  tuple(items), tuple(hidden), quiet))
     between = _between(models, alpha, table, model_values)

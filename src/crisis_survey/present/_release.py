@@ -703,7 +703,9 @@ class Source:
     published percentage and ``base1``/``base2`` those of its denominator (boolean masks).
     ``reveals`` is a 0/1 matrix: the sums of cells the test's statistic is a function of
     (``None``: the cells themselves; the signed-rank test reads only the counts of each
-    difference ``x - y``, the diagonals of the pairs' table).
+    difference ``x - y``, the diagonals of the pairs' table). ``change``: the same for the
+    net change of a paired ordinal row (three sums: the pairs answering higher in wave 2,
+    the same and lower; ``None`` where the row has no net change).
     """
 
     cells: Any
@@ -713,6 +715,12 @@ class Source:
     base2: Any
     reveals: Any = None
     withheld: bool = False  # the release audit withholds its statistic (secondary)
+    change: Any = None
+
+    def net_change(self) -> Source | None:
+        """The source of the row's net change: its cells with the three sums it reveals
+        (``passes`` and ``narrowest`` then judge the net change), or None."""
+        return None if self.change is None else replace(self, reveals=self.change)
 
     def _revealed(self) -> Any:
         import numpy as np
@@ -823,6 +831,9 @@ def comparison_sources(study: Any, comparison: Any, *,
         i, j = np.divmod(np.arange(k * k), k)
         diagonals = np.stack([(j - i) == d for d in range(-(k - 1), k)]).astype(np.int8)
         ranks = tests.get(f.name, {}).get("paired") == "wilcoxon_signed_rank"
+        # the net change reads three sums of them: pairs higher, the same, lower in wave 2
+        change = (np.stack([j > i, j == i, j < i]).astype(np.int8)
+                  if f.measurement == "ordinal" else None)
         for c, label in enumerate(layout.cells):
             pairs = np.rint(counts.table[c]).astype(np.int64).ravel()
             w1 = np.rint(counts.indep[0][c]).astype(np.int64)
@@ -832,7 +843,8 @@ def comparison_sources(study: Any, comparison: Any, *,
             z = np.zeros(k, bool)
             o = np.ones(k, bool)
             out[(label, f.name, "paired")] = Source(pairs, row_top, col_top, ones, ones,
-                                                    diagonals if ranks else None)
+                                                    diagonals if ranks else None,
+                                                    change=change)
             out[(label, f.name, "independent")] = Source(
                 np.concatenate([w1, w2]), np.concatenate([top, z]), np.concatenate([z, top]),
                 np.concatenate([o, z]), np.concatenate([z, o]))
@@ -922,7 +934,8 @@ def model_publication(source: ModelSource | None, threshold: int) -> tuple[bool,
 
 
 _PUBLISHED = ("n_wave1", "n_wave2", "n_pairs", "estimate_wave1", "estimate_wave2",
-              "effect_size", "ci_low", "ci_high")
+              "effect_size", "ci_low", "ci_high", "net_change", "net_change_ci_low",
+              "net_change_ci_high")
 
 
 #: Each published p-value band as the interval ``[low, high)`` it says the p-value lies in.
@@ -1294,19 +1307,31 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
     choice can be superseded (on the sample: five carers' independent-design rows, withheld
     in round 1 for counts that round 2's attrition tests protect). Each earlier round's
     statistics are released together, oldest first, and kept released only if the release
-    audited again is still clean: one more audit per round at most, and the guarantee is
-    the audit's, as before. Only where the audit runs its reference path (small and
-    middle-sized releases): by area each audit takes minutes."""
+    audited again is still clean; a round's statistics that cannot all be released are
+    tried again by output (``("comparison", "independent")``, ``("attrition", ...)``...),
+    then one at a time (on the sample round 1 also withholds two paired net changes, one of
+    which stays needed). At most one more audit per round, output and statistic, and the
+    guarantee is the audit's, as before. Only where the audit runs its reference path
+    (small and middle-sized releases): by area each audit takes minutes."""
     for batch in added[:-1]:
-        trial = withhold - batch
-        pub = Published.build(study, comparison, threshold=options["threshold"],
-                              designs=options["designs"], confidence=options["confidence"],
-                              withhold=trial, previous=published)
-        again = audit_release(study, comparison, threshold=options["threshold"],
-                              protection=options["protection"], designs=options["designs"],
-                              published=pub)
-        if not again["narrowed"].any():
-            published, audit, withhold = pub, again, set(trial)
+        outputs = sorted({o[:2] for o in batch})
+        # the round's statistics together, then by output, then what is left one at a time
+        parts = list(dict.fromkeys([
+            batch, *(frozenset(o for o in batch if o[:2] == key) for key in outputs),
+            *(frozenset([o]) for o in sorted(batch))]))
+        for part in parts:
+            give = part & withhold  # what is still withheld of it
+            if not give:
+                continue
+            trial = withhold - give
+            pub = Published.build(study, comparison, threshold=options["threshold"],
+                                  designs=options["designs"], confidence=options["confidence"],
+                                  withhold=trial, previous=published)
+            again = audit_release(study, comparison, threshold=options["threshold"],
+                                  protection=options["protection"], designs=options["designs"],
+                                  published=pub)
+            if not again["narrowed"].any():
+                published, audit, withhold = pub, again, set(trial)
     return published, audit, withhold
 
 

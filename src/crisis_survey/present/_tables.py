@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
-from ..stats._registry import TESTS, effect_spec
+from ..stats._registry import EFFECTS, NET_CHANGE, TESTS, effect_spec
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
@@ -794,6 +794,10 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The comparison table's net-change columns (paired ordinal rows; NaN elsewhere).
+_NET_CHANGE_COLUMNS = ("net_change", "net_change_ci_low", "net_change_ci_high")
+
+
 def _comparison_frame(comparison: Any) -> pd.DataFrame:
     table = getattr(comparison, "table", comparison)
     if not isinstance(table, pd.DataFrame):
@@ -907,8 +911,10 @@ def comparison_table(
         design ``n, wave1, wave2, test, statistic, p, p_adj, effect`` (prefixed
         ``{design}_`` in the wide layout). ``values`` is the comparison's rows shown, with
         the numbers as published (``NaN`` where withheld), in the order of the rows of
-        ``data`` (long layout); ``p_adjusted_band`` is the band of a row whose adjusted
-        p-value is published only as a band (``"< .05"``; else ``None``).
+        ``data`` (long layout), with the net change of paired ordinal rows
+        (``net_change``, ``net_change_ci_low``, ``net_change_ci_high``);
+        ``p_adjusted_band`` is the band of a row whose adjusted p-value is published only as
+        a band (``"< .05"``; else ``None``).
 
     Notes
     -----
@@ -924,6 +930,9 @@ def comparison_table(
     ``threshold - 1`` publishes no statistic, effect size or interval, and its p-values
     only as a band (``< .05``...); its percentages are withheld when, with its n, they
     would narrow a small cell to fewer than ``protection`` values (linear programming).
+    A paired ordinal row's net change is judged by the same rule on its own table (the
+    pairs higher, the same and lower in wave 2): where the row's effect is withheld but the
+    net change passes, the effect column shows it (``NC = .21 [.07, .34]``).
 
     Examples
     --------
@@ -958,6 +967,7 @@ def comparison_table(
     published: list[dict[str, Any]] = []
     withheld = False
     any_banded = False
+    any_net_change = False
     across = _withheld_across_cells(sel, threshold)
     tests: dict[str, str] = {}
     how: dict[str, set[str]] = {}  # test -> ways its p-values were found
@@ -986,6 +996,15 @@ def comparison_table(
             hide_1 = hide_2 = True
         hide_all = hide_n or hide_1 or hide_2 or banded
         withheld |= hide_all
+        nc = tuple(_num(rec.get(k)) for k in _NET_CHANGE_COLUMNS)
+        nc_source = None if source is None else source.net_change()
+        # the net change reads the sums (up, same, down) of what the row's own test reads:
+        # published with it, and where that is withheld if its three counts pass the rule
+        nc_shown = not (np.isnan(nc[0]) or hide_n) and (not hide_all or (
+            nc_source is not None and nc_source.passes(threshold) and nc_source.narrowest(
+                True, (not hide_1, not hide_2), threshold, stats=True) >= need))
+        if not nc_shown:
+            nc = (float("nan"),) * 3
         any_banded |= banded and not hide_n
         if design == "paired" and not np.isnan(npairs):
             n_text = SUPPRESSED_MARKER if hide_n else format_count(npairs)
@@ -1020,6 +1039,12 @@ def comparison_table(
                                     style=st)
         if effect != MISSING and abbr:
             effect = f"{abbr}\u00a0=\u00a0{effect}"
+        if hide_all and nc_shown:  # the net change stands in for the withheld effect
+            nc_spec = EFFECTS[NET_CHANGE]
+            effect = (f"{nc_spec.symbol}\u00a0=\u00a0" + format_estimate_ci(
+                nc[0], nc[1], nc[2], 2, leading_zero=False, style=st))
+            measures.setdefault(nc_spec.symbol, set()).add(nc_spec.label)
+            any_net_change = True
         row = {
             "n": n_text, "wave1": w1, "wave2": w2,
             "test": short if test else MISSING,
@@ -1027,7 +1052,7 @@ def comparison_table(
                 str(rec["statistic_name"]), stat, df),
             "p": _p_text(p_raw, hide_all, banded and not hide_n, st),
             "p_adj": _p_text(padj_raw, hide_all, banded and not hide_n, st),
-            "effect": DERIVED_MARKER if hide_all else effect,
+            "effect": DERIVED_MARKER if hide_all and not nc_shown else effect,
         }
         cells[(rec["group"], str(rec["item"]), design)] = row
         published.append({
@@ -1039,6 +1064,7 @@ def comparison_table(
             "estimate_wave2": np.nan if hide_2 else e2,
             "statistic": stat, "p_value": p, "p_adjusted": padj,
             "effect_size": es, "ci_low": lo, "ci_high": hi,
+            **dict(zip(_NET_CHANGE_COLUMNS, nc, strict=True)),
             # the adjusted p-value's band where only the band is published (the findings'
             # verdict of the row is read from it)
             "p_adjusted_band": row["p_adj"] if banded and not hide_n
@@ -1124,7 +1150,11 @@ def comparison_table(
     if any_banded:
         notes.append(f"Where the table a test is computed from holds a count below "
                      f"{threshold}, its statistic and effect size are withheld and its "
-                     "p-values are shown as a band (< .001, < .01, < .05 or ≥ .05).")
+                     "p-values are shown as a band (< .001, < .01, < .05 or ≥ .05)."
+                     + (" Where that table holds such a count but the numbers of pairs "
+                        "answering higher, the same and lower in wave 2 are each 0 or at "
+                        f"least {threshold}, the effect column gives the net change (NC) "
+                        "instead." if any_net_change else ""))
     title = "Change between the survey waves, by respondent group"
     if len(chosen) == 1:
         title += ": " + _DESIGN_TITLES.get(chosen[0], chosen[0])

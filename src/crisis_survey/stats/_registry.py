@@ -29,8 +29,8 @@ from typing import Any
 
 from .._errors import CrisisSurveyError
 
-__all__ = ["DESIGNS", "EFFECTS", "STATISTICS", "TESTS", "EffectSpec", "Option", "StatisticSpec",
-           "TestSpec", "check_options", "effect_spec", "statistic_spec"]
+__all__ = ["DESIGNS", "EFFECTS", "NET_CHANGE", "STATISTICS", "TESTS", "EffectSpec", "Option",
+           "StatisticSpec", "TestSpec", "check_options", "effect_spec", "statistic_spec"]
 
 #: The designs of a comparison: complete pairs; every answer of each wave as two independent
 #: samples; pairs and unpaired answers together; only the respondents in one wave only.
@@ -86,7 +86,8 @@ class EffectSpec:
     the value cannot exceed 1 in absolute value (APA style prints no leading zero).
     ``symbol`` is the short name printed beside the value (``r``, ``d``, ``RD``, ``OR``,
     ``V``); ``label`` the human name for notes and axes; ``interval`` how the two-sided
-    confidence interval is found; ``direction`` what a value above the null means.
+    confidence interval is found; ``direction`` what a value above the null means (from
+    ``scale``, unless ``reading`` says it in the measure's own words).
 
     Examples
     --------
@@ -103,6 +104,7 @@ class EffectSpec:
     bounded: bool
     interval: str
     decimals: int = 2
+    reading: str = ""
 
     @property
     def signed(self) -> bool:
@@ -117,6 +119,8 @@ class EffectSpec:
     @property
     def direction(self) -> str:
         """What the value says about the waves, in words."""
+        if self.reading:
+            return self.reading
         if self.scale == "ratio":
             return "> 1: higher in wave 2"
         if self.scale == "difference":
@@ -154,6 +158,10 @@ Examples
 """
 
 _NCT = "noncentral t inversion"
+#: The paired effect that depends only on counts that are normally large: the net change
+#: ``(n_up - n_down) / n`` of paired ordered answers (the paired dominance statistic;
+#: :func:`crisis_survey.stats._proportions.net_change`).
+NET_CHANGE = "net change"
 _EFFECTS: tuple[EffectSpec, ...] = (
     EffectSpec("matched-pairs rank-biserial r", "matched-pairs rank-biserial correlation",
                "r", "difference", True,
@@ -180,6 +188,12 @@ _EFFECTS: tuple[EffectSpec, ...] = (
     EffectSpec("paired risk difference", "paired difference in proportions (wave 2 - wave 1)",
                "RD", "difference", True,
                "Newcombe's (1998) paired hybrid score interval (method 10)"),
+    # beside the matched-pairs r of every paired ordinal row (the comparison table's
+    # net_change columns): its table is three counts (up, same, down), not the 2k - 1
+    # differences, so the derived-value rule publishes it where r is withheld
+    EffectSpec(NET_CHANGE, "net change of the pairs (higher minus lower)", "NC", "difference", True,
+               "Newcombe's (1998) paired hybrid score interval (method 10) of "
+               "P(higher) - P(lower)", reading="> 0: more pairs higher in wave 2"),
     EffectSpec("odds ratio b/c (discordant pairs)", "conditional odds ratio of the discordant "
                "pairs (moved up / moved down)", "OR", "ratio", False,
                "exact conditional (Clopper-Pearson on b / (b + c))"),
@@ -218,6 +232,8 @@ Examples
 '> 0: higher in wave 2'
 >>> EFFECTS["Cramer's V (bias-corrected)"].signed
 False
+>>> EFFECTS["net change"].symbol, EFFECTS["net change"].direction
+('NC', '> 0: more pairs higher in wave 2')
 """
 
 
