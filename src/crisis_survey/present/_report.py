@@ -1107,18 +1107,29 @@ def _too_big(table: PublicationTable, limit: int) -> bool:
 
 
 def _first_columns(table: PublicationTable, most: int) -> PublicationTable:
-    """``table`` with its first body columns, whole spanners only (at least one spanner),
-    and a note saying how many there are and where the rest is."""
-    from ._tables import Spanner
+    """``table`` with at most ``most`` body columns, whole spanners only (at least one): the
+    spanners (a by-cell each, in a table by area) that publish the most numbers, in the
+    table's order, and a note saying how many columns there are and where the rest is."""
+    from ._tables import Spanner, _is_marker
 
-    keep: list[str] = []
-    for _, run in table.spanner_runs():
-        if keep and len(keep) + len(run) > most:
-            break
-        keep += run
+    def published(run: Sequence[str]) -> int:  # cells showing a number other than zero
+        cells = table.data[list(run)].astype(str).to_numpy().ravel().tolist()
+        return sum(not _is_marker(c) and not c.startswith("0") for c in cells)
+
+    runs = table.spanner_runs()
+    chosen: set[int] = set()
+    width = 0
+    for k in sorted(range(len(runs)), key=lambda k: (-published(runs[k][1]), k)):
+        if chosen and width + len(runs[k][1]) > most:
+            continue
+        chosen.add(k)
+        width += len(runs[k][1])
+    keep = [c for k, (_, run) in enumerate(runs) if k in chosen for c in run]
     body = table.body_columns
-    note = (f"The first {len(keep):,} of {len(body):,} columns are shown; the whole table is "
-            f"in tables/{table.name}.xlsx and .csv (also .md and .tex).")
+    note = (f"{len(keep):,} of {len(body):,} columns are shown: those of the "
+            f"{len(chosen):,} {'headings' if table.spanners else 'columns'} publishing the most "
+            f"numbers; the whole table is in tables/{table.name}.xlsx and .csv (also .md and "
+            ".tex).")
     columns = [c for c in table.data.columns if c not in body or c in keep]
     spanners = tuple(Spanner(sp.label, tuple(c for c in sp.columns if c in keep))
                      for sp in table.spanners if any(c in keep for c in sp.columns))
