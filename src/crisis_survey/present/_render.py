@@ -298,7 +298,9 @@ def _to_html_reference(table: PublicationTable, data: Any = None) -> str:
     )
     # one CSS rule, not a style per body cell: great_tables looks up every cell's styles in
     # the list of all styles, so per-cell styles made the HTML quadratic in the rows
-    gt = gt.opt_css(f"#cs_{table.name} td.gt_row {{ white-space: nowrap; }}")
+    # (pre: no cell wraps, and a line break in a cell's text, as in the by-area summary's
+    # list of areas, shows as one)
+    gt = gt.opt_css(f"#cs_{table.name} td.gt_row {{ white-space: pre; }}")
     out: str = assert_offline(gt.as_raw_html(), f"the HTML table {table.name}")
     return out
 

@@ -63,7 +63,8 @@ def summarise_comparison(table: PublicationTable, comparison: Any, *,
     Columns: the number of areas (rows of ``table``), how many of them have each published
     verdict (:data:`SUMMARY_VERDICTS`; a column no row needs is left out), and the ``top``
     areas with the largest published effect sizes (those with a significant change first),
-    each as the whole table shows it: ``CC012 (improved): 44.4 → 58.3, r = .58 [.11, .83]``.
+    each on a line of its own as the whole table shows it: ``CC012 (improved): 44.4 → 58.3,
+    r = .58 [.11, .83]``.
     """
     from ._release import published_verdicts
 
@@ -108,7 +109,7 @@ def summarise_comparison(table: PublicationTable, comparison: Any, *,
         from ..compare._verdicts import CHANGED
 
         best = sorted(block["quoted"], key=lambda q: (q[1] not in CHANGED, -abs(q[2])))[:top]
-        row["largest"] = "; ".join(_quote(area, verdict, shown)
+        row["largest"] = "\n".join(_quote(area, verdict, shown)  # one area a line
                                    for area, verdict, _, shown in best) or MISSING
         rows.append(row)
         counts.append(count)
@@ -142,5 +143,7 @@ def _quote(area: str, verdict: str, shown: dict[str, Any]) -> str:
     from ..compare._verdicts import CHANGED
 
     head = f"{area} ({verdict})" if verdict in CHANGED else area
-    return (f"{head}: {shown.get('wave1', MISSING)} \u2192 {shown.get('wave2', MISSING)}, "
-            f"{shown.get('effect', MISSING)}")
+    w1, w2 = shown.get("wave1", MISSING), shown.get("wave2", MISSING)
+    if w1 == w2 == MISSING:  # no one estimate per wave (a nominal item's levels)
+        return f"{head}: {shown.get('effect', MISSING)}"
+    return f"{head}: {w1} \u2192 {w2}, {shown.get('effect', MISSING)}"
