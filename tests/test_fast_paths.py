@@ -7,6 +7,7 @@ result; none of them times anything.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -439,3 +440,37 @@ def test_html_rows_equal_great_tables_on_any_labels(
     if numbered:
         table = table.numbered(2)
     assert _to_html(table) == _to_html_reference(table)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cells=st.lists(st.integers(0, 30), min_size=6, max_size=6),
+       zeros=st.booleans(), margins=st.sampled_from([True, "row", "column", False]))
+def test_suppression_inside_a_run_is_the_plain_one_computed_once(
+        cells: list[int], zeros: bool, margins: Any) -> None:
+    # inside memo_run each distinct table is protected once (the key holds _protect's every
+    # input); the result equals suppressing outside a run, and a second table differing in
+    # one cell is protected afresh
+    from unittest import mock
+
+    from crisis_survey._memo import memo_run
+    from crisis_survey.present import _disclosure as D
+
+    table = pd.DataFrame(np.asarray(cells).reshape(3, 2), index=["a", "b", "c"],
+                         columns=["x", "y"])
+    other = table.copy()
+    other.iloc[0, 0] += 1
+    plain = [D.suppress(t, suppress_zeros=zeros, margins=margins) for t in (table, other)]
+    calls = []
+    protect = D._protect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return protect(*args, **kwargs)
+
+    with memo_run(), mock.patch.object(D, "_protect", counted):
+        got = [D.suppress(t, suppress_zeros=zeros, margins=margins)
+               for t in (table, table, other, table)]
+    assert len(calls) == 2
+    for g, p in zip(got, [plain[0], plain[0], plain[1], plain[0]], strict=True):
+        pd.testing.assert_frame_equal(g.status, p.status)
+        pd.testing.assert_frame_equal(g.counts, p.counts)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from .._memo import remembered
 
 if TYPE_CHECKING:
     from ..codebook import Codebook
@@ -864,8 +865,14 @@ def suppress(
         forced = aligned.fillna(False).to_numpy(dtype=bool).ravel()
     values = counts.to_numpy(dtype=np.int64).ravel()
     need = default_protection(int(threshold)) if protection is None else int(protection)
-    codes = _protect(values, lines, threshold=int(threshold), suppress_zeros=suppress_zeros,
-                     force=forced, prefer=prefer, protection=need)
+    # inside a report run each distinct table is protected once (the audit's rounds rebuild
+    # attrition.csv, the distribution and transition tables share cells); the key holds
+    # every input of _protect (its lines follow from the shape and the margins)
+    key = ("suppress", values.tobytes(), counts.shape, len(table.index), len(table.columns),
+           str(margins), int(threshold), bool(suppress_zeros), forced.tobytes(), prefer, need)
+    codes = remembered(key, lambda: _protect(
+        values, lines, threshold=int(threshold), suppress_zeros=suppress_zeros, force=forced,
+        prefer=prefer, protection=need))
     names = np.asarray(_STATUS_NAMES, dtype=object)[codes].reshape(counts.shape)
     status = pd.DataFrame(names, index=counts.index, columns=counts.columns)
     return Suppression(counts=counts, status=status, threshold=int(threshold),
