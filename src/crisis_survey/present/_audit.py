@@ -386,6 +386,26 @@ def audit_release(
                     for i in range(k):
                         b.add(out, f"{name} w{w} level {i}", answered[w - 1] & (xw == i),
                               "published" if stats else "source", origin if stats else None)
+    # the distribution tables: every level's count per group and wave (pairs, or everyone)
+    for design, shown in published.distributions.items() if "comparison" in parts else []:
+        for rec in shown.to_dict("records"):
+            got = block(str(rec["item"]))
+            if got is None or rec["group"] not in cells:
+                continue
+            b, fr = got
+            f = cb[str(rec["item"])].oriented()
+            if str(rec["level"]) not in f.labels:
+                continue
+            c = cells.index(rec["group"])
+            i = f.labels.index(str(rec["level"]))
+            w = int(rec["wave"])
+            xw = fr.x1 if w == 1 else fr.x2
+            if design == "paired":
+                who = fr.linked & (fr.cp == c) & (fr.x1 >= 0) & (fr.x2 >= 0)
+            else:
+                who = fr.has(w) & (fr.c(w) == c)
+            b.add(f"distribution ({design})", f"{rec['group']} {f.name} w{w} level {i}",
+                  who & (xw == i), status(not pd.isna(rec["count"])))
     # attrition.csv: n's, the counts behind its percentages, the cells behind its tests
     if "attrition" in parts:
         att = published.attrition

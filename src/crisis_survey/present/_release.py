@@ -1101,6 +1101,11 @@ class Published:
     models
         Item -> :class:`ModelSource` of the change-by-group model the report fits for it
         (ordinal items asked in both waves, two groups).
+    distributions
+        Design (``"paired"``, ``"independent"``) -> the distribution table's values
+        (:func:`~crisis_survey.present._tables.distribution_table`: every level's count per
+        group and wave), for each of the two the release compares (the report shows the
+        primary design's).
     wave2_area
         The wave-2 table by local area's values where the report shows it (``None``
         otherwise): every count of it is published (``wave2_items_table`` pools areas until
@@ -1125,6 +1130,8 @@ class Published:
     models: Mapping[str, ModelSource] = field(default_factory=dict)
     #: the wave-2 table by local area's values, where the report shows it
     wave2_area: pd.DataFrame | None = None
+    #: design -> the distribution table's values (every level's count per group and wave)
+    distributions: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     @classmethod
     def build(cls, study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
@@ -1139,6 +1146,7 @@ class Published:
         from ._tables import (
             _report_counts,
             comparison_table,
+            distribution_table,
             protect_linkage_counts,
             sample_table,
             wave2_items_table,
@@ -1169,6 +1177,9 @@ class Published:
         wave2_only = [f.name for f in cb.items() if f.waves == (2,) and f.levels]
         wave2 = (wave2_items_table(study, items=wave2_only, by="group",
                                    threshold=threshold).values if wave2_only else None)
+        distributions = {d: distribution_table(study, comparison, design=d, sources=sources,
+                                               threshold=threshold).values
+                         for d in ("paired", "independent") if d in designs and d in present}
         wave2_area = None
         if wave2_only and cb.area is not None:  # as the report shows it (areas of its own)
             by_area = cached(wave2_items_table, study, items=wave2_only, by="area",
@@ -1192,7 +1203,7 @@ class Published:
                    likert=likert_counts(study, threshold=threshold),
                    change=change_counts(study, threshold=threshold),
                    transitions=cached(transition_counts, study, threshold=threshold),
-                   wave2=wave2, wave2_area=wave2_area,
+                   wave2=wave2, wave2_area=wave2_area, distributions=distributions,
                    withhold=withhold, attrition_raw=raw, models=models)
 
     def csvs(self) -> dict[str, pd.DataFrame]:

@@ -1462,24 +1462,28 @@ def distribution_table(
                     block[lv].update({f"g{gi}_wave1": MISSING, f"g{gi}_wave2": MISSING})
                 continue
             cells = np.asarray(src.cells, dtype=np.int64)
+            alone: tuple[Any, ...] = (None, None)
             if design == "paired":
                 table = cells.reshape(k, k)
                 counts = (table.sum(axis=1), table.sum(axis=0))
                 top = np.asarray(src.top1, bool).reshape(k, k)[:, 0]
+                # everyone's answers are published too (the independent design, the Likert
+                # bars): a pairs' level count beside them gives the answers of those who
+                # answered only in that wave, so it is withheld where those are small
+                every = sources.get((g, str(it), "independent"))
+                if every is not None:
+                    e = np.asarray(every.cells, dtype=np.int64)
+                    alone = (e[:k] - counts[0], e[k:] - counts[1])
             else:
                 counts = (cells[:k], cells[k:])
                 top = np.asarray(src.top1, bool)[:k]
             for w, wave_counts in enumerate(counts, start=1):
                 n = int(wave_counts.sum())
                 col = f"g{gi}_wave{w}"
-                withheld = np.zeros(k, dtype=bool)
-                for part in (top, ~top):
-                    idx = np.flatnonzero(part)
-                    if idx.size == 0:
-                        continue
-                    res = suppress(pd.DataFrame({"n": wave_counts[idx]}, index=idx),
-                                   threshold=threshold, margins="row")
-                    withheld[idx] = res.mask["n"].to_numpy()[:-1]
+                rest = alone[w - 1]
+                withheld = _protect_levels(
+                    wave_counts, top, threshold,
+                    None if rest is None else (rest >= 1) & (rest < threshold))
                 n_small = is_small(n, threshold)
                 any_hidden |= bool(withheld.any()) or n_small
                 block["N"][col] = SUPPRESSED_MARKER if n_small else format_count(n)
@@ -1514,6 +1518,34 @@ def distribution_table(
         values=pd.DataFrame(records, columns=["group", "item", "level", "wave", "count",
                                               "percent"]),
     )
+
+
+def _protect_levels(counts: np.ndarray, top: np.ndarray, threshold: int,
+                    force: np.ndarray | None = None) -> np.ndarray:
+    """The levels of one group and wave that the distribution table withholds.
+
+    The table publishes N, so all the levels are one line with a published total; the main
+    table may publish the levels it counts (``top``) as a percentage, so those and the
+    other levels are lines with their own totals too. Each line is protected with its
+    total (:func:`~crisis_survey.present._disclosure.suppress`), a cell withheld in one
+    withheld in all, until they agree. (Before, only the two blocks were protected: for a
+    binary item each block is one cell, and N minus the published level gave the withheld
+    one, e.g. 125 - 121 = 4 service users in the sample.) ``force``: levels withheld
+    whatever their count."""
+    k = len(counts)
+    withheld = np.zeros(k, dtype=bool) if force is None else np.asarray(force, bool).copy()
+    lines = [np.arange(k), *(np.flatnonzero(part) for part in (top, ~top))]
+    lines = [idx for idx in lines if idx.size]
+    while True:
+        before = withheld.copy()
+        for idx in lines:
+            already = pd.DataFrame({"n": [*withheld[idx], False]},
+                                   index=[*idx.tolist(), "Total"])
+            res = suppress(pd.DataFrame({"n": counts[idx]}, index=idx),
+                           threshold=threshold, margins="row", force=already)
+            withheld[idx] |= res.mask["n"].to_numpy()[:-1]
+        if np.array_equal(before, withheld):
+            return withheld
 
 
 def _pool_areas(area: pd.Series, shown: Sequence[str]) -> tuple[pd.Series, list[str]]:
