@@ -317,95 +317,91 @@ def audit_release(
                 fr.x(w) == f.labels.index(str(rec["level"])))
             b.add("Table 1", f"w{w} {rec['group']} {f.name}={rec['level']}",
                   hit & in_group(fr.g(w), str(rec["group"])), status(not pd.isna(rec["count"])))
+    def by_cell(tables: Any) -> Any:
+        """(design, record, block, frame, field, cell) of every row of ``tables`` (design
+        -> values) whose item has a block and whose by-cell is compared."""
+        for design, shown in tables.items() if "comparison" in parts else []:
+            for rec in shown.to_dict("records"):
+                got = block(str(rec["item"]))
+                if got is not None and rec["group"] in cells:
+                    yield (design, rec, *got, cb[str(rec["item"])].oriented(),
+                           cells.index(rec["group"]))
+
     # comparison rows and the cells behind their statistics
-    for design, shown in published.comparison.items() if "comparison" in parts else []:
-        for rec in shown.to_dict("records"):
-            got = block(str(rec["item"]))
-            if got is None or rec["group"] not in cells:
-                continue
-            b, fr = got
-            f = cb[str(rec["item"])].oriented()
-            c = cells.index(rec["group"])
-            k = len(f.labels)
-            top = _top(str(f.measurement), k)
-            out = f"comparison ({design})"
-            name = f"{rec['group']} {f.name}"
-            stats = "statistics" in parts and not (pd.isna(rec["effect_size"])
-                                                   and pd.isna(rec["statistic"]))
-            x1, x2 = fr.x1, fr.x2
-            pair = fr.linked & (fr.cp == c) & (x1 >= 0) & (x2 >= 0)
-            answered = [fr.has1 & (fr.c1 == c) & (x1 >= 0), fr.has2 & (fr.c2 == c) & (x2 >= 0)]
-            src = published.sources.get((str(rec["group"]), f.name, design))
-            wilcoxon = src is not None and src.reveals is not None
-            origin = ("comparison", design, str(rec["group"]), f.name)
-            if design == "paired":
-                b.add(out, f"{name} n pairs", pair, status(not pd.isna(rec["n_pairs"])))
-                for w, xw in ((1, x1), (2, x2)):
-                    b.add(out, f"{name} top w{w}", pair & top[xw],
-                          status(not pd.isna(rec[f"estimate_wave{w}"])))
-                for i in range(k):
-                    for j in range(k):
-                        b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
-                              "source")
-                if stats:
-                    if wilcoxon:
-                        for d in range(-(k - 1), k):
-                            b.add(out, f"{name} difference {d}", pair & (x2 - x1 == d),
-                                  "published", origin)
-                    else:
-                        for i in range(k):
-                            for j in range(k):
-                                b.add(out, f"{name} pairs {i},{j} (statistic)",
-                                      pair & (x1 == i) & (x2 == j), "published", origin)
-                if "statistics" in parts and not pd.isna(rec.get("net_change", np.nan)):
-                    # the net change and its interval give the pairs higher and lower in
-                    # wave 2 (with n, the same): three sums of the pairs' cells
-                    for what, moved in (("higher", x2 > x1), ("same", x2 == x1),
-                                        ("lower", x2 < x1)):
-                        b.add(out, f"{name} net change: pairs {what} in wave 2",
-                              pair & moved, "published", origin)
-                continue
+    for design, rec, b, fr, f, c in by_cell(published.comparison):
+        k = len(f.labels)
+        top = _top(str(f.measurement), k)
+        out = f"comparison ({design})"
+        name = f"{rec['group']} {f.name}"
+        stats = "statistics" in parts and not (pd.isna(rec["effect_size"])
+                                               and pd.isna(rec["statistic"]))
+        x1, x2 = fr.x1, fr.x2
+        pair = fr.linked & (fr.cp == c) & (x1 >= 0) & (x2 >= 0)
+        answered = [fr.has1 & (fr.c1 == c) & (x1 >= 0), fr.has2 & (fr.c2 == c) & (x2 >= 0)]
+        src = published.sources.get((str(rec["group"]), f.name, design))
+        wilcoxon = src is not None and src.reveals is not None
+        origin = ("comparison", design, str(rec["group"]), f.name)
+        if design == "paired":
+            b.add(out, f"{name} n pairs", pair, status(not pd.isna(rec["n_pairs"])))
             for w, xw in ((1, x1), (2, x2)):
-                b.add(out, f"{name} n w{w}", answered[w - 1],
-                      status(not pd.isna(rec[f"n_wave{w}"])))
-                b.add(out, f"{name} top w{w}", answered[w - 1] & top[xw],
+                b.add(out, f"{name} top w{w}", pair & top[xw],
                       status(not pd.isna(rec[f"estimate_wave{w}"])))
-            if design == "overlapping":
-                alone = [answered[0] & ~pair, answered[1] & ~pair]
+            for i in range(k):
+                for j in range(k):
+                    b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
+                          "source")
+            if stats:
+                if wilcoxon:
+                    for d in range(-(k - 1), k):
+                        b.add(out, f"{name} difference {d}", pair & (x2 - x1 == d),
+                              "published", origin)
+                else:
+                    for i in range(k):
+                        for j in range(k):
+                            b.add(out, f"{name} pairs {i},{j} (statistic)",
+                                  pair & (x1 == i) & (x2 == j), "published", origin)
+            if "statistics" in parts and not pd.isna(rec.get("net_change", np.nan)):
+                # the net change and its interval give the pairs higher and lower in
+                # wave 2 (with n, the same): three sums of the pairs' cells
+                for what, moved in (("higher", x2 > x1), ("same", x2 == x1),
+                                    ("lower", x2 < x1)):
+                    b.add(out, f"{name} net change: pairs {what} in wave 2",
+                          pair & moved, "published", origin)
+            continue
+        for w, xw in ((1, x1), (2, x2)):
+            b.add(out, f"{name} n w{w}", answered[w - 1],
+                  status(not pd.isna(rec[f"n_wave{w}"])))
+            b.add(out, f"{name} top w{w}", answered[w - 1] & top[xw],
+                  status(not pd.isna(rec[f"estimate_wave{w}"])))
+        if design == "overlapping":
+            alone = [answered[0] & ~pair, answered[1] & ~pair]
+            for i in range(k):
+                for j in range(k):
+                    b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
+                          "published" if stats else "source", origin if stats else None)
+            for w, xw in ((1, x1), (2, x2)):
                 for i in range(k):
-                    for j in range(k):
-                        b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
-                              "published" if stats else "source", origin if stats else None)
-                for w, xw in ((1, x1), (2, x2)):
-                    for i in range(k):
-                        b.add(out, f"{name} unpaired w{w} level {i}",
-                              alone[w - 1] & (xw == i), "published" if stats else "source",
-                              origin if stats else None)
-            else:
-                for w, xw in ((1, x1), (2, x2)):
-                    for i in range(k):
-                        b.add(out, f"{name} w{w} level {i}", answered[w - 1] & (xw == i),
-                              "published" if stats else "source", origin if stats else None)
+                    b.add(out, f"{name} unpaired w{w} level {i}",
+                          alone[w - 1] & (xw == i), "published" if stats else "source",
+                          origin if stats else None)
+        else:
+            for w, xw in ((1, x1), (2, x2)):
+                for i in range(k):
+                    b.add(out, f"{name} w{w} level {i}", answered[w - 1] & (xw == i),
+                          "published" if stats else "source", origin if stats else None)
     # the distribution tables: every level's count per group and wave (pairs, or everyone)
-    for design, shown in published.distributions.items() if "comparison" in parts else []:
-        for rec in shown.to_dict("records"):
-            got = block(str(rec["item"]))
-            if got is None or rec["group"] not in cells:
-                continue
-            b, fr = got
-            f = cb[str(rec["item"])].oriented()
-            if str(rec["level"]) not in f.labels:
-                continue
-            c = cells.index(rec["group"])
-            i = f.labels.index(str(rec["level"]))
-            w = int(rec["wave"])
-            xw = fr.x1 if w == 1 else fr.x2
-            if design == "paired":
-                who = fr.linked & (fr.cp == c) & (fr.x1 >= 0) & (fr.x2 >= 0)
-            else:
-                who = fr.has(w) & (fr.c(w) == c)
-            b.add(f"distribution ({design})", f"{rec['group']} {f.name} w{w} level {i}",
-                  who & (xw == i), status(not pd.isna(rec["count"])))
+    for design, rec, b, fr, f, c in by_cell(published.distributions):
+        if str(rec["level"]) not in f.labels:
+            continue
+        i = f.labels.index(str(rec["level"]))
+        w = int(rec["wave"])
+        xw = fr.x1 if w == 1 else fr.x2
+        if design == "paired":
+            who = fr.linked & (fr.cp == c) & (fr.x1 >= 0) & (fr.x2 >= 0)
+        else:
+            who = fr.has(w) & (fr.c(w) == c)
+        b.add(f"distribution ({design})", f"{rec['group']} {f.name} w{w} level {i}",
+              who & (xw == i), status(not pd.isna(rec["count"])))
     # attrition.csv: n's, the counts behind its percentages, the cells behind its tests
     if "attrition" in parts:
         att = published.attrition
