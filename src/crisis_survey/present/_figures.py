@@ -616,8 +616,11 @@ def forest_plot(
     >>> from crisis_survey.synthetic import load_sample_study
     >>> from crisis_survey.compare import compare_waves
     >>> fig = forest_plot(compare_waves(load_sample_study()))
-    >>> len(fig.axes)
-    2
+    >>> for ax in fig.axes:  # one panel per measure
+    ...     print(ax.get_xlabel().split(" (")[0])
+    Matched-pairs rank-biserial correlation
+    Paired difference in proportions
+    Net change of the pairs
     """
     from ._tables import _comparison_frame, comparison_table
 
