@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import functools
 import inspect
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, ParamSpec, TypeVar
@@ -40,6 +41,30 @@ def memo_run() -> Iterator[None]:
         yield
     finally:
         _CACHE.reset(token)
+
+
+def in_memo_run(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fn`` with every call inside :func:`memo_run` (a call already inside one shares
+    it): for a function whose own repeated work :func:`cached` / :func:`remembered` share,
+    such as :func:`crisis_survey.present._release.protect_release`'s audits.
+
+    Examples
+    --------
+    >>> import itertools
+    >>> counter = itertools.count()
+    >>> @in_memo_run
+    ... def twice() -> tuple[int, int]:
+    ...     return (remembered("n", lambda: next(counter)),
+    ...             remembered("n", lambda: next(counter)))
+    >>> twice(), twice()   # each call its own run: computed once in each
+    ((0, 0), (1, 1))
+    """
+    @functools.wraps(fn)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with memo_run():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def _key(value: Any) -> Hashable:

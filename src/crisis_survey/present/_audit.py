@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._memo import remembered
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     SUPPRESSED_MARKER,
@@ -725,34 +726,23 @@ def _exact_bounds(problems: Sequence[_Problem], persons: _Persons,
                   targets: Sequence[Sequence[int]], need: int
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The reference's bounds of the facts ``targets`` of each (dense) block, the blocks
-    coupled through the strata sizes."""
-    def base(p: _Problem) -> dict[str, Any]:
-        kinds = np.asarray(p.kinds)
-        pub = kinds == "published"
-        held = (kinds == "withheld") & (p.value > 0)
-        eq_a, keep = np.unique(p.atoms[pub], axis=0, return_index=True)
-        return {"a_eq": eq_a.reshape(-1, p.atoms.shape[1]), "b_eq": p.value[pub][keep],
-                "a_ub": -p.atoms[held].reshape(-1, p.atoms.shape[1]),
-                "b_ub": -np.ones(int(held.sum())),
-                "lower": 0.0, "upper": p.upper, "x0": p.truth}
+    coupled through the strata sizes.
 
-    specs = [base(p) for p in problems]
+    Each block's programmes are solved on their own (:func:`_block_strata`,
+    :func:`_block_bounds`), so that a block's bounds depend only on its own programme:
+    inside a run of :func:`crisis_survey._memo.memo_run` (a release's rounds of secondary
+    suppression and give-back trials audit the release again and again, most blocks
+    unchanged) a programme solved before is not solved again."""
+    specs = [_base_spec(p) for p in problems]
     n_strata = len(persons.strata)
     todo = [i for i, p in enumerate(problems) if n_strata and p.strata.shape[0] == n_strata]
     if todo:
         # each stratum's size as tightly as any block bounds it, given to every block
         sizes = np.bincount(persons.stratum, minlength=n_strata).astype(float)
-        # a stratum whose size the block's equations fix needs no programme
-        known = []
-        for i in todo:
-            a = specs[i]["a_eq"]
-            null = _null_basis(a) if a.size else np.eye(problems[i].atoms.shape[1])
-            known.append(np.all(np.abs(problems[i].strata @ null.T) < 1e-9, axis=1))
-        found = lp_stack([{**specs[i], "objectives": problems[i].strata[~k]}
-                          for i, k in zip(todo, known, strict=True)])
         lo = np.full((len(todo), n_strata), -np.inf)
         hi = np.full((len(todo), n_strata), np.inf)
-        for r, (k, (f_lo, f_hi)) in enumerate(zip(known, found, strict=True)):
+        for r, i in enumerate(todo):
+            k, f_lo, f_hi = _block_strata(problems[i].strata, specs[i])
             lo[r, k] = hi[r, k] = sizes[k]
             lo[r, ~k], hi[r, ~k] = f_lo, f_hi
         lo, hi = lo.max(axis=0), hi.min(axis=0)
@@ -769,9 +759,68 @@ def _exact_bounds(problems: Sequence[_Problem], persons: _Persons,
         link = next((i for i, p in enumerate(problems) if p.name == "linkage"), None)
         if link is not None:
             _bound_linkage(problems[link], specs[link], persons, lo, hi)
-    stack = [{**spec, "objectives": p.atoms[np.asarray(chosen, dtype=np.int64)]}
-             for p, spec, chosen in zip(problems, specs, targets, strict=True)]
-    return lp_stack(stack, enough=need)
+    return [_block_bounds({**spec, "objectives": p.atoms[np.asarray(chosen, dtype=np.int64)]},
+                          need)
+            for p, spec, chosen in zip(problems, specs, targets, strict=True)]
+
+
+def _base_spec(p: _Problem) -> dict[str, Any]:
+    """A block's programme: its published facts as equations, its withheld non-zero
+    counts at least 1, every atom from 0 to the block's total, the true counts a feasible
+    point."""
+    kinds = np.asarray(p.kinds)
+    pub = kinds == "published"
+    held = (kinds == "withheld") & (p.value > 0)
+    eq_a, keep = np.unique(p.atoms[pub], axis=0, return_index=True)
+    return {"a_eq": eq_a.reshape(-1, p.atoms.shape[1]), "b_eq": p.value[pub][keep],
+            "a_ub": -p.atoms[held].reshape(-1, p.atoms.shape[1]),
+            "b_ub": -np.ones(int(held.sum())),
+            "lower": 0.0, "upper": p.upper, "x0": p.truth}
+
+
+def _block_strata(strata: np.ndarray, spec: dict[str, Any]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which strata sizes the block's equations fix (those need no programme), and the
+    smallest and largest size of each other stratum over the block's programme; once per
+    distinct programme within a :func:`~crisis_survey._memo.memo_run`."""
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = spec["a_eq"]
+        null = _null_basis(a) if a.size else np.eye(strata.shape[1])
+        known = np.all(np.abs(strata @ null.T) < 1e-9, axis=1)
+        (f_lo, f_hi), = lp_stack([{**spec, "objectives": strata[~known]}])
+        return known, f_lo, f_hi
+
+    return remembered(("audit strata", _spec_key({**spec, "strata": strata})), compute)
+
+
+def _block_bounds(spec: dict[str, Any], need: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds of a block's attacked counts (``spec["objectives"]``) over its programme
+    (:func:`._disclosure.lp_stack` with ``enough=need``, this block alone); once per
+    distinct programme within a :func:`~crisis_survey._memo.memo_run`."""
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        (lo, hi), = lp_stack([spec], enough=need)
+        return lo, hi
+
+    return remembered(("audit bounds", int(need), _spec_key(spec)), compute)
+
+
+def _spec_key(spec: dict[str, Any]) -> tuple[tuple[str, str, tuple[int, ...], bytes], ...]:
+    """Everything a programme's bounds depend on: each entry's name, type, shape and a
+    SHA-256 digest of its bytes (arrays as float64, so that a 0/1 boolean matrix and its
+    float copy are the same programme)."""
+    import hashlib
+
+    out: list[tuple[str, str, tuple[int, ...], bytes]] = []
+    for name in sorted(spec):
+        value = spec[name]
+        if value is None or np.ndim(value) == 0:
+            out.append((name, "scalar", (), repr(None if value is None else float(value))
+                        .encode()))
+            continue
+        arr = np.ascontiguousarray(np.asarray(value, dtype=np.float64))
+        out.append((name, "array", tuple(int(d) for d in arr.shape),
+                    hashlib.sha256(arr.tobytes()).digest()))
+    return tuple(out)
 
 
 def _records(problems: Sequence[Any], targets: Sequence[Sequence[int]],

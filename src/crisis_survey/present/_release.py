@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .._memo import cached, memo_run, remembered
+from .._memo import cached, in_memo_run, memo_run, remembered
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
@@ -1350,6 +1350,7 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
     return published, audit, withhold
 
 
+@in_memo_run  # its audits share each block's solved programmes (._audit._block_bounds)
 def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
                     designs: Sequence[str] = ("paired", "independent", "overlapping"),
                     confidence: float = 0.95, protection: int | None = None,

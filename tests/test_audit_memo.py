@@ -1,0 +1,130 @@
+"""The release audit's memo of solved blocks against the plain path (issue 13: the demo).
+
+``protect_release`` audits a release again and again (rounds of secondary suppression,
+give-back trials) with most blocks unchanged; inside its run each block's programmes
+(:func:`crisis_survey.present._audit._block_strata` / ``_block_bounds``) are solved once per
+distinct content. The plain path solves every block of every audit. Both must give the same
+audit (bounds, ``narrowed``, ``fix``), the same statistics withheld and the same release.
+Nothing here is timed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crisis_survey.compare import compare_waves
+from crisis_survey.present import _audit
+
+THRESHOLD = 10
+
+
+def _protect(study: Any, comparison: Any, *, memo: bool) -> tuple[Any, list[Any], int]:
+    """``protect_release`` with the memo on or off (plain: every programme solved), every
+    audit it ran, and how many times the audit called the solver."""
+    from crisis_survey.present import _release
+
+    calls = 0
+    audits: list[Any] = []
+    solver, audit = _audit.lp_stack, _release.audit_release
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return solver(*args, **kwargs)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        audits.append(audit(*args, **kwargs))
+        return audits[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_audit, "lp_stack", counting)
+        mp.setattr(_release, "audit_release", recording)
+        if not memo:
+            mp.setattr(_audit, "remembered", lambda key, compute: compute())
+        guard = _release.protect_release(study, comparison, threshold=THRESHOLD)
+    return guard, audits, calls
+
+
+@pytest.mark.parametrize("name", ["sample", "generated1"])
+def test_remembered_blocks_give_the_plain_release(name: str) -> None:
+    from test_disclosure_attacks import _study
+
+    study = _study(name)
+    comparison = compare_waves(study)
+    plain, plain_audits, plain_calls = _protect(study, comparison, memo=False)
+    fast, fast_audits, fast_calls = _protect(study, comparison, memo=True)
+    # several audits, and the memo spared most of their programmes
+    assert len(plain_audits) > 2 and plain.rounds > 1
+    assert fast_calls < plain_calls / 2
+    # every audit the same, row for row: bounds, narrowed, the fix of each narrowed count
+    # (the fixes decide what the next round withholds)
+    assert len(fast_audits) == len(plain_audits)
+    fixes = 0
+    for got, want in zip(fast_audits, plain_audits, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+        assert got.attrs["withheld"].equals(want.attrs["withheld"])
+        fixes += int(want["fix"].notna().sum())
+    assert fixes > 0
+    # the same statistics withheld, the same release
+    assert fast.withhold == plain.withhold and fast.rounds == plain.rounds
+    assert fast.clean == plain.clean
+    pd.testing.assert_frame_equal(fast.audit, plain.audit)
+    pd.testing.assert_frame_equal(fast.summary(), plain.summary())
+    for csv, frame in plain.published.csvs().items():
+        pd.testing.assert_frame_equal(fast.published.csvs()[csv], frame, obj=csv)
+    if name != "sample":  # the small study keeps counts the statistics cannot fix
+        assert not plain.clean and plain.audit["narrowed"].any()
+
+
+def _spec(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    a = (rng.random((3, n)) < 0.5).astype(float)
+    x = rng.integers(0, 6, size=n).astype(float)
+    return {"a_eq": a, "b_eq": a @ x, "a_ub": -np.eye(n)[:1], "b_ub": -np.ones(1),
+            "lower": 0.0, "upper": float(x.sum()), "x0": x,
+            "objectives": np.eye(n)[: max(1, n // 2)]}
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(3, 7),
+       field=st.sampled_from(["a_eq", "b_eq", "a_ub", "b_ub", "upper", "x0", "objectives"]))
+def test_spec_key_tells_every_entry_apart(seed: int, n: int, field: str) -> None:
+    rng = np.random.default_rng(seed)
+    spec = _spec(rng, n)
+    key = _audit._spec_key(spec)
+    # the same content as booleans or a copy: the same programme
+    assert _audit._spec_key({**spec, "a_eq": spec["a_eq"].astype(bool)}) == key
+    assert _audit._spec_key({k: np.copy(v) for k, v in spec.items()}) == key
+    changed = dict(spec)
+    value = np.array(spec[field], dtype=float, copy=True)
+    value.flat[0] += 1.0
+    changed[field] = value if np.ndim(spec[field]) else float(value)
+    assert _audit._spec_key(changed) != key
+    # one row more (its shape) is another programme too, even with the same bytes prefix
+    if np.ndim(spec[field]) == 2:
+        assert _audit._spec_key({**spec, field: spec[field][:-1]}) != key
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(3, 6))
+def test_block_bounds_inside_a_run_are_the_plain_ones(seed: int, n: int) -> None:
+    from crisis_survey._memo import memo_run
+
+    rng = np.random.default_rng(seed)
+    specs = [_spec(rng, n) for _ in range(3)]
+    plain = [_audit._block_bounds(s, 5) for s in specs]
+    with memo_run():
+        first = [_audit._block_bounds(s, 5) for s in specs]
+        first[0][0][:] = -99.0  # a caller's change must not reach the next
+        again = [_audit._block_bounds({k: np.copy(v) for k, v in s.items()}, 5)
+                 for s in specs]
+        other = _audit._block_bounds(specs[0], 2)  # another need: solved for it
+    for (lo, hi), (p_lo, p_hi) in zip(again, plain, strict=True):
+        np.testing.assert_array_equal(lo, p_lo)
+        np.testing.assert_array_equal(hi, p_hi)
+    np.testing.assert_array_equal(other[0], _audit._block_bounds(specs[0], 2)[0])
