@@ -474,3 +474,27 @@ def test_suppression_inside_a_run_is_the_plain_one_computed_once(
     for g, p in zip(got, [plain[0], plain[0], plain[1], plain[0]], strict=True):
         pd.testing.assert_frame_equal(g.status, p.status)
         pd.testing.assert_frame_equal(g.counts, p.counts)
+
+
+# -- suppress's total row (crisis_survey.present._disclosure._with_total_row) -----------------
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 6), cols=st.integers(1, 5), seed=st.integers(0, 2**31 - 1),
+       names=st.sampled_from(["str", "int", "mixed"]), column_total=st.booleans())
+def test_total_row_equals_appending_it_by_loc(rows: int, cols: int, seed: int, names: str,
+                                              column_total: bool) -> None:
+    from crisis_survey.present._disclosure import _with_total_row, _with_total_row_reference
+
+    rng = np.random.default_rng(seed)
+    index: list[Any] = ([f"level {i}" for i in range(rows)] if names == "str" else
+                        list(range(rows)) if names == "int" else
+                        [i if i % 2 else f"r{i}" for i in range(rows)])
+    counts = pd.DataFrame(rng.integers(0, 50, size=(rows, cols)), index=index,
+                          columns=[f"c{j}" for j in range(cols)])
+    if column_total:  # as suppress() adds it first
+        counts["Total"] = counts.sum(axis=1)
+    want = _with_total_row_reference(counts, "Total")
+    got = _with_total_row(counts, "Total")
+    pd.testing.assert_frame_equal(got, want)
+    assert list(got.index) == list(want.index) and got.index.dtype == want.index.dtype
+    assert (got.dtypes == want.dtypes).all()
+    assert counts.shape[0] == rows  # the input is left as it was
