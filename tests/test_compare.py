@@ -9,7 +9,8 @@ equals the public function to 1e-9 relative equals R to the stats tests' toleran
 from __future__ import annotations
 
 import math
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -526,31 +527,35 @@ def _check_counts(data: st.DataObject, k: Any) -> None:
         for c, r, s in zip(codes, reasons, sizes, strict=True)
     ]
 
-    slots = [np.empty(n, dtype=np.uint8) for _ in sizes]
-    got = []
-    for pack in _study._packs(sizes, n_base):  # as compare_waves packs them
-        digit = np.empty(n, dtype=_study._small_uint(int(np.prod([sizes[i] for i in pack])) - 1))
-        for i in pack:
-            k.wave_digit(slots[i], digit, codes[i], reasons[i], np.int8(lo), np.int8(hi),
-                         np.uint8(sizes[i] - 1 if excluded else 0), sizes[i], i == pack[0])
-        got += _study._counted(base, n_base, digit, [sizes[i] for i in pack])
-    for slot, want, size, counts in zip(slots, want_slots, sizes, got, strict=True):
-        np.testing.assert_array_equal(slot, want)
-        ref = np.bincount(base.astype(np.int64) * size + want, minlength=n_base * size)
-        np.testing.assert_array_equal(counts, ref.reshape(n_base, size))
-
     n_pairs = data.draw(st.integers(0, n), label="pairs")
     pos1 = rng.permutation(n)[:n_pairs].astype(np.int64)
     pos2 = rng.permutation(n)[:n_pairs].astype(np.int64)
     cell = rng.integers(0, n_base, n_pairs).astype(np.int32)
-    square = [s * s for s in sizes]
-    got = []
-    for pack in _study._packs(square, n_base):
-        inner = int(np.prod([square[i] for i in pack]))
-        pair_digit = np.empty(n_pairs, dtype=_study._small_uint(inner - 1))
+    pair_packs = _study._packs([s * s for s in sizes], n_base)  # as compare_waves packs them
+    radices = [int(np.prod([sizes[i] for i in pack])) for pack in pair_packs]
+    pdigits = [np.empty(n, dtype=_study._small_uint(r - 1)) for r in radices]
+    answers = [SimpleNamespace(slots=s, codes=(c, c), reasons=(r, r), lo=np.int8(lo),
+                               hi=np.int8(hi), top=np.uint8(s - 1 if excluded else 0))
+               for s, c, r in zip(sizes, codes, reasons, strict=True)]
+    layout = SimpleNamespace(waves=[SimpleNamespace(data=range(n))] * 2, n_cells=n_base - 1,
+                             cell_pair=cell)
+    # the wave's keys: cell * 2 + linked, here any base key below 2 * n_base
+    keys = (base % n_base * 2 + base % 2).astype(np.uint16)
+    got = _study._count_wave(cast(Any, layout), cast(Any, answers), 1, keys, pair_packs,
+                             pdigits)
+    for want, size, counts in zip(want_slots, sizes, got, strict=True):
+        ref = np.bincount(keys.astype(np.int64) * size + want, minlength=2 * n_base * size)
+        np.testing.assert_array_equal(counts, ref.reshape(2 * n_base, size))
+    for pack, pdigit in zip(pair_packs, pdigits, strict=True):  # each pair pack's row keys
+        want_key = np.zeros(n, dtype=np.int64)
         for i in pack:
-            k.pair_digit(pair_digit, slots[i], slots[i], pos1, pos2, sizes[i], i == pack[0])
-        got += _study._counted(cell, n_base, pair_digit, [square[i] for i in pack])
+            want_key = want_key * sizes[i] + want_slots[i]
+        np.testing.assert_array_equal(pdigit, want_key)
+
+    got = []
+    for pack, pdigit in zip(pair_packs, pdigits, strict=True):
+        got += _study._count_pairs(cast(Any, layout), [sizes[i] for i in pack],
+                                   (pdigit, pdigit), (pos1, pos2))
     for want, size, counts in zip(want_slots, sizes, got, strict=True):
         key = (cell.astype(np.int64) * size + want[pos1]) * size + want[pos2]
         ref = np.bincount(key, minlength=n_base * size * size)

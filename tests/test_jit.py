@@ -33,12 +33,13 @@ def test_numpy_kernels_give_the_compiled_kernels_integers(n: int, levels: int, s
     more = rng.integers(-1, 3, n).astype(np.int8)
     out = []
     for k in (compiled, plain):
-        slots = np.empty(n, np.uint8)
+        pdigit = start.astype(np.uint8)  # a pair pack's row key so far
         digit = start.copy()
-        k.wave_digit(slots, digit, codes, reasons, np.int8(1), np.int8(2),
-                     np.uint8(radix - 1 if excluded else 0), radix, first)
-        pairs = start.astype(np.uint32)
-        k.pair_digit(pairs, slots, slots, pos1, pos2, radix, first)
+        k.wave_digit(pdigit, digit, codes, reasons, np.int8(1), np.int8(2),
+                     np.uint8(radix - 1 if excluded else 0), radix, first, not first)
+        pairs = np.zeros(5 * radix * radix * 3 - 7, np.int32)  # some keys fall outside
+        outside_pairs = k.pair_count(base, radix * radix, pdigit, pdigit, pos1, pos2, radix,
+                                     pairs)
         counts = np.zeros(5 * radix - 3, np.int32)  # some keys fall outside
         outside = k.count(base, radix, digit.astype(np.uint16), counts)
         acc = np.empty(n, np.int32)
@@ -48,7 +49,8 @@ def test_numpy_kernels_give_the_compiled_kernels_integers(n: int, levels: int, s
         k.spare_cells(acc, levels * 3, cell_counts)
         keys = np.empty(n, np.uint16)
         k.row_keys(keys, acc, np.arange(n) % 2 == 0)
-        out.append((slots, digit, pairs, counts, outside, acc, cell_counts, keys))
+        out.append((pdigit, digit, pairs, outside_pairs, counts, outside, acc,
+                    cell_counts, keys))
     for a, b in zip(*out, strict=True):
         np.testing.assert_array_equal(a, b)
 

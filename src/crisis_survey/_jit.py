@@ -11,15 +11,18 @@ vectorises (``nogil``, so two threads really count at once; ``cache=True``, so t
 code is stored beside this file, or in numba's user cache where that is not writable, and later
 processes load it instead of compiling):
 
-``wave_digit(slots, digit, codes, reasons, lo, hi, top, radix, first)``
+``wave_digit(pdigit, digit, codes, reasons, lo, hi, top, radix, first, pfirst)``
     for every row, the answer's *slot*: ``code + 1`` for an answer (``code >= 0``), ``top``
     for a missing answer whose missing-reason code lies in ``lo..hi`` (the excluded codes:
     "don't know", ...; ``top = 0`` when there are none) and ``0`` for any other missing
-    answer; stores it in ``slots`` and folds it into the pack's key,
-    ``digit = digit * radix + slot`` (``digit = slot`` when ``first``).
-``pair_digit(digit, slots1, slots2, pos1, pos2, radix, first)``
-    the pairs' key: ``digit = digit * radix**2 + slots1[pos1] * radix + slots2[pos2]``, the
-    two waves' slots read at the pairs' row positions.
+    answer; folds it into the wave pack's key, ``digit = digit * radix + slot``
+    (``digit = slot`` when ``first``), and into the row's key of the item's pair pack,
+    ``pdigit = pdigit * radix + slot`` (``pdigit = slot`` when ``pfirst``).
+``pair_count(base, stride, digit1, digit2, pos1, pos2, radix, out)``
+    the pairs' count of one pair pack: ``out[base * stride + digit1[pos1] * radix +
+    digit2[pos2]] += 1`` for every pair, the two waves' pack keys read at the pairs' row
+    positions (one read of each wave's key per pair and pack, not one per item); returns
+    how many keys fell outside ``out``, as ``count``.
 ``by_cells(acc, codes, levels, first)``
     the layout's by-cell of every row, one by-column at a time: ``acc = code`` (``first``) or
     ``acc = acc * levels + code``, -1 wherever a value is missing.
@@ -90,29 +93,34 @@ from typing import Any
 __all__ = ["Kernels", "kernels"]
 
 
-def _wave_digit(slots: Any, digit: Any, codes: Any, reasons: Any, lo: Any, hi: Any, top: Any,
-                radix: int, first: bool) -> None:
+def _wave_digit(pdigit: Any, digit: Any, codes: Any, reasons: Any, lo: Any, hi: Any,
+                top: Any, radix: int, first: bool, pfirst: bool) -> None:
     for i in range(codes.size):
         c = codes[i]
         r = reasons[i]
         other = top if (r >= lo) & (r <= hi) else 0
         slot = c + 1 if c >= 0 else other
-        slots[i] = slot
         if first:
             digit[i] = slot
         else:
             digit[i] = digit[i] * radix + slot
-
-
-def _pair_digit(digit: Any, slots1: Any, slots2: Any, pos1: Any, pos2: Any, radix: int,
-                first: bool) -> None:
-    square = radix * radix
-    for p in range(digit.size):
-        value = slots1[pos1[p]] * radix + slots2[pos2[p]]
-        if first:
-            digit[p] = value
+        if pfirst:
+            pdigit[i] = slot
         else:
-            digit[p] = digit[p] * square + value
+            pdigit[i] = pdigit[i] * radix + slot
+
+
+def _pair_count(base: Any, stride: int, digit1: Any, digit2: Any, pos1: Any, pos2: Any,
+                radix: int, out: Any) -> int:
+    size = out.size
+    outside = 0
+    for p in range(pos1.size):
+        key = base[p] * stride + digit1[pos1[p]] * radix + digit2[pos2[p]]
+        if key < size:
+            out[key] += 1
+        else:
+            outside += 1
+    return outside
 
 
 def _count(base: Any, stride: int, digit: Any, out: Any) -> int:
@@ -334,7 +342,7 @@ class Kernels:
     by_cells: Kernel
     spare_cells: Kernel
     wave_digit: Kernel
-    pair_digit: Kernel
+    pair_count: Kernel
     count: Kernel
     row_keys: Kernel
     signed_rank_pmfs: Kernel
@@ -354,7 +362,7 @@ def kernels() -> Kernels:
         return compiled
 
     return Kernels(by_cells=jit(_by_cells), spare_cells=jit(_spare_cells),
-                   wave_digit=jit(_wave_digit), pair_digit=jit(_pair_digit),
+                   wave_digit=jit(_wave_digit), pair_count=jit(_pair_count),
                    count=jit(_count), row_keys=jit(_row_keys),
                    signed_rank_pmfs=jit(_signed_rank_pmfs),
                    rank_sum_exact_ps=jit(_rank_sum_exact_ps),
@@ -369,22 +377,25 @@ def kernels_for(rows: int) -> Kernels:
 
 
 # -- the same kernels as numpy array operations (small inputs: no numba to load) -------------
-def _np_wave_digit(slots: Any, digit: Any, codes: Any, reasons: Any, lo: Any, hi: Any, top: Any,
-                   radix: int, first: bool) -> None:
+def _np_wave_digit(pdigit: Any, digit: Any, codes: Any, reasons: Any, lo: Any, hi: Any,
+                   top: Any, radix: int, first: bool, pfirst: bool) -> None:
     import numpy as np
 
     other = np.where((reasons >= lo) & (reasons <= hi), np.int64(top), 0)
     slot = np.where(codes >= 0, codes.astype(np.int64) + 1, other)
-    slots[:] = slot
     digit[:] = slot if first else digit.astype(np.int64) * int(radix) + slot
+    pdigit[:] = slot if pfirst else pdigit.astype(np.int64) * int(radix) + slot
 
 
-def _np_pair_digit(digit: Any, slots1: Any, slots2: Any, pos1: Any, pos2: Any, radix: int,
-                   first: bool) -> None:
+def _np_pair_count(base: Any, stride: int, digit1: Any, digit2: Any, pos1: Any, pos2: Any,
+                   radix: int, out: Any) -> int:
     import numpy as np
 
-    value = slots1[pos1].astype(np.int64) * int(radix) + slots2[pos2]
-    digit[:] = value if first else digit.astype(np.int64) * (int(radix) ** 2) + value
+    key = (base.astype(np.int64) * int(stride) + digit1[pos1].astype(np.int64) * int(radix)
+           + digit2[pos2])
+    inside = key < out.size
+    np.add(out, np.bincount(key[inside], minlength=out.size), out=out, casting="unsafe")
+    return int(key.size - np.count_nonzero(inside))
 
 
 def _np_count(base: Any, stride: int, digit: Any, out: Any) -> int:
@@ -501,7 +512,7 @@ def numpy_kernels() -> Kernels:
     """The kernels as numpy array operations (the same results as :func:`kernels`, without
     loading numba; the exact rank-sum enumeration stays compiled)."""
     return Kernels(by_cells=_np_by_cells, spare_cells=_np_spare_cells,
-                   wave_digit=_np_wave_digit, pair_digit=_np_pair_digit, count=_np_count,
+                   wave_digit=_np_wave_digit, pair_count=_np_pair_count, count=_np_count,
                    row_keys=_np_row_keys, signed_rank_pmfs=_np_signed_rank_pmfs,
                    rank_sum_exact_ps=_np_rank_sum_exact_ps, nchg_moments=_np_nchg_moments,
                    nchg_log_weights=_np_nchg_log_weights)

@@ -16,9 +16,10 @@ any other missing answer (``S = k + 2`` slots). Then:
   (overlapping design) and the excluded codes of the paired design.
 
 Slots and keys are small unsigned integers, and the histograms are counted by the compiled
-kernels of :mod:`crisis_survey._jit` (one pass per item builds its slots and folds them into the
-pack's key; one pass per pack counts the keys), which release the GIL, so the packs are counted
-on two threads at once; ``docs/performance.md`` has the measurements. Numeric items use the
+kernels of :mod:`crisis_survey._jit` (one pass per item and wave builds its slots and folds
+them into its wave pack's key and its pair pack's row key; one pass per wave pack counts the
+rows, one pass per pair pack the pairs), which release the GIL, so the packs are counted on
+two threads at once; ``docs/performance.md`` has the measurements. Numeric items use the
 same cells with weighted bincounts (sums, then sums of squared deviations from the cell means).
 
 Where the rows come from
@@ -46,7 +47,11 @@ Packing
     Several items share one count: their slots are digits of one mixed-radix key
     (``_PACK_BINS`` bounds the joint table), and each item's counts are margins of it. A
     counting pass over a million keys costs about the same for 300 or 200,000 bins, so this
-    makes the counting several times cheaper than one pass per item.
+    makes the counting several times cheaper than one pass per item. The pairs' packs are
+    runs of items whose ``slots ** 2`` fit; each wave's pass writes every row's key of its
+    items' pair pack (their slots, mixed radix), so a pair pass reads one key of each wave
+    per pair and pack (the rows of wave 2 are in no order of the pairs', so these reads are
+    scattered: one per pack, not one per item). The wave packs are runs of whole pair packs.
 """
 
 from __future__ import annotations
@@ -532,52 +537,72 @@ def _counted(base: npt.NDArray[Any], n_base: int, digit: npt.NDArray[Any],
 
 
 def _count_wave(layout: Layout, answers: Sequence[_Answers], w: int, keys: npt.NDArray[Any],
-                slots: list[npt.NDArray[Any]]) -> list[IntArray]:
-    """Slot counts ``((n_cells + 1) * 2, slots)`` of each item over wave ``w``'s rows, keyed
-    by ``keys`` (``cell * 2 + linked``, :meth:`Layout.row_keys`); the items of ``answers``
-    share one count. Every item's slots are stored in ``slots`` (same order) for the pairs."""
+                pair_packs: Sequence[Sequence[int]], pdigits: Sequence[npt.NDArray[Any]]
+                ) -> list[IntArray]:
+    """Slot counts ``((n_cells + 1) * 2, slots)`` of every item over wave ``w``'s rows,
+    keyed by ``keys`` (``cell * 2 + linked``, :meth:`Layout.row_keys`), the items packed
+    several to a count (:func:`_packs`). Each pair pack's key of every row (its items'
+    slots, mixed radix) goes into ``pdigits`` (same order as ``pair_packs``), for
+    :func:`_count_pairs`; one task does the whole wave, so every row key is folded in the
+    items' order."""
     k = _jit.kernels_for(len(layout.waves[w - 1].data))
     sizes = [a.slots for a in answers]
-    digit = np.empty(len(layout.waves[w - 1].data), dtype=_small_uint(math.prod(sizes) - 1))
-    for i, (a, out) in enumerate(zip(answers, slots, strict=True)):
-        k.wave_digit(out, digit, a.codes[w - 1], a.reasons[w - 1], a.lo, a.hi, a.top,
-                     a.slots, i == 0)
-    return _counted(keys, 2 * (layout.n_cells + 1), digit, sizes)
+    pack_of = {i: (q, j) for q, pack in enumerate(pair_packs) for j, i in enumerate(pack)}
+    counts: list[IntArray] = []
+    for pack in _packs(sizes, 2 * (layout.n_cells + 1)):
+        inner = [sizes[i] for i in pack]
+        digit = np.empty(len(layout.waves[w - 1].data), dtype=_small_uint(math.prod(inner) - 1))
+        for i in pack:
+            a = answers[i]
+            q, j = pack_of[i]
+            k.wave_digit(pdigits[q], digit, a.codes[w - 1], a.reasons[w - 1], a.lo, a.hi, a.top,
+                         a.slots, i == pack[0], j == 0)
+        counts += _counted(keys, 2 * (layout.n_cells + 1), digit, inner)
+    return counts
 
 
-def _count_pairs(layout: Layout, answers: Sequence[_Answers],
-                 slots: Sequence[tuple[npt.NDArray[Any], npt.NDArray[Any]]],
+def _count_pairs(layout: Layout, sizes: Sequence[int],
+                 pdigits: tuple[npt.NDArray[Any], npt.NDArray[Any]],
                  positions: tuple[npt.NDArray[Any], npt.NDArray[Any]]) -> list[IntArray]:
-    """Slot-by-slot counts ``(n_cells + 1, slots ** 2)`` of each item over the linked pairs
-    (rows at ``positions`` in the two waves), keyed by the pair's cell; the items of
-    ``answers`` share one count."""
-    k = _jit.kernels_for(len(positions[0]))
-    sizes = [a.slots**2 for a in answers]
+    """Slot-by-slot counts ``(n_cells + 1, slots ** 2)`` of each item of one pair pack (its
+    items' slot counts ``sizes``) over the linked pairs (rows at ``positions`` in the two
+    waves), keyed by the pair's cell: one pass reading the pack's row keys ``pdigits`` of
+    both waves (:func:`_count_wave`), then each item's margin."""
+    radix = math.prod(sizes)
+    n_base = layout.n_cells + 1
     pos1, pos2 = positions
-    digit = np.empty(len(pos1), dtype=_small_uint(math.prod(sizes) - 1))
-    for i, (a, (s1, s2)) in enumerate(zip(answers, slots, strict=True)):
-        k.pair_digit(digit, s1, s2, pos1, pos2, a.slots, i == 0)
-    return _counted(layout.cell_pair, layout.n_cells + 1, digit, sizes)
+    joint = np.zeros(n_base * radix * radix,
+                     dtype=np.int32 if len(pos1) < 2**31 else np.int64)
+    if _jit.kernels_for(len(pos1)).pair_count(layout.cell_pair, radix * radix, pdigits[0],
+                                               pdigits[1], pos1, pos2, radix, joint):
+        raise CrisisSurveyError("internal error: a counting key fell outside its table")
+    t = len(sizes)
+    table = joint.reshape(n_base, radix * radix)
+    if t > 1:  # (cell, wave-1 slots..., wave-2 slots...) -> (cell, item 1's two slots, ...)
+        axes = [0] + [a for i in range(t) for a in (1 + i, 1 + t + i)]
+        table = np.ascontiguousarray(
+            joint.reshape(n_base, *sizes, *sizes).transpose(axes)).reshape(n_base, -1)
+    return _margins(table, tuple(s * s for s in sizes))
 
 
 def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCounts]:
     """Counts of categorical items (see the module docstring), the items packed several to a
     count.
 
-    Every pack of each wave, then every pack of the pairs, is one task for a small thread
-    pool: the compiled kernels release the GIL, so two cores count at once. The counts are
-    exact integers, so the result does not depend on the scheduling.
+    Each wave, then every pair pack, is one task for a small thread pool: the compiled
+    kernels release the GIL, so two cores count at once. The counts are exact integers, so
+    the result does not depend on the scheduling.
     """
     if not fields:
         return []
     n = layout.n_cells
     answers = [_answers(layout, f) for f in fields]
     sizes = [a.slots for a in answers]
-    slots = [
-        [np.empty(len(w.data), dtype=_small_uint(s - 1)) for s in sizes] for w in layout.waves
-    ]
-    wave_packs = _packs(sizes, 2 * (n + 1))
     pair_packs = _packs([s * s for s in sizes], n + 1)
+    radices = [math.prod(sizes[i] for i in pack) for pack in pair_packs]
+    # each pair pack's key of every row of each wave (built by the wave counts)
+    pdigits = [[np.empty(len(w.data), dtype=_small_uint(r - 1)) for r in radices]
+               for w in layout.waves]
     keys = [layout.row_keys(w) for w in (1, 2)]
     # every pack of the pairs reads both position arrays: half the bytes in 32 bits
     small = max(len(w.data) for w in layout.waves) < 2**31
@@ -586,17 +611,13 @@ def _count_categorical(layout: Layout, fields: Sequence[Field]) -> list[ItemCoun
     # compile (or load from the cache) before the threads start; small inputs: numpy
     _jit.kernels_for(max(len(w.data) for w in layout.waves))
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        wave_jobs = [
-            [pool.submit(_count_wave, layout, [answers[i] for i in pack], w, keys[w - 1],
-                         [slots[w - 1][i] for i in pack])
-             for pack in wave_packs]
-            for w in (1, 2)
-        ]
-        counts1, counts2 = ([c for job in jobs for c in job.result()] for jobs in wave_jobs)
+        wave_jobs = [pool.submit(_count_wave, layout, answers, w, keys[w - 1], pair_packs,
+                                 pdigits[w - 1]) for w in (1, 2)]
+        counts1, counts2 = (job.result() for job in wave_jobs)
         pair_jobs = [
-            pool.submit(_count_pairs, layout, [answers[i] for i in pack],
-                        [(slots[0][i], slots[1][i]) for i in pack], positions)
-            for pack in pair_packs
+            pool.submit(_count_pairs, layout, [sizes[i] for i in pack],
+                        (pdigits[0][q], pdigits[1][q]), positions)
+            for q, pack in enumerate(pair_packs)
         ]
         pair_counts = [c for job in pair_jobs for c in job.result()]
     by_levels: dict[int, list[int]] = {}  # items with the same number of levels together
