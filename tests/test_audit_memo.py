@@ -26,12 +26,12 @@ THRESHOLD = 10
 
 def _protect(study: Any, comparison: Any, *, memo: bool) -> tuple[Any, list[Any], int]:
     """``protect_release`` with the memo on or off (plain: every programme solved), every
-    audit it ran, and how many times the audit called the solver."""
+    audit it ran, and how many programmes the audit solved."""
     from crisis_survey.present import _release
 
     calls = 0
     audits: list[Any] = []
-    solver, audit = _audit.lp_stack, _release.audit_release
+    solver, audit = _audit._warm_bounds, _release.audit_release
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
@@ -43,7 +43,7 @@ def _protect(study: Any, comparison: Any, *, memo: bool) -> tuple[Any, list[Any]
         return audits[-1]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_audit, "lp_stack", counting)
+        mp.setattr(_audit, "_warm_bounds", counting)
         mp.setattr(_release, "audit_release", recording)
         if not memo:
             mp.setattr(_audit, "remembered", lambda key, compute: compute())
@@ -128,3 +128,56 @@ def test_block_bounds_inside_a_run_are_the_plain_ones(seed: int, n: int) -> None
         np.testing.assert_array_equal(lo, p_lo)
         np.testing.assert_array_equal(hi, p_hi)
     np.testing.assert_array_equal(other[0], _audit._block_bounds(specs[0], 2)[0])
+
+
+# -- each block's programme re-solved from its last basis (_warm_bounds) -----------------------
+def _check_warm(spec: dict[str, Any], enough: float | None) -> int:
+    """_warm_bounds against lp_stack's exact bounds of every objective (no screening):
+    the same counts short of ``enough`` whole numbers, their bounds the exact ones, every
+    other interval inside the exact one. Returns how many were short."""
+    from crisis_survey.present._disclosure import _width
+
+    lo, hi = _audit._warm_bounds(spec, enough)
+    e_lo, e_hi = _audit._stacked_bounds(spec, None)
+    assert lo.shape == e_lo.shape and hi.shape == e_hi.shape
+    assert (lo >= e_lo - 1e-7).all() and (hi <= e_hi + 1e-7).all()
+    if enough is None:
+        np.testing.assert_allclose(lo, e_lo, atol=1e-7)
+        np.testing.assert_allclose(hi, e_hi, atol=1e-7)
+        return 0
+    short = np.array([_width(a, b) < enough for a, b in zip(lo, hi, strict=True)], bool)
+    e_short = np.array([_width(a, b) < enough for a, b in zip(e_lo, e_hi, strict=True)], bool)
+    np.testing.assert_array_equal(short, e_short)
+    np.testing.assert_allclose(lo[short], e_lo[short], atol=1e-7)
+    np.testing.assert_allclose(hi[short], e_hi[short], atol=1e-7)
+    return int(short.sum())
+
+
+def test_warm_bounds_of_the_samples_blocks_are_the_exact_ones() -> None:
+    from crisis_survey import load_sample_study
+    from crisis_survey.present._release import Published
+
+    study = load_sample_study()
+    comparison = compare_waves(study)
+    seen: list[tuple[dict[str, Any], float | None]] = []
+    solver = _audit._warm_bounds
+
+    def recording(spec: dict[str, Any], enough: float | None) -> Any:
+        seen.append((spec, enough))
+        return solver(spec, enough)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_audit, "_warm_bounds", recording)
+        published = Published.build(study, comparison, threshold=THRESHOLD)
+        _audit.audit_release(study, comparison, threshold=THRESHOLD, published=published)
+    assert any(e is None for _, e in seen) and any(e is not None for _, e in seen)
+    # the first round's release narrows counts: some are short, solved exactly
+    assert sum(_check_warm(spec, enough) for spec, enough in seen) > 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(3, 9),
+       enough=st.sampled_from([None, 2.0, 5.0]))
+def test_warm_bounds_of_random_programmes_are_the_exact_ones(seed: int, n: int,
+                                                             enough: float | None) -> None:
+    _check_warm(_spec(np.random.default_rng(seed), n), enough)

@@ -787,7 +787,7 @@ def _block_strata(strata: np.ndarray, spec: dict[str, Any]
         a = spec["a_eq"]
         null = _null_basis(a) if a.size else np.eye(strata.shape[1])
         known = np.all(np.abs(strata @ null.T) < 1e-9, axis=1)
-        (f_lo, f_hi), = lp_stack([{**spec, "objectives": strata[~known]}])
+        f_lo, f_hi = _warm_bounds({**spec, "objectives": strata[~known]}, None)
         return known, f_lo, f_hi
 
     return remembered(("audit strata", _spec_key({**spec, "strata": strata})), compute)
@@ -795,13 +795,65 @@ def _block_strata(strata: np.ndarray, spec: dict[str, Any]
 
 def _block_bounds(spec: dict[str, Any], need: int) -> tuple[np.ndarray, np.ndarray]:
     """The bounds of a block's attacked counts (``spec["objectives"]``) over its programme
-    (:func:`._disclosure.lp_stack` with ``enough=need``, this block alone); once per
-    distinct programme within a :func:`~crisis_survey._memo.memo_run`."""
+    (:func:`_warm_bounds` with ``enough=need``, this block alone); once per distinct
+    programme within a :func:`~crisis_survey._memo.memo_run`."""
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        (lo, hi), = lp_stack([spec], enough=need)
-        return lo, hi
+        return _warm_bounds(spec, need)
 
     return remembered(("audit bounds", int(need), _spec_key(spec)), compute)
+
+
+def _warm_bounds(spec: dict[str, Any], enough: float | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of each objective of one programme, as :func:`._disclosure.lp_stack` gives
+    them for ``[spec]`` (:func:`_stacked_bounds`, the reference), from one HiGHS model
+    re-solved from its last basis for each objective (:class:`._audit_local._Model`):
+    lp_stack copies the variables twice per objective into one block-diagonal programme
+    solved from scratch (0.89 s for the sample's 40 distinct blocks, against 0.28 s here).
+
+    With ``enough`` (and ``x0``), the same screening as lp_stack's: vertices with the
+    objectives' sum and two random positive combinations pushed down and up, then the
+    feasible segments through their centre (:func:`._disclosure._inner`); an objective
+    they show to keep ``enough`` whole numbers keeps those inner bounds, every other is
+    minimised and maximised. Every bound is a value at a point the solver returned; an
+    objective the model does not solve to optimality goes to the reference."""
+    from ._audit_local import _highs, _Model
+    from ._disclosure import _inner, _parts
+
+    obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
+    m = obj.shape[0]
+    if obj.size == 0 or _highs() is None:
+        return _stacked_bounds(spec, enough)
+    n = obj.shape[1]
+    model = _Model(spec, n)
+    lo, hi = np.full(m, -math.inf), np.full(m, math.inf)
+    if enough is not None and "x0" in spec:
+        w = np.random.default_rng(0).uniform(0.2, 1.0, size=(2, m))
+        points = [np.asarray(spec["x0"], dtype=float)]
+        for d in np.vstack([obj.sum(axis=0), w @ obj]):
+            points += model.extremes(d)
+        found = np.vstack(points)
+        lo, hi = _inner(_parts(spec, n), obj, found.mean(axis=0))
+        seen = obj @ found.T
+        lo, hi = np.minimum(lo, seen.min(axis=1)), np.maximum(hi, seen.max(axis=1))
+    for i in range(m):
+        if enough is not None and _width(float(lo[i]), float(hi[i])) >= enough:
+            continue
+        x_lo, x_hi = model.solve(obj[i]), model.solve(-obj[i])
+        if x_lo is None or x_hi is None:  # pragma: no cover - HiGHS found no optimum
+            (r_lo, r_hi), = lp_stack([{**spec, "objectives": obj[i:i + 1]}])
+            lo[i], hi[i] = float(r_lo[0]), float(r_hi[0])
+            continue
+        lo[i], hi[i] = float(obj[i] @ x_lo), float(obj[i] @ x_hi)
+    return lo, hi
+
+
+def _stacked_bounds(spec: dict[str, Any], enough: float | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference of :func:`_warm_bounds`: :func:`._disclosure.lp_stack` for this
+    programme alone."""
+    (lo, hi), = lp_stack([spec]) if enough is None else lp_stack([spec], enough=enough)
+    return lo, hi
 
 
 def _spec_key(spec: dict[str, Any]) -> tuple[tuple[str, str, tuple[int, ...], bytes], ...]:
