@@ -498,3 +498,47 @@ def test_total_row_equals_appending_it_by_loc(rows: int, cols: int, seed: int, n
     assert list(got.index) == list(want.index) and got.index.dtype == want.index.dtype
     assert (got.dtypes == want.dtypes).all()
     assert counts.shape[0] == rows  # the input is left as it was
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([1, 3, 40, 1_000, 60_000]),
+       width=st.integers(1, 6))
+def test_tost_tilts_by_newton_equal_the_bisected_ones(seed: int, scale: int,
+                                                       width: int) -> None:
+    """The TOST's tilts (``lambda_of_theta``, Newton's method in the bracket) against the 64
+    bisections they replaced (``_lambda_of_theta_bisect``): ``theta(lambda)`` is strictly
+    increasing, so both find its one root; they agree to 1e-9 (relative) plus the
+    bisection's own resolution (a fixed 7.6e-17 in lambda, coarse where lambda is small:
+    large cells), Newton's root never has the larger residual, and the TOST p-values at
+    the two agree to 1e-9."""
+    from scipy.special import ndtr
+
+    from crisis_survey.stats import _rank_ci as ci
+
+    rng = np.random.default_rng(seed)
+    rows = 40
+    mult = rng.integers(0, scale + 1, (rows, width)).astype(float)
+    mult[rng.random(rows) < 0.1] = 0.0  # rows without a non-zero difference
+    s2 = np.cumsum(mult, axis=1) * 2.0 - mult + 1.0
+    total = (mult * s2).sum(axis=1)
+    theta = rng.uniform(-0.99, 0.99, rows)
+    theta[:3] = (0.0, 1e-12, -0.5)
+    lam = ci.lambda_of_theta(theta, s2, mult)
+    ref = ci._lambda_of_theta_bisect(theta, s2, mult)
+    has = total > 0
+    th_new, th_ref = ci.tilt_theta(lam, s2, mult), ci.tilt_theta(ref, s2, mult)
+    assert np.all(np.abs(th_new[has] - theta[has])
+                  <= np.abs(th_ref[has] - theta[has]) + 1e-15)  # no larger a residual
+    assert np.all(np.abs(lam[has] - ref[has]) <= 1e-9 * np.abs(ref[has]) + 1e-16)
+    # the asymptotic TOST p-value at the bisected tilts (the code before), and now
+    margin = np.abs(theta[3:])
+    v2 = np.floor(rng.uniform(0.0, 1.0, rows - 3) * (total[3:] + 1.0))
+    s, m = s2[3:], mult[3:]
+    mu1, sd1 = ci._moments(ci._lambda_of_theta_bisect(-margin, s, m), s, m)
+    mu2, sd2 = ci._moments(ci._lambda_of_theta_bisect(margin, s, m), s, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.maximum(ndtr(-(v2 - 1.0 - mu1) / sd1), ndtr((v2 + 1.0 - mu2) / sd2))
+    ok = has[3:] & (margin > 0)
+    want = np.where(ok, np.minimum(1.0, p), np.nan)
+    got = signed_rank_tost(None, s, m, v2, margin)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
