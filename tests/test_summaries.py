@@ -84,3 +84,26 @@ def test_single_summary_is_the_first_row_of_many() -> None:
     text, estimate = summarise(f, np.array([1.0, 2.0, 3.0, 4.0, 10.0]))
     assert text == "median Good (4); IQR Fair to Excellent (3-5); 70.0% top two; n = 20"
     assert estimate == 70.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.lists(st.integers(0, 3000), min_size=3, max_size=3), min_size=1,
+                     max_size=30),
+       labels=st.sampled_from([None, ["a {b}", "}{", "c"]]))
+def test_nominal_summaries_equal_row_by_row_formatting(rows: list[list[int]],
+                                                       labels: list[str] | None) -> None:
+    # the table of tenths and one str.format a row against one float format a share (the
+    # plain reference beside it); labels with braces must come out as written
+    from crisis_survey.compare._summaries import _nominal_texts, _nominal_texts_plain
+
+    f = CB["aware_concordat"]
+    names = list(f.labels) if labels is None else labels
+    data = np.array(rows, dtype=np.float64)[:, : len(names)]
+    n = data.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = 100.0 * data / n[:, None]
+    empty = n == 0
+    assert _nominal_texts(names, share, n, empty) == _nominal_texts_plain(names, share, n, empty)
+    if labels is None:
+        texts, _ = summarise_many(f, data)
+        assert texts == _nominal_texts_plain(names, share, n, empty)

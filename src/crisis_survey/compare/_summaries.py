@@ -11,6 +11,8 @@ Numeric: mean and standard deviation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -125,9 +127,30 @@ def summarise_many(field: Field, data: FloatArray) -> tuple[list[str], FloatArra
                                   np.rint(n).astype(np.int64).tolist(), strict=True)
         ]
         return texts, np.where(empty, np.nan, yes)
-    texts = [
+    return _nominal_texts(labels, share, n, empty), np.full(m, np.nan)
+
+
+def _nominal_texts(labels: Sequence[str], share: FloatArray, n: FloatArray,
+                   empty: npt.NDArray[np.bool_]) -> list[str]:
+    """``"<label> <share>%, ...; n = <n>"`` of every row (:func:`_nominal_texts_plain`'s
+    strings): each level's shares written by :func:`_fixed1`, one ``str.format`` a row."""
+    template = ", ".join(
+        f"{lab.replace('{', '{{').replace('}', '}}')} {{}}%" for lab in labels) + "; n = {}"
+    columns = []
+    for j in range(len(labels)):
+        tenths, written = _fixed1(share[:, j])
+        columns.append([written[t] for t in tenths])
+    counts = [f"{k:.0f}" for k in n.tolist()]
+    return ["no answers" if e else template.format(*row, k)
+            for e, k, *row in zip(empty.tolist(), counts, *columns, strict=True)]
+
+
+def _nominal_texts_plain(labels: Sequence[str], share: FloatArray, n: FloatArray,
+                         empty: npt.NDArray[np.bool_]) -> list[str]:
+    """The nominal summaries one float format a share (the reference of
+    :func:`_nominal_texts`, for tests)."""
+    return [
         "no answers" if e else
         ", ".join(f"{lab} {v:.1f}%" for lab, v in zip(labels, row, strict=True)) + f"; n = {k:.0f}"
         for e, row, k in zip(empty.tolist(), share.tolist(), n.tolist(), strict=True)
     ]
-    return texts, np.full(m, np.nan)
