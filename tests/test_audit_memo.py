@@ -181,3 +181,24 @@ def test_warm_bounds_of_the_samples_blocks_are_the_exact_ones() -> None:
 def test_warm_bounds_of_random_programmes_are_the_exact_ones(seed: int, n: int,
                                                              enough: float | None) -> None:
     _check_warm(_spec(np.random.default_rng(seed), n), enough)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), rows=st.integers(0, 40), cols=st.integers(1, 30),
+       density=st.sampled_from([0.05, 0.3, 0.7]), repeat=st.integers(0, 10),
+       kind=st.sampled_from(["float", "bool", "other"]))
+def test_unique_rows_is_numpys(seed: int, rows: int, cols: int, density: float, repeat: int,
+                               kind: str) -> None:
+    rng = np.random.default_rng(seed)
+    a = (rng.random((rows, cols)) < density).astype(float)
+    if rows and repeat:  # duplicated rows, some far from their first
+        a = np.vstack([a, a[rng.integers(0, rows, size=repeat)]])
+    if kind == "bool":
+        a = a.astype(bool)
+    elif kind == "other" and a.size:
+        a.flat[0] = 2.0  # not 0/1: numpy's own
+    got_rows, got_first = _audit._unique_rows(a)
+    want_rows, want_first = _audit._unique_rows_reference(a)
+    np.testing.assert_array_equal(got_first, want_first)
+    np.testing.assert_array_equal(got_rows, want_rows)
+    assert got_rows.dtype == want_rows.dtype and got_rows.shape == want_rows.shape
