@@ -85,6 +85,7 @@ def test_remembered_blocks_give_the_plain_release(name: str) -> None:
 def _spec(rng: np.random.Generator, n: int) -> dict[str, Any]:
     a = (rng.random((3, n)) < 0.5).astype(float)
     x = rng.integers(0, 6, size=n).astype(float)
+    x[0] = max(x[0], 1.0)  # the true counts are a feasible point (x[0] >= 1 below)
     return {"a_eq": a, "b_eq": a @ x, "a_ub": -np.eye(n)[:1], "b_ub": -np.ones(1),
             "lower": 0.0, "upper": float(x.sum()), "x0": x,
             "objectives": np.eye(n)[: max(1, n // 2)]}
