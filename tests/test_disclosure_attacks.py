@@ -581,3 +581,113 @@ def test_distribution_tables_give_back_no_small_count(name: str) -> None:
                 recovered += small(float(known.loc[key]) - r["count"], THRESHOLD)
     assert tried > 0
     assert recovered == 0
+
+
+# -- secondary action on counts: domains and linkage cells (issue 11) ---------------------------
+@cache
+def _protected(name: str) -> Any:
+    from crisis_survey import AnalysisPlan
+    from crisis_survey.present._release import protect_release
+    from crisis_survey.present._report import _comparison_kwargs
+
+    study = _study(name)
+    comparison = compare_waves(study, **_comparison_kwargs(AnalysisPlan()))
+    return study, comparison, protect_release(study, comparison, threshold=THRESHOLD)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["generated1", "generated2"])
+def test_small_studies_are_clean_once_the_audit_withholds_counts(name: str) -> None:
+    # 120 service users and 60 carers: before, withholding statistics left 111 and 197
+    # small counts narrowed (17 and 19 pinned exactly; Table 1's age band, the paired
+    # distribution, attrition.csv, the linkage table), with nothing left to withhold
+    from crisis_survey.present._release import hidden_domains, hidden_linkage
+
+    study, comparison, guard = _protected(name)
+    assert guard.clean, guard.audit[guard.audit["narrowed"]].head()
+    assert guard.audit["values"].min() >= 5
+    kinds = {o[0] for o in guard.withhold}
+    assert "domain" in kinds
+    # what the audit withheld is what the release publishes
+    pub = guard.published
+    for part in ("comparison", "distribution", "figures", "table1", "attrition"):
+        for group, item in hidden_domains(guard.withhold, part):
+            if part == "comparison":
+                rows = [t[(t["group"] == group) & (t["item"] == item)]
+                        for t in pub.comparison.values()]
+                assert all(r[["estimate_wave1", "estimate_wave2"]].isna().all().all()
+                           for r in rows)
+            elif part == "distribution":
+                for t in pub.distributions.values():
+                    sel = t[(t["group"] == group) & (t["item"] == item)]
+                    assert sel["count"].isna().all()
+            elif part == "figures":
+                sel = pub.likert[(pub.likert["group"] == group) & (pub.likert["item"] == item)]
+                assert not sel["drawn"].any()
+                sel = pub.transitions[(pub.transitions["group"] == group)
+                                      & (pub.transitions["item"] == item)]
+                assert sel["withheld"].all()
+            elif part == "table1":
+                sel = pub.sample[(pub.sample["group"] == group)
+                                 & (pub.sample["variable"] == item)]
+                assert sel["count"].isna().all()
+            else:
+                sel = pub.attrition[(pub.attrition["group"] == group)
+                                    & (pub.attrition["variable"] == item)]
+                assert (sel[["n_returned", "n_not_returned"]] == "[c]").all().all()
+    for row, col in hidden_linkage(guard.withhold):
+        assert str(pub.linkage_display.at[row, col]) == "[c]"
+    # an independent audit of the final release finds nothing either
+    again = audit_release(study, comparison, threshold=THRESHOLD, published=pub)
+    assert not again["narrowed"].any()
+
+
+def test_each_part_of_a_domain_withholds_only_that_part() -> None:
+    from crisis_survey.present._disclosure import DOMAIN_PARTS
+    from crisis_survey.present._release import Published
+
+    study = load_sample_study()
+    comparison = compare_waves(study)
+    base = Published.build(study, comparison, threshold=THRESHOLD)
+
+    def hidden(values: pd.DataFrame, column: str = "count") -> int:
+        return int(values[column].isna().sum())
+
+    def measures(p: Published) -> dict[str, int]:
+        return {
+            "comparison": sum(hidden(t, "estimate_wave1") for t in p.comparison.values()),
+            "distribution": sum(hidden(t) for t in p.distributions.values()),
+            "figures": int((~p.likert["drawn"]).sum() + p.transitions["withheld"].sum()),
+            "table1": hidden(p.sample),
+            "attrition": int((p.attrition == "[c]").to_numpy().sum()),
+        }
+
+    before = measures(base)
+    for part, (group, name) in zip(DOMAIN_PARTS, [("Carer", "exp_listened")] * 3
+                                   + [("Carer", "gender"), ("Carer", "exp_listened")],
+                                   strict=True):
+        pub = Published.build(study, comparison, threshold=THRESHOLD,
+                              withhold={("domain", group, name, part)})
+        after = measures(pub)
+        assert after[part] > before[part], part
+        assert all(after[p] == before[p] for p in after if p not in (part,)), (part, after)
+    # attrition: the carers' row of the item loses its n's (and the complement withheld)
+    pub = Published.build(study, comparison, threshold=THRESHOLD,
+                          withhold={("domain", "Carer", "exp_listened", "attrition")})
+    row = pub.attrition[(pub.attrition["group"] == "Carer")
+                        & (pub.attrition["variable"] == "exp_listened")].iloc[0]
+    assert row["n_returned"] == "[c]" and row["n_not_returned"] == "[c]"
+
+
+def test_a_forced_linkage_cell_is_withheld_with_its_complement() -> None:
+    from crisis_survey.present._tables import protect_linkage_counts
+
+    study = load_sample_study()
+    plain = protect_linkage_counts(study, threshold=THRESHOLD).display()
+    assert plain.at["wave-1 only", "Carer"] != "[c]"
+    forced = protect_linkage_counts(study, threshold=THRESHOLD,
+                                    force={("wave-1 only", "Carer")}).display()
+    assert forced.at["wave-1 only", "Carer"] == "[c]"
+    # the row's All and the other group would give it back: one more is withheld there
+    others = [c for c in forced.columns if c != "Carer"]
+    assert (forced.loc["wave-1 only", others] == "[c]").any()

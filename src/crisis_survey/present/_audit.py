@@ -30,6 +30,7 @@ import pandas as pd
 from .._memo import remembered
 from ._disclosure import (
     DEFAULT_THRESHOLD,
+    DOMAIN_PARTS,
     SUPPRESSED_MARKER,
     _null_basis,
     _width,
@@ -305,6 +306,12 @@ def audit_release(
     def status(shown: bool) -> str:
         return "published" if shown else "withheld"
 
+    def domain(shown: bool, group: Any, name: Any, part: str) -> tuple[str, ...] | None:
+        # a published count of a domain (one group's answers to one field) in one part of
+        # the release: the secondary action may withhold the domain from that part where
+        # no statistic is left to withhold (_release.hidden_domains)
+        return ("domain", str(group), str(name), part) if shown else None
+
     # Table 1
     if "table1" in parts:
         for rec in published.sample.to_dict("records"):
@@ -316,8 +323,10 @@ def audit_release(
             w = int(rec["wave"])
             hit = (fr.x(w) == -1) if rec["level"] == "Not stated" else (
                 fr.x(w) == f.labels.index(str(rec["level"])))
+            shown = not pd.isna(rec["count"])
             b.add("Table 1", f"w{w} {rec['group']} {f.name}={rec['level']}",
-                  hit & in_group(fr.g(w), str(rec["group"])), status(not pd.isna(rec["count"])))
+                  hit & in_group(fr.g(w), str(rec["group"])), status(shown),
+                  domain(shown, rec["group"], f.name, "table1"))
     def by_cell(tables: Any) -> Any:
         """(design, record, block, frame, field, cell) of every row of ``tables`` (design
         -> values) whose item has a block and whose by-cell is compared."""
@@ -343,10 +352,13 @@ def audit_release(
         wilcoxon = src is not None and src.reveals is not None
         origin = ("comparison", design, str(rec["group"]), f.name)
         if design == "paired":
-            b.add(out, f"{name} n pairs", pair, status(not pd.isna(rec["n_pairs"])))
+            shown = not pd.isna(rec["n_pairs"])
+            b.add(out, f"{name} n pairs", pair, status(shown),
+                  domain(shown, rec["group"], f.name, "comparison"))
             for w, xw in ((1, x1), (2, x2)):
-                b.add(out, f"{name} top w{w}", pair & top[xw],
-                      status(not pd.isna(rec[f"estimate_wave{w}"])))
+                shown = not pd.isna(rec[f"estimate_wave{w}"])
+                b.add(out, f"{name} top w{w}", pair & top[xw], status(shown),
+                      domain(shown, rec["group"], f.name, "comparison"))
             for i in range(k):
                 for j in range(k):
                     b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
@@ -370,10 +382,12 @@ def audit_release(
                           pair & moved, "published", origin)
             continue
         for w, xw in ((1, x1), (2, x2)):
-            b.add(out, f"{name} n w{w}", answered[w - 1],
-                  status(not pd.isna(rec[f"n_wave{w}"])))
-            b.add(out, f"{name} top w{w}", answered[w - 1] & top[xw],
-                  status(not pd.isna(rec[f"estimate_wave{w}"])))
+            shown = not pd.isna(rec[f"n_wave{w}"])
+            b.add(out, f"{name} n w{w}", answered[w - 1], status(shown),
+                  domain(shown, rec["group"], f.name, "comparison"))
+            shown = not pd.isna(rec[f"estimate_wave{w}"])
+            b.add(out, f"{name} top w{w}", answered[w - 1] & top[xw], status(shown),
+                  domain(shown, rec["group"], f.name, "comparison"))
         if design == "overlapping":
             alone = [answered[0] & ~pair, answered[1] & ~pair]
             for i in range(k):
@@ -401,8 +415,10 @@ def audit_release(
             who = fr.linked & (fr.cp == c) & (fr.x1 >= 0) & (fr.x2 >= 0)
         else:
             who = fr.has(w) & (fr.c(w) == c)
+        shown = not pd.isna(rec["count"])
         b.add(f"distribution ({design})", f"{rec['group']} {f.name} w{w} level {i}",
-              who & (xw == i), status(not pd.isna(rec["count"])))
+              who & (xw == i), status(shown),
+              domain(shown, rec["group"], f.name, "distribution"))
     # attrition.csv: n's, the counts behind its percentages, the cells behind its tests
     if "attrition" in parts:
         att = published.attrition
@@ -420,12 +436,13 @@ def audit_release(
                 rec.get("effect_size", "")) not in ("–", "", "nan")
             for side, flag in (("returned", fr.linked), ("not_returned", ~fr.linked)):
                 sel = base & flag
-                b.add("attrition.csv", f"{name} n_{side}", sel,
-                      status(str(rec[f"n_{side}"]) != SUPPRESSED_MARKER))
+                shown = str(rec[f"n_{side}"]) != SUPPRESSED_MARKER
+                b.add("attrition.csv", f"{name} n_{side}", sel, status(shown),
+                      domain(shown, rec["group"], f.name, "attrition"))
                 pct = str(rec.get(f"pct_{side}", "–"))
                 if f.measurement in ("ordinal", "binary") and pct not in ("–", "", "nan"):
                     b.add("attrition.csv", f"{name} top {side}", sel & top[fr.x1],
-                          "published")
+                          "published", domain(True, rec["group"], f.name, "attrition"))
                 for i in range(k):
                     b.add("attrition.csv", f"{name} {side} level {i}", sel & (fr.x1 == i),
                           "published" if stats else "source",
@@ -442,7 +459,8 @@ def audit_release(
             w = int(rec["wave"])
             b.add("Likert figure", f"w{w} {rec['group']} {rec['item']}={rec['level']}",
                   fr.has(w) & (fr.x(w) == int(rec["level_index"]))
-                  & in_group(fr.g(w), str(rec["group"])), "published")
+                  & in_group(fr.g(w), str(rec["group"])), "published",
+                  domain(True, rec["group"], rec["item"], "figures"))
         for rec in published.transitions.to_dict("records"):
             got = block(str(rec["item"]))
             if got is None:
@@ -451,10 +469,13 @@ def audit_release(
             pair = fr.linked & (fr.x1 >= 0) & (fr.x2 >= 0) & in_group(fr.g1, str(rec["group"]))
             i, j = int(rec["from_index"]), int(rec["to_index"])
             if i == 0 and j == 0:  # the panel's number of pairs, in its title
+                shown = not pd.isna(rec["n"])
                 b.add("transition figure", f"{rec['group']} {rec['item']} pairs", pair,
-                      status(not pd.isna(rec["n"])))
+                      status(shown), domain(shown, rec["group"], rec["item"], "figures"))
+            shown = not rec["withheld"]
             b.add("transition figure", f"{rec['group']} {rec['item']} {i}->{j}",
-                  pair & (fr.x1 == i) & (fr.x2 == j), status(not rec["withheld"]))
+                  pair & (fr.x1 == i) & (fr.x2 == j), status(shown),
+                  domain(shown, rec["group"], rec["item"], "figures"))
     if "change" in parts:
         steps = {"down": -1, "same": 0, "up": 1}
         for rec in published.change.to_dict("records"):
@@ -467,7 +488,8 @@ def audit_release(
             b.add("paired-change figure", f"{rec['group']} {rec['item']} {rec['direction']}",
                   fr.linked & (fr.x1 >= 0) & (fr.x2 >= 0)
                   & (np.sign(fr.x2 - fr.x1) == steps[str(rec["direction"])])
-                  & in_group(fr.g1, str(rec["group"])), "published")
+                  & in_group(fr.g1, str(rec["group"])), "published",
+                  domain(True, rec["group"], rec["item"], "figures"))
     # the wave-2 table by group
     if "wave2" in parts and published.wave2 is not None:
         for rec in published.wave2.to_dict("records"):
@@ -650,14 +672,19 @@ def _linkage_problem(counts: pd.DataFrame, shown: pd.DataFrame, accounting: pd.D
     kinds: list[str] = []
     labels: list[str] = []
     outputs: list[str] = []
+    origins: list[tuple[str, ...] | None] = []
 
-    def add(output: str, label: str, members: Sequence[str], shown_value: Any) -> None:
+    def add(output: str, label: str, members: Sequence[str], shown_value: Any,
+            cell: tuple[str, str] | None = None) -> None:
         coef = np.zeros(len(names))
         coef[[index[m] for m in members]] = 1.0
         rows.append(coef)
-        kinds.append("withheld" if str(shown_value) == SUPPRESSED_MARKER else "published")
+        shown = str(shown_value) != SUPPRESSED_MARKER
+        kinds.append("published" if shown else "withheld")
         labels.append(label)
         outputs.append(output)
+        # a published cell of the table the secondary action may withhold (_fix)
+        origins.append(("linkage", *cell) if shown and cell is not None else None)
 
     columns = [*groups, "All"]
     for col in columns:
@@ -665,7 +692,7 @@ def _linkage_problem(counts: pd.DataFrame, shown: pd.DataFrame, accounting: pd.D
         if col not in shown.columns:
             continue
         add("linkage table", f"linked {col}", [f"linked {g}" for g in gs],
-            shown.at["linked", col])
+            shown.at["linked", col], ("linked", col))
         for w in (1, 2):
             keys = _link_keys(w)
             members = [f"linked {g}" for g in gs] + [f"{c} w{w} {g}" for c in cats for g in gs]
@@ -674,7 +701,7 @@ def _linkage_problem(counts: pd.DataFrame, shown: pd.DataFrame, accounting: pd.D
             for c in cats:
                 if keys[c] in shown.index:
                     add("linkage table", f"{keys[c]} {col}", [f"{c} w{w} {g}" for g in gs],
-                        shown.at[keys[c], col])
+                        shown.at[keys[c], col], (keys[c], col))
     for w in (1, 2):
         label = f"wave {w}"
         if label not in accounting.index:
@@ -690,7 +717,7 @@ def _linkage_problem(counts: pd.DataFrame, shown: pd.DataFrame, accounting: pd.D
     strata = np.zeros((0, len(names)))
     return _Problem(name="linkage", atoms=atoms, value=atoms @ value, kinds=kinds,
                     labels=labels, outputs=outputs, strata=strata, upper=float(value.sum()),
-                    truth=value, origins=[None] * len(labels))
+                    truth=value, origins=origins)
 
 
 def _int(v: Any) -> int:
@@ -919,6 +946,8 @@ def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
     """The published statistic to withhold for narrowed count ``q``: of the statistics
     whose cells the block publishes, the one sharing most respondents with ``q`` (the
     first when none shares any: the differencing went through them all)."""
+    if p.name == "linkage":
+        return _linkage_fix(p, q)
     overlap: dict[tuple[str, ...], float] = {}
     if hasattr(p.atoms, "tocsr"):  # the product path's sparse blocks
         rows = p.atoms.tocsr()
@@ -930,11 +959,42 @@ def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
             overlap[origin] = max(overlap.get(origin, 0.0), float(value))
     if not overlap:
         return None
-    # a model's odds ratios (one row summing up the whole item, whose facts share
-    # respondents with every count of it) are withheld last: a comparison row or an
-    # attrition test that shares respondents with the count goes first
-    return max(overlap, key=lambda o: (o[0] != "model" and overlap[o] > 0, overlap[o],
-                                       o[2] == "All" if len(o) > 2 else False))
+    # a comparison row or an attrition test that shares respondents with the count goes
+    # first; a model's odds ratios (one row summing up the whole item, whose facts share
+    # respondents with every count of it) next; a whole domain (every published count of
+    # one group's answers to one field) only where no statistic is left, the one sharing
+    # most respondents with the count (a group's before the All column's)
+    # (from the part of the release least worth to a reader: the figures first, the
+    # comparison rows last)
+    def rank(o: tuple[str, ...]) -> tuple[bool, bool, float, float, bool]:
+        if o[0] == "domain":
+            return (False, overlap[o] > 0, -float(DOMAIN_PARTS.index(o[3])), overlap[o],
+                    o[1] != "All")
+        return (True, o[0] != "model" and overlap[o] > 0, overlap[o], 0.0,
+                o[2] == "All" if len(o) > 2 else False)
+
+    return max(overlap, key=rank)
+
+
+def _linkage_fix(p: Any, q: int) -> tuple[str, ...] | None:
+    """The linkage cell to withhold for narrowed linkage count ``q``: a published cell
+    outside ``q`` inside a published total that holds ``q`` (its wave's respondents of its
+    group, or its row's All), the smallest (least worth to a reader; ties: the first).
+    Withheld, it leaves that total's other cells a wider range (``suppress`` withholds
+    what it needs with it)."""
+    atoms = p.atoms.toarray() if hasattr(p.atoms, "toarray") else np.asarray(p.atoms)
+    mine = atoms[q] > 0
+    kinds = np.asarray(p.kinds)
+    holds = [r for r in range(len(atoms)) if kinds[r] == "published"
+             and np.all(atoms[r][mine] > 0)]
+    best: tuple[float, int] | None = None
+    for c, origin in enumerate(p.origins):
+        if origin is None or np.any(atoms[c][mine] > 0):
+            continue
+        inside = any(np.all(atoms[r][atoms[c] > 0] > 0) for r in holds)
+        if inside and (best is None or float(p.value[c]) < best[0]):
+            best = (float(p.value[c]), c)
+    return None if best is None else p.origins[best[1]]
 
 
 def _withheld(problems: Sequence[_Problem], threshold: int) -> pd.DataFrame:

@@ -907,6 +907,7 @@ def suppress_together(
     prefer: Prefer = "parts",
     margin_label: str = "Total",
     protection: int | None = None,
+    forces: Sequence[pd.DataFrame | None] | None = None,
 ) -> list[Suppression]:
     """Suppress several count tables that publish one row in common, consistently.
 
@@ -921,6 +922,9 @@ def suppress_together(
         both waves' linkage tables).
     threshold, suppress_zeros, prefer, margin_label, protection
         As for :func:`suppress` (totals are always added: ``margins=True``).
+    forces
+        Per block, cells to withhold whatever their value (as :func:`suppress`'s
+        ``force``, with totals), or ``None``.
 
     Returns
     -------
@@ -948,12 +952,15 @@ def suppress_together(
     shared_mask: pd.Series | None = None
     while True:
         results = []
-        for block in blocks:
-            force = None
+        for b, block in enumerate(blocks):
+            given = None if forces is None else forces[b]
+            force = None if given is None else given.astype(bool).copy()
             if shared_mask is not None:
-                force = pd.DataFrame(False, index=[*block.index, margin_label],
-                                     columns=[*block.columns, margin_label])
-                force.loc[shared] = shared_mask.reindex(force.columns).to_numpy()
+                if force is None:
+                    force = pd.DataFrame(False, index=[*block.index, margin_label],
+                                         columns=[*block.columns, margin_label])
+                force.loc[shared] = force.loc[shared].to_numpy() | \
+                    shared_mask.reindex(force.columns).to_numpy()
             results.append(suppress(block, threshold=threshold, margins=True,
                                     suppress_zeros=suppress_zeros, force=force, prefer=prefer,
                                     margin_label=margin_label, protection=protection))
@@ -973,6 +980,12 @@ def _shared_row(mask: pd.DataFrame, label: str) -> pd.Series:
     if not isinstance(row, pd.Series):
         raise DisclosureError(f"the shared row {label!r} appears more than once")
     return row
+
+
+#: The parts of a release the audit may withhold a domain from
+#: (:func:`~crisis_survey.present._release.hidden_domains`), in the order it gives them up:
+#: the figures first, the comparison rows last.
+DOMAIN_PARTS: tuple[str, ...] = ("figures", "distribution", "attrition", "table1", "comparison")
 
 
 def is_small(count: float, threshold: int = DEFAULT_THRESHOLD) -> bool:

@@ -7,7 +7,7 @@ is computed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,7 @@ def likert_counts(
     *,
     by: str = "group",
     threshold: int = DEFAULT_THRESHOLD,
+    hidden: Collection[tuple[str, str]] = frozenset(),
 ) -> pd.DataFrame:
     """Answers per level of ordinal items, by wave and group (the data of a Likert chart).
 
@@ -69,6 +70,9 @@ def likert_counts(
     threshold
         Bars built from fewer respondents, or holding a level answered by 1 to
         ``threshold - 1`` of them, are flagged ``drawn=False`` (their percentages NaN).
+    hidden
+        ``(group, item)`` domains the release audit withholds whole
+        (:func:`~crisis_survey.present._release.hidden_domains`): not drawn.
 
     Returns
     -------
@@ -113,7 +117,7 @@ def likert_counts(
                 len(groups), k)
             for gi, group in enumerate(groups):
                 n = int(table[gi].sum())
-                drawn = _publishable(table[gi], threshold)
+                drawn = _publishable(table[gi], threshold) and (group, f.name) not in hidden
                 for li, level in enumerate(f.labels):
                     c = int(table[gi, li])
                     records.append({
@@ -132,6 +136,7 @@ def change_counts(
     items: Sequence[str] | None = None,
     *,
     threshold: int = DEFAULT_THRESHOLD,
+    hidden: Collection[tuple[str, str]] = frozenset(),
 ) -> pd.DataFrame:
     """For linked respondents: how many moved up, stayed or moved down on each item.
 
@@ -145,6 +150,9 @@ def change_counts(
         Bars built from fewer pairs, or with a segment of 1 to ``threshold - 1`` pairs, are
         flagged ``drawn=False`` (percentages NaN); a segment whose count or complement is
         below the threshold is flagged ``label_ok=False`` (its percentage is not printed).
+    hidden
+        ``(group, item)`` domains the release audit withholds whole
+        (:func:`~crisis_survey.present._release.hidden_domains`): not drawn.
 
     Returns
     -------
@@ -182,7 +190,7 @@ def change_counts(
         table = np.bincount(g[ok] * 3 + direction, minlength=3 * len(groups)).reshape(-1, 3)
         for gi, group in enumerate(groups):
             n = int(table[gi].sum())
-            drawn = _publishable(table[gi], threshold)
+            drawn = _publishable(table[gi], threshold) and (group, f.name) not in hidden
             for di, name in enumerate(("down", "same", "up")):
                 c = int(table[gi, di])
                 records.append({
@@ -201,6 +209,7 @@ def transition_counts(
     items: Sequence[str] | None = None,
     *,
     threshold: int = DEFAULT_THRESHOLD,
+    hidden: Collection[tuple[str, str]] = frozenset(),
 ) -> pd.DataFrame:
     """For linked respondents: how many moved from each wave-1 level to each wave-2 level.
 
@@ -218,6 +227,9 @@ def transition_counts(
         both waves).
     threshold
         Disclosure threshold.
+    hidden
+        ``(group, item)`` domains the release audit withholds whole
+        (:func:`~crisis_survey.present._release.hidden_domains`): every cell withheld.
 
     Returns
     -------
@@ -261,6 +273,8 @@ def transition_counts(
             cells = pd.DataFrame(cube[gi], index=list(f.labels), columns=list(f.labels))
             shown = suppress(cells, threshold=threshold).published().to_numpy(
                 dtype=float, na_value=np.nan)
+            if (group, f.name) in hidden:
+                shown[:] = np.nan
             n = float(shown[k, k])
             for i, a in enumerate(f.labels):
                 for j, b in enumerate(f.labels):

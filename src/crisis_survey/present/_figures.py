@@ -13,7 +13,7 @@ import html
 import io
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,6 +145,7 @@ def likert_chart(
     ax: Axes | None = None,
     sort: str | None = None,
     centre: bool = True,
+    hidden: Collection[tuple[str, str]] = frozenset(),
 ) -> Figure:
     """Diverging stacked bar chart of ordinal items, by wave and group.
 
@@ -176,6 +177,9 @@ def likert_chart(
     centre
         Centre the bars on the neutral level (default); ``False`` stacks them from 0 to
         100%.
+    hidden
+        ``(group, item)`` domains the release audit withholds whole: not drawn
+        (:func:`~crisis_survey.present._release.hidden_domains`).
 
     Returns
     -------
@@ -196,7 +200,7 @@ def likert_chart(
                    if all(w.wave in f.waves for w in waves)]
         common = pd.Series([f.labels for f in ordinal]).value_counts().index[0]
         items = [f.name for f in ordinal if f.labels == common]
-    data = likert_counts(source, items, by=by, threshold=threshold)
+    data = likert_counts(source, items, by=by, threshold=threshold, hidden=hidden)
     if data.empty:
         raise CrisisSurveyError("no answers to draw")
     scales = {tuple(cb[i].labels) for i in items}
@@ -226,7 +230,7 @@ def likert_chart(
         y = 0.0
         ticks: list[float] = []
         ticklabels: list[str] = []
-        hidden: list[str] = []
+        not_drawn: list[str] = []
         alt: list[str] = []
         x0 = -100.0 if centre else 0.0
         chars = _wrap_chars(width, 0.9, 7.5)
@@ -242,7 +246,7 @@ def likert_chart(
                     bar = f"{group}, {_wave_label(cb, int(wave))}"
                     ticklabels.append(_wrap(bar, _wrap_chars(width, 0.28, 6.5)))
                     if rows.empty or not bool(rows["drawn"].iloc[0]):
-                        hidden.append(f"{cb[item].label}: {bar}")
+                        not_drawn.append(f"{cb[item].label}: {bar}")
                         alt.append(f"{bar}: not shown (small counts);")
                         ax.text(0 if centre else 50, y, "not shown (small counts)", ha="center",
                                 va="center", fontsize=6, color="0.35", bbox=_BLANK)
@@ -274,9 +278,11 @@ def likert_chart(
         fig.legend(handles, levels, loc="lower center",
                    ncol=min(k, 5) if width >= 5 else min(k, 3),
                    bbox_to_anchor=(0.5, 1.0), handlelength=1.2, columnspacing=1.0)
-        if hidden:
+        if not_drawn:
             _note(fig, f"Bars based on fewer than {threshold} respondents, or with a level "
-                  f"answered by fewer than {threshold}, are not shown.")
+                  f"answered by fewer than {threshold}, are not shown"
+                  + (", nor those the disclosure audit withholds (other published values "
+                     "would reveal a small count)." if hidden else "."))
         fig.tight_layout()
     return fig
 
@@ -441,6 +447,7 @@ def transition_chart(
     *,
     threshold: int = DEFAULT_THRESHOLD,
     width: float = DOUBLE_COLUMN,
+    hidden: Collection[tuple[str, str]] = frozenset(),
 ) -> Figure:
     """Where linked respondents moved from and to: a wave-1 x wave-2 heat map per item and
     group.
@@ -462,6 +469,9 @@ def transition_chart(
         Disclosure threshold.
     width
         Figure width in inches (3.5 single column, 7 double column).
+    hidden
+        ``(group, item)`` domains the release audit withholds whole: every cell withheld
+        (:func:`~crisis_survey.present._release.hidden_domains`).
 
     Returns
     -------
@@ -476,7 +486,8 @@ def transition_chart(
     >>> len(fig.axes)   # one panel per group
     2
     """
-    data = cached(transition_counts, study, items, threshold=threshold)  # the audit's
+    data = cached(transition_counts, study, items, threshold=threshold,
+                  hidden=frozenset(hidden))  # the audit's
     cb = study.codebook
     item_order = list(dict.fromkeys(data["item"]))
     group_order = list(dict.fromkeys(data["group"]))
@@ -887,6 +898,7 @@ def flow_diagram(
     *,
     threshold: int = DEFAULT_THRESHOLD,
     width: float = DOUBLE_COLUMN,
+    force: Collection[tuple[str, str]] = frozenset(),
 ) -> Figure:
     """CONSORT-style participant flow: read, excluded, kept, linked, analysed, per wave.
 
@@ -912,6 +924,9 @@ def flow_diagram(
     width
         Figure width in inches (3.5 single column, 7 double column): the widest the
         diagram is made where its text fits.
+    force
+        Linkage cells the release audit withholds (:func:`~crisis_survey.present.
+        linkage_table`'s ``force``).
 
     Returns
     -------
@@ -927,7 +942,7 @@ def flow_diagram(
     """
     from ._tables import linkage_table
 
-    table = linkage_table(study, threshold=threshold)
+    table = linkage_table(study, threshold=threshold, force=force)
     vals = table.values
     cb = study.codebook
     groups = [str(g) for g in vals["group"].unique() if g != "All"]

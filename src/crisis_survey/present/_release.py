@@ -29,6 +29,7 @@ from .._memo import cached, in_memo_run, memo_run, remembered
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
+    DOMAIN_PARTS,
     DisclosureError,
     _identifying_among,
     _published_texts,
@@ -99,7 +100,8 @@ def linkage_outputs(study: LinkedStudy, *, threshold: int = DEFAULT_THRESHOLD,
     (``withhold``: origins ``("attrition", group, variable)`` the release audit bands)."""
     from ._tables import protect_linkage_counts
 
-    linkage = cached(protect_linkage_counts, study, threshold=threshold)
+    linkage = cached(protect_linkage_counts, study, threshold=threshold,
+                     force=hidden_linkage(withhold))
     return {
         "accounting.csv": publishable_accounting([study.wave1, study.wave2],
                                                  threshold=threshold, linkage=linkage),
@@ -117,7 +119,8 @@ def _published_attrition(study: LinkedStudy, *, threshold: int,
     from ._tables import sample_table
 
     return _attrition_csv(study, cached(attrition_table, study),
-                          cached(sample_table, study, threshold=threshold).values,
+                          cached(sample_table, study, threshold=threshold,
+                                 hidden=hidden_domains(withhold, "table1")).values,
                           threshold=threshold, withhold=withhold)
 
 
@@ -133,7 +136,8 @@ def _attrition_csv(study: LinkedStudy, attrition: pd.DataFrame, sample: pd.DataF
     return _attrition_labels(publishable_attrition(
         attrition, threshold=threshold, withheld_answered=not_stated,
         sources=attrition_sources(study, list(pd.unique(attrition["variable"]))),
-        banded=[(o[1], o[2]) for o in withhold if o[0] == "attrition"]), study.codebook)
+        banded=[(o[1], o[2]) for o in withhold if o[0] == "attrition"],
+        domains=hidden_domains(withhold, "attrition")), study.codebook)
 
 
 def _median_label(value: Any, labels: Mapping[float, str]) -> Any:
@@ -392,6 +396,7 @@ def publishable_attrition(
     sources: Mapping[tuple[str, str], Any] | None = None,
     withheld_answered: Sequence[tuple[str, str]] = (),
     banded: Collection[tuple[str, str]] = (),
+    domains: Collection[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """The attrition table as published, by the rules of the comparison table.
 
@@ -409,6 +414,9 @@ def publishable_attrition(
     banded
         ``(group, variable)`` rows whose statistics the release audit withholds too (their
         cells could be worked out from other rows' statistics: :func:`protect_release`).
+    domains
+        ``(group, variable)`` rows the release audit withholds whole (:func:`hidden_domains`):
+        their n's, percentages, medians and statistics.
 
     Returns
     -------
@@ -430,6 +438,7 @@ def publishable_attrition(
     """
     keep = [c for c in _ATTRITION_COLUMNS if c in table.columns]
     out = table.loc[:, keep].astype(object).copy()
+    whole = {(str(g), str(v)) for g, v in domains}
     sides = ("returned", "not_returned")
     hidden = pd.DataFrame(False, index=table.index, columns=[f"{c}_{s}" for s in sides
                                                                for c in ("n", "pct")])
@@ -443,6 +452,8 @@ def publishable_attrition(
                              columns=[*cells.columns, "All"])
         for group in [*cells.index, "All"]:
             force.at[group, "All"] = (str(group), variable) in set(withheld_answered)
+            if (str(group), variable) in whole:
+                force.loc[group, ["n_returned", "n_not_returned"]] = True
         result = suppress(cells.astype("int64"), threshold=threshold, margin_label="All",
                           force=force)
         shown, mask = result.display(), result.mask
@@ -668,7 +679,8 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
         report = write_report_into(study, stage, options, comparison=comparison,
                                    sources=guard.published.sources,
                                    model_sources=guard.published.models,
-                                   notes=guard.notes(plan.threshold), figures=figures)
+                                   notes=guard.notes(plan.threshold), figures=figures,
+                                   withhold=guard.withhold)
     return Release(outputs=outputs.moved_to(folder), report=report.moved_to(folder),
                    protection=guard)
 
@@ -716,6 +728,12 @@ class Source:
     reveals: Any = None
     withheld: bool = False  # the release audit withholds its statistic (secondary)
     change: Any = None
+    #: the release audit withholds the row's n and percentages too (a domain's comparison
+    #: rows: :func:`hidden_domains`), in every design
+    hidden: bool = False
+    #: the release audit withholds the row's level counts in the distribution table (a
+    #: domain's distribution: :func:`hidden_domains`)
+    levels_hidden: bool = False
 
     def net_change(self) -> Source | None:
         """The source of the row's net change: its cells with the three sums it reveals
@@ -858,7 +876,47 @@ def comparison_sources(study: Any, comparison: Any, *,
                 key = (origin[2], origin[3], origin[1])
                 if key in out:
                     out[key] = replace(out[key], withheld=True)
+        for part, flags in (("comparison", {"withheld": True, "hidden": True}),
+                            ("distribution", {"levels_hidden": True})):
+            for group, item in hidden_domains(withhold, part):
+                for design in ("paired", "independent", "overlapping"):
+                    if (group, item, design) in out:
+                        out[(group, item, design)] = replace(out[(group, item, design)],
+                                                             **flags)
     return out
+
+
+def hidden_linkage(withhold: Collection[tuple[str, ...]]) -> frozenset[tuple[str, str]]:
+    """The linkage cells the release audit withholds: ``(row, column)`` of each origin
+    ``("linkage", row, column)`` in ``withhold`` (``LinkageReport.counts``' row names, a
+    group or ``"All"``), for :func:`~crisis_survey.present.linkage_table`'s ``force``.
+
+    The audit withholds one where a small linkage count is narrowed by the linkage table
+    with the rest of the release (the comparison rows' numbers of pairs bound the linked
+    respondents from below): the smallest published count of the same wave and group,
+    and :func:`~crisis_survey.present.suppress` what that needs withheld with it."""
+    return frozenset((str(o[1]), str(o[2])) for o in withhold
+                     if len(o) == 3 and o[0] == "linkage")
+
+
+def hidden_domains(withhold: Collection[tuple[str, ...]], part: str
+                   ) -> frozenset[tuple[str, str]]:
+    """The domains the release audit withholds from one part of the release: ``(group,
+    field)`` of each origin ``("domain", group, field, part)`` in ``withhold``.
+
+    A domain is one respondent group's (or comparison cell's, or ``"All"``) answers to one
+    item or demographic variable. The audit withholds one where a small count of it is
+    narrowed and no statistic is left to withhold (the count tables alone narrow it: on
+    small studies, a few dozen linked carers), from one part of the release at a time
+    (:data:`DOMAIN_PARTS`): ``"figures"`` (its Likert bars, transition cells and
+    paired-change bars), ``"distribution"`` (its level counts in the distribution tables),
+    ``"attrition"`` (its row of ``attrition.csv``), ``"table1"`` (its cells in Table 1,
+    both waves) or ``"comparison"`` (its rows' n, percentages and statistics in every
+    design), as statistics producers suppress a small domain whole."""
+    if part not in DOMAIN_PARTS:
+        raise ValueError(f"part must be one of {DOMAIN_PARTS}, not {part!r}")
+    return frozenset((str(o[1]), str(o[2])) for o in withhold
+                     if len(o) == 4 and o[0] == "domain" and o[3] == part)
 
 
 @dataclass(frozen=True)
@@ -1153,6 +1211,12 @@ class Published:
         )
 
         withhold = frozenset(withhold)
+        def domains(w: Collection[tuple[str, ...]]) -> frozenset[tuple[str, ...]]:
+            return frozenset(o for o in w if o[0] in ("domain", "linkage"))
+
+        if previous is not None and domains(withhold) != domains(previous.withhold):
+            previous = None  # the count tables change: built again whole
+        figures = hidden_domains(withhold, "figures")
         sources = comparison_sources(study, comparison, withhold=withhold)
         present = set(comparison.table["design"])
         changed = (withhold ^ previous.withhold) if previous is not None else None
@@ -1185,8 +1249,10 @@ class Published:
             by_area = cached(wave2_items_table, study, items=wave2_only, by="area",
                              threshold=threshold)
             wave2_area = by_area.values if len(by_area.body_columns) > 1 else None
-        sample = cached(sample_table, study, threshold=threshold).values
-        linkage = cached(protect_linkage_counts, study, threshold=threshold)
+        sample = cached(sample_table, study, threshold=threshold,
+                        hidden=hidden_domains(withhold, "table1")).values
+        linkage = cached(protect_linkage_counts, study, threshold=threshold,
+                         force=hidden_linkage(withhold))
         compared = set(getattr(comparison, "options", {}).get("items", ()))
         modelled = tuple(f.name for f in cb.items(measurement="ordinal")
                          if 1 in f.waves and 2 in f.waves and f.name in compared)
@@ -1200,9 +1266,10 @@ class Published:
                                                      threshold=threshold, linkage=linkage),
                    linkage_display=linkage.display(),
                    linkage_counts=_report_counts(study),
-                   likert=likert_counts(study, threshold=threshold),
-                   change=change_counts(study, threshold=threshold),
-                   transitions=cached(transition_counts, study, threshold=threshold),
+                   likert=likert_counts(study, threshold=threshold, hidden=figures),
+                   change=change_counts(study, threshold=threshold, hidden=figures),
+                   transitions=cached(transition_counts, study, threshold=threshold,
+                                      hidden=figures),
                    wave2=wave2, wave2_area=wave2_area, distributions=distributions,
                    withhold=withhold, attrition_raw=raw, models=models)
 
@@ -1224,6 +1291,12 @@ def audit_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAU
     return _audit.audit_release(study, comparison, threshold=threshold, protection=protection,
                                 designs=designs, parts=_audit.PARTS if parts is None else parts,
                                 published=published)
+
+
+#: The output a domain's part names in ``disclosure.csv`` (:func:`hidden_domains`).
+_DOMAIN_OUTPUTS = {"figures": "figures (Likert bars, transition cells)",
+                   "distribution": "distribution tables", "attrition": "attrition.csv",
+                   "table1": "Table 1", "comparison": "comparison (every design)"}
 
 
 @dataclass(frozen=True)
@@ -1272,15 +1345,22 @@ class Protection:
             r["fewest_values_left"] = float(part["values"].min())
             r["narrowed"] = int(part["narrowed"].sum())
         for origin in self.withhold:
-            out = {"attrition": "attrition.csv", "model": "change-by-group model"}.get(
-                origin[0], f"comparison ({origin[1]})")
+            if origin[0] in ("domain", "linkage"):
+                out = "linkage table" if origin[0] == "linkage" else _DOMAIN_OUTPUTS[origin[3]]
+                column = "domains_withheld_by_audit"
+            else:
+                out = {"attrition": "attrition.csv", "model": "change-by-group model"}.get(
+                    origin[0], f"comparison ({origin[1]})")
+                column = "statistics_withheld_by_audit"
             r = rows.setdefault(out, {"output": out, "withheld_primary": 0,
                                       "withheld_secondary": 0})
-            r["statistics_withheld_by_audit"] = r.get("statistics_withheld_by_audit", 0) + 1
+            r[column] = r.get(column, 0) + 1
         frame = pd.DataFrame(list(rows.values()), columns=[
             "output", "withheld_primary", "withheld_secondary", "statistics_withheld_by_audit",
-            "small_counts_attacked", "fewest_values_left", "narrowed"])
-        for c in ("statistics_withheld_by_audit", "small_counts_attacked", "narrowed"):
+            "small_counts_attacked", "fewest_values_left", "narrowed",
+            "domains_withheld_by_audit"])
+        for c in ("statistics_withheld_by_audit", "small_counts_attacked", "narrowed",
+                  "domains_withheld_by_audit"):
             frame[c] = frame[c].fillna(0).astype("int64")
         return frame.sort_values("output", kind="stable").reset_index(drop=True)
 
@@ -1300,10 +1380,22 @@ class Protection:
         else:
             text += f"none can be narrowed to fewer than {need} possible values"
             text += f" (the fewest any keeps: {fewest:.0f})." if math.isfinite(fewest) else "."
-        if self.withhold:
-            text += (f" To get there it withheld {len(self.withhold)} further "
+        cells = [o for o in self.withhold if o[0] in ("domain", "linkage")]
+        stats = len(self.withhold) - len(cells)
+        if stats:
+            text += (f" To get there it withheld {stats} further "
                      "statistic(s) whose cells other published values would have revealed "
                      "(secondary suppression; see disclosure.csv).")
+        if cells:
+            domains = sorted({(o[1], o[2]) for o in cells if o[0] == "domain"})
+            linkage = len(cells) - sum(o[0] == "domain" for o in cells)
+            text += (f" Where no statistic was left to withhold, it withheld {len(domains)} "
+                     "domain(s) (one group's answers to one question) from one or more parts "
+                     "of the release (figures, distribution tables, attrition.csv, Table 1 or "
+                     "the comparison rows)"
+                     + (f", and {linkage} more cell(s) of the linkage table" if linkage
+                        else "") + ": too few respondents to publish them all (see "
+                     "disclosure.csv).")
         return [text]
 
 
@@ -1354,7 +1446,7 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
 def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
                     designs: Sequence[str] = ("paired", "independent", "overlapping"),
                     confidence: float = 0.95, protection: int | None = None,
-                    max_rounds: int = 6, strict: bool = False) -> Protection:
+                    max_rounds: int = 12, strict: bool = False) -> Protection:
     """Audit the whole release and act on what the audit finds, before anything is written.
 
     Each round builds what the release publishes (:class:`Published`) and attacks it
@@ -1368,6 +1460,15 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
     it) is left in the result (``clean`` is false; ``disclosure.csv`` and the report say
     so) or, with ``strict``, raises :class:`DisclosureError` before anything is written.
     """
+    with memo_run():  # each round rebuilds the release: its tables' solved cells shared
+        return _protect_release(study, comparison, threshold=threshold, designs=designs,
+                                confidence=confidence, protection=protection,
+                                max_rounds=max_rounds, strict=strict)
+
+
+def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
+                     designs: Sequence[str], confidence: float, protection: int | None,
+                     max_rounds: int, strict: bool) -> Protection:
     import time
 
     start = time.perf_counter()

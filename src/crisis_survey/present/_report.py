@@ -14,7 +14,7 @@ import functools
 import html
 import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -675,7 +675,8 @@ def write_report(
 def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                       comparison: Any = None, sources: Any = None,
                       model_sources: Mapping[str, Any] | None = None,
-                      notes: Sequence[str] = (), figures: Any = None) -> ReportFiles:
+                      notes: Sequence[str] = (), figures: Any = None,
+                      withhold: Collection[tuple[str, ...]] = frozenset()) -> ReportFiles:
     """Write the report into the existing folder ``out`` (no staging); the manifest lists
     every file in ``out``, including files an earlier step of the release wrote there.
 
@@ -691,7 +692,15 @@ def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         # linkage outputs, the transition counts... once for every section
         return _write_report_into(study, out, options, comparison=comparison,
                                   sources=sources, model_sources=model_sources, notes=notes,
-                                  figures=figures)
+                                  figures=figures, withhold=withhold)
+
+
+def _redrawn(withhold: Collection[tuple[str, ...]]) -> bool:
+    """Whether the release audit withheld something the study's figures show (a domain's
+    figures, a linkage cell): drawn before the audit ended, they are drawn again."""
+    from ._release import hidden_domains, hidden_linkage
+
+    return bool(hidden_domains(withhold, "figures") or hidden_linkage(withhold))
 
 
 def _figure_formats(plan: AnalysisPlan) -> list[str]:
@@ -700,7 +709,9 @@ def _figure_formats(plan: AnalysisPlan) -> list[str]:
     return [f for f in FIGURE_FORMATS if f in plan.figure_formats]
 
 
-def study_figures(study: Any, plan: AnalysisPlan) -> list[tuple[str, Callable[[], Any], str,
+def study_figures(study: Any, plan: AnalysisPlan,
+                  withhold: Collection[tuple[str, ...]] = frozenset()
+                  ) -> list[tuple[str, Callable[[], Any], str,
                                                                  str]]:
     """The report's figures drawn from the study alone (the flow diagram, the transition
     chart, the Likert charts): ``(name, make, caption, alt)``, in the report's order. They
@@ -710,13 +721,17 @@ def study_figures(study: Any, plan: AnalysisPlan) -> list[tuple[str, Callable[[]
 
     cb = study.codebook
     thr = plan.threshold
+    from ._release import hidden_domains, hidden_linkage
+
+    hidden = hidden_domains(withhold, "figures")  # what the release audit withheld
+    linkage_cells = hidden_linkage(withhold)
     figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [
-        ("flow", lambda: F.flow_diagram(study, threshold=thr),
+        ("flow", lambda: F.flow_diagram(study, threshold=thr, force=linkage_cells),
          "Participant flow: respondents read, excluded, linked and analysed in each wave.",
          "Flow diagram from the respondents read in each wave, through those excluded and "
          "those linked across the waves, to the respondents analysed in each design, with "
          "the number in each box."),
-        ("transitions", lambda: F.transition_chart(study, threshold=thr),
+        ("transitions", lambda: F.transition_chart(study, threshold=thr, hidden=hidden),
          "Where linked respondents moved from and to: answers in wave 1 (rows) against "
          "wave 2 (columns), per item and group.",
          "Heat maps, one per item and group, of linked respondents' answer in wave 1 (rows) "
@@ -730,7 +745,7 @@ def study_figures(study: Any, plan: AnalysisPlan) -> list[tuple[str, Callable[[]
             scales.setdefault(f.labels, []).append(f.name)
 
     def likert(items: list[str]) -> Callable[[], Any]:
-        return lambda: F.likert_chart(study, items, threshold=thr)
+        return lambda: F.likert_chart(study, items, threshold=thr, hidden=hidden)
 
     for k, (scale, names) in enumerate(sorted(scales.items(), key=lambda kv: -len(kv[1]))):
         figure_specs.append((
@@ -764,7 +779,8 @@ def draw_study_figures(study: Any, plan: AnalysisPlan, out: str | Path) -> Any:
 def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                        comparison: Any = None, sources: Any = None,
                        model_sources: Mapping[str, Any] | None = None,
-                       notes: Sequence[str] = (), figures: Any = None) -> ReportFiles:
+                       notes: Sequence[str] = (), figures: Any = None,
+                       withhold: Collection[tuple[str, ...]] = frozenset()) -> ReportFiles:
     from ..compare import compare_waves
     from ..compare._model import models_by_item
     from . import _figures as F
@@ -779,6 +795,9 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         d.mkdir(parents=True, exist_ok=True)
     cb = study.codebook
     thr = plan.threshold
+    from ._release import hidden_domains, hidden_linkage
+
+    table1_hidden = hidden_domains(withhold, "table1")  # the release audit's action
     title = options.title or (cb.title or "Two-wave survey report")
     steps = 7
     say = options.say
@@ -819,8 +838,8 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                                   threshold=thr) if exact_comparison is not None else None,
     ) if t is not None]
     tabs: list[PublicationTable] = [
-        cached(T.sample_table, study, threshold=thr),
-        T.linkage_table(study, threshold=thr),
+        cached(T.sample_table, study, threshold=thr, hidden=table1_hidden),
+        T.linkage_table(study, threshold=thr, force=hidden_linkage(withhold)),
         *link_tabs,
     ]
     first = 2 + len(link_tabs)
@@ -888,15 +907,16 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     # the audit's secondary action), shared with the other sections of the run
     weighting = weighting_part(
         study, plan, thr, sources=sources,
-        table1=cached(T.sample_table, study, threshold=thr).values,
-        attrition=cached(linkage_outputs, study, threshold=thr)["attrition.csv"],
+        table1=cached(T.sample_table, study, threshold=thr, hidden=table1_hidden).values,
+        attrition=cached(linkage_outputs, study, threshold=thr,
+                         withhold=withhold)["attrition.csv"],
         verdicts={(str(r.group), str(r.item)): str(r.verdict) for r in paired.itertuples()}
         if primary == "paired" else None)
     # numbered in the order the sections show them: the weighting section comes first
     tabs += [*weighting.tables, *w2tabs]
     tabs = [t.numbered(i) for i, t in enumerate(tabs, 1)]
 
-    figure_specs = study_figures(study, plan)
+    figure_specs = study_figures(study, plan, withhold)
     n_study = len(figure_specs)
     # a forest plot tells at most 8 groups apart: with by = (group, area) there are hundreds
     # of cells, whose effects are in the comparison tables instead
@@ -948,7 +968,13 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         drawing.help()  # the figures the worker has not started yet, drawn here meanwhile
         for i, (name, _, caption, alt) in enumerate(figure_specs):
             say(5, steps, f"drawing figure {i + 1} of {len(figure_specs)}: {name}")
-            figure_files += drawing.result(i)
+            files = drawing.result(i)
+            if i < n_study and figures is not None and _redrawn(withhold):
+                # drawn from the study alone before the audit ended; the audit withheld
+                # some of what they show: drawn again over them, from the release's values
+                files = F._draw_and_save((figure_specs[i][1], figures_dir / name,
+                                          tuple(_figure_formats(plan))))
+            figure_files += files
             figs[name] = Figure(svg=figures_dir / f"{name}.svg", number=0, name=name,
                                 caption=caption, alt=alt)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from .._memo import remembered
 from ..stats._registry import EFFECTS, NET_CHANGE, TESTS, effect_spec
 from ._disclosure import (
     DEFAULT_THRESHOLD,
@@ -385,6 +386,7 @@ def sample_table(
     *,
     demographics: Sequence[str] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    hidden: Collection[tuple[str, str]] = frozenset(),
 ) -> PublicationTable:
     """Describe the sample by wave and respondent group ("Table 1").
 
@@ -398,6 +400,10 @@ def sample_table(
         present in the data: age band, gender, ethnic group).
     threshold
         Disclosure threshold: counts from 1 to ``threshold - 1`` are withheld.
+    hidden
+        ``(group, variable)`` domains the release audit withholds whole (``"All"``: the
+        All column; :func:`~crisis_survey.present._release.hidden_domains`): every level's
+        count in both waves, the respondents kept.
 
     Returns
     -------
@@ -453,7 +459,19 @@ def sample_table(
                 np.bincount(gcode[gcode >= 0], minlength=len(groups))[None, :],
                 index=["All"], columns=groups)]
         # the blocks of a wave share their totals row (the respondents per group)
-        results = suppress_together(blocks, shared="Total", threshold=threshold)
+        forces: list[pd.DataFrame | None] = []
+        for f, frame in zip(fields, blocks, strict=False):
+            whole = [("Total" if g == "All" else g) for g, v in hidden if v == f.name]
+            whole = [g for g in whole if g in [*frame.columns, "Total"]]
+            force = None
+            if whole:
+                force = pd.DataFrame(False, index=[*frame.index, "Total"],
+                                     columns=[*frame.columns, "Total"])
+                force.loc[list(frame.index), whole] = True
+            forces.append(force)
+        results = suppress_together(blocks, shared="Total", threshold=threshold,
+                                    forces=forces if any(x is not None for x in forces)
+                                    else None)
         ids = {g: f"w{wave.wave}_{_slug(g)}" for g in groups}
         ids["Total"] = f"w{wave.wave}_all"
         totals = _row_of(results[0].display(), "Total")
@@ -471,9 +489,9 @@ def sample_table(
             any_hidden |= res.any_suppressed
             for level in shown.index.drop("Total"):
                 for key, col in ids.items():
-                    hidden = bool(res.mask.loc[level, key])
+                    masked = bool(res.mask.loc[level, key])
                     rows.setdefault((f.label, level), {})[col] = _count_pct(
-                        str(_at(shown, level, key)), float(pct.loc[level, key]), hidden)
+                        str(_at(shown, level, key)), float(pct.loc[level, key]), masked)
                     records.append({
                         "wave": wave.wave, "group": "All" if key == "Total" else key,
                         "variable": f.name, "level": level,
@@ -600,13 +618,14 @@ class LinkageSuppression:
 
 
 def protect_linkage_counts(
-    source: Any, *, threshold: int = DEFAULT_THRESHOLD
+    source: Any, *, threshold: int = DEFAULT_THRESHOLD,
+    force: Collection[tuple[str, str]] = frozenset(),
 ) -> LinkageSuppression:
     """Disclosure control of the linkage counts (see :func:`linkage_table`, Notes).
 
     Parameters
     ----------
-    source, threshold
+    source, threshold, force
         As for :func:`linkage_table`.
 
     Returns
@@ -643,8 +662,20 @@ def protect_linkage_counts(
                 "the wave's respondents in the linkage counts"
             )
         blocks.append(block)
+    # cells the release audit withholds (secondary action across the release's outputs)
+    forces: list[pd.DataFrame | None] = []
+    for w, block in zip((1, 2), blocks, strict=True):
+        rows = {v: k for k, v in _link_keys(w).items()}
+        mask = pd.DataFrame(False, index=[*block.index, "Total"],
+                            columns=[*block.columns, "Total"])
+        for name, col in force:
+            if name in rows and (col in block.columns or col == "All"):
+                mask.at[rows[name], "Total" if col == "All" else col] = True
+        forces.append(mask if mask.to_numpy().any() else None)
     # the linked respondents are a part of both waves: withheld in both or in neither
-    one, two = suppress_together(blocks, shared="linked", threshold=threshold)
+    one, two = suppress_together(blocks, shared="linked", threshold=threshold,
+                                 forces=forces if any(f is not None for f in forces)
+                                 else None)
     excluded = {}
     for w in (1, 2):
         excl = row(f"excluded at loading wave {w}")["All"]
@@ -664,6 +695,7 @@ def linkage_table(
     *,
     threshold: int = DEFAULT_THRESHOLD,
     wave_labels: Mapping[int, str] | None = None,
+    force: Collection[tuple[str, str]] = frozenset(),
 ) -> PublicationTable:
     """How the respondents of each wave were linked, by respondent group.
 
@@ -673,6 +705,11 @@ def linkage_table(
         A :class:`~crisis_survey.link.LinkedStudy`, its ``report``, or ``report.counts``.
     threshold
         Disclosure threshold.
+    force
+        ``(row, column)`` cells of the linkage counts (``LinkageReport.counts``' row names,
+        e.g. ``"wave-1 only"``; a group or ``"All"``) to withhold whatever their value: the
+        release audit's secondary action (:func:`~crisis_survey.present._release.
+        hidden_linkage`).
     wave_labels
         Row-group labels per wave (default ``"Wave 1"``, ``"Wave 2"``, or with the fieldwork
         year when a study is given).
@@ -703,7 +740,7 @@ def linkage_table(
     >>> t.data.loc[1, ["category", "all"]].tolist()
     ['Linked (in both waves)', '231']
     """
-    protected = protect_linkage_counts(source, threshold=threshold)
+    protected = protect_linkage_counts(source, threshold=threshold, force=frozenset(force))
     groups = list(protected.groups)
     names = {1: "Wave 1", 2: "Wave 2"}
     cb = getattr(source, "codebook", None)
@@ -980,13 +1017,15 @@ def comparison_table(
         e1, e2 = _num(rec["estimate_wave1"]), _num(rec["estimate_wave2"])
         pct = "%" in str(rec["summary_measure"])
         key = (rec["group"], rec["item"], design)
-        small_n = {f: is_small(v, threshold) or (key, f) in across
+        source = None if sources is None else sources.get(
+            (str(rec["group"]), str(rec["item"]), design))
+        # a domain the release audit withholds whole: nothing of the row is shown
+        domain = source is not None and bool(getattr(source, "hidden", False))
+        small_n = {f: domain or is_small(v, threshold) or (key, f) in across
                    for f, v in (("n_wave1", n1), ("n_wave2", n2), ("n_pairs", npairs))}
         hide_n = any(small_n.values())
         hide_1 = hide_n or (pct and percent_reveals_small(e1, n1, threshold))
         hide_2 = hide_n or (pct and percent_reveals_small(e2, n2, threshold))
-        source = None if sources is None else sources.get(
-            (str(rec["group"]), str(rec["item"]), design))
         need = default_protection(threshold) if protection is None else protection
         banded = source is not None and not hide_n and (
             not source.passes(threshold)
@@ -1477,6 +1516,7 @@ def distribution_table(
             else:
                 counts = (cells[:k], cells[k:])
                 top = np.asarray(src.top1, bool)[:k]
+            domain = bool(getattr(src, "levels_hidden", False))  # withheld by the audit
             for w, wave_counts in enumerate(counts, start=1):
                 n = int(wave_counts.sum())
                 col = f"g{gi}_wave{w}"
@@ -1484,6 +1524,7 @@ def distribution_table(
                 withheld = _protect_levels(
                     wave_counts, top, threshold,
                     None if rest is None else (rest >= 1) & (rest < threshold))
+                withheld |= domain  # every level (its N is the comparison row's)
                 n_small = is_small(n, threshold)
                 any_hidden |= bool(withheld.any()) or n_small
                 block["N"][col] = SUPPRESSED_MARKER if n_small else format_count(n)
@@ -1534,6 +1575,17 @@ def _protect_levels(counts: np.ndarray, top: np.ndarray, threshold: int,
     whatever their count."""
     k = len(counts)
     withheld = np.zeros(k, dtype=bool) if force is None else np.asarray(force, bool).copy()
+    # the same counts recur in every round of the release audit: solved once per run
+    key = ("protect_levels", np.asarray(counts, np.int64).tobytes(),
+           np.asarray(top, bool).tobytes(), withheld.tobytes(), int(threshold))
+    return remembered(key, lambda: _protect_lines(counts, top, threshold, withheld))
+
+
+def _protect_lines(counts: np.ndarray, top: np.ndarray, threshold: int,
+                   withheld: np.ndarray) -> np.ndarray:
+    """:func:`_protect_levels`' lines protected with their totals until they agree."""
+    k = len(counts)
+    withheld = withheld.copy()
     lines = [np.arange(k), *(np.flatnonzero(part) for part in (top, ~top))]
     lines = [idx for idx in lines if idx.size]
     while True:
