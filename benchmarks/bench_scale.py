@@ -21,7 +21,9 @@ to Parquet and times, as the median of ``--reps`` repetitions:
     study, generated as ``benchmarks/bench_report.py`` does), by group and by group and area,
     against the per-cell scipy/statsmodels loop of ``bench_report.py`` (Wilcoxon,
     Mann-Whitney, McNemar, Stuart-Maxwell, chi-square or Fisher, and the partially
-    overlapping t / z tests with scipy's t / normal distribution per cell).
+    overlapping t / z tests with scipy's t / normal distribution per cell). Both are timed
+    in wall seconds (the goal's ratio) and in CPU seconds (the library's every thread, the
+    loop's one: what the shared machine's load moves least).
 
 It also times ``import crisis_survey`` (fresh interpreter), the first ``compare_waves`` call of
 the process on its own (it imports numba and loads the compiled counting kernels from numba's
@@ -98,13 +100,28 @@ def _write(folder: Path, n: int, seed: int) -> None:
         write_study(synthetic, folder, formats=["parquet"], codebook=cb, readme=False)
 
 
-def _median_time(fn: Callable[[], Any], reps: int) -> tuple[float, Any]:
-    times, out = [], None
+def _median_time(fn: Callable[[], Any], reps: int, cpu: list[float] | None = None
+                 ) -> tuple[float, Any]:
+    """Median wall seconds of ``reps`` calls and the last result; with ``cpu``, the median
+    CPU seconds of the process (every thread's: the counting runs on two) is appended."""
+    times, cpus, out = [], [], None
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    if cpu is not None:
+        cpu.append(statistics.median(cpus))
     return statistics.median(times), out
+
+
+def _loop_cpu(br: Any, study: Any, by: tuple[str, ...]) -> float:
+    """CPU seconds of ``bench_report._loop``'s timed parts (its clock read as the process's
+    CPU time: the loop is one thread, so that is the loop's own CPU, whatever the load)."""
+    from unittest import mock
+
+    with mock.patch.object(br.time, "perf_counter", time.process_time):
+        return float(br._loop(study, by)[0])
 
 
 def _import_time() -> float:
@@ -234,11 +251,15 @@ def _all_kinds(args: argparse.Namespace, n: int) -> dict[str, Any]:
     # each kind, by group and by group and area
     for by in (("group",), ("group", "area")):
         compare_waves(study_e, items=["o01", "b01", "n01"], by=by)
-    e_s, res_e = _median_time(lambda: compare_waves(study_e), args.reps)
+    cpu: list[float] = []
+    e_s, res_e = _median_time(lambda: compare_waves(study_e), args.reps, cpu)
     ea_s, res_ea = _median_time(lambda: compare_waves(study_e, by=("group", "area")),
-                                args.reps)
+                                args.reps, cpu)
     le_s, cells_e = br._loop(study_e, ("group",))
     lea_s, cells_ea = br._loop(study_e, ("group", "area"))
+    # the same loops again, timed in CPU seconds: on the shared machine the wall clock of
+    # the one-thread loop and of the library's two counting threads move with the load
+    lc = [_loop_cpu(br, study_e, by) for by in (("group",), ("group", "area"))]
 
     return {
         "all_kinds_groups_s": e_s, "all_kinds_areas_s": ea_s,
@@ -247,6 +268,9 @@ def _all_kinds(args: argparse.Namespace, n: int) -> dict[str, Any]:
         "all_kinds_cells_groups": cells_e, "all_kinds_cells_areas": cells_ea,
         "all_kinds_speedup_vs_loop": le_s / e_s,
         "all_kinds_speedup_vs_loop_areas": lea_s / ea_s,
+        "all_kinds_cpu_groups_s": cpu[0], "all_kinds_cpu_areas_s": cpu[1],
+        "all_kinds_loop_cpu_groups_s": lc[0], "all_kinds_loop_cpu_areas_s": lc[1],
+        "all_kinds_cpu_ratio": lc[0] / cpu[0], "all_kinds_cpu_ratio_areas": lc[1] / cpu[1],
     }
 
 
@@ -366,7 +390,11 @@ def _kinds_line(k: dict[str, Any]) -> str:
             f"{k['all_kinds_speedup_vs_loop']:.1f}x; by group and area "
             f"({k['all_kinds_rows_areas']} rows) {k['all_kinds_areas_s']:.3f} s, loop "
             f"{k['all_kinds_loop_areas_s']:.3f} s ({k['all_kinds_cells_areas']} item "
-            f"cells) = {k['all_kinds_speedup_vs_loop_areas']:.1f}x")
+            f"cells) = {k['all_kinds_speedup_vs_loop_areas']:.1f}x; CPU seconds (library: "
+            f"every thread): by group {k['all_kinds_cpu_groups_s']:.3f} s vs loop "
+            f"{k['all_kinds_loop_cpu_groups_s']:.3f} s = {k['all_kinds_cpu_ratio']:.1f}x, "
+            f"by group and area {k['all_kinds_cpu_areas_s']:.3f} s vs "
+            f"{k['all_kinds_loop_cpu_areas_s']:.3f} s = {k['all_kinds_cpu_ratio_areas']:.1f}x")
 
 
 if __name__ == "__main__":
