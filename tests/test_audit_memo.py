@@ -78,8 +78,8 @@ def test_remembered_blocks_give_the_plain_release(name: str) -> None:
     pd.testing.assert_frame_equal(fast.summary(), plain.summary())
     for csv, frame in plain.published.csvs().items():
         pd.testing.assert_frame_equal(fast.published.csvs()[csv], frame, obj=csv)
-    if name != "sample":  # the small study keeps counts the statistics cannot fix
-        assert not plain.clean and plain.audit["narrowed"].any()
+    # the rounds found narrowed counts and acted on them (statistics, or domains withheld)
+    assert sum(int(a["narrowed"].sum()) for a in plain_audits) > 0
 
 
 def _spec(rng: np.random.Generator, n: int) -> dict[str, Any]:
@@ -203,3 +203,18 @@ def test_unique_rows_is_numpys(seed: int, rows: int, cols: int, density: float, 
     np.testing.assert_array_equal(got_first, want_first)
     np.testing.assert_array_equal(got_rows, want_rows)
     assert got_rows.dtype == want_rows.dtype and got_rows.shape == want_rows.shape
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), rows=st.integers(0, 300), cols=st.integers(1, 9),
+       spread=st.sampled_from([2, 5, 400, 2**40]))
+def test_unique_table_is_numpys(seed: int, rows: int, cols: int, spread: int) -> None:
+    rng = np.random.default_rng(seed)
+    table = rng.integers(-2, spread, size=(rows, cols), dtype=np.int64)
+    got_rows, got_inverse = _audit._unique_table(table)
+    want_rows, want_inverse = _audit._unique_table_reference(table)
+    np.testing.assert_array_equal(got_rows, want_rows)
+    np.testing.assert_array_equal(got_inverse, want_inverse)
+    assert got_inverse.dtype == want_inverse.dtype and got_rows.dtype == want_rows.dtype
+    if rows:  # every row is its stratum
+        np.testing.assert_array_equal(got_rows[got_inverse], table)

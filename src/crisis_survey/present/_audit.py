@@ -149,8 +149,7 @@ class _Persons:
         linked = np.zeros(n, np.int64)
         linked[:m] = 1
         table = np.column_stack([*attrs, cp, linked])
-        self.strata, self.stratum = np.unique(table, axis=0, return_inverse=True)
-        self.stratum = self.stratum.ravel()
+        self.strata, self.stratum = _unique_table(table)
 
     def codes(self, name: str, labels: Sequence[str], w: int) -> np.ndarray:
         """Level code of ``name`` in wave ``w`` per person (-1 missing, -2 no row)."""
@@ -197,6 +196,37 @@ class _Persons:
         point = offset[self.stratum] + q1 * doms[1][self.stratum] + q2
         weight = np.bincount(point, minlength=total).astype(float)
         return _Block(name=name, weight=weight, strata=stratum), frame
+
+
+def _unique_table(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(table, axis=0, return_inverse=True)`` of an integer table (one row a
+    person): its distinct rows in ascending (lexicographic) order and each row's index among
+    them. Each column's values are replaced by their rank among the column's distinct
+    values and the ranks read as the digits of one integer (the first column the most
+    significant), so one sort of integers orders the rows as numpy's sort of whole rows
+    does: at 2 million persons by group 5.2 s of the audit's 5.9 s CPU went to the latter.
+    Where the digits would not fit in 62 bits, :func:`_unique_table_reference` (numpy's;
+    ``tests/test_audit_memo.py`` compares the two)."""
+    if table.ndim != 2 or table.shape[0] == 0 or table.shape[1] == 0:
+        return _unique_table_reference(table)
+    ranks = []
+    key = np.zeros(table.shape[0], dtype=np.int64)
+    room = 1
+    for j in range(table.shape[1]):
+        values, rank = np.unique(table[:, j], return_inverse=True)
+        room *= max(1, values.size)
+        if room >= 2**62:
+            return _unique_table_reference(table)
+        ranks.append((values.size, rank.ravel()))
+    for size, rank in ranks:
+        key = key * size + rank
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return table[first], inverse.ravel().astype(np.int64)
+
+
+def _unique_table_reference(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows, inverse = np.unique(table, axis=0, return_inverse=True)
+    return rows, inverse.ravel().astype(np.int64)
 
 
 def _real_areas(study: LinkedStudy, columns: set[str]) -> set[str]:
