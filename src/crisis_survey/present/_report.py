@@ -686,7 +686,10 @@ def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
     models' :class:`~crisis_survey.present._release.ModelSource`) as the release audit left
     them, with the audit's ``notes``, and ``figures``: the
     :func:`draw_study_figures` drawing it started into ``out / "figures"`` before the
-    comparison (the report adds its other figures to it).
+    comparison (the report adds its other figures to it), and ``withhold``: what the audit
+    withheld (:attr:`~crisis_survey.present._release.Protection.withhold`: Table 1's,
+    the linkage table's and the figures' domains and cells follow it; the study's figures
+    are drawn again where it withheld something they show).
     """
     with memo_run():  # each table's HTML made once (its file, report.html); Table 1, the
         # linkage outputs, the transition counts... once for every section
