@@ -530,15 +530,45 @@ def test_tost_tilts_by_newton_equal_the_bisected_ones(seed: int, scale: int,
     assert np.all(np.abs(th_new[has] - theta[has])
                   <= np.abs(th_ref[has] - theta[has]) + 1e-15)  # no larger a residual
     assert np.all(np.abs(lam[has] - ref[has]) <= 1e-9 * np.abs(ref[has]) + 1e-16)
-    # the asymptotic TOST p-value at the bisected tilts (the code before), and now
+    # the asymptotic TOST p-value at the bisected tilts (the code before), and now; where
+    # the bisection's resolution moves that p-value (large cells), by at most that much
     margin = np.abs(theta[3:])
     v2 = np.floor(rng.uniform(0.0, 1.0, rows - 3) * (total[3:] + 1.0))
     s, m = s2[3:], mult[3:]
-    mu1, sd1 = ci._moments(ci._lambda_of_theta_bisect(-margin, s, m), s, m)
-    mu2, sd2 = ci._moments(ci._lambda_of_theta_bisect(margin, s, m), s, m)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.maximum(ndtr(-(v2 - 1.0 - mu1) / sd1), ndtr((v2 + 1.0 - mu2) / sd2))
+    lam1 = ci._lambda_of_theta_bisect(-margin, s, m)
+    lam2 = ci._lambda_of_theta_bisect(margin, s, m)
+
+    def p_at(l1: Any, l2: Any) -> Any:
+        mu1, sd1 = ci._moments(l1, s, m)
+        mu2, sd2 = ci._moments(l2, s, m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.maximum(ndtr(-(v2 - 1.0 - mu1) / sd1), ndtr((v2 + 1.0 - mu2) / sd2))
+
     ok = has[3:] & (margin > 0)
-    want = np.where(ok, np.minimum(1.0, p), np.nan)
+    want = np.where(ok, np.minimum(1.0, p_at(lam1, lam2)), np.nan)
+    step = 1e-16  # above half the bisection's resolution, 1400 / 2**64 / 2
+    spread = np.max([np.abs(np.minimum(1.0, p_at(lam1 + a * step, lam2 + b * step)) - want)
+                     for a in (-1, 1) for b in (-1, 1)], axis=0)
     got = signed_rank_tost(None, s, m, v2, margin)
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    fine = ~np.isnan(want)
+    assert np.all(np.abs(got[fine] - want[fine])
+                  <= 1e-9 * np.abs(want[fine]) + 1e-12 + spread[fine])
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 30), width=st.integers(1, 6))
+def test_tilted_moments_from_weights_computed_once_are_the_same_bits(
+        seed: int, rows: int, width: int) -> None:
+    """The asymptotic interval's bisection passes ``(m * s, m * s * s)`` to ``_moments``
+    once instead of forming them at every step: the same bits as forming them."""
+    from crisis_survey.stats import _rank_ci as ci
+
+    rng = np.random.default_rng(seed)
+    m = rng.integers(0, 5_000, (rows, width)).astype(float)
+    s = np.cumsum(m, axis=1) * 2.0 - m + 1.0
+    lam = rng.normal(0.0, 1e-3, rows) * rng.choice([1e-3, 1.0, 1e3], rows)
+    plain = ci._moments(lam, s, m)
+    once = ci._moments(lam, s, m, (m * s, m * s * s))
+    for a, b in zip(plain, once, strict=True):
+        assert a.tobytes() == b.tobytes()

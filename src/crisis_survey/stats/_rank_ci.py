@@ -73,11 +73,16 @@ def tilt_theta(lam: Any, scores2: Any, mult: Any) -> FloatArray:
         return np.asarray((w * np.tanh(lam * s / 2.0)).sum(axis=1) / total, dtype=np.float64)
 
 
-def _moments(lam: FloatArray, s: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Mean and SD of the doubled statistic 2V under the tilted family (rows of s, m)."""
+def _moments(lam: FloatArray, s: FloatArray, m: FloatArray,
+             weights: tuple[FloatArray, FloatArray] | None = None
+             ) -> tuple[FloatArray, FloatArray]:
+    """Mean and SD of the doubled statistic 2V under the tilted family (rows of s, m).
+    ``weights``: ``(m * s, m * s * s)`` computed once by a caller that evaluates many tilts
+    (the same products in the same order, so the same bits)."""
+    ms, mss = (m * s, m * s * s) if weights is None else weights
     p = expit(lam[:, None] * s)
-    mu = (m * s * p).sum(axis=1)
-    sd = np.sqrt((m * s * s * p * (1.0 - p)).sum(axis=1))
+    mu = (ms * p).sum(axis=1)
+    sd = np.sqrt((mss * p * (1.0 - p)).sum(axis=1))
     return mu, sd
 
 
@@ -151,13 +156,15 @@ def signed_rank_ci_asymptotic(
     total = (m * s).sum(axis=1)
     rows = len(v)
 
+    weights = (m * s, m * s * s)
+
     def upper(lam: FloatArray) -> FloatArray:  # z of P(2V >= v) minus the quantile: decreasing
-        mu, sd = _moments(lam, s, m)
+        mu, sd = _moments(lam, s, m, weights)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray((v - c - mu) / sd - q, dtype=np.float64)
 
     def lower(lam: FloatArray) -> FloatArray:  # z of P(2V <= v) plus the quantile: decreasing
-        mu, sd = _moments(lam, s, m)
+        mu, sd = _moments(lam, s, m, weights)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray((v + c - mu) / sd + q, dtype=np.float64)
 
