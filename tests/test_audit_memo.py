@@ -218,3 +218,17 @@ def test_unique_table_is_numpys(seed: int, rows: int, cols: int, spread: int) ->
     assert got_inverse.dtype == want_inverse.dtype and got_rows.dtype == want_rows.dtype
     if rows:  # every row is its stratum
         np.testing.assert_array_equal(got_rows[got_inverse], table)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 200), seed=st.integers(0, 2**31 - 1), k=st.integers(0, 50),
+       outside=st.booleans())
+def test_rows_not_in_is_setdiff1d(n: int, seed: int, k: int, outside: bool) -> None:
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, max(n, 1), size=min(k, n)) if n else np.zeros(0, np.int64)
+    if outside:
+        rows = np.concatenate([rows, [n + 3]])
+    want = np.setdiff1d(np.arange(n), rows)
+    got = _audit._rows_not_in(n, rows)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == want.dtype
