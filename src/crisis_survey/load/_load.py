@@ -395,16 +395,24 @@ def load_wave(
     if table.row_problems:
         probs.add_rows(pd.DataFrame(table.row_problems, columns=list(PROBLEM_COLUMNS)))
     info = cb.wave_info(wave)
+    # Each file column is converted once and then let go, so that the file's cells and the
+    # converted data are never all held side by side (peak memory, issue 13).
+    raw_columns: list[pd.Series | None] = [frame.iloc[:, j] for j in range(frame.shape[1])]
+    table.frame = frame = frame.iloc[:0, :0]
     converted: dict[str, Converted] = {}
     for f in cb.fields:
         if wave not in f.waves:
             continue
         if f.name in plan.column_of:
             j = plan.column_of[f.name]
-            converted[f.name] = convert_field(f, frame.iloc[:, j], columns[j], probs,
+            raw = raw_columns[j]
+            raw_columns[j] = None
+            assert raw is not None  # a column holds one field (plan_columns)
+            converted[f.name] = convert_field(f, raw, columns[j], probs,
                                               wave=wave, info=info,
                                               aliases=aliases.get(f.name),
                                               clean=table.clean)
+            del raw
         else:
             converted[f.name] = empty_converted(f, n, wave)
 
@@ -455,7 +463,7 @@ def load_wave(
     index = pd.Index(table.rows[keep], name="row", dtype="int64")
     data = pd.DataFrame(
         {name: _column(conv.values, keep, index) for name, conv in converted.items()},
-        index=index)
+        index=index, copy=False)  # the converted columns are not used again: no copy
     if not keep.all():
         # categories seen only in excluded rows (areas, groups without declared levels)
         # are not categories of the data kept
