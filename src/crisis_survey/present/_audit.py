@@ -520,7 +520,7 @@ def audit_release(
             b.add("Likert figure", f"w{w} {rec['group']} {rec['item']}={rec['level']}",
                   fr.has(w) & (fr.x(w) == int(rec["level_index"]))
                   & in_group(fr.g(w), str(rec["group"])), "published",
-                  domain(True, rec["group"], rec["item"], "figures"))
+                  domain(True, rec["group"], rec["item"], "likert"))
         for rec in published.transitions.to_dict("records"):
             got = block(str(rec["item"]))
             if got is None:
@@ -531,11 +531,11 @@ def audit_release(
             if i == 0 and j == 0:  # the panel's number of pairs, in its title
                 shown = not pd.isna(rec["n"])
                 b.add("transition figure", f"{rec['group']} {rec['item']} pairs", pair,
-                      status(shown), domain(shown, rec["group"], rec["item"], "figures"))
+                      status(shown), domain(shown, rec["group"], rec["item"], "transitions"))
             shown = not rec["withheld"]
             b.add("transition figure", f"{rec['group']} {rec['item']} {i}->{j}",
                   pair & (fr.x1 == i) & (fr.x2 == j), status(shown),
-                  domain(shown, rec["group"], rec["item"], "figures"))
+                  domain(shown, rec["group"], rec["item"], "transitions"))
     if "change" in parts:
         steps = {"down": -1, "same": 0, "up": 1}
         for rec in published.change.to_dict("records"):
@@ -549,7 +549,7 @@ def audit_release(
                   fr.linked & (fr.x1 >= 0) & (fr.x2 >= 0)
                   & (np.sign(fr.x2 - fr.x1) == steps[str(rec["direction"])])
                   & in_group(fr.g1, str(rec["group"])), "published",
-                  domain(True, rec["group"], rec["item"], "figures"))
+                  domain(True, rec["group"], rec["item"], "transitions"))
     # the wave-2 table by group
     if "wave2" in parts and published.wave2 is not None:
         for rec in published.wave2.to_dict("records"):
@@ -1021,19 +1021,23 @@ def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
             overlap[origin] = max(overlap.get(origin, 0.0), float(value))
     if not overlap:
         return None
-    # a comparison row or an attrition test that shares respondents with the count goes
-    # first; a model's odds ratios (one row summing up the whole item, whose facts share
-    # respondents with every count of it) next; a whole domain (every published count of
-    # one group's answers to one field) only where no statistic is left, the one sharing
-    # most respondents with the count (a group's before the All column's)
-    # (from the part of the release least worth to a reader: the figures first, the
-    # comparison rows last)
-    def rank(o: tuple[str, ...]) -> tuple[bool, bool, float, float, bool]:
+    # the figures' elements first (they draw what the tables publish: a transition panel
+    # or a Likert bar is worth less to a reader than a statistic), then a comparison row or
+    # an attrition test, then a model's odds ratios (one row summing up the whole item,
+    # whose facts share respondents with every count of it), each the one sharing most
+    # respondents with the count; then a statistic sharing none (the differencing went
+    # through them all); a whole domain's counts from a table, CSV or the comparison rows
+    # only where no statistic is left (from the part of the release least worth to a
+    # reader, the comparison rows last; a group's before the All column's)
+    def rank(o: tuple[str, ...]) -> tuple[int, float, float, float, bool]:
+        shares = overlap[o] > 0
         if o[0] == "domain":
-            return (False, overlap[o] > 0, -float(DOMAIN_PARTS.index(o[3])), overlap[o],
-                    o[1] != "All")
-        return (True, o[0] != "model" and overlap[o] > 0, overlap[o], 0.0,
-                o[2] == "All" if len(o) > 2 else False)
+            part = -float(DOMAIN_PARTS.index(o[3]))
+            if o[3] in ("transitions", "likert") and shares:
+                return (4, overlap[o], part, 0.0, o[1] != "All")
+            return (0, float(shares), part, overlap[o], o[1] != "All")
+        tier = (3 if o[0] != "model" else 2) if shares else 1
+        return (tier, overlap[o], 0.0, 0.0, o[2] == "All" if len(o) > 2 else False)
 
     return max(overlap, key=rank)
 

@@ -985,7 +985,8 @@ def _shared_row(mask: pd.DataFrame, label: str) -> pd.Series:
 #: The parts of a release the audit may withhold a domain from
 #: (:func:`~crisis_survey.present._release.hidden_domains`), in the order it gives them up:
 #: the figures first, the comparison rows last.
-DOMAIN_PARTS: tuple[str, ...] = ("figures", "distribution", "attrition", "table1", "comparison")
+DOMAIN_PARTS: tuple[str, ...] = ("transitions", "likert", "distribution", "attrition", "table1",
+                                  "comparison")
 
 
 def is_small(count: float, threshold: int = DEFAULT_THRESHOLD) -> bool:

@@ -905,14 +905,15 @@ def hidden_domains(withhold: Collection[tuple[str, ...]], part: str
     field)`` of each origin ``("domain", group, field, part)`` in ``withhold``.
 
     A domain is one respondent group's (or comparison cell's, or ``"All"``) answers to one
-    item or demographic variable. The audit withholds one where a small count of it is
-    narrowed and no statistic is left to withhold (the count tables alone narrow it: on
-    small studies, a few dozen linked carers), from one part of the release at a time
-    (:data:`DOMAIN_PARTS`): ``"figures"`` (its Likert bars, transition cells and
-    paired-change bars), ``"distribution"`` (its level counts in the distribution tables),
-    ``"attrition"`` (its row of ``attrition.csv``), ``"table1"`` (its cells in Table 1,
-    both waves) or ``"comparison"`` (its rows' n, percentages and statistics in every
-    design), as statistics producers suppress a small domain whole."""
+    item or demographic variable. The audit withholds one from one part of the release at
+    a time (:data:`DOMAIN_PARTS`): ``"transitions"`` (its transition cells and
+    paired-change bars) or ``"likert"`` (its Likert bars) before any statistic, since the
+    figures draw what the tables publish; ``"distribution"`` (its level counts in the
+    distribution tables), ``"attrition"`` (its row of ``attrition.csv``), ``"table1"``
+    (its cells in Table 1, both waves) or ``"comparison"`` (its rows' n, percentages and
+    statistics in every design) only where no statistic is left to withhold (the count
+    tables alone narrow a count: on small studies, a few dozen linked carers), as
+    statistics producers suppress a small domain whole."""
     if part not in DOMAIN_PARTS:
         raise ValueError(f"part must be one of {DOMAIN_PARTS}, not {part!r}")
     return frozenset((str(o[1]), str(o[2])) for o in withhold
@@ -1216,7 +1217,7 @@ class Published:
 
         if previous is not None and domains(withhold) != domains(previous.withhold):
             previous = None  # the count tables change: built again whole
-        figures = hidden_domains(withhold, "figures")
+        paired_figures = hidden_domains(withhold, "transitions")
         sources = comparison_sources(study, comparison, withhold=withhold)
         present = set(comparison.table["design"])
         changed = (withhold ^ previous.withhold) if previous is not None else None
@@ -1266,10 +1267,11 @@ class Published:
                                                      threshold=threshold, linkage=linkage),
                    linkage_display=linkage.display(),
                    linkage_counts=_report_counts(study),
-                   likert=likert_counts(study, threshold=threshold, hidden=figures),
-                   change=change_counts(study, threshold=threshold, hidden=figures),
+                   likert=likert_counts(study, threshold=threshold,
+                                        hidden=hidden_domains(withhold, "likert")),
+                   change=change_counts(study, threshold=threshold, hidden=paired_figures),
                    transitions=cached(transition_counts, study, threshold=threshold,
-                                      hidden=figures),
+                                      hidden=paired_figures),
                    wave2=wave2, wave2_area=wave2_area, distributions=distributions,
                    withhold=withhold, attrition_raw=raw, models=models)
 
@@ -1294,7 +1296,7 @@ def audit_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAU
 
 
 #: The output a domain's part names in ``disclosure.csv`` (:func:`hidden_domains`).
-_DOMAIN_OUTPUTS = {"figures": "figures (Likert bars, transition cells)",
+_DOMAIN_OUTPUTS = {"transitions": "transition figure", "likert": "Likert figure",
                    "distribution": "distribution tables", "attrition": "attrition.csv",
                    "table1": "Table 1", "comparison": "comparison (every design)"}
 
@@ -1436,9 +1438,10 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
         # the round's statistics together, then by output, then what is left one at a time
         parts = list(dict.fromkeys([
             batch, *(frozenset(o for o in batch if output(o) == key) for key in outputs),
-            # one at a time only the comparison rows' (an attrition test is worth less
-            # to a reader than the audit it costs: 0.4 s each on the sample)
-            *(frozenset([o]) for o in sorted(batch) if o[0] == "comparison")]))
+            # one at a time only the comparison rows' and the figures' (an attrition test
+            # is worth less to a reader than the audit it costs: 0.4 s each on the sample)
+            *(frozenset([o]) for o in sorted(batch) if o[0] == "comparison"
+              or (o[0] == "domain" and o[3] in ("transitions", "likert")))]))
         for part in parts:
             give = part & withhold  # what is still withheld of it
             if not give:

@@ -703,7 +703,8 @@ def _redrawn(withhold: Collection[tuple[str, ...]]) -> bool:
     figures, a linkage cell): drawn before the audit ended, they are drawn again."""
     from ._release import hidden_domains, hidden_linkage
 
-    return bool(hidden_domains(withhold, "figures") or hidden_linkage(withhold))
+    return bool(hidden_domains(withhold, "transitions") or hidden_domains(withhold, "likert")
+                or hidden_linkage(withhold))
 
 
 def _figure_formats(plan: AnalysisPlan) -> list[str]:
@@ -726,7 +727,8 @@ def study_figures(study: Any, plan: AnalysisPlan,
     thr = plan.threshold
     from ._release import hidden_domains, hidden_linkage
 
-    hidden = hidden_domains(withhold, "figures")  # what the release audit withheld
+    hidden = hidden_domains(withhold, "transitions")  # what the release audit withheld
+    bars = hidden_domains(withhold, "likert")
     linkage_cells = hidden_linkage(withhold)
     figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [
         ("flow", lambda: F.flow_diagram(study, threshold=thr, force=linkage_cells),
@@ -748,7 +750,7 @@ def study_figures(study: Any, plan: AnalysisPlan,
             scales.setdefault(f.labels, []).append(f.name)
 
     def likert(items: list[str]) -> Callable[[], Any]:
-        return lambda: F.likert_chart(study, items, threshold=thr, hidden=hidden)
+        return lambda: F.likert_chart(study, items, threshold=thr, hidden=bars)
 
     for k, (scale, names) in enumerate(sorted(scales.items(), key=lambda kv: -len(kv[1]))):
         figure_specs.append((
