@@ -361,16 +361,15 @@ def load_wave(
             isinstance(c, int) and -32768 <= c < 32768 for c in codes)
 
     table = read_table(raw_bytes, source, suffix, sheet=sheet, encoding=encoding,
-                       plain=plain, known=known, small_int=small_int)
+                       plain=plain, known=known, small_int=small_int, lazy=True)
     del raw_bytes
-    frame = table.frame
-    columns = [str(c) for c in frame.columns]
+    columns = table.column_names()
     plan = plan_columns(columns, maps, cb, wave, source)
     file_problems: list[dict[str, Any]] = list(plan.problems)
     answered_not_asked: dict[str, int] = {}
     for name in plan.not_asked:
         j = plan.column_of[name]
-        answered = as_text(frame.iloc[:, j]).notna()
+        answered = as_text(table.take(j)).notna()
         if answered.any():
             answered_not_asked[name] = int(answered.sum())
             file_problems.append(file_problem(
@@ -390,24 +389,20 @@ def load_wave(
                 aliases[name] = file_aliases(cb[name], labels,
                                              table.user_missing.get(columns[j], []))
 
-    n = len(frame)
+    n = table.row_count()
     probs = Problems(source, table.rows)
     if table.row_problems:
         probs.add_rows(pd.DataFrame(table.row_problems, columns=list(PROBLEM_COLUMNS)))
     info = cb.wave_info(wave)
-    # Each file column is converted once and then let go, so that the file's cells and the
-    # converted data are never all held side by side (peak memory, issue 13).
-    raw_columns: list[pd.Series | None] = [frame.iloc[:, j] for j in range(frame.shape[1])]
-    table.frame = frame = frame.iloc[:0, :0]
+    # Each file column is taken from the table once, converted and then let go, so that
+    # the file's cells and the converted data are never all held side by side (issue 13).
     converted: dict[str, Converted] = {}
     for f in cb.fields:
         if wave not in f.waves:
             continue
         if f.name in plan.column_of:
             j = plan.column_of[f.name]
-            raw = raw_columns[j]
-            raw_columns[j] = None
-            assert raw is not None  # a column holds one field (plan_columns)
+            raw = table.take(j)
             converted[f.name] = convert_field(f, raw, columns[j], probs,
                                               wave=wave, info=info,
                                               aliases=aliases.get(f.name),
@@ -471,12 +466,14 @@ def load_wave(
             if not cb[name].levels and isinstance(data[name].dtype, pd.CategoricalDtype):
                 data[name] = data[name].cat.remove_unused_categories()
     reasons_dtype = missing_kinds_dtype()
+    every = bool(keep.all())
     reasons = pd.DataFrame(
-        {name: pd.Series(pd.Categorical.from_codes(conv.kinds[keep], dtype=reasons_dtype,
-                                                   validate=False), index=index)
+        {name: pd.Series(pd.Categorical.from_codes(conv.kinds if every else conv.kinds[keep],
+                                                   dtype=reasons_dtype, validate=False),
+                         index=index, copy=False)
          for name, conv in converted.items()
          if conv.kinds is not None and cb[name].role in ("item", "demographic")},
-        index=index)
+        index=index, copy=False)  # the kinds are not used again: no copy
     ordered = _order(cell_problems, column_order)
     return SurveyWave(
         wave=wave,

@@ -72,6 +72,46 @@ class RawTable:
     platform: str | None = None
     #: column name -> the question text the platform's extra header row gives it
     questions: dict[str, str] = field(default_factory=dict)
+    #: CSV read with ``lazy=True``: the parsed columns (a pyarrow Table named as the file
+    #: names them), handed to pandas one at a time by :meth:`take`; ``frame`` is then empty
+    arrow: Any = None
+    _taken: list[pd.Series | None] | None = None
+
+    def column_names(self) -> list[str]:
+        """The columns' names as the file writes them."""
+        names = self.arrow.column_names if self.arrow is not None else self.frame.columns
+        return [str(c) for c in names]
+
+    def row_count(self) -> int:
+        """How many data rows were read."""
+        return int(self.arrow.num_rows) if self.arrow is not None else len(self.frame)
+
+    def take(self, j: int) -> pd.Series:
+        """Column ``j`` as a pandas Series, handed over once: the table lets go of it, so
+        that the file's columns and what they are converted into are never all held side by
+        side (peak memory, issue 13). After the first ``take``, ``frame`` is empty."""
+        if self.arrow is not None:
+            import pyarrow as pa
+
+            name = self.arrow.field(j).name
+            # a table of the one column converts as the whole table did (a ChunkedArray's
+            # own to_pandas makes Python strings of a text column first)
+            one = pa.table([self.arrow.column(j)], names=[name])
+            self.arrow = self.arrow.set_column(j, name, pa.nulls(self.arrow.num_rows))
+            frame = one.to_pandas(split_blocks=True, self_destruct=True, ignore_metadata=True,
+                                  types_mapper=_types_mapper)
+            del one
+            out: pd.Series = frame.iloc[:, 0]
+            out.index = pd.RangeIndex(len(out))
+            return out
+        if self._taken is None:
+            self._taken = [self.frame.iloc[:, k] for k in range(self.frame.shape[1])]
+            self.frame = self.frame.iloc[:0, :0]
+        taken = self._taken[j]
+        self._taken[j] = None
+        if taken is None:
+            raise ValueError(f"column {j} was already taken")
+        return taken
 
 
 def file_problem(
@@ -182,6 +222,14 @@ def platform_header(header: Sequence[Any], below: Sequence[Sequence[Any]]
         seen[n] = seen.get(n, 0) + 1
         unique.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
     return PlatformHeader("SurveyMonkey", 1, unique, questions)
+
+
+def _types_mapper(arrow_type: Any) -> Any:
+    """How parsed CSV columns become pandas ones: small whole-number codes as nullable Int16,
+    the others as pyarrow converts them."""
+    import pyarrow as pa
+
+    return pd.Int16Dtype() if arrow_type == pa.int16() else None
 
 
 # -- text files ----------------------------------------------------------------------------
@@ -331,7 +379,8 @@ def _scan(path: Path) -> tuple[bool, bool]:
 
 
 def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
-              plain: Callable[[str], bool], small_int: Callable[[str], bool]) -> RawTable:
+              plain: Callable[[str], bool], small_int: Callable[[str], bool],
+              lazy: bool = False) -> RawTable:
     """Parse a CSV file with pyarrow's multi-threaded reader.
 
     Given a path (the usual case), a UTF-8 file is parsed from disk in blocks, never held
@@ -464,9 +513,6 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
     clean = _scan(path) if on_disk and path is not None else \
         (not data.translate(None, _NOT_CONTROL), b'"' not in data)
     del data
-    frame = table.to_pandas(split_blocks=True, self_destruct=True, ignore_metadata=True,
-                            types_mapper={pa.int16(): pd.Int16Dtype()}.get)
-    del table
     # Data rows are numbered as a spreadsheet shows them; rows the parser skipped keep their
     # numbers (they are reported), so later rows are not renumbered.
     total = n + len(skipped)
@@ -479,16 +525,25 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
         if text:
             col_names.append(text)
             keep_cols.append(j)
-        elif frame.iloc[:, j].notna().any():
+        elif table.column(j).null_count < n:  # a column without a name that holds data
             col_names.append(f"(unnamed column {j + 1})")
             keep_cols.append(j)
-    frame = frame.iloc[:, keep_cols] if len(keep_cols) != width else frame
+    table = table.select(keep_cols) if len(keep_cols) != width else table
+    table = table.rename_columns(col_names)
+    out = RawTable(frame=pd.DataFrame(), rows=rows[:n], format="csv", encoding=used,
+                   row_problems=problems, skipped_rows=len(skipped), clean=clean,
+                   platform=extra.platform if extra else None,
+                   questions=extra.questions if extra else {})
+    if lazy:
+        out.arrow = table
+        return out
+    frame = table.to_pandas(split_blocks=True, self_destruct=True, ignore_metadata=True,
+                            types_mapper=_types_mapper)
+    del table
     frame.columns = pd.Index(col_names, dtype=object)
     frame.index = pd.RangeIndex(len(frame))
-    return RawTable(frame=frame, rows=rows[:len(frame)], format="csv", encoding=used,
-                    row_problems=problems, skipped_rows=len(skipped), clean=clean,
-                    platform=extra.platform if extra else None,
-                    questions=extra.questions if extra else {})
+    out.frame = frame
+    return out
 
 
 # -- Excel ---------------------------------------------------------------------------------
@@ -785,6 +840,7 @@ def read_table(
     plain: Callable[[str], bool] = lambda name: False,
     known: Callable[[str], bool] = lambda name: False,
     small_int: Callable[[str], bool] = lambda name: False,
+    lazy: bool = False,
 ) -> RawTable:
     """Read a file's bytes by its (lower-case) extension ``suffix``.
 
@@ -793,6 +849,8 @@ def read_table(
     which columns the codebook (or the mapping) knows: with no ``sheet``, a workbook is read
     from the one sheet whose header has such columns. ``small_int(column)`` says which CSV
     columns the codebook expects to hold small whole-number codes (parsed as numbers).
+    ``lazy``: a CSV file's columns are kept as parsed and handed to pandas one at a time
+    (:meth:`RawTable.take`) instead of all at once in ``frame``.
     """
     kind = READERS.get(suffix)
     if kind is None:
@@ -809,7 +867,7 @@ def read_table(
         raise _fail(source, "encoding= was given but the file is not a text (CSV) file",
                     "encoding=None for Excel, SPSS, Stata and Parquet files", value=encoding)
     if kind == "csv":
-        return _read_csv(raw, source, suffix, encoding, plain, small_int)
+        return _read_csv(raw, source, suffix, encoding, plain, small_int, lazy)
     blob = raw if isinstance(raw, bytes) else raw.read_bytes()
     readers: dict[str, Callable[[], RawTable]] = {
         "excel": lambda: _read_excel(blob, source, sheet, known),

@@ -1,0 +1,86 @@
+"""CSV columns handed over one at a time, and the sorted duplicate check (issue 13: peak
+memory of ``load_wave``), each against its plain reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crisis_survey.load._readers import read_table
+from crisis_survey.load._validate import repeated, repeated_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+PLAIN = {"respondent_id", "link_key", "comments"}
+
+
+def _read(path: Path, lazy: bool) -> object:
+    return read_table(path, path.name, ".csv", plain=lambda c: c.strip() in PLAIN,
+                      small_int=lambda c: c.strip().startswith(("exp_", "svc_", "wave")),
+                      lazy=lazy)
+
+
+def _same_columns(path: Path) -> None:
+    eager = _read(path, lazy=False)
+    lazy = _read(path, lazy=True)
+    frame = eager.frame  # type: ignore[attr-defined]
+    assert lazy.column_names() == [str(c) for c in frame.columns]  # type: ignore[attr-defined]
+    assert lazy.row_count() == len(frame)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(lazy.rows, eager.rows)  # type: ignore[attr-defined]
+    assert lazy.row_problems == eager.row_problems  # type: ignore[attr-defined]
+    for j in range(frame.shape[1]):
+        got = lazy.take(j)  # type: ignore[attr-defined]
+        pd.testing.assert_series_equal(got, frame.iloc[:, j], check_exact=True)
+        assert type(got.array) is type(frame.iloc[:, j].array)
+    with pytest.raises(ValueError, match="already taken"):
+        eager.take(0)  # type: ignore[attr-defined]
+        eager.take(0)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["synthetic_wave1.csv", "synthetic_wave2.csv"])
+def test_lazy_columns_equal_the_whole_frame(name: str) -> None:
+    _same_columns(SAMPLE / name)
+
+
+def test_lazy_columns_equal_the_whole_frame_of_a_faulty_file(tmp_path: Path) -> None:
+    # an unnamed column with data, an unnamed empty one, a row with too many fields, labels
+    # in a column read as numbers, blanks, a quoted line break
+    text = ("respondent_id,exp_dignity,,wave,area,\n"
+            "R1,4,x,1,CC01,\n"
+            "R2,Good,,1,CC02,\n"
+            "R3,,,1,,,extra\n"
+            '"R4\nR4b",8,,1,CC01,\n'
+            "R5,2,y,,CC03,\n")
+    path = tmp_path / "faulty.csv"
+    path.write_text(text, encoding="utf-8")
+    table = _read(path, lazy=True)
+    assert table.skipped_rows == 1 and table.column_names()[2] == "(unnamed column 3)"  # type: ignore[attr-defined]
+    _same_columns(path)
+
+
+texts = st.lists(st.one_of(st.none(), st.sampled_from(["", "a", "b", "ab", "é", "A", "a "])),
+                 max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_repeated_matches_reference(values: list[str | None]) -> None:
+    arrow = pd.Series(values, dtype="str")
+    assert isinstance(arrow.dtype, pd.StringDtype) and arrow.dtype.storage == "pyarrow"
+    want = repeated_reference(arrow)
+    np.testing.assert_array_equal(repeated(arrow), want)
+    chunked = pd.concat([arrow.iloc[: len(values) // 2], arrow.iloc[len(values) // 2:]],
+                        ignore_index=True)  # more than one pyarrow chunk
+    np.testing.assert_array_equal(repeated(chunked), want)
+    objects = pd.Series(values, dtype=object)
+    np.testing.assert_array_equal(repeated(objects), repeated_reference(objects))
+
+
+def test_repeated_finds_each_copy() -> None:
+    s = pd.Series(["x", None, "y", "x", None, "z", "y", "x"], dtype="str")
+    assert repeated(s).tolist() == [True, False, True, True, False, False, True, True]
