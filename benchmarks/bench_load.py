@@ -7,19 +7,27 @@ in a fresh interpreter so that peak memory (``ru_maxrss``) is that step's alone:
 (a) ``load_wave(path, wave=1)``: read, validate every cell against the codebook, convert;
 (b) ``pandas.read_csv(path, engine="pyarrow")``: the parse alone, types guessed by pyarrow.
 
-It prints the file size, each time, the ratio (a)/(b) and each peak memory divided by the
-file size. The figures measured on the project machine are in ``docs/performance.md``.
+(c) the interpreter and the imports alone (the floor under both peaks).
+
+Each child's peak resident memory is its own ``ru_maxrss`` as ``os.wait4`` reports it. It
+prints the file size, each time, the time ratio (a)/(b), each peak divided by the file size
+and the peak ratio (a)/(b), also above (c). ``--src`` measures another checkout's
+``load_wave`` (an earlier commit). Every child imports pandas, pyarrow and crisis_survey
+before its clock starts, so both times leave the imports out and all three peaks share the
+same floor. The figures measured on the project machine are in ``docs/performance.md``.
 
 Usage::
 
     python benchmarks/bench_load.py --mb 100
     python benchmarks/bench_load.py --mb 1000 --reps 1
+    python benchmarks/bench_load.py --mb 100 1000 --reps 1 --src /path/to/old/checkout/src
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,21 +38,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "synthetic_wave1.csv"
 
 _RUN = r"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 sys.path.insert(0, {src!r})
 warnings.simplefilter("ignore")
 path = {path!r}
+import pandas as pd
+import pyarrow.csv
+from crisis_survey import load_wave
 t0 = time.perf_counter()
 if {which!r} == "load_wave":
-    from crisis_survey import load_wave
     w = load_wave(path, wave=1)
     rows = len(w.data)
-else:
-    import pandas as pd
+elif {which!r} == "pandas":
     rows = len(pd.read_csv(path, engine="pyarrow"))
+else:  # the interpreter and the imports alone
+    rows = 0
 seconds = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"seconds": seconds, "peak_bytes": peak, "rows": rows}}))
+print(json.dumps({{"seconds": seconds, "rows": rows}}))
 """
 
 
@@ -90,48 +100,81 @@ def _records(block: list[str]) -> list[str]:
     return out
 
 
-def run(which: str, path: Path) -> dict[str, float]:
-    code = _RUN.format(src=str(ROOT / "src"), path=str(path), which=which)
-    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                          text=True)
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+def run(which: str, path: Path, src: Path) -> dict[str, float]:
+    """Time one step in a child interpreter; its peak resident memory is the child's own
+    ``ru_maxrss`` as ``os.wait4`` reports it (Linux: kilobytes)."""
+    code = _RUN.format(src=str(src), path=str(path), which=which)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    out, err = child.stdout.read(), child.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{which} failed:\n{err}")
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    result["peak_bytes"] = usage.ru_maxrss * 1024
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mb", type=float, default=100.0, help="file size in megabytes")
+    parser.add_argument("--mb", type=float, nargs="+", default=[100.0],
+                        help="file sizes in megabytes (each measured in turn)")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="the src/ folder whose load_wave is measured (e.g. a checkout "
+                             "of an earlier commit, for a before/after in one run)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    summaries = [measure(mb, args.reps, args.src) for mb in args.mb]
+    if args.json:
+        print(json.dumps(summaries))
+        return
+    for summary in summaries:
+        report(summary)
+
+
+def measure(megabytes: float, reps: int, src: Path) -> dict[str, float]:
+    """Write a file of about ``megabytes`` and measure each step ``reps`` times."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "wave1.csv"
-        rows = write_csv(path, args.mb)
+        rows = write_csv(path, megabytes)
         size = path.stat().st_size
-        results: dict[str, list[dict[str, float]]] = {"load_wave": [], "pandas": []}
-        for _ in range(args.reps):
+        results: dict[str, list[dict[str, float]]] = {"load_wave": [], "pandas": [],
+                                                      "imports": []}
+        for _ in range(reps):
             for which in results:
-                results[which].append(run(which, path))
+                results[which].append(run(which, path, src))
     ours = statistics.median(r["seconds"] for r in results["load_wave"])
     theirs = statistics.median(r["seconds"] for r in results["pandas"])
     peak_ours = max(r["peak_bytes"] for r in results["load_wave"])
     peak_theirs = max(r["peak_bytes"] for r in results["pandas"])
-    summary = {
-        "file_mb": size / 1e6, "rows": rows, "reps": args.reps,
+    base = max(r["peak_bytes"] for r in results["imports"])
+    return {
+        "file_mb": size / 1e6, "rows": rows, "reps": reps,
         "load_wave_s": ours, "pandas_pyarrow_s": theirs, "time_ratio": ours / theirs,
         "load_wave_peak_mb": peak_ours / 1e6, "load_wave_peak_over_size": peak_ours / size,
         "pandas_peak_mb": peak_theirs / 1e6, "pandas_peak_over_size": peak_theirs / size,
+        "imports_peak_mb": base / 1e6, "peak_ratio": peak_ours / peak_theirs,
+        "peak_ratio_above_imports": (peak_ours - base) / (peak_theirs - base),
+        "load_wave_above_imports_over_size": (peak_ours - base) / size,
         "rows_kept": results["load_wave"][0]["rows"],
     }
-    if args.json:
-        print(json.dumps(summary))
-        return
-    print(f"CSV {size / 1e6:,.0f} MB, {rows:,} rows (median of {args.reps})")
-    print(f"  load_wave               {ours:7.2f} s   peak {peak_ours / 1e6:8,.0f} MB "
-          f"= {peak_ours / size:4.2f} x file")
-    print(f"  pandas read_csv pyarrow {theirs:7.2f} s   peak {peak_theirs / 1e6:8,.0f} MB "
-          f"= {peak_theirs / size:4.2f} x file")
-    print(f"  time ratio load_wave / pandas pyarrow: {ours / theirs:.2f}")
+
+
+def report(s: dict[str, float]) -> None:
+    size = s["file_mb"]
+    print(f"CSV {size:,.0f} MB, {s['rows']:,} rows (time: median of {s['reps']}; "
+          "peak: largest)")
+    print(f"  load_wave               {s['load_wave_s']:7.2f} s   peak "
+          f"{s['load_wave_peak_mb']:8,.0f} MB = {s['load_wave_peak_over_size']:4.2f} x file")
+    print(f"  pandas read_csv pyarrow {s['pandas_pyarrow_s']:7.2f} s   peak "
+          f"{s['pandas_peak_mb']:8,.0f} MB = {s['pandas_peak_over_size']:4.2f} x file")
+    print(f"  imports alone                       peak {s['imports_peak_mb']:8,.0f} MB")
+    print(f"  time ratio load_wave / pandas pyarrow: {s['time_ratio']:.2f}")
+    print(f"  peak ratio load_wave / pandas pyarrow: {s['peak_ratio']:.2f} "
+          f"({s['peak_ratio_above_imports']:.2f} above the imports; load_wave above the "
+          f"imports = {s['load_wave_above_imports_over_size']:.2f} x file)")
 
 
 if __name__ == "__main__":
