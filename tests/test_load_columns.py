@@ -21,7 +21,8 @@ PLAIN = {"respondent_id", "link_key", "comments"}
 
 def _read(path: Path, lazy: bool) -> object:
     return read_table(path, path.name, ".csv", plain=lambda c: c.strip() in PLAIN,
-                      small_int=lambda c: c.strip().startswith(("exp_", "svc_", "wave")),
+                      small_int=lambda c: 8 if c.strip().startswith(("exp_", "svc_")) else
+                      16 if c.strip() == "wave" else 0,
                       lazy=lazy)
 
 
@@ -84,3 +85,46 @@ def test_repeated_matches_reference(values: list[str | None]) -> None:
 def test_repeated_finds_each_copy() -> None:
     s = pd.Series(["x", None, "y", "x", None, "z", "y", "x"], dtype="str")
     assert repeated(s).tolist() == [True, False, True, True, False, False, True, True]
+
+
+def _codes_file(path: Path, big: str, rows_before: int) -> Path:
+    head = "respondent_id,wave,exp_dignity\n"
+    body = "".join(f"R{i},1,{1 + i % 5}\n" for i in range(rows_before))
+    path.write_text(head + body + f"RX,1,{big}\nRY,1,3\nRZ,1,\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("rows_before", [3, 80_000])  # in the first megabyte, and beyond it
+@pytest.mark.parametrize("big", ["300", "0300", "-129", "4"])
+def test_int8_codes_read_as_int16_reads_them(tmp_path: Path, rows_before: int,
+                                             big: str) -> None:
+    """Codes asked for as int8 read as the int16 reading (the plain reference) reads them:
+    a value outside int8 makes the column int16, never text, so problems show the same."""
+    path = _codes_file(tmp_path / "codes.csv", big, rows_before)
+
+    def read(bits: int) -> pd.Series:
+        table = read_table(path, path.name, ".csv", plain=lambda c: c == "respondent_id",
+                           small_int=lambda c: bits if c == "exp_dignity" else 0, lazy=True)
+        return table.take(2)
+
+    narrow, reference = read(8), read(16)
+    assert str(reference.dtype) == "Int16"
+    assert str(narrow.dtype) == ("Int8" if big == "4" else "Int16")
+    assert narrow.astype("Int64").tolist() == reference.astype("Int64").tolist()
+    assert narrow.iloc[-3:].astype("Int64").tolist() == [int(big), 3, pd.NA]
+
+
+def test_code_outside_int8_reported_with_its_number(tmp_path: Path) -> None:
+    import warnings
+
+    from crisis_survey import DataValidationError, load_wave
+
+    path = _codes_file(tmp_path / "codes.csv", "0300", 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DataValidationError) as info:
+            load_wave(path, wave=1, absent_columns="not_answered")
+    bad = info.value.problems
+    bad = bad[bad["column"] == "exp_dignity"]
+    assert bad["value"].tolist() == ["300"]
+    assert bad["problem"].tolist() == ["unknown code or label"]

@@ -351,14 +351,21 @@ def load_wave(
     def known(column: str) -> bool:
         return column.strip().casefold() in maps or target_of(column) is not None
 
-    def small_int(column: str) -> bool:
+    def small_int(column: str) -> int:
+        """8 or 16: the bits the codebook's whole-number codes of the column fit in; 0: the
+        column is not such a column."""
         name = target_of(column)
         if name is None or name in plain_fields:
-            return False
+            return 0
         f = cb[name]
         codes = [*f.codes, *(m.code for m in f.missing)]
-        return f.type == "integer" and all(
-            isinstance(c, int) and -32768 <= c < 32768 for c in codes)
+        ints = [c for c in codes if isinstance(c, int)]
+        if f.type != "integer" or len(ints) != len(codes):
+            return 0
+        for bits in (8, 16):
+            if all(-(1 << (bits - 1)) <= c < 1 << (bits - 1) for c in ints):
+                return bits
+        return 0
 
     table = read_table(raw_bytes, source, suffix, sheet=sheet, encoding=encoding,
                        plain=plain, known=known, small_int=small_int, lazy=True)

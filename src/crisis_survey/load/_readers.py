@@ -225,10 +225,12 @@ def platform_header(header: Sequence[Any], below: Sequence[Sequence[Any]]
 
 
 def _types_mapper(arrow_type: Any) -> Any:
-    """How parsed CSV columns become pandas ones: small whole-number codes as nullable Int16,
-    the others as pyarrow converts them."""
+    """How parsed CSV columns become pandas ones: small whole-number codes as nullable Int8
+    or Int16, the others as pyarrow converts them."""
     import pyarrow as pa
 
+    if arrow_type == pa.int8():
+        return pd.Int8Dtype()
     return pd.Int16Dtype() if arrow_type == pa.int16() else None
 
 
@@ -379,7 +381,7 @@ def _scan(path: Path) -> tuple[bool, bool]:
 
 
 def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
-              plain: Callable[[str], bool], small_int: Callable[[str], bool],
+              plain: Callable[[str], bool], small_int: Callable[[str], int],
               lazy: bool = False) -> RawTable:
     """Parse a CSV file with pyarrow's multi-threaded reader.
 
@@ -424,16 +426,24 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
         ragged.append(int(row.actual_columns))
         return "skip"
 
-    # Answers coded as small whole numbers (the codebook says so) are parsed as int16 by the
-    # multi-threaded parser and become Categoricals of their codes without hashing; other
+    # Answers coded as small whole numbers (the codebook says so) are parsed as int8 (codes
+    # -128 to 127) or int16 by the multi-threaded parser (a column holding a larger number is
+    # parsed as int16, as it was before int8 was tried: issue 13, a byte a cell less) and
+    # become Categoricals of their codes without hashing; other
     # answers (labels, dates, text codes) are read dictionary-encoded, so their few distinct
     # values are matched once; identifiers and free text as plain strings. A column the
     # codebook calls integer that holds labels is found in a sample of the file first, or
     # by the parser's conversion error, and read dictionary-encoded instead.
     coded = pa.dictionary(pa.int32(), pa.string())
-    types = {n: (pa.string() if plain(h.strip()) else pa.int16() if small_int(h.strip())
-                 else coded) for n, h in zip(names, header, strict=True)}
-    ints = [n for n, t in types.items() if t == pa.int16()]
+    narrow = {8: pa.int8(), 16: pa.int16()}
+    types = {n: (pa.string() if plain(h.strip()) else narrow.get(int(small_int(h.strip())),
+                                                                   coded))
+             for n, h in zip(names, header, strict=True)}
+    ints = [n for n, t in types.items() if t in (pa.int8(), pa.int16())]
+
+    def wider(n: str) -> None:
+        """A column the parser could not read as its integer type: int8 -> int16 -> text."""
+        types[n] = pa.int16() if types[n] == pa.int8() else coded
 
     def parse(buffer: bytes | None, sample: bool = False) -> Any:
         ragged.clear()
@@ -457,22 +467,25 @@ def _read_csv(raw: bytes | Path, source: str, suffix: str, encoding: str | None,
         try:
             sampled = parse(sample_bytes[:cut], sample=True)
             for n in ints:
-                try:
-                    sampled.column(n).cast(pa.int16())
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    types[n] = coded
+                while types[n] != coded:
+                    try:
+                        sampled.column(n).cast(types[n])
+                        break
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                        wider(n)
         except pa.ArrowInvalid:
             pass  # the full parse below reports it
 
     def parse_all(buffer: bytes | None) -> Any:
-        for _ in range(width + 1):
+        for _ in range(2 * width + 1):
             try:
                 return parse(buffer)
             except pa.ArrowInvalid as exc:
-                found = re.search(r"CSV column #(\d+): CSV conversion error to int16", str(exc))
+                found = re.search(r"CSV column #(\d+): CSV conversion error to int(8|16)",
+                                  str(exc))
                 if not found:
                     raise
-                types[names[int(found.group(1))]] = coded
+                wider(names[int(found.group(1))])
         return parse(buffer)
 
     try:
@@ -839,7 +852,7 @@ def read_table(
     encoding: str | None = None,
     plain: Callable[[str], bool] = lambda name: False,
     known: Callable[[str], bool] = lambda name: False,
-    small_int: Callable[[str], bool] = lambda name: False,
+    small_int: Callable[[str], int] = lambda name: 0,
     lazy: bool = False,
 ) -> RawTable:
     """Read a file's bytes by its (lower-case) extension ``suffix``.
@@ -848,7 +861,8 @@ def read_table(
     (read as strings); other text columns are read as Categoricals. ``known(column)`` says
     which columns the codebook (or the mapping) knows: with no ``sheet``, a workbook is read
     from the one sheet whose header has such columns. ``small_int(column)`` says which CSV
-    columns the codebook expects to hold small whole-number codes (parsed as numbers).
+    columns the codebook expects to hold small whole-number codes (parsed as numbers) and
+    in how many bits they fit (8 or 16; 0: not such a column).
     ``lazy``: a CSV file's columns are kept as parsed and handed to pandas one at a time
     (:meth:`RawTable.take`) instead of all at once in ``frame``.
     """

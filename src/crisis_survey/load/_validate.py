@@ -153,7 +153,7 @@ class Problems:
         if not mask.any():
             return
         values = raw.to_numpy(dtype=object)[mask]
-        if isinstance(raw.dtype, pd.Int16Dtype):  # CSV codes parsed as numbers: the text
+        if isinstance(raw.dtype, pd.Int8Dtype | pd.Int16Dtype):  # CSV codes as numbers: text
             values = np.array([str(v) for v in values], dtype=object)
         values = self.shown(column, values)
         exp: Any = expected if isinstance(expected, str) else np.asarray(expected, dtype=object)
@@ -222,7 +222,7 @@ def _factor(raw: pd.Series) -> tuple[np.ndarray, list[Any]]:
         lo, hi = int(vals.min()), int(vals.max())
         if hi - lo < 4096:
             return vals.astype(np.int64) - lo, list(range(lo, hi + 1))
-    if isinstance(raw.dtype, pd.Int16Dtype) and len(raw):
+    if isinstance(raw.dtype, pd.Int8Dtype | pd.Int16Dtype) and len(raw):
         # small whole-number codes as the CSV parser read them (NA where blank)
         data = np.asarray(raw.array._data)
         mask = np.asarray(raw.array._mask)
