@@ -35,6 +35,8 @@ __all__ = ["load_wave"]
 
 OnError = Literal["raise", "quarantine"]
 AbsentColumns = Literal["raise", "not_answered"]
+#: What a converted column's ``blank`` becomes once the blank-row rule has taken it in.
+_FOLDED = np.zeros(0, dtype=bool)
 _EXCLUSION_COLUMNS = ["row", "reason", "file", "column", "value", "problem", "expected"]
 
 
@@ -403,6 +405,11 @@ def load_wave(
     info = cb.wave_info(wave)
     # Each file column is taken from the table once, converted and then let go, so that
     # the file's cells and the converted data are never all held side by side (issue 13).
+    # Rows with nothing in any codebook column are not respondents (trailing blank lines,
+    # formatted but empty spreadsheet rows): skipped, and their row numbers with them. Each
+    # column's blanks go into that rule as it is converted; only a tick-all question's
+    # columns keep theirs (``_untick`` reads them, and leaves them as they are).
+    blank_row = np.ones(n, dtype=bool)
     converted: dict[str, Converted] = {}
     for f in cb.fields:
         if wave not in f.waves:
@@ -410,22 +417,17 @@ def load_wave(
         if f.name in plan.column_of:
             j = plan.column_of[f.name]
             raw = table.take(j)
-            converted[f.name] = convert_field(f, raw, columns[j], probs,
-                                              wave=wave, info=info,
-                                              aliases=aliases.get(f.name),
-                                              clean=table.clean)
+            conv = convert_field(f, raw, columns[j], probs, wave=wave, info=info,
+                                 aliases=aliases.get(f.name), clean=table.clean)
             del raw
+            blank_row &= conv.blank
+            if f.select_group is None:
+                conv.blank = _FOLDED
+            converted[f.name] = conv
         else:
             converted[f.name] = empty_converted(f, n, wave)
 
     _untick(cb, converted)
-
-    # Rows with nothing in any codebook column are not respondents (trailing blank lines,
-    # formatted but empty spreadsheet rows): skipped, and their row numbers with them.
-    blank_row = np.ones(n, dtype=bool)
-    for name in plan.column_of:
-        if name in converted:
-            blank_row &= converted[name].blank
     cell_problems = probs.table()
     if blank_row.any() and not cell_problems.empty:
         cell_problems = cell_problems[~np.isin(cell_problems["row"].to_numpy(dtype=np.int64),
