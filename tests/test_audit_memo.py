@@ -47,6 +47,7 @@ def _protect(study: Any, comparison: Any, *, memo: bool) -> tuple[Any, list[Any]
         mp.setattr(_release, "audit_release", recording)
         if not memo:
             mp.setattr(_audit, "remembered", lambda key, compute: compute())
+            mp.setattr(_release, "remembered", lambda key, compute, keep=None: compute())
         guard = _release.protect_release(study, comparison, threshold=THRESHOLD)
     return guard, audits, calls
 
@@ -232,3 +233,49 @@ def test_rows_not_in_is_setdiff1d(n: int, seed: int, k: int, outside: bool) -> N
     got = _audit._rows_not_in(n, rows)
     np.testing.assert_array_equal(got, want)
     assert got.dtype == want.dtype
+
+
+def test_attrition_csv_inside_a_run_is_the_plain_one_per_withheld_set() -> None:
+    """attrition.csv is remembered by what it reads of the withheld set (the attrition rows'
+    statistics, the domains withheld from it): the same frame as the plain computation for
+    every set, computed once per distinct part."""
+    from crisis_survey import load_sample_study
+    from crisis_survey._memo import memo_run
+    from crisis_survey.link import attrition_table
+    from crisis_survey.present import _release
+    from crisis_survey.present._tables import sample_table
+
+    study = load_sample_study()
+    raw = attrition_table(study)
+    sample = sample_table(study, threshold=THRESHOLD).values
+    att = ("attrition", "All", "overall_rating")
+    sets = [frozenset(), frozenset({("comparison", "paired", "Carer", "exp_listened")}),
+            frozenset({att}), frozenset({att, ("comparison", "paired", "All", "x")}),
+            frozenset({("domain", "Carer", "gender", "attrition")}),
+            frozenset({("domain", "Carer", "gender", "table1")})]
+    plain = [_release._attrition_csv_plain(study, raw, sample, threshold=THRESHOLD,
+                                           withhold=w) for w in sets]
+    assert not plain[0].equals(plain[2]) and not plain[0].equals(plain[4])
+    calls = 0
+    compute = _release._attrition_csv_plain
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return compute(*args, **kwargs)
+
+    with memo_run(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_release, "_attrition_csv_plain", counting)
+        got = [_release._attrition_csv(study, raw, sample, threshold=THRESHOLD, withhold=w)
+               for w in sets]
+        got[0].iloc[0, 0] = "changed"  # a caller's change must not reach the next
+        again = _release._attrition_csv(study, raw, sample, threshold=THRESHOLD,
+                                        withhold=sets[0])
+        # another Table 1 (its content, not its object) is another attrition.csv
+        other = sample.copy()
+        other.loc[other.index[other["count"].notna()][0], "count"] = np.nan
+        _release._attrition_csv(study, raw, other, threshold=THRESHOLD, withhold=sets[0])
+    assert calls == 4  # {}, {att}, {Carer gender domain}, and the other Table 1
+    for g, p in zip(got[1:], plain[1:], strict=True):
+        pd.testing.assert_frame_equal(g, p)
+    pd.testing.assert_frame_equal(again, plain[0])

@@ -112,10 +112,11 @@ def cached(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
     return result
 
 
-def remembered(key: Hashable, compute: Callable[[], _R]) -> _R:
+def remembered(key: Hashable, compute: Callable[[], _R], keep: Any = None) -> _R:
     """``compute()``, computed once per run of :func:`memo_run` for each ``key`` (which
     must say everything the result depends on; a deep copy after the first time); outside
-    a run, the plain call.
+    a run, the plain call. ``keep`` is held as long as the entry (an object whose ``id``
+    is in the key, so that the id cannot be reused within the run).
 
     Examples
     --------
@@ -132,5 +133,5 @@ def remembered(key: Hashable, compute: Callable[[], _R]) -> _R:
         result: _R = copy.deepcopy(cache[full][0])
         return result
     result = compute()
-    cache[full] = (copy.deepcopy(result), None)
+    cache[full] = (copy.deepcopy(result), keep)
     return result
