@@ -988,8 +988,9 @@ def _spec_key(spec: dict[str, Any]) -> tuple[tuple[str, str, tuple[int, ...], by
 
 def _records(problems: Sequence[Any], targets: Sequence[Sequence[int]],
              results: Sequence[tuple[np.ndarray, np.ndarray]], need: int,
-             threshold: int) -> pd.DataFrame:
-    """The audit's result from each block's attacked facts and their bounds."""
+             threshold: int, *, counts: bool = True) -> pd.DataFrame:
+    """The audit's result from each block's attacked facts and their bounds (``counts``:
+    whether a fix may withhold counts, :func:`_fix`)."""
     records: list[dict[str, Any]] = []
     for p, chosen, (lo_q, hi_q) in zip(problems, targets, results, strict=True):
         for q, low, high in zip(chosen, lo_q, hi_q, strict=True):
@@ -998,18 +999,24 @@ def _records(problems: Sequence[Any], targets: Sequence[Sequence[int]],
                             "kind": p.kinds[q], "value": int(p.value[q]),
                             "lower": float(low), "upper": float(high), "values": width,
                             "narrowed": width < need,
-                            "fix": _fix(p, q) if width < need else None})
+                            "fix": _fix(p, q, counts=counts) if width < need else None})
     out = pd.DataFrame(records, columns=AUDIT_COLUMNS)
     out.attrs["withheld"] = _withheld(problems, threshold)
     return out
 
 
-def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
-    """The published statistic to withhold for narrowed count ``q``: of the statistics
-    whose cells the block publishes, the one sharing most respondents with ``q`` (the
-    first when none shares any: the differencing went through them all)."""
+def _fix(p: _Problem, q: int, *, counts: bool = True) -> tuple[str, ...] | None:
+    """The published statistic (or, with ``counts``, domain or linkage cell) to withhold
+    for narrowed count ``q``: of those whose cells the block publishes, the one sharing
+    most respondents with ``q`` (the first when none shares any: the differencing went
+    through them all); the order below.
+
+    ``counts`` is false where the audit reports counts narrowed that it has not proven
+    narrowed (the local path by group x area beyond its exact budget): withholding whole
+    domains for counts that are only unproven would hide much of a national release, and
+    each of its rounds takes minutes. Statistics only, as before, there."""
     if p.name == "linkage":
-        return _linkage_fix(p, q)
+        return _linkage_fix(p, q) if counts else None
     overlap: dict[tuple[str, ...], float] = {}
     if hasattr(p.atoms, "tocsr"):  # the product path's sparse blocks
         rows = p.atoms.tocsr()
@@ -1017,7 +1024,7 @@ def _fix(p: _Problem, q: int) -> tuple[str, ...] | None:
     else:
         shared = p.atoms @ p.atoms[q]
     for value, origin in zip(shared, p.origins, strict=True):
-        if origin is not None:
+        if origin is not None and (counts or origin[0] != "domain"):
             overlap[origin] = max(overlap.get(origin, 0.0), float(value))
     if not overlap:
         return None

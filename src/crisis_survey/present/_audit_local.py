@@ -583,6 +583,7 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
                 lo[rest], hi[rest] = e_lo, e_hi
         else:
             unproven = sum(len(rest) for rest in left)  # reported narrowed: safe side
-    out = _records(problems, chosen, bounds, need, threshold)
+    # counts (domains, linkage cells) are withheld only for counts proven narrowed
+    out = _records(problems, chosen, bounds, need, threshold, counts=unproven == 0)
     out.attrs["unproven"] = unproven
     return out
