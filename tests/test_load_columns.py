@@ -60,7 +60,10 @@ def test_lazy_columns_equal_the_whole_frame_of_a_faulty_file(tmp_path: Path) -> 
     path = tmp_path / "faulty.csv"
     path.write_text(text, encoding="utf-8")
     table = _read(path, lazy=True)
-    assert table.skipped_rows == 1 and table.column_names()[2] == "(unnamed column 3)"  # type: ignore[attr-defined]
+    assert table.skipped_rows == 1  # type: ignore[attr-defined]
+    # the unnamed column with data is kept and named, the empty one left out
+    assert table.column_names() == ["respondent_id", "exp_dignity", "(unnamed column 3)",  # type: ignore[attr-defined]
+                                    "wave", "area"]
     _same_columns(path)
 
 
@@ -128,3 +131,65 @@ def test_code_outside_int8_reported_with_its_number(tmp_path: Path) -> None:
     bad = bad[bad["column"] == "exp_dignity"]
     assert bad["value"].tolist() == ["300"]
     assert bad["problem"].tolist() == ["unknown code or label"]
+
+
+def _faulty_wave(path: Path) -> Path:
+    """The sample's wave 1 with duplicate identifiers, unknown codes, a blank row, a code
+    outside int8, padded values and a ragged row."""
+    lines = (SAMPLE / "synthetic_wave1.csv").read_text(encoding="utf-8").split("\n")
+    head, body = lines[0], [ln for ln in lines[1:] if ln]
+    out = [head]
+    for i, line in enumerate(body[:300]):
+        if i % 37 == 5:
+            line = line.replace(",1,", ",x,", 1)
+        if i % 41 == 7:
+            line = line.replace(",2,", ",0300,", 1)  # int16, not text: shown as 300
+        if i % 43 == 9:
+            line = " " + line
+        out.append(line)
+    out += [body[3], body[8].replace("R1-", " R1-"), "," * head.count(","), body[9] + ",9"]
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("which", ["wave1", "wave2", "faulty"])
+def test_load_wave_equals_the_whole_frame_int16_reading(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, which: str) -> None:
+    """load_wave (columns one at a time, int8 codes) against the plain reference: the
+    whole frame at once with int16 codes, as before issue 13's work."""
+    import warnings
+
+    from crisis_survey import DataValidationError, load_wave
+    from crisis_survey.load import _load
+
+    path = _faulty_wave(tmp_path / "w.csv") if which == "faulty" else \
+        SAMPLE / f"synthetic_{which}.csv"
+    wave = 2 if which == "wave2" else 1
+
+    def load() -> tuple[object, str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                load_wave(path, wave=wave)
+                error = ""
+            except DataValidationError as exc:
+                error = str(exc) + exc.problems.to_csv()
+            return load_wave(path, wave=wave, on_error="quarantine"), error
+
+    fast, fast_error = load()
+    plain_read = _load.read_table
+
+    def reference(*args: object, **kw: object) -> object:
+        kw["lazy"] = False
+        bits = kw["small_int"]
+        kw["small_int"] = lambda c: 16 if bits(c) else 0  # type: ignore[operator]
+        return plain_read(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_load, "read_table", reference)
+    slow, slow_error = load()
+    assert fast_error == slow_error
+    assert (which == "faulty") == bool(fast_error)
+    for part in ("data", "missing_reasons", "problems", "exclusions"):
+        pd.testing.assert_frame_equal(getattr(fast, part), getattr(slow, part),
+                                      check_exact=True)
+    assert fast.rows_read == slow.rows_read  # type: ignore[attr-defined]
