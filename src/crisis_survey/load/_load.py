@@ -134,6 +134,7 @@ def _swapped(cb: Codebook, wave: int, plan: Any, answered: dict[str, int],
     wave asked in at least half of its rows (at least 10). ``answered``: rows answering
     each question this wave did not ask."""
     out: list[dict[str, Any]] = []
+    every_row = bool(rows.all())  # no copy of the dates to leave no row out
     for w in cb.waves:
         if w.number == wave:
             continue
@@ -142,7 +143,8 @@ def _swapped(cb: Codebook, wave: int, plan: Any, answered: dict[str, int],
             for f in cb.fields:
                 if f.role != "date" or f.type != "date" or f.name not in plan.column_of:
                     continue
-                stamps = pd.to_datetime(np.asarray(converted[f.name].values)[rows])
+                values = np.asarray(converted[f.name].values)
+                stamps = pd.to_datetime(values if every_row else values[rows])
                 got = np.asarray(stamps.notna())
                 if not got.any():
                     continue
@@ -464,7 +466,8 @@ def load_wave(
             UserWarning, stacklevel=2)
 
     keep = ~blank_row & ~bad
-    index = pd.Index(table.rows[keep], name="row", dtype="int64")
+    every = bool(keep.all())
+    index = pd.Index(table.rows if every else table.rows[keep], name="row", dtype="int64")
     data = pd.DataFrame(
         {name: _column(conv.values, keep, index) for name, conv in converted.items()},
         index=index, copy=False)  # the converted columns are not used again: no copy
@@ -475,7 +478,6 @@ def load_wave(
             if not cb[name].levels and isinstance(data[name].dtype, pd.CategoricalDtype):
                 data[name] = data[name].cat.remove_unused_categories()
     reasons_dtype = missing_kinds_dtype()
-    every = bool(keep.all())
     reasons = pd.DataFrame(
         {name: pd.Series(pd.Categorical.from_codes(conv.kinds if every else conv.kinds[keep],
                                                    dtype=reasons_dtype, validate=False),
