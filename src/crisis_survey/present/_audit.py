@@ -414,11 +414,11 @@ def audit_release(
         if design == "paired":
             shown = not pd.isna(rec["n_pairs"])
             b.add(out, f"{name} n pairs", pair, status(shown),
-                  domain(shown, rec["group"], f.name, "comparison"))
+                  domain(shown, rec["group"], f.name, design))
             for w, xw in ((1, x1), (2, x2)):
                 shown = not pd.isna(rec[f"estimate_wave{w}"])
                 b.add(out, f"{name} top w{w}", pair & top[xw], status(shown),
-                      domain(shown, rec["group"], f.name, "comparison"))
+                      domain(shown, rec["group"], f.name, design))
             for i in range(k):
                 for j in range(k):
                     b.add(out, f"{name} pairs {i},{j}", pair & (x1 == i) & (x2 == j),
@@ -444,10 +444,10 @@ def audit_release(
         for w, xw in ((1, x1), (2, x2)):
             shown = not pd.isna(rec[f"n_wave{w}"])
             b.add(out, f"{name} n w{w}", answered[w - 1], status(shown),
-                  domain(shown, rec["group"], f.name, "comparison"))
+                  domain(shown, rec["group"], f.name, design))
             shown = not pd.isna(rec[f"estimate_wave{w}"])
             b.add(out, f"{name} top w{w}", answered[w - 1] & top[xw], status(shown),
-                  domain(shown, rec["group"], f.name, "comparison"))
+                  domain(shown, rec["group"], f.name, design))
         if design == "overlapping":
             alone = [answered[0] & ~pair, answered[1] & ~pair]
             for i in range(k):

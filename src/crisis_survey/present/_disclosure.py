@@ -986,7 +986,7 @@ def _shared_row(mask: pd.DataFrame, label: str) -> pd.Series:
 #: (:func:`~crisis_survey.present._release.hidden_domains`), in the order it gives them up:
 #: the figures first, the comparison rows last.
 DOMAIN_PARTS: tuple[str, ...] = ("transitions", "likert", "distribution", "attrition", "table1",
-                                  "comparison")
+                                  "overlapping", "independent", "paired")
 
 
 def is_small(count: float, threshold: int = DEFAULT_THRESHOLD) -> bool:

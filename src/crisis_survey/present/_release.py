@@ -907,10 +907,12 @@ def comparison_sources(study: Any, comparison: Any, *,
                 key = (origin[2], origin[3], origin[1])
                 if key in out:
                     out[key] = replace(out[key], withheld=True)
-        for part, flags in (("comparison", {"withheld": True, "hidden": True}),
-                            ("distribution", {"levels_hidden": True})):
+        designs = ("paired", "independent", "overlapping")
+        for part, flags, which in (
+                *((d, {"withheld": True, "hidden": True}, (d,)) for d in designs),
+                ("distribution", {"levels_hidden": True}, designs)):
             for group, item in hidden_domains(withhold, part):
-                for design in ("paired", "independent", "overlapping"):
+                for design in which:
                     if (group, item, design) in out:
                         out[(group, item, design)] = replace(out[(group, item, design)],
                                                              **flags)
@@ -941,8 +943,10 @@ def hidden_domains(withhold: Collection[tuple[str, ...]], part: str
     paired-change bars) or ``"likert"`` (its Likert bars) before any statistic, since the
     figures draw what the tables publish; ``"distribution"`` (its level counts in the
     distribution tables), ``"attrition"`` (its row of ``attrition.csv``), ``"table1"``
-    (its cells in Table 1, both waves) or ``"comparison"`` (its rows' n, percentages and
-    statistics in every design) only where no statistic is left to withhold (the count
+    (its cells in Table 1, both waves) or a design's name (``"overlapping"``,
+    ``"independent"``, ``"paired"``: its comparison row's n, percentages and statistics
+    in that design; the primary paired design last) only where no statistic is left to
+    withhold (the count
     tables alone narrow a count: on small studies, a few dozen linked carers), as
     statistics producers suppress a small domain whole."""
     if part not in DOMAIN_PARTS:
@@ -1329,7 +1333,8 @@ def audit_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAU
 #: The output a domain's part names in ``disclosure.csv`` (:func:`hidden_domains`).
 _DOMAIN_OUTPUTS = {"transitions": "transition figure", "likert": "Likert figure",
                    "distribution": "distribution tables", "attrition": "attrition.csv",
-                   "table1": "Table 1", "comparison": "comparison (every design)"}
+                   "table1": "Table 1", "overlapping": "comparison (overlapping)",
+                   "independent": "comparison (independent)", "paired": "comparison (paired)"}
 
 
 @dataclass(frozen=True)

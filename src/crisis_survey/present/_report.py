@@ -698,13 +698,17 @@ def write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                                   figures=figures, withhold=withhold)
 
 
-def _redrawn(withhold: Collection[tuple[str, ...]]) -> bool:
-    """Whether the release audit withheld something the study's figures show (a domain's
-    figures, a linkage cell): drawn before the audit ended, they are drawn again."""
+def _redrawn(name: str, withhold: Collection[tuple[str, ...]]) -> bool:
+    """Whether the release audit withheld something study figure ``name`` shows (a linkage
+    cell the flow diagram, a domain's transition panel or Likert bars): drawn before the
+    audit ended, it is drawn again."""
     from ._release import hidden_domains, hidden_linkage
 
-    return bool(hidden_domains(withhold, "transitions") or hidden_domains(withhold, "likert")
-                or hidden_linkage(withhold))
+    if name == "flow":
+        return bool(hidden_linkage(withhold))
+    if name == "transitions":
+        return bool(hidden_domains(withhold, "transitions"))
+    return name.startswith("likert") and bool(hidden_domains(withhold, "likert"))
 
 
 def _figure_formats(plan: AnalysisPlan) -> list[str]:
@@ -974,7 +978,7 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         for i, (name, _, caption, alt) in enumerate(figure_specs):
             say(5, steps, f"drawing figure {i + 1} of {len(figure_specs)}: {name}")
             files = drawing.result(i)
-            if i < n_study and figures is not None and _redrawn(withhold):
+            if i < n_study and figures is not None and _redrawn(name, withhold):
                 # drawn from the study alone before the audit ended; the audit withheld
                 # some of what they show: drawn again over them, from the release's values
                 files = F._draw_and_save((figure_specs[i][1], figures_dir / name,
