@@ -152,7 +152,7 @@ class Problems:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        values = raw.to_numpy(dtype=object)[mask]
+        values = raw[mask].to_numpy(dtype=object)  # the flagged cells only, not every one
         if isinstance(raw.dtype, pd.Int8Dtype | pd.Int16Dtype):  # CSV codes as numbers: text
             values = np.array([str(v) for v in values], dtype=object)
         values = self.shown(column, values)
