@@ -735,12 +735,13 @@ def study_figures(study: Any, plan: AnalysisPlan,
     bars = hidden_domains(withhold, "likert")
     linkage_cells = hidden_linkage(withhold)
     figure_specs: list[tuple[str, Callable[[], Any], str, str]] = [
-        ("flow", lambda: F.flow_diagram(study, threshold=thr, force=linkage_cells),
+        ("flow", functools.partial(F.flow_diagram, study, threshold=thr, force=linkage_cells),
          "Participant flow: respondents read, excluded, linked and analysed in each wave.",
          "Flow diagram from the respondents read in each wave, through those excluded and "
          "those linked across the waves, to the respondents analysed in each design, with "
          "the number in each box."),
-        ("transitions", lambda: F.transition_chart(study, threshold=thr, hidden=hidden),
+        ("transitions", functools.partial(F.transition_chart, study, threshold=thr,
+                                          hidden=hidden),
          "Where linked respondents moved from and to: answers in wave 1 (rows) against "
          "wave 2 (columns), per item and group.",
          "Heat maps, one per item and group, of linked respondents' answer in wave 1 (rows) "
@@ -754,7 +755,7 @@ def study_figures(study: Any, plan: AnalysisPlan,
             scales.setdefault(f.labels, []).append(f.name)
 
     def likert(items: list[str]) -> Callable[[], Any]:
-        return lambda: F.likert_chart(study, items, threshold=thr, hidden=bars)
+        return functools.partial(F.likert_chart, study, items, threshold=thr, hidden=bars)
 
     for k, (scale, names) in enumerate(sorted(scales.items(), key=lambda kv: -len(kv[1]))):
         figure_specs.append((
@@ -980,7 +981,9 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
             files = drawing.result(i)
             if i < n_study and figures is not None and _redrawn(name, withhold):
                 # drawn from the study alone before the audit ended; the audit withheld
-                # some of what they show: drawn again over them, from the release's values
+                # some of what it shows: drawn again over it, from the release's values, in
+                # this process (a worker would need the whole study pickled: gigabytes at
+                # national size)
                 files = F._draw_and_save((figure_specs[i][1], figures_dir / name,
                                           tuple(_figure_formats(plan))))
             figure_files += files
