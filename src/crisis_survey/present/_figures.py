@@ -577,6 +577,9 @@ def transition_chart(
             note += (f" Cells with fewer than {threshold} pairs, and cells that would reveal "
                      f"them, are withheld ({SUPPRESSED_MARKER}, hatched): not drawn, and "
                      "not zero.")
+        if hidden:
+            note += (" Whole panels are withheld where the disclosure audit found that, with "
+                     "the other published values, they would reveal a small count.")
         _note(fig, note)
         _set_alt(fig, "Heat maps of linked respondents' answers in wave 1 (rows) against "
                  "wave 2 (columns), per item and group. " + " ".join(alt))
