@@ -706,3 +706,33 @@ def test_a_forced_linkage_cell_is_withheld_with_its_complement() -> None:
     # the row's All and the other group would give it back: one more is withheld there
     others = [c for c in forced.columns if c != "Carer"]
     assert (forced.loc["wave-1 only", others] == "[c]").any()
+
+
+def test_rounds_stop_sooner_where_the_audit_reports_unproven_counts(monkeypatch: Any) -> None:
+    # by group x area at national size the local audit reports counts it has not proven
+    # narrowed, and withholds statistics only: 6 rounds there (minutes each), 12 elsewhere
+    import crisis_survey.present._release as release
+    from crisis_survey.present._audit import AUDIT_COLUMNS
+
+    study = load_sample_study()
+    comparison = compare_waves(study, items=["overall_rating"], designs=["paired"])
+    calls: list[int] = []
+
+    def fake(unproven: int) -> Any:
+        def audit(*args: Any, **kwargs: Any) -> pd.DataFrame:
+            calls.append(1)
+            out = pd.DataFrame([{"output": "x", "fact": "x", "kind": "source", "value": 3,
+                                 "lower": 3.0, "upper": 3.0, "values": 1.0, "narrowed": True,
+                                 "fix": ("comparison", "paired", "Nobody", f"item{len(calls)}")}],
+                               columns=AUDIT_COLUMNS)
+            out.attrs["unproven"] = unproven
+            out.attrs["method"] = "local"
+            return out
+        return audit
+
+    for unproven, rounds in ((1, release.UNPROVEN_ROUNDS), (0, release.ROUNDS)):
+        calls.clear()
+        monkeypatch.setattr(release, "audit_release", fake(unproven))
+        guard = release.protect_release(study, comparison, threshold=THRESHOLD,
+                                        designs=("paired",))
+        assert guard.rounds == rounds == len(calls) and not guard.clean

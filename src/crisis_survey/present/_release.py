@@ -1497,11 +1497,19 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
     return published, audit, withhold
 
 
+#: The most rounds of audit and secondary action :func:`protect_release` runs (counts and
+#: statistics withheld: the small studies take 5-11).
+ROUNDS = 12
+#: The most once an audit reports counts it has not proven narrowed (statistics only, as
+#: before counts could be withheld; each round by area at national size takes minutes).
+UNPROVEN_ROUNDS = 6
+
+
 @in_memo_run  # its audits share each block's solved programmes (._audit._block_bounds)
 def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
                     designs: Sequence[str] = ("paired", "independent", "overlapping"),
                     confidence: float = 0.95, protection: int | None = None,
-                    max_rounds: int = 12, strict: bool = False) -> Protection:
+                    max_rounds: int | None = None, strict: bool = False) -> Protection:
     """Audit the whole release and act on what the audit finds, before anything is written.
 
     Each round builds what the release publishes (:class:`Published`) and attacks it
@@ -1514,6 +1522,10 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
     A narrowed count with no statistic left to withhold (the count tables alone narrow
     it) is left in the result (``clean`` is false; ``disclosure.csv`` and the report say
     so) or, with ``strict``, raises :class:`DisclosureError` before anything is written.
+
+    ``max_rounds`` (default: :data:`ROUNDS`, or :data:`UNPROVEN_ROUNDS` once an audit
+    reports counts it has not proven narrowed, the local path by group x area at national
+    size, where each round takes minutes and withholds statistics only).
     """
     with memo_run():  # each round rebuilds the release: its tables' solved cells shared
         return _protect_release(study, comparison, threshold=threshold, designs=designs,
@@ -1523,14 +1535,14 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
 
 def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
                      designs: Sequence[str], confidence: float, protection: int | None,
-                     max_rounds: int, strict: bool) -> Protection:
+                     max_rounds: int | None, strict: bool) -> Protection:
     import time
 
     start = time.perf_counter()
     withhold: set[tuple[str, ...]] = set()
     added: list[frozenset[tuple[str, ...]]] = []  # what each round withheld
     published: Published | None = None
-    for rounds in range(1, max_rounds + 1):
+    for rounds in range(1, (max_rounds or ROUNDS) + 1):
         published = Published.build(study, comparison, threshold=threshold, designs=designs,
                                     confidence=confidence, withhold=withhold,
                                     previous=published)
@@ -1548,7 +1560,8 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
                               rounds=rounds, seconds=time.perf_counter() - start)
         fixes = {f for f in narrowed["fix"] if f is not None} - withhold
         added.append(frozenset(fixes))
-        if not fixes or rounds == max_rounds:
+        limit = max_rounds or (UNPROVEN_ROUNDS if audit.attrs.get("unproven", 0) else ROUNDS)
+        if not fixes or rounds >= limit:
             if not strict:
                 return Protection(published=published, audit=audit,
                                   withhold=frozenset(withhold), rounds=rounds,
