@@ -1505,7 +1505,8 @@ ROUNDS = 12
 UNPROVEN_ROUNDS = 6
 
 
-@in_memo_run  # its audits share each block's solved programmes (._audit._block_bounds)
+@in_memo_run  # its rounds share each block's solved programmes (._audit._block_bounds) and
+# the tables' solved cells (distribution_table's level protection)
 def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
                     designs: Sequence[str] = ("paired", "independent", "overlapping"),
                     confidence: float = 0.95, protection: int | None = None,
@@ -1527,10 +1528,9 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
     reports counts it has not proven narrowed, the local path by group x area at national
     size, where each round takes minutes and withholds statistics only).
     """
-    with memo_run():  # each round rebuilds the release: its tables' solved cells shared
-        return _protect_release(study, comparison, threshold=threshold, designs=designs,
-                                confidence=confidence, protection=protection,
-                                max_rounds=max_rounds, strict=strict)
+    return _protect_release(study, comparison, threshold=threshold, designs=designs,
+                            confidence=confidence, protection=protection,
+                            max_rounds=max_rounds, strict=strict)
 
 
 def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
