@@ -1424,16 +1424,21 @@ class Protection:
             text += (f" To get there it withheld {stats} further "
                      "statistic(s) whose cells other published values would have revealed "
                      "(secondary suppression; see disclosure.csv).")
-        if cells:
-            domains = sorted({(o[1], o[2]) for o in cells if o[0] == "domain"})
-            linkage = len(cells) - sum(o[0] == "domain" for o in cells)
-            text += (f" Where no statistic was left to withhold, it withheld {len(domains)} "
-                     "domain(s) (one group's answers to one question) from one or more parts "
-                     "of the release (figures, distribution tables, attrition.csv, Table 1 or "
-                     "the comparison rows)"
-                     + (f", and {linkage} more cell(s) of the linkage table" if linkage
-                        else "") + ": too few respondents to publish them all (see "
-                     "disclosure.csv).")
+        figures = [o for o in cells if o[0] == "domain" and o[3] in ("transitions", "likert")]
+        if figures:
+            text += (f" It withheld {len(figures)} figure panel(s) or set(s) of bars (one "
+                     "group's answers to one question in the transition or Likert chart) "
+                     "before any statistic, since the figures draw what the tables publish.")
+        counts = sorted({(o[1], o[2]) for o in cells if o[0] == "domain" and o not in figures})
+        linkage = sum(o[0] == "linkage" for o in cells)
+        if counts or linkage:
+            text += (" Where no statistic was left to withhold, it withheld "
+                     + (f"{len(counts)} domain(s) (one group's answers to one question) from "
+                        "one or more parts of the release (distribution tables, attrition.csv, "
+                        "Table 1 or the comparison rows)" if counts else "")
+                     + (" and " if counts and linkage else "")
+                     + (f"{linkage} cell(s) of the linkage table" if linkage else "")
+                     + ": too few respondents to publish them all (see disclosure.csv).")
         return [text]
 
 
