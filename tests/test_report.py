@@ -391,6 +391,28 @@ def test_word_tables_repeat_headers_and_keep_rows_whole(report_dir: Path) -> Non
     assert not re.search(r"\b[A-Za-zχ²]+\(?[\d.]*\)? = \S", text.replace("\u00a0", "~"))
 
 
+def test_word_tables_break_only_where_a_typesetter_would(report_dir: Path) -> None:
+    """Every table of the report either keeps each row with the next (it fits on a page and
+    moves whole) or may break only with at least EDGE_ROWS body rows on either side; its
+    caption keeps with it (tests/test_docx_pages.py has the rule on made-up tables)."""
+    from crisis_survey.present._word import EDGE_ROWS
+
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    whole = broken = 0
+    for tbl in doc.iter(f"{W}tbl"):
+        rows = tbl.findall(f"{W}tr")
+        header = sum(r.find(f"{W}trPr/{W}tblHeader") is not None for r in rows)
+        kept = [all(p.find(f"{W}pPr/{W}keepNext") is not None for p in r.iter(f"{W}p"))
+                for r in rows]
+        assert tbl.getprevious().find(f"{W}pPr/{W}keepNext") is not None, "caption"
+        breaks = [i for i in range(len(rows) - 1) if not kept[i]]
+        for i in breaks:
+            assert i + 1 - header >= EDGE_ROWS and len(rows) - 1 - i >= EDGE_ROWS
+        whole += not breaks
+        broken += bool(breaks)
+    assert whole >= 5 and broken >= 2  # the sample's report has both kinds
+
+
 def test_word_figures_have_alt_text(report_dir: Path) -> None:
     doc = _xml(report_dir / "report.docx", "word/document.xml")
     pictures = list(doc.iter(f"{WP}docPr"))

@@ -603,6 +603,38 @@ class _DocxBodyCells:
             tr.replace(old, tc)
 
 
+def _docx_table_height(table: PublicationTable, header: list[list[tuple[str, int]]],
+                       body_rows: list[tuple[str | None, list[str]]], widths: Sequence[int],
+                       size: float, page_width: int) -> float:
+    """Estimated height (points) of a Word table as :func:`add_docx_table` sets it: its
+    caption, header rows, body rows and notes (present/_word.py ``row_height``)."""
+    from ._word import paragraph_height, row_height
+
+    emu = 12700
+    width = page_width / emu
+    cols = [w / emu for w in widths]
+    if table.number is not None:  # "Table 3", then the title, single spaced, 10 pt after
+        height = paragraph_height(f"Table {table.number}\n{table.title}", width, _NORMAL_SIZE,
+                                  after=10.0)
+    else:
+        height = paragraph_height(table.title, width, _NORMAL_SIZE, spacing=1.15, after=10.0)
+    for hrow in header:
+        texts, c = [], 0
+        for text, span in hrow:
+            texts.append((_keep_together(text), sum(cols[c:c + span])))
+            c += span
+        height += row_height(texts, size, bold=True)
+    for group, cells in body_rows:
+        if group is not None:
+            height += row_height([(group, width)], size)
+        height += row_height([(_keep_together(t), w) for t, w in zip(cells, cols, strict=False)],
+                             size)
+    for i, note in enumerate(table.notes):
+        height += paragraph_height(("Note. " if i == 0 else "") + note, width, 9.0,
+                                   spacing=1.15, after=2.0)
+    return height
+
+
 def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None = None,
                    copies: bool = True) -> None:
     """Append ``table`` to a python-docx ``Document`` as a real Word table, APA layout.
@@ -622,7 +654,7 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
-    from ._word import add_caption, set_cell_margins
+    from ._word import WHOLE_SHARE, add_caption, keep_table_rows, set_cell_margins, text_height
 
     border = _docx_border
     if table.number is not None:
@@ -636,8 +668,8 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     n_rows = len(header) + sum(1 + (g is not None) for g, _ in body_rows)
     ncol = 1 + len(table.body_columns)
     sec = doc.sections[-1]
-    size, widths = _fit_columns(table, header, body_rows, sec.page_width - sec.left_margin
-                                - sec.right_margin, font_size or _NORMAL_SIZE)
+    page_width = sec.page_width - sec.left_margin - sec.right_margin
+    size, widths = _fit_columns(table, header, body_rows, page_width, font_size or _NORMAL_SIZE)
     wt = doc.add_table(rows=n_rows, cols=ncol)
     wt.alignment = WD_TABLE_ALIGNMENT.CENTER
     set_cell_margins(wt)
@@ -704,6 +736,11 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
         if i not in finished:
             for wcell in row_cells:
                 _docx_spacing(wcell, size)
+    # a table that fits on the page moves to the next page whole; a longer one breaks, but
+    # never leaves fewer than EDGE_ROWS body rows at the foot of a page or the top of the next
+    page = text_height(sec)
+    keep_table_rows(trs, len(header), whole=_docx_table_height(
+        table, header, body_rows, widths, size, page_width) <= WHOLE_SHARE * page)
     if table.notes:  # the last row goes with the notes: no page of notes alone
         for wcell in grid[-1]:
             for para in wcell.paragraphs:

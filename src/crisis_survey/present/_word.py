@@ -38,8 +38,10 @@ __all__ = [
     "bookmark_name",
     "check_page_setup",
     "end_section",
+    "keep_table_rows",
     "set_alt_text",
     "set_page_setup",
+    "text_height",
 ]
 
 #: Paper sizes a plan may choose, as (width, height) in millimetres (portrait).
@@ -417,18 +419,23 @@ def column_widths(columns: Sequence[tuple[Sequence[str], Sequence[str]]], text_w
     return [w + spare * w / sum(weights) for w in weights]
 
 
-def _lines(text: str, width: float, size: float) -> int:
+def _lines(text: str, width: float, size: float, *, bold: bool = False) -> int:
     """How many lines ``text`` takes in a column ``width`` points wide (words wrapped at
     spaces, greedily, as Word does)."""
-    space = text_width(" ", size)
+    space = text_width(" ", size, bold=bold)
     lines, used = 1, 0.0
     for token in _tokens(text):
-        w = text_width(token, size)
+        w = text_width(token, size, bold=bold)
         if used and used + space + w > width:
             lines, used = lines + 1, w
         else:
             used += (space if used else 0.0) + w
     return lines
+
+
+def _wrapped_lines(text: str, width: float, size: float, *, bold: bool = False) -> int:
+    """:func:`_lines` for text that may hold line breaks (each starts a line)."""
+    return sum(_lines(line, width, size, bold=bold) for line in text.split("\n"))
 
 
 def _score(columns: Sequence[tuple[Sequence[str], Sequence[str]]], widths: Sequence[float],
@@ -484,3 +491,70 @@ def set_cell_margins(table: Any, twips: int = CELL_MARGIN_TWIPS) -> None:
         look.addprevious(mar)
     else:
         tbl_pr.append(mar)
+
+
+# -- page breaks in tables -----------------------------------------------------------------------
+#: Height of one line of Arial (Liberation Sans) at single spacing, per point of type size:
+#: (ascent + descent + line gap) / em of the font, 1.149.
+LINE_HEIGHT = 1.15
+#: Body rows a table longer than a page keeps together at its start (with its header rows)
+#: and at its end (with its notes): no page holds fewer of them (a typesetter's widow/orphan
+#: rule for table rows).
+EDGE_ROWS = 3
+#: Share of the page's text height a table with its caption and notes may take and still be
+#: kept whole on one page; the rest is room for the estimate's error and the heading or
+#: sentence kept with the caption. A longer one is set as a table longer than a page.
+WHOLE_SHARE = 0.85
+
+
+def text_height(section: Any) -> float:
+    """The height (points) of a python-docx section's text area: the page less the top and
+    bottom margins (the header and footer sit inside them)."""
+    return int(section.page_height - section.top_margin - section.bottom_margin) / _EMU_PER_PT
+
+
+def row_height(texts: Sequence[tuple[str, float]], size: float, *, bold: bool = False) -> float:
+    """Estimated height (points) of a table row whose cells hold ``texts`` as (text, column
+    width in points) at ``size`` points: its tallest cell's lines at single spacing."""
+    pad = 2 * CELL_MARGIN_TWIPS / 20
+    lines = max((_wrapped_lines(text, max(width - pad, 1.0), size, bold=bold)
+                 for text, width in texts), default=1)
+    return lines * size * LINE_HEIGHT
+
+
+def paragraph_height(text: str, width: float, size: float, *, spacing: float = 1.0,
+                     after: float = 0.0) -> float:
+    """Estimated height (points) of a paragraph of ``text`` set ``width`` points wide at
+    ``size`` points, line spacing ``spacing`` (1.15: Word's "multiple 1.15") and ``after``
+    points of space after it."""
+    return _wrapped_lines(text, width, size) * size * LINE_HEIGHT * spacing + after
+
+
+def keep_table_rows(rows: Sequence[Any], header: int, *, whole: bool,
+                    edge: int = EDGE_ROWS) -> None:
+    """Keep-with-next on the paragraphs of a Word table's rows (``<w:tr>`` elements, the
+    first ``header`` of them header rows, already kept with the first body row), so that
+    the table breaks across pages as a typesetter breaks it.
+
+    ``whole``: every row but the last is kept with the next one, so a table that fits on a
+    page moves to the next page whole rather than split (Word keeps a row with the next one
+    when its paragraphs keep with next; LibreOffice 7.4 does the same on import, checked by
+    rendering). Otherwise the table may break between rows, but not within its first
+    ``edge`` body rows (kept with the header: no header with one or two rows at the foot of a
+    page) nor within its last ``edge`` (no page holding only the last row or two). The last
+    row is left as it is (kept with the notes by the caller where there are notes).
+    """
+    from docx.oxml.ns import qn
+
+    n = len(rows)
+    body = range(header, n - 1)
+    if whole:
+        kept = list(body)
+    else:
+        first = range(header, min(header + edge - 1, n - 1))
+        last = range(max(header, n - edge), n - 1)
+        kept = sorted(set(first) | set(last))
+    tag = qn("w:p")
+    for i in kept:
+        for p in rows[i].iter(tag):
+            p.get_or_add_pPr().keepNext_val = True  # what paragraph_format sets
