@@ -286,3 +286,77 @@ def test_stacked_and_screened_bounds_match_one_programme_per_bound(seed: int) ->
         assert r_lo - 1e-6 <= a and b <= r_hi + 1e-6
         if _width(r_lo, r_hi) < 5:
             assert np.isclose(a, r_lo, atol=1e-6) and np.isclose(b, r_hi, atol=1e-6)
+
+
+# -- the shortcut for tables whose lines share no cell ---------------------------------------
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.sampled_from([(1, 1), (2, 1), (3, 1), (5, 1), (1, 4), (1, 2), (2, 2), (3, 3),
+                           (2, 4)]),
+    margins=st.sampled_from([True, "row", "column"]),
+    data=st.data(),
+    threshold=st.sampled_from([3, 5, 10]),
+    zeros=st.booleans(),
+)
+def test_the_shortcut_agrees_with_the_linear_programmes(shape, margins, data, threshold,
+                                                        zeros) -> None:
+    """``_protect`` with ``shortcut`` (the line rule alone where no two lines share a cell)
+    withholds exactly what the reference (the rule, then :func:`_exact_cells`' programmes
+    until no primary cell is narrowed) withholds, on random tables with random forced
+    cells: one column or one row with its total (disjoint lines: the shortcut's case) and
+    tables with both margins (lines cross: the shortcut must not apply)."""
+    from crisis_survey.present._disclosure import _protect, _table_lines, default_protection
+
+    rows, cols = shape
+    lines = _table_lines(rows, cols, margins)
+    body = data.draw(arrays(np.int64, shape, elements=st.integers(0, 25)))
+    table = pd.DataFrame(body)
+    if margins in (True, "column"):
+        table["T"] = table.sum(axis=1)
+    if margins in (True, "row"):
+        table.loc["T"] = table.sum(axis=0)
+    values = table.to_numpy(dtype=np.int64).ravel()
+    force = data.draw(arrays(np.bool_, values.size, elements=st.booleans()))
+    need = default_protection(threshold)
+    kw = dict(threshold=threshold, suppress_zeros=zeros, force=force, prefer="parts",
+              protection=need)
+    fast = _protect(values, lines, **kw)
+    plain = _protect(values, lines, shortcut=False, **kw)
+    assert fast.tolist() == plain.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=arrays(np.int64, st.integers(1, 6), elements=st.integers(0, 40)),
+       data=st.data(), threshold=st.sampled_from([5, 10]))
+def test_protect_column_is_suppress_of_the_column(counts, data, threshold) -> None:
+    """The distribution table's level protection calls :func:`protect_column` (no frames):
+    it withholds what :func:`suppress` of the column with its total row withholds."""
+    from crisis_survey.present._disclosure import protect_column
+
+    force = data.draw(arrays(np.bool_, counts.size, elements=st.booleans()))
+    already = pd.DataFrame({"n": [*force, False]}, index=[*range(counts.size), "Total"])
+    res = suppress(pd.DataFrame({"n": counts}), threshold=threshold, margins="row",
+                   force=already)
+    got = protect_column(counts, force, threshold=threshold)
+    assert got.tolist() == res.mask["n"].to_numpy()[:-1].tolist()
+
+
+def test_the_shortcut_does_not_apply_where_lines_cross() -> None:
+    """A table with both margins: the line rule alone leaves the small 2 of the first row
+    narrowed (found by the programmes), so the shortcut, which skips them, must not apply;
+    ``_disjoint`` is what keeps it out (forced true, the result differs)."""
+    from unittest import mock
+
+    from crisis_survey.present import _disclosure as d
+
+    t = pd.DataFrame([[3, 2, 1], [14, 0, 11]])
+    t["T"] = t.sum(axis=1)
+    t.loc["T"] = t.sum(axis=0)
+    values = t.to_numpy(dtype=np.int64).ravel()
+    lines = d._table_lines(2, 3, True)
+    kw = dict(threshold=10, suppress_zeros=False, force=np.zeros(values.size, bool),
+              prefer="parts", protection=5)
+    plain = d._protect(values, lines, shortcut=False, **kw)
+    assert d._protect(values, lines, **kw).tolist() == plain.tolist()
+    with mock.patch.object(d, "_disjoint", lambda *a: True):
+        assert d._protect(values, lines, **kw).tolist() != plain.tolist()

@@ -477,6 +477,34 @@ def _exact_cells(
     return [int(hidden[k]) for k in primary if not free[k] or narrow[k]]
 
 
+def _disjoint(lines: Sequence[_Line], size: int) -> bool:
+    """Whether no cell is in two lines."""
+    seen = np.zeros(size, dtype=np.int64)
+    for line in lines:
+        seen[list(line.parts)] += 1
+        seen[line.total] += 1
+    return bool(seen.max(initial=0) <= 1)
+
+
+def protect_column(counts: np.ndarray, force: np.ndarray, *, threshold: int,
+                   protection: int | None = None) -> np.ndarray:
+    """The cells of one column of counts with a published total that are withheld:
+    what ``suppress(pd.DataFrame({"n": counts}), threshold=threshold, margins="row",
+    force=...)`` withholds of the column (the total never forced), without the frames.
+
+    Examples
+    --------
+    >>> protect_column(np.array([3, 40, 12]), np.zeros(3, bool), threshold=10).tolist()
+    [True, False, True]
+    """
+    values = np.append(np.asarray(counts, dtype=np.int64), int(np.sum(counts)))
+    forced = np.append(np.asarray(force, dtype=bool), False)
+    need = default_protection(int(threshold)) if protection is None else int(protection)
+    codes = _protect(values, _table_lines(len(counts), 1, "row"), threshold=int(threshold),
+                     suppress_zeros=False, force=forced, prefer="parts", protection=need)
+    return np.asarray(codes[:-1] != _PUBLISHED, dtype=bool)
+
+
 def _pick(values: np.ndarray, status: np.ndarray, line: _Line, prefer: Prefer) -> int | None:
     """The next cell to withhold in a line: the smallest published non-zero part, or the
     total (``prefer="totals"`` tries the total first); ties go to the first cell."""
@@ -498,7 +526,20 @@ def _protect(
     force: np.ndarray,
     prefer: Prefer,
     protection: int = 1,
+    shortcut: bool = True,
 ) -> np.ndarray:
+    """Status codes of every cell: primary, then secondary cells until no line leaves a
+    withheld cell recoverable and no primary cell is narrowed below ``protection``.
+
+    ``shortcut``: where no two lines share a cell (a single column with its total, say:
+    the distribution table's levels, protected one group and wave at a time) and every
+    withheld cell is at least the reader's lower bound, the line rule below is already
+    exact: a withheld small part of a line with a published total ranges over
+    ``lower .. S - lower (h - 1)``, ``S`` the withheld parts' sum and ``h`` their number,
+    which is the rule's ``room``, and one with a withheld total is unbounded. The linear
+    programmes of :func:`_exact_cells` are then skipped (``shortcut=False`` runs them:
+    the reference, compared in ``tests/test_disclosure.py``). By group x area at 10,000
+    per wave they were 223 of the release's 371 s of building, in 20,649 programmes."""
     status = np.zeros(values.size, dtype=np.int8)
     lower = _lower_bound(suppress_zeros)
     primary = (values >= 1) & (values < threshold)
@@ -530,6 +571,9 @@ def _protect(
                     changed = True
         if changed:
             continue
+        if shortcut and _disjoint(lines, values.size) and bool(
+                np.all(values[status != _PUBLISHED] >= lower)):
+            return status
         exact = _exact_cells(values, status, lines, suppress_zeros, protection)
         if not exact:
             return status

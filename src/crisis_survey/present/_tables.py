@@ -33,6 +33,7 @@ from ._disclosure import (
     default_protection,
     is_small,
     percent_reveals_small,
+    protect_column,
     suppress,
     suppress_together,
     suppression_note,
@@ -1590,12 +1591,8 @@ def _protect_lines(counts: np.ndarray, top: np.ndarray, threshold: int,
     lines = [idx for idx in lines if idx.size]
     while True:
         before = withheld.copy()
-        for idx in lines:
-            already = pd.DataFrame({"n": [*withheld[idx], False]},
-                                   index=[*idx.tolist(), "Total"])
-            res = suppress(pd.DataFrame({"n": counts[idx]}, index=idx),
-                           threshold=threshold, margins="row", force=already)
-            withheld[idx] |= res.mask["n"].to_numpy()[:-1]
+        for idx in lines:  # suppress() of the column with its total, without the frames
+            withheld[idx] |= protect_column(counts[idx], withheld[idx], threshold=threshold)
         if np.array_equal(before, withheld):
             return withheld
 
