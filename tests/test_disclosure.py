@@ -289,7 +289,7 @@ def test_stacked_and_screened_bounds_match_one_programme_per_bound(seed: int) ->
 
 
 # -- the shortcut for tables whose lines share no cell ---------------------------------------
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shape=st.sampled_from([(1, 1), (2, 1), (3, 1), (5, 1), (1, 4), (1, 2), (2, 2), (3, 3),
                            (2, 4)]),

@@ -532,14 +532,15 @@ def _protect(
     withheld cell recoverable and no primary cell is narrowed below ``protection``.
 
     ``shortcut``: where no two lines share a cell (a single column with its total, say:
-    the distribution table's levels, protected one group and wave at a time) and every
-    withheld cell is at least the reader's lower bound, the line rule below is already
-    exact: a withheld small part of a line with a published total ranges over
-    ``lower .. S - lower (h - 1)``, ``S`` the withheld parts' sum and ``h`` their number,
-    which is the rule's ``room``, and one with a withheld total is unbounded. The linear
+    the distribution table's levels, protected one group and wave at a time), the line
+    rule below is already exact: a withheld small part of a line with a published total
+    ranges over ``lower .. S - lower (h - 1)``, ``S`` the withheld parts' sum and ``h``
+    their number, which is the rule's ``room`` (the rule stops only once it holds
+    ``protection`` whole numbers), and one with a withheld total is unbounded. The linear
     programmes of :func:`_exact_cells` are then skipped (``shortcut=False`` runs them:
     the reference, compared in ``tests/test_disclosure.py``). By group x area at 10,000
-    per wave they were 223 of the release's 371 s of building, in 20,649 programmes."""
+    per wave the distribution tables took 361 of the release's 371 s of building
+    (cProfile), 223 s of it in 20,649 such programmes; with the shortcut, 6 s."""
     status = np.zeros(values.size, dtype=np.int8)
     lower = _lower_bound(suppress_zeros)
     primary = (values >= 1) & (values < threshold)
@@ -571,8 +572,7 @@ def _protect(
                     changed = True
         if changed:
             continue
-        if shortcut and _disjoint(lines, values.size) and bool(
-                np.all(values[status != _PUBLISHED] >= lower)):
+        if shortcut and _disjoint(lines, values.size):
             return status
         exact = _exact_cells(values, status, lines, suppress_zeros, protection)
         if not exact:
