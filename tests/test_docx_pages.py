@@ -58,8 +58,19 @@ def _kept(p: Any) -> bool:
     return p.find(f"{W}pPr/{W}keepNext") is not None
 
 
+def _text(el: Any) -> str:
+    return "".join(t.text or "" for t in el.iter(f"{W}t"))
+
+
+def _notes_row(tbl: Any) -> bool:
+    """Whether the table's last row holds its notes (one cell across the table)."""
+    last = tbl.findall(f"{W}tr")[-1]
+    return len(last.findall(f"{W}tc")) == 1 and _text(last).startswith("Note.")
+
+
 def _layout(tbl: Any) -> tuple[int, list[bool]]:
-    """(header rows, whether each row keeps with the next: every paragraph keeps)."""
+    """(header rows, whether each row keeps with the next: every paragraph keeps), the
+    notes row, if any, counted as a row."""
     rows = tbl.findall(f"{W}tr")
     header = sum(r.find(f"{W}trPr/{W}tblHeader") is not None for r in rows)
     return header, [all(_kept(p) for p in r.iter(f"{W}p")) for r in rows]
@@ -74,23 +85,25 @@ def _breaks(tbl: Any) -> list[int]:
 def _check_breaks(tbl: Any) -> None:
     header, kept = _layout(tbl)
     rows = tbl.findall(f"{W}tr")
+    body_end = len(rows) - _notes_row(tbl)  # rows after the last body row: the notes
     assert all(r.find(f"{W}trPr/{W}cantSplit") is not None for r in rows)
     assert all(kept[:header]), "header rows keep with the first body row"
     for i in _breaks(tbl):
         assert i + 1 - header >= EDGE_ROWS, f"a break after body row {i + 1 - header}"
-        assert len(rows) - 1 - i >= EDGE_ROWS, f"a break {len(rows) - 1 - i} rows from the end"
+        assert body_end - 1 - i >= EDGE_ROWS, f"a break {body_end - 1 - i} rows from the end"
 
 
 def test_a_table_that_fits_on_a_page_is_kept_whole_with_its_caption_and_notes() -> None:
     body = _body(_table(12, notes=2))
     tbl = body.find(f"{W}tbl")
     caption = tbl.getprevious()
-    assert "Table" in "".join(t.text or "" for t in caption.iter(f"{W}t")) and _kept(caption)
+    assert "Table" in _text(caption) and _kept(caption)
     assert _breaks(tbl) == []
     _, kept = _layout(tbl)
     assert all(kept), "the last row keeps with the notes"
+    assert not _notes_row(tbl), "the notes of a whole table are paragraphs after it"
     first_note = tbl.getnext()
-    assert "Note 0." in "".join(t.text or "" for t in first_note.iter(f"{W}t"))
+    assert _text(first_note) == "Note. Note 0."
     assert _kept(first_note) and not _kept(first_note.getnext())
 
 
@@ -99,8 +112,9 @@ def test_a_table_without_notes_keeps_all_but_its_last_row() -> None:
     assert all(kept[:-1]) and not kept[-1]
 
 
-def test_a_table_longer_than_a_page_breaks_but_keeps_its_edges() -> None:
-    tbl = _body(_table(150)).find(f"{W}tbl")
+@pytest.mark.parametrize("notes", [0, 2])
+def test_a_table_longer_than_a_page_breaks_but_keeps_its_edges(notes: int) -> None:
+    tbl = _body(_table(150, notes=notes)).find(f"{W}tbl")
     header, kept = _layout(tbl)
     breaks = _breaks(tbl)
     assert breaks, "a table of 150 rows has to break"
@@ -108,9 +122,16 @@ def test_a_table_longer_than_a_page_breaks_but_keeps_its_edges() -> None:
     # the first EDGE_ROWS body rows stay with the header, the last EDGE_ROWS together and
     # with the notes; rows in between may break anywhere
     assert breaks[0] == header + EDGE_ROWS - 1
-    assert breaks[-1] == len(kept) - 1 - EDGE_ROWS
-    assert set(range(breaks[0], breaks[-1] + 1)) <= set(breaks) | {
-        i for i, k in enumerate(kept) if k}
+    assert breaks[-1] == len(kept) - 1 - bool(notes) - EDGE_ROWS
+    assert breaks == list(range(breaks[0], breaks[-1] + 1))
+    # its notes are the table's last row (one cell across it, kept with the last body row),
+    # with nothing after the table but an empty paragraph of space
+    assert _notes_row(tbl) == bool(notes)
+    if notes:
+        paragraphs = tbl.findall(f"{W}tr")[-1].findall(f"{W}tc/{W}p")
+        assert [_text(p) for p in paragraphs] == ["Note. Note 0.", "Note 1."]
+        assert kept[-2]
+    assert _text(tbl.getnext()) == ""
 
 
 def test_landscape_page_holds_fewer_rows() -> None:

@@ -377,6 +377,18 @@ def test_word_report_has_captions_contents_and_page_numbers(report_dir: Path) ->
     assert settings.find(f"{W}updateFields").get(f"{W}val") == "true"
 
 
+def _is_notes_row(tr) -> bool:  # type: ignore[no-untyped-def]
+    """A table's last row holding its notes (one cell across the table; a table that may
+    break across pages has its notes there)."""
+    cells = tr.findall(f"{W}tc")
+    return len(cells) == 1 and "".join(t.text or "" for t in tr.iter(f"{W}t")).startswith("Note.")
+
+
+def _cell_rows(tbl) -> list:  # type: ignore[no-untyped-def]
+    """The rows of a Word table that hold its cells (not its notes)."""
+    return [tr for tr in tbl.findall(f"{W}tr") if not _is_notes_row(tr)]
+
+
 def test_word_tables_repeat_headers_and_keep_rows_whole(report_dir: Path) -> None:
     doc = _xml(report_dir / "report.docx", "word/document.xml")
     for tbl in doc.iter(f"{W}tbl"):
@@ -386,15 +398,17 @@ def test_word_tables_repeat_headers_and_keep_rows_whole(report_dir: Path) -> Non
         body = [r for r in rows if r.find(f"{W}trPr/{W}tblHeader") is None]
         assert body, "a table with header rows only"
     # a statistic's symbol stays with its value: no breakable space after "V =" or "z ="
-    text = "|".join(t.text or "" for tbl in doc.iter(f"{W}tbl") for t in tbl.iter(f"{W}t"))
+    text = "|".join(t.text or "" for tbl in doc.iter(f"{W}tbl") for tr in _cell_rows(tbl)
+                    for t in tr.iter(f"{W}t"))
     assert "V\u00a0=\u00a0" in text or "z\u00a0=\u00a0" in text
     assert not re.search(r"\b[A-Za-zχ²]+\(?[\d.]*\)? = \S", text.replace("\u00a0", "~"))
 
 
 def test_word_tables_break_only_where_a_typesetter_would(report_dir: Path) -> None:
     """Every table of the report either keeps each row with the next (it fits on a page and
-    moves whole) or may break only with at least EDGE_ROWS body rows on either side; its
-    caption keeps with it (tests/test_docx_pages.py has the rule on made-up tables)."""
+    moves whole) or may break only with at least EDGE_ROWS body rows on either side, its
+    notes then in its last row; its caption keeps with it (tests/test_docx_pages.py has the
+    rule on made-up tables)."""
     from crisis_survey.present._word import EDGE_ROWS
 
     doc = _xml(report_dir / "report.docx", "word/document.xml")
@@ -406,8 +420,12 @@ def test_word_tables_break_only_where_a_typesetter_would(report_dir: Path) -> No
                 for r in rows]
         assert tbl.getprevious().find(f"{W}pPr/{W}keepNext") is not None, "caption"
         breaks = [i for i in range(len(rows) - 1) if not kept[i]]
+        notes_row = _is_notes_row(rows[-1])
+        if notes_row:  # only a table that may break has its notes inside, kept with it
+            assert breaks and kept[-2]
         for i in breaks:
-            assert i + 1 - header >= EDGE_ROWS and len(rows) - 1 - i >= EDGE_ROWS
+            assert i + 1 - header >= EDGE_ROWS
+            assert len(rows) - notes_row - 1 - i >= EDGE_ROWS
         whole += not breaks
         broken += bool(breaks)
     assert whole >= 5 and broken >= 2  # the sample's report has both kinds
@@ -555,10 +573,10 @@ def test_word_table_columns_fit_their_longest_word(report_dir: Path) -> None:
     sizes = []
     for tbl in doc.iter(f"{W}tbl"):
         grid = [int(g.get(f"{W}w")) / 20 for g in tbl.iter(f"{W}gridCol")]  # points
-        sz = [int(s.get(f"{W}val")) / 2 for s in tbl.iter(f"{W}sz")]
+        sz = [int(s.get(f"{W}val")) / 2 for tr in _cell_rows(tbl) for s in tr.iter(f"{W}sz")]
         size = max(sz) if sz else 10.0
         sizes.append((len(grid), size))
-        for tr in tbl.findall(f"{W}tr"):
+        for tr in _cell_rows(tbl):
             col = 0
             for tc in tr.findall(f"{W}tc"):
                 span_el = tc.find(f"{W}tcPr/{W}gridSpan")

@@ -642,7 +642,12 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     The caption (``Table 3``, a ``SEQ Table`` field inside a bookmark, so the list of tables
     and cross-references find it; then the italic title) is kept with the table. The header
     row(s) are bold with rules above and below and repeated on each page; no row breaks
-    across pages; notes follow in a smaller font. ``font_size`` (points) sets the size of
+    across pages; notes follow in a smaller font. A table that fits on its page (estimated
+    from the fitted column widths) keeps every row with the next, so it moves to the next
+    page whole rather than split; a longer one may break between rows, but keeps its first
+    three body rows with the header and its last three together, its notes then set in a
+    last row of one cell (present/_word.py ``keep_table_rows``). ``font_size`` (points) sets
+    the size of
     the table's cells (default: the document's normal size). Column widths follow the
     longest cell of each column. With ``copies`` (the default) the body rows are copies of
     finished cells (:class:`_DocxBodyCells`); ``copies=False`` has python-docx make every
@@ -670,7 +675,14 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
     sec = doc.sections[-1]
     page_width = sec.page_width - sec.left_margin - sec.right_margin
     size, widths = _fit_columns(table, header, body_rows, page_width, font_size or _NORMAL_SIZE)
-    wt = doc.add_table(rows=n_rows, cols=ncol)
+    # a table that fits on the page moves to the next page whole; a longer one breaks, but
+    # never leaves fewer than EDGE_ROWS body rows at the foot of a page or the top of the next
+    whole = (_docx_table_height(table, header, body_rows, widths, size, page_width)
+             <= WHOLE_SHARE * text_height(sec))
+    # the notes of a table that may break go into a last row of its own: LibreOffice keeps
+    # rows with rows, but not a broken table's last rows with the paragraph after it
+    in_table = bool(table.notes) and not whole
+    wt = doc.add_table(rows=n_rows + in_table, cols=ncol)
     wt.alignment = WD_TABLE_ALIGNMENT.CENTER
     set_cell_margins(wt)
     trs = list(wt._tbl.tr_lst)
@@ -724,6 +736,7 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
         r += 1
     for cell in _docx_cells(trs[n_rows - 1], wt):
         border(cell, "bottom", 12)
+    notes_row = trs.pop() if in_table else None
     wt.autofit = False
     for wcol, width in zip(wt.columns, widths, strict=False):
         wcol.width = width  # the grid (LibreOffice reads this)
@@ -736,25 +749,28 @@ def add_docx_table(doc: Any, table: PublicationTable, *, font_size: float | None
         if i not in finished:
             for wcell in row_cells:
                 _docx_spacing(wcell, size)
-    # a table that fits on the page moves to the next page whole; a longer one breaks, but
-    # never leaves fewer than EDGE_ROWS body rows at the foot of a page or the top of the next
-    page = text_height(sec)
-    keep_table_rows(trs, len(header), whole=_docx_table_height(
-        table, header, body_rows, widths, size, page_width) <= WHOLE_SHARE * page)
+    keep_table_rows(trs, len(header), whole=whole)
     if table.notes:  # the last row goes with the notes: no page of notes alone
         for wcell in grid[-1]:
             for para in wcell.paragraphs:
                 para.paragraph_format.keep_with_next = True
+    notes_cell = None
+    if notes_row is not None:
+        notes_cell = _docx_merge(notes_row, wt, 0, ncol - 1)
+        notes_cell.width = sum(widths[:ncol])
     for i, note in enumerate(table.notes):
-        p = doc.add_paragraph()
-        if i < len(table.notes) - 1:
+        if notes_cell is None:
+            p = doc.add_paragraph()
+        else:
+            p = notes_cell.paragraphs[0] if i == 0 else notes_cell.add_paragraph()
+        if i < len(table.notes) - 1 and notes_cell is None:
             p.paragraph_format.keep_with_next = True
         if i == 0:
             p.add_run("Note. ").italic = True
         run = p.add_run(note)
         run.font.size = Pt(9)
         p.paragraph_format.space_after = Pt(2)
-    if not table.notes:
+    if not table.notes or notes_cell is not None:
         doc.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
