@@ -330,7 +330,23 @@ def _protected_sample() -> Any:
 
     study = load_sample_study()
     comparison = compare_waves(study, **_comparison_kwargs(AnalysisPlan()))
-    return study, comparison, protect_release(study, comparison, threshold=THRESHOLD)
+    return study, comparison, protect_release(study, comparison, threshold=THRESHOLD,
+                                              progress=_SAMPLE_PROGRESS.append)
+
+
+_SAMPLE_PROGRESS: list[str] = []
+
+
+def test_the_audit_says_what_each_round_found() -> None:
+    """A long audit (minutes by group x area at national size) is not silent: one line per
+    round, with the counts attacked and narrowed, the last one with none narrowed."""
+    _, _, guard = _protected_sample()
+    rounds = [line for line in _SAMPLE_PROGRESS if line.startswith("audit round")]
+    assert [line.split(":")[0] for line in rounds] == [
+        f"audit round {k}" for k in range(1, guard.rounds + 1)]
+    attacked = f"{len(guard.audit):,} small counts attacked"
+    assert all(attacked in line for line in rounds)
+    assert "32 narrowed" in rounds[0] and " 0 narrowed" in rounds[-1]
 
 
 def test_release_audit_and_secondary_action_leave_nothing_narrowed_on_the_sample() -> None:

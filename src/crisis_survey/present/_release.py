@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -689,11 +690,14 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
         comparison = compare_waves(study, **_comparison_kwargs(plan))
         say(0, 7, "auditing what the release publishes (disclosure control)")
         guard = protect_release(study, comparison, threshold=plan.threshold,
-                                designs=plan.designs, confidence=plan.confidence)
+                                designs=plan.designs, confidence=plan.confidence,
+                                progress=lambda message: say(0, 7, message))
         bad = int(guard.audit["narrowed"].sum())
+        kinds = {"domain": "domain part(s)", "linkage": "linkage cell(s)"}
+        held = Counter(kinds.get(o[0], "statistic(s)") for o in guard.withhold)
+        said = ", ".join(f"{n} {k}" for k, n in sorted(held.items())) or "nothing"
         say(0, 7, f"audited {len(guard.audit):,} small counts in {guard.seconds:.1f} s: "
-                  f"{bad or 'none'} narrowed ({len(guard.withhold)} statistic(s) withheld by "
-                  "the audit)")
+                  f"{bad or 'none'} narrowed; withheld by the audit: {said}")
         if bad:
             import warnings
 
@@ -1515,7 +1519,8 @@ UNPROVEN_ROUNDS = 6
 def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEFAULT_THRESHOLD,
                     designs: Sequence[str] = ("paired", "independent", "overlapping"),
                     confidence: float = 0.95, protection: int | None = None,
-                    max_rounds: int | None = None, strict: bool = False) -> Protection:
+                    max_rounds: int | None = None, strict: bool = False,
+                    progress: Callable[[str], None] | None = None) -> Protection:
     """Audit the whole release and act on what the audit finds, before anything is written.
 
     Each round builds what the release publishes (:class:`Published`) and attacks it
@@ -1532,18 +1537,22 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
     ``max_rounds`` (default: :data:`ROUNDS`, or :data:`UNPROVEN_ROUNDS` once an audit
     reports counts it has not proven narrowed, the local path by group x area at national
     size, where each round takes minutes and withholds statistics only).
+
+    ``progress`` hears a line after each round (what was attacked, narrowed and withheld).
     """
     return _protect_release(study, comparison, threshold=threshold, designs=designs,
                             confidence=confidence, protection=protection,
-                            max_rounds=max_rounds, strict=strict)
+                            max_rounds=max_rounds, strict=strict, progress=progress)
 
 
 def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
                      designs: Sequence[str], confidence: float, protection: int | None,
-                     max_rounds: int | None, strict: bool) -> Protection:
+                     max_rounds: int | None, strict: bool,
+                     progress: Callable[[str], None] | None = None) -> Protection:
     import time
 
     start = time.perf_counter()
+    say = progress or (lambda message: None)
     withhold: set[tuple[str, ...]] = set()
     added: list[frozenset[tuple[str, ...]]] = []  # what each round withheld
     published: Published | None = None
@@ -1554,9 +1563,13 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
         audit = audit_release(study, comparison, threshold=threshold, protection=protection,
                               designs=designs, published=published)
         narrowed = audit[audit["narrowed"]]
+        say(f"audit round {rounds}: {len(audit):,} small counts attacked, "
+            f"{len(narrowed):,} narrowed ({time.perf_counter() - start:.1f} s)")
         if narrowed.empty:
             if audit.attrs.get("method") == "reference":  # by size, so deterministic: the
                 # local path's audits (by area) take minutes each
+                if added:
+                    say("trying to publish again what the audit withheld (give-back)")
                 published, audit, withhold = _release_superseded(
                     study, comparison, added, published, audit, withhold,
                     threshold=threshold, designs=designs, confidence=confidence,
