@@ -431,6 +431,18 @@ def test_word_tables_break_only_where_a_typesetter_would(report_dir: Path) -> No
     assert whole >= 5 and broken >= 2  # the sample's report has both kinds
 
 
+def test_word_figures_are_kept_with_their_captions(report_dir: Path) -> None:
+    """Each picture directly follows its caption ("Figure N", a SEQ field), which keeps with
+    it: a caption never ends a page without its figure (a figure's notes are drawn in it)."""
+    doc = _xml(report_dir / "report.docx", "word/document.xml")
+    pictures = [p for p in doc.iter(f"{W}p") if p.find(f".//{WP}inline") is not None]
+    assert len(pictures) == 9
+    for picture in pictures:
+        caption = picture.getprevious()
+        assert "SEQ Figure" in "".join(_instructions(caption))
+        assert caption.find(f"{W}pPr/{W}keepNext") is not None
+
+
 def test_word_figures_have_alt_text(report_dir: Path) -> None:
     doc = _xml(report_dir / "report.docx", "word/document.xml")
     pictures = list(doc.iter(f"{WP}docPr"))
