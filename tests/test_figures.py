@@ -497,3 +497,52 @@ def test_figures_taken_back_from_the_worker_give_the_same_files(
         assert names == [[f"likert{i}.svg"] for i in range(len(jobs))]
         written[help_] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
     assert written[True] == written[False]
+
+
+def test_a_figure_waiting_for_the_audit_is_drawn_once_from_what_it_sends(
+    study, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The report's transition chart waits in the worker for the release audit's withheld
+    panels (Awaited, sent after the fork) and is taken last (``later``): its files are
+    those of the chart drawn here with those panels hidden, in a worker and on the plain
+    path; a drawing closed before anything was sent does not hang."""
+    from crisis_survey.present._figures import (
+        Awaited,
+        FigureDrawing,
+        save_figure,
+        transition_chart,
+    )
+    from crisis_survey.present._report import _transitions_after_audit
+
+    group = str(study.groups[0])
+    hidden = frozenset({(group, "exp_listened")})
+    want = tmp_path / "want"
+    want.mkdir()
+    save_figure(transition_chart(study, ["exp_listened", "exp_dignity"], hidden=hidden),
+                want / "transitions", formats=("svg",))
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    save_figure(transition_chart(study, ["exp_listened", "exp_dignity"]), plain / "t",
+                formats=("svg",))
+    assert (plain / "t.svg").read_bytes() != (want / "transitions.svg").read_bytes()
+    for workers in (0, 1):
+        folder = tmp_path / f"w{workers}"
+        awaited = Awaited()
+        jobs = [(functools.partial(_transitions_after_audit, study, awaited,
+                                   items=["exp_listened", "exp_dignity"]),
+                 folder / "transitions"),
+                (functools.partial(likert_chart, study, ["exp_listened"]), folder / "likert")]
+        with FigureDrawing(jobs, ("svg",), workers=workers, later=[0]) as drawing:
+            assert [p.name for p in drawing.result(1)] == ["likert.svg"]  # not held up
+            awaited.send(hidden)
+            awaited.send(frozenset())  # once only
+            assert [p.name for p in drawing.result(0)] == ["transitions.svg"]
+        assert (folder / "transitions.svg").read_bytes() == \
+            (want / "transitions.svg").read_bytes()
+    awaited = Awaited()
+    drawing = FigureDrawing([(functools.partial(_transitions_after_audit, study, awaited),
+                              tmp_path / "never"),
+                             (functools.partial(likert_chart, study, ["exp_listened"]),
+                              tmp_path / "l")], ("svg",), workers=1, later=[0])
+    awaited.send(frozenset())  # what _StudyFigures.__exit__ sends when the audit failed
+    drawing.close()

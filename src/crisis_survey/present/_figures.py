@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import io
+import os
 import re
 import textwrap
 from collections.abc import Callable, Collection, Sequence
@@ -1276,7 +1277,6 @@ def _figure_workers(n_jobs: int, *, alongside: bool = False) -> int:
     goes on with its own work for most of the drawing), none (drawn in this process) on
     one core or where processes cannot be forked (only Linux forks them: macOS' frameworks
     and Windows cannot)."""
-    import os
     import sys
 
     if sys.platform != "linux" or n_jobs < 2:
@@ -1321,6 +1321,39 @@ def _pickles(job: Any) -> bool:
     return True
 
 
+class Awaited:
+    """A value this process sends after the figure workers were forked, for a figure job
+    that waits for it (the release audit's withheld panels for the transition chart, drawn
+    once the audit ends rather than drawn before and again after). Read once, by the
+    process that draws the job: a worker (through a pipe made before the fork) or this
+    process (plain path, or a job :meth:`FigureDrawing.help` took back)."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._reader, self._writer = multiprocessing.Pipe(duplex=False)
+        self._pid = os.getpid()
+        self._value: Any = None
+        self._sent = False
+
+    def send(self, value: Any) -> None:
+        """Give the value (once; later calls are ignored). Keep it small: a worker reads it
+        only when it reaches the job."""
+        if not self._sent:
+            self._sent, self._value = True, value
+            self._writer.send(value)
+
+    def get(self) -> Any:
+        """The value (waits for :meth:`send` in a worker)."""
+        if os.getpid() == self._pid:
+            if not self._sent:
+                raise RuntimeError("the awaited value was not sent")
+            return self._value
+        if not self._sent:
+            self._sent, self._value = True, self._reader.recv()
+        return self._value
+
+
 class FigureDrawing:
     """Figures drawn and saved as :func:`save_figure` saves them, in worker processes
     while the caller does other work (the report writes its tables meanwhile), collected
@@ -1347,7 +1380,9 @@ class FigureDrawing:
 
     def __init__(self, jobs: Sequence[tuple[Callable[[], Figure], Path]],
                  formats: Sequence[str] = FIGURE_FORMATS, *, workers: int | None = None,
-                 alongside: bool = False) -> None:
+                 alongside: bool = False, later: Collection[int] = ()) -> None:
+        """``later``: the indices of jobs the workers take after all the others (a job
+        that waits for something the caller is still computing)."""
         self._formats = tuple(formats)
         self._jobs = [(make, Path(stem), self._formats) for make, stem in jobs]
         n = (_figure_workers(len(self._jobs), alongside=alongside) if workers is None
@@ -1373,8 +1408,10 @@ class FigureDrawing:
                     # workers only draw, and no Python thread runs while they are forked
                     warnings.filterwarnings("ignore", r"This process .* is multi-threaded",
                                             DeprecationWarning)
-                    self._futures = [self._pool.submit(_draw_job, i)
-                                     for i in range(len(self._jobs))]
+                    order = [i for i in range(len(self._jobs)) if i not in later]
+                    order += [i for i in range(len(self._jobs)) if i in later]
+                    futures = {i: self._pool.submit(_draw_job, i) for i in order}
+                    self._futures = [futures[i] for i in range(len(self._jobs))]
             finally:
                 _JOBS.clear()
 

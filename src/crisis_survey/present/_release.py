@@ -692,6 +692,7 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
         guard = protect_release(study, comparison, threshold=plan.threshold,
                                 designs=plan.designs, confidence=plan.confidence,
                                 progress=lambda message: say(0, 7, message))
+        figures.audited(guard.withhold)  # the transition chart, drawn once from it
         bad = int(guard.audit["narrowed"].sum())
         kinds = {"domain": "domain part(s)", "linkage": "linkage cell(s)"}
         held = Counter(kinds.get(o[0], "statistic(s)") for o in guard.withhold)

@@ -771,19 +771,68 @@ def study_figures(study: Any, plan: AnalysisPlan,
     return figure_specs
 
 
+def _transitions_after_audit(study: Any, awaited: Any, **options: Any) -> Any:
+    """The transition chart with the panels the release audit withheld (``awaited``: a
+    :class:`~crisis_survey.present._figures.Awaited` of :func:`hidden_domains`' pairs)."""
+    from ._figures import transition_chart
+
+    return transition_chart(study, hidden=awaited.get(), **options)
+
+
+class _StudyFigures:
+    """:func:`draw_study_figures`' drawing: a
+    :class:`~crisis_survey.present._figures.FigureDrawing` whose transition chart waits for
+    the release audit (:meth:`audited`), drawn once with the panels it withholds (it was
+    drawn before the audit ended and again after: 2.8 s of the sample's demo)."""
+
+    #: the study figures drawn after the audit, from its withheld set (never drawn again)
+    after_audit = frozenset({"transitions"})
+
+    def __init__(self, drawing: Any, awaited: Any) -> None:
+        self._drawing, self._awaited = drawing, awaited
+
+    def audited(self, withhold: Collection[tuple[str, ...]]) -> None:
+        """The release audit's withheld set (:attr:`Protection.withhold`)."""
+        from ._release import hidden_domains
+
+        self._awaited.send(frozenset(hidden_domains(withhold, "transitions")))
+
+    def submit(self, jobs: Sequence[tuple[Callable[[], Any], Path]]) -> list[int]:
+        return list(self._drawing.submit(jobs))
+
+    def help(self) -> None:
+        self._drawing.help()
+
+    def result(self, index: int) -> list[Path]:
+        return list(self._drawing.result(index))
+
+    def __enter__(self) -> _StudyFigures:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._awaited.send(frozenset())  # if the audit never ended: the worker stops waiting
+        self._drawing.close()
+
+
 def draw_study_figures(study: Any, plan: AnalysisPlan, out: str | Path) -> Any:
     """Start drawing :func:`study_figures` into ``out / "figures"`` in a worker process
     (a :class:`~crisis_survey.present._figures.FigureDrawing`, one core left to the
-    caller), for :func:`write_report_into`'s ``figures``. The transition counts are
-    counted first, in this process: the audit needs them too, and the worker inherits
-    them (inside a :func:`~crisis_survey._memo.memo_run`)."""
+    caller), for :func:`write_report_into`'s ``figures``; the transition chart is drawn
+    last, once the caller gives the audit's withheld set (``.audited(withhold)``). The
+    transition counts are counted first, in this process: the audit needs them too, and
+    the worker inherits them (inside a :func:`~crisis_survey._memo.memo_run`)."""
     from ._figdata import transition_counts
-    from ._figures import FigureDrawing
+    from ._figures import Awaited, FigureDrawing
 
     cached(transition_counts, study, None, threshold=plan.threshold)
-    return FigureDrawing([(make, Path(out) / "figures" / name)
-                          for name, make, _, _ in study_figures(study, plan)],
-                         _figure_formats(plan), alongside=True)
+    awaited = Awaited()
+    jobs = [(functools.partial(_transitions_after_audit, study, awaited,
+                               threshold=plan.threshold) if name == "transitions" else make,
+             Path(out) / "figures" / name) for name, make, _, _ in study_figures(study, plan)]
+    names = [name for name, _, _, _ in study_figures(study, plan)]
+    later = [i for i, name in enumerate(names) if name in _StudyFigures.after_audit]
+    return _StudyFigures(FigureDrawing(jobs, _figure_formats(plan), alongside=True,
+                                       later=later), awaited)
 
 
 def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
@@ -979,7 +1028,8 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         for i, (name, _, caption, alt) in enumerate(figure_specs):
             say(5, steps, f"drawing figure {i + 1} of {len(figure_specs)}: {name}")
             files = drawing.result(i)
-            if i < n_study and figures is not None and _redrawn(name, withhold):
+            if i < n_study and figures is not None and _redrawn(name, withhold) and \
+                    name not in getattr(figures, "after_audit", ()):
                 # drawn from the study alone before the audit ended; the audit withheld
                 # some of what it shows: drawn again over it, from the release's values, in
                 # this process (a worker would need the whole study pickled: gigabytes at
