@@ -572,3 +572,40 @@ def test_tilted_moments_from_weights_computed_once_are_the_same_bits(
     once = ci._moments(lam, s, m, (m * s, m * s * s))
     for a, b in zip(plain, once, strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+def test_attrition_inside_a_run_is_the_plain_one_its_counts_protected_once() -> None:
+    # the give-back trials build attrition.csv for many banded sets: inside memo_run the
+    # protection of its counts (_attrition_counts) is computed once per table, withheld
+    # answered rows and domains, whatever is banded; each result equals the plain call
+    from unittest import mock
+
+    from crisis_survey._memo import memo_run
+    from crisis_survey.link import attrition_table
+    from crisis_survey.present import _release as RL
+
+    study = load_sample_study()
+    table = attrition_table(study)
+    variables = list(pd.unique(table["variable"]))
+    sources = attrition_sources(study, variables)
+    first = RL.publishable_attrition(table, threshold=10, sources=sources)
+    rows = [(str(g), str(v)) for g, v, p in zip(first["group"], first["variable"],
+                                                 first["p_value"], strict=True)
+            if g != "All" and isinstance(p, float) and p == p]  # a statistic to band
+    calls = [([], []), (rows[:2], []), (rows[1:4], []), ([], [rows[0]]), (rows[:2], [])]
+    plain = [RL.publishable_attrition(table, threshold=10, sources=sources, banded=b,
+                                      domains=d) for b, d in calls]
+    assert not plain[0].equals(plain[1]) and not plain[0].equals(plain[3])
+    counted = []
+    counts = RL._attrition_counts
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        counted.append(1)
+        return counts(*args, **kwargs)
+
+    with memo_run(), mock.patch.object(RL, "_attrition_counts", counting):
+        got = [RL.publishable_attrition(table.copy(), threshold=10, sources=sources,
+                                        banded=b, domains=d) for b, d in calls]
+    assert len(counted) == 2  # no domains, one domain
+    for g, p in zip(got, plain, strict=True):
+        pd.testing.assert_frame_equal(g, p)

@@ -468,6 +468,43 @@ def publishable_attrition(
     either side is withheld, the test statistic, df, p-value, effect size and
     standardized difference of the row are withheld too.
     """
+    def counts() -> tuple[pd.DataFrame, pd.Series]:
+        return _attrition_counts(table, threshold=threshold,
+                                 withheld_answered=withheld_answered, domains=domains)
+
+    try:  # the give-back trials change the banded rows, rarely the counts' protection
+        key = ("attrition counts", _frame_key(table), int(threshold),
+               tuple(map(tuple, withheld_answered)), frozenset(map(tuple, domains)))
+    except TypeError:  # pragma: no cover - a value pandas cannot hash: computed afresh
+        out, any_hidden = counts()
+    else:
+        out, any_hidden = remembered(key, counts)
+    extra = {(str(g), str(v)) for g, v in banded}
+    band = pd.Series(False, index=table.index)
+    if sources is not None:
+        for i, group, var in zip(table.index, table["group"], table["variable"], strict=True):
+            found = sources.get((str(group), str(var)))
+            if found is not None:
+                c = np.asarray(found)
+                band.at[i] = not bool(np.all((c == 0) | (c >= threshold)))
+            band.at[i] = bool(band.at[i]) or (str(group), str(var)) in extra
+    for col in _ATTRITION_TEST_COLUMNS:
+        if col in out.columns:
+            out.loc[(any_hidden | band) & table[col].notna(), col] = DERIVED_MARKER
+    if "p_value" in out.columns:
+        in_band = band & ~any_hidden & table["p_value"].notna()
+        out.loc[in_band, "p_value"] = [p_band(float(p))
+                                       for p in table.loc[in_band, "p_value"]]
+    return out
+
+
+def _attrition_counts(table: pd.DataFrame, *, threshold: int,
+                      withheld_answered: Sequence[tuple[str, str]],
+                      domains: Collection[tuple[str, str]]) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`publishable_attrition`'s counts, percentages and medians as published, and
+    which rows withhold a side (their statistics withheld with it): the suppression of
+    each variable's n's and of its percentages' counts, which the banded rows do not
+    change (once per distinct input within a :func:`~crisis_survey._memo.memo_run`)."""
     keep = [c for c in _ATTRITION_COLUMNS if c in table.columns]
     out = table.loc[:, keep].astype(object).copy()
     whole = {(str(g), str(v)) for g, v in domains}
@@ -527,23 +564,7 @@ def publishable_attrition(
                 if col.startswith("pct_"):
                     out.loc[shown_pct, col] = [round(float(v), 1)
                                                for v in table.loc[shown_pct, col]]
-    extra = {(str(g), str(v)) for g, v in banded}
-    band = pd.Series(False, index=table.index)
-    if sources is not None:
-        for i, group, var in zip(table.index, table["group"], table["variable"], strict=True):
-            found = sources.get((str(group), str(var)))
-            if found is not None:
-                c = np.asarray(found)
-                band.at[i] = not bool(np.all((c == 0) | (c >= threshold)))
-            band.at[i] = bool(band.at[i]) or (str(group), str(var)) in extra
-    for col in _ATTRITION_TEST_COLUMNS:
-        if col in out.columns:
-            out.loc[(any_hidden | band) & table[col].notna(), col] = DERIVED_MARKER
-    if "p_value" in out.columns:
-        in_band = band & ~any_hidden & table["p_value"].notna()
-        out.loc[in_band, "p_value"] = [p_band(float(p))
-                                       for p in table.loc[in_band, "p_value"]]
-    return out
+    return out, any_hidden
 
 
 def _number(value: Any) -> float:
