@@ -7,6 +7,7 @@ result; none of them times anything.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import numpy as np
@@ -609,3 +610,33 @@ def test_attrition_inside_a_run_is_the_plain_one_its_counts_protected_once() -> 
     assert len(counted) == 2  # no domains, one domain
     for g, p in zip(got, plain, strict=True):
         pd.testing.assert_frame_equal(g, p)
+
+
+@settings(max_examples=25, deadline=None)
+@given(picks=st.sets(st.tuples(st.integers(0, 1), st.integers(0, 7)), max_size=6),
+       shared=st.booleans(), threshold=st.sampled_from([5, 10]))
+def test_transition_counts_with_hidden_panels_equal_the_plain_computation(
+        picks: set[tuple[int, int]], shared: bool, threshold: int) -> None:
+    # the hidden panels blanked on the shared unhidden counts (inside a run or not) equal
+    # the plain panel-by-panel computation that blanks them as it protects them
+    import contextlib
+
+    from crisis_survey._memo import memo_run
+    from crisis_survey.present._figdata import _transition_counts_plain, transition_counts
+
+    study = _sample()
+    items = [f.name for f in study.codebook.items(measurement="ordinal")
+             if f.waves == (1, 2)]
+    groups = list(study.codebook.group.labels)
+    hidden = frozenset((groups[g], items[i % len(items)]) for g, i in picks)
+    want = _transition_counts_plain(study, threshold=threshold, hidden=hidden)
+    with memo_run() if shared else contextlib.nullcontext():
+        transition_counts(study, threshold=threshold)  # the shared counts, first
+        got = transition_counts(study, threshold=threshold, hidden=hidden)
+    pd.testing.assert_frame_equal(got, want)
+    assert int(got["withheld"].sum()) >= 25 * len(hidden)
+
+
+@functools.lru_cache(maxsize=1)
+def _sample() -> LinkedStudy:
+    return load_sample_study()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import CrisisSurveyError
+from .._memo import cached
 from ._disclosure import DEFAULT_THRESHOLD
 from ._tables import _codes, study_waves
 
@@ -246,6 +247,26 @@ def transition_counts(
     >>> d.groupby("group", sort=False).size().tolist()   # 5 x 5 cells per group
     [25, 25]
     """
+    if not hidden:
+        return _transition_counts_plain(study, items, threshold=threshold)
+    # the audit's rounds and give-back trials ask for many hidden sets: the panels are
+    # protected once (shared within a run) and the hidden ones blanked, as the plain
+    # computation blanks them (_transition_counts_plain, compared in test_fast_paths)
+    out = cached(transition_counts, study, items, threshold=threshold)
+    hide = np.fromiter(((g, i) in hidden for g, i in zip(out["group"], out["item"],
+                                                          strict=True)),
+                       dtype=bool, count=len(out))
+    out.loc[hide, ["count", "n"]] = np.nan
+    out.loc[hide, "withheld"] = True
+    return out
+
+
+def _transition_counts_plain(study: Any, items: Sequence[str] | None = None, *,
+                             threshold: int = DEFAULT_THRESHOLD,
+                             hidden: Collection[tuple[str, str]] = frozenset()
+                             ) -> pd.DataFrame:
+    """:func:`transition_counts` computed panel by panel, the hidden ones blanked as they
+    are protected (the reference of its shared path)."""
     from ._disclosure import suppress
 
     pairs = getattr(study, "pairs", None)
