@@ -640,3 +640,45 @@ def test_transition_counts_with_hidden_panels_equal_the_plain_computation(
 @functools.lru_cache(maxsize=1)
 def _sample() -> LinkedStudy:
     return load_sample_study()
+
+
+def test_published_inside_a_run_equals_each_build_outside_one() -> None:
+    # protect_release builds the release for a sequence of withheld sets inside one run,
+    # sharing the comparison sources' counting and each design's comparison values by the
+    # flags of its sources: every build equals the plain one for its withheld set alone
+    from crisis_survey._memo import memo_run
+    from crisis_survey.compare import compare_waves
+    from crisis_survey.present._release import Published
+
+    study = _sample()
+    comparison = compare_waves(study)
+    sets = [frozenset(),
+            frozenset({("comparison", "independent", "Carer", "exp_listened"),
+                       ("attrition", "All", "exp_dignity")}),
+            frozenset({("comparison", "paired", "Service user", "exp_dignity"),
+                       ("domain", "Carer", "exp_understood", "independent")}),
+            frozenset({("comparison", "independent", "Carer", "exp_listened"),
+                       ("domain", "Service user", "exp_dignity", "transitions"),
+                       ("domain", "Carer", "exp_listened", "distribution")}),
+            frozenset()]
+    plain = [Published.build(study, comparison, withhold=w) for w in sets]
+    assert not plain[0].comparison["paired"].equals(plain[2].comparison["paired"])
+    assert not plain[0].comparison["independent"].equals(
+        plain[1].comparison["independent"])
+    with memo_run():
+        shared, previous = [], None
+        for w in sets:
+            previous = Published.build(study, comparison, withhold=w, previous=previous)
+            shared.append(previous)
+    for got, want in zip(shared, plain, strict=True):
+        assert got.comparison.keys() == want.comparison.keys()
+        for d in want.comparison:
+            pd.testing.assert_frame_equal(got.comparison[d], want.comparison[d])
+        assert got.sources.keys() == want.sources.keys()
+        for key, src in want.sources.items():
+            mine = got.sources[key]
+            assert (mine.withheld, mine.hidden, mine.levels_hidden) == \
+                (src.withheld, src.hidden, src.levels_hidden)
+            np.testing.assert_array_equal(mine.cells, src.cells)
+        pd.testing.assert_frame_equal(got.attrition, want.attrition)
+        pd.testing.assert_frame_equal(got.transitions, want.transitions)

@@ -878,6 +878,30 @@ def comparison_sources(study: Any, comparison: Any, *,
     the tests themselves were. ``withhold``: origins ``("comparison", design, group,
     item)`` whose statistics the release audit withholds (:func:`protect_release`).
     """
+    out = remembered(("comparison sources", id(study), id(comparison)),
+                     lambda: _comparison_sources(study, comparison), keep=(study, comparison))
+    if withhold:
+        for origin in withhold:
+            if origin[0] == "comparison":
+                key = (origin[2], origin[3], origin[1])
+                if key in out:
+                    out[key] = replace(out[key], withheld=True)
+        designs = ("paired", "independent", "overlapping")
+        for part, flags, which in (
+                *((d, {"withheld": True, "hidden": True}, (d,)) for d in designs),
+                ("distribution", {"levels_hidden": True}, designs)):
+            for group, item in hidden_domains(withhold, part):
+                for design in which:
+                    if (group, item, design) in out:
+                        out[(group, item, design)] = replace(out[(group, item, design)],
+                                                             **flags)
+    return out
+
+
+def _comparison_sources(study: Any, comparison: Any) -> dict[tuple[str, str, str], Source]:
+    """:func:`comparison_sources` before the audit's withholding (once per study and
+    comparison within a :func:`~crisis_survey._memo.memo_run`: every round and give-back
+    trial of :func:`protect_release` asks for it)."""
     import numpy as np
 
     from ..compare._study import count_items, make_layout, resolve_by
@@ -927,21 +951,6 @@ def comparison_sources(study: Any, comparison: Any, *,
                 np.concatenate([pairs, a1, a2]), np.concatenate([row_top, top, z]),
                 np.concatenate([col_top, z, top]), np.concatenate([ones, o, z]),
                 np.concatenate([ones, z, o]))
-    if withhold:
-        for origin in withhold:
-            if origin[0] == "comparison":
-                key = (origin[2], origin[3], origin[1])
-                if key in out:
-                    out[key] = replace(out[key], withheld=True)
-        designs = ("paired", "independent", "overlapping")
-        for part, flags, which in (
-                *((d, {"withheld": True, "hidden": True}, (d,)) for d in designs),
-                ("distribution", {"levels_hidden": True}, designs)):
-            for group, item in hidden_domains(withhold, part):
-                for design in which:
-                    if (group, item, design) in out:
-                        out[(group, item, design)] = replace(out[(group, item, design)],
-                                                             **flags)
     return out
 
 
@@ -1287,8 +1296,17 @@ class Published:
             if previous is not None and changed is not None and d in previous.comparison and \
                     not any(o[0] == "comparison" and o[1] == d for o in changed):
                 return previous.comparison[d]
-            return comparison_table(comparison, designs=[d], threshold=threshold,
-                                    sources=sources, confidence=confidence).values
+            # a design's rows read only its own sources: the same flags, the same values
+            # (the rounds and trials that withhold other designs' rows or domains)
+            flags = frozenset((key, s.withheld, s.hidden, s.levels_hidden)
+                              for key, s in sources.items() if key[2] == d
+                              and (s.withheld or s.hidden or s.levels_hidden))
+            return remembered(
+                ("comparison values", id(study), id(comparison), d, int(threshold),
+                 float(confidence), flags),
+                lambda: comparison_table(comparison, designs=[d], threshold=threshold,
+                                         sources=sources, confidence=confidence).values,
+                keep=(study, comparison))
 
         shown = {d: table(d) for d in designs if d in present}
         if previous is not None and previous.attrition_raw is not None:
