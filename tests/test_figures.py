@@ -544,5 +544,27 @@ def test_a_figure_waiting_for_the_audit_is_drawn_once_from_what_it_sends(
                               tmp_path / "never"),
                              (functools.partial(likert_chart, study, ["exp_listened"]),
                               tmp_path / "l")], ("svg",), workers=1, later=[0])
-    awaited.send(frozenset())  # what _StudyFigures.__exit__ sends when the audit failed
+    awaited.send(None)  # what _StudyFigures.__exit__ sends when the audit failed
+    with pytest.raises(CrisisSurveyError, match="did not end"):
+        drawing.result(0)
     drawing.close()
+    assert not (tmp_path / "never.svg").exists()
+
+
+def test_publish_failing_in_the_audit_leaves_no_figure_worker_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The study figures' worker is forked before the audit and its transition chart waits
+    for it: an audit that raises must end the wait (the error comes back, nothing hangs,
+    nothing is written)."""
+    from crisis_survey.present import _release
+    from crisis_survey.present._release import publish
+    from crisis_survey.synthetic import load_sample_study
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the audit failed")
+
+    monkeypatch.setattr(_release, "protect_release", fails)
+    with pytest.raises(RuntimeError, match="the audit failed"):
+        publish(load_sample_study(), tmp_path / "out", synthetic=True)
+    assert not (tmp_path / "out").exists()

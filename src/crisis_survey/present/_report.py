@@ -776,7 +776,10 @@ def _transitions_after_audit(study: Any, awaited: Any, **options: Any) -> Any:
     :class:`~crisis_survey.present._figures.Awaited` of :func:`hidden_domains`' pairs)."""
     from ._figures import transition_chart
 
-    return transition_chart(study, hidden=awaited.get(), **options)
+    hidden = awaited.get()
+    if hidden is None:  # the audit never ended (publish failed): nothing to draw
+        raise CrisisSurveyError("the release audit did not end; the chart is not drawn")
+    return transition_chart(study, hidden=hidden, **options)
 
 
 class _StudyFigures:
@@ -810,7 +813,7 @@ class _StudyFigures:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._awaited.send(frozenset())  # if the audit never ended: the worker stops waiting
+        self._awaited.send(None)  # if the audit never ended: the worker stops waiting
         self._drawing.close()
 
 
