@@ -256,3 +256,43 @@ def test_warm_ranges_are_inner_and_exact_where_short(data: Any, need: int | None
             if need is not None and _width(e_lo[i], e_hi[i]) < need:
                 assert abs(lo[i] - e_lo[i]) < 1e-6 and abs(hi[i] - e_hi[i]) < 1e-6
                 assert abs(s_lo[i] - e_lo[i]) < 1e-6 and abs(s_hi[i] - e_hi[i]) < 1e-6
+
+
+def test_the_local_audit_remembers_unchanged_blocks_between_rounds() -> None:
+    """Inside one run (protect_release's rounds), a block whose programmes have not
+    changed is not solved again, and every audit equals the plain one (outside a run).
+    A statistic withheld where it changes no fact re-solves nothing; a domain withheld
+    re-solves only the blocks whose facts it changes."""
+    from unittest import mock
+
+    from crisis_survey._memo import memo_run
+    from crisis_survey.present import _audit_local
+
+    study, comparison, published, run = _audits(*CASES[2])
+    group, item, design = next(k for k, src in published.sources.items()
+                               if k[2] == "paired" and src.passes(THRESHOLD))
+    domain = next(f for f in run["reference"].loc[run["reference"]["narrowed"], "fix"]
+                  if f is not None and f[0] == "domain")
+    kw: dict[str, Any] = {"threshold": THRESHOLD, "designs": DESIGNS, "method": "local"}
+    later = [Published.build(study, comparison, threshold=THRESHOLD, designs=DESIGNS,
+                             withhold={fix})
+             for fix in (("comparison", design, group, item), domain)]
+    plain = [audit_release(study, comparison, published=p, **kw) for p in later]
+    solved: list[str] = []
+    real = _audit_local._block_bounds
+
+    def counting(p: Any, *args: Any) -> Any:
+        solved.append(p.name)
+        return real(p, *args)
+
+    got, after = [], []
+    with mock.patch.object(_audit_local, "_block_bounds", counting), memo_run():
+        for p in (published, *later):
+            got.append(audit_release(study, comparison, published=p, **kw))
+            after.append(len(solved))
+    assert got[0].equals(run["local"]) and got[1].equals(plain[0])
+    assert got[2].equals(plain[1])
+    n_blocks = len(set(solved))
+    assert n_blocks >= 4 and after[0] >= n_blocks
+    assert after[1] == after[0]  # the statistic: nothing solved again
+    assert 0 < after[2] - after[1] < n_blocks  # the domain: only the blocks it changes

@@ -22,6 +22,7 @@ release then withholds a statistic, or is flagged), which is safe, never weaker.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import math
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._memo import remembered
 from ._disclosure import _stacked, _width
 
 if TYPE_CHECKING:
@@ -137,6 +139,7 @@ class SparseProblem:
     truth: np.ndarray
     origins: list[tuple[str, ...] | None] = field(default_factory=list)
     _columns: Any = None
+    _digest: bytes | None = None
 
     @property
     def columns(self) -> Any:
@@ -313,11 +316,12 @@ def _ranges(specs: Sequence[dict[str, Any]], need: float | None
     compares the two)."""
     if _highs() is None:  # pragma: no cover - scipy without its HiGHS bindings
         return _ranges_stacked(specs, need)
-    rng = np.random.default_rng(0)
     out = []
     for spec in specs:
         obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
-        w = rng.uniform(0.2, 1.0, size=(1, obj.shape[0]))
+        # each spec's own random direction (a spec's bounds do not depend on the specs
+        # solved before it, so each block's can be remembered between rounds)
+        w = np.random.default_rng(0).uniform(0.2, 1.0, size=(1, obj.shape[0]))
         model = _Model(spec, obj.shape[1])
         points = [np.asarray(spec["x0"], dtype=float)]
         for d in (obj.sum(axis=0), w[0] @ obj):
@@ -474,31 +478,66 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
     lo = np.full(n_strata, -np.inf)
     hi = np.full(n_strata, np.inf)
     groups_of = _cell_groups(persons)
-    cells_of = persons.strata[:, [2, 5, 6]]
-    specs: list[dict[str, Any]] = []
-    at: list[np.ndarray] = []
     for p in problems:
         if p.stratum.size == 0 or np.any(p.stratum < 0):
             continue
-        keys: dict[tuple[int, ...], list[int]] = {}
-        for s in np.unique(p.stratum):
-            cells = [int(c) for c in cells_of[s] if c >= 0]
-            keys.setdefault(_ring(cells, groups_of), []).append(int(s))
-        for key, members in keys.items():
-            cols = _near(p, key, persons) if key else np.zeros(0, np.int64)
-            if cols.size == 0 or cols.size > LOCAL_ATOMS:
-                continue  # these strata keep their true sizes
-            obj = (p.stratum[cols][None, :] == np.asarray(members)[:, None]).astype(float)
-            specs.append(_local_spec(p, cols, obj, None))
-            at.append(np.asarray(members, dtype=np.int64))
-    for where, (f_lo, f_hi) in zip(at, _ranges(specs, None), strict=True):
-        lo[where] = np.maximum(lo[where], f_lo)
-        hi[where] = np.minimum(hi[where], f_hi)
+        for where, f_lo, f_hi in remembered(
+                ("local strata", digest(p), _persons_digest(persons)),
+                functools.partial(_block_strata, p, persons, groups_of)):
+            lo[where] = np.maximum(lo[where], f_lo)
+            hi[where] = np.minimum(hi[where], f_hi)
     lo = np.where(np.isfinite(lo), lo, sizes)
     hi = np.where(np.isfinite(hi), hi, sizes)
     lo = np.minimum(np.ceil(lo - 1e-7), sizes)
     hi = np.maximum(np.floor(hi + 1e-7), sizes)
     return lo, hi
+
+
+def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int]
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """One block's bounds of the strata sizes (:func:`_strata_bounds`): (strata, lowest,
+    highest) per local programme."""
+    cells_of = persons.strata[:, [2, 5, 6]]
+    keys: dict[tuple[int, ...], list[int]] = {}
+    for s in np.unique(p.stratum):
+        cells = [int(c) for c in cells_of[s] if c >= 0]
+        keys.setdefault(_ring(cells, groups_of), []).append(int(s))
+    specs: list[dict[str, Any]] = []
+    at: list[np.ndarray] = []
+    for key, members in keys.items():
+        cols = _near(p, key, persons) if key else np.zeros(0, np.int64)
+        if cols.size == 0 or cols.size > LOCAL_ATOMS:
+            continue  # these strata keep their true sizes
+        obj = (p.stratum[cols][None, :] == np.asarray(members)[:, None]).astype(float)
+        specs.append(_local_spec(p, cols, obj, None))
+        at.append(np.asarray(members, dtype=np.int64))
+    return [(where, f_lo, f_hi)
+            for where, (f_lo, f_hi) in zip(at, _ranges(specs, None), strict=True)]
+
+
+def digest(p: SparseProblem) -> bytes:
+    """A SHA-256 digest of everything a block's programmes depend on (its facts, their
+    values and kinds, the atoms' strata, true counts and upper bound): the key under
+    which its bounds are remembered between the release audit's rounds, where most blocks
+    do not change (the secondary action withholds a few statistics each round)."""
+    if p._digest is None:
+        h = hashlib.sha256()
+        a = p.atoms
+        for arr in (a.indptr, a.indices, a.data, p.value, p.stratum, p.truth):
+            h.update(np.ascontiguousarray(arr).tobytes())
+            h.update(b"|")
+        h.update(repr((a.shape, float(p.upper), p.name, list(p.kinds))).encode())
+        p._digest = h.digest()
+    return p._digest
+
+
+def _persons_digest(persons: _Persons) -> bytes:
+    """A digest of the respondents' strata (the same study in every round)."""
+    h = hashlib.sha256()
+    for arr in (persons.strata, persons.stratum):
+        h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(repr(np.shape(arr)).encode())
+    return h.digest()
 
 
 def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[int]],
@@ -508,39 +547,51 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner bounds of every attacked count from its local programme (:func:`_ranges`),
     the strata within :func:`_strata_bounds`."""
-    from ._audit import _bound_linkage
 
     groups_of = _cell_groups(persons)
     if strata is None:
         strata = _strata_bounds(problems, persons)
+    whom = _persons_digest(persons)
+    where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()).digest()
+    return [remembered(("local bounds", digest(p), whom, where, np.asarray(qs, np.int64)
+                        .tobytes(), int(need), int(partners), int(atoms)),
+                       functools.partial(_block_bounds, p, qs, persons, need, strata,
+                                         groups_of, partners, atoms))
+            for p, qs in zip(problems, chosen, strict=True)]
+
+
+def _block_bounds(p: SparseProblem, qs: Sequence[int], persons: _Persons, need: int,
+                  strata: tuple[np.ndarray, np.ndarray], groups_of: dict[int, int],
+                  partners: int, atoms: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_local_bounds` of one block."""
+    from ._audit import _bound_linkage
+
+    keys = _keys(p, qs, persons, groups_of, partners)
+    order: dict[tuple[int, ...] | None, list[int]] = {}
+    for pos, key in enumerate(keys):
+        order.setdefault(key, []).append(pos)
     specs: list[dict[str, Any]] = []
-    where: list[tuple[int, np.ndarray, np.ndarray]] = []  # (problem, positions, offsets)
-    for pi, (p, qs) in enumerate(zip(problems, chosen, strict=True)):
-        keys = _keys(p, qs, persons, groups_of, partners)
-        order: dict[tuple[int, ...] | None, list[int]] = {}
-        for pos, key in enumerate(keys):
-            order.setdefault(key, []).append(pos)
-        for key, positions in order.items():
-            cols = _near(p, key, persons)
-            if cols.size > atoms and key is not None:
-                cols = _near(p, _ring(key[:1], groups_of, partners), persons)
-            if cols.size > atoms:
-                continue  # not proven safe here
-            rows = np.asarray([qs[i] for i in positions], dtype=np.int64)
-            obj = np.asarray(p.atoms[rows][:, cols].todense(), dtype=float)
-            spec = _local_spec(p, cols, obj, strata)
-            if p.name == "linkage":  # its per-group counts, as the strata bound them
-                _bound_linkage(p.dense(len(persons.strata)), spec, persons, *strata)
-            specs.append(spec)
-            where.append((pi, np.asarray(positions, dtype=np.int64),
-                          p.value[rows] - obj @ p.truth[cols]))
+    where: list[tuple[np.ndarray, np.ndarray]] = []  # (positions, offsets)
+    for key, positions in order.items():
+        cols = _near(p, key, persons)
+        if cols.size > atoms and key is not None:
+            cols = _near(p, _ring(key[:1], groups_of, partners), persons)
+        if cols.size > atoms:
+            continue  # not proven safe here
+        rows = np.asarray([qs[i] for i in positions], dtype=np.int64)
+        obj = np.asarray(p.atoms[rows][:, cols].todense(), dtype=float)
+        spec = _local_spec(p, cols, obj, strata)
+        if p.name == "linkage":  # its per-group counts, as the strata bound them
+            _bound_linkage(p.dense(len(persons.strata)), spec, persons, *strata)
+        specs.append(spec)
+        where.append((np.asarray(positions, dtype=np.int64),
+                      p.value[rows] - obj @ p.truth[cols]))
     # a count no programme tried keeps its true value only (not proven safe)
-    out = [(p.value[np.asarray(qs, dtype=np.int64)].astype(float),
-            p.value[np.asarray(qs, dtype=np.int64)].astype(float))
-           for p, qs in zip(problems, chosen, strict=True)]
-    for (pi, at, offset), (lo, hi) in zip(where, _ranges(specs, need), strict=True):
-        out[pi][0][at] = lo + offset
-        out[pi][1][at] = hi + offset
+    value = p.value[np.asarray(qs, dtype=np.int64)].astype(float)
+    out = (value.copy(), value.copy())
+    for (at, offset), (lo, hi) in zip(where, _ranges(specs, need), strict=True):
+        out[0][at] = lo + offset
+        out[1][at] = hi + offset
     return out
 
 
