@@ -316,29 +316,37 @@ def _ranges(specs: Sequence[dict[str, Any]], need: float | None
     compares the two)."""
     if _highs() is None:  # pragma: no cover - scipy without its HiGHS bindings
         return _ranges_stacked(specs, need)
-    out = []
-    for spec in specs:
-        obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
-        # each spec's own random direction (a spec's bounds do not depend on the specs
-        # solved before it, so each block's can be remembered between rounds)
-        w = np.random.default_rng(0).uniform(0.2, 1.0, size=(1, obj.shape[0]))
-        model = _Model(spec, obj.shape[1])
-        points = [np.asarray(spec["x0"], dtype=float)]
-        for d in (obj.sum(axis=0), w[0] @ obj):
-            points += model.extremes(d)
-        seen = obj @ np.vstack(points).T
-        lo, hi = seen.min(axis=1), seen.max(axis=1)
-        enough = math.inf if need is None else float(need)
-        for i in range(obj.shape[0]) if need is not None else ():
-            for sign in (-1.0, 1.0):  # the largest value first
-                if _width(float(lo[i]), float(hi[i])) >= enough:
-                    break
-                x = model.solve(sign * obj[i])
-                if x is not None:
-                    v = obj @ x
-                    lo, hi = np.minimum(lo, v), np.maximum(hi, v)
-        out.append((lo, hi))
-    return out
+    from ._audit import _spec_key
+
+    # a block changed by a round (a statistic withheld in one area) keeps most of its
+    # local programmes: each is solved once per run
+    return [remembered(("local ranges", None if need is None else float(need),
+                        _spec_key(spec)), functools.partial(_spec_ranges, spec, need))
+            for spec in specs]
+
+
+def _spec_ranges(spec: dict[str, Any], need: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_ranges` of one spec."""
+    obj = np.atleast_2d(np.asarray(spec["objectives"], dtype=float))
+    # each spec's own random direction (a spec's bounds do not depend on the specs
+    # solved before it, so they can be remembered between rounds)
+    w = np.random.default_rng(0).uniform(0.2, 1.0, size=(1, obj.shape[0]))
+    model = _Model(spec, obj.shape[1])
+    points = [np.asarray(spec["x0"], dtype=float)]
+    for d in (obj.sum(axis=0), w[0] @ obj):
+        points += model.extremes(d)
+    seen = obj @ np.vstack(points).T
+    lo, hi = seen.min(axis=1), seen.max(axis=1)
+    enough = math.inf if need is None else float(need)
+    for i in range(obj.shape[0]) if need is not None else ():
+        for sign in (-1.0, 1.0):  # the largest value first
+            if _width(float(lo[i]), float(hi[i])) >= enough:
+                break
+            x = model.solve(sign * obj[i])
+            if x is not None:
+                v = obj @ x
+                lo, hi = np.minimum(lo, v), np.maximum(hi, v)
+    return lo, hi
 
 
 def _highs() -> Any:
