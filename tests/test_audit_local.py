@@ -109,6 +109,37 @@ def test_the_wider_round_proves_more_and_only_what_the_reference_proves() -> Non
     assert (two.loc[cut, "values"] <= ref.loc[cut, "values"]).all()
 
 
+def test_wider_strata_rings_prove_more_and_only_what_the_reference_proves() -> None:
+    # the strata sizes are bounded by programmes of each stratum's cells and
+    # STRATA_PARTNERS more of its group, the narrowest over every block: with the rings of
+    # the count programmes (2) they pin many strata, so fewer counts are proven safe; the
+    # wider rings prove more, and nothing the reference narrows is declared safe
+    from crisis_survey.present import _audit_local
+
+    study, comparison, published, run = _audits(*CASES[2])
+    ref = run["reference"]
+    found = {}
+    orig = _audit_local.EXACT_BUDGET, _audit_local.STRATA_PARTNERS
+    try:
+        _audit_local.EXACT_BUDGET = 0
+        for partners in (_audit_local.PARTNERS, orig[1]):
+            _audit_local.STRATA_PARTNERS = partners
+            found[partners] = audit_release(study, comparison, threshold=THRESHOLD,
+                                            designs=DESIGNS, published=published,
+                                            method="local")
+    finally:
+        _audit_local.EXACT_BUDGET, _audit_local.STRATA_PARTNERS = orig
+    narrow, wide = found[_audit_local.PARTNERS], found[orig[1]]
+    assert orig[1] > _audit_local.PARTNERS
+    assert wide.attrs["unproven"] < narrow.attrs["unproven"]
+    assert (wide["narrowed"] | ~ref["narrowed"]).all()
+    cut = ref["narrowed"].to_numpy()
+    assert (wide.loc[cut, "values"] <= ref.loc[cut, "values"]).all()
+    # where the reference narrows a count its bounds are exact: the local ones lie inside
+    assert (wide.loc[cut, "lower"] >= ref.loc[cut, "lower"] - 1e-6).all()
+    assert (wide.loc[cut, "upper"] <= ref.loc[cut, "upper"] + 1e-6).all()
+
+
 def test_audit_method_is_checked() -> None:
     study, comparison, published, _ = _audits(*CASES[0])
     with pytest.raises(ValueError, match="method"):

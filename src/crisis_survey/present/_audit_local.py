@@ -41,6 +41,22 @@ if TYPE_CHECKING:
 #: Cells of the same group a local programme may also move (beside the cells the count's
 #: respondents are in): trades between areas keep every total of the group.
 PARTNERS = 2
+#: Cells of the same group the programmes bounding the strata sizes may also move (beside
+#: each stratum's own cells; the narrow ring of :data:`PARTNERS` where the wide one holds
+#: more than :data:`LOCAL_ATOMS` atoms). The strata bounds are the narrowest over every
+#: block, so a ring too small to hold any slack pins them: at 10,000 per wave by group x
+#: area (150 areas) 2 partners left the median stratum 2 sizes wide (176 of 1,020 fixed)
+#: where one block alone allows hundreds.
+STRATA_PARTNERS = 6
+#: How wide each stratum's bounds are sought: ``math.inf``, its own smallest and largest
+#: size in each programme (two solves per stratum), beyond the few vertices shared by all.
+#: At 10,000 per wave by group x area, against 2 partners and the shared vertices alone:
+#: the median stratum 10 sizes wide (11 fixed), the counts the two count rounds leave
+#: unproven 2,088 -> 1,342 in an ordinal block and 471 -> 83 in a binary one, the strata
+#: programmes 170 s against 40 s, the ordinal blocks' wider round 24 s against 34 s (6
+#: partners with the shared vertices alone: 96 s, 1,682 and 352 left; 12: 232 s, 1,642 and
+#: 336).
+STRATA_NEED: float | None = math.inf
 #: The most atoms one local programme moves: a count whose cells hold more (a count of a
 #: whole group, say) is tried on the first of its cells only, and a stratum of no cell
 #: keeps its true size (both on the safe side).
@@ -490,7 +506,7 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
         if p.stratum.size == 0 or np.any(p.stratum < 0):
             continue
         for where, f_lo, f_hi in remembered(
-                ("local strata", digest(p), _persons_digest(persons)),
+                ("local strata", digest(p), _persons_digest(persons), STRATA_PARTNERS),
                 functools.partial(_block_strata, p, persons, groups_of)):
             lo[where] = np.maximum(lo[where], f_lo)
             hi[where] = np.minimum(hi[where], f_hi)
@@ -506,21 +522,29 @@ def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int]
     """One block's bounds of the strata sizes (:func:`_strata_bounds`): (strata, lowest,
     highest) per local programme."""
     cells_of = persons.strata[:, [2, 5, 6]]
-    keys: dict[tuple[int, ...], list[int]] = {}
+    own: dict[tuple[int, ...], list[int]] = {}
     for s in np.unique(p.stratum):
-        cells = [int(c) for c in cells_of[s] if c >= 0]
-        keys.setdefault(_ring(cells, groups_of), []).append(int(s))
+        own.setdefault(tuple(sorted({int(c) for c in cells_of[s] if c >= 0})),
+                       []).append(int(s))
+    keys: dict[tuple[int, ...], list[int]] = {}
+    for cells, members in own.items():
+        if not cells:
+            continue  # these strata keep their true sizes
+        # the wide ring, or the narrow one where the wide one holds too many atoms
+        for partners in (STRATA_PARTNERS, PARTNERS):
+            key = _ring(cells, groups_of, partners)
+            if _near(p, key, persons).size <= LOCAL_ATOMS:
+                keys.setdefault(key, []).extend(members)
+                break
     specs: list[dict[str, Any]] = []
     at: list[np.ndarray] = []
     for key, members in keys.items():
-        cols = _near(p, key, persons) if key else np.zeros(0, np.int64)
-        if cols.size == 0 or cols.size > LOCAL_ATOMS:
-            continue  # these strata keep their true sizes
+        cols = _near(p, key, persons)
         obj = (p.stratum[cols][None, :] == np.asarray(members)[:, None]).astype(float)
         specs.append(_local_spec(p, cols, obj, None))
         at.append(np.asarray(members, dtype=np.int64))
     return [(where, f_lo, f_hi)
-            for where, (f_lo, f_hi) in zip(at, _ranges(specs, None), strict=True)]
+            for where, (f_lo, f_hi) in zip(at, _ranges(specs, STRATA_NEED), strict=True)]
 
 
 def digest(p: SparseProblem) -> bytes:
