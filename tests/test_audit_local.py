@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -138,6 +139,19 @@ def test_wider_strata_rings_prove_more_and_only_what_the_reference_proves() -> N
     # where the reference narrows a count its bounds are exact: the local ones lie inside
     assert (wide.loc[cut, "lower"] >= ref.loc[cut, "lower"] - 1e-6).all()
     assert (wide.loc[cut, "upper"] <= ref.loc[cut, "upper"] + 1e-6).all()
+
+
+def test_blocks_solved_in_workers_give_the_plain_audit(monkeypatch: Any) -> None:
+    # the local path solves its blocks in forked workers (_memo.remembered_all), one per
+    # core; without workers (the plain loop) the audit is the same, row for row
+    from crisis_survey import _memo
+
+    study, comparison, published, run = _audits(*CASES[2])
+    monkeypatch.setattr(_memo, "workers_for", lambda n: 0)
+    plain = audit_release(study, comparison, threshold=THRESHOLD, designs=DESIGNS,
+                          published=published, method="local")
+    pd.testing.assert_frame_equal(plain, run["local"])
+    assert plain.attrs["withheld"].equals(run["local"].attrs["withheld"])
 
 
 def test_audit_method_is_checked() -> None:
@@ -296,6 +310,7 @@ def test_the_local_audit_remembers_unchanged_blocks_between_rounds() -> None:
     re-solves only the blocks whose facts it changes."""
     from unittest import mock
 
+    from crisis_survey import _memo
     from crisis_survey._memo import memo_run
     from crisis_survey.present import _audit_local
 
@@ -317,7 +332,9 @@ def test_the_local_audit_remembers_unchanged_blocks_between_rounds() -> None:
         return real(p, *args)
 
     got, after = [], []
-    with mock.patch.object(_audit_local, "_block_bounds", counting), memo_run():
+    # counted in this process: no workers (they give the same audit, tested above)
+    with mock.patch.object(_audit_local, "_block_bounds", counting), memo_run(), \
+            mock.patch.object(_memo, "workers_for", lambda n: 0):
         for p in (published, *later):
             got.append(audit_release(study, comparison, published=p, **kw))
             after.append(len(solved))

@@ -15,7 +15,7 @@ import contextvars
 import copy
 import functools
 import inspect
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 _P = ParamSpec("_P")
@@ -135,3 +135,93 @@ def remembered(key: Hashable, compute: Callable[[], _R], keep: Any = None) -> _R
     result = compute()
     cache[full] = (copy.deepcopy(result), keep)
     return result
+
+
+#: The computations :func:`remembered_all`'s forked workers run (inherited at the fork).
+_TASKS: list[Callable[[], Any]] = []
+#: The parent's results of this run, set in each worker before it computes.
+_PARENT: list[dict[Hashable, tuple[Any, Any]] | None] = [None]
+
+
+def workers_for(n_tasks: int) -> int:
+    """How many forked processes :func:`remembered_all` uses for ``n_tasks`` (0: none, the
+    plain loop): one per core this process may run on, at most one per task; none where
+    processes cannot be forked (only Linux forks them safely)."""
+    import os
+    import sys
+
+    if sys.platform != "linux" or n_tasks < 2:
+        return 0
+    cores = len(os.sched_getaffinity(0))
+    return min(cores, n_tasks) if cores > 1 else 0
+
+
+def _run_task(i: int) -> tuple[Any, list[tuple[Hashable, Any]]]:
+    """One of :data:`_TASKS` in a worker: its result, and the entries it added to the run's
+    results (a block's programmes remembered for the parent's later rounds)."""
+    cache = _PARENT[0]
+    if cache is None:
+        return _TASKS[i](), []
+    token = _CACHE.set(cache)
+    try:
+        before = set(cache)
+        result = _TASKS[i]()
+        added = [(k, cache[k][0]) for k in cache.keys() - before if cache[k][1] is None]
+        return result, added
+    finally:
+        _CACHE.reset(token)
+
+
+def remembered_all(items: Sequence[tuple[Hashable, Callable[[], _R]]], *,
+                   workers: int | None = None, weights: Sequence[float] | None = None
+                   ) -> list[_R]:
+    """``[remembered(key, compute) for key, compute in items]``, the computations not yet
+    remembered run in ``workers`` forked processes (default :func:`workers_for`; 0 or 1:
+    that plain loop, the reference, ``tests/test_memo.py`` compares the two). The entries a
+    worker's computation adds to the run (``remembered`` inside it) come back with its
+    result. ``weights`` (the expected cost of each item) orders the work largest first.
+
+    Each computation must depend on its arguments alone (not on the order of the items or
+    on the others' results): the results are then those of the plain loop."""
+    cache = _CACHE.get()
+    todo = [i for i, (key, _) in enumerate(items)
+            if cache is None or ("remembered", key) not in cache]
+    n = workers_for(len(todo)) if workers is None else min(workers, len(todo))
+    if n < 2:
+        return [remembered(key, compute) for key, compute in items]
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+
+    if weights is not None:
+        todo.sort(key=lambda i: -float(weights[i]))
+    _TASKS[:] = [compute for _, compute in items]
+    _PARENT[0] = cache
+    done: dict[int, Any] = {}
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of any thread (pyarrow's, BLAS' idle pools): no Python
+            # thread runs while the workers are forked, and they only compute
+            warnings.filterwarnings("ignore", r"This process .* is multi-threaded",
+                                    DeprecationWarning)
+            with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(
+                    "fork")) as pool:
+                futures = {i: pool.submit(_run_task, i) for i in todo}
+                for i, future in futures.items():
+                    result, added = future.result()
+                    done[i] = result
+                    if cache is not None:
+                        for k, v in added:
+                            cache.setdefault(k, (v, None))
+    finally:
+        _TASKS.clear()
+        _PARENT[0] = None
+    out: list[_R] = []
+    for i, (key, compute) in enumerate(items):
+        if i in done:
+            if cache is not None:
+                cache[("remembered", key)] = (copy.deepcopy(done[i]), None)
+            out.append(done[i])
+        else:
+            out.append(remembered(key, compute))
+    return out

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._memo import remembered
+from .._memo import remembered, remembered_all
 from ._disclosure import _stacked, _width
 
 if TYPE_CHECKING:
@@ -502,12 +502,13 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
     lo = np.full(n_strata, -np.inf)
     hi = np.full(n_strata, np.inf)
     groups_of = _cell_groups(persons)
-    for p in problems:
-        if p.stratum.size == 0 or np.any(p.stratum < 0):
-            continue
-        for where, f_lo, f_hi in remembered(
-                ("local strata", digest(p), _persons_digest(persons), STRATA_PARTNERS),
-                functools.partial(_block_strata, p, persons, groups_of)):
+    whom = _persons_digest(persons)
+    blocks = [p for p in problems if p.stratum.size and not np.any(p.stratum < 0)]
+    for found in remembered_all(
+            [(("local strata", digest(p), whom, STRATA_PARTNERS, STRATA_NEED),
+              functools.partial(_block_strata, p, persons, groups_of)) for p in blocks],
+            weights=[p.atoms.nnz for p in blocks]):
+        for where, f_lo, f_hi in found:
             lo[where] = np.maximum(lo[where], f_lo)
             hi[where] = np.minimum(hi[where], f_hi)
     lo = np.where(np.isfinite(lo), lo, sizes)
@@ -585,11 +586,14 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
         strata = _strata_bounds(problems, persons)
     whom = _persons_digest(persons)
     where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()).digest()
-    return [remembered(("local bounds", digest(p), whom, where, np.asarray(qs, np.int64)
-                        .tobytes(), int(need), int(partners), int(atoms)),
-                       functools.partial(_block_bounds, p, qs, persons, need, strata,
-                                         groups_of, partners, atoms))
-            for p, qs in zip(problems, chosen, strict=True)]
+    # the blocks in forked workers, one per core (each block's bounds depend on it alone)
+    return remembered_all(
+        [(("local bounds", digest(p), whom, where, np.asarray(qs, np.int64).tobytes(),
+           int(need), int(partners), int(atoms)),
+          functools.partial(_block_bounds, p, qs, persons, need, strata, groups_of,
+                            partners, atoms))
+         for p, qs in zip(problems, chosen, strict=True)],
+        weights=[p.atoms.nnz * (1 + len(qs)) for p, qs in zip(problems, chosen, strict=True)])
 
 
 def _block_bounds(p: SparseProblem, qs: Sequence[int], persons: _Persons, need: int,
