@@ -137,6 +137,20 @@ def remembered(key: Hashable, compute: Callable[[], _R], keep: Any = None) -> _R
     return result
 
 
+def run_state(key: Hashable) -> dict[Any, Any] | None:
+    """A dictionary kept for ``key`` for the whole run of :func:`memo_run` (the same
+    object each time, for the caller to read and change: what one audit of a run proved,
+    for the next), ``None`` outside a run."""
+    cache = _CACHE.get()
+    if cache is None:
+        return None
+    full = ("state", key)
+    if full not in cache:
+        cache[full] = ({}, None)
+    state: dict[Any, Any] = cache[full][0]
+    return state
+
+
 #: The computations :func:`remembered_all`'s forked workers run (inherited at the fork).
 _TASKS: list[Callable[[], Any]] = []
 #: The parent's results of this run, set in each worker before it computes.

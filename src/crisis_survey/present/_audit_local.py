@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._memo import remembered, remembered_all
+from .._memo import remembered, remembered_all, run_state
 from ._disclosure import _stacked, _width
 
 if TYPE_CHECKING:
@@ -154,6 +154,10 @@ class SparseProblem:
     upper: float
     truth: np.ndarray
     origins: list[tuple[str, ...] | None] = field(default_factory=list)
+    #: A digest of the grid (its true counts and strata) and one of each fact's grid
+    #: points (empty: the block is never compared with an earlier audit's, :func:`solve`)
+    universe: bytes = b""
+    fact_keys: list[bytes] = field(default_factory=list)
     _columns: Any = None
     _digest: bytes | None = None
 
@@ -216,9 +220,16 @@ def sparse_problem(b: _Block) -> SparseProblem:
         alive = np.flatnonzero(~dead)
         atoms, weight, stratum = atoms[:, alive], weight[alive], stratum[alive]
     atoms = sparse.csr_matrix(atoms)
+    universe = hashlib.sha256()
+    for arr in (np.asarray(b.weight, dtype=float), np.asarray(b.strata, dtype=np.int64)):
+        universe.update(np.ascontiguousarray(arr).tobytes())
+        universe.update(b"|")
+    keys = [hashlib.blake2b(np.ascontiguousarray(c).tobytes(), digest_size=16).digest()
+            for c in b.coefs]
     return SparseProblem(name=b.name, atoms=atoms, value=atoms @ weight, kinds=b.kinds,
                          labels=b.labels, outputs=b.outputs, stratum=stratum,
-                         upper=float(b.weight.sum()), truth=weight, origins=b.origins)
+                         upper=float(b.weight.sum()), truth=weight, origins=b.origins,
+                         universe=universe.digest(), fact_keys=keys)
 
 
 def from_dense(p: _Problem) -> SparseProblem:
@@ -644,8 +655,21 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
     not prove safe, then the reference for the rest."""
     from ._audit import _exact_bounds, _records
 
-    chosen = [targets(p, threshold) for p in problems]
-    strata = _strata_bounds(problems, persons)
+    targeted = [targets(p, threshold) for p in problems]
+    # within a run, counts an earlier audit proved safe stay safe where every fact this
+    # audit's block holds was held by that audit's, as strongly (protect_release's rounds
+    # only withhold): that audit's feasible points are feasible here too
+    state = run_state(("local audit", _persons_digest(persons), int(need), int(threshold)))
+    known = [_earlier(p, qs, state, need) for p, qs in zip(problems, targeted, strict=True)]
+    chosen = [[q for i, q in enumerate(qs) if k is None or i not in k]
+              for qs, k in zip(targeted, known, strict=True)]
+    stratified = {p.name for p in problems if p.stratum.size and not np.any(p.stratum < 0)}
+    if (state is not None and "strata" in state and state.get("stratified") == stratified
+            and all(k is not None for p, k in zip(problems, known, strict=True)
+                    if p.name in stratified)):
+        strata = state["strata"]  # inner bounds of the earlier release's: of this one's too
+    else:
+        strata = _strata_bounds(problems, persons)
     bounds = _local_bounds(problems, chosen, persons, need, strata)
     left = _short(bounds, need)  # per block: positions in chosen not proven safe
     if any(left) and wider:
@@ -670,7 +694,76 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
                 lo[rest], hi[rest] = e_lo, e_hi
         else:
             unproven = sum(len(rest) for rest in left)  # reported narrowed: safe side
+    # the counts proven safe before, back in their places
+    full = []
+    for qs, k, part, (lo, hi) in zip(targeted, known, chosen, bounds, strict=True):
+        f_lo = np.zeros(len(qs))
+        f_hi = np.zeros(len(qs))
+        at = {q: i for i, q in enumerate(part)}
+        for i, q in enumerate(qs):
+            if k is not None and i in k:
+                f_lo[i], f_hi[i] = k[i]
+            else:
+                f_lo[i], f_hi[i] = lo[at[q]], hi[at[q]]
+        full.append((f_lo, f_hi))
+    if state is not None:
+        _remember(state, problems, targeted, full, strata, stratified)
     # counts (domains, linkage cells) are withheld only for counts proven narrowed
-    out = _records(problems, chosen, bounds, need, threshold, counts=unproven == 0)
+    out = _records(problems, targeted, full, need, threshold, counts=unproven == 0)
     out.attrs["unproven"] = unproven
     return out
+
+
+#: How much a fact tells the reader, by kind: an equation (published), at least 1
+#: (withheld, when its true count is positive), nothing (a source cell).
+_STRENGTH = {"published": 2, "withheld": 1, "source": 0}
+
+
+def _strength(kind: str, value: float) -> int:
+    s = _STRENGTH.get(kind, 3)  # an unknown kind: never weaker than anything
+    return 0 if s == 1 and value <= 0 else s
+
+
+def _earlier(p: SparseProblem, qs: Sequence[int], state: dict[Any, Any] | None,
+             need: float) -> dict[int, tuple[float, float]] | None:
+    """The bounds an earlier audit of this run proved safe, by position in ``qs``, where
+    this block tells the reader nothing that block did not (the same grid; every fact held
+    by one of the earlier block's facts over the same grid points, at least as strongly);
+    ``None`` where it does; none (``{}``) for the earlier block itself, whose bounds the
+    block memo holds."""
+    old = None if state is None else state.get(("block", p.name))
+    if old is None or not p.fact_keys or old["universe"] != p.universe:
+        return None
+    if old["digest"] == digest(p):
+        return {}  # the same block: its bounds are remembered whole (:func:`_local_bounds`)
+    held = old["strength"]
+    for key, kind, value in zip(p.fact_keys, p.kinds, p.value, strict=True):
+        s = _strength(kind, float(value))
+        if s and held.get(key, -1) < s:
+            return None
+    out: dict[int, tuple[float, float]] = {}
+    for i, q in enumerate(qs):
+        b = old["bounds"].get(p.fact_keys[q])
+        if b is not None and _width(b[0], b[1]) >= need:
+            out[i] = b
+    return out
+
+
+def _remember(state: dict[Any, Any], problems: Sequence[SparseProblem],
+              targeted: Sequence[Sequence[int]],
+              bounds: Sequence[tuple[np.ndarray, np.ndarray]],
+              strata: tuple[np.ndarray, np.ndarray], stratified: set[str]) -> None:
+    """Keep this audit's blocks, bounds and strata bounds for the next audit of the run."""
+    for p, qs, (lo, hi) in zip(problems, targeted, bounds, strict=True):
+        if not p.fact_keys:
+            state.pop(("block", p.name), None)
+            continue
+        strength: dict[bytes, int] = {}
+        for key, kind, value in zip(p.fact_keys, p.kinds, p.value, strict=True):
+            strength[key] = max(strength.get(key, 0), _strength(kind, float(value)))
+        state[("block", p.name)] = {
+            "universe": p.universe, "strength": strength, "digest": digest(p),
+            "bounds": {p.fact_keys[q]: (float(a), float(b))
+                       for q, a, b in zip(qs, lo, hi, strict=True)}}
+    state["strata"] = strata
+    state["stratified"] = stratified
