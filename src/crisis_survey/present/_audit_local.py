@@ -661,6 +661,9 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
     # only withhold): that audit's feasible points are feasible here too
     state = run_state(("local audit", _persons_digest(persons), int(need), int(threshold)))
     known = [_earlier(p, qs, state, need) for p, qs in zip(problems, targeted, strict=True)]
+    groups_of = _cell_groups(persons)
+    known = [_whole_programmes(p, qs, k, persons, groups_of)
+             for p, qs, k in zip(problems, targeted, known, strict=True)]
     chosen = [[q for i, q in enumerate(qs) if k is None or i not in k]
               for qs, k in zip(targeted, known, strict=True)]
     stratified = {p.name for p in problems if p.stratum.size and not np.any(p.stratum < 0)}
@@ -767,3 +770,16 @@ def _remember(state: dict[Any, Any], problems: Sequence[SparseProblem],
                        for q, a, b in zip(qs, lo, hi, strict=True)}}
     state["strata"] = strata
     state["stratified"] = stratified
+
+
+def _whole_programmes(p: SparseProblem, qs: Sequence[int],
+                      known: dict[int, tuple[float, float]] | None, persons: _Persons,
+                      groups_of: dict[int, int]) -> dict[int, tuple[float, float]] | None:
+    """``known`` kept only for the counts whose first-round programme (:func:`_keys`) holds
+    no count left to solve: a programme solved again is solved with all its counts, as the
+    plain audit solves it, so that one whose facts have not changed is remembered."""
+    if not known:
+        return known
+    keys = _keys(p, qs, persons, groups_of)
+    todo = {key for i, key in enumerate(keys) if i not in known}
+    return {i: b for i, b in known.items() if keys[i] not in todo}
