@@ -388,6 +388,10 @@ def test_rounds_stop_when_withholding_settles_few_unproven_counts(
                         "of the 100 counts not proven safe (less than 10%); the rest are "
                         "reported narrowed"]
         assert got.rounds == 2 and len(got.withhold) == 1
+        # the report says these counts are unproven, not that they can be narrowed
+        note = got.notes(THRESHOLD)[0]
+        assert "98 of them could not be proven to keep at least 5 possible values" in note
+        assert "can be narrowed" not in note and "It withheld 1 further" in note
     else:  # each round settles half: the rounds go on to their limit
         assert not stop and got.rounds == _release.UNPROVEN_ROUNDS
         assert len(got.withhold) == _release.UNPROVEN_ROUNDS - 1

@@ -162,3 +162,61 @@ def test_whole_or_broken_is_monotone_in_the_rows(landscape: bool) -> None:
              for n in range(5, 80, 5)]
     assert whole[0] and not whole[-1]
     assert whole == sorted(whole, reverse=True), "once too long, longer tables are too"
+
+
+# -- figures fit on a page under their caption -----------------------------------------------
+def _png(path: Any, width: int, height: int) -> None:
+    """A plain grey PNG of ``width`` x ``height`` pixels (written with zlib alone)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@settings(max_examples=200, deadline=None)
+@given(w=st.integers(1, 5000), h=st.integers(1, 5000), bw=st.integers(10**5, 10**7),
+       bh=st.integers(10**5, 10**7))
+def test_fitted_size_keeps_the_proportions_within_the_box(w: int, h: int, bw: int,
+                                                          bh: int) -> None:
+    from crisis_survey.present._word import fitted_size
+
+    fw, fh = fitted_size((w, h), bw, bh)
+    assert fw <= bw and fh <= bh
+    assert fw >= bw - 1 or fh >= bh - 1  # as large as the box allows
+    assert abs(fw * h - fh * w) <= max(w, h)  # in proportion, to a unit
+
+
+@pytest.mark.parametrize(("w", "h"), [(1200, 3600), (1800, 900)])
+def test_a_tall_figure_fits_under_its_caption(tmp_path: Any, w: int, h: int) -> None:
+    # before, every figure was as wide as the text: a figure three times as tall as wide
+    # (the Likert bars of 25 items by area) filled more than a page, and its caption stood
+    # alone at the foot of the page before it
+    from crisis_survey.present._word import (
+        CAPTION_ROOM_EMU,
+        add_caption,
+        add_figure_picture,
+        png_size,
+    )
+
+    png = tmp_path / "f.png"
+    _png(png, w, h)
+    assert png_size(png) == (w, h)
+    doc = new_document("t")
+    add_caption(doc, "Figure", 1, "A figure", "f")
+    shape = add_figure_picture(doc, png)
+    sec = doc.sections[-1]
+    text_w = min(int(6.3 * 914400), sec.page_width - sec.left_margin - sec.right_margin)
+    room = sec.page_height - sec.top_margin - sec.bottom_margin - CAPTION_ROOM_EMU
+    assert shape.width <= text_w and shape.height <= room
+    assert abs(shape.width / shape.height - w / h) < 0.01
+    if h > w:
+        assert shape.height >= room - 1  # as tall as the page allows
+    else:
+        assert shape.width >= text_w - 1  # as wide as the text

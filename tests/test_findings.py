@@ -156,6 +156,33 @@ def test_sensitivity_tells_contradictions_from_differences_of_certainty() -> Non
         "Independent design: the same verdict for every item and group."]
 
 
+def test_sensitivity_names_the_cells_by_group_and_area_and_counts_long_lists() -> None:
+    # by group x area the rows' groups are cells ("G / A1"), not the respondent groups:
+    # before, the finding said "for 2 of 4 items: ." and listed nothing
+    import pandas as pd
+
+    from crisis_survey.present._findings import LISTED, _sensitivity
+
+    def table(n_cells: int) -> pd.DataFrame:
+        rows = []
+        for c in range(n_cells):
+            for design, verdict in (("paired", "improved"), ("independent", "got worse")):
+                rows.append({"group": f"G / A{c}", "item": "a", "label": "A",
+                             "design": design, "verdict": verdict})
+            rows += [{"group": f"G / A{c}", "item": "b", "label": "B", "design": d,
+                      "verdict": "no change"} for d in ("paired", "independent")]
+        return pd.DataFrame(rows)
+
+    lines = _sensitivity(table(2), "paired", ["paired", "independent"], ["G"])
+    assert lines == [
+        "Independent design contradicts the paired design for 2 of 4 items and cells: "
+        "G / A0: A (got worse; paired: improved) | G / A1: A (got worse; paired: improved)."]
+    many = _sensitivity(table(LISTED + 1), "paired", ["paired", "independent"], ["G"])
+    assert many == [
+        f"Independent design contradicts the paired design for {LISTED + 1} of "
+        f"{2 * (LISTED + 1)} items and cells (each in the sensitivity analyses' table)."]
+
+
 @pytest.mark.parametrize("alpha", [0.05, 0.10, 0.01])
 def test_verdicts_of_banded_rows_are_what_their_band_says(study: Any, alpha: float) -> None:
     # the derived-value rule publishes some rows' adjusted p-values only as a band: their

@@ -680,3 +680,17 @@ def test_html_links_the_manifest_and_nothing_outside_its_folder(report_dir: Path
                 '<img src="manifest.json">', '<a href="javascript:x.json">',
                 '<a href="Manifest.JSON">', '<a href=" manifest.json">'):
         assert remote_references(bad), bad
+
+
+def test_every_figure_of_the_word_report_fits_on_a_page_under_its_caption(
+        report_dir: Path) -> None:
+    import docx
+
+    from crisis_survey.present._word import CAPTION_ROOM_EMU
+
+    doc = docx.Document(str(report_dir / "report.docx"))
+    sec = doc.sections[0]
+    room = sec.page_height - sec.top_margin - sec.bottom_margin - CAPTION_ROOM_EMU
+    shapes = list(doc.inline_shapes)
+    assert len(shapes) >= 5
+    assert all(s.height <= room and s.width <= sec.page_width for s in shapes)

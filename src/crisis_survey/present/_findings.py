@@ -386,6 +386,10 @@ def _between(models: Sequence[Any], alpha: float, table: pd.DataFrame,
     return lines
 
 
+#: The most rows a sensitivity finding lists (beyond: their number, and the table).
+LISTED = 12
+
+
 def _sensitivity(table: pd.DataFrame, primary: str, designs: Sequence[str],
                  groups: Sequence[str]) -> list[str]:
     lines = []
@@ -413,13 +417,21 @@ def _sensitivity(table: pd.DataFrame, primary: str, designs: Sequence[str],
             differ = both[[x == k for x in kind]]
             if differ.empty:
                 continue
+            # the rows' groups are the comparison's cells (a respondent group, or a group
+            # and area by group x area): listed in the caller's order, then as they come
+            cells = list(dict.fromkeys(str(c) for c in differ.index.get_level_values("group")))
+            order = [g for g in groups if g in cells] + [c for c in cells if c not in groups]
+            what = ("items" if set(both.index.get_level_values("group")) <= set(groups)
+                    else "items and cells")
+            head = f"{name} {text} for {len(differ):,} of {len(both):,} {what}"
+            if len(differ) > LISTED:
+                lines.append(head + " (each in the sensitivity analyses' table).")
+                continue
             parts = []
-            for g in groups:
+            for g in order:
                 rows = differ[differ.index.get_level_values("group") == g]
-                if not rows.empty:
-                    parts.append(f"{g}: " + "; ".join(
-                        f"{r.label} ({r.verdict_other}; {primary}: {r.verdict})"
-                        for r in rows.itertuples()))
-            lines.append(f"{name} {text} for {len(differ)} of {len(both)} items: "
-                         + " | ".join(parts) + ".")
+                parts.append(f"{g}: " + "; ".join(
+                    f"{r.label} ({r.verdict_other}; {primary}: {r.verdict})"
+                    for r in rows.itertuples()))
+            lines.append(head + ": " + " | ".join(parts) + ".")
     return lines

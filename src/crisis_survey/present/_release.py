@@ -1455,8 +1455,15 @@ class Protection:
         text = (f"Before anything was written, an audit of the whole release (every table, "
                 f"figure and CSV together, by linear programming) attacked {len(a):,} small "
                 f"counts (withheld counts and the cells statistics are computed from): ")
-        if bad:
-            text += (f"{bad} of them can be narrowed to fewer than {need} possible values "
+        unproven = int(a.attrs.get("unproven", 0))
+        if bad and unproven:
+            text += (f"{bad:,} of them could not be proven to keep at least {need} possible "
+                     "values (at this size the audit solves local programmes, which can "
+                     "fail to prove a count safe that is) and are reported as narrowed (the "
+                     "analyst's list: Release.protection.audit); review them before this "
+                     "release is shared.")
+        elif bad:
+            text += (f"{bad:,} of them can be narrowed to fewer than {need} possible values "
                      "by combining the published tables (the analyst's list: "
                      "Release.protection.audit); review them before this release is shared.")
         else:
@@ -1465,7 +1472,7 @@ class Protection:
         cells = [o for o in self.withhold if o[0] in ("domain", "linkage")]
         stats = len(self.withhold) - len(cells)
         if stats:
-            text += (f" To get there it withheld {stats} further "
+            text += (f" {'To get there it' if not bad else 'It'} withheld {stats:,} further "
                      "statistic(s) whose cells other published values would have revealed "
                      "(secondary suppression; see disclosure.csv).")
         figures = [o for o in cells if o[0] == "domain" and o[3] in ("transitions", "likert")]

@@ -480,10 +480,16 @@ def _orientations(blocks: Sequence[tuple[str, Any]]) -> list[bool]:
 
 
 def _docx_blocks(doc: Any, blocks: Sequence[tuple[str, Any]], state: dict[str, bool]) -> None:
-    from docx.shared import Emu, Pt
+    from docx.shared import Pt
 
     from ._render import add_docx_table
-    from ._word import add_caption, add_reference, end_section, set_alt_text
+    from ._word import (
+        add_caption,
+        add_figure_picture,
+        add_reference,
+        end_section,
+        set_alt_text,
+    )
 
     def orient(landscape: bool) -> None:
         if state["landscape"] != landscape:
@@ -523,10 +529,7 @@ def _docx_blocks(doc: Any, blocks: Sequence[tuple[str, Any]], state: dict[str, b
         elif kind == "figure":
             fig: Figure = content
             add_caption(doc, "Figure", fig.number, fig.caption, fig.name)
-            sec = doc.sections[-1]
-            width = min(Emu(int(6.3 * 914400)), sec.page_width - sec.left_margin
-                        - sec.right_margin)
-            doc.add_picture(str(fig.svg.with_suffix(".png")), width=width)
+            add_figure_picture(doc, fig.svg.with_suffix(".png"))
             set_alt_text(doc.inline_shapes[-1], fig.alt, f"Figure {fig.number}")
 
 

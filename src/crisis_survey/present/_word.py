@@ -558,3 +558,40 @@ def keep_table_rows(rows: Sequence[Any], header: int, *, whole: bool,
     for i in kept:
         for p in rows[i].iter(tag):
             p.get_or_add_pPr().keepNext_val = True  # what paragraph_format sets
+
+
+#: Room kept on a figure's page for its caption (label and title: two lines and spacing).
+CAPTION_ROOM_EMU = int(2.5 / 2.54 * 914400)
+
+
+def png_size(path: Any) -> tuple[int, int]:
+    """A PNG's width and height in pixels (its IHDR chunk)."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise ValueError(f"{path}: not a PNG file")
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def fitted_size(size: tuple[int, int], width: int, height: int) -> tuple[int, int]:
+    """The largest (width, height) in EMU of a picture of ``size`` pixels, in proportion,
+    within ``width`` x ``height``: a tall figure (the Likert bars of 25 items) fits on one
+    page below its caption, instead of leaving the caption alone at the foot of the page
+    before."""
+    w_px, h_px = size
+    if w_px <= 0 or h_px <= 0:
+        return width, height
+    scale = min(width / w_px, height / h_px)
+    return int(w_px * scale), int(h_px * scale)
+
+
+def add_figure_picture(doc: Any, png: Any) -> Any:
+    """The figure's PNG as wide as the text, or less where it would not fit on a page
+    under its caption (:data:`CAPTION_ROOM_EMU`)."""
+    from docx.shared import Emu
+
+    sec = doc.sections[-1]
+    width = min(int(6.3 * 914400), int(sec.page_width - sec.left_margin - sec.right_margin))
+    height = int(sec.page_height - sec.top_margin - sec.bottom_margin) - CAPTION_ROOM_EMU
+    w, h = fitted_size(png_size(png), width, height)
+    return doc.add_picture(str(png), width=Emu(w), height=Emu(h))
