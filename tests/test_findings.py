@@ -177,6 +177,10 @@ def test_sensitivity_names_the_cells_by_group_and_area_and_counts_long_lists() -
     assert lines == [
         "Independent design contradicts the paired design for 2 of 4 items and cells: "
         "G / A0: A (got worse; paired: improved) | G / A1: A (got worse; paired: improved)."]
+    # a change whose direction is not shown agrees with either direction: no finding
+    undirected = table(2).replace({"verdict": {"improved": "changed"}})
+    assert _sensitivity(undirected, "paired", ["paired", "independent"], ["G"]) == [
+        "Independent design: the same verdict for every item and group."]
     many = _sensitivity(table(LISTED + 1), "paired", ["paired", "independent"], ["G"])
     assert many == [
         f"Independent design contradicts the paired design for {LISTED + 1} of "

@@ -386,6 +386,8 @@ def _between(models: Sequence[Any], alpha: float, table: pd.DataFrame,
     return lines
 
 
+#: Verdicts of opposite directions (a contradiction between designs).
+_OPPOSITE = ({"improved", "got worse"}, {"increased", "decreased"})
 #: The most rows a sensitivity finding lists (beyond: their number, and the table).
 LISTED = 12
 
@@ -403,8 +405,9 @@ def _sensitivity(table: pd.DataFrame, primary: str, designs: Sequence[str],
             other[["verdict"]].rename(columns={"verdict": "verdict_other"}), how="inner")
         # a contradiction: opposite directions, or a change against "no change" (shown by
         # equivalence); a conclusion against "inconclusive" differs only in certainty
+        # ("changed", direction not shown, agrees with either direction)
         kind = [("contradicts" if {_verdict_class(a), _verdict_class(b)} ==
-                 {"changed", "no change"} or (a in CHANGED and b in CHANGED and a != b)
+                 {"changed", "no change"} or {a, b} in _OPPOSITE
                  else "certainty" if _verdict_class(a) != _verdict_class(b) else "")
                 for a, b in zip(both["verdict"], both["verdict_other"], strict=True)]
         name = _DESIGN_NAME.get(d, d).split(" (")[0].capitalize()
