@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -84,25 +85,39 @@ def test_local_audit_without_the_reference_errs_on_the_safe_side() -> None:
     assert (alone.loc[cut, "upper"] <= ref.loc[cut, "upper"] + 1e-6).all()
 
 
+def _without_reference(setting: str, values: Sequence[int]) -> dict[int, Any]:
+    """The local audit of generated study 2 by group x area without the reference (every
+    count it does not prove safe reported narrowed), once per value of the module's
+    ``setting``."""
+    from crisis_survey.present import _audit_local
+
+    study, comparison, published, _ = _audits(*CASES[2])
+    found = {}
+    orig = _audit_local.EXACT_BUDGET, getattr(_audit_local, setting)
+    try:
+        _audit_local.EXACT_BUDGET = 0
+        for value in values:
+            setattr(_audit_local, setting, value)
+            found[value] = audit_release(study, comparison, threshold=THRESHOLD,
+                                         designs=DESIGNS, published=published,
+                                         method="local")
+    finally:
+        _audit_local.EXACT_BUDGET = orig[0]
+        setattr(_audit_local, setting, orig[1])
+    return found
+
+
 def test_the_wider_round_proves_more_and_only_what_the_reference_proves() -> None:
     # without the reference, the counts the first round leaves go to a second round of
     # wider programmes: fewer are reported narrowed, and none the reference narrows is
     # declared safe
     from crisis_survey.present import _audit_local
 
-    study, comparison, published, run = _audits(*CASES[2])
-    ref = run["reference"]
-    found = {}
-    orig = _audit_local.EXACT_BUDGET, _audit_local.WIDER_ATOMS
-    try:
-        _audit_local.EXACT_BUDGET = 0
-        for atoms in (0, orig[1]):  # no second round (no programme is that small); one
-            _audit_local.WIDER_ATOMS = atoms
-            found[atoms] = audit_release(study, comparison, threshold=THRESHOLD,
-                                         designs=DESIGNS, published=published, method="local")
-    finally:
-        _audit_local.EXACT_BUDGET, _audit_local.WIDER_ATOMS = orig
-    one, two = found[0], found[orig[1]]
+    ref = _audits(*CASES[2])[3]["reference"]
+    atoms = _audit_local.WIDER_ATOMS
+    # no second round (no programme is that small); one
+    found = _without_reference("WIDER_ATOMS", (0, atoms))
+    one, two = found[0], found[atoms]
     assert two.attrs["unproven"] < one.attrs["unproven"]
     assert (two["narrowed"] <= one["narrowed"]).all()
     assert (two["narrowed"] | ~ref["narrowed"]).all()
@@ -117,21 +132,11 @@ def test_wider_strata_rings_prove_more_and_only_what_the_reference_proves() -> N
     # wider rings prove more, and nothing the reference narrows is declared safe
     from crisis_survey.present import _audit_local
 
-    study, comparison, published, run = _audits(*CASES[2])
-    ref = run["reference"]
-    found = {}
-    orig = _audit_local.EXACT_BUDGET, _audit_local.STRATA_PARTNERS
-    try:
-        _audit_local.EXACT_BUDGET = 0
-        for partners in (_audit_local.PARTNERS, orig[1]):
-            _audit_local.STRATA_PARTNERS = partners
-            found[partners] = audit_release(study, comparison, threshold=THRESHOLD,
-                                            designs=DESIGNS, published=published,
-                                            method="local")
-    finally:
-        _audit_local.EXACT_BUDGET, _audit_local.STRATA_PARTNERS = orig
-    narrow, wide = found[_audit_local.PARTNERS], found[orig[1]]
-    assert orig[1] > _audit_local.PARTNERS
+    ref = _audits(*CASES[2])[3]["reference"]
+    wide_rings = _audit_local.STRATA_PARTNERS
+    assert wide_rings > _audit_local.PARTNERS
+    found = _without_reference("STRATA_PARTNERS", (_audit_local.PARTNERS, wide_rings))
+    narrow, wide = found[_audit_local.PARTNERS], found[wide_rings]
     assert wide.attrs["unproven"] < narrow.attrs["unproven"]
     assert (wide["narrowed"] | ~ref["narrowed"]).all()
     cut = ref["narrowed"].to_numpy()

@@ -72,11 +72,17 @@ def test_results_really_come_from_workers() -> None:
 
 def test_no_workers_where_one_task_or_one_core(monkeypatch: Any) -> None:
     assert _memo.workers_for(1) == 0
+    from crisis_survey.present._figures import _figure_workers
+
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert _memo.workers_for(8) == 0
+    assert _memo.workers_for(8) == 0 and _figure_workers(8) == 0
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
-    assert _memo.workers_for(8) == (3 if sys.platform == "linux" else 0)
-    assert _memo.workers_for(2) == (2 if sys.platform == "linux" else 0)
+    linux = sys.platform == "linux"
+    assert _memo.workers_for(8) == (3 if linux else 0)
+    assert _memo.workers_for(2) == (2 if linux else 0)
+    # the figure workers count the same cores (one left to the caller alongside)
+    assert _figure_workers(8, alongside=True) == (2 if linux else 0)
+    assert _figure_workers(1) == 0
 
 
 def test_outside_a_run_it_is_the_plain_call() -> None:

@@ -157,17 +157,24 @@ _TASKS: list[Callable[[], Any]] = []
 _PARENT: list[dict[Hashable, tuple[Any, Any]] | None] = [None]
 
 
-def workers_for(n_tasks: int) -> int:
-    """How many forked processes :func:`remembered_all` uses for ``n_tasks`` (0: none, the
-    plain loop): one per core this process may run on, at most one per task; none where
-    processes cannot be forked (only Linux forks them safely)."""
+def fork_cores() -> int:
+    """The cores forked workers may use: those this process may run on, or 0 where there is
+    one or processes cannot be forked (only Linux forks them safely: macOS' frameworks and
+    Windows cannot). Shared by the figure workers and :func:`remembered_all`."""
     import os
     import sys
 
-    if sys.platform != "linux" or n_tasks < 2:
+    if sys.platform != "linux":
         return 0
     cores = len(os.sched_getaffinity(0))
-    return min(cores, n_tasks) if cores > 1 else 0
+    return cores if cores > 1 else 0
+
+
+def workers_for(n_tasks: int) -> int:
+    """How many forked processes :func:`remembered_all` uses for ``n_tasks`` (0: none, the
+    plain loop): one per core (:func:`fork_cores`), at most one per task."""
+    cores = fork_cores()
+    return min(cores, n_tasks) if cores and n_tasks > 1 else 0
 
 
 def _run_task(i: int) -> tuple[Any, list[tuple[Hashable, Any]]]:

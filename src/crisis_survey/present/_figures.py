@@ -1277,12 +1277,10 @@ def _figure_workers(n_jobs: int, *, alongside: bool = False) -> int:
     goes on with its own work for most of the drawing), none (drawn in this process) on
     one core or where processes cannot be forked (only Linux forks them: macOS' frameworks
     and Windows cannot)."""
-    import sys
+    from .._memo import fork_cores
 
-    if sys.platform != "linux" or n_jobs < 2:
-        return 0
-    cores = len(os.sched_getaffinity(0))
-    if cores < 2:
+    cores = fork_cores()
+    if not cores or n_jobs < 2:
         return 0
     return max(1, min(cores - int(alongside), MAX_FIGURE_WORKERS, n_jobs))
 
