@@ -92,3 +92,27 @@ def test_outside_a_run_it_is_the_plain_call() -> None:
                                 for s in (5, 6)], workers=2)
     assert [r["seed"] for r in got] == [5, 6]
     assert _memo._CACHE.get() is None
+
+
+@pytest.mark.parametrize("workers", [0, pytest.param(2, marks=forks)])
+def test_long_work_says_how_far_it_has_got(workers: int, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    # a clock that moves 6 s a reading: a line every other computation (10 s apart at
+    # least), none after the last, none for what was remembered before, none outside
+    # reporting_to or without a label
+    import functools
+    import itertools
+
+    ticks = itertools.count(0, 6)
+    monkeypatch.setattr("time.perf_counter", lambda: float(next(ticks)))
+    lines: list[str] = []
+    items = [(("p", s), functools.partial(_compute, s)) for s in range(7)]
+    with _memo.memo_run():
+        _memo.remembered(("p", 0), functools.partial(_compute, 0))
+        with _memo.reporting_to(lines.append):
+            _memo.remembered_all(items, workers=workers, label="blocks")
+            _memo.remembered_all([(("q", 1), functools.partial(_compute, 1))],
+                                 workers=workers)  # no label: silent
+        _memo.remembered_all([(("q", 2), functools.partial(_compute, 2))],
+                             workers=workers, label="blocks")  # outside: silent
+    assert lines == ["blocks: 2 of 6 done (12 s)", "blocks: 4 of 6 done (24 s)"]

@@ -28,6 +28,46 @@ _CACHE: contextvars.ContextVar[dict[Hashable, tuple[Any, Any]] | None] = (
 
 _SCALARS = (type(None), bool, int, float, str, bytes)
 
+#: Where long work inside a run reports how far it has got (:func:`reporting_to`).
+_PROGRESS: contextvars.ContextVar[Callable[[str], None] | None] = (
+    contextvars.ContextVar("crisis_survey_progress", default=None))
+#: The fewest seconds between two lines of :func:`remembered_all`'s progress.
+PROGRESS_EVERY = 10.0
+
+
+@contextlib.contextmanager
+def reporting_to(say: Callable[[str], None] | None) -> Iterator[None]:
+    """Within this block :func:`remembered_all` given a ``label`` tells ``say`` how many of
+    its computations are done, every :data:`PROGRESS_EVERY` seconds at most (the release
+    audit's programmes by group x area at national size take minutes a round)."""
+    token = _PROGRESS.set(say)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+class _Progress:
+    """:func:`remembered_all`'s progress lines: ``label: k of n done (t s)``."""
+
+    def __init__(self, label: str | None, total: int) -> None:
+        import time
+
+        self.say = _PROGRESS.get() if label else None
+        self.label, self.total, self.done = label, total, 0
+        self.clock = time.perf_counter
+        self.start = self.last = self.clock()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.say is None:
+            return
+        now = self.clock()
+        if now - self.last >= PROGRESS_EVERY and self.done < self.total:
+            self.last = now
+            self.say(f"{self.label}: {self.done:,} of {self.total:,} done "
+                     f"({now - self.start:.0f} s)")
+
 
 @contextlib.contextmanager
 def memo_run() -> Iterator[None]:
@@ -194,13 +234,14 @@ def _run_task(i: int) -> tuple[Any, list[tuple[Hashable, Any]]]:
 
 
 def remembered_all(items: Sequence[tuple[Hashable, Callable[[], _R]]], *,
-                   workers: int | None = None, weights: Sequence[float] | None = None
-                   ) -> list[_R]:
+                   workers: int | None = None, weights: Sequence[float] | None = None,
+                   label: str | None = None) -> list[_R]:
     """``[remembered(key, compute) for key, compute in items]``, the computations not yet
     remembered run in ``workers`` forked processes (default :func:`workers_for`; 0 or 1:
     that plain loop, the reference, ``tests/test_memo.py`` compares the two). The entries a
     worker's computation adds to the run (``remembered`` inside it) come back with its
     result. ``weights`` (the expected cost of each item) orders the work largest first.
+    With ``label``, inside :func:`reporting_to`, how many are done is reported as they end.
 
     Each computation must depend on its arguments alone (not on the order of the items or
     on the others' results): the results are then those of the plain loop."""
@@ -208,8 +249,15 @@ def remembered_all(items: Sequence[tuple[Hashable, Callable[[], _R]]], *,
     todo = [i for i, (key, _) in enumerate(items)
             if cache is None or ("remembered", key) not in cache]
     n = workers_for(len(todo)) if workers is None else min(workers, len(todo))
+    progress = _Progress(label, len(todo))
     if n < 2:
-        return [remembered(key, compute) for key, compute in items]
+        out_plain: list[_R] = []
+        fresh = set(todo)
+        for i, (key, compute) in enumerate(items):
+            out_plain.append(remembered(key, compute))
+            if i in fresh:
+                progress.step()
+        return out_plain
     import multiprocessing
     import warnings
     from concurrent.futures import ProcessPoolExecutor
@@ -230,6 +278,7 @@ def remembered_all(items: Sequence[tuple[Hashable, Callable[[], _R]]], *,
                 futures = {i: pool.submit(_run_task, i) for i in todo}
                 for i, future in futures.items():
                     result, added = future.result()
+                    progress.step()
                     done[i] = result
                     if cache is not None:
                         for k, v in added:

@@ -518,7 +518,7 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
     for found in remembered_all(
             [(("local strata", digest(p), whom, STRATA_PARTNERS, STRATA_NEED),
               functools.partial(_block_strata, p, persons, groups_of)) for p in blocks],
-            weights=[p.atoms.nnz for p in blocks]):
+            weights=[p.atoms.nnz for p in blocks], label="audit: strata bounds, blocks"):
         for where, f_lo, f_hi in found:
             lo[where] = np.maximum(lo[where], f_lo)
             hi[where] = np.minimum(hi[where], f_hi)
@@ -604,7 +604,8 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
           functools.partial(_block_bounds, p, qs, persons, need, strata, groups_of,
                             partners, atoms))
          for p, qs in zip(problems, chosen, strict=True)],
-        weights=[p.atoms.nnz * (1 + len(qs)) for p, qs in zip(problems, chosen, strict=True)])
+        weights=[p.atoms.nnz * (1 + len(qs)) for p, qs in zip(problems, chosen, strict=True)],
+        label="audit: local programmes, blocks")
 
 
 def _block_bounds(p: SparseProblem, qs: Sequence[int], persons: _Persons, need: int,
