@@ -347,6 +347,10 @@ def test_the_audit_says_what_each_round_found() -> None:
     attacked = f"{len(guard.audit):,} small counts attacked"
     assert all(attacked in line for line in rounds)
     assert "32 narrowed" in rounds[0] and " 0 narrowed" in rounds[-1]
+    # then the paired differences' intervals, in audits of their own
+    assert [line for line in _SAMPLE_PROGRESS if line.startswith("interval audit")] == [
+        "interval audit 1: 18 intervals shown, 13 small counts narrowed",
+        "interval audit 2: 14 intervals shown, 0 small counts narrowed"]
 
 
 @pytest.mark.parametrize("settled", [0.02, 0.5])
@@ -382,19 +386,25 @@ def test_rounds_stop_when_withholding_settles_few_unproven_counts(
     got = _release.protect_release(study, comparison, threshold=THRESHOLD,
                                    progress=lines.append)
     assert not got.clean
+    intervals = {o for o in got.withhold if o[0] == "difference"}
     stop = [line for line in lines if line.startswith("audit: stopping")]
     if settled < _release.UNPROVEN_PROGRESS:
         assert stop == ["audit: stopping after round 2: the statistics withheld settled 2 "
                         "of the 100 counts not proven safe (less than 10%); the rest are "
                         "reported narrowed"]
-        assert got.rounds == 2 and len(got.withhold) == 1
+        assert got.rounds == 2 and len(got.withhold - intervals) == 1
         # the report says these counts are unproven, not that they can be narrowed
         note = got.notes(THRESHOLD)[0]
         assert "98 of them could not be proven to keep at least 5 possible values" in note
         assert "can be narrowed" not in note and "It withheld 1 further" in note
     else:  # each round settles half: the rounds go on to their limit
         assert not stop and got.rounds == _release.UNPROVEN_ROUNDS
-        assert len(got.withhold) == _release.UNPROVEN_ROUNDS - 1
+        assert len(got.withhold - intervals) == _release.UNPROVEN_ROUNDS - 1
+    # where counts stay unproven no paired difference's interval is added: the 18 the
+    # rows' own rule would show are withheld, and the report says so
+    assert len(intervals) == 18
+    assert got.published.comparison["paired"]["difference_low"].isna().all()
+    assert "withheld the interval of 18 paired difference(s)" in got.notes(THRESHOLD)[0]
 
 
 def test_release_audit_and_secondary_action_leave_nothing_narrowed_on_the_sample() -> None:
@@ -600,8 +610,11 @@ def test_release_audit_reads_a_net_change_as_its_three_counts() -> None:
     assert int(shown.loc[ordinal, "net_change"].notna().sum()) == 16  # of 16 rows
     assert shown.loc[~ordinal, "net_change"].isna().all()
     # give the panel back: the audit must find the cells the net change and it give away
+    # (the row's difference interval withheld, as the audit names it before the panel)
+    interval = ("difference", "paired", "Service user", "exp_dignity")
     pub = Published.build(study, comparison, threshold=THRESHOLD,
-                          withhold=guard.withhold - {panel}, previous=guard.published)
+                          withhold=(guard.withhold - {panel}) | {interval},
+                          previous=guard.published)
     audit = audit_release(study, comparison, threshold=THRESHOLD, published=pub)
     pinned = audit[audit["narrowed"]]
     assert panel in set(pinned["fix"])
@@ -612,7 +625,7 @@ def test_release_audit_reads_a_net_change_as_its_three_counts() -> None:
         pub.comparison["paired"]["item"] == "exp_dignity")
     paired = pub.comparison["paired"].copy()
     for col in ("net_change", "net_change_ci_low", "net_change_ci_high", "effect_size",
-                "statistic"):
+                "statistic", "difference_low", "difference_high"):
         paired.loc[at, col] = np.nan
     release = replace(pub, comparison={**pub.comparison, "paired": paired})
     assert not audit_release(study, comparison, threshold=THRESHOLD,
@@ -802,3 +815,74 @@ def test_rounds_stop_sooner_where_the_audit_reports_unproven_counts(monkeypatch:
         guard = release.protect_release(study, comparison, threshold=THRESHOLD,
                                         designs=("paired",))
         assert guard.rounds == rounds == len(calls) and not guard.clean
+
+
+# -- the paired difference's interval --------------------------------------------------------
+def test_paired_differences_carry_an_interval_where_the_statistic_is_banded() -> None:
+    # before, the interval was shown only with the row's statistic: no ordinal row of the
+    # sample (its signed-rank tables hold a small corner count) had one, nor at 2,596 pairs
+    _, _, guard = _protected_sample()
+    paired = guard.published.comparison["paired"]
+    banded = paired["statistic"].isna() & paired["n_pairs"].notna()
+    with_ci = paired["difference_low"].notna()
+    assert int((banded & with_ci).sum()) == 7  # 7 of the 14 intervals shown
+    # every interval shown holds its difference, which is the percentages' difference
+    shown = paired[with_ci]
+    diff = shown["estimate_wave2"] - shown["estimate_wave1"]
+    np.testing.assert_allclose(shown["difference"], diff)
+    assert (shown["difference_low"] <= diff).all() and (diff <= shown["difference_high"]).all()
+
+
+def test_a_paired_interval_gives_back_no_small_count() -> None:
+    # the attacker: with the row's n and two percentages, each possible count of pairs
+    # counted in both waves gives one 2 x 2 table and one interval; those whose interval
+    # rounds to the published one remain. No small count may be one of a few left.
+    from crisis_survey.stats._contingency import _newcombe_paired
+
+    _, _, guard = _protected_sample()
+    paired = guard.published.comparison["paired"]
+    rows = paired[paired["difference_low"].notna()]
+    assert len(rows) >= 10
+    tried = 0
+    for r in rows.to_dict("records"):
+        n = int(r["n_pairs"])
+        x1 = round(r["estimate_wave1"] * n / 100)
+        x2 = round(r["estimate_wave2"] * n / 100)
+        published = (round(r["difference_low"], 1), round(r["difference_high"], 1))
+        fits = []
+        for n11 in range(max(0, x1 + x2 - n), min(x1, x2) + 1):
+            n10, n01 = x1 - n11, x2 - n11
+            n00 = n - n11 - n10 - n01
+            _, lo, hi = _newcombe_paired(n00, n01, n10, n11, 0.95)
+            if (round(100 * lo, 1), round(100 * hi, 1)) == published:
+                fits.append((n00, n01, n10, n11))
+        assert fits, r  # the true table is among them
+        tried += 1
+        for cells in fits:
+            small = [c for c in cells if 1 <= c < THRESHOLD]
+            assert not small or len(fits) >= 5, (r["group"], r["item"], fits)
+    assert tried == len(rows)
+
+
+def test_adding_the_intervals_costs_no_other_published_value(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the release protected without the intervals, and with them: everything else the same
+    from crisis_survey.present import _release
+
+    study, comparison, guard = _protected_sample()
+    monkeypatch.setattr(_release, "_add_intervals",
+                        lambda s, c, i, published, audit, withhold, **k:
+                        (published, audit, withhold))
+    without = _release.protect_release(study, comparison, threshold=THRESHOLD)
+    intervals = {o for o in without.withhold if o[0] == "difference"}
+    assert intervals == _release._difference_origins(comparison, ("paired",))
+    held = {o for o in guard.withhold if o[0] == "difference"}
+    assert guard.withhold - held == without.withhold - intervals
+    assert 0 < len(held) < len(intervals)
+    keys = ["group", "item", "design"]
+    for d, shown in guard.published.comparison.items():
+        before = without.published.comparison[d]
+        cols = [c for c in shown.columns if not c.startswith("difference")]
+        pd.testing.assert_frame_equal(shown[cols].sort_values(keys).reset_index(drop=True),
+                                      before[cols].sort_values(keys).reset_index(drop=True))
+    assert guard.clean and without.clean

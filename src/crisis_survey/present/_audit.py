@@ -440,6 +440,15 @@ def audit_release(
                                     ("lower", x2 < x1)):
                     b.add(out, f"{name} net change: pairs {what} in wave 2",
                           pair & moved, "published", origin)
+            if "statistics" in parts and not pd.isna(rec.get("difference_low", np.nan)):
+                # the difference's interval reads the pairs' 2 x 2 table of the counted
+                # level(s) (Source.difference): its four cells, withheld on their own
+                t1, t2 = top[x1], top[x2]
+                interval = ("difference", *origin[1:])
+                for what, cell in (("both waves", t1 & t2), ("wave 1 only", t1 & ~t2),
+                                   ("wave 2 only", ~t1 & t2), ("neither wave", ~t1 & ~t2)):
+                    b.add(out, f"{name} difference interval: pairs counted in {what}",
+                          pair & cell, "published", interval)
             continue
         for w, xw in ((1, x1), (2, x2)):
             shown = not pd.isna(rec[f"n_wave{w}"])
@@ -1028,8 +1037,11 @@ def _fix(p: _Problem, q: int, *, counts: bool = True) -> tuple[str, ...] | None:
             overlap[origin] = max(overlap.get(origin, 0.0), float(value))
     if not overlap:
         return None
-    # the figures' elements first (they draw what the tables publish: a transition panel
-    # or a Likert bar is worth less to a reader than a statistic), then a comparison row or
+    # a paired row's difference interval first (the difference itself stays, read from
+    # the percentages; the interval is the one published value the rest of the release
+    # does not lean on, so showing it never costs another), then the figures' elements
+    # (they draw what the tables publish: a transition panel or a Likert bar is worth less
+    # to a reader than a statistic), then a comparison row or
     # an attrition test, then a model's odds ratios (one row summing up the whole item,
     # whose facts share respondents with every count of it), each the one sharing most
     # respondents with the count; then a statistic sharing none (the differencing went
@@ -1043,6 +1055,8 @@ def _fix(p: _Problem, q: int, *, counts: bool = True) -> tuple[str, ...] | None:
             if o[3] in ("transitions", "likert") and shares:
                 return (4, overlap[o], part, 0.0, o[1] != "All")
             return (0, float(shares), part, overlap[o], o[1] != "All")
+        if o[0] == "difference" and shares:
+            return (5, overlap[o], 0.0, 0.0, o[2] == "All")
         tier = (3 if o[0] != "model" else 2) if shares else 1
         return (tier, overlap[o], 0.0, 0.0, o[2] == "All" if len(o) > 2 else False)
 

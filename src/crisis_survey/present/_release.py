@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .._memo import cached, in_memo_run, memo_run, remembered
+from .._memo import cached, in_memo_run, memo_run, remembered, reporting_to
 from ._disclosure import (
     DEFAULT_THRESHOLD,
     DERIVED_MARKER,
@@ -715,7 +715,8 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
                                 progress=lambda message: say(0, 7, message))
         figures.audited(guard.withhold)  # the transition chart, drawn once from it
         bad = int(guard.audit["narrowed"].sum())
-        kinds = {"domain": "domain part(s)", "linkage": "linkage cell(s)"}
+        kinds = {"domain": "domain part(s)", "linkage": "linkage cell(s)",
+                 "difference": "difference interval(s)"}
         held = Counter(kinds.get(o[0], "statistic(s)") for o in guard.withhold)
         said = ", ".join(f"{n} {k}" for k, n in sorted(held.items())) or "nothing"
         say(0, 7, f"audited {len(guard.audit):,} small counts in {guard.seconds:.1f} s: "
@@ -791,11 +792,33 @@ class Source:
     #: the release audit withholds the row's level counts in the distribution table (a
     #: domain's distribution: :func:`hidden_domains`)
     levels_hidden: bool = False
+    #: the release audit withholds the row's difference interval (origin ``("difference",
+    #: design, group, item)``), which reads the pairs' 2 x 2 table of the counted level(s)
+    difference_withheld: bool = False
 
     def net_change(self) -> Source | None:
         """The source of the row's net change: its cells with the three sums it reveals
         (``passes`` and ``narrowest`` then judge the net change), or None."""
         return None if self.change is None else replace(self, reveals=self.change)
+
+    def difference(self, *, statistic: bool = False, change: bool = False) -> Source:
+        """The source of a paired row's difference interval (wave 2 minus wave 1 in the
+        counted level(s), Newcombe's method 10): its cells with the four sums of the pairs'
+        2 x 2 table of the counted level(s) it reads (counted in both waves, in wave 1
+        only, in wave 2 only, in neither), with the sums the row's statistic (``statistic``)
+        and its net change (``change``) publish beside it, so that ``passes`` and
+        ``narrowest`` judge everything the row shows together. Withheld (``passes`` is
+        false) where the release audit withholds the interval, whatever it withholds of
+        the row's statistic."""
+        import numpy as np
+
+        t1, t2 = np.asarray(self.top1, bool), np.asarray(self.top2, bool)
+        rows = [np.stack([t1 & t2, t1 & ~t2, ~t1 & t2, ~t1 & ~t2]).astype(float)]
+        if statistic:
+            rows.append(self._revealed())
+        if change and self.change is not None:
+            rows.append(np.asarray(self.change, float))
+        return replace(self, reveals=np.vstack(rows), withheld=self.difference_withheld)
 
     def _revealed(self) -> Any:
         import numpy as np
@@ -876,16 +899,18 @@ def comparison_sources(study: Any, comparison: Any, *,
 
     Counted once for all items with :func:`crisis_survey.compare` 's counting layout, as
     the tests themselves were. ``withhold``: origins ``("comparison", design, group,
-    item)`` whose statistics the release audit withholds (:func:`protect_release`).
+    item)`` whose statistics the release audit withholds (:func:`protect_release`), and
+    ``("difference", design, group, item)``, whose difference interval it withholds.
     """
     out = remembered(("comparison sources", id(study), id(comparison)),
                      lambda: _comparison_sources(study, comparison), keep=(study, comparison))
     if withhold:
         for origin in withhold:
-            if origin[0] == "comparison":
+            if origin[0] in ("comparison", "difference"):
                 key = (origin[2], origin[3], origin[1])
+                flag = "withheld" if origin[0] == "comparison" else "difference_withheld"
                 if key in out:
-                    out[key] = replace(out[key], withheld=True)
+                    out[key] = replace(out[key], **{flag: True})
         designs = ("paired", "independent", "overlapping")
         for part, flags, which in (
                 *((d, {"withheld": True, "hidden": True}, (d,)) for d in designs),
@@ -1294,13 +1319,16 @@ class Published:
 
         def table(d: str) -> pd.DataFrame:
             if previous is not None and changed is not None and d in previous.comparison and \
-                    not any(o[0] == "comparison" and o[1] == d for o in changed):
+                    not any(o[0] in ("comparison", "difference") and o[1] == d
+                            for o in changed):
                 return previous.comparison[d]
             # a design's rows read only its own sources: the same flags, the same values
             # (the rounds and trials that withhold other designs' rows or domains)
-            flags = frozenset((key, s.withheld, s.hidden, s.levels_hidden)
+            flags = frozenset((key, s.withheld, s.hidden, s.levels_hidden,
+                               s.difference_withheld)
                               for key, s in sources.items() if key[2] == d
-                              and (s.withheld or s.hidden or s.levels_hidden))
+                              and (s.withheld or s.hidden or s.levels_hidden
+                                   or s.difference_withheld))
             return remembered(
                 ("comparison values", id(study), id(comparison), d, int(threshold),
                  float(confidence), flags),
@@ -1470,11 +1498,17 @@ class Protection:
             text += f"none can be narrowed to fewer than {need} possible values"
             text += f" (the fewest any keeps: {fewest:.0f})." if math.isfinite(fewest) else "."
         cells = [o for o in self.withhold if o[0] in ("domain", "linkage")]
-        stats = len(self.withhold) - len(cells)
+        intervals = sum(o[0] == "difference" for o in self.withhold)
+        stats = len(self.withhold) - len(cells) - intervals
         if stats:
             text += (f" {'To get there it' if not bad else 'It'} withheld {stats:,} further "
                      "statistic(s) whose cells other published values would have revealed "
                      "(secondary suppression; see disclosure.csv).")
+        if intervals:
+            text += (f" It withheld the interval of {intervals:,} paired difference(s) (the "
+                     "difference itself is shown): each reads its pairs' 2 x 2 table, which "
+                     "the audit could not prove safe to publish with the rest of the "
+                     "release.")
         figures = [o for o in cells if o[0] == "domain" and o[3] in ("transitions", "likert")]
         if figures:
             text += (f" It withheld {len(figures)} figure panel(s) or set(s) of bars (one "
@@ -1532,7 +1566,7 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
             batch, *(frozenset(o for o in batch if output(o) == key) for key in outputs),
             # one at a time only the comparison rows' and the figures' (an attrition test
             # is worth less to a reader than the audit it costs: 0.4 s each on the sample)
-            *(frozenset([o]) for o in sorted(batch) if o[0] == "comparison"
+            *(frozenset([o]) for o in sorted(batch) if o[0] in ("comparison", "difference")
               or (o[0] == "domain" and o[3] in ("transitions", "likert")))]))
         for part in parts:
             give = part & withhold  # what is still withheld of it
@@ -1551,6 +1585,79 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
             if not again["narrowed"].any():
                 published, audit, withhold = pub, again, set(trial)
     return published, audit, withhold
+
+
+def _difference_origins(comparison: Any, designs: Sequence[str]) -> frozenset[tuple[str, ...]]:
+    """``("difference", "paired", group, item)`` of every paired comparison row: the
+    difference intervals :func:`protect_release` adds last (:func:`_add_intervals`)."""
+    if "paired" not in designs:
+        return frozenset()
+    table = getattr(comparison, "table", comparison)
+    rows = table[table["design"] == "paired"]
+    return frozenset(("difference", "paired", str(g), str(i))
+                     for g, i in zip(rows["group"], rows["item"], strict=True))
+
+
+#: The most audits :func:`_add_intervals` runs to add the paired difference intervals.
+INTERVAL_ROUNDS = 4
+
+
+def _add_intervals(study: LinkedStudy, comparison: Any, intervals: frozenset[tuple[str, ...]],
+                   published: Published, audit: pd.DataFrame, withhold: set[tuple[str, ...]],
+                   *, say: Callable[[str], None], **options: Any
+                   ) -> tuple[Published, pd.DataFrame, set[tuple[str, ...]]]:
+    """Add the paired rows' difference intervals to a release protected without them.
+
+    Each interval reads its row's 2 x 2 table of the counted level(s) (:meth:`Source.
+    difference`): one sum more than the row's n and percentages publish. The release
+    is audited with every interval the row's own rule allows; an interval sharing
+    respondents with a count the audit narrows is withheld (none else: ``_audit._fix``
+    names an interval first), and the release audited again, at most
+    :data:`INTERVAL_ROUNDS` times. Where that does not settle (a narrowed count no interval
+    is named for, or the rounds run out), every interval not yet proven is withheld: the
+    release is then the one protected without them. A release whose audit leaves counts
+    narrowed (not proven safe: by group x area at national size, where each audit takes
+    minutes) takes no interval: nothing more is published where the audit could not prove
+    what is published already.
+
+    The result's ``withhold`` names only the intervals that the row's rule would show and
+    the audit withheld."""
+    pending = intervals & withhold
+    if not pending:
+        return published, audit, withhold
+    base = withhold - pending
+    clean = not bool(audit["narrowed"].any())
+    held: set[tuple[str, ...]] = set()  # the intervals the audit withholds
+    shown: set[tuple[str, ...]] = set()  # the intervals the rows' own rule shows
+    for round_ in range(1, INTERVAL_ROUNDS + 1 if clean else 2):
+        pub = Published.build(study, comparison, threshold=options["threshold"],
+                              designs=options["designs"], confidence=options["confidence"],
+                              withhold=base | held, previous=published)
+        if round_ == 1:
+            paired = pub.comparison["paired"]
+            on = paired["difference_low"].notna().to_numpy()
+            shown = {("difference", "paired", str(g), str(i)) for g, i in zip(
+                paired.loc[on, "group"], paired.loc[on, "item"], strict=True)}
+            if not shown:
+                return published, audit, base
+            if not clean:
+                break
+            say(f"adding {len(shown):,} paired differences' intervals")
+        again = audit_release(study, comparison, threshold=options["threshold"],
+                              protection=options["protection"], designs=options["designs"],
+                              published=pub)
+        narrowed = again[again["narrowed"]]
+        say(f"interval audit {round_}: {len(shown - held):,} intervals shown, "
+            f"{len(narrowed):,} small counts narrowed")
+        if narrowed.empty:
+            return pub, again, base | held
+        fixes = {f for f in narrowed["fix"] if f is not None and f[0] == "difference"} - held
+        if not fixes:
+            break
+        held |= fixes
+    say(f"withholding the {len(shown):,} paired differences' intervals: the audit "
+        + ("did not prove them safe" if clean else "left counts not proven safe"))
+    return published, audit, base | shown
 
 
 #: The most rounds of audit and secondary action :func:`protect_release` runs (counts and
@@ -1596,9 +1703,10 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
 
     ``progress`` hears a line after each round (what was attacked, narrowed and withheld).
     """
-    return _protect_release(study, comparison, threshold=threshold, designs=designs,
-                            confidence=confidence, protection=protection,
-                            max_rounds=max_rounds, strict=strict, progress=progress)
+    with reporting_to(progress):  # the blocks' programmes say how far they have got
+        return _protect_release(study, comparison, threshold=threshold, designs=designs,
+                                confidence=confidence, protection=protection,
+                                max_rounds=max_rounds, strict=strict, progress=progress)
 
 
 def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
@@ -1609,7 +1717,11 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
 
     start = time.perf_counter()
     say = progress or (lambda message: None)
-    withhold: set[tuple[str, ...]] = set()
+    # the paired rows' difference intervals are left out until the rest is protected, then
+    # added where the audit proves them safe (_add_intervals): showing one never costs
+    # another published value
+    intervals = _difference_origins(comparison, designs)
+    withhold: set[tuple[str, ...]] = set(intervals)
     added: list[frozenset[tuple[str, ...]]] = []  # what each round withheld
     published: Published | None = None
     before: int | None = None  # counts reported narrowed, last round, if unproven
@@ -1631,6 +1743,10 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
                     study, comparison, added, published, audit, withhold,
                     threshold=threshold, designs=designs, confidence=confidence,
                     protection=protection)
+            published, audit, withhold = _add_intervals(
+                study, comparison, intervals, published, audit, withhold, say=say,
+                threshold=threshold, designs=designs, confidence=confidence,
+                protection=protection)
             return Protection(published=published, audit=audit, withhold=frozenset(withhold),
                               rounds=rounds, seconds=time.perf_counter() - start)
         fixes = {f for f in narrowed["fix"] if f is not None} - withhold
@@ -1648,6 +1764,10 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
         before = len(narrowed) if unproven else None
         if not fixes or rounds >= limit or futile:
             if not strict:
+                published, audit, withhold = _add_intervals(
+                    study, comparison, intervals, published, audit, withhold, say=say,
+                    threshold=threshold, designs=designs, confidence=confidence,
+                    protection=protection)
                 return Protection(published=published, audit=audit,
                                   withhold=frozenset(withhold), rounds=rounds,
                                   seconds=time.perf_counter() - start)

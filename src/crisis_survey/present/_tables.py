@@ -1045,6 +1045,10 @@ def comparison_table(
                 True, (not hide_1, not hide_2), threshold, stats=True) >= need))
         if not nc_shown:
             nc = (float("nan"),) * 3
+        diff = _shown_difference(design, pct, (npairs, npairs) if design == "paired" else
+                                 (n1, n2), (e1, e2), hide_n or hide_1 or hide_2, source,
+                                 statistic=not hide_all, change=nc_shown,
+                                 threshold=threshold, need=need, confidence=confidence)
         any_banded |= banded and not hide_n
         if design == "paired" and not np.isnan(npairs):
             n_text = SUPPRESSED_MARKER if hide_n else format_count(npairs)
@@ -1105,6 +1109,7 @@ def comparison_table(
             "statistic": stat, "p_value": p, "p_adjusted": padj,
             "effect_size": es, "ci_low": lo, "ci_high": hi,
             **dict(zip(_NET_CHANGE_COLUMNS, nc, strict=True)),
+            **dict(zip(DIFFERENCE_COLUMNS, diff, strict=True)),
             # the adjusted p-value's band where only the band is published (the findings'
             # verdict of the row is read from it)
             "p_adjusted_band": row["p_adj"] if banded and not hide_n
@@ -1216,6 +1221,45 @@ def _display_order(frame: pd.DataFrame, groups: list[Any], items: list[Any],
 
 
 # -- (c2) the main table: the primary design, the groups side by side --------------------------
+#: The difference columns of :func:`comparison_table`'s ``values``: wave 2 minus wave 1 in
+#: percentage points, with its interval.
+DIFFERENCE_COLUMNS = ("difference", "difference_low", "difference_high")
+
+
+def _shown_difference(design: str, pct: bool, n: tuple[float, float],
+                      estimates: tuple[float, float], hidden: bool, source: Any, *,
+                      statistic: bool, change: bool, threshold: int, need: int,
+                      confidence: float) -> tuple[float, float, float]:
+    """A row's published difference in percentage points (wave 2 - wave 1) and its
+    interval, or NaNs where it is not published.
+
+    The difference follows from the two published percentages. Its interval: independent
+    samples, from the published counts and ns alone (always shown with them); paired,
+    from the pairs' 2 x 2 table of the counted level(s), whose four cells the interval
+    reveals with the published n and percentages: shown only when each is 0 or at least
+    ``threshold`` and, with what the row's statistic and net change publish beside it,
+    no small cell of the pairs' table is narrowed below ``need`` values
+    (:meth:`~crisis_survey.present._release.Source.difference`). The release audit sees
+    those four sums (``present/_audit.py``) and withholds the interval with the row's
+    statistics where the whole release narrows a count."""
+    nan = float("nan")
+    e1, e2 = estimates
+    if not pct or hidden or np.isnan(e1) or np.isnan(e2):
+        return nan, nan, nan
+    diff = e2 - e1
+    n1, n2 = n
+    x1, x2 = float(np.rint(e1 * n1 / 100.0)), float(np.rint(e2 * n2 / 100.0))
+    if design == "paired" and source is not None:
+        dsource = source.difference(statistic=statistic, change=change)
+        if not dsource.passes(threshold) or dsource.narrowest(
+                True, (True, True), threshold, stats=True, protection=need) < need:
+            return diff, nan, nan
+    elif design != "independent":
+        return diff, nan, nan
+    lo, hi = _difference_ci(design, x1, n1, x2, n2, source, threshold, confidence)
+    return diff, lo, hi
+
+
 def _difference_ci(design: str, x1: float, n1: float, x2: float, n2: float, source: Any,
                    threshold: int, level: float) -> tuple[float, float]:
     """The interval of the difference in percentage points (wave 2 - wave 1), or NaNs.
@@ -1310,8 +1354,12 @@ def change_table(
     ``n (%)``: respondents giving the counted level(s) and their percentage of the
     column's n (complete pairs in the paired design). Difference: wave 2 minus wave 1 in
     percentage points, with Newcombe's method-10 interval (paired: for paired proportions,
-    shown only when every cell of the pairs' 2 x 2 table is 0 or at least ``threshold``;
-    independent: hybrid score interval); no interval for the overlapping design.
+    shown only when every cell of the pairs' 2 x 2 table of the counted level(s) is 0 or
+    at least ``threshold`` and the interval narrows no small cell with the rest of the row
+    and the release; independent: hybrid score interval, from the published counts); no
+    interval for the overlapping design. The interval does not depend on whether the
+    row's test statistic is published (an ordinal row whose pairs' table holds a small
+    count shows its p-value as a band, and its difference interval all the same).
 
     Examples
     --------
@@ -1347,14 +1395,10 @@ def change_table(
         e1, e2 = _num(rec["estimate_wave1"]), _num(rec["estimate_wave2"])
         x1 = float(np.rint(e1 * n1 / 100.0)) if pct else float("nan")
         x2 = float(np.rint(e2 * n2 / 100.0)) if pct else float("nan")
-        diff = e2 - e1
-        lo = hi = float("nan")
-        effect_shown = not np.isnan(_num(rec["effect_size"]))
-        if pct and not np.isnan(diff) and effect_shown:
-            source = None if sources is None else sources.get((g, it, design))
-            lo, hi = _difference_ci(design, x1, n1, x2, n2, source, threshold,
-                                    confidence)
-        no_ci |= not np.isnan(diff) and np.isnan(lo)
+        diff, lo, hi = (_num(rec[k]) for k in DIFFERENCE_COLUMNS)
+        if not pct:
+            diff = e2 - e1
+        no_ci |= pct and not np.isnan(diff) and np.isnan(lo)
         d = shown[(g, it)]
 
         def wave(x: float, e: float, pct: bool = pct) -> str:
@@ -1372,7 +1416,7 @@ def change_table(
         }
         records.append({
             **{str(k): v for k, v in rec.items()}, "count_wave1": x1, "count_wave2": x2,
-            "difference": diff, "difference_low": lo, "difference_high": hi,
+            "difference": diff,
         })
     labels_of = dict(zip(frame["item"], frame["label"], strict=False))
     measure_of = dict(zip(sel.reset_index()["item"], sel["summary_measure"], strict=False))
@@ -1408,10 +1452,12 @@ def change_table(
         *[n for n in base.notes if not n.startswith("Wave columns") and not n.startswith("n:")],
     ]
     if no_ci:
-        notes.append("A difference without an interval: the interval would read a count "
-                     f"below {threshold} of the pairs' table"
-                     + (", or the design has no interval for it." if design != "paired"
-                        else "."))
+        notes.append(
+            "A difference without an interval: "
+            + ("the interval reads the pairs' 2 x 2 table of the answer counted, and that "
+               f"table holds a count below {threshold}, or the interval would help narrow "
+               "one with what else the release publishes." if design == "paired" else
+               "the design has no interval for it."))
     values = pd.DataFrame(records)
     return PublicationTable(
         name=f"change_{design}",
