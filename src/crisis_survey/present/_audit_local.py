@@ -48,15 +48,18 @@ PARTNERS = 2
 #: area (150 areas) 2 partners left the median stratum 2 sizes wide (176 of 1,020 fixed)
 #: where one block alone allows hundreds.
 STRATA_PARTNERS = 6
-#: How wide each stratum's bounds are sought: ``math.inf``, its own smallest and largest
-#: size in each programme (two solves per stratum), beyond the few vertices shared by all.
+#: How wide each stratum's bounds are sought, in protection intervals: beyond the few
+#: vertices shared by all, a stratum's own smallest and largest size in each programme
+#: (up to two solves per stratum) until its bounds are this many times ``need`` sizes wide
+#: (a count moved over its ``need`` values moves its stratum's size by as much either way).
 #: At 10,000 per wave by group x area, against 2 partners and the shared vertices alone:
-#: the median stratum 10 sizes wide (11 fixed), the counts the two count rounds leave
-#: unproven 2,088 -> 1,342 in an ordinal block and 471 -> 83 in a binary one, the strata
-#: programmes 170 s against 40 s, the ordinal blocks' wider round 24 s against 34 s (6
-#: partners with the shared vertices alone: 96 s, 1,682 and 352 left; 12: 232 s, 1,642 and
-#: 336).
-STRATA_NEED: float | None = math.inf
+#: the counts the two count rounds leave unproven 2,088 -> 1,342 in an ordinal block and
+#: 471 -> 83 in a binary one with no limit (``math.inf``; the strata programmes 170 s
+#: against 40 s CPU; 6 partners with the shared vertices alone: 1,682 and 352 left; 12: 1,642
+#: and 336). With 2 (2026-12-02, 2 workers, load 1): 94.0 -> 57.2 s wall, 1,359 and 101 left
+#: (the median stratum 9 sizes wide against 10); at 1,000,000 per wave the strata
+#: programmes were 265 of the audit's 340 s.
+STRATA_ROOM: float = 2.0
 #: The most atoms one local programme moves: a count whose cells hold more (a count of a
 #: whole group, say) is tried on the first of its cells only, and a stratum of no cell
 #: keeps its true size (both on the safe side).
@@ -502,7 +505,7 @@ def _ring(cells: Sequence[int], groups_of: dict[int, int], partners: int = PARTN
     return tuple(sorted(pick))
 
 
-def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
+def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons, need: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of each stratum's size *inside* the reference's: per block, the smallest and
     largest size at points found by local programmes of the block's facts alone (values
@@ -516,8 +519,9 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
     whom = _persons_digest(persons)
     blocks = [p for p in problems if p.stratum.size and not np.any(p.stratum < 0)]
     for found in remembered_all(
-            [(("local strata", digest(p), whom, STRATA_PARTNERS, STRATA_NEED),
-              functools.partial(_block_strata, p, persons, groups_of)) for p in blocks],
+            [(("local strata", digest(p), whom, STRATA_PARTNERS, STRATA_ROOM * need),
+              functools.partial(_block_strata, p, persons, groups_of, STRATA_ROOM * need))
+             for p in blocks],
             weights=[p.atoms.nnz for p in blocks], label="audit: strata bounds, blocks"):
         for where, f_lo, f_hi in found:
             lo[where] = np.maximum(lo[where], f_lo)
@@ -529,10 +533,10 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons
     return lo, hi
 
 
-def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int]
-                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int],
+                  room: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """One block's bounds of the strata sizes (:func:`_strata_bounds`): (strata, lowest,
-    highest) per local programme."""
+    highest) per local programme, each sought until it is ``room`` sizes wide."""
     cells_of = persons.strata[:, [2, 5, 6]]
     own: dict[tuple[int, ...], list[int]] = {}
     for s in np.unique(p.stratum):
@@ -556,7 +560,7 @@ def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int]
         specs.append(_local_spec(p, cols, obj, None))
         at.append(np.asarray(members, dtype=np.int64))
     return [(where, f_lo, f_hi)
-            for where, (f_lo, f_hi) in zip(at, _ranges(specs, STRATA_NEED), strict=True)]
+            for where, (f_lo, f_hi) in zip(at, _ranges(specs, room), strict=True)]
 
 
 def digest(p: SparseProblem) -> bytes:
@@ -594,7 +598,7 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
 
     groups_of = _cell_groups(persons)
     if strata is None:
-        strata = _strata_bounds(problems, persons)
+        strata = _strata_bounds(problems, persons, need)
     whom = _persons_digest(persons)
     where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()).digest()
     # the blocks in forked workers, one per core (each block's bounds depend on it alone)
@@ -673,7 +677,7 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
                     if p.name in stratified)):
         strata = state["strata"]  # inner bounds of the earlier release's: of this one's too
     else:
-        strata = _strata_bounds(problems, persons)
+        strata = _strata_bounds(problems, persons, need)
     bounds = _local_bounds(problems, chosen, persons, need, strata)
     left = _short(bounds, need)  # per block: positions in chosen not proven safe
     if any(left) and wider:
