@@ -718,7 +718,7 @@ def _publish(study: LinkedStudy, out: str | Path, *, plan: AnalysisPlan | None,
         kinds = {"domain": "domain part(s)", "linkage": "linkage cell(s)",
                  "difference": "difference interval(s)"}
         held = Counter(kinds.get(o[0], "statistic(s)") for o in guard.withhold)
-        said = ", ".join(f"{n} {k}" for k, n in sorted(held.items())) or "nothing"
+        said = ", ".join(f"{n:,} {k}" for k, n in sorted(held.items())) or "nothing"
         say(0, 7, f"audited {len(guard.audit):,} small counts in {guard.seconds:.1f} s: "
                   f"{bad or 'none'} narrowed; withheld by the audit: {said}")
         if bad:
