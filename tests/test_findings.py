@@ -264,3 +264,26 @@ def test_a_banded_row_without_published_waves_gets_no_direction(comparison: Any)
     tab.values = values.assign(p_adjusted_band=None)  # type: ignore[attr-defined]
     hidden = published_verdicts(comparison, [tab]).query("design == 'paired'")
     assert (hidden["verdict"] == "not reported").all()
+
+
+def test_findings_quote_the_paired_difference_with_the_interval_the_release_publishes(
+        comparison: Any, study: Any) -> None:
+    # the difference in percentage points with its interval, where the paired table shows
+    # one; none where the audit withholds it (origin "difference") or its rule does not
+    # allow one (a small count in the pairs' 2 x 2 table: "How quickly help came")
+    def findings(withhold: list[tuple[str, ...]]) -> str:
+        sources = comparison_sources(study, comparison, withhold=withhold)
+        tabs = [T.comparison_table(comparison, designs=[d], threshold=10, sources=sources)
+                for d in ("paired", "independent", "overlapping")]
+        return str(publishable_findings(comparison, tabs, groups=["Service user", "Carer"],
+                                        waves=["2014", "2015"]))
+
+    text = findings([])
+    assert ("Treated with dignity and respect (% Agree or Strongly agree): 56% in 2014, 72% "
+            "in 2015 (+16.0 [5.9, 25.7] percentage points), net change") in text
+    assert "38% in 2014, 57% in 2015, net change +.28" in text
+    held = findings([("difference", "paired", "Service user", "exp_dignity")])
+    assert "56% in 2014, 72% in 2015, net change +.34" in held
+    assert "[5.9, 25.7]" not in held
+    assert text.count("percentage points), net change") == held.count(
+        "percentage points), net change") + 1

@@ -182,7 +182,14 @@ def _estimates(rec: Mapping[Any, Any], waves: Sequence[str]) -> str:
     pct = "%" in str(rec.get("summary_measure"))
     f1 = f"{e1:.0f}%" if pct else format_number(e1, 2)
     f2 = f"{e2:.0f}%" if pct else format_number(e2, 2)
-    return f"{f1} in {waves[0]}, {f2} in {waves[1]}"
+    text = f"{f1} in {waves[0]}, {f2} in {waves[1]}"
+    d, lo, hi = (_num(rec.get(k)) for k in ("difference", "difference_low",
+                                           "difference_high"))
+    if pct and not (math.isnan(d) or math.isnan(lo) or math.isnan(hi)):
+        # the difference with its interval, where the release publishes it
+        shown = format_estimate_ci(d, lo, hi, 1)
+        text += f" ({'+' if d > 0 else ''}{shown} percentage points)"
+    return text
 
 
 def _effect(rec: Mapping[Any, Any]) -> str:

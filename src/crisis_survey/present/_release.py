@@ -1165,6 +1165,12 @@ def published_verdicts(comparison: Any, tables: Sequence[Any]) -> pd.DataFrame:
             table[col] = np.where(known, shown, raw)
             if col.startswith("n_"):
                 not_reported |= hidden
+        # the paired difference's interval (comparison_table's own columns: none in the
+        # comparison), quoted by the findings where it is published
+        for col in ("difference", "difference_low", "difference_high"):
+            if col in pub.columns:
+                table[col] = np.where(known, pub[col].reindex(idx).to_numpy(dtype=float),
+                                      np.nan)
         table.loc[not_reported, "verdict"] = "not reported"
         table.loc[not_reported, "verdict_reason"] = None  # the heading says why
         table.loc[withheld, "mde"] = np.nan
