@@ -950,8 +950,10 @@ def comparison_table(
         ``{design}_`` in the wide layout). ``values`` is the comparison's rows shown, with
         the numbers as published (``NaN`` where withheld), in the order of the rows of
         ``data`` (long layout), with the net change of paired ordinal rows
-        (``net_change``, ``net_change_ci_low``, ``net_change_ci_high``);
-        ``p_adjusted_band`` is the band of a row whose adjusted p-value is published only as
+        (``net_change``, ``net_change_ci_low``, ``net_change_ci_high``) and the difference
+        of the wave percentages in points with its interval (``difference``,
+        ``difference_low``, ``difference_high``: :data:`DIFFERENCE_COLUMNS`, the interval
+        as :func:`change_table` shows it); ``p_adjusted_band`` is the band of a row whose adjusted p-value is published only as
         a band (``"< .05"``; else ``None``).
 
     Notes
