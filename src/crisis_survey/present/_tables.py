@@ -953,8 +953,8 @@ def comparison_table(
         (``net_change``, ``net_change_ci_low``, ``net_change_ci_high``) and the difference
         of the wave percentages in points with its interval (``difference``,
         ``difference_low``, ``difference_high``: :data:`DIFFERENCE_COLUMNS`, the interval
-        as :func:`change_table` shows it); ``p_adjusted_band`` is the band of a row whose adjusted p-value is published only as
-        a band (``"< .05"``; else ``None``).
+        as :func:`change_table` shows it); ``p_adjusted_band`` is the band of a row whose
+        adjusted p-value is published only as a band (``"< .05"``; else ``None``).
 
     Notes
     -----
