@@ -609,7 +609,8 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
                             partners, atoms))
          for p, qs in zip(problems, chosen, strict=True)],
         weights=[p.atoms.nnz * (1 + len(qs)) for p, qs in zip(problems, chosen, strict=True)],
-        label="audit: local programmes, blocks")
+        label="audit: local programmes, blocks" if partners == PARTNERS and atoms == LOCAL_ATOMS
+        else "audit: wider programmes of the counts left, blocks")
 
 
 def _block_bounds(p: SparseProblem, qs: Sequence[int], persons: _Persons, need: int,
