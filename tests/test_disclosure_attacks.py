@@ -834,7 +834,7 @@ def test_paired_differences_carry_an_interval_where_the_statistic_is_banded() ->
 
 
 @cache
-def _protected(name: str) -> Any:
+def _interval_release(name: str) -> Any:
     """The sample's protected release, or a larger generated study's (600 service users
     and 300 carers: most of its pairs' 2 x 2 tables pass the rule), by group."""
     import tempfile
@@ -863,7 +863,7 @@ def test_a_paired_interval_gives_back_no_small_count(name: str) -> None:
     # rounds to the published one remain. No small count may be one of a few left.
     from crisis_survey.stats._contingency import _newcombe_paired
 
-    guard = _protected(name)
+    guard = _interval_release(name)
     assert guard.clean
     paired = guard.published.comparison["paired"]
     rows = paired[paired["difference_low"].notna()]
