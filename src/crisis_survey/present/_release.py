@@ -765,6 +765,11 @@ def p_band(p: float) -> str:
     return "≥ .05"
 
 
+#: The kinds of origin withheld for one comparison row (``(kind, design, group, item)``):
+#: its statistics, and its paired difference's interval.
+ROW_ORIGINS = ("comparison", "difference")
+
+
 @dataclass(frozen=True)
 class Source:
     """The cells a comparison row's test is computed from.
@@ -812,13 +817,29 @@ class Source:
         the row's statistic."""
         import numpy as np
 
-        t1, t2 = np.asarray(self.top1, bool), np.asarray(self.top2, bool)
-        rows = [np.stack([t1 & t2, t1 & ~t2, ~t1 & t2, ~t1 & ~t2]).astype(float)]
+        rows = [self._two_by_two()]
         if statistic:
             rows.append(self._revealed())
         if change and self.change is not None:
             rows.append(np.asarray(self.change, float))
         return replace(self, reveals=np.vstack(rows), withheld=self.difference_withheld)
+
+    def _two_by_two(self) -> Any:
+        """The four sums of the pairs' 2 x 2 table of the counted level(s), as rows over
+        the cells: counted in both waves, in wave 1 only, in wave 2 only, in neither."""
+        import numpy as np
+
+        t1, t2 = np.asarray(self.top1, bool), np.asarray(self.top2, bool)
+        return np.stack([t1 & t2, t1 & ~t2, ~t1 & t2, ~t1 & ~t2]).astype(float)
+
+    def two_by_two(self) -> tuple[int, int, int, int]:
+        """The pairs' 2 x 2 table of the counted level(s): ``(n11, n10, n01, n00)``,
+        counted in both waves, in wave 1 only, in wave 2 only, in neither."""
+        import numpy as np
+
+        n11, n10, n01, n00 = (int(v) for v in np.rint(
+            self._two_by_two() @ np.asarray(self.cells, dtype=float)))
+        return n11, n10, n01, n00
 
     def _revealed(self) -> Any:
         import numpy as np
@@ -906,7 +927,7 @@ def comparison_sources(study: Any, comparison: Any, *,
                      lambda: _comparison_sources(study, comparison), keep=(study, comparison))
     if withhold:
         for origin in withhold:
-            if origin[0] in ("comparison", "difference"):
+            if origin[0] in ROW_ORIGINS:
                 key = (origin[2], origin[3], origin[1])
                 flag = "withheld" if origin[0] == "comparison" else "difference_withheld"
                 if key in out:
@@ -1325,8 +1346,7 @@ class Published:
 
         def table(d: str) -> pd.DataFrame:
             if previous is not None and changed is not None and d in previous.comparison and \
-                    not any(o[0] in ("comparison", "difference") and o[1] == d
-                            for o in changed):
+                    not any(o[0] in ROW_ORIGINS and o[1] == d for o in changed):
                 return previous.comparison[d]
             # a design's rows read only its own sources: the same flags, the same values
             # (the rounds and trials that withhold other designs' rows or domains)
@@ -1572,7 +1592,7 @@ def _release_superseded(study: LinkedStudy, comparison: Any,
             batch, *(frozenset(o for o in batch if output(o) == key) for key in outputs),
             # one at a time only the comparison rows' and the figures' (an attrition test
             # is worth less to a reader than the audit it costs: 0.4 s each on the sample)
-            *(frozenset([o]) for o in sorted(batch) if o[0] in ("comparison", "difference")
+            *(frozenset([o]) for o in sorted(batch) if o[0] in ROW_ORIGINS
               or (o[0] == "domain" and o[3] in ("transitions", "likert")))]))
         for part in parts:
             give = part & withhold  # what is still withheld of it
@@ -1731,6 +1751,16 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
     added: list[frozenset[tuple[str, ...]]] = []  # what each round withheld
     published: Published | None = None
     before: int | None = None  # counts reported narrowed, last round, if unproven
+
+    def finish(published: Published, audit: pd.DataFrame, withhold: set[tuple[str, ...]],
+               rounds: int) -> Protection:
+        published, audit, withhold = _add_intervals(
+            study, comparison, intervals, published, audit, withhold, say=say,
+            threshold=threshold, designs=designs, confidence=confidence,
+            protection=protection)
+        return Protection(published=published, audit=audit, withhold=frozenset(withhold),
+                          rounds=rounds, seconds=time.perf_counter() - start)
+
     for rounds in range(1, (max_rounds or ROUNDS) + 1):
         published = Published.build(study, comparison, threshold=threshold, designs=designs,
                                     confidence=confidence, withhold=withhold,
@@ -1749,12 +1779,7 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
                     study, comparison, added, published, audit, withhold,
                     threshold=threshold, designs=designs, confidence=confidence,
                     protection=protection)
-            published, audit, withhold = _add_intervals(
-                study, comparison, intervals, published, audit, withhold, say=say,
-                threshold=threshold, designs=designs, confidence=confidence,
-                protection=protection)
-            return Protection(published=published, audit=audit, withhold=frozenset(withhold),
-                              rounds=rounds, seconds=time.perf_counter() - start)
+            return finish(published, audit, withhold, rounds)
         fixes = {f for f in narrowed["fix"] if f is not None} - withhold
         added.append(frozenset(fixes))
         unproven = int(audit.attrs.get("unproven", 0))
@@ -1770,13 +1795,7 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
         before = len(narrowed) if unproven else None
         if not fixes or rounds >= limit or futile:
             if not strict:
-                published, audit, withhold = _add_intervals(
-                    study, comparison, intervals, published, audit, withhold, say=say,
-                    threshold=threshold, designs=designs, confidence=confidence,
-                    protection=protection)
-                return Protection(published=published, audit=audit,
-                                  withhold=frozenset(withhold), rounds=rounds,
-                                  seconds=time.perf_counter() - start)
+                return finish(published, audit, withhold, rounds)
             break
         withhold |= fixes
     facts = "; ".join(f"{r['fact']} (interval {r['lower']:.0f} to {r['upper']:.0f})"

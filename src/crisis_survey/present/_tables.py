@@ -1286,10 +1286,7 @@ def _difference_ci(design: str, x1: float, n1: float, x2: float, n2: float, sour
         high = d + float(np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2))
         return 100.0 * low, 100.0 * high
     if design == "paired" and source is not None:
-        cells = np.asarray(source.cells, dtype=np.int64)
-        t1, t2 = np.asarray(source.top1, bool), np.asarray(source.top2, bool)
-        n11, n10 = int(cells[t1 & t2].sum()), int(cells[t1 & ~t2].sum())
-        n01, n00 = int(cells[~t1 & t2].sum()), int(cells[~t1 & ~t2].sum())
+        n11, n10, n01, n00 = source.two_by_two()
         if any(1 <= c < threshold for c in (n00, n01, n10, n11)) or n00 + n01 + n10 + n11 == 0:
             return nan
         _, low, high = _newcombe_paired(n00, n01, n10, n11, level)
