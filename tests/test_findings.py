@@ -287,3 +287,20 @@ def test_findings_quote_the_paired_difference_with_the_interval_the_release_publ
     assert "[5.9, 25.7]" not in held
     assert text.count("percentage points), net change") == held.count(
         "percentage points), net change") + 1
+
+
+def test_a_paired_risk_difference_is_quoted_once() -> None:
+    # a binary item's paired RD is the difference of its percentages with the same
+    # interval: the findings quote it as the effect, not twice
+    from crisis_survey.present._findings import _item_line
+
+    rec = {"label": "Followed up", "summary_measure": "% Yes", "estimate_wave1": 50.4,
+           "estimate_wave2": 61.9, "difference": 11.5, "difference_low": 9.1,
+           "difference_high": 13.6, "design": "paired", "effect_size": 0.115,
+           "ci_low": 0.091, "ci_high": 0.136, "effect_measure": "paired risk difference"}
+    assert _item_line(rec, ["2014", "2015"]) == (
+        "Followed up (% Yes): 50% in 2014, 62% in 2015, paired RD = .12 [.09, .14]")
+    ordinal = {**rec, "effect_measure": "matched-pairs rank-biserial r", "effect_size": 0.3,
+               "ci_low": 0.2, "ci_high": 0.4}
+    assert "62% in 2015 (+11.5 [9.1, 13.6] percentage points), paired r = .30" in _item_line(
+        ordinal, ["2014", "2015"])

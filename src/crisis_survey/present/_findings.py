@@ -175,6 +175,11 @@ def _short_measure(summary_measure: str) -> str:
     return text
 
 
+#: Effect measures that are the difference of the wave percentages itself (on the
+#: proportion scale, with the same interval): the findings quote them once, as the effect.
+_SAME_AS_DIFFERENCE = ("paired risk difference", "risk difference")
+
+
 def _estimates(rec: Mapping[Any, Any], waves: Sequence[str]) -> str:
     e1, e2 = _num(rec.get("estimate_wave1")), _num(rec.get("estimate_wave2"))
     if math.isnan(e1) or math.isnan(e2):
@@ -185,8 +190,11 @@ def _estimates(rec: Mapping[Any, Any], waves: Sequence[str]) -> str:
     text = f"{f1} in {waves[0]}, {f2} in {waves[1]}"
     d, lo, hi = (_num(rec.get(k)) for k in ("difference", "difference_low",
                                            "difference_high"))
-    if pct and not (math.isnan(d) or math.isnan(lo) or math.isnan(hi)):
-        # the difference with its interval, where the release publishes it
+    quoted = (rec.get("effect_measure") in _SAME_AS_DIFFERENCE
+              and not math.isnan(_num(rec.get("effect_size"))))
+    if pct and not quoted and not (math.isnan(d) or math.isnan(lo) or math.isnan(hi)):
+        # the difference with its interval, where the release publishes it (once: a
+        # binary item's paired RD is the same number, quoted as its effect)
         shown = format_estimate_ci(d, lo, hi, 1)
         text += f" ({'+' if d > 0 else ''}{shown} percentage points)"
     return text
