@@ -70,6 +70,14 @@ LOCAL_ATOMS = 2_000
 #: counts the first round left were proven safe by it, in one item's block).
 WIDER_PARTNERS = 6
 WIDER_ATOMS = 4_000
+#: Cells of each group (those holding most respondents) that join the rings of the
+#: strata programmes left narrower than the protection, and of a third round for the
+#: counts the wider round leaves, where the programme stays within its atom limit (else
+#: the ring without them). A small study spread over many areas has almost no slack
+#: inside a ring of neighbours, where the whole block has plenty: the shipped sample by
+#: group x area, small counts left unproven 22,558 -> 6,866 of 30,223; 10,000 per wave by
+#: group x area 16,357 -> 446 of 156,318, the solve 305 -> 694 s (docs/disclosure-control.md).
+HUBS = 8
 #: The reference is run for the counts not proven safe locally when its programmes stay
 #: below this many variables (atoms x bounds, summed over the blocks); else they are
 #: reported as narrowed.
@@ -277,9 +285,11 @@ def _cell_groups(persons: _Persons) -> dict[int, int]:
 
 
 def _keys(p: SparseProblem, chosen: Sequence[int], persons: _Persons,
-          groups_of: dict[int, int], partners: int = PARTNERS
+          groups_of: dict[int, int], partners: int = PARTNERS,
+          hubs: dict[int, tuple[int, ...]] | None = None
           ) -> list[tuple[int, ...] | None]:
-    """The cells each attacked count's local programme moves (``None``: the whole block)."""
+    """The cells each attacked count's local programme moves (``None``: the whole block;
+    with ``hubs``, its group's hub cells too)."""
     if np.any(p.stratum < 0) or not chosen:
         return [None] * len(chosen)
     cells_of = persons.strata[:, [2, 5, 6]]
@@ -290,7 +300,7 @@ def _keys(p: SparseProblem, chosen: Sequence[int], persons: _Persons,
         held = sup[p.truth[sup] > 0]
         cells = np.unique(cells_of[p.stratum[held if held.size else sup]])
         cells = cells[cells >= 0]
-        out.append(_ring([int(c) for c in cells], groups_of, partners) if cells.size
+        out.append(_ring([int(c) for c in cells], groups_of, partners, hubs) if cells.size
                    else None)
     return out
 
@@ -489,9 +499,26 @@ def _near(p: SparseProblem, key: tuple[int, ...] | None, persons: _Persons) -> n
     return np.flatnonzero(touched[p.stratum])
 
 
-def _ring(cells: Sequence[int], groups_of: dict[int, int], partners: int = PARTNERS
-          ) -> tuple[int, ...]:
-    """``cells`` and the next ``partners`` cells of each one's group."""
+def _hubs(persons: _Persons, groups_of: dict[int, int], count: int
+          ) -> dict[int, tuple[int, ...]]:
+    """Each group's ``count`` cells holding most respondents (ties: the lower cell
+    number), the cells :data:`HUBS` lets every ring trade with."""
+    sizes = np.bincount(persons.stratum, minlength=len(persons.strata))
+    held: dict[int, int] = {}
+    for row, size in zip(persons.strata[:, [2, 5, 6]], sizes, strict=True):
+        for c in {int(c) for c in row if c >= 0}:
+            held[c] = held.get(c, 0) + int(size)
+    by_group: dict[int, list[int]] = {}
+    for c, g in groups_of.items():
+        by_group.setdefault(g, []).append(c)
+    return {g: tuple(sorted(sorted(cells, key=lambda c: (-held.get(c, 0), c))[:count]))
+            for g, cells in by_group.items()}
+
+
+def _ring(cells: Sequence[int], groups_of: dict[int, int], partners: int = PARTNERS,
+          hubs: dict[int, tuple[int, ...]] | None = None) -> tuple[int, ...]:
+    """``cells`` and the next ``partners`` cells of each one's group (and, with
+    ``hubs``, that group's hub cells)."""
     by_group: dict[int, list[int]] = {}
     for c, g in sorted(groups_of.items()):
         by_group.setdefault(g, []).append(c)
@@ -502,6 +529,8 @@ def _ring(cells: Sequence[int], groups_of: dict[int, int], partners: int = PARTN
         ring = by_group[groups_of[int(c)]]
         at = ring.index(int(c))
         pick |= {ring[(at + i) % len(ring)] for i in range(1, partners + 1)}
+        if hubs is not None:
+            pick |= set(hubs.get(groups_of[int(c)], ()))
     return tuple(sorted(pick))
 
 
@@ -516,11 +545,13 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons, need: i
     lo = np.full(n_strata, -np.inf)
     hi = np.full(n_strata, np.inf)
     groups_of = _cell_groups(persons)
+    hubs = _hubs(persons, groups_of, HUBS) if HUBS else None
     whom = _persons_digest(persons)
     blocks = [p for p in problems if p.stratum.size and not np.any(p.stratum < 0)]
     for found in remembered_all(
-            [(("local strata", digest(p), whom, STRATA_PARTNERS, STRATA_ROOM * need),
-              functools.partial(_block_strata, p, persons, groups_of, STRATA_ROOM * need))
+            [(("local strata", digest(p), whom, STRATA_PARTNERS, HUBS, STRATA_ROOM * need),
+              functools.partial(_block_strata, p, persons, groups_of, STRATA_ROOM * need,
+                                hubs))
              for p in blocks],
             weights=[p.atoms.nnz for p in blocks], label="audit: strata bounds, blocks"):
         for where, f_lo, f_hi in found:
@@ -534,14 +565,16 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons, need: i
 
 
 def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int],
-                  room: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                  room: float, hubs: dict[int, tuple[int, ...]] | None = None
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """One block's bounds of the strata sizes (:func:`_strata_bounds`): (strata, lowest,
     highest) per local programme, each sought until it is ``room`` sizes wide."""
     cells_of = persons.strata[:, [2, 5, 6]]
     own: dict[tuple[int, ...], list[int]] = {}
+    own_of: dict[int, tuple[int, ...]] = {}
     for s in np.unique(p.stratum):
-        own.setdefault(tuple(sorted({int(c) for c in cells_of[s] if c >= 0})),
-                       []).append(int(s))
+        own_of[int(s)] = tuple(sorted({int(c) for c in cells_of[s] if c >= 0}))
+        own.setdefault(own_of[int(s)], []).append(int(s))
     keys: dict[tuple[int, ...], list[int]] = {}
     for cells, members in own.items():
         if not cells:
@@ -552,6 +585,38 @@ def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int]
             if _near(p, key, persons).size <= LOCAL_ATOMS:
                 keys.setdefault(key, []).extend(members)
                 break
+    found = _strata_ranges(p, persons, keys, room)
+    if not hubs:
+        return found
+    # strata their ring left narrower than the protection interval (no slack among its
+    # neighbours; room is STRATA_ROOM of them): again with the group's hub cells, where
+    # that ring stays within LOCAL_ATOMS; the lowest and highest sizes found by either
+    # programme are both sizes at feasible points. Only those: at 10,000 per wave by area
+    # the retry of every stratum short of ``room`` cost 57 -> 126-142 s and proved 1.9%
+    # more counts safe, where the hub round of the counts proved 97% of those left
+    again: dict[tuple[int, ...], list[int]] = {}
+    for where, f_lo, f_hi in found:
+        for s, lo, hi in zip(where, f_lo, f_hi, strict=True):
+            if hi - lo < room / STRATA_ROOM:
+                key = _ring(own_of[int(s)], groups_of, STRATA_PARTNERS, hubs)
+                if _near(p, key, persons).size <= LOCAL_ATOMS:
+                    again.setdefault(key, []).append(int(s))
+    if not again:
+        return found
+    lo_of: dict[int, float] = {}
+    hi_of: dict[int, float] = {}
+    for where, f_lo, f_hi in found + _strata_ranges(p, persons, again, room):
+        for s, lo, hi in zip(where, f_lo, f_hi, strict=True):
+            lo_of[int(s)] = min(lo_of.get(int(s), np.inf), float(lo))
+            hi_of[int(s)] = max(hi_of.get(int(s), -np.inf), float(hi))
+    return [(where, np.array([lo_of[int(s)] for s in where]),
+             np.array([hi_of[int(s)] for s in where])) for where, _, _ in found]
+
+
+def _strata_ranges(p: SparseProblem, persons: _Persons,
+                   keys: dict[tuple[int, ...], list[int]], room: float
+                   ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The lowest and highest sizes of each ring's strata in its local programme."""
     specs: list[dict[str, Any]] = []
     at: list[np.ndarray] = []
     for key, members in keys.items():
@@ -591,12 +656,15 @@ def _persons_digest(persons: _Persons) -> bytes:
 def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[int]],
                   persons: _Persons, need: int,
                   strata: tuple[np.ndarray, np.ndarray] | None = None, *,
-                  partners: int = PARTNERS, atoms: int = LOCAL_ATOMS
+                  partners: int = PARTNERS, atoms: int = LOCAL_ATOMS, hubs: int = 0
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inner bounds of every attacked count from its local programme (:func:`_ranges`),
-    the strata within :func:`_strata_bounds`."""
+    the strata within :func:`_strata_bounds`; with ``hubs``, that many of the group's
+    cells holding most respondents trade too (:func:`_hubs`), where the programme stays
+    within ``atoms``."""
 
     groups_of = _cell_groups(persons)
+    hub_cells = _hubs(persons, groups_of, hubs) if hubs else None
     if strata is None:
         strata = _strata_bounds(problems, persons, need)
     whom = _persons_digest(persons)
@@ -604,29 +672,34 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
     # the blocks in forked workers, one per core (each block's bounds depend on it alone)
     return remembered_all(
         [(("local bounds", digest(p), whom, where, np.asarray(qs, np.int64).tobytes(),
-           int(need), int(partners), int(atoms)),
+           int(need), int(partners), int(atoms), int(hubs)),
           functools.partial(_block_bounds, p, qs, persons, need, strata, groups_of,
-                            partners, atoms))
+                            partners, atoms, hub_cells))
          for p, qs in zip(problems, chosen, strict=True)],
         weights=[p.atoms.nnz * (1 + len(qs)) for p, qs in zip(problems, chosen, strict=True)],
         label="audit: local programmes, blocks" if partners == PARTNERS and atoms == LOCAL_ATOMS
-        else "audit: wider programmes of the counts left, blocks")
+        else "audit: wider programmes of the counts left, blocks" if not hubs
+        else "audit: programmes with the largest cells, of the counts left, blocks")
 
 
 def _block_bounds(p: SparseProblem, qs: Sequence[int], persons: _Persons, need: int,
                   strata: tuple[np.ndarray, np.ndarray], groups_of: dict[int, int],
-                  partners: int, atoms: int) -> tuple[np.ndarray, np.ndarray]:
+                  partners: int, atoms: int, hubs: dict[int, tuple[int, ...]] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_local_bounds` of one block."""
     from ._audit import _bound_linkage
 
     keys = _keys(p, qs, persons, groups_of, partners)
-    order: dict[tuple[int, ...] | None, list[int]] = {}
-    for pos, key in enumerate(keys):
-        order.setdefault(key, []).append(pos)
+    wide = keys if hubs is None else _keys(p, qs, persons, groups_of, partners, hubs)
+    order: dict[tuple[tuple[int, ...] | None, tuple[int, ...] | None], list[int]] = {}
+    for pos, both in enumerate(zip(wide, keys, strict=True)):
+        order.setdefault(both, []).append(pos)
     specs: list[dict[str, Any]] = []
     where: list[tuple[np.ndarray, np.ndarray]] = []  # (positions, offsets)
-    for key, positions in order.items():
-        cols = _near(p, key, persons)
+    for (hubbed, key), positions in order.items():
+        cols = _near(p, hubbed, persons)
+        if cols.size > atoms and hubbed != key:
+            cols = _near(p, key, persons)  # the ring without the hubs
         if cols.size > atoms and key is not None:
             cols = _near(p, _ring(key[:1], groups_of, partners), persons)
         if cols.size > atoms:
@@ -681,11 +754,16 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
         strata = _strata_bounds(problems, persons, need)
     bounds = _local_bounds(problems, chosen, persons, need, strata)
     left = _short(bounds, need)  # per block: positions in chosen not proven safe
-    if any(left) and wider:
-        # both rounds' values are at points of the reference's programme: their hull too
+    # the counts left: a round of wider rings, then (with HUBS) one whose rings also take
+    # in the hub cells (larger programmes, for fewer counts); every round's values are
+    # at points of the reference's programme, so their hull is too
+    for hubs in ((0, HUBS) if HUBS else (0,)) if wider else ():
+        if not any(left):
+            break
         again = _local_bounds(problems, [[qs[i] for i in rest] for qs, rest in
                                          zip(chosen, left, strict=True)], persons, need,
-                              strata, partners=WIDER_PARTNERS, atoms=WIDER_ATOMS)
+                              strata, partners=WIDER_PARTNERS, atoms=WIDER_ATOMS,
+                              hubs=hubs)
         for (lo, hi), rest, (w_lo, w_hi) in zip(bounds, left, again, strict=True):
             lo[rest] = np.minimum(lo[rest], w_lo)
             hi[rest] = np.maximum(hi[rest], w_hi)
