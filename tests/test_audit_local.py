@@ -17,7 +17,7 @@ from crisis_survey.compare import compare_waves
 from crisis_survey.present._audit import audit_release
 from crisis_survey.present._disclosure import default_protection
 from crisis_survey.present._release import Published
-from test_disclosure_attacks import THRESHOLD, _study
+from test_disclosure_attacks import THRESHOLD, _generated, _study
 
 DESIGNS = ("paired", "independent", "overlapping")
 CASES = [("sample", ("group",), None),
@@ -64,13 +64,13 @@ def test_local_audit_without_the_reference_errs_on_the_safe_side() -> None:
 
     study, comparison, published, run = _audits(*CASES[2])
     ref = run["reference"]
-    orig = _audit_local.EXACT_BUDGET
-    try:
-        _audit_local.EXACT_BUDGET = 0
+    orig = _audit_local.EXACT_BUDGET, _audit_local.WHOLE_BUDGET
+    try:  # the rings alone (the whole-block programmes prove most of what they leave)
+        _audit_local.EXACT_BUDGET = _audit_local.WHOLE_BUDGET = 0
         alone = audit_release(study, comparison, threshold=THRESHOLD, designs=DESIGNS,
                               published=published, method="local")
     finally:
-        _audit_local.EXACT_BUDGET = orig
+        _audit_local.EXACT_BUDGET, _audit_local.WHOLE_BUDGET = orig
     assert alone.attrs["unproven"] > 0
     assert (alone["narrowed"] | ~ref["narrowed"]).all()
     # counts only unproven are not fixed by withholding counts (domains, linkage cells):
@@ -93,17 +93,21 @@ def _without_reference(setting: str, values: Sequence[int]) -> dict[int, Any]:
 
     study, comparison, published, _ = _audits(*CASES[2])
     found = {}
-    orig = _audit_local.EXACT_BUDGET, getattr(_audit_local, setting)
+    orig = (_audit_local.EXACT_BUDGET, _audit_local.WHOLE_BUDGET,
+            _audit_local.WHOLE_STRATA, getattr(_audit_local, setting))
     try:
-        _audit_local.EXACT_BUDGET = 0
+        # the rings alone: no reference, no whole-block programmes
+        _audit_local.EXACT_BUDGET = _audit_local.WHOLE_BUDGET = 0
+        _audit_local.WHOLE_STRATA = 0
         for value in values:
             setattr(_audit_local, setting, value)
             found[value] = audit_release(study, comparison, threshold=THRESHOLD,
                                          designs=DESIGNS, published=published,
                                          method="local")
     finally:
-        _audit_local.EXACT_BUDGET = orig[0]
-        setattr(_audit_local, setting, orig[1])
+        (_audit_local.EXACT_BUDGET, _audit_local.WHOLE_BUDGET,
+         _audit_local.WHOLE_STRATA) = orig[:3]
+        setattr(_audit_local, setting, orig[3])
     return found
 
 
@@ -176,6 +180,8 @@ def test_an_audit_after_one_that_published_more_solves_only_what_was_short(
 
     study, comparison, published, _run = _audits(*CASES[2])
     monkeypatch.setattr(_audit_local, "EXACT_BUDGET", 0)  # unproven counts: the rounds
+    monkeypatch.setattr(_audit_local, "WHOLE_BUDGET", 0)  # (the rings alone)
+    monkeypatch.setattr(_audit_local, "WHOLE_STRATA", 0)
     monkeypatch.setattr(_memo, "workers_for", lambda n: 0)  # solves counted here
     kw: dict[str, Any] = {"threshold": THRESHOLD, "designs": DESIGNS}
     first = audit_release(study, comparison, published=published, method="local", **kw)
@@ -419,39 +425,31 @@ def test_the_local_audit_remembers_unchanged_blocks_between_rounds() -> None:
 def _many_areas() -> Any:
     """A small study spread over 12 areas (about 7 service users and 4 carers in each, as
     the shipped sample by group x area), one item by group x area: its published release,
-    its reference audit, and its local audits without the reference at HUBS 0 and 8."""
-    import tempfile
-    from pathlib import Path
-
-    from crisis_survey.codebook import default_codebook
-    from crisis_survey.link import link_waves
-    from crisis_survey.load import load_wave
+    its reference audit, and its local audits without the reference: the rings alone at
+    HUBS 0 and 8 (no whole-block round), and ``"whole"``, with it (HUBS 8)."""
     from crisis_survey.present import _audit_local
-    from crisis_survey.synthetic import generate_study, write_study
 
-    cb = default_codebook()
-    folder = Path(tempfile.mkdtemp(prefix="hubs"))
-    made = generate_study(n_service_users=120, n_carers=60, n_new_wave2=20, n_areas=12,
-                          seed=1)
-    write_study(made, folder, formats=["csv"], codebook=cb)
-    study = link_waves(*[load_wave(folder / f"synthetic_wave{w}.csv", cb, wave=w)
-                         for w in (1, 2)])
+    study = _generated(1, n_areas=12)
     comparison = compare_waves(study, by=["group", "area"], designs=DESIGNS,
                                items=["overall_rating"])
     published = Published.build(study, comparison, threshold=THRESHOLD, designs=DESIGNS)
     ref = audit_release(study, comparison, threshold=THRESHOLD, designs=DESIGNS,
                         published=published, method="reference")
-    found = {}
-    orig = _audit_local.EXACT_BUDGET, _audit_local.HUBS
+    found: dict[Any, Any] = {}
+    orig = (_audit_local.EXACT_BUDGET, _audit_local.HUBS, _audit_local.WHOLE_BUDGET,
+            _audit_local.WHOLE_STRATA)
     try:
         _audit_local.EXACT_BUDGET = 0
-        for hubs in (0, 8):
+        for hubs, whole in ((0, 0), (8, 0), (8, 1)):
             _audit_local.HUBS = hubs
-            found[hubs] = audit_release(study, comparison, threshold=THRESHOLD,
-                                        designs=DESIGNS, published=published,
-                                        method="local")
+            _audit_local.WHOLE_BUDGET = orig[2] if whole else 0
+            _audit_local.WHOLE_STRATA = orig[3] if whole else 0
+            found[hubs if not whole else "whole"] = audit_release(
+                study, comparison, threshold=THRESHOLD, designs=DESIGNS,
+                published=published, method="local")
     finally:
-        _audit_local.EXACT_BUDGET, _audit_local.HUBS = orig
+        (_audit_local.EXACT_BUDGET, _audit_local.HUBS, _audit_local.WHOLE_BUDGET,
+         _audit_local.WHOLE_STRATA) = orig
     return ref, found
 
 
@@ -474,6 +472,53 @@ def test_hub_cells_prove_more_and_only_what_the_reference_proves() -> None:
     assert (with_hubs.loc[cut, "values"] <= ref.loc[cut, "values"]).all()
     assert (with_hubs.loc[cut, "lower"] >= ref.loc[cut, "lower"] - 1e-6).all()
     assert (with_hubs.loc[cut, "upper"] <= ref.loc[cut, "upper"] + 1e-6).all()
+
+
+def test_the_whole_block_round_proves_what_the_rings_cannot() -> None:
+    # the counts the rings leave get each block's own programme over all its atoms (the
+    # reference's programme of the block; its strata bounded by the whole blocks too,
+    # as the reference bounds them): fewer are
+    # left unproven than by the rings with their hub cells, and none the reference
+    # narrows is declared safe; its bounds lie inside the reference's
+    ref, found = _many_areas()
+    rings, whole = found[8], found["whole"]
+    assert whole.attrs["unproven"] < 0.8 * rings.attrs["unproven"]
+    assert (whole["narrowed"] <= rings["narrowed"]).all()
+    assert (whole["narrowed"] | ~ref["narrowed"]).all()
+    cut = ref["narrowed"].to_numpy()
+    assert (whole.loc[cut, "lower"] >= ref.loc[cut, "lower"] - 1e-6).all()
+    assert (whole.loc[cut, "upper"] <= ref.loc[cut, "upper"] + 1e-6).all()
+    # the whole-block programmes' points are the reference's: where it proves a count
+    # safe with the reference's own strata, so may they; here they get within 10% of it
+    assert whole.attrs["unproven"] <= 1.1 * ref["narrowed"].sum()
+
+
+def test_the_whole_block_round_only_widens_and_keeps_points_feasible() -> None:
+    # one block, by hand: a published total of 10 over four cells, three of them
+    # withheld (at least 1 each): the whole programme moves each withheld count from its
+    # start to the extremes the equations allow, values at points it found
+    from scipy import sparse
+
+    from crisis_survey.present._audit_local import SparseProblem, _block_whole
+
+    atoms = sparse.csr_matrix(np.array([[1, 1, 1, 1],   # the total, published
+                                        [1, 0, 0, 0],   # withheld cells
+                                        [0, 1, 0, 0],
+                                        [0, 0, 1, 0],
+                                        [0, 0, 0, 1]], dtype=float))  # published: 4
+    truth = np.array([2.0, 3.0, 1.0, 4.0])
+    p = SparseProblem(name="item", atoms=atoms, value=atoms @ truth,
+                      kinds=["published", "withheld", "withheld", "withheld", "published"],
+                      labels=["total", "a", "b", "c", "d"], outputs=["t"] * 5,
+                      stratum=np.zeros(4, dtype=np.int64), upper=10.0, truth=truth)
+    start = (np.array([2.0, 3.0, 1.0]), np.array([2.0, 3.0, 1.0]))
+    strata = (np.array([10.0]), np.array([10.0]))
+    lo, hi = _block_whole(p, [1, 2, 3], start, 5, strata)
+    # a + b + c = 6, each at least 1: each from 1 to 4
+    assert lo.tolist() == [1.0, 1.0, 1.0] and hi.tolist() == [4.0, 4.0, 4.0]
+    # it only widens what it is given
+    lo, hi = _block_whole(p, [1], (np.array([-3.0]), np.array([9.0])), 5, strata)
+    assert (lo[0], hi[0]) == (-3.0, 9.0)
 
 
 def test_hubs_are_each_groups_largest_cells() -> None:

@@ -43,13 +43,15 @@ THRESHOLD = 10
 
 
 @cache
-def _generated(seed: int) -> Any:
+def _generated(seed: int, n_areas: int = 4) -> Any:
+    """A small generated study (120 service users, 60 carers, 20 new at wave 2) over
+    ``n_areas`` areas, linked."""
     import tempfile
 
     cb = default_codebook()
     folder = Path(tempfile.mkdtemp(prefix="attack"))
-    made = generate_study(n_service_users=120, n_carers=60, n_new_wave2=20, n_areas=4,
-                          seed=seed)
+    made = generate_study(n_service_users=120, n_carers=60, n_new_wave2=20,
+                          n_areas=n_areas, seed=seed)
     write_study(made, folder, formats=["csv"], codebook=cb)
     waves = [load_wave(folder / f"synthetic_wave{w}.csv", cb, wave=w) for w in (1, 2)]
     return link_waves(*waves)
