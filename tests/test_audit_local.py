@@ -426,7 +426,8 @@ def _many_areas() -> Any:
     """A small study spread over 12 areas (about 7 service users and 4 carers in each, as
     the shipped sample by group x area), one item by group x area: its published release,
     its reference audit, and its local audits without the reference: the rings alone at
-    HUBS 0 and 8 (no whole-block round), and ``"whole"``, with it (HUBS 8)."""
+    HUBS 0 and 8 (no whole-block round), ``"whole"``, with it (HUBS 8), and ``"whole,
+    ring strata"``, with it but the strata bounded by the rings (inside the reference's)."""
     from crisis_survey.present import _audit_local
 
     study = _generated(1, n_areas=12)
@@ -440,11 +441,12 @@ def _many_areas() -> Any:
             _audit_local.WHOLE_STRATA)
     try:
         _audit_local.EXACT_BUDGET = 0
-        for hubs, whole in ((0, 0), (8, 0), (8, 1)):
+        for hubs, whole, name in ((0, 0, 0), (8, 0, 8), (8, 1, "whole"),
+                                  (8, 2, "whole, ring strata")):
             _audit_local.HUBS = hubs
             _audit_local.WHOLE_BUDGET = orig[2] if whole else 0
-            _audit_local.WHOLE_STRATA = orig[3] if whole else 0
-            found[hubs if not whole else "whole"] = audit_release(
+            _audit_local.WHOLE_STRATA = orig[3] if whole == 1 else 0
+            found[name] = audit_release(
                 study, comparison, threshold=THRESHOLD, designs=DESIGNS,
                 published=published, method="local")
     finally:
@@ -489,8 +491,34 @@ def test_the_whole_block_round_proves_what_the_rings_cannot() -> None:
     assert (whole.loc[cut, "lower"] >= ref.loc[cut, "lower"] - 1e-6).all()
     assert (whole.loc[cut, "upper"] <= ref.loc[cut, "upper"] + 1e-6).all()
     # the whole-block programmes' points are the reference's: where it proves a count
-    # safe with the reference's own strata, so may they; here they get within 10% of it
-    assert whole.attrs["unproven"] <= 1.1 * ref["narrowed"].sum()
+    # safe with the reference's own strata, so may they
+    assert whole.attrs["unproven"] < 0.1 * ref["narrowed"].sum()
+
+
+def test_the_whole_block_round_with_the_references_strata_settles_what_it_narrows() -> None:
+    # with every block's strata bounded by its whole programme (the reference's own
+    # bounds) and each count's own optima found, a count the round leaves short is
+    # narrowed exactly as the reference narrows it: the same counts, the same intervals,
+    # the same secondary action (a domain's counts where no statistic is left), not only
+    # "unproven". The few left unproven are the linkage block's (not solved whole here).
+    # Measured: the reference narrows 197 of 958; this round the same 197, 4 unproven
+    ref, found = _many_areas()
+    whole, rings = found["whole"], found["whole, ring strata"]
+    assert ref["narrowed"].sum() > 50
+    assert whole["narrowed"].tolist() == ref["narrowed"].tolist()
+    cut = ref["narrowed"].to_numpy()
+    for side in ("lower", "upper"):
+        assert np.allclose(whole.loc[cut, side], ref.loc[cut, side], atol=1e-6)
+    same = (whole.loc[cut, "fix"].astype(str) == ref.loc[cut, "fix"].astype(str)).to_numpy()
+    assert (~same).sum() <= whole.attrs["unproven"] < 0.1 * cut.sum()
+    assert all(ok for f, ok in zip(whole.loc[cut, "fix"], same, strict=True)
+               if f is not None and f[0] == "domain")
+    assert whole.loc[cut, "fix"].map(lambda f: f is not None and f[0] == "domain").sum() > 50
+    # the same round with strata bounded by the rings (inside the reference's) proves
+    # nothing narrowed: every count it leaves short is unproven, fixed by statistics only
+    short = rings["narrowed"].to_numpy()
+    assert rings.attrs["unproven"] == short.sum() >= cut.sum()
+    assert not rings.loc[short, "fix"].map(lambda f: f is not None and f[0] == "domain").any()
 
 
 def test_the_whole_block_round_only_widens_and_keeps_points_feasible() -> None:
@@ -513,12 +541,14 @@ def test_the_whole_block_round_only_widens_and_keeps_points_feasible() -> None:
                       stratum=np.zeros(4, dtype=np.int64), upper=10.0, truth=truth)
     start = (np.array([2.0, 3.0, 1.0]), np.array([2.0, 3.0, 1.0]))
     strata = (np.array([10.0]), np.array([10.0]))
-    lo, hi = _block_whole(p, [1, 2, 3], start, 5, strata)
-    # a + b + c = 6, each at least 1: each from 1 to 4
+    lo, hi, optima = _block_whole(p, [1, 2, 3], start, 5, strata)
+    # a + b + c = 6, each at least 1: each from 1 to 4, each interval (4 values, short of
+    # 5) from its own two optima
     assert lo.tolist() == [1.0, 1.0, 1.0] and hi.tolist() == [4.0, 4.0, 4.0]
-    # it only widens what it is given
-    lo, hi = _block_whole(p, [1], (np.array([-3.0]), np.array([9.0])), 5, strata)
-    assert (lo[0], hi[0]) == (-3.0, 9.0)
+    assert optima.tolist() == [True, True, True]
+    # it only widens what it is given (wide enough already: no optimum sought)
+    lo, hi, optima = _block_whole(p, [1], (np.array([-3.0]), np.array([9.0])), 5, strata)
+    assert (lo[0], hi[0]) == (-3.0, 9.0) and optima.tolist() == [False]
 
 
 def test_hubs_are_each_groups_largest_cells() -> None:

@@ -997,18 +997,21 @@ def _spec_key(spec: dict[str, Any]) -> tuple[tuple[str, str, tuple[int, ...], by
 
 def _records(problems: Sequence[Any], targets: Sequence[Sequence[int]],
              results: Sequence[tuple[np.ndarray, np.ndarray]], need: int,
-             threshold: int, *, counts: bool = True) -> pd.DataFrame:
+             threshold: int, *, counts: bool | Sequence[np.ndarray] = True) -> pd.DataFrame:
     """The audit's result from each block's attacked facts and their bounds (``counts``:
-    whether a fix may withhold counts, :func:`_fix`)."""
+    whether a fix may withhold counts, :func:`_fix`; for every count, or per block and
+    attacked fact)."""
     records: list[dict[str, Any]] = []
-    for p, chosen, (lo_q, hi_q) in zip(problems, targets, results, strict=True):
-        for q, low, high in zip(chosen, lo_q, hi_q, strict=True):
+    for b, (p, chosen, (lo_q, hi_q)) in enumerate(zip(problems, targets, results,
+                                                       strict=True)):
+        for j, (q, low, high) in enumerate(zip(chosen, lo_q, hi_q, strict=True)):
             width = _width(float(low), float(high))
+            may = counts if isinstance(counts, bool) else bool(counts[b][j])
             records.append({"output": p.outputs[q], "fact": f"{p.name}: {p.labels[q]}",
                             "kind": p.kinds[q], "value": int(p.value[q]),
                             "lower": float(low), "upper": float(high), "values": width,
                             "narrowed": width < need,
-                            "fix": _fix(p, q, counts=counts) if width < need else None})
+                            "fix": _fix(p, q, counts=may) if width < need else None})
     out = pd.DataFrame(records, columns=AUDIT_COLUMNS)
     out.attrs["withheld"] = _withheld(problems, threshold)
     return out

@@ -388,22 +388,44 @@ def _spec_ranges(spec: dict[str, Any], need: float | None) -> tuple[np.ndarray, 
     # each spec's own random direction (a spec's bounds do not depend on the specs
     # solved before it, so they can be remembered between rounds)
     w = np.random.default_rng(0).uniform(0.2, 1.0, size=(1, obj.shape[0]))
-    model = _Model(spec, obj.shape[1])
-    points = [np.asarray(spec["x0"], dtype=float)]
-    for d in (obj.sum(axis=0), w[0] @ obj):
-        points += model.extremes(d)
-    seen = obj @ np.vstack(points).T
-    lo, hi = seen.min(axis=1), seen.max(axis=1)
+    start = obj @ np.asarray(spec["x0"], dtype=float)
+    lo, hi = start.copy(), start.copy()
+    _widen(_Model(spec, obj.shape[1]), obj, lo, hi,
+           np.vstack([np.ones(obj.shape[0]), w[0]]), need)
+    return lo, hi
+
+
+def _widen(model: _Model, obj: Any, lo: np.ndarray, hi: np.ndarray, probes: np.ndarray,
+           need: float | None) -> np.ndarray:
+    """Widen ``lo`` and ``hi`` (in place) to the values the objectives ``obj`` (rows, dense
+    or sparse) take at points of ``model``: each probe (weights over the objectives)
+    pushed up, then down; then each objective still short of ``need`` whole numbers
+    (none with ``None``) to its own largest, then smallest value. Returns, per objective,
+    how many of its own optima the solver found (2: its interval is the programme's)."""
+    optima = np.zeros(obj.shape[0], dtype=np.int64)
+
+    def push(cost: np.ndarray) -> bool:
+        x = model.solve(cost)
+        if x is not None:
+            v = np.asarray(obj @ x, dtype=float).ravel()
+            np.minimum(lo, v, out=lo)
+            np.maximum(hi, v, out=hi)
+        return x is not None
+
+    for weights in probes:
+        d = np.asarray(obj.T @ weights, dtype=float).ravel()
+        push(-d)  # up together
+        push(d)
     enough = math.inf if need is None else float(need)
     for i in range(obj.shape[0]) if need is not None else ():
+        row = obj[i]
+        row = np.asarray(row.todense() if hasattr(row, "todense") else row,
+                         dtype=float).ravel()
         for sign in (-1.0, 1.0):  # the largest value first
             if _width(float(lo[i]), float(hi[i])) >= enough:
                 break
-            x = model.solve(sign * obj[i])
-            if x is not None:
-                v = obj @ x
-                lo, hi = np.minimum(lo, v), np.maximum(hi, v)
-    return lo, hi
+            optima[i] += push(sign * row)
+    return optima
 
 
 def _highs() -> Any:
@@ -573,11 +595,13 @@ def _ring(cells: Sequence[int], groups_of: dict[int, int], partners: int = PARTN
 
 
 def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons, need: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   ) -> tuple[tuple[np.ndarray, np.ndarray], bool]:
     """Bounds of each stratum's size *inside* the reference's: per block, the smallest and
     largest size at points found by local programmes of the block's facts alone (values
     at feasible points, so the block's true minimum is at most the one found), combined
-    over the blocks and rounded as the reference combines and rounds its exact ones."""
+    over the blocks and rounded as the reference combines and rounds its exact ones; and
+    whether they *are* the reference's (every block's from its whole programme, each
+    extreme an optimum the solver returned: :func:`_whole_strata`)."""
     n_strata = len(persons.strata)
     sizes = np.bincount(persons.stratum, minlength=n_strata).astype(float)
     lo = np.full(n_strata, -np.inf)
@@ -586,13 +610,15 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons, need: i
     hubs = _hubs(persons, groups_of, HUBS) if HUBS else None
     whom = _persons_digest(persons)
     blocks = [p for p in problems if p.stratum.size and not np.any(p.stratum < 0)]
-    for found in remembered_all(
+    exact = True
+    for whole, found in remembered_all(
             [(("local strata", digest(p), whom, STRATA_PARTNERS, HUBS, STRATA_ROOM * need,
                WHOLE_STRATA),
               functools.partial(_block_strata, p, persons, groups_of, STRATA_ROOM * need,
                                 hubs))
              for p in blocks],
             weights=[p.atoms.nnz for p in blocks], label="audit: strata bounds, blocks"):
+        exact = exact and whole
         for where, f_lo, f_hi in found:
             lo[where] = np.maximum(lo[where], f_lo)
             hi[where] = np.minimum(hi[where], f_hi)
@@ -600,15 +626,19 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons, need: i
     hi = np.where(np.isfinite(hi), hi, sizes)
     lo = np.minimum(np.ceil(lo - 1e-7), sizes)
     hi = np.maximum(np.floor(hi + 1e-7), sizes)
-    return lo, hi
+    return (lo, hi), exact
+
+
+_Ranges = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int],
                   room: float, hubs: dict[int, tuple[int, ...]] | None = None
-                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                  ) -> tuple[bool, _Ranges]:
     """One block's bounds of the strata sizes (:func:`_strata_bounds`): (strata, lowest,
     highest) per local programme, each sought until it is ``room`` sizes wide; from the
-    block's whole programme where its atoms x strata stay within :data:`WHOLE_STRATA`."""
+    block's whole programme where its atoms x strata stay within :data:`WHOLE_STRATA`
+    (then, with every extreme found, the reference's own: ``True`` first)."""
     if p.truth.size * np.unique(p.stratum).size <= WHOLE_STRATA:
         return _whole_strata(p)
     cells_of = persons.strata[:, [2, 5, 6]]
@@ -629,7 +659,7 @@ def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int]
                 break
     found = _strata_ranges(p, persons, keys, room)
     if not hubs:
-        return found
+        return False, found
     # strata their ring left narrower than the protection interval (no slack among its
     # neighbours; room is STRATA_ROOM of them): again with the group's hub cells, where
     # that ring stays within LOCAL_ATOMS; the lowest and highest sizes found by either
@@ -644,15 +674,15 @@ def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int]
                 if _near(p, key, persons).size <= LOCAL_ATOMS:
                     again.setdefault(key, []).append(int(s))
     if not again:
-        return found
+        return False, found
     lo_of: dict[int, float] = {}
     hi_of: dict[int, float] = {}
     for where, f_lo, f_hi in found + _strata_ranges(p, persons, again, room):
         for s, lo, hi in zip(where, f_lo, f_hi, strict=True):
             lo_of[int(s)] = min(lo_of.get(int(s), np.inf), float(lo))
             hi_of[int(s)] = max(hi_of.get(int(s), -np.inf), float(hi))
-    return [(where, np.array([lo_of[int(s)] for s in where]),
-             np.array([hi_of[int(s)] for s in where])) for where, _, _ in found]
+    return False, [(where, np.array([lo_of[int(s)] for s in where]),
+                    np.array([hi_of[int(s)] for s in where])) for where, _, _ in found]
 
 
 def _strata_ranges(p: SparseProblem, persons: _Persons,
@@ -708,7 +738,7 @@ def _local_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
     groups_of = _cell_groups(persons)
     hub_cells = _hubs(persons, groups_of, hubs) if hubs else None
     if strata is None:
-        strata = _strata_bounds(problems, persons, need)
+        strata, _ = _strata_bounds(problems, persons, need)
     whom = _persons_digest(persons)
     where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()).digest()
     # the blocks in forked workers, one per core (each block's bounds depend on it alone)
@@ -782,17 +812,19 @@ def _distinct(atoms: Any, rows: np.ndarray) -> np.ndarray:
 def _whole_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[int]],
                   start: Sequence[tuple[np.ndarray, np.ndarray]], persons: _Persons,
                   need: int, strata: tuple[np.ndarray, np.ndarray]
-                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The bounds ``start`` of the counts ``chosen`` of each block widened by the block's
     own programme over all its atoms (:func:`_block_whole`), where the block's atoms x
-    counts stay within :data:`WHOLE_BUDGET` (else ``start`` as it is). The linkage block
-    keeps its local bounds (the reference bounds its per-group counts by the strata too,
-    which its own programme leaves out)."""
+    counts stay within :data:`WHOLE_BUDGET` (else ``start`` as it is); with, per count,
+    whether both its optima were found (:func:`_block_whole`; none where the block was
+    not solved). The linkage block keeps its local bounds (the reference bounds its
+    per-group counts by the strata too, which its own programme leaves out)."""
     whom = _persons_digest(persons)
     where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()).digest()
     todo = [i for i, (p, qs) in enumerate(zip(problems, chosen, strict=True))
             if qs and p.name != "linkage" and p.truth.size * len(qs) <= WHOLE_BUDGET]
-    out = [(np.asarray(lo, float).copy(), np.asarray(hi, float).copy()) for lo, hi in start]
+    out = [(np.asarray(lo, float).copy(), np.asarray(hi, float).copy(),
+            np.zeros(np.asarray(lo).size, dtype=bool)) for lo, hi in start]
     found = remembered_all(
         [(("whole bounds", digest(problems[i]), whom, where,
            np.asarray(chosen[i], np.int64).tobytes(), np.asarray(start[i], float).tobytes(),
@@ -831,55 +863,43 @@ def _whole_model(p: SparseProblem, strata: tuple[np.ndarray, np.ndarray] | None
                          np.zeros(n), np.full(n, float(p.upper)))
 
 
-def _whole_strata(p: SparseProblem) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _whole_strata(p: SparseProblem) -> tuple[bool, _Ranges]:
     """Each stratum's smallest and largest size over the block's whole programme
     (:func:`_whole_model` without strata bounds: the reference's own bounds of the block,
-    as values at the points found)."""
+    as values at the points found), and whether every one is an optimum the solver
+    returned (then they are the reference's bounds, not only inside them)."""
     model = _whole_model(p, None)
     levels = np.unique(p.stratum)
     lo: list[float] = []
     hi: list[float] = []
+    exact = True
     for s in levels:
         ind = (p.stratum == s).astype(float)
         size = float(ind @ p.truth)
         found = [float(ind @ x) for x in model.extremes(ind)]
+        exact = exact and len(found) == 2
         lo.append(min([size, *found]))
         hi.append(max([size, *found]))
-    return [(levels.astype(np.int64), np.asarray(lo), np.asarray(hi))]
+    return exact, [(levels.astype(np.int64), np.asarray(lo), np.asarray(hi))]
 
 
 def _block_whole(p: SparseProblem, qs: Sequence[int], start: tuple[np.ndarray, np.ndarray],
                  need: int, strata: tuple[np.ndarray, np.ndarray]
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_whole_bounds` of one block: its published facts as equations, its withheld
     non-zero counts at least 1, each stratum within ``strata`` (inner bounds of the
     reference's), every atom from 0 to the block's total: the reference's programme of the
     block with narrower strata, so every point is one of the reference's. Probes push the
     counts up and down together (plainly, then with :data:`WHOLE_PROBES` random weights);
     each count still short of ``need`` values then gets its own largest and smallest value.
-    Every bound is the value at a point found."""
-    model = _whole_model(p, strata)
-    obj = p.atoms[np.asarray(qs, dtype=np.int64)]
+    Every bound is the value at a point found. The third array says, per count, whether
+    both its optima were found (a count left short is then bounded exactly as the
+    reference bounds it, given these strata)."""
     lo, hi = (np.asarray(b, dtype=float).copy() for b in start)
-
-    def push(cost: np.ndarray) -> None:
-        x = model.solve(cost)
-        if x is not None:
-            v = obj @ x
-            np.minimum(lo, v, out=lo)
-            np.maximum(hi, v, out=hi)
-
-    rng = np.random.default_rng(0)
-    for weights in [np.ones(len(qs)), *rng.uniform(0.2, 1.0, size=(WHOLE_PROBES, len(qs)))]:
-        d = np.asarray(obj.T @ weights, dtype=float).ravel()
-        push(-d)  # up together
-        push(d)
-    for i in range(len(qs)):
-        for sign in (-1.0, 1.0):  # the largest value first
-            if _width(float(lo[i]), float(hi[i])) >= need:
-                break
-            push(sign * np.asarray(obj[i].todense(), dtype=float).ravel())
-    return lo, hi
+    probes = np.random.default_rng(0).uniform(0.2, 1.0, size=(WHOLE_PROBES, len(qs)))
+    optima = _widen(_whole_model(p, strata), p.atoms[np.asarray(qs, dtype=np.int64)], lo, hi,
+                    np.vstack([np.ones(len(qs)), probes]), need)
+    return lo, hi, optima == 2
 
 
 def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons: _Persons,
@@ -902,11 +922,15 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
               for qs, k in zip(targeted, known, strict=True)]
     stratified = {p.name for p in problems if p.stratum.size and not np.any(p.stratum < 0)}
     if (state is not None and "strata" in state and state.get("stratified") == stratified
+            and not state.get("exact strata")
             and all(k is not None for p, k in zip(problems, known, strict=True)
                     if p.name in stratified)):
-        strata = state["strata"]  # inner bounds of the earlier release's: of this one's too
+        # inner bounds of the earlier release's, so of this one's too (where those were
+        # the reference's own, they are found again: each unchanged block's are
+        # remembered, and this release's may be wider)
+        strata, exact_strata = state["strata"], False
     else:
-        strata = _strata_bounds(problems, persons, need)
+        strata, exact_strata = _strata_bounds(problems, persons, need)
     bounds = _local_bounds(problems, chosen, persons, need, strata)
     left = _short(bounds, need)  # per block: positions in chosen not proven safe
     # the counts left: a round of wider rings, then (with HUBS) one whose rings also take
@@ -923,13 +947,20 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
             lo[rest] = np.minimum(lo[rest], w_lo)
             hi[rest] = np.maximum(hi[rest], w_hi)
         left = _short(bounds, need)
+    # per block, the positions in chosen whose bounds are the reference's (proven
+    # narrowed where short, not only unproven)
+    settled = [np.zeros(len(qs), dtype=bool) for qs in chosen]
     if wider and any(left):  # the last round: each block's own whole programme
-        again = _whole_bounds(problems, [[qs[i] for i in rest] for qs, rest in
+        whole = _whole_bounds(problems, [[qs[i] for i in rest] for qs, rest in
                                          zip(chosen, left, strict=True)],
                               [(lo[rest], hi[rest]) for (lo, hi), rest in
                                zip(bounds, left, strict=True)], persons, need, strata)
-        for (lo, hi), rest, (w_lo, w_hi) in zip(bounds, left, again, strict=True):
+        for (lo, hi), done, rest, (w_lo, w_hi, optima) in zip(bounds, settled, left, whole,
+                                                               strict=True):
             lo[rest], hi[rest] = w_lo, w_hi
+            # the block's programme with the reference's strata bounds, each count's own
+            # optima found: the reference's bounds (the linkage block is not solved here)
+            done[rest] = optima & exact_strata
         left = _short(bounds, need)
     unproven = 0
     if any(left):
@@ -940,10 +971,13 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
             dense = [p.dense(n_strata) for p in problems]
             exact = _exact_bounds(dense, persons, [[qs[i] for i in rest] for qs, rest in
                                                    zip(chosen, left, strict=True)], need)
-            for (lo, hi), rest, (e_lo, e_hi) in zip(bounds, left, exact, strict=True):
+            for (lo, hi), done, rest, (e_lo, e_hi) in zip(bounds, settled, left, exact,
+                                                          strict=True):
                 lo[rest], hi[rest] = e_lo, e_hi
-        else:
-            unproven = sum(len(rest) for rest in left)  # reported narrowed: safe side
+                done[rest] = True
+        else:  # reported narrowed: the safe side
+            unproven = sum(int((~done[rest]).sum())
+                           for done, rest in zip(settled, left, strict=True))
     # the counts proven safe before, back in their places
     full = []
     for qs, k, part, (lo, hi) in zip(targeted, known, chosen, bounds, strict=True):
@@ -958,8 +992,14 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
         full.append((f_lo, f_hi))
     if state is not None:
         _remember(state, problems, targeted, full, strata, stratified)
+        state["exact strata"] = exact_strata
     # counts (domains, linkage cells) are withheld only for counts proven narrowed
-    out = _records(problems, targeted, full, need, threshold, counts=unproven == 0)
+    proven = []
+    for qs, part, done in zip(targeted, chosen, settled, strict=True):
+        at = {q: i for i, q in enumerate(part)}
+        proven.append(np.asarray([unproven == 0 or (q in at and bool(done[at[q]]))
+                                  for q in qs], dtype=bool))
+    out = _records(problems, targeted, full, need, threshold, counts=proven)
     out.attrs["unproven"] = unproven
     return out
 

@@ -1689,8 +1689,11 @@ def _add_intervals(study: LinkedStudy, comparison: Any, intervals: frozenset[tup
 #: The most rounds of audit and secondary action :func:`protect_release` runs (counts and
 #: statistics withheld: the small studies take 5-11).
 ROUNDS = 12
-#: The most once an audit reports counts it has not proven narrowed (statistics only, as
-#: before counts could be withheld; each round by area at national size takes minutes).
+#: The most once every count an audit reports narrowed is one it has not proven narrowed
+#: (statistics only, as before counts could be withheld; each round by area at national
+#: size takes minutes). Where some are proven narrowed (the whole-block round with the
+#: reference's strata bounds, ``_audit_local``), :data:`ROUNDS`: the sample by group x
+#: area took 7 rounds to a clean release.
 UNPROVEN_ROUNDS = 6
 #: Where every narrowed count is only unproven (the local path beyond its exact budget),
 #: a round's withholdings must settle at least this share of the counts the round before
@@ -1721,8 +1724,9 @@ def protect_release(study: LinkedStudy, comparison: Any, *, threshold: int = DEF
     it) is left in the result (``clean`` is false; ``disclosure.csv`` and the report say
     so) or, with ``strict``, raises :class:`DisclosureError` before anything is written.
 
-    ``max_rounds`` (default: :data:`ROUNDS`, or :data:`UNPROVEN_ROUNDS` once an audit
-    reports counts it has not proven narrowed, the local path by group x area at national
+    ``max_rounds`` (default: :data:`ROUNDS`, or :data:`UNPROVEN_ROUNDS` once every count
+    an audit reports narrowed is one it has not proven narrowed, the local path by group
+    x area at national
     size, where each round takes minutes and withholds statistics only; there the rounds
     also stop once a round settles less than :data:`UNPROVEN_PROGRESS` of the counts the
     round before left).
@@ -1782,7 +1786,11 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
             return finish(published, audit, withhold, rounds)
         fixes = {f for f in narrowed["fix"] if f is not None} - withhold
         added.append(frozenset(fixes))
+        # counts only unproven (not proven narrowed: the local path beyond its exact
+        # programmes) are settled by statistics alone, if at all; where some are proven
+        # narrowed, the rounds act on them as the exact audit's do
         unproven = int(audit.attrs.get("unproven", 0))
+        unproven = unproven if unproven >= len(narrowed) else 0
         limit = max_rounds or (UNPROVEN_ROUNDS if unproven else ROUNDS)
         futile = False
         if max_rounds is None and unproven > 0 and before is not None:
