@@ -514,11 +514,20 @@ def test_the_whole_block_round_with_the_references_strata_settles_what_it_narrow
     assert all(ok for f, ok in zip(whole.loc[cut, "fix"], same, strict=True)
                if f is not None and f[0] == "domain")
     assert whole.loc[cut, "fix"].map(lambda f: f is not None and f[0] == "domain").sum() > 50
-    # the same round with strata bounded by the rings (inside the reference's) proves
-    # nothing narrowed: every count it leaves short is unproven, fixed by statistics only
+    assert whole.attrs["proven"].sum() == cut.sum() - whole.attrs["unproven"]
+    assert (whole.attrs["proven"] <= cut).all()
+    # the same round with strata bounded by the rings (inside the reference's): a count
+    # is proven narrowed only where the block's programme without strata bounds (which
+    # holds every point of the reference's) leaves it short too; the others are
+    # unproven, fixed by statistics only. Every count proven narrowed is one the
+    # reference narrows; measured: 197 short (as the reference), 193 proven, 4 unproven
     short = rings["narrowed"].to_numpy()
-    assert rings.attrs["unproven"] == short.sum() >= cut.sum()
-    assert not rings.loc[short, "fix"].map(lambda f: f is not None and f[0] == "domain").any()
+    sure = rings.attrs["proven"]
+    assert short.sum() >= cut.sum() and (sure <= cut).all()
+    assert rings.attrs["unproven"] == short.sum() - sure.sum()
+    assert 0 < sure.sum() and rings.attrs["unproven"] < short.sum()
+    domain = rings["fix"].map(lambda f: f is not None and f[0] == "domain").to_numpy()
+    assert not (domain & short & ~sure).any() and (domain & sure).any()
 
 
 def test_the_whole_block_round_only_widens_and_keeps_points_feasible() -> None:

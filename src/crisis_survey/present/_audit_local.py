@@ -811,14 +811,15 @@ def _distinct(atoms: Any, rows: np.ndarray) -> np.ndarray:
 
 def _whole_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[int]],
                   start: Sequence[tuple[np.ndarray, np.ndarray]], persons: _Persons,
-                  need: int, strata: tuple[np.ndarray, np.ndarray]
+                  need: int, strata: tuple[np.ndarray, np.ndarray], exact: bool = False
                   ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The bounds ``start`` of the counts ``chosen`` of each block widened by the block's
     own programme over all its atoms (:func:`_block_whole`), where the block's atoms x
     counts stay within :data:`WHOLE_BUDGET` (else ``start`` as it is); with, per count,
-    whether both its optima were found (:func:`_block_whole`; none where the block was
-    not solved). The linkage block keeps its local bounds (the reference bounds its
-    per-group counts by the strata too, which its own programme leaves out)."""
+    whether it is proven narrowed (:func:`_block_whole`, ``exact``: the strata are the
+    reference's own bounds; none where the block was not solved). The linkage block keeps
+    its local bounds (the reference bounds its per-group counts by the strata too, which
+    its own programme leaves out)."""
     whom = _persons_digest(persons)
     where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()).digest()
     todo = [i for i, (p, qs) in enumerate(zip(problems, chosen, strict=True))
@@ -828,8 +829,9 @@ def _whole_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
     found = remembered_all(
         [(("whole bounds", digest(problems[i]), whom, where,
            np.asarray(chosen[i], np.int64).tobytes(), np.asarray(start[i], float).tobytes(),
-           int(need), WHOLE_PROBES),
-          functools.partial(_block_whole, problems[i], chosen[i], start[i], need, strata))
+           int(need), WHOLE_PROBES, exact),
+          functools.partial(_block_whole, problems[i], chosen[i], start[i], need, strata,
+                            exact))
          for i in todo],
         weights=[problems[i].atoms.nnz * len(chosen[i]) for i in todo],
         label="audit: whole-block programmes of the counts left, blocks")
@@ -884,7 +886,7 @@ def _whole_strata(p: SparseProblem) -> tuple[bool, _Ranges]:
 
 
 def _block_whole(p: SparseProblem, qs: Sequence[int], start: tuple[np.ndarray, np.ndarray],
-                 need: int, strata: tuple[np.ndarray, np.ndarray]
+                 need: int, strata: tuple[np.ndarray, np.ndarray], exact: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_whole_bounds` of one block: its published facts as equations, its withheld
     non-zero counts at least 1, each stratum within ``strata`` (inner bounds of the
@@ -892,14 +894,30 @@ def _block_whole(p: SparseProblem, qs: Sequence[int], start: tuple[np.ndarray, n
     block with narrower strata, so every point is one of the reference's. Probes push the
     counts up and down together (plainly, then with :data:`WHOLE_PROBES` random weights);
     each count still short of ``need`` values then gets its own largest and smallest value.
-    Every bound is the value at a point found. The third array says, per count, whether
-    both its optima were found (a count left short is then bounded exactly as the
-    reference bounds it, given these strata)."""
+    Every bound is the value at a point found.
+
+    The third array says, per count, whether a count left short is *proven* narrowed:
+    with ``exact`` (``strata`` are the reference's own bounds) where both its optima were
+    found (its interval is the reference's); else where its two optima over the same
+    programme *without* strata bounds (which holds every point of the reference's, so its
+    intervals hold the reference's) still leave it short."""
     lo, hi = (np.asarray(b, dtype=float).copy() for b in start)
     probes = np.random.default_rng(0).uniform(0.2, 1.0, size=(WHOLE_PROBES, len(qs)))
-    optima = _widen(_whole_model(p, strata), p.atoms[np.asarray(qs, dtype=np.int64)], lo, hi,
+    obj = p.atoms[np.asarray(qs, dtype=np.int64)]
+    optima = _widen(_whole_model(p, strata), obj, lo, hi,
                     np.vstack([np.ones(len(qs)), probes]), need)
-    return lo, hi, optima == 2
+    short = np.asarray([_width(float(a), float(b)) < need for a, b in zip(lo, hi, strict=True)],
+                       dtype=bool)
+    if exact:
+        return lo, hi, short & (optima == 2)
+    proven = np.zeros(len(qs), dtype=bool)
+    at = np.flatnonzero(short)
+    if at.size:
+        o_lo, o_hi = lo[at].copy(), hi[at].copy()
+        found = _widen(_whole_model(p, None), obj[at], o_lo, o_hi, np.zeros((0, at.size)), need)
+        proven[at] = (found == 2) & np.asarray(
+            [_width(float(a), float(b)) < need for a, b in zip(o_lo, o_hi, strict=True)])
+    return lo, hi, proven
 
 
 def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons: _Persons,
@@ -954,13 +972,13 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
         whole = _whole_bounds(problems, [[qs[i] for i in rest] for qs, rest in
                                          zip(chosen, left, strict=True)],
                               [(lo[rest], hi[rest]) for (lo, hi), rest in
-                               zip(bounds, left, strict=True)], persons, need, strata)
-        for (lo, hi), done, rest, (w_lo, w_hi, optima) in zip(bounds, settled, left, whole,
+                               zip(bounds, left, strict=True)], persons, need, strata,
+                              exact_strata)
+        for (lo, hi), done, rest, (w_lo, w_hi, sure) in zip(bounds, settled, left, whole,
                                                                strict=True):
             lo[rest], hi[rest] = w_lo, w_hi
-            # the block's programme with the reference's strata bounds, each count's own
-            # optima found: the reference's bounds (the linkage block is not solved here)
-            done[rest] = optima & exact_strata
+            # a short count proven narrowed (the linkage block is not solved here)
+            done[rest] = sure
         left = _short(bounds, need)
     unproven = 0
     if any(left):
@@ -1001,6 +1019,9 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
                                   for q in qs], dtype=bool))
     out = _records(problems, targeted, full, need, threshold, counts=proven)
     out.attrs["unproven"] = unproven
+    # per row: narrowed and proven so (the reference's interval, or one holding it)
+    out.attrs["proven"] = (np.concatenate(proven) if proven else np.zeros(0, dtype=bool)
+                           ) & out["narrowed"].to_numpy(dtype=bool)
     return out
 
 
