@@ -525,7 +525,7 @@ def test_the_whole_block_round_with_the_references_strata_settles_what_it_narrow
     sure = rings.attrs["proven"]
     assert short.sum() >= cut.sum() and (sure <= cut).all()
     assert rings.attrs["unproven"] == short.sum() - sure.sum()
-    assert 0 < sure.sum() and rings.attrs["unproven"] < short.sum()
+    assert sure.sum() > 0 and rings.attrs["unproven"] < short.sum()
     domain = rings["fix"].map(lambda f: f is not None and f[0] == "domain").to_numpy()
     assert not (domain & short & ~sure).any() and (domain & sure).any()
 
