@@ -574,3 +574,39 @@ def test_hubs_are_each_groups_largest_cells() -> None:
     assert _hubs(persons, groups_of, 1) == {0: (1,), 1: (3,)}  # type: ignore[arg-type]
     assert _hubs(persons, groups_of, 2) == {0: (1, 2), 1: (3, 4)}  # type: ignore[arg-type]
     assert _hubs(persons, groups_of, 0) == {0: (), 1: ()}  # type: ignore[arg-type]
+
+
+def test_outer_strata_bounds_hold_the_references(monkeypatch: Any) -> None:
+    # a count proven narrowed with ring strata leans on bounds of each stratum's size
+    # that hold the reference's (its narrowest range over every block): one block's range
+    # over its whole programme does. Here every block's strata come from its whole
+    # programme (the reference's own bounds), so the outer bounds must hold them
+    from crisis_survey.present import _audit_local
+
+    study = _generated(1, n_areas=12)
+    comparison = compare_waves(study, by=["group", "area"], designs=DESIGNS,
+                               items=["overall_rating"])
+    published = Published.build(study, comparison, threshold=THRESHOLD, designs=DESIGNS)
+    seen: list[Any] = []
+    real = _audit_local.solve
+
+    def capture(problems: Any, need: int, threshold: int, persons: Any, **kw: Any) -> Any:
+        seen.append((problems, need, persons))
+        return real(problems, need, threshold, persons, **kw)
+
+    monkeypatch.setattr(_audit_local, "solve", capture)
+    audit_release(study, comparison, threshold=THRESHOLD, designs=DESIGNS,
+                  published=published, method="local")
+    problems, need, persons = seen[0]
+    (lo, hi), exact = _audit_local._strata_bounds(problems, persons, need)
+    assert exact
+    outer = _audit_local._outer_strata(problems, persons)
+    assert outer is not None
+    sizes = np.bincount(persons.stratum, minlength=len(persons.strata))
+    assert (outer[0] <= lo).all() and (hi <= outer[1]).all()
+    assert (outer[0] <= sizes).all() and (sizes <= outer[1]).all()
+    # not the trivial bounds: the block's facts bound most strata well inside its total
+    total = max(p.upper for p in problems if p.name != "linkage")
+    assert (outer[1] < total).mean() > 0.5 and (outer[1] - outer[0] > hi - lo).any()
+    monkeypatch.setattr(_audit_local, "OUTER_STRATA", 0)
+    assert _audit_local._outer_strata(problems, persons) is None

@@ -93,8 +93,20 @@ WHOLE_BUDGET = 50_000_000
 #: stratum 5 sizes wide where the whole programmes allow 48 (4 s for an ordinal item's
 #: block of 5,007 atoms and 366 strata).
 WHOLE_STRATA = 5_000_000
+#: Where the strata bounds are not the reference's own (blocks above
+#: :data:`WHOLE_STRATA`), a count the whole-block round leaves short is proven narrowed
+#: with strata bounds *holding* the reference's: each stratum's range over the whole
+#: programme of the block of fewest atoms x strata, where that stays within this.
+OUTER_STRATA = 20_000_000
 #: The random probes of :data:`WHOLE_BUDGET`'s round (each pushed up and down).
 WHOLE_PROBES = 2
+#: Then, in that round, the counts still short are pushed up and down together (random
+#: weights over them alone) while a pair of solves leaves at least this share fewer of
+#: them short and at least :data:`FOCUS_MIN` are; each count left gets its own optima.
+#: Most counts the rings leave are not narrowed, and one pair of solves widens many of
+#: them at once where each count's own optima take two solves each.
+FOCUS_SHARE = 0.1
+FOCUS_MIN = 8
 #: The reference is run for the counts not proven safe locally when its programmes stay
 #: below this many variables (atoms x bounds, summed over the blocks); else they are
 #: reported as narrowed.
@@ -396,12 +408,14 @@ def _spec_ranges(spec: dict[str, Any], need: float | None) -> tuple[np.ndarray, 
 
 
 def _widen(model: _Model, obj: Any, lo: np.ndarray, hi: np.ndarray, probes: np.ndarray,
-           need: float | None) -> np.ndarray:
+           need: float | None, *, focus: bool = False) -> np.ndarray:
     """Widen ``lo`` and ``hi`` (in place) to the values the objectives ``obj`` (rows, dense
     or sparse) take at points of ``model``: each probe (weights over the objectives)
-    pushed up, then down; then each objective still short of ``need`` whole numbers
-    (none with ``None``) to its own largest, then smallest value. Returns, per objective,
-    how many of its own optima the solver found (2: its interval is the programme's)."""
+    pushed up, then down; with ``focus``, then the objectives still short of ``need``
+    whole numbers pushed together (random weights, :data:`FOCUS_SHARE`); then each
+    objective still short (none with ``None``) to its own largest, then smallest value.
+    Returns, per objective, how many of its own optima the solver found (2: its interval
+    is the programme's)."""
     optima = np.zeros(obj.shape[0], dtype=np.int64)
 
     def push(cost: np.ndarray) -> bool:
@@ -417,6 +431,18 @@ def _widen(model: _Model, obj: Any, lo: np.ndarray, hi: np.ndarray, probes: np.n
         push(-d)  # up together
         push(d)
     enough = math.inf if need is None else float(need)
+    rng = np.random.default_rng(1)
+    short = _shorter(lo, hi, enough)
+    while focus and need is not None and short.size >= FOCUS_MIN:
+        weights = np.zeros(obj.shape[0])
+        weights[short] = rng.uniform(0.2, 1.0, size=short.size)
+        d = np.asarray(obj.T @ weights, dtype=float).ravel()
+        push(-d)
+        push(d)
+        now = _shorter(lo, hi, enough)
+        if now.size > (1.0 - FOCUS_SHARE) * short.size:
+            break
+        short = now
     for i in range(obj.shape[0]) if need is not None else ():
         row = obj[i]
         row = np.asarray(row.todense() if hasattr(row, "todense") else row,
@@ -426,6 +452,11 @@ def _widen(model: _Model, obj: Any, lo: np.ndarray, hi: np.ndarray, probes: np.n
                 break
             optima[i] += push(sign * row)
     return optima
+
+
+def _shorter(lo: np.ndarray, hi: np.ndarray, need: float) -> np.ndarray:
+    """Positions whose ``[lo, hi]`` holds fewer than ``need`` whole numbers."""
+    return np.flatnonzero(np.floor(hi + 1e-7) - np.ceil(lo - 1e-7) + 1.0 < need)
 
 
 def _highs() -> Any:
@@ -497,6 +528,19 @@ class _Model:
         self.h.passModel(lp)
         self.n = n
         self.idx = np.arange(n, dtype=np.int32)
+
+    #: rows of the programme's strata bounds (:func:`_whole_model`; none elsewhere)
+    strata_rows: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    def free_rows(self, rows: np.ndarray) -> None:
+        """Drop the bounds of ``rows`` (the last basis stays feasible: the primal simplex
+        goes on from it)."""
+        self.bound_rows(rows, np.full(len(rows), -np.inf), np.full(len(rows), np.inf))
+
+    def bound_rows(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Set the bounds of ``rows`` (wider ones keep the last basis feasible)."""
+        for r, a, b in zip(rows, lower, upper, strict=True):
+            self.h.changeRowBounds(int(r), float(a), float(b))
 
     def solve(self, cost: np.ndarray) -> np.ndarray | None:
         """A point minimising ``cost`` (``None`` when the solver finds no optimum)."""
@@ -630,6 +674,44 @@ def _strata_bounds(problems: Sequence[SparseProblem], persons: _Persons, need: i
 
 
 _Ranges = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _outer_strata(problems: Sequence[SparseProblem], persons: _Persons
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Bounds of each stratum's size *holding* the reference's: its range over the whole
+    programme of one block (the reference bounds each stratum by the narrowest range over
+    every block), the stratified block of fewest atoms x strata, where that stays within
+    :data:`OUTER_STRATA` (``None`` beyond it); a stratum whose optimum the solver does not
+    return is bounded by 0 and the block's total. Rounded as the reference rounds."""
+    blocks = [p for p in problems if p.stratum.size and not np.any(p.stratum < 0)]
+    if not blocks:
+        return None
+    p = min(blocks, key=lambda b: b.truth.size * np.unique(b.stratum).size)
+    if p.truth.size * np.unique(p.stratum).size > OUTER_STRATA:
+        return None
+    n_strata = len(persons.strata)
+    sizes = np.bincount(persons.stratum, minlength=n_strata).astype(float)
+    lo, hi = np.zeros(n_strata), np.full(n_strata, float(p.upper))
+    where, f_lo, f_hi = remembered(("outer strata", digest(p)),
+                                   functools.partial(_whole_ranges, p))
+    lo[where], hi[where] = f_lo, f_hi
+    return (np.minimum(np.ceil(lo - 1e-7), sizes), np.maximum(np.floor(hi + 1e-7), sizes))
+
+
+def _whole_ranges(p: SparseProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_outer_strata`'s block: each stratum's smallest and largest size over its
+    whole programme, as the solver's optima (0 and the total where it returns none)."""
+    model = _whole_model(p, None)
+    levels = np.unique(p.stratum)
+    lo, hi = np.zeros(levels.size), np.full(levels.size, float(p.upper))
+    for k, s in enumerate(levels):
+        ind = (p.stratum == s).astype(float)
+        low, high = model.solve(ind), model.solve(-ind)
+        if low is not None:
+            lo[k] = float(ind @ low)
+        if high is not None:
+            hi[k] = float(ind @ high)
+    return levels.astype(np.int64), lo, hi
 
 
 def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int],
@@ -811,17 +893,20 @@ def _distinct(atoms: Any, rows: np.ndarray) -> np.ndarray:
 
 def _whole_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[int]],
                   start: Sequence[tuple[np.ndarray, np.ndarray]], persons: _Persons,
-                  need: int, strata: tuple[np.ndarray, np.ndarray], exact: bool = False
+                  need: int, strata: tuple[np.ndarray, np.ndarray],
+                  outer: tuple[np.ndarray, np.ndarray] | None = None, exact: bool = False
                   ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The bounds ``start`` of the counts ``chosen`` of each block widened by the block's
     own programme over all its atoms (:func:`_block_whole`), where the block's atoms x
     counts stay within :data:`WHOLE_BUDGET` (else ``start`` as it is); with, per count,
-    whether it is proven narrowed (:func:`_block_whole`, ``exact``: the strata are the
-    reference's own bounds; none where the block was not solved). The linkage block keeps
-    its local bounds (the reference bounds its per-group counts by the strata too, which
-    its own programme leaves out)."""
+    whether it is proven narrowed (:func:`_block_whole`: ``exact``, the strata are the
+    reference's own bounds, or else ``outer``, bounds holding the reference's; none where
+    the block was not solved). The linkage block keeps its local bounds (the reference
+    bounds its per-group counts by the strata too, which its own programme leaves out)."""
     whom = _persons_digest(persons)
-    where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()).digest()
+    where = hashlib.sha256(np.ascontiguousarray(np.asarray(strata, float)).tobytes()
+                           + (b"" if outer is None else np.ascontiguousarray(
+                               np.asarray(outer, float)).tobytes())).digest()
     todo = [i for i, (p, qs) in enumerate(zip(problems, chosen, strict=True))
             if qs and p.name != "linkage" and p.truth.size * len(qs) <= WHOLE_BUDGET]
     out = [(np.asarray(lo, float).copy(), np.asarray(hi, float).copy(),
@@ -829,9 +914,9 @@ def _whole_bounds(problems: Sequence[SparseProblem], chosen: Sequence[Sequence[i
     found = remembered_all(
         [(("whole bounds", digest(problems[i]), whom, where,
            np.asarray(chosen[i], np.int64).tobytes(), np.asarray(start[i], float).tobytes(),
-           int(need), WHOLE_PROBES, exact),
+           int(need), WHOLE_PROBES, FOCUS_SHARE, FOCUS_MIN, exact),
           functools.partial(_block_whole, problems[i], chosen[i], start[i], need, strata,
-                            exact))
+                            outer, exact))
          for i in todo],
         weights=[problems[i].atoms.nnz * len(chosen[i]) for i in todo],
         label="audit: whole-block programmes of the counts left, blocks")
@@ -855,14 +940,17 @@ def _whole_model(p: SparseProblem, strata: tuple[np.ndarray, np.ndarray] | None
     parts = [p.atoms[pub], p.atoms[held]]
     row_lo = [p.value[pub], np.ones(held.size)]
     row_hi = [p.value[pub], np.full(held.size, np.inf)]
+    rows = pub.size + held.size
     if strata is not None and n and p.stratum.min() >= 0:
         levels, where = np.unique(p.stratum, return_inverse=True)
         parts.append(sparse.csr_matrix((np.ones(n), (where.ravel(), np.arange(n))),
                                        shape=(levels.size, n)))
         row_lo.append(strata[0][levels])
         row_hi.append(strata[1][levels])
-    return _Model.sparse(sparse.vstack(parts), np.concatenate(row_lo), np.concatenate(row_hi),
-                         np.zeros(n), np.full(n, float(p.upper)))
+    model = _Model.sparse(sparse.vstack(parts), np.concatenate(row_lo),
+                          np.concatenate(row_hi), np.zeros(n), np.full(n, float(p.upper)))
+    model.strata_rows = np.arange(rows, sum(part.shape[0] for part in parts), dtype=np.int64)
+    return model
 
 
 def _whole_strata(p: SparseProblem) -> tuple[bool, _Ranges]:
@@ -886,7 +974,8 @@ def _whole_strata(p: SparseProblem) -> tuple[bool, _Ranges]:
 
 
 def _block_whole(p: SparseProblem, qs: Sequence[int], start: tuple[np.ndarray, np.ndarray],
-                 need: int, strata: tuple[np.ndarray, np.ndarray], exact: bool = False
+                 need: int, strata: tuple[np.ndarray, np.ndarray],
+                 outer: tuple[np.ndarray, np.ndarray] | None = None, exact: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_whole_bounds` of one block: its published facts as equations, its withheld
     non-zero counts at least 1, each stratum within ``strata`` (inner bounds of the
@@ -899,13 +988,15 @@ def _block_whole(p: SparseProblem, qs: Sequence[int], start: tuple[np.ndarray, n
     The third array says, per count, whether a count left short is *proven* narrowed:
     with ``exact`` (``strata`` are the reference's own bounds) where both its optima were
     found (its interval is the reference's); else where its two optima over the same
-    programme *without* strata bounds (which holds every point of the reference's, so its
-    intervals hold the reference's) still leave it short."""
+    programme with the strata within ``outer`` (bounds holding the reference's; without
+    strata bounds where ``None``), which holds every point of the reference's, so that
+    its intervals hold the reference's, still leave it short."""
     lo, hi = (np.asarray(b, dtype=float).copy() for b in start)
     probes = np.random.default_rng(0).uniform(0.2, 1.0, size=(WHOLE_PROBES, len(qs)))
     obj = p.atoms[np.asarray(qs, dtype=np.int64)]
-    optima = _widen(_whole_model(p, strata), obj, lo, hi,
-                    np.vstack([np.ones(len(qs)), probes]), need)
+    model = _whole_model(p, strata)
+    optima = _widen(model, obj, lo, hi, np.vstack([np.ones(len(qs)), probes]), need,
+                    focus=True)
     short = np.asarray([_width(float(a), float(b)) < need for a, b in zip(lo, hi, strict=True)],
                        dtype=bool)
     if exact:
@@ -914,7 +1005,12 @@ def _block_whole(p: SparseProblem, qs: Sequence[int], start: tuple[np.ndarray, n
     at = np.flatnonzero(short)
     if at.size:
         o_lo, o_hi = lo[at].copy(), hi[at].copy()
-        found = _widen(_whole_model(p, None), obj[at], o_lo, o_hi, np.zeros((0, at.size)), need)
+        if outer is None:  # the same programme without strata bounds
+            model.free_rows(model.strata_rows)
+        else:  # with the strata's outer bounds
+            levels = np.unique(p.stratum)
+            model.bound_rows(model.strata_rows, outer[0][levels], outer[1][levels])
+        found = _widen(model, obj[at], o_lo, o_hi, np.zeros((0, at.size)), need, focus=True)
         proven[at] = (found == 2) & np.asarray(
             [_width(float(a), float(b)) < need for a, b in zip(o_lo, o_hi, strict=True)])
     return lo, hi, proven
@@ -969,11 +1065,12 @@ def solve(problems: Sequence[SparseProblem], need: int, threshold: int, persons:
     # narrowed where short, not only unproven)
     settled = [np.zeros(len(qs), dtype=bool) for qs in chosen]
     if wider and any(left):  # the last round: each block's own whole programme
+        outer = None if exact_strata else _outer_strata(problems, persons)
         whole = _whole_bounds(problems, [[qs[i] for i in rest] for qs, rest in
                                          zip(chosen, left, strict=True)],
                               [(lo[rest], hi[rest]) for (lo, hi), rest in
                                zip(bounds, left, strict=True)], persons, need, strata,
-                              exact_strata)
+                              outer, exact_strata)
         for (lo, hi), done, rest, (w_lo, w_hi, sure) in zip(bounds, settled, left, whole,
                                                                strict=True):
             lo[rest], hi[rest] = w_lo, w_hi
