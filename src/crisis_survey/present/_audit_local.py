@@ -692,26 +692,31 @@ def _outer_strata(problems: Sequence[SparseProblem], persons: _Persons
     n_strata = len(persons.strata)
     sizes = np.bincount(persons.stratum, minlength=n_strata).astype(float)
     lo, hi = np.zeros(n_strata), np.full(n_strata, float(p.upper))
-    where, f_lo, f_hi = remembered(("outer strata", digest(p)),
-                                   functools.partial(_whole_ranges, p))
-    lo[where], hi[where] = f_lo, f_hi
+    where, f_lo, f_hi = _whole_ranges(p)
+    lo[where] = np.nan_to_num(f_lo, nan=0.0)
+    hi[where] = np.nan_to_num(f_hi, nan=float(p.upper))
     return (np.minimum(np.ceil(lo - 1e-7), sizes), np.maximum(np.floor(hi + 1e-7), sizes))
 
 
 def _whole_ranges(p: SparseProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_outer_strata`'s block: each stratum's smallest and largest size over its
-    whole programme, as the solver's optima (0 and the total where it returns none)."""
-    model = _whole_model(p, None)
-    levels = np.unique(p.stratum)
-    lo, hi = np.zeros(levels.size), np.full(levels.size, float(p.upper))
-    for k, s in enumerate(levels):
-        ind = (p.stratum == s).astype(float)
-        low, high = model.solve(ind), model.solve(-ind)
-        if low is not None:
-            lo[k] = float(ind @ low)
-        if high is not None:
-            hi[k] = float(ind @ high)
-    return levels.astype(np.int64), lo, hi
+    """Each stratum of the block, with its smallest and largest size over the block's
+    whole programme (:func:`_whole_model` without strata bounds: the reference's own
+    bounds of the block), as the solver's optima (``nan`` where it returns none); once per
+    block within a run."""
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        model = _whole_model(p, None)
+        levels = np.unique(p.stratum)
+        lo, hi = np.full(levels.size, np.nan), np.full(levels.size, np.nan)
+        for k, s in enumerate(levels):
+            ind = (p.stratum == s).astype(float)
+            low, high = model.solve(ind), model.solve(-ind)
+            if low is not None:
+                lo[k] = float(ind @ low)
+            if high is not None:
+                hi[k] = float(ind @ high)
+        return levels.astype(np.int64), lo, hi
+
+    return remembered(("whole ranges", digest(p)), compute)
 
 
 def _block_strata(p: SparseProblem, persons: _Persons, groups_of: dict[int, int],
@@ -955,22 +960,14 @@ def _whole_model(p: SparseProblem, strata: tuple[np.ndarray, np.ndarray] | None
 
 def _whole_strata(p: SparseProblem) -> tuple[bool, _Ranges]:
     """Each stratum's smallest and largest size over the block's whole programme
-    (:func:`_whole_model` without strata bounds: the reference's own bounds of the block,
-    as values at the points found), and whether every one is an optimum the solver
-    returned (then they are the reference's bounds, not only inside them)."""
-    model = _whole_model(p, None)
-    levels = np.unique(p.stratum)
-    lo: list[float] = []
-    hi: list[float] = []
-    exact = True
-    for s in levels:
-        ind = (p.stratum == s).astype(float)
-        size = float(ind @ p.truth)
-        found = [float(ind @ x) for x in model.extremes(ind)]
-        exact = exact and len(found) == 2
-        lo.append(min([size, *found]))
-        hi.append(max([size, *found]))
-    return exact, [(levels.astype(np.int64), np.asarray(lo), np.asarray(hi))]
+    (:func:`_whole_ranges`; its true size where the solver returns no optimum: values at
+    points found), and whether every one is an optimum the solver returned (then they are
+    the reference's bounds, not only inside them)."""
+    levels, lo, hi = _whole_ranges(p)
+    _, at = np.unique(p.stratum, return_inverse=True)
+    size = np.bincount(at.ravel(), weights=p.truth, minlength=levels.size)
+    exact = not (np.isnan(lo).any() or np.isnan(hi).any())
+    return exact, [(levels, np.fmin(lo, size), np.fmax(hi, size))]
 
 
 def _block_whole(p: SparseProblem, qs: Sequence[int], start: tuple[np.ndarray, np.ndarray],
