@@ -246,6 +246,56 @@ def test_report_by_group_and_area(study, tmp_path: Path) -> None:  # type: ignor
     assert max(len(t.findall(f"{W}tr")) for t in doc.iter(f"{W}tbl")) < 60
 
 
+def test_blank_study_figures_are_those_every_cell_of_which_is_withheld(study) -> None:  # type: ignore[no-untyped-def]
+    from crisis_survey.present._figdata import transition_counts
+    from crisis_survey.present._report import _likert_scales, blank_study_figures
+
+    plan = AnalysisPlan()
+    assert blank_study_figures(study, plan, frozenset()) == {}
+    cells = transition_counts(study, threshold=plan.threshold)
+    panels = {("domain", g, i, "transitions") for g, i in zip(cells["group"], cells["item"],
+                                                              strict=True)}
+    # all panels but one withheld: the chart still shows something
+    some = set(sorted(panels)[1:])
+    assert blank_study_figures(study, plan, some) == {}
+    blank = blank_study_figures(study, plan, panels)
+    assert list(blank) == ["transitions"] and "moved from and to" in blank["transitions"]
+    scales = _likert_scales(study.codebook, plan)
+    bars = {("domain", g, i, "likert") for g in ("Service user", "Carer")
+            for _, _, items in scales for i in items}
+    blank = blank_study_figures(study, plan, panels | bars)
+    assert list(blank) == ["transitions", *[n for n, _, _ in scales]]
+    assert blank["likert"].startswith("the chart of answers by wave and group on the scale")
+
+
+def test_a_report_leaves_out_the_figures_that_show_nothing(
+        study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # by group x area on a small study every transition panel and Likert bar can be
+    # withheld: the report says so in one sentence instead of pages of hatched panels,
+    # numbers the figures it shows from 1, and writes no file of the ones it leaves out
+    from crisis_survey.present import _report
+
+    def blank(study, plan, withhold):  # type: ignore[no-untyped-def]
+        return {"transitions": "the chart of transitions",
+                **{n: f"the chart {n}" for n, _, _ in _report._likert_scales(
+                    study.codebook, plan)}}
+
+    monkeypatch.setattr(_report, "blank_study_figures", blank)
+    plan = AnalysisPlan(items=("overall_rating", "exp_dignity"), designs=("paired",))
+    files = write_report(study, tmp_path, plan=plan)
+    names = sorted(p.stem for p in files.figures)
+    assert names and not [n for n in names if n.startswith(("likert", "transitions"))]
+    assert not list((tmp_path / "figures").glob("likert*"))
+    assert not list((tmp_path / "figures").glob("transitions*"))
+    page = files.html.read_text(encoding="utf-8")
+    assert "Not shown: the chart of transitions; the chart likert; the chart likert_2." in page
+    assert "Every cell or bar of these charts is withheld" in page
+    shown = sorted({int(n) for n in re.findall(r"Figure (\d+)", page)})
+    assert shown == list(range(1, len(shown) + 1))
+    manifest = (tmp_path / "manifest.json").read_text(encoding="utf-8")
+    assert "transitions.svg" not in manifest and "likert.svg" not in manifest
+
+
 def test_forest_plot_with_too_many_groups_is_a_clear_error(study) -> None:  # type: ignore[no-untyped-def]
     from crisis_survey import CrisisSurveyError
     from crisis_survey.present import forest_plot

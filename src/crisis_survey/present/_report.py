@@ -751,18 +751,12 @@ def study_figures(study: Any, plan: AnalysisPlan,
          "against their answer in wave 2 (columns), with the number of pairs in each cell; "
          "withheld cells are hatched and marked."),
     ]
-    # one diverging bar chart per response scale shared by items asked in both waves
-    scales: dict[tuple[str, ...], list[str]] = {}
-    for f in cb.items(measurement="ordinal"):
-        if 1 in f.waves and 2 in f.waves and (not plan.items or f.name in plan.items):
-            scales.setdefault(f.labels, []).append(f.name)
-
     def likert(items: list[str]) -> Callable[[], Any]:
         return functools.partial(F.likert_chart, study, items, threshold=thr, hidden=bars)
 
-    for k, (scale, names) in enumerate(sorted(scales.items(), key=lambda kv: -len(kv[1]))):
+    for name, scale, names in _likert_scales(cb, plan):
         figure_specs.append((
-            "likert" if k == 0 else f"likert_{k + 1}", likert(names),
+            name, likert(names),
             f"Answers by wave and group ({scale[0]} to {scale[-1]}), centred on the "
             "middle of the scale.",
             f"Diverging stacked bars for {len(names)} item(s) answered on the scale from "
@@ -772,6 +766,54 @@ def study_figures(study: Any, plan: AnalysisPlan,
         ))
 
     return figure_specs
+
+
+def _likert_scales(cb: Any, plan: AnalysisPlan) -> list[tuple[str, tuple[str, ...], list[str]]]:
+    """The report's Likert charts: one per response scale shared by ordinal items asked
+    in both waves (the plan's items), ``(name, scale, items)``, the largest first."""
+    scales: dict[tuple[str, ...], list[str]] = {}
+    for f in cb.items(measurement="ordinal"):
+        if 1 in f.waves and 2 in f.waves and (not plan.items or f.name in plan.items):
+            scales.setdefault(f.labels, []).append(f.name)
+    return [("likert" if k == 0 else f"likert_{k + 1}", scale, names)
+            for k, (scale, names) in enumerate(sorted(scales.items(),
+                                                       key=lambda kv: -len(kv[1])))]
+
+
+def blank_study_figures(study: Any, plan: AnalysisPlan,
+                        withhold: Collection[tuple[str, ...]]) -> dict[str, str]:
+    """The study figures (:func:`study_figures`) that show no published value, by name,
+    each with a few words saying which it is: every transition panel's cells, or every
+    bar of a Likert chart, withheld (small counts, or the domains the release audit
+    withholds: by group x area on a small study). The report leaves them out and says
+    so, rather than print pages of hatched panels."""
+    from ._figdata import likert_counts, transition_counts
+    from ._release import hidden_domains
+
+    thr = plan.threshold
+    out: dict[str, str] = {}
+    cells = transition_counts(study, threshold=thr,
+                              hidden=hidden_domains(withhold, "transitions"))
+    if len(cells) and bool(cells["count"].isna().all()):
+        out["transitions"] = ("the chart of where linked respondents moved from and to "
+                              "(wave 1 against wave 2 answers)")
+    bars = hidden_domains(withhold, "likert")
+    for name, scale, names in _likert_scales(study.codebook, plan):
+        drawn = likert_counts(study, names, threshold=thr, hidden=bars)["drawn"]
+        if len(drawn) and not bool(drawn.any()):
+            out[name] = (f"the chart of answers by wave and group on the scale from "
+                         f"{scale[0]} to {scale[-1]}")
+    return out
+
+
+def _blank_note(blank: dict[str, str]) -> str:
+    """The report's sentence for the study figures it leaves out (:func:`blank_study_figures`)."""
+    what = list(blank.values())
+    return ("Not shown: " + "; ".join(what) + ". Every cell or bar of "
+            + ("this chart" if len(what) == 1 else "these charts")
+            + " is withheld (too few respondents, or the disclosure audit found that, with "
+            "the other published values, it would reveal a small count; see "
+            "disclosure.csv).")
 
 
 def _transitions_after_audit(study: Any, awaited: Any, **options: Any) -> Any:
@@ -1030,6 +1072,7 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                  for t in tabs}
 
         say(5, steps, "drawing figures")
+        blank = blank_study_figures(study, plan, withhold)
         drawing.help()  # the figures the worker has not started yet, drawn here meanwhile
         for i, (name, _, caption, alt) in enumerate(figure_specs):
             say(5, steps, f"drawing figure {i + 1} of {len(figure_specs)}: {name}")
@@ -1042,6 +1085,10 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
                 # national size)
                 files = F._draw_and_save((figure_specs[i][1], figures_dir / name,
                                           tuple(_figure_formats(plan))))
+            if i < n_study and name in blank:
+                for f in files:  # drawn (early, by name) but not published
+                    Path(f).unlink(missing_ok=True)
+                continue
             figure_files += files
             figs[name] = Figure(svg=figures_dir / f"{name}.svg", number=0, name=name,
                                 caption=caption, alt=alt)
@@ -1064,9 +1111,9 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         waves=[w.label or f"wave {w.number}" for w in cb.waves],
         model_values=mtab.values if mtab is not None else None)
     # figures in the order they appear, numbered from 1
-    order = ["flow", *[n for n in figs if n.startswith("forest_")],
-             *[n for n in figs if n.startswith("likert")], "transitions",
-             *[n for n, _, _, _ in weighting.figures]]
+    order = [n for n in ["flow", *[n for n in figs if n.startswith("forest_")],
+                         *[n for n in figs if n.startswith("likert")], "transitions",
+                         *[n for n, _, _, _ in weighting.figures]] if n in figs]
     figs = {n: dataclasses.replace(figs[n], number=k) for k, n in enumerate(order, 1)}
     comparison_shown = [shown[t.name] for t in tabs[first:first + len(comparison_tabs)]]
     change_refs: list[str | Ref] = []
@@ -1075,11 +1122,14 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
         change_refs += [sep, _ref(t)]
     change_refs.append(" give the tests of each design; " if len(comparison_shown) > 1
                        else " gives the tests; ")
-    change_refs += ["the figures show the effect sizes and the answers in each wave ("]
     change_figs = [figs[n] for n in order if n != "flow"]
-    for k, f in enumerate(change_figs):
-        change_refs += ["" if k == 0 else ", ", _ref(f)]
-    change_refs.append(").")
+    if change_figs:
+        change_refs += ["the figures show the effect sizes and the answers in each wave ("]
+        for k, f in enumerate(change_figs):
+            change_refs += ["" if k == 0 else ", ", _ref(f)]
+        change_refs.append(").")
+    else:  # no figure left to show (by group x area on a small study)
+        change_refs[-1] = str(change_refs[-1]).rstrip("; ") + "."
     sections: list[tuple[str, list[tuple[str, Any]]]] = [
         ("Respondents and linkage", [
             ("refs", [_ref(figs["flow"]), " shows how respondents were read, excluded and "
@@ -1094,7 +1144,8 @@ def _write_report_into(study: Any, out: str | Path, options: ReportOptions, *,
             *[("table", t) for t in comparison_shown],
             *[("figure", figs[n]) for n in order if n.startswith("forest_")],
             *[("figure", figs[n]) for n in order if n.startswith("likert")],
-            ("figure", figs["transitions"]),
+            *[("figure", figs[n]) for n in order if n == "transitions"],
+            *([("p", _blank_note(blank))] if blank else []),
         ]),
     ]
     if mtab is not None:
