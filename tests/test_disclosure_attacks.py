@@ -355,9 +355,11 @@ def test_the_audit_says_what_each_round_found() -> None:
         "interval audit 2: 14 intervals shown, 0 small counts narrowed"]
 
 
-@pytest.mark.parametrize(("settled", "proven"), [(0.02, 0), (0.5, 0), (0.02, 1)])
+@pytest.mark.parametrize(("settled", "proven", "local"),
+                         [(0.02, 0, False), (0.5, 0, False), (0.02, 1, False),
+                          (0.02, 1, True), (0.5, 1, True)])
 def test_rounds_stop_when_withholding_settles_few_unproven_counts(
-        monkeypatch: Any, settled: float, proven: int) -> None:
+        monkeypatch: Any, settled: float, proven: int, local: bool) -> None:
     """By group x area at national size the audit reports counts it has not proven safe as
     narrowed; a round that settles almost none of them (withholding statistics does not
     make them provable) is the last, where each would take minutes. An audit is faked: the
@@ -365,7 +367,9 @@ def test_rounds_stop_when_withholding_settles_few_unproven_counts(
     ``settled`` of those left settled by each round after it, each with a new statistic
     to withhold (the first round's fixes in turn). Where ``proven`` of them are proven
     narrowed (the whole-block round with the reference's strata), the rounds act as the
-    exact audit's: no early stop, up to ``ROUNDS``."""
+    exact audit's: no early stop, up to ``ROUNDS``; but on the local path (``local``: by
+    area, where each round takes minutes) only until ``SLOW_ROUNDS`` rounds in a row each
+    settle less than ``UNPROVEN_PROGRESS``."""
     from crisis_survey.present import _release
 
     study, comparison, guard = _protected_sample()
@@ -381,6 +385,8 @@ def test_rounds_stop_when_withholding_settles_few_unproven_counts(
         out["fix"] = [fixes[len(left) % len(fixes)] if i < k else None
                       for i in range(len(out))]
         out.attrs["unproven"] = max(k - proven, 0)
+        if local:
+            out.attrs["method"] = "local"
         left.append(int(k * (1 - settled)))
         left[0] = left[-1]
         return out
@@ -389,9 +395,19 @@ def test_rounds_stop_when_withholding_settles_few_unproven_counts(
     lines: list[str] = []
     got = _release.protect_release(study, comparison, threshold=THRESHOLD,
                                    progress=lines.append)
-    assert not got.clean
     intervals = {o for o in got.withhold if o[0] == "difference"}
     stop = [line for line in lines if line.startswith("audit: stopping")]
+    if proven and local and settled >= _release.UNPROVEN_PROGRESS:
+        # each round settles half: the rounds go on until none is left
+        assert not stop and got.clean and got.rounds == 8
+        return
+    assert not got.clean
+    if proven and local and settled < _release.UNPROVEN_PROGRESS:
+        assert stop == [f"audit: stopping after round {1 + _release.SLOW_ROUNDS}: "
+                        f"{_release.SLOW_ROUNDS} rounds in a row settled less than 10% of "
+                        "the narrowed counts each; the 96 left are reported narrowed"]
+        assert got.rounds == 1 + _release.SLOW_ROUNDS
+        return
     if proven:
         # (until no new statistic is left to withhold: the fake names the same ones again)
         assert not stop and _release.ROUNDS >= got.rounds > _release.UNPROVEN_ROUNDS

@@ -1702,6 +1702,11 @@ UNPROVEN_ROUNDS = 6
 #: 50 minutes and took the narrowed counts from 28,600 to 27,706 (3%), withholding 559
 #: statistics, ten change-by-group models among them.
 UNPROVEN_PROGRESS = 0.1
+#: Where some narrowed counts are proven (the local path by area), the rounds stop once
+#: this many in a row each settle less than :data:`UNPROVEN_PROGRESS` of the counts the
+#: round before left: on a 12-area study by group x area rounds 3 to 12 took 1,208 to
+#: 1,195 in 88 s; on the sample by group x area round 2 settled 4% and round 3 64%.
+SLOW_ROUNDS = 2
 
 
 @in_memo_run  # its rounds share each block's solved programmes (._audit._block_bounds) and
@@ -1755,6 +1760,8 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
     added: list[frozenset[tuple[str, ...]]] = []  # what each round withheld
     published: Published | None = None
     before: int | None = None  # counts reported narrowed, last round, if unproven
+    last: int | None = None  # counts reported narrowed, last round
+    slow = 0  # rounds in a row, on the local path, settling less than UNPROVEN_PROGRESS
 
     def finish(published: Published, audit: pd.DataFrame, withhold: set[tuple[str, ...]],
                rounds: int) -> Protection:
@@ -1801,6 +1808,17 @@ def _protect_release(study: LinkedStudy, comparison: Any, *, threshold: int,
                     f"safe (less than {UNPROVEN_PROGRESS:.0%}); the rest are reported "
                     "narrowed")
         before = len(narrowed) if unproven else None
+        # proven counts on the local path (by area, each round minutes at national size):
+        # the rounds stop once SLOW_ROUNDS in a row settle less than UNPROVEN_PROGRESS
+        local = audit.attrs.get("method") == "local"
+        slow = slow + 1 if (local and last is not None and
+                            len(narrowed) > (1.0 - UNPROVEN_PROGRESS) * last) else 0
+        last = len(narrowed)
+        if max_rounds is None and not futile and slow >= SLOW_ROUNDS:
+            futile = True
+            say(f"audit: stopping after round {rounds}: {SLOW_ROUNDS} rounds in a row "
+                f"settled less than {UNPROVEN_PROGRESS:.0%} of the narrowed counts each; "
+                f"the {len(narrowed):,} left are reported narrowed")
         if not fixes or rounds >= limit or futile:
             if not strict:
                 return finish(published, audit, withhold, rounds)
