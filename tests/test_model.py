@@ -343,8 +343,11 @@ def test_weighted_model_matches_geeglm_with_weights() -> None:
         rows = data[data["item"] == case["item"]]
         has = ~np.isnan(pat.y)
         assert len(rows) == int(has.sum()) == case["n_answers"]
+        # (the weights come from an iterative fit: across numpy/scipy releases they move
+        # in the 14th digit, 1.2e-14 with numpy 2.4.6 and scipy 1.17.1, far below what
+        # the estimates compared with R to 1e-6 below can feel)
         assert np.allclose(np.sort(rows["w"].to_numpy()), np.sort(pat.wave_weight[has]),
-                           rtol=0, atol=1e-15)
+                           rtol=1e-12, atol=0)
         res = change_by_group_model(study, case["item"], weights=w)
         assert list(res.terms["term"]) == case["names"]
         assert res.n_clusters == case["n_clusters"]
